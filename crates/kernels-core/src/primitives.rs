@@ -1,0 +1,56 @@
+//! The hot inner loops, as a trait the algorithms are generic over.
+//!
+//! An algorithm in this crate is written once as `fn kernel<T: Real, P: Primitives<T>>`.
+//! [`Scalar`](crate::Scalar) is the plain reference implementation; `kernels-simd`
+//! provides the vectorised one. Implementations may sum in a different order, so
+//! results agree with the scalar ones within the tolerances each implementation
+//! documents, not bit for bit.
+//!
+//! Lengths: the slices passed to one call must have the lengths the documentation
+//! names; callers validate dimensions first. Implementations never panic on a
+//! mismatch: they process the common prefix only (and debug builds assert).
+
+use crate::{Dense, Real};
+
+/// Vector and matrix building blocks shared by every kernel family.
+pub trait Primitives<T: Real> {
+    /// A short name for reports, e.g. `"scalar"` or `"simd f32x8"`.
+    fn name() -> &'static str;
+
+    /// `sum_i x_i y_i`.
+    fn dot(x: &[T], y: &[T]) -> T;
+
+    /// `y <- y + a x`.
+    fn axpy(a: T, x: &[T], y: &mut [T]);
+
+    /// `x <- a x`.
+    fn scale(a: T, x: &mut [T]);
+
+    /// `sum_i x_i` (0 when empty).
+    fn sum(x: &[T]) -> T;
+
+    /// `max_i x_i` (negative infinity when empty). Inputs must not hold NaN.
+    fn max(x: &[T]) -> T;
+
+    /// `log sum_i exp(x_i)`, with the maximum shifted out so that it neither
+    /// overflows nor underflows. Negative infinity when empty or when every `x_i` is
+    /// negative infinity.
+    fn lse(x: &[T]) -> T;
+
+    /// One row of an online column log-sum-exp.
+    ///
+    /// With `v_j = alpha * x_j + beta`, updates the running pairs so that after
+    /// streaming all rows of a matrix, `max_j + ln(sum_j)` is the log-sum-exp of
+    /// column `j`. Start from `max = -inf`, `sum = 0`. Each call reads `x` once and
+    /// costs one exponential per element (`sum_j` stays in `[1, rows]` once a finite
+    /// value has been seen). `v_j = -inf` contributes nothing.
+    fn lse_accumulate(alpha: T, x: &[T], beta: T, max: &mut [T], sum: &mut [T]);
+
+    /// `y <- A x` for a dense row-major `A` (`rows x cols`), `x` of `cols`, `y` of
+    /// `rows`.
+    fn gemv(a: Dense<'_, T>, x: &[T], y: &mut [T]);
+
+    /// `y <- A^T x` for a dense row-major `A` (`rows x cols`), `x` of `rows`, `y` of
+    /// `cols`. Streams `A` once, row by row.
+    fn gemv_t(a: Dense<'_, T>, x: &[T], y: &mut [T]);
+}

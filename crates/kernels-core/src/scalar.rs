@@ -1,0 +1,147 @@
+//! The plain scalar implementation of [`Primitives`]: the reference every faster
+//! implementation is tested against, and the fallback on any target.
+
+use crate::{Dense, Primitives, Real};
+
+/// Scalar primitives: one element at a time, summing left to right.
+///
+/// Products and sums are separate roundings (no `mul_add`): without a hardware FMA
+/// `mul_add` becomes a slow software call, and this is the loop a C programmer would
+/// write, which makes it the honest baseline for speedups.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Scalar;
+
+impl<T: Real> Primitives<T> for Scalar {
+    fn name() -> &'static str {
+        "scalar"
+    }
+
+    fn dot(x: &[T], y: &[T]) -> T {
+        debug_assert_eq!(x.len(), y.len());
+        x.iter().zip(y).fold(T::zero(), |acc, (&a, &b)| acc + a * b)
+    }
+
+    fn axpy(a: T, x: &[T], y: &mut [T]) {
+        debug_assert_eq!(x.len(), y.len());
+        for (yi, &xi) in y.iter_mut().zip(x) {
+            *yi = *yi + a * xi;
+        }
+    }
+
+    fn scale(a: T, x: &mut [T]) {
+        for xi in x {
+            *xi = *xi * a;
+        }
+    }
+
+    fn sum(x: &[T]) -> T {
+        x.iter().fold(T::zero(), |acc, &v| acc + v)
+    }
+
+    fn max(x: &[T]) -> T {
+        x.iter()
+            .fold(T::neg_infinity(), |m, &v| if v > m { v } else { m })
+    }
+
+    fn lse(x: &[T]) -> T {
+        let m = <Scalar as Primitives<T>>::max(x);
+        if !m.is_finite() {
+            // All -inf (or empty): -inf. Some +inf: +inf. Shifting would give NaN.
+            return m;
+        }
+        let s = x.iter().fold(T::zero(), |acc, &v| acc + (v - m).exp());
+        m + s.ln()
+    }
+
+    fn lse_accumulate(alpha: T, x: &[T], beta: T, max: &mut [T], sum: &mut [T]) {
+        debug_assert!(x.len() == max.len() && x.len() == sum.len());
+        for ((&xj, m), s) in x.iter().zip(max.iter_mut()).zip(sum.iter_mut()) {
+            let v = alpha * xj + beta;
+            if v > *m {
+                // New maximum: rescale the old sum to it; the new term is exp(0) = 1.
+                *s = *s * (*m - v).exp() + T::one();
+                *m = v;
+            } else if v > T::neg_infinity() {
+                *s = *s + (v - *m).exp();
+            }
+        }
+    }
+
+    fn gemv(a: Dense<'_, T>, x: &[T], y: &mut [T]) {
+        debug_assert!(x.len() == a.cols() && y.len() == a.rows());
+        for (yi, row) in y.iter_mut().zip(a.row_iter()) {
+            *yi = <Scalar as Primitives<T>>::dot(row, x);
+        }
+    }
+
+    fn gemv_t(a: Dense<'_, T>, x: &[T], y: &mut [T]) {
+        debug_assert!(x.len() == a.rows() && y.len() == a.cols());
+        y.fill(T::zero());
+        for (&xi, row) in x.iter().zip(a.row_iter()) {
+            <Scalar as Primitives<T>>::axpy(xi, row, y);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    type S = Scalar;
+
+    #[test]
+    fn small_closed_forms() {
+        let x = [1.0f64, 2.0, 3.0];
+        let y = [4.0f64, -5.0, 6.0];
+        assert_eq!(<S as Primitives<f64>>::dot(&x, &y), 12.0);
+        assert_eq!(<S as Primitives<f64>>::sum(&x), 6.0);
+        assert_eq!(<S as Primitives<f64>>::max(&y), 6.0);
+        assert_eq!(<S as Primitives<f64>>::max(&[]), f64::NEG_INFINITY);
+        let mut z = y;
+        <S as Primitives<f64>>::axpy(2.0, &x, &mut z);
+        assert_eq!(z, [6.0, -1.0, 12.0]);
+        <S as Primitives<f64>>::scale(0.5, &mut z);
+        assert_eq!(z, [3.0, -0.5, 6.0]);
+    }
+
+    #[test]
+    fn lse_is_stable_and_handles_infinities() {
+        let lse = <S as Primitives<f64>>::lse;
+        assert!((lse(&[1000.0, 1000.0]) - (1000.0 + 2f64.ln())).abs() < 1e-12);
+        assert!((lse(&[-1000.0, -1000.0]) - (-1000.0 + 2f64.ln())).abs() < 1e-12);
+        assert_eq!(lse(&[]), f64::NEG_INFINITY);
+        assert_eq!(lse(&[f64::NEG_INFINITY; 3]), f64::NEG_INFINITY);
+        assert_eq!(lse(&[0.0, f64::INFINITY]), f64::INFINITY);
+        assert!((lse(&[0.0, f64::NEG_INFINITY]) - 0.0).abs() < 1e-15);
+    }
+
+    #[test]
+    fn column_lse_matches_per_column_lse() {
+        // 3 x 2 matrix, columns [1, 3, -2] and [700, -700, 0], with alpha = -2, beta = 1.
+        let rows = [[1.0f64, 700.0], [3.0, -700.0], [-2.0, 0.0]];
+        let (alpha, beta) = (-2.0, 1.0);
+        let mut m = [f64::NEG_INFINITY; 2];
+        let mut s = [0.0; 2];
+        for r in &rows {
+            <S as Primitives<f64>>::lse_accumulate(alpha, r, beta, &mut m, &mut s);
+        }
+        for j in 0..2 {
+            let col: [f64; 3] = core::array::from_fn(|i| alpha * rows[i][j] + beta);
+            let want = <S as Primitives<f64>>::lse(&col);
+            let got = m[j] + s[j].ln();
+            assert!((got - want).abs() <= 1e-12 * want.abs().max(1.0));
+        }
+    }
+
+    #[test]
+    fn gemv_and_transpose() {
+        let a = [1.0f32, 2.0, 3.0, 4.0, 5.0, 6.0];
+        let a = Dense::new(&a, 2, 3).unwrap();
+        let mut y = [0.0f32; 2];
+        <S as Primitives<f32>>::gemv(a, &[1.0, 0.0, -1.0], &mut y);
+        assert_eq!(y, [-2.0, -2.0]);
+        let mut z = [9.0f32; 3];
+        <S as Primitives<f32>>::gemv_t(a, &[1.0, -1.0], &mut z);
+        assert_eq!(z, [-3.0, -3.0, -3.0]);
+    }
+}

@@ -1,0 +1,57 @@
+//! Portable SIMD primitives for the kernels crates.
+//!
+//! [`Simd`] implements [`Primitives`](kernels_core::Primitives) for `f32` (eight lanes, `f32x8`) and `f64` (four
+//! lanes, `f64x4`) with the `wide` crate. No algorithm lives here: the kernels in
+//! `kernels-core` are generic over `Primitives`, and this crate only supplies faster
+//! inner loops, plus the vectorised [`exp_f32x8`]/[`ln_f32x8`] and
+//! [`exp_f64x4`]/[`ln_f64x4`] the log-domain kernels live on.
+//!
+//! `wide` picks its instruction set at compile time: a portable x86_64 build uses
+//! SSE2 (an `f32x8` is two 128-bit registers); build with `-C target-cpu=native` to
+//! get AVX2 and FMA where the machine has them. [`SIMD_ISA`] names what was compiled.
+//!
+//! # Agreement with the scalar reference
+//!
+//! The vector loops sum in a different order (several accumulators, lanes reduced at
+//! the end), and `mul_add` is fused only when FMA is enabled, so results differ from
+//! [`Scalar`](kernels_core::Scalar) within these bounds (`u` = unit roundoff of the
+//! type, `n` = length), given as functions in [`bounds`] and checked by the
+//! cross-crate tests and the tour:
+//!
+//! | primitive | bound on `|simd - scalar|` |
+//! | --- | --- |
+//! | `scale`, `max` | 0 (identical) |
+//! | `axpy` | `2u (|a x_i| + |y_i|)` per element |
+//! | `dot`, `sum`, `gemv` | `2(n + 2) u sum_i |x_i y_i|` (resp. `sum |x_i|`) |
+//! | `gemv_t` | `2(rows + 2) u sum_i |a_ij x_i|` per element |
+//! | `lse`, `lse_accumulate` | `4(n + 4) u + 2u |result|` |
+#![no_std]
+
+pub mod bounds;
+mod math;
+mod primitives;
+
+pub use math::{exp_f32x8, exp_f64x4, ln_f32x8, ln_f64x4};
+pub use primitives::Simd;
+
+/// The instruction set `wide` was compiled for in this build.
+pub const SIMD_ISA: &str = if cfg!(target_feature = "avx512f") {
+    "AVX-512"
+} else if cfg!(all(target_feature = "avx2", target_feature = "fma")) {
+    "AVX2+FMA"
+} else if cfg!(target_feature = "avx") {
+    "AVX"
+} else if cfg!(target_feature = "sse4.1") {
+    "SSE4.1"
+} else if cfg!(target_feature = "sse2") {
+    "SSE2"
+} else if cfg!(target_feature = "neon") {
+    "NEON"
+} else if cfg!(target_feature = "simd128") {
+    "WASM SIMD128"
+} else {
+    "none (scalar emulation)"
+};
+
+/// Whether fused multiply-add is compiled in (then `mul_add` rounds once).
+pub const FMA: bool = cfg!(target_feature = "fma");

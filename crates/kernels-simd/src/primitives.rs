@@ -1,0 +1,174 @@
+//! `Primitives<f32>` and `Primitives<f64>` on `wide` vectors.
+//!
+//! One macro writes both: the two implementations differ only in the vector type, the
+//! lane count and the exponential.
+
+use kernels_core::{Dense, Primitives};
+// Called by path: in no_std only the trait has exp/ln, while a host build that links
+// std also sees the inherent methods, and a plain `use` would then be unused.
+use num_traits::Float;
+use wide::{f32x8, f64x4};
+
+use crate::math::{exp_f32x8, exp_f64x4};
+
+/// Vectorised primitives (see the crate docs for the agreement bounds).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Simd;
+
+/// Independent accumulators in the reductions: enough to cover the add latency.
+const ACC: usize = 4;
+
+macro_rules! simd_primitives {
+    ($t:ty, $v:ident, $lanes:literal, $exp:ident, $name:literal) => {
+        impl Primitives<$t> for Simd {
+            fn name() -> &'static str {
+                $name
+            }
+
+            fn dot(x: &[$t], y: &[$t]) -> $t {
+                debug_assert_eq!(x.len(), y.len());
+                let n = x.len().min(y.len());
+                let (xb, xt) = x[..n].as_chunks::<{ ACC * $lanes }>();
+                let (yb, yt) = y[..n].as_chunks::<{ ACC * $lanes }>();
+                let mut acc = [$v::ZERO; ACC];
+                for (xs, ys) in xb.iter().zip(yb) {
+                    let (xs, ys) = (xs.as_chunks::<$lanes>().0, ys.as_chunks::<$lanes>().0);
+                    for k in 0..ACC {
+                        acc[k] = $v::new(xs[k]).mul_add($v::new(ys[k]), acc[k]);
+                    }
+                }
+                let (xc, xr) = xt.as_chunks::<$lanes>();
+                let (yc, yr) = yt.as_chunks::<$lanes>();
+                for (k, (xs, ys)) in xc.iter().zip(yc).enumerate() {
+                    acc[k] = $v::new(*xs).mul_add($v::new(*ys), acc[k]);
+                }
+                let total = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+                xr.iter()
+                    .zip(yr)
+                    .fold(total.reduce_add(), |s, (&a, &b)| s + a * b)
+            }
+
+            fn axpy(a: $t, x: &[$t], y: &mut [$t]) {
+                debug_assert_eq!(x.len(), y.len());
+                let av = $v::splat(a);
+                let (xc, xr) = x.as_chunks::<$lanes>();
+                let (yc, yr) = y.as_chunks_mut::<$lanes>();
+                for (ys, xs) in yc.iter_mut().zip(xc) {
+                    *ys = av.mul_add($v::new(*xs), $v::new(*ys)).to_array();
+                }
+                for (yi, &xi) in yr.iter_mut().zip(xr) {
+                    *yi += a * xi;
+                }
+            }
+
+            fn scale(a: $t, x: &mut [$t]) {
+                let av = $v::splat(a);
+                let (xc, xr) = x.as_chunks_mut::<$lanes>();
+                for xs in xc {
+                    *xs = ($v::new(*xs) * av).to_array();
+                }
+                for xi in xr {
+                    *xi *= a;
+                }
+            }
+
+            fn sum(x: &[$t]) -> $t {
+                let (xb, xt) = x.as_chunks::<{ ACC * $lanes }>();
+                let mut acc = [$v::ZERO; ACC];
+                for xs in xb {
+                    let xs = xs.as_chunks::<$lanes>().0;
+                    for k in 0..ACC {
+                        acc[k] += $v::new(xs[k]);
+                    }
+                }
+                let (xc, xr) = xt.as_chunks::<$lanes>();
+                for (k, xs) in xc.iter().enumerate() {
+                    acc[k] += $v::new(*xs);
+                }
+                let total = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+                xr.iter().fold(total.reduce_add(), |s, &v| s + v)
+            }
+
+            fn max(x: &[$t]) -> $t {
+                let (xb, xt) = x.as_chunks::<{ ACC * $lanes }>();
+                // fast_max is one instruction; it may return either operand for NaN,
+                // and inputs hold no NaN (documented on the trait).
+                let mut acc = [$v::splat(<$t>::NEG_INFINITY); ACC];
+                for xs in xb {
+                    let xs = xs.as_chunks::<$lanes>().0;
+                    for k in 0..ACC {
+                        acc[k] = acc[k].fast_max($v::new(xs[k]));
+                    }
+                }
+                let (xc, xr) = xt.as_chunks::<$lanes>();
+                for (k, xs) in xc.iter().enumerate() {
+                    acc[k] = acc[k].fast_max($v::new(*xs));
+                }
+                let m = acc[0].fast_max(acc[1]).fast_max(acc[2].fast_max(acc[3]));
+                m.to_array()
+                    .iter()
+                    .chain(xr)
+                    .fold(<$t>::NEG_INFINITY, |m, &v| if v > m { v } else { m })
+            }
+
+            fn lse(x: &[$t]) -> $t {
+                let m = <Simd as Primitives<$t>>::max(x);
+                if !m.is_finite() {
+                    // All -inf (or empty): -inf. Some +inf: +inf. Shifting would give NaN.
+                    return m;
+                }
+                let mv = $v::splat(m);
+                let (xc, xr) = x.as_chunks::<$lanes>();
+                let mut acc = $v::ZERO;
+                for xs in xc {
+                    acc += $exp($v::new(*xs) - mv);
+                }
+                let s = xr
+                    .iter()
+                    .fold(acc.reduce_add(), |s, &v| s + Float::exp(v - m));
+                m + Float::ln(s)
+            }
+
+            fn lse_accumulate(alpha: $t, x: &[$t], beta: $t, max: &mut [$t], sum: &mut [$t]) {
+                debug_assert!(x.len() == max.len() && x.len() == sum.len());
+                let n = x.len().min(max.len()).min(sum.len());
+                let (av, bv) = ($v::splat(alpha), $v::splat(beta));
+                let (xc, xr) = x[..n].as_chunks::<$lanes>();
+                let (mc, mr) = max[..n].as_chunks_mut::<$lanes>();
+                let (sc, sr) = sum[..n].as_chunks_mut::<$lanes>();
+                for ((xs, ms), ss) in xc.iter().zip(mc.iter_mut()).zip(sc.iter_mut()) {
+                    let v = av.mul_add($v::new(*xs), bv);
+                    let (m, s) = ($v::new(*ms), $v::new(*ss));
+                    // One exponential per element: exp(-|v - m|) is the factor that
+                    // rescales the old sum when v is the new maximum, and the new
+                    // term otherwise. v = m = -inf gives NaN: that term is zero.
+                    let d = v - m;
+                    let e = d.is_nan().select($v::ZERO, $exp(-d.abs()));
+                    let new_max = v.simd_gt(m);
+                    *ss = new_max.select(s.mul_add(e, $v::ONE), s + e).to_array();
+                    *ms = m.max(v).to_array();
+                }
+                // The remainder uses the scalar reference rule.
+                <kernels_core::Scalar as Primitives<$t>>::lse_accumulate(alpha, xr, beta, mr, sr);
+            }
+
+            fn gemv(a: Dense<'_, $t>, x: &[$t], y: &mut [$t]) {
+                debug_assert!(x.len() == a.cols() && y.len() == a.rows());
+                for (yi, row) in y.iter_mut().zip(a.row_iter()) {
+                    *yi = <Simd as Primitives<$t>>::dot(row, x);
+                }
+            }
+
+            fn gemv_t(a: Dense<'_, $t>, x: &[$t], y: &mut [$t]) {
+                debug_assert!(x.len() == a.rows() && y.len() == a.cols());
+                y.fill(0.0);
+                for (&xi, row) in x.iter().zip(a.row_iter()) {
+                    <Simd as Primitives<$t>>::axpy(xi, row, y);
+                }
+            }
+        }
+    };
+}
+
+simd_primitives!(f32, f32x8, 8, exp_f32x8, "simd f32x8");
+simd_primitives!(f64, f64x4, 4, exp_f64x4, "simd f64x4");

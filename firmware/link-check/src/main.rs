@@ -1,0 +1,28 @@
+//! Links every C entry point of the library into a bare-metal binary with no
+//! allocator. If any kernel reached for `alloc`, this would fail to link ("no global
+//! memory allocator found"); the check script also scans the static library's
+//! undefined symbols for allocator and libc allocation functions.
+#![no_std]
+#![no_main]
+
+use core::hint::black_box;
+
+/// Entry point for the link (never run): takes the address of every exported function
+/// so the linker keeps them all, and calls the two that take no buffers. Each kernel
+/// family adds its functions to the list.
+#[unsafe(no_mangle)]
+pub extern "C" fn _start() -> ! {
+    let entry_points: &[*const ()] = &[
+        kernels::kn_version as *const (),
+        kernels::kn_status_str as *const (),
+    ];
+    for &f in black_box(entry_points) {
+        black_box(f);
+    }
+    black_box(kernels::kn_status_str(black_box(
+        kernels::kn_version() as i32
+    )));
+    loop {
+        core::hint::spin_loop();
+    }
+}

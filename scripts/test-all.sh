@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# Every check of the project, in one command (the README's test command):
+#   formatting and lints, the Rust test suite (unit, property, header, CUDA compile),
+#   the C and C++ tests under AddressSanitizer and UBSan, the no_std/no-allocator proof
+#   for thumbv7em-none-eabihf, the fuzz targets' build, and a quick run of the tour.
+# Needs: rustup targets/components and the NVRTC/ptxas wheels (see .ci/run).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+passed=0
+failed=0
+failures=()
+step() {
+  local name=$1
+  shift
+  echo
+  echo "==> $name"
+  if "$@"; then
+    passed=$((passed + 1))
+  else
+    failed=$((failed + 1))
+    failures+=("$name")
+    echo "FAILED: $name"
+  fi
+}
+
+# NVRTC and ptxas from the PyPI wheels, when installed: the CUDA sources are compiled
+# to PTX and assembled for sm_90 even without a GPU. Tests that need them say loudly
+# when they skip (KN_REQUIRE_NVRTC=1 turns a skip into a failure, as CI does).
+py_pkg_dir() {
+  python3 -c "import importlib, sys; m = importlib.import_module('$1'); print(list(m.__path__)[0])" 2>/dev/null
+}
+if nvrtc_dir=$(py_pkg_dir nvidia.cuda_nvrtc) && [ -d "$nvrtc_dir/lib" ]; then
+  export LD_LIBRARY_PATH="$nvrtc_dir/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+fi
+if nvcc_dir=$(py_pkg_dir nvidia.cuda_nvcc) && [ -x "$nvcc_dir/bin/ptxas" ]; then
+  export KN_PTXAS="$nvcc_dir/bin/ptxas"
+fi
+
+step "rustfmt" cargo fmt --all --check
+step "clippy" cargo clippy --workspace --all-targets --locked -- -D warnings
+step "cargo test" cargo test --workspace --locked
+
+c_tests() {
+  local out=target/ctests
+  mkdir -p "$out"
+  cargo build -p kernels-ffi --locked || return 1
+  local lib=target/debug/libkernels.a
+  local san=(-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -g)
+  local libs=(-lpthread -ldl -lm)
+  export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+  export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+  # Every C and C++ program under tests/ is built strictly and run; each kernel family
+  # adds its own file.
+  local src exe
+  for src in tests/c/*.c; do
+    exe="$out/$(basename "$src" .c)"
+    cc -std=c11 -Wall -Wextra -Werror -pedantic "${san[@]}" -Iinclude \
+      "$src" "$lib" "${libs[@]}" -o "$exe" || return 1
+    "$exe" || return 1
+  done
+  for src in tests/cpp/*.cpp; do
+    exe="$out/$(basename "$src" .cpp)_cpp"
+    c++ -std=c++17 -Wall -Wextra -Werror -pedantic "${san[@]}" -Iinclude \
+      "$src" "$lib" "${libs[@]}" -o "$exe" || return 1
+    "$exe" || return 1
+  done
+  # The header alone must be valid C99 and C++11, and the shared library must link.
+  echo '#include "kernels.h"' | cc -std=c99 -Wall -Wextra -Werror -pedantic -Iinclude -x c -fsyntax-only - || return 1
+  echo '#include "kernels.h"' | c++ -std=c++11 -Wall -Wextra -Werror -pedantic -Iinclude -x c++ -fsyntax-only - || return 1
+  cc -std=c11 -Wall -Wextra -Werror -Iinclude tests/c/test_status.c -Ltarget/debug -lkernels \
+    -Wl,-rpath,"$PWD/target/debug" -o "$out/test_status_shared" || return 1
+  "$out/test_status_shared" >/dev/null
+}
+step "C and C++ tests (ASan + UBSan, static and shared library)" c_tests
+
+no_std_proof() {
+  local target=thumbv7em-none-eabihf
+  cargo build --locked --release --target $target -p kernels-core -p kernels-simd || return 1
+  local firmware=(--locked --release --target $target -p kernels-ffi --no-default-features
+    --features panic-handler)
+  cargo clippy "${firmware[@]}" -- -D warnings || return 1
+  cargo build "${firmware[@]}" || return 1
+  CARGO_TARGET_DIR=target/link-check cargo build --release --target $target \
+    --manifest-path firmware/link-check/Cargo.toml || return 1
+  local nm
+  nm=$(find "$(rustc --print sysroot)" -name llvm-nm -type f | head -n 1)
+  if [ -z "$nm" ]; then
+    echo "llvm-nm not found: rustup component add llvm-tools"
+    return 1
+  fi
+  local lib=target/$target/release/libkernels.a
+  local bad
+  bad=$("$nm" --undefined-only "$lib" 2>/dev/null | grep -E '(__rust_(alloc|dealloc|realloc|alloc_zeroed)|__rg_alloc|\b(malloc|calloc|realloc|free|posix_memalign|aligned_alloc)\b)' | sort -u)
+  if [ -n "$bad" ]; then
+    echo "the firmware library needs an allocator:"
+    echo "$bad"
+    return 1
+  fi
+  echo "no allocator symbols in $lib; the no_main link check linked $(ls target/link-check/$target/release/kernels-link-check)"
+}
+step "no_std and no-allocator proof (thumbv7em-none-eabihf)" no_std_proof
+
+step "fuzz targets build" cargo check --manifest-path fuzz/Cargo.toml --bins
+step "tour (quick)" cargo run --locked --release -p kernels-tour -- --quick --out target/tour-quick
+
+echo
+if [ "$failed" -ne 0 ]; then
+  printf 'failed step: %s\n' "${failures[@]}"
+fi
+echo "test-all: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
