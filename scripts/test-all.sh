@@ -37,6 +37,24 @@ if nvcc_dir=$(py_pkg_dir nvidia.cuda_nvcc) && [ -x "$nvcc_dir/bin/ptxas" ]; then
   export KN_PTXAS="$nvcc_dir/bin/ptxas"
 fi
 
+# A check whose tools are missing says SKIPPED loudly and passes, unless the named
+# KN_REQUIRE_* variable is 1 (CI sets them after installing the tools): then it fails.
+have_tools() {
+  local require=$1 why=$2
+  shift 2
+  local tool
+  for tool in "$@"; do
+    if ! command -v "$tool" >/dev/null 2>&1; then
+      if [ "${!require:-0}" = 1 ]; then
+        echo "$tool not found, and $require=1: $why"
+        return 2
+      fi
+      echo "SKIPPED: $tool not found ($why)"
+      return 1
+    fi
+  done
+}
+
 step "rustfmt" cargo fmt --all --check
 step "clippy" cargo clippy --workspace --all-targets --locked -- -D warnings
 step "cargo test" cargo test --workspace --locked
@@ -100,6 +118,15 @@ no_std_proof() {
   echo "no allocator symbols in $lib; the no_main link check linked $(ls target/link-check/$target/release/kernels-link-check)"
 }
 step "no_std and no-allocator proof (thumbv7em-none-eabihf)" no_std_proof
+
+firmware_qemu() {
+  have_tools KN_REQUIRE_FIRMWARE \
+    "apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm" \
+    arm-none-eabi-gcc qemu-system-arm
+  case $? in 1) return 0 ;; 2) return 1 ;; esac
+  firmware/qemu/run.sh
+}
+step "firmware demo on a Cortex-M4 under QEMU, compared with the host" firmware_qemu
 
 step "fuzz targets build" cargo check --manifest-path fuzz/Cargo.toml --bins
 step "tour (quick)" cargo run --locked --release -p kernels-tour -- --quick --out target/tour-quick
