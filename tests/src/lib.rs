@@ -1,7 +1,10 @@
-//! Shared helpers for the cross-crate tests and the tour: deterministic test data.
+//! Shared helpers for the cross-crate tests and the tour: deterministic test data, and
+//! the checks the fuzz targets run ([`fuzz`]).
 //!
 //! The data comes from a fixed linear congruential generator, so every test and every
 //! tour run sees the same numbers without a random-number dependency.
+
+pub mod fuzz;
 
 use kernels_core::Real;
 
