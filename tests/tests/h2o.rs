@@ -172,7 +172,12 @@ fn decode_all<P: Primitives<f32>>(c: &Case) -> (Vec<f32>, Vec<Vec<(u64, f32)>>) 
         &mut pos,
     )
     .unwrap();
-    let mut work = vec![0u8; h2o::decode_work_size(c.n_kv, d, c.n_heads).unwrap().bytes()];
+    let mut work = vec![
+        0u8;
+        h2o::decode_work_size(c.n_kv, d, b, c.n_heads)
+            .unwrap()
+            .bytes()
+    ];
     let mut out = vec![0.0; c.q.len()];
     let mut step_out = vec![0.0; c.n_heads * d];
     for t in 0..seq {
@@ -519,7 +524,7 @@ fn decode_bad_input_leaves_the_cache_alone() {
     let q = vec![0.1f32; 4 * d];
     let kv_new = vec![0.3f32; n_kv * d];
     let mut out = vec![-1.0f32; 4 * d];
-    let mut work = vec![0u8; h2o::decode_work_size(n_kv, d, 4).unwrap().bytes()];
+    let mut work = vec![0u8; h2o::decode_work_size(n_kv, d, b, 4).unwrap().bytes()];
     {
         // full cache (len = budget) at position 5, sink 1, heavy 1, recent 3
         let mut cache =

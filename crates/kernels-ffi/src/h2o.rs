@@ -294,7 +294,7 @@ pub unsafe extern "C" fn kn_h2o_decode_work_bytes(
         if c.len > rows / c.n_kv_heads {
             return Err(Error::Argument);
         }
-        *bytes = h2o::decode_work_size(c.n_kv_heads, c.d, n_heads)?.bytes();
+        *bytes = h2o::decode_work_size(c.n_kv_heads, c.d, rows / c.n_kv_heads, n_heads)?.bytes();
         Ok(Done::Ok)
     })
 }

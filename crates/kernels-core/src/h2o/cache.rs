@@ -145,14 +145,23 @@ impl<'a> H2oCache<'a> {
     }
 }
 
-/// Workspace of [`decode`]: each kv head's chosen slot and one row's scratch for all
-/// heads (the statistics of every head are kept until the scores are added).
+/// Workspace of [`decode`] on a cache of `budget` slots per kv head: each kv head's
+/// chosen slot and one row's scratch for every head (kept until the scores are added).
 ///
-/// [`Error::Dimension`] when a head count is 0, `n_heads % n_kv_heads != 0` or the
-/// total overflows.
-pub fn decode_work_size(n_kv_heads: usize, d: usize, n_heads: usize) -> Result<WorkspaceSize> {
+/// [`Error::Dimension`] when a head count or `d` is 0, `n_heads % n_kv_heads != 0` or
+/// the total overflows.
+pub fn decode_work_size(
+    n_kv_heads: usize,
+    d: usize,
+    budget: usize,
+    n_heads: usize,
+) -> Result<WorkspaceSize> {
     group_size(n_heads, n_kv_heads, d)?;
-    RowScratch::size(WorkspaceSize::new().array::<u64>(n_kv_heads)?, n_heads)
+    RowScratch::size(
+        WorkspaceSize::new().array::<u64>(n_kv_heads)?,
+        n_heads,
+        budget,
+    )
 }
 
 /// One decode step: inserts the token (`k_new`, `v_new`: `[n_kv_heads][d]`) into every
@@ -185,7 +194,7 @@ pub fn decode<P: Primitives<f32>>(
         return Err(Error::Dimension);
     }
     let scale = resolve_scale(scale, d)?;
-    if work.len() < decode_work_size(n_kv, d, n_heads)?.bytes() {
+    if work.len() < decode_work_size(n_kv, d, budget, n_heads)?.bytes() {
         return Err(Error::Workspace);
     }
     check_finite(q)?;
@@ -196,7 +205,7 @@ pub fn decode<P: Primitives<f32>>(
 
     let mut ws = Workspace::new(work);
     let slots = ws.take::<u64>(n_kv)?;
-    let mut scratch = RowScratch::take(&mut ws, n_heads)?;
+    let mut scratch = RowScratch::take(&mut ws, n_heads, budget)?;
     for (g, slot) in slots.iter_mut().enumerate() {
         let base = g * budget;
         *slot = if cache.len < budget {
@@ -237,24 +246,13 @@ pub fn decode<P: Primitives<f32>>(
     };
     // Every head attends before any score changes, so a numerical failure leaves the
     // scores as they were.
-    let RowScratch { logits, max, sum } = &mut scratch;
     for g in 0..n_kv {
-        let mut head = RowScratch {
-            logits,
-            max: &mut max[g * group..],
-            sum: &mut sum[g * group..],
-        };
-        rows(g).attend::<P>(out, &mut head)?;
+        rows(g).attend::<P>(out, &mut scratch.heads(g * group, group)?)?;
     }
     for g in 0..n_kv {
-        let mut head = RowScratch {
-            logits,
-            max: &mut max[g * group..],
-            sum: &mut sum[g * group..],
-        };
         let rows = rows(g);
         let score = &mut cache.score[g * budget..g * budget + len];
-        rows.add_scores::<P>(score, &mut head)?;
+        rows.add_scores::<P>(score, &scratch.heads(g * group, group)?)?;
     }
     Ok(())
 }

@@ -29,9 +29,11 @@
 //! No `seq x seq` matrix exists: a row streams its cached keys in tiles of
 //! [`TILE`] with a running maximum and sum per query head (online softmax), the
 //! weighted values accumulating in the output row. The probabilities for the scores are
-//! recovered afterwards from the row's final maximum and sum, in a second pass over the
-//! kept keys that recomputes each logit (skipped in prefill when no eviction can happen
-//! and the caller did not ask for the scores).
+//! recovered afterwards from the same running statistics: the row keeps its scaled
+//! exponentials `e_j = exp(l_j - m_T)` (one row, at most the budget long) and each
+//! tile's shift `m_T`, so `p_j = e_j exp(m_T - m) / s` with the final maximum `m` and
+//! sum `s`, without recomputing a logit or reading K again. Prefill skips the scores
+//! when no eviction can happen and the caller did not ask for them.
 
 mod attend;
 mod cache;

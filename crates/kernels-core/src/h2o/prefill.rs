@@ -5,8 +5,8 @@ use super::evict::victim;
 use super::{H2oOpts, group_size};
 use crate::{Error, Primitives, Result, Workspace, WorkspaceSize, check_finite, checked_product};
 
-/// Workspace of [`prefill`], for any budget: the slot table of one kv head (budgets
-/// beyond `seq` never need more than `seq` slots) and one row's scratch.
+/// Workspace of [`prefill`], for any budget: the slot table of one kv head and one
+/// row's scratch (budgets beyond `seq` never need more than `seq` slots).
 ///
 /// [`Error::Dimension`] as for [`prefill`]'s sizes, or when the total overflows.
 pub fn prefill_work_size(
@@ -20,7 +20,7 @@ pub fn prefill_work_size(
         return Err(Error::Dimension);
     }
     let ws = WorkspaceSize::new().array::<u64>(seq)?.array::<f32>(seq)?;
-    RowScratch::size(ws, group)
+    RowScratch::size(ws, group, seq)
 }
 
 /// Causal attention with H2O masking over a prompt of `seq` tokens.
@@ -80,7 +80,7 @@ pub fn prefill<P: Primitives<f32>>(
     let mut ws = Workspace::new(work);
     let pos = ws.take::<u64>(seq)?;
     let score = ws.take::<f32>(seq)?;
-    let mut scratch = RowScratch::take(&mut ws, group)?;
+    let mut scratch = RowScratch::take(&mut ws, group, seq)?;
     let (pos, score) = (&mut pos[..budget], &mut score[..budget]);
     // Scores steer eviction only when the budget is below the prompt length.
     let track = budget < seq || scores.is_some();
@@ -122,7 +122,7 @@ pub fn prefill<P: Primitives<f32>>(
             };
             rows.attend::<P>(out, &mut scratch)?;
             if track {
-                rows.add_scores::<P>(&mut score[..len], &mut scratch)?;
+                rows.add_scores::<P>(&mut score[..len], &scratch)?;
             }
         }
         for (&p, &s) in pos[..len].iter().zip(&score[..len]) {
