@@ -28,6 +28,55 @@
 // `KN_ERR_*` code.
 typedef int32_t kn_status;
 
+// The H2O budget per kv head and the logit scale.
+//
+// Each kv head keeps `sink + heavy + recent` tokens: the first `sink` positions, the
+// `recent` newest (the current token included) and heavy hitters chosen by
+// accumulated attention. The sum must be at least 1 and `heavy + recent` at least 1.
+typedef struct kn_h2o_opts {
+  // First positions never evicted (attention sinks).
+  size_t sink;
+  // Slots for heavy hitters (lowest accumulated score evicted first).
+  size_t heavy;
+  // Newest positions never evicted, the current token included.
+  size_t recent;
+  // Logit scale; 0 means 1/sqrt(d). Must be finite.
+  float scale;
+} kn_h2o_opts;
+
+// An H2O KV cache with a fixed budget of `sink + heavy + recent` slots per kv head.
+//
+// The fields are public and the buffers are the caller's; `kn_h2o_cache_init` fills
+// the struct and every call checks it again (sizes, `len <= budget`, `next_pos >=
+// len`, pointers non-NULL, aligned and not overlapping, stored positions below
+// `next_pos`) before touching a buffer. Slot `s` of kv head `g` is at
+// `k[(g * budget + s) * d]`, `v[...]`, `score[g * budget + s]`, `pos[g * budget + s]`;
+// slots `0..len` are in use.
+typedef struct kn_h2o_cache {
+  // Number of kv heads.
+  size_t n_kv_heads;
+  // Head dimension.
+  size_t d;
+  // Attention sinks per kv head.
+  size_t sink;
+  // Heavy-hitter slots per kv head.
+  size_t heavy;
+  // Recent-window slots per kv head.
+  size_t recent;
+  // Slots in use per kv head (the same for every kv head).
+  size_t len;
+  // Position the next token gets (tokens seen so far).
+  uint64_t next_pos;
+  // Keys, `[n_kv_heads][sink+heavy+recent][d]`.
+  float *k;
+  // Values, `[n_kv_heads][sink+heavy+recent][d]`.
+  float *v;
+  // Accumulated scores, `[n_kv_heads][sink+heavy+recent]`.
+  float *score;
+  // Token position of each slot, `[n_kv_heads][sink+heavy+recent]`.
+  uint64_t *pos;
+} kn_h2o_cache;
+
 // What an iterative kernel reports. The pointer a kernel takes may be NULL.
 typedef struct kn_report {
   // Outer iterations done.
@@ -75,6 +124,128 @@ typedef struct kn_report {
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
+
+// Workspace size of `kn_h2o_prefill_f32` (for any budget).
+//
+// Returns KN_OK, KN_ERR_NULL (`bytes` NULL), KN_ERR_DIMENSION (a size is 0,
+// `n_heads % n_kv_heads != 0`, or the size overflows).
+//
+// # Safety
+// `bytes` must be NULL or valid for writing one `size_t`.
+kn_status kn_h2o_prefill_work_bytes(size_t n_heads,
+                                    size_t n_kv_heads,
+                                    size_t seq,
+                                    size_t d,
+                                    size_t *bytes);
+
+// Causal attention with H2O masking over a prompt.
+//
+// `q` and `out` are `[n_heads][seq][d]`, `k` and `v` `[n_kv_heads][seq][d]`; query
+// head `h` reads kv head `h / (n_heads / n_kv_heads)`. The rule, per kv head, row by
+// row: token `t` enters the cache; when the cache already holds `B = sink + heavy +
+// recent` tokens, the one with the smallest accumulated score among those that are
+// neither sinks (position < sink) nor among the `recent` newest positions (t included)
+// is evicted first, ties to the oldest position. Row `t` attends to exactly the cached
+// tokens; each one's score grows by its softmax probability summed over the group's
+// query heads; a new token starts at score 0. With `B >= seq` this is full causal
+// attention. Decode steps over the same tokens (`kn_h2o_decode_f32`) give the same
+// outputs, scores and kept set.
+//
+// `scores` (nullable, `[n_kv_heads][seq]`): each token's accumulated score after the
+// last row (an evicted token: its score when evicted). `keep` (nullable,
+// `[n_kv_heads][seq]`): 1 for the tokens the cache holds after the last row, else 0.
+// `work`: at least `kn_h2o_prefill_work_bytes` bytes, any alignment.
+//
+// Returns KN_OK; KN_ERR_NULL (a required pointer is NULL); KN_ERR_DIMENSION (a size
+// is 0, `n_heads % n_kv_heads != 0`, a size overflows); KN_ERR_ARGUMENT (budget 0,
+// `heavy + recent == 0`, non-finite scale, misaligned or overlapping arrays);
+// KN_ERR_NON_FINITE (NaN or infinity in q, k or v); KN_ERR_WORKSPACE. On these nothing
+// was written. KN_ERR_NUMERICAL: the logits overflowed; `out`, `scores` and `keep`
+// then hold unspecified values.
+//
+// # Safety
+// Each pointer must be NULL or valid for the length its dimensions imply (`work` for
+// `work_bytes` bytes), and no output may be accessed elsewhere during the call.
+kn_status kn_h2o_prefill_f32(size_t n_heads,
+                             size_t n_kv_heads,
+                             size_t seq,
+                             size_t d,
+                             const float *q,
+                             const float *k,
+                             const float *v,
+                             const struct kn_h2o_opts *opts,
+                             float *out,
+                             float *scores,
+                             uint8_t *keep,
+                             void *work,
+                             size_t work_bytes);
+
+// Sets up an empty H2O cache (`len = 0`, `next_pos = 0`) over the caller's buffers:
+// `k`, `v` of `n_kv_heads * (sink + heavy + recent) * d` floats, `score` of
+// `n_kv_heads * (sink + heavy + recent)` floats, `pos` of as many `uint64_t`. The
+// buffers are not written; memory stays fixed from here on.
+//
+// Returns KN_OK; KN_ERR_NULL; KN_ERR_DIMENSION (`n_kv_heads` or `d` is 0, a size
+// overflows); KN_ERR_ARGUMENT (budget 0, `heavy + recent == 0`, misaligned or
+// overlapping buffers). On error `*c` is untouched.
+//
+// # Safety
+// `c` must be NULL or valid for writing one `kn_h2o_cache`; each buffer NULL or valid
+// for its length, and reserved for this cache while it is used.
+kn_status kn_h2o_cache_init(struct kn_h2o_cache *c,
+                            size_t n_kv_heads,
+                            size_t d,
+                            size_t sink,
+                            size_t heavy,
+                            size_t recent,
+                            float *k,
+                            float *v,
+                            float *score,
+                            uint64_t *pos);
+
+// Workspace size of `kn_h2o_decode_f32` for this cache and `n_heads` query heads.
+//
+// Returns KN_OK; KN_ERR_NULL (`c` or `bytes` NULL); KN_ERR_DIMENSION (`n_heads` is
+// 0 or not a multiple of `c->n_kv_heads`, a size of the cache is 0 or overflows);
+// KN_ERR_ARGUMENT (the cache's budget is 0, `heavy + recent == 0`, or `len` exceeds
+// the budget).
+//
+// # Safety
+// `c` must be NULL or point to a `kn_h2o_cache`; `bytes` NULL or valid for writing.
+kn_status kn_h2o_decode_work_bytes(const struct kn_h2o_cache *c, size_t n_heads, size_t *bytes);
+
+// One decode step on an H2O cache.
+//
+// Inserts the new token (`k_new`, `v_new`: `[n_kv_heads][d]`) into every kv head's
+// cache (evicting, when full, the lowest-score slot that is neither a sink nor among
+// the `recent` newest positions, ties to the oldest; the new token's score starts at
+// 0), attends each query head (`q`, `out`: `[n_heads][d]`; head `h` reads kv head
+// `h / (n_heads / n_kv_heads)`) to the cached tokens, and adds this step's softmax
+// probabilities, summed over each group's heads, to the scores. Then `len` grows (up
+// to the budget) and `next_pos` by one. `scale` 0 means 1/sqrt(d).
+//
+// Returns KN_OK; KN_ERR_NULL; KN_ERR_DIMENSION (`n_heads` 0 or not a multiple of
+// `n_kv_heads`, a size of the cache 0 or overflowing); KN_ERR_ARGUMENT (a corrupt
+// cache struct: budget 0, `heavy + recent == 0`, `len` over the budget or over
+// `next_pos`, a position `>= next_pos`, no evictable slot, `next_pos` at its maximum;
+// non-finite scale; misaligned or overlapping arrays); KN_ERR_NON_FINITE (NaN or
+// infinity in q, k_new, v_new); KN_ERR_WORKSPACE. On these neither the cache nor
+// `out` was written. KN_ERR_NUMERICAL: the logits overflowed; the token was inserted,
+// `out` holds unspecified values, no score changed.
+//
+// # Safety
+// `c` must be NULL or point to a valid `kn_h2o_cache` whose buffers are valid for its
+// fields; the other pointers NULL or valid for their lengths (`work` for `work_bytes`
+// bytes); no output accessed elsewhere during the call.
+kn_status kn_h2o_decode_f32(struct kn_h2o_cache *c,
+                            size_t n_heads,
+                            const float *q,
+                            const float *k_new,
+                            const float *v_new,
+                            float scale,
+                            float *out,
+                            void *work,
+                            size_t work_bytes);
 
 // The library version as `major << 16 | minor << 8 | patch`.
 //

@@ -15,6 +15,7 @@
 //! check failed.
 
 mod bench;
+mod h2o;
 mod machine;
 mod primitives;
 mod report;
@@ -34,11 +35,18 @@ pub struct Family {
 }
 
 /// Every family, in tour order.
-pub const FAMILIES: &[Family] = &[Family {
-    name: "primitives",
-    section: primitives::run,
-    bench: None,
-}];
+pub const FAMILIES: &[Family] = &[
+    Family {
+        name: "primitives",
+        section: primitives::run,
+        bench: None,
+    },
+    Family {
+        name: "h2o",
+        section: h2o::run,
+        bench: Some(h2o::bench),
+    },
+];
 
 /// How much work the tour does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

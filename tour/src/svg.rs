@@ -126,6 +126,118 @@ impl BarChart<'_> {
     }
 }
 
+/// A line chart: one polyline with markers per series over shared x values.
+pub struct LineChart<'a> {
+    /// Title at the top.
+    pub title: &'a str,
+    /// Label of the x axis.
+    pub x_label: &'a str,
+    /// Label of the value axis.
+    pub y_label: &'a str,
+    /// The x values, increasing.
+    pub x: Vec<f64>,
+    /// Series name and one value per x (non-finite values are skipped).
+    pub series: Vec<(String, Vec<f64>)>,
+}
+
+impl LineChart<'_> {
+    /// Renders the chart (both axes linear, starting at zero).
+    pub fn render(&self) -> String {
+        let (w, h) = (900.0, 420.0);
+        let (left, right, top, bottom) = (70.0, 20.0, 50.0, 60.0);
+        let (plot_w, plot_h) = (w - left - right, h - top - bottom);
+        let finite = |v: &f64| v.is_finite();
+        let x_max = nice_ceiling(self.x.iter().copied().filter(finite).fold(0.0, f64::max));
+        let y_max = nice_ceiling(
+            self.series
+                .iter()
+                .flat_map(|(_, v)| v.iter().copied())
+                .filter(finite)
+                .fold(0.0, f64::max),
+        );
+        let px = |v: f64| left + plot_w * (v / x_max).clamp(0.0, 1.0);
+        let py = |v: f64| top + plot_h * (1.0 - (v / y_max).clamp(0.0, 1.0));
+        let mut s = String::new();
+        let _ = writeln!(
+            s,
+            r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}" font-family="sans-serif" font-size="12">"#
+        );
+        let _ = writeln!(s, r#"<rect width="{w}" height="{h}" fill="white"/>"#);
+        let _ = writeln!(
+            s,
+            r#"<text x="{}" y="24" text-anchor="middle" font-size="16">{}</text>"#,
+            w / 2.0,
+            escape(self.title)
+        );
+        for k in 0..=5 {
+            let (vy, vx) = (y_max * f64::from(k) / 5.0, x_max * f64::from(k) / 5.0);
+            let _ = writeln!(
+                s,
+                r##"<line x1="{left}" x2="{}" y1="{y:.1}" y2="{y:.1}" stroke="#ddd"/><text x="{}" y="{:.1}" text-anchor="end">{}</text>"##,
+                w - right,
+                left - 6.0,
+                py(vy) + 4.0,
+                format_value(vy),
+                y = py(vy)
+            );
+            let _ = writeln!(
+                s,
+                r#"<text x="{:.1}" y="{}" text-anchor="middle">{}</text>"#,
+                px(vx),
+                top + plot_h + 16.0,
+                format_value(vx)
+            );
+        }
+        let _ = writeln!(
+            s,
+            r#"<text x="{}" y="{}" text-anchor="middle">{}</text>"#,
+            left + plot_w / 2.0,
+            h - 16.0,
+            escape(self.x_label)
+        );
+        let _ = writeln!(
+            s,
+            r#"<text transform="translate(16 {}) rotate(-90)" text-anchor="middle">{}</text>"#,
+            top + plot_h / 2.0,
+            escape(self.y_label)
+        );
+        for (k, (name, values)) in self.series.iter().enumerate() {
+            let color = COLORS[k % COLORS.len()];
+            let points: Vec<(f64, f64)> = self
+                .x
+                .iter()
+                .zip(values)
+                .filter(|(x, y)| x.is_finite() && y.is_finite())
+                .map(|(&x, &y)| (px(x), py(y)))
+                .collect();
+            let path: Vec<String> = points
+                .iter()
+                .map(|(x, y)| format!("{x:.1},{y:.1}"))
+                .collect();
+            let _ = writeln!(
+                s,
+                r#"<polyline points="{}" fill="none" stroke="{color}" stroke-width="2"/>"#,
+                path.join(" ")
+            );
+            for (x, y) in &points {
+                let _ = writeln!(
+                    s,
+                    r#"<circle cx="{x:.1}" cy="{y:.1}" r="3" fill="{color}"/>"#
+                );
+            }
+            let lx = left + 10.0 + 200.0 * k as f64;
+            let _ = writeln!(
+                s,
+                r#"<rect x="{lx}" y="32" width="12" height="12" fill="{color}"/><text x="{}" y="42">{}</text>"#,
+                lx + 16.0,
+                escape(name)
+            );
+        }
+        s.push_str("</svg>\n");
+        s
+    }
+}
+
 /// The next "round" number at or above `v` (1, 2 or 5 times a power of ten).
 fn nice_ceiling(v: f64) -> f64 {
     if v <= 0.0 || !v.is_finite() {
@@ -183,5 +295,19 @@ mod tests {
         assert!(svg.starts_with("<svg") && svg.ends_with("</svg>\n"));
         assert_eq!(svg.matches("<rect x=").count(), 3 + 2); // three finite bars + legend
         assert!(svg.contains("a &lt;b&gt;"));
+    }
+
+    #[test]
+    fn line_chart_is_well_formed() {
+        let svg = LineChart {
+            title: "t",
+            x_label: "x",
+            y_label: "y",
+            x: vec![1.0, 2.0, 3.0],
+            series: vec![("a".into(), vec![0.5, f64::NAN, 0.1])],
+        }
+        .render();
+        assert!(svg.starts_with("<svg") && svg.ends_with("</svg>\n"));
+        assert_eq!(svg.matches("<circle").count(), 2);
     }
 }

@@ -53,4 +53,12 @@ pub trait Primitives<T: Real> {
     /// `y <- A^T x` for a dense row-major `A` (`rows x cols`), `x` of `rows`, `y` of
     /// `cols`. Streams `A` once, row by row.
     fn gemv_t(a: Dense<'_, T>, x: &[T], y: &mut [T]);
+
+    // h2o primitives
+
+    /// `x_i <- exp(x_i - shift)`, returning `sum_i` of the new `x_i` (0 when empty).
+    ///
+    /// The scaled exponentials of an online softmax: with `shift` the running maximum
+    /// every term lies in `(0, 1]`, and `x_i = -inf` gives 0. Callers pass no NaN.
+    fn exp_shift(shift: T, x: &mut [T]) -> T;
 }

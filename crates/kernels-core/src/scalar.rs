@@ -81,6 +81,15 @@ impl<T: Real> Primitives<T> for Scalar {
             <Scalar as Primitives<T>>::axpy(xi, row, y);
         }
     }
+
+    // h2o primitives
+
+    fn exp_shift(shift: T, x: &mut [T]) -> T {
+        x.iter_mut().fold(T::zero(), |acc, xi| {
+            *xi = (*xi - shift).exp();
+            acc + *xi
+        })
+    }
 }
 
 #[cfg(test)]

@@ -18,9 +18,11 @@
 
 mod args;
 mod guard;
+mod h2o;
 mod report;
 mod status;
 
+pub use h2o::*;
 pub use report::kn_report;
 pub use status::*;
 

@@ -28,3 +28,20 @@ pub fn lse<T: Real>(n: usize, result: T) -> T {
     let u = unit::<T>();
     T::of(4.0 * (n as f64 + 4.0)) * u + T::of(2.0) * u * result.abs()
 }
+
+// h2o primitives
+
+/// `exp_shift`, per element with the scalar result `e`: `8u |e|` plus the smallest
+/// normal number (the SIMD exponential is within 2 ulp, libm's within 1, and results
+/// that underflow are compared in absolute terms).
+pub fn exp_shift_element<T: Real>(e: T) -> T {
+    T::of(8.0) * unit::<T>() * e.abs() + T::min_positive_value()
+}
+
+/// `exp_shift`, the returned sum of `n` terms totalling `sum`: the reduction bound
+/// plus the elements' own error.
+pub fn exp_shift_sum<T: Real>(n: usize, sum: T) -> T {
+    reduction(n, sum)
+        + T::of(8.0) * unit::<T>() * sum.abs()
+        + T::of(n as f64) * T::min_positive_value()
+}

@@ -25,6 +25,7 @@
 //! | `dot`, `sum`, `gemv` | `2(n + 2) u sum_i |x_i y_i|` (resp. `sum |x_i|`) |
 //! | `gemv_t` | `2(rows + 2) u sum_i |a_ij x_i|` per element |
 //! | `lse`, `lse_accumulate` | `4(n + 4) u + 2u |result|` |
+//! | `exp_shift` (h2o) | `8u |e_i| + min_normal` per element; the sum: the `sum` bound `+ 8u sum` |
 #![no_std]
 
 pub mod bounds;

@@ -166,6 +166,23 @@ macro_rules! simd_primitives {
                     <Simd as Primitives<$t>>::axpy(xi, row, y);
                 }
             }
+
+            // h2o primitives
+
+            fn exp_shift(shift: $t, x: &mut [$t]) -> $t {
+                let sv = $v::splat(shift);
+                let (xc, xr) = x.as_chunks_mut::<$lanes>();
+                let mut acc = [$v::ZERO; 2];
+                for (k, xs) in xc.iter_mut().enumerate() {
+                    let e = $exp($v::new(*xs) - sv);
+                    *xs = e.to_array();
+                    acc[k & 1] += e;
+                }
+                xr.iter_mut().fold((acc[0] + acc[1]).reduce_add(), |s, xi| {
+                    *xi = Float::exp(*xi - shift);
+                    s + *xi
+                })
+            }
         }
     };
 }

@@ -15,6 +15,11 @@ pub extern "C" fn _start() -> ! {
     let entry_points: &[*const ()] = &[
         kernels::kn_version as *const (),
         kernels::kn_status_str as *const (),
+        kernels::kn_h2o_prefill_work_bytes as *const (),
+        kernels::kn_h2o_prefill_f32 as *const (),
+        kernels::kn_h2o_cache_init as *const (),
+        kernels::kn_h2o_decode_work_bytes as *const (),
+        kernels::kn_h2o_decode_f32 as *const (),
     ];
     for &f in black_box(entry_points) {
         black_box(f);

@@ -1,0 +1,258 @@
+//! The fixed-budget H2O KV cache and its decode step.
+
+use super::attend::{Group, RowScratch};
+use super::evict::victim;
+use super::opts::{budget, resolve_scale};
+use super::{group_size, row_mut};
+use crate::{Error, Primitives, Result, Workspace, WorkspaceSize, check_finite, checked_product};
+
+/// A KV cache of `sink + heavy + recent` slots per kv head on caller buffers (the C
+/// `kn_h2o_cache`). Slot `s` of kv head `g` holds its K and V rows at
+/// `(g * budget + s) * d`, its score and token position at `g * budget + s`; slots
+/// `0..len` are in use (the same count for every kv head: each step inserts one token
+/// per kv head). `next_pos` is the position the next token gets.
+#[derive(Debug)]
+pub struct H2oCache<'a> {
+    n_kv_heads: usize,
+    d: usize,
+    sink: usize,
+    recent: usize,
+    budget: usize,
+    len: usize,
+    next_pos: u64,
+    k: &'a mut [f32],
+    v: &'a mut [f32],
+    score: &'a mut [f32],
+    pos: &'a mut [u64],
+}
+
+impl<'a> H2oCache<'a> {
+    /// An empty cache (`len = 0`, `next_pos = 0`); the buffers are not written.
+    ///
+    /// Errors as for [`H2oCache::from_parts`].
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        n_kv_heads: usize,
+        d: usize,
+        sink: usize,
+        heavy: usize,
+        recent: usize,
+        k: &'a mut [f32],
+        v: &'a mut [f32],
+        score: &'a mut [f32],
+        pos: &'a mut [u64],
+    ) -> Result<Self> {
+        Self::from_parts(n_kv_heads, d, sink, heavy, recent, 0, 0, k, v, score, pos)
+    }
+
+    /// Views an existing cache, checking every field, since a C caller owns them:
+    /// [`Error::Dimension`] when `n_kv_heads` or `d` is 0, a buffer length disagrees or
+    /// a size overflows; [`Error::Argument`] when the budget is 0, `heavy + recent ==
+    /// 0`, `len > budget`, `next_pos < len`, or a used slot holds a position
+    /// `>= next_pos`. The data are not read beyond `pos[..len]`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn from_parts(
+        n_kv_heads: usize,
+        d: usize,
+        sink: usize,
+        heavy: usize,
+        recent: usize,
+        len: usize,
+        next_pos: u64,
+        k: &'a mut [f32],
+        v: &'a mut [f32],
+        score: &'a mut [f32],
+        pos: &'a mut [u64],
+    ) -> Result<Self> {
+        let (rows, values) = Self::lengths(n_kv_heads, d, sink, heavy, recent)?;
+        let budget = rows / n_kv_heads;
+        if k.len() != values || v.len() != values || score.len() != rows || pos.len() != rows {
+            return Err(Error::Dimension);
+        }
+        if len > budget || (len as u64) > next_pos {
+            return Err(Error::Argument);
+        }
+        let used_ok = pos
+            .chunks_exact(budget)
+            .all(|head| head[..len].iter().all(|&p| p < next_pos));
+        if !used_ok {
+            return Err(Error::Argument);
+        }
+        Ok(H2oCache {
+            n_kv_heads,
+            d,
+            sink,
+            recent,
+            budget,
+            len,
+            next_pos,
+            k,
+            v,
+            score,
+            pos,
+        })
+    }
+
+    /// The buffer lengths a cache needs: (`n_kv_heads * budget` for `score` and `pos`,
+    /// `n_kv_heads * budget * d` for `k` and `v`), after checking the sizes.
+    pub fn lengths(
+        n_kv_heads: usize,
+        d: usize,
+        sink: usize,
+        heavy: usize,
+        recent: usize,
+    ) -> Result<(usize, usize)> {
+        if n_kv_heads == 0 || d == 0 {
+            return Err(Error::Dimension);
+        }
+        let b = budget(sink, heavy, recent)?;
+        Ok((
+            checked_product(&[n_kv_heads, b])?,
+            checked_product(&[n_kv_heads, b, d])?,
+        ))
+    }
+
+    /// Slots in use per kv head.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether no token has been inserted.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Position of the next token.
+    pub fn next_pos(&self) -> u64 {
+        self.next_pos
+    }
+
+    /// Slots per kv head.
+    pub fn budget(&self) -> usize {
+        self.budget
+    }
+
+    /// Positions of kv head `g`'s slots in use (slot order).
+    pub fn positions(&self, g: usize) -> &[u64] {
+        let start = (g * self.budget).min(self.pos.len());
+        &self.pos[start..(start + self.len).min(self.pos.len())]
+    }
+
+    /// Scores of kv head `g`'s slots in use (slot order).
+    pub fn scores(&self, g: usize) -> &[f32] {
+        let start = (g * self.budget).min(self.score.len());
+        &self.score[start..(start + self.len).min(self.score.len())]
+    }
+}
+
+/// Workspace of [`decode`] on a cache of `budget` slots per kv head: each kv head's
+/// chosen slot and one row's scratch for every head (kept until the scores are added).
+///
+/// [`Error::Dimension`] when a head count or `d` is 0, `n_heads % n_kv_heads != 0` or
+/// the total overflows.
+pub fn decode_work_size(
+    n_kv_heads: usize,
+    d: usize,
+    budget: usize,
+    n_heads: usize,
+) -> Result<WorkspaceSize> {
+    group_size(n_heads, n_kv_heads, d)?;
+    RowScratch::size(
+        WorkspaceSize::new().array::<u64>(n_kv_heads)?,
+        n_heads,
+        budget,
+    )
+}
+
+/// One decode step: inserts the token (`k_new`, `v_new`: `[n_kv_heads][d]`) into every
+/// kv head's cache by the eviction rule, attends each query head (`q`, `out`:
+/// `[n_heads][d]`) to its kv head's cached tokens, and adds this step's probabilities
+/// to the scores. `scale` 0 means `1 / sqrt(d)`.
+///
+/// Errors before anything is written: [`Error::Dimension`] (`n_heads` 0 or not a
+/// multiple of `n_kv_heads`, a slice length), [`Error::Argument`] (non-finite scale,
+/// `next_pos` at its maximum, or a full cache with no evictable slot: a corrupt
+/// cache), [`Error::NonFinite`], [`Error::Workspace`]. [`Error::Numerical`] when the
+/// logits overflow: the token has been inserted, `out` holds unspecified values and
+/// no score has changed.
+#[allow(clippy::too_many_arguments)]
+pub fn decode<P: Primitives<f32>>(
+    cache: &mut H2oCache<'_>,
+    n_heads: usize,
+    q: &[f32],
+    k_new: &[f32],
+    v_new: &[f32],
+    scale: f32,
+    out: &mut [f32],
+    work: &mut [u8],
+) -> Result<()> {
+    let (n_kv, d, budget) = (cache.n_kv_heads, cache.d, cache.budget);
+    let group = group_size(n_heads, n_kv, d)?;
+    let q_len = checked_product(&[n_heads, d])?;
+    let kv_len = checked_product(&[n_kv, d])?;
+    if q.len() != q_len || out.len() != q_len || k_new.len() != kv_len || v_new.len() != kv_len {
+        return Err(Error::Dimension);
+    }
+    let scale = resolve_scale(scale, d)?;
+    if work.len() < decode_work_size(n_kv, d, budget, n_heads)?.bytes() {
+        return Err(Error::Workspace);
+    }
+    check_finite(q)?;
+    check_finite(k_new)?;
+    check_finite(v_new)?;
+    let t = cache.next_pos;
+    let next = t.checked_add(1).ok_or(Error::Argument)?;
+
+    let mut ws = Workspace::new(work);
+    let slots = ws.take::<u64>(n_kv)?;
+    let mut scratch = RowScratch::take(&mut ws, n_heads, budget)?;
+    for (g, slot) in slots.iter_mut().enumerate() {
+        let base = g * budget;
+        *slot = if cache.len < budget {
+            cache.len as u64
+        } else {
+            let (pos, score) = (
+                &cache.pos[base..base + budget],
+                &cache.score[base..base + budget],
+            );
+            victim(pos, score, t, cache.sink, cache.recent).ok_or(Error::Argument)? as u64
+        };
+    }
+
+    // Validated: from here on the cache changes.
+    for (g, &slot) in slots.iter().enumerate() {
+        let at = g * budget + slot as usize;
+        row_mut(cache.k, at * d, d)?.copy_from_slice(&k_new[g * d..(g + 1) * d]);
+        row_mut(cache.v, at * d, d)?.copy_from_slice(&v_new[g * d..(g + 1) * d]);
+        cache.score[at] = 0.0;
+        cache.pos[at] = t;
+    }
+    cache.len = (cache.len + 1).min(budget);
+    cache.next_pos = next;
+
+    let len = cache.len;
+    let rows = |g: usize| Group {
+        q,
+        q_base: g * group * d,
+        out_base: g * group * d,
+        stride: d,
+        heads: group,
+        d,
+        scale,
+        k: &*cache.k,
+        v: &*cache.v,
+        slots: len,
+        kv_row: move |s: usize| (g * budget + s) * d,
+    };
+    // Every head attends before any score changes, so a numerical failure leaves the
+    // scores as they were.
+    for g in 0..n_kv {
+        rows(g).attend::<P>(out, &mut scratch.heads(g * group, group)?)?;
+    }
+    for g in 0..n_kv {
+        let rows = rows(g);
+        let score = &mut cache.score[g * budget..g * budget + len];
+        rows.add_scores::<P>(score, &scratch.heads(g * group, group)?)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,77 @@
+//! Attention with heavy-hitter (H2O) masking: prefill over a prompt and decode steps on
+//! a fixed-budget KV cache.
+//!
+//! # The eviction rule
+//!
+//! Every kv head owns a cache of `B = sink + heavy + recent` slots. Tokens arrive one
+//! position at a time (`t = 0, 1, ...`):
+//!
+//! 1. If the cache holds fewer than `B` tokens, token `t` takes the next free slot.
+//!    Otherwise one slot is evicted first: among the slots whose token is neither a
+//!    sink (position `< sink`) nor among the `recent` newest positions counting `t`
+//!    itself (`t - position < recent`), the one with the smallest accumulated score;
+//!    on equal scores the oldest position goes. Token `t` takes its slot.
+//! 2. The new token's score starts at 0.
+//! 3. Row `t` of every query head of the group attends to exactly the cached tokens
+//!    (softmax over `scale * q . k`), and each cached token's score grows by its
+//!    softmax probability summed over the group's query heads.
+//!
+//! Prefill applies the same rule row by row over the prompt, so prefill and decode
+//! steps over the same tokens give the same outputs, scores and kept set (bit for bit:
+//! both run the same code in the same slot order), and with `B >= seq` no token is
+//! ever evicted and both equal full causal softmax attention.
+//!
+//! The rule needs `B >= 1` and `heavy + recent >= 1` (else the newest token could find
+//! no evictable slot once the sinks fill the cache).
+//!
+//! # How a row is computed
+//!
+//! No `seq x seq` matrix exists: a row streams its cached keys in tiles of
+//! [`TILE`] with a running maximum and sum per query head (online softmax), the
+//! weighted values accumulating in the output row. The probabilities for the scores are
+//! recovered afterwards from the same running statistics: the row keeps its scaled
+//! exponentials `e_j = exp(l_j - m_T)` (one row, at most the budget long) and each
+//! tile's shift `m_T`, so `p_j = e_j exp(m_T - m) / s` with the final maximum `m` and
+//! sum `s`, without recomputing a logit or reading K again. Prefill skips the scores
+//! when no eviction can happen and the caller did not ask for them.
+
+mod attend;
+mod cache;
+mod evict;
+mod opts;
+mod prefill;
+
+pub use attend::TILE;
+pub use cache::{H2oCache, decode, decode_work_size};
+pub use opts::H2oOpts;
+pub use prefill::{prefill, prefill_work_size};
+
+use crate::{Error, Result};
+
+/// Query heads per kv head, after checking the head counts and `d`.
+///
+/// [`Error::Dimension`] when a count or `d` is zero or `n_heads` is not a multiple of
+/// `n_kv_heads`.
+pub(crate) fn group_size(n_heads: usize, n_kv_heads: usize, d: usize) -> Result<usize> {
+    if n_heads == 0 || n_kv_heads == 0 || d == 0 || !n_heads.is_multiple_of(n_kv_heads) {
+        return Err(Error::Dimension);
+    }
+    Ok(n_heads / n_kv_heads)
+}
+
+/// The `d`-long row of `data` starting at `offset`, or [`Error::Internal`] (callers
+/// index with validated sizes, so a miss is a bug, never a panic).
+pub(crate) fn row(data: &[f32], offset: usize, d: usize) -> Result<&[f32]> {
+    offset
+        .checked_add(d)
+        .and_then(|end| data.get(offset..end))
+        .ok_or(Error::Internal)
+}
+
+/// Mutable form of [`row`].
+pub(crate) fn row_mut(data: &mut [f32], offset: usize, d: usize) -> Result<&mut [f32]> {
+    offset
+        .checked_add(d)
+        .and_then(|end| data.get_mut(offset..end))
+        .ok_or(Error::Internal)
+}

@@ -1,0 +1,374 @@
+//! Heavy-hitter (H2O) attention: prefill with H2O masking and a fixed-budget KV cache.
+
+use crate::args::{disjoint, input, out_value, output, output_opt, span, workspace};
+use crate::guard::{Done, status};
+use crate::status::kn_status;
+use core::ffi::c_void;
+use kernels_core::h2o::{self, H2oCache, H2oOpts};
+use kernels_core::{Error, Result, checked_product};
+use kernels_simd::Simd;
+
+/// The H2O budget per kv head and the logit scale.
+///
+/// Each kv head keeps `sink + heavy + recent` tokens: the first `sink` positions, the
+/// `recent` newest (the current token included) and heavy hitters chosen by
+/// accumulated attention. The sum must be at least 1 and `heavy + recent` at least 1.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct kn_h2o_opts {
+    /// First positions never evicted (attention sinks).
+    pub sink: usize,
+    /// Slots for heavy hitters (lowest accumulated score evicted first).
+    pub heavy: usize,
+    /// Newest positions never evicted, the current token included.
+    pub recent: usize,
+    /// Logit scale; 0 means 1/sqrt(d). Must be finite.
+    pub scale: f32,
+}
+
+/// An H2O KV cache with a fixed budget of `sink + heavy + recent` slots per kv head.
+///
+/// The fields are public and the buffers are the caller's; `kn_h2o_cache_init` fills
+/// the struct and every call checks it again (sizes, `len <= budget`, `next_pos >=
+/// len`, pointers non-NULL, aligned and not overlapping, stored positions below
+/// `next_pos`) before touching a buffer. Slot `s` of kv head `g` is at
+/// `k[(g * budget + s) * d]`, `v[...]`, `score[g * budget + s]`, `pos[g * budget + s]`;
+/// slots `0..len` are in use.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct kn_h2o_cache {
+    /// Number of kv heads.
+    pub n_kv_heads: usize,
+    /// Head dimension.
+    pub d: usize,
+    /// Attention sinks per kv head.
+    pub sink: usize,
+    /// Heavy-hitter slots per kv head.
+    pub heavy: usize,
+    /// Recent-window slots per kv head.
+    pub recent: usize,
+    /// Slots in use per kv head (the same for every kv head).
+    pub len: usize,
+    /// Position the next token gets (tokens seen so far).
+    pub next_pos: u64,
+    /// Keys, `[n_kv_heads][sink+heavy+recent][d]`.
+    pub k: *mut f32,
+    /// Values, `[n_kv_heads][sink+heavy+recent][d]`.
+    pub v: *mut f32,
+    /// Accumulated scores, `[n_kv_heads][sink+heavy+recent]`.
+    pub score: *mut f32,
+    /// Token position of each slot, `[n_kv_heads][sink+heavy+recent]`.
+    pub pos: *mut u64,
+}
+
+impl From<&kn_h2o_opts> for H2oOpts {
+    fn from(o: &kn_h2o_opts) -> Self {
+        H2oOpts {
+            sink: o.sink,
+            heavy: o.heavy,
+            recent: o.recent,
+            scale: o.scale,
+        }
+    }
+}
+
+/// Workspace size of `kn_h2o_prefill_f32` (for any budget).
+///
+/// Returns KN_OK, KN_ERR_NULL (`bytes` NULL), KN_ERR_DIMENSION (a size is 0,
+/// `n_heads % n_kv_heads != 0`, or the size overflows).
+///
+/// # Safety
+/// `bytes` must be NULL or valid for writing one `size_t`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn kn_h2o_prefill_work_bytes(
+    n_heads: usize,
+    n_kv_heads: usize,
+    seq: usize,
+    d: usize,
+    bytes: *mut usize,
+) -> kn_status {
+    status(|| {
+        // SAFETY: the caller's contract on `bytes`.
+        let bytes = unsafe { out_value(bytes) }?;
+        *bytes = h2o::prefill_work_size(n_heads, n_kv_heads, seq, d)?.bytes();
+        Ok(Done::Ok)
+    })
+}
+
+/// Causal attention with H2O masking over a prompt.
+///
+/// `q` and `out` are `[n_heads][seq][d]`, `k` and `v` `[n_kv_heads][seq][d]`; query
+/// head `h` reads kv head `h / (n_heads / n_kv_heads)`. The rule, per kv head, row by
+/// row: token `t` enters the cache; when the cache already holds `B = sink + heavy +
+/// recent` tokens, the one with the smallest accumulated score among those that are
+/// neither sinks (position < sink) nor among the `recent` newest positions (t included)
+/// is evicted first, ties to the oldest position. Row `t` attends to exactly the cached
+/// tokens; each one's score grows by its softmax probability summed over the group's
+/// query heads; a new token starts at score 0. With `B >= seq` this is full causal
+/// attention. Decode steps over the same tokens (`kn_h2o_decode_f32`) give the same
+/// outputs, scores and kept set.
+///
+/// `scores` (nullable, `[n_kv_heads][seq]`): each token's accumulated score after the
+/// last row (an evicted token: its score when evicted). `keep` (nullable,
+/// `[n_kv_heads][seq]`): 1 for the tokens the cache holds after the last row, else 0.
+/// `work`: at least `kn_h2o_prefill_work_bytes` bytes, any alignment.
+///
+/// Returns KN_OK; KN_ERR_NULL (a required pointer is NULL); KN_ERR_DIMENSION (a size
+/// is 0, `n_heads % n_kv_heads != 0`, a size overflows); KN_ERR_ARGUMENT (budget 0,
+/// `heavy + recent == 0`, non-finite scale, misaligned or overlapping arrays);
+/// KN_ERR_NON_FINITE (NaN or infinity in q, k or v); KN_ERR_WORKSPACE. On these nothing
+/// was written. KN_ERR_NUMERICAL: the logits overflowed; `out`, `scores` and `keep`
+/// then hold unspecified values.
+///
+/// # Safety
+/// Each pointer must be NULL or valid for the length its dimensions imply (`work` for
+/// `work_bytes` bytes), and no output may be accessed elsewhere during the call.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn kn_h2o_prefill_f32(
+    n_heads: usize,
+    n_kv_heads: usize,
+    seq: usize,
+    d: usize,
+    q: *const f32,
+    k: *const f32,
+    v: *const f32,
+    opts: *const kn_h2o_opts,
+    out: *mut f32,
+    scores: *mut f32,
+    keep: *mut u8,
+    work: *mut c_void,
+    work_bytes: usize,
+) -> kn_status {
+    status(|| {
+        let q_len = checked_product(&[n_heads, seq, d])?;
+        let kv_len = checked_product(&[n_kv_heads, seq, d])?;
+        let per_token = checked_product(&[n_kv_heads, seq])?;
+        // SAFETY: the caller's contract on every pointer; lengths from the dimensions.
+        let (q, k, v, opts) = unsafe {
+            (
+                input(q, q_len)?,
+                input(k, kv_len)?,
+                input(v, kv_len)?,
+                input(opts, 1)?,
+            )
+        };
+        // SAFETY: as above; overlap is refused just below, before any use.
+        let (out, scores, keep, work) = unsafe {
+            (
+                output(out, q_len)?,
+                output_opt(scores, per_token)?,
+                output_opt(keep, per_token)?,
+                workspace(work, work_bytes)?,
+            )
+        };
+        let mut outs = [span(out), span(&*work), (0, 0), (0, 0)];
+        if let Some(s) = &scores {
+            outs[2] = span(s);
+        }
+        if let Some(s) = &keep {
+            outs[3] = span(s);
+        }
+        disjoint(&outs, &[span(q), span(k), span(v), span(opts)])?;
+        let opts = H2oOpts::from(&opts[0]);
+        h2o::prefill::<Simd>(
+            n_heads, n_kv_heads, seq, d, q, k, v, &opts, out, scores, keep, work,
+        )?;
+        Ok(Done::Ok)
+    })
+}
+
+/// The buffer lengths of a cache's fields: (`score`/`pos` values, `k`/`v` values).
+fn cache_lengths(c: &kn_h2o_cache) -> Result<(usize, usize)> {
+    H2oCache::lengths(c.n_kv_heads, c.d, c.sink, c.heavy, c.recent)
+}
+
+/// Sets up an empty H2O cache (`len = 0`, `next_pos = 0`) over the caller's buffers:
+/// `k`, `v` of `n_kv_heads * (sink + heavy + recent) * d` floats, `score` of
+/// `n_kv_heads * (sink + heavy + recent)` floats, `pos` of as many `uint64_t`. The
+/// buffers are not written; memory stays fixed from here on.
+///
+/// Returns KN_OK; KN_ERR_NULL; KN_ERR_DIMENSION (`n_kv_heads` or `d` is 0, a size
+/// overflows); KN_ERR_ARGUMENT (budget 0, `heavy + recent == 0`, misaligned or
+/// overlapping buffers). On error `*c` is untouched.
+///
+/// # Safety
+/// `c` must be NULL or valid for writing one `kn_h2o_cache`; each buffer NULL or valid
+/// for its length, and reserved for this cache while it is used.
+#[unsafe(no_mangle)]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn kn_h2o_cache_init(
+    c: *mut kn_h2o_cache,
+    n_kv_heads: usize,
+    d: usize,
+    sink: usize,
+    heavy: usize,
+    recent: usize,
+    k: *mut f32,
+    v: *mut f32,
+    score: *mut f32,
+    pos: *mut u64,
+) -> kn_status {
+    status(|| {
+        // SAFETY: the caller's contract on `c`.
+        let cache = unsafe { out_value(c) }?;
+        let fresh = kn_h2o_cache {
+            n_kv_heads,
+            d,
+            sink,
+            heavy,
+            recent,
+            len: 0,
+            next_pos: 0,
+            k,
+            v,
+            score,
+            pos,
+        };
+        let struct_span = span(core::slice::from_ref(&*cache));
+        // SAFETY: the caller's contract on the buffers.
+        unsafe { with_cache(&fresh, struct_span, &[], |_| Ok(())) }?;
+        *cache = fresh;
+        Ok(Done::Ok)
+    })
+}
+
+/// Checks a cache struct and its buffers and runs `f` on the core view of it.
+///
+/// # Safety
+/// The struct's pointers must be NULL or valid for the lengths its fields imply.
+unsafe fn with_cache<R>(
+    c: &kn_h2o_cache,
+    struct_span: (usize, usize),
+    others: &[(usize, usize)],
+    f: impl FnOnce(&mut H2oCache<'_>) -> Result<R>,
+) -> Result<R> {
+    let (rows, values) = cache_lengths(c)?;
+    // SAFETY: the caller's contract; overlap is refused before any use.
+    let (k, v, score, pos) = unsafe {
+        (
+            output(c.k, values)?,
+            output(c.v, values)?,
+            output(c.score, rows)?,
+            output(c.pos, rows)?,
+        )
+    };
+    disjoint(
+        &[span(k), span(v), span(score), span(pos), struct_span],
+        others,
+    )?;
+    let mut view = H2oCache::from_parts(
+        c.n_kv_heads,
+        c.d,
+        c.sink,
+        c.heavy,
+        c.recent,
+        c.len,
+        c.next_pos,
+        k,
+        v,
+        score,
+        pos,
+    )?;
+    f(&mut view)
+}
+
+/// Workspace size of `kn_h2o_decode_f32` for this cache and `n_heads` query heads.
+///
+/// Returns KN_OK; KN_ERR_NULL (`c` or `bytes` NULL); KN_ERR_DIMENSION (`n_heads` is
+/// 0 or not a multiple of `c->n_kv_heads`, a size of the cache is 0 or overflows);
+/// KN_ERR_ARGUMENT (the cache's budget is 0, `heavy + recent == 0`, or `len` exceeds
+/// the budget).
+///
+/// # Safety
+/// `c` must be NULL or point to a `kn_h2o_cache`; `bytes` NULL or valid for writing.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn kn_h2o_decode_work_bytes(
+    c: *const kn_h2o_cache,
+    n_heads: usize,
+    bytes: *mut usize,
+) -> kn_status {
+    status(|| {
+        // SAFETY: the caller's contract on `c` and `bytes`.
+        let (c, bytes) = unsafe { (&input(c, 1)?[0], out_value(bytes)?) };
+        let (rows, _) = cache_lengths(c)?;
+        if c.len > rows / c.n_kv_heads {
+            return Err(Error::Argument);
+        }
+        *bytes = h2o::decode_work_size(c.n_kv_heads, c.d, rows / c.n_kv_heads, n_heads)?.bytes();
+        Ok(Done::Ok)
+    })
+}
+
+/// One decode step on an H2O cache.
+///
+/// Inserts the new token (`k_new`, `v_new`: `[n_kv_heads][d]`) into every kv head's
+/// cache (evicting, when full, the lowest-score slot that is neither a sink nor among
+/// the `recent` newest positions, ties to the oldest; the new token's score starts at
+/// 0), attends each query head (`q`, `out`: `[n_heads][d]`; head `h` reads kv head
+/// `h / (n_heads / n_kv_heads)`) to the cached tokens, and adds this step's softmax
+/// probabilities, summed over each group's heads, to the scores. Then `len` grows (up
+/// to the budget) and `next_pos` by one. `scale` 0 means 1/sqrt(d).
+///
+/// Returns KN_OK; KN_ERR_NULL; KN_ERR_DIMENSION (`n_heads` 0 or not a multiple of
+/// `n_kv_heads`, a size of the cache 0 or overflowing); KN_ERR_ARGUMENT (a corrupt
+/// cache struct: budget 0, `heavy + recent == 0`, `len` over the budget or over
+/// `next_pos`, a position `>= next_pos`, no evictable slot, `next_pos` at its maximum;
+/// non-finite scale; misaligned or overlapping arrays); KN_ERR_NON_FINITE (NaN or
+/// infinity in q, k_new, v_new); KN_ERR_WORKSPACE. On these neither the cache nor
+/// `out` was written. KN_ERR_NUMERICAL: the logits overflowed; the token was inserted,
+/// `out` holds unspecified values, no score changed.
+///
+/// # Safety
+/// `c` must be NULL or point to a valid `kn_h2o_cache` whose buffers are valid for its
+/// fields; the other pointers NULL or valid for their lengths (`work` for `work_bytes`
+/// bytes); no output accessed elsewhere during the call.
+#[unsafe(no_mangle)]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn kn_h2o_decode_f32(
+    c: *mut kn_h2o_cache,
+    n_heads: usize,
+    q: *const f32,
+    k_new: *const f32,
+    v_new: *const f32,
+    scale: f32,
+    out: *mut f32,
+    work: *mut c_void,
+    work_bytes: usize,
+) -> kn_status {
+    status(|| {
+        // SAFETY: the caller's contract on `c`.
+        let cache = unsafe { out_value(c) }?;
+        let fields = *cache;
+        let q_len = checked_product(&[n_heads, fields.d])?;
+        let kv_len = checked_product(&[fields.n_kv_heads, fields.d])?;
+        // SAFETY: the caller's contract; overlap is refused below, before any use.
+        let (q, k_new, v_new, out, work) = unsafe {
+            (
+                input(q, q_len)?,
+                input(k_new, kv_len)?,
+                input(v_new, kv_len)?,
+                output(out, q_len)?,
+                workspace(work, work_bytes)?,
+            )
+        };
+        disjoint(
+            &[span(out), span(&*work)],
+            &[span(q), span(k_new), span(v_new)],
+        )?;
+        let struct_span = span(core::slice::from_ref(&*cache));
+        let others = [span(q), span(k_new), span(v_new), span(out), span(&*work)];
+        // SAFETY: the caller's contract on the cache's buffers.
+        let (len, next_pos, result) = unsafe {
+            with_cache(&fields, struct_span, &others, |view| {
+                let result = h2o::decode::<Simd>(view, n_heads, q, k_new, v_new, scale, out, work);
+                Ok((view.len(), view.next_pos(), result))
+            })
+        }?;
+        // After a numerical failure the token is in: the struct must say so. On an
+        // argument error these are the values it held.
+        cache.len = len;
+        cache.next_pos = next_pos;
+        result?;
+        Ok(Done::Ok)
+    })
+}
