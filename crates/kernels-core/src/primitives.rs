@@ -53,4 +53,15 @@ pub trait Primitives<T: Real> {
     /// `y <- A^T x` for a dense row-major `A` (`rows x cols`), `x` of `rows`, `y` of
     /// `cols`. Streams `A` once, row by row.
     fn gemv_t(a: Dense<'_, T>, x: &[T], y: &mut [T]);
+
+    // sinkhorn primitives
+
+    /// `log sum_j exp(alpha x_j + y_j)` with the maximum shifted out (two passes over
+    /// `x` and `y`: the maximum, then the sum). Negative infinity when empty or every
+    /// term is negative infinity; positive infinity if a term is. `x` and `y` have
+    /// the same length.
+    fn lse_affine(alpha: T, x: &[T], y: &[T]) -> T;
+
+    /// `out_j = exp(alpha x_j + y_j + beta)`; `x`, `y` and `out` have the same length.
+    fn exp_affine(alpha: T, x: &[T], beta: T, y: &[T], out: &mut [T]);
 }

@@ -81,6 +81,34 @@ impl<T: Real> Primitives<T> for Scalar {
             <Scalar as Primitives<T>>::axpy(xi, row, y);
         }
     }
+
+    // sinkhorn primitives
+
+    fn lse_affine(alpha: T, x: &[T], y: &[T]) -> T {
+        debug_assert_eq!(x.len(), y.len());
+        let term = |(&xj, &yj): (&T, &T)| alpha * xj + yj;
+        let m = x
+            .iter()
+            .zip(y)
+            .map(term)
+            .fold(T::neg_infinity(), |m, v| if v > m { v } else { m });
+        if !m.is_finite() {
+            return m;
+        }
+        let s = x
+            .iter()
+            .zip(y)
+            .map(term)
+            .fold(T::zero(), |acc, v| acc + (v - m).exp());
+        m + s.ln()
+    }
+
+    fn exp_affine(alpha: T, x: &[T], beta: T, y: &[T], out: &mut [T]) {
+        debug_assert!(x.len() == y.len() && x.len() == out.len());
+        for ((o, &xj), &yj) in out.iter_mut().zip(x).zip(y) {
+            *o = (alpha * xj + yj + beta).exp();
+        }
+    }
 }
 
 #[cfg(test)]

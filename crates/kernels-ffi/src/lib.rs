@@ -19,9 +19,11 @@
 mod args;
 mod guard;
 mod report;
+mod sinkhorn;
 mod status;
 
 pub use report::kn_report;
+pub use sinkhorn::*;
 pub use status::*;
 
 #[cfg(all(not(feature = "std"), feature = "panic-handler", not(test)))]

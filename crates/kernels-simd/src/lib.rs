@@ -25,6 +25,8 @@
 //! | `dot`, `sum`, `gemv` | `2(n + 2) u sum_i |x_i y_i|` (resp. `sum |x_i|`) |
 //! | `gemv_t` | `2(rows + 2) u sum_i |a_ij x_i|` per element |
 //! | `lse`, `lse_accumulate` | `4(n + 4) u + 2u |result|` |
+//! | `lse_affine` (sinkhorn) | the `lse` bound `+ 4u max_j(|alpha x_j| + |y_j|)` |
+//! | `exp_affine` (sinkhorn) | `|result| (8u + 6u (|alpha x_j| + |y_j| + |beta|))` + 4 subnormal ulps, per element |
 #![no_std]
 
 pub mod bounds;

@@ -15,6 +15,12 @@ pub extern "C" fn _start() -> ! {
     let entry_points: &[*const ()] = &[
         kernels::kn_version as *const (),
         kernels::kn_status_str as *const (),
+        kernels::kn_scale_work_bytes as *const (),
+        kernels::kn_scale_f32 as *const (),
+        kernels::kn_scale_f64 as *const (),
+        kernels::kn_sinkhorn_work_bytes as *const (),
+        kernels::kn_sinkhorn_f32 as *const (),
+        kernels::kn_sinkhorn_f64 as *const (),
     ];
     for &f in black_box(entry_points) {
         black_box(f);
