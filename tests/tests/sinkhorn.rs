@@ -375,6 +375,30 @@ where
             ov[j]
         );
     }
+    let arg = x.iter().zip(&y).fold(T::zero(), |m, (a, b)| {
+        m.max((alpha * *a).abs() + b.abs() + beta.abs())
+    });
+    let ss = <Scalar as Primitives<T>>::sum_exp_affine(alpha, &x, beta, &y);
+    let sv = <Simd as Primitives<T>>::sum_exp_affine(alpha, &x, beta, &y);
+    let bound = kernels_simd::bounds::sum_exp_affine(x.len(), ss, arg);
+    prop_assert!(
+        ss == sv || (ss - sv).abs() <= bound,
+        "sum_exp_affine {ss} vs {sv}"
+    );
+    let start: Vec<T> = (0..x.len()).map(|j| T::of(j as f64 * 0.5)).collect();
+    let (mut accs, mut accv) = (start.clone(), start.clone());
+    <Scalar as Primitives<T>>::exp_affine_accumulate(alpha, &x, beta, &y, &mut accs);
+    <Simd as Primitives<T>>::exp_affine_accumulate(alpha, &x, beta, &y, &mut accv);
+    for j in 0..x.len() {
+        let term = accs[j] - start[j];
+        let a = (alpha * x[j]).abs() + y[j].abs() + beta.abs();
+        let bound =
+            kernels_simd::bounds::exp_affine(term, a) + T::of(2.0) * T::epsilon() * accs[j].abs();
+        prop_assert!(
+            accs[j] == accv[j] || (accs[j] - accv[j]).abs() <= bound,
+            "exp_affine_accumulate at {j}"
+        );
+    }
     Ok(())
 }
 
@@ -496,6 +520,14 @@ fn log_steps_give_the_plan_marginals() {
     for j in 0..5 {
         let s: f64 = (0..7).map(|i| plan[i * 5 + j]).sum();
         assert!((s - cols[j]).abs() < 1e-13 * s);
+    }
+    // The shifted forms agree with the stable ones; with a far-off shift (f huge,
+    // g hugely negative) they fall back to them.
+    for (fs, gs_) in [(f.clone(), g.clone()), (vec![300.0; 7], vec![-300.0; 5])] {
+        let (mut l2, mut mx2, mut sm2) = (vec![0.0; 7], vec![0.0; 5], vec![0.0; 5]);
+        log_steps::row_lse_shifted::<f64, Simd>(c, &fs, &g, eps, &mut gs, &mut l2);
+        log_steps::col_lse_shifted::<f64, Simd>(c, &f, &gs_, eps, &mut gs, &mut mx2, &mut sm2);
+        assert!(max_diff(&l, &l2) < 1e-13 && max_diff(&mx, &mx2) < 1e-13);
     }
     let mut row = vec![0.0; 5];
     let cost = log_steps::transport_cost::<f64, Simd>(c, &f, &g, eps, &mut gs, None, &mut row);

@@ -657,6 +657,9 @@ pub fn bench(machine: &Machine) -> Section {
     }
 
     // The peer, on the same data.
+    if let Err(e) = write_costs(&dir, &Clouds::new(agree_n, agree_n)) {
+        section.row(vec![format!("could not write the cost matrix: {e}")]);
+    }
     let pot = run_pot(&dir, reg, &sizes, agree_n);
     if !pot.note.is_empty() {
         section.row(vec![

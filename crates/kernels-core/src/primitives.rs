@@ -64,4 +64,13 @@ pub trait Primitives<T: Real> {
 
     /// `out_j = exp(alpha x_j + y_j + beta)`; `x`, `y` and `out` have the same length.
     fn exp_affine(alpha: T, x: &[T], beta: T, y: &[T], out: &mut [T]);
+
+    /// `sum_j exp(alpha x_j + y_j + beta)`, without a shift (callers choose `beta`
+    /// so that the terms neither overflow nor all underflow). `x`, `y` have the
+    /// same length.
+    fn sum_exp_affine(alpha: T, x: &[T], beta: T, y: &[T]) -> T;
+
+    /// `sum_j <- sum_j + exp(alpha x_j + y_j + beta)`: one row of column sums of
+    /// exponentials, without a shift. `x`, `y`, `sum` have the same length.
+    fn exp_affine_accumulate(alpha: T, x: &[T], beta: T, y: &[T], sum: &mut [T]);
 }

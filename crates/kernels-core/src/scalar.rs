@@ -109,6 +109,20 @@ impl<T: Real> Primitives<T> for Scalar {
             *o = (alpha * xj + yj + beta).exp();
         }
     }
+
+    fn sum_exp_affine(alpha: T, x: &[T], beta: T, y: &[T]) -> T {
+        debug_assert_eq!(x.len(), y.len());
+        x.iter().zip(y).fold(T::zero(), |acc, (&xj, &yj)| {
+            acc + (alpha * xj + yj + beta).exp()
+        })
+    }
+
+    fn exp_affine_accumulate(alpha: T, x: &[T], beta: T, y: &[T], sum: &mut [T]) {
+        debug_assert!(x.len() == y.len() && x.len() == sum.len());
+        for ((s, &xj), &yj) in sum.iter_mut().zip(x).zip(y) {
+            *s = *s + (alpha * xj + yj + beta).exp();
+        }
+    }
 }
 
 #[cfg(test)]

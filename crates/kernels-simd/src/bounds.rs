@@ -50,3 +50,11 @@ pub fn exp_affine<T: Real>(value: T, arg_abs: T) -> T {
     let tiny = T::min_positive_value() * T::epsilon();
     value.abs() * (T::of(8.0) * u + T::of(6.0) * u * arg_abs) + T::of(4.0) * tiny
 }
+
+/// `sum_exp_affine` over `n` terms with the result `value` and `arg_abs = max_j
+/// |alpha x_j| + |y_j| + |beta|`: the [`exp_affine`] bound on each term plus the
+/// summation, `value (2(n + 2)u + 8u + 6u arg_abs) + 4n` smallest subnormals.
+pub fn sum_exp_affine<T: Real>(n: usize, value: T, arg_abs: T) -> T {
+    let tiny = T::min_positive_value() * T::epsilon();
+    reduction(n, value) + exp_affine(value, arg_abs) + T::of(4.0 * n as f64) * tiny
+}

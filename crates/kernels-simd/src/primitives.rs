@@ -230,6 +230,48 @@ macro_rules! simd_primitives {
                     *o = Float::exp(alpha * xj + yj + beta);
                 }
             }
+
+            fn sum_exp_affine(alpha: $t, x: &[$t], beta: $t, y: &[$t]) -> $t {
+                debug_assert_eq!(x.len(), y.len());
+                let n = x.len().min(y.len());
+                let (av, bv) = ($v::splat(alpha), $v::splat(beta));
+                let (xc, xr) = x[..n].as_chunks::<$lanes>();
+                let (yc, yr) = y[..n].as_chunks::<$lanes>();
+                let (xp, xo) = xc.as_chunks::<2>();
+                let (yp, yo) = yc.as_chunks::<2>();
+                let term = |xs: &[$t; $lanes], ys: &[$t; $lanes]| {
+                    $exp(av.mul_add($v::new(*xs), $v::new(*ys)) + bv)
+                };
+                let mut acc = [$v::ZERO; 2];
+                for (xs, ys) in xp.iter().zip(yp) {
+                    acc[0] += term(&xs[0], &ys[0]);
+                    acc[1] += term(&xs[1], &ys[1]);
+                }
+                for (xs, ys) in xo.iter().zip(yo) {
+                    acc[0] += term(xs, ys);
+                }
+                xr.iter()
+                    .zip(yr)
+                    .fold((acc[0] + acc[1]).reduce_add(), |s, (&a, &b)| {
+                        s + Float::exp(alpha * a + b + beta)
+                    })
+            }
+
+            fn exp_affine_accumulate(alpha: $t, x: &[$t], beta: $t, y: &[$t], sum: &mut [$t]) {
+                debug_assert!(x.len() == y.len() && x.len() == sum.len());
+                let n = x.len().min(y.len()).min(sum.len());
+                let (av, bv) = ($v::splat(alpha), $v::splat(beta));
+                let (xc, xr) = x[..n].as_chunks::<$lanes>();
+                let (yc, yr) = y[..n].as_chunks::<$lanes>();
+                let (sc, sr) = sum[..n].as_chunks_mut::<$lanes>();
+                for ((ss, xs), ys) in sc.iter_mut().zip(xc).zip(yc) {
+                    let e = $exp(av.mul_add($v::new(*xs), $v::new(*ys)) + bv);
+                    *ss = ($v::new(*ss) + e).to_array();
+                }
+                for ((s, &xj), &yj) in sr.iter_mut().zip(xr).zip(yr) {
+                    *s += Float::exp(alpha * xj + yj + beta);
+                }
+            }
         }
     };
 }

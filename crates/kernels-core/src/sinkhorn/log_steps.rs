@@ -52,6 +52,70 @@ pub fn col_lse<T: Real, P: Primitives<T>>(
     }
 }
 
+/// Whether a plain sum of exponentials can stand in for its log-sum-exp: finite,
+/// and so far above the underflow threshold that terms lost to underflow (each
+/// below the smallest normal number) change it by less than a rounding.
+fn usable<T: Real>(s: T) -> bool {
+    s.is_finite() && s >= T::min_positive_value() / T::epsilon()
+}
+
+/// [`row_lse`] using the current `f` as the shift: `L_i = ln r_i - f_i / eps`
+/// with the plan's row sums `r_i = sum_j exp((f_i + g_j - C_ij) / eps)`, one pass
+/// and one exponential per entry instead of a maximum pass first. Right after a
+/// column update every plan entry is at most `b_j`, so `r_i` is representable
+/// unless the potentials are far from balanced; rows where it is not usable fall
+/// back to the max-shifted form. The results agree with [`row_lse`] to rounding.
+pub fn row_lse_shifted<T: Real, P: Primitives<T>>(
+    c: Dense<'_, T>,
+    f: &[T],
+    g: &[T],
+    eps: T,
+    g_scaled: &mut [T],
+    out: &mut [T],
+) {
+    scaled(g, eps, g_scaled);
+    let inv = eps.recip();
+    for ((l, &fi), row) in out.iter_mut().zip(f).zip(c.row_iter()) {
+        let shift = fi * inv;
+        let r = P::sum_exp_affine(-inv, row, shift, g_scaled);
+        *l = if usable(r) {
+            r.ln() - shift
+        } else {
+            P::lse_affine(-inv, row, g_scaled)
+        };
+    }
+}
+
+/// [`col_lse`] using the current `g` as the shift: `M_j = ln s_j - g_j / eps` with
+/// the plan's column sums `s_j = sum_i exp((f_i + g_j - C_ij) / eps)`, streaming
+/// `C` once with one exponential per entry and no running maximum. Right after a
+/// row update every plan entry is at most `a_i`; if any column sum is not usable
+/// (far from balanced potentials, e.g. the first steps from a cold start at small
+/// eps) the whole pass is redone with [`col_lse`]. `g_scaled` (m) is scratch.
+pub fn col_lse_shifted<T: Real, P: Primitives<T>>(
+    c: Dense<'_, T>,
+    f: &[T],
+    g: &[T],
+    eps: T,
+    g_scaled: &mut [T],
+    max: &mut [T],
+    sum: &mut [T],
+) {
+    scaled(g, eps, g_scaled);
+    let inv = eps.recip();
+    sum.fill(T::zero());
+    for (&fi, row) in f.iter().zip(c.row_iter()) {
+        P::exp_affine_accumulate(-inv, row, fi * inv, g_scaled, sum);
+    }
+    if sum.iter().all(|&s| usable(s)) {
+        for ((m, &s), &gs) in max.iter_mut().zip(sum.iter()).zip(g_scaled.iter()) {
+            *m = s.ln() - gs;
+        }
+    } else {
+        col_lse::<T, P>(c, f, eps, max, sum);
+    }
+}
+
 /// The Sinkhorn update from log-sum-exps: `out_k = eps (log w_k - lse_k)`, with
 /// `log_w` holding `log w`. [`Error::Numerical`] (and `out` unspecified) if a
 /// result is not finite.

@@ -1,7 +1,9 @@
 //! Log-domain Sinkhorn for entropic optimal transport.
 
 use super::driver::{HalfSteps, iterate};
-use super::log_steps::{col_lse, marginal_error, potential_from_lse, row_lse, transport_cost};
+use super::log_steps::{
+    col_lse_shifted, marginal_error, potential_from_lse, row_lse_shifted, transport_cost,
+};
 use super::{SinkhornOpts, check};
 use crate::{Dense, Error, Primitives, Real, Report, Result, Workspace, WorkspaceSize};
 use core::marker::PhantomData;
@@ -122,7 +124,14 @@ struct LogSteps<'a, T, P> {
 
 impl<T: Real, P: Primitives<T>> HalfSteps<T> for LogSteps<'_, T, P> {
     fn first(&mut self, measure: bool) -> Result<T> {
-        row_lse::<T, P>(self.c, self.g, self.eps, self.g_scaled, self.lse_rows);
+        row_lse_shifted::<T, P>(
+            self.c,
+            self.f,
+            self.g,
+            self.eps,
+            self.g_scaled,
+            self.lse_rows,
+        );
         let error = if measure {
             marginal_error(self.eps, self.f, self.lse_rows, self.a)
         } else {
@@ -146,7 +155,15 @@ impl<T: Real, P: Primitives<T>> HalfSteps<T> for LogSteps<'_, T, P> {
     }
 
     fn second(&mut self) -> Result<T> {
-        col_lse::<T, P>(self.c, self.f, self.eps, self.col_max, self.col_sum);
+        col_lse_shifted::<T, P>(
+            self.c,
+            self.f,
+            self.g,
+            self.eps,
+            self.g_scaled,
+            self.col_max,
+            self.col_sum,
+        );
         potential_from_lse(self.eps, self.log_b, self.col_max, self.col_sum)?;
         self.g.copy_from_slice(self.col_sum);
         Ok(marginal_error(self.eps, self.g, self.col_max, self.b))
