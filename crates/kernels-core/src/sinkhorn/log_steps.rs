@@ -116,6 +116,71 @@ pub fn col_lse_shifted<T: Real, P: Primitives<T>>(
     }
 }
 
+/// The f-update fused with the column sums of the g-update that follows, so that
+/// `C` streams from memory once per iteration: for each row, while it is in cache,
+/// `f_new_i = eps (log a_i - L_i)` (with `L_i` as in [`row_lse_shifted`]), then
+/// `col_sums_j += exp((f_new_i + g_j - C_ij) / eps)`. Finish the g-update with
+/// [`col_lse_from_sums`].
+///
+/// `g_scaled` (m) receives `g / eps` and must stay untouched until then. Returns the
+/// L1 error of the row marginals at the current `(f, g)` when `measure` (else 0),
+/// and whether every `f_new_i` is finite.
+#[allow(clippy::too_many_arguments)]
+pub fn f_update_fused<T: Real, P: Primitives<T>>(
+    c: Dense<'_, T>,
+    f: &[T],
+    g: &[T],
+    a: &[T],
+    log_a: &[T],
+    eps: T,
+    measure: bool,
+    g_scaled: &mut [T],
+    f_new: &mut [T],
+    col_sums: &mut [T],
+) -> (T, bool) {
+    scaled(g, eps, g_scaled);
+    let inv = eps.recip();
+    col_sums.fill(T::zero());
+    let (mut error, mut finite) = (T::zero(), true);
+    let rows = f.iter().zip(a).zip(log_a).zip(f_new.iter_mut());
+    for ((((&fi, &ai), &la), fn_i), row) in rows.zip(c.row_iter()) {
+        let shift = fi * inv;
+        let r = P::sum_exp_affine(-inv, row, shift, g_scaled);
+        let l = if usable(r) {
+            r.ln() - shift
+        } else {
+            P::lse_affine(-inv, row, g_scaled)
+        };
+        if measure {
+            error = error + ((shift + l).exp() - ai).abs();
+        }
+        *fn_i = eps * (la - l);
+        finite &= fn_i.is_finite();
+        P::exp_affine_accumulate(-inv, row, *fn_i * inv, g_scaled, col_sums);
+    }
+    (error, finite)
+}
+
+/// Column log-sum-exps `M_j` (into `max`) from the sums [`f_update_fused`] left in
+/// `sum`, computed with the shift `g_scaled = g / eps`; when a sum is not safely
+/// representable, recomputes every `M_j` with [`col_lse`] from `f` (the new one).
+pub fn col_lse_from_sums<T: Real, P: Primitives<T>>(
+    c: Dense<'_, T>,
+    f: &[T],
+    eps: T,
+    g_scaled: &[T],
+    max: &mut [T],
+    sum: &mut [T],
+) {
+    if sum.iter().all(|&s| usable(s)) {
+        for ((m, &s), &gs) in max.iter_mut().zip(sum.iter()).zip(g_scaled) {
+            *m = s.ln() - gs;
+        }
+    } else {
+        col_lse::<T, P>(c, f, eps, max, sum);
+    }
+}
+
 /// The Sinkhorn update from log-sum-exps: `out_k = eps (log w_k - lse_k)`, with
 /// `log_w` holding `log w`. [`Error::Numerical`] (and `out` unspecified) if a
 /// result is not finite.

@@ -2,7 +2,7 @@
 
 use super::driver::{HalfSteps, iterate};
 use super::log_steps::{
-    col_lse_shifted, marginal_error, potential_from_lse, row_lse_shifted, transport_cost,
+    col_lse_from_sums, f_update_fused, marginal_error, potential_from_lse, transport_cost,
 };
 use super::{SinkhornOpts, check};
 use crate::{Dense, Error, Primitives, Real, Report, Result, Workspace, WorkspaceSize};
@@ -14,7 +14,7 @@ pub fn sinkhorn_work_size<T: Real>(n: usize, m: usize) -> Result<WorkspaceSize> 
     if n == 0 || m == 0 {
         return Err(Error::Dimension);
     }
-    // log a, log b, row LSE, g / eps, column max, column sum: carved in this order.
+    // log a, log b, next f, g / eps, column max, column sum: carved in this order.
     WorkspaceSize::new()
         .array::<T>(n)?
         .array::<T>(m)?
@@ -75,7 +75,7 @@ pub fn sinkhorn_log<T: Real, P: Primitives<T>>(
     let mut ws = Workspace::new(work);
     let log_a = ws.take::<T>(n)?;
     let log_b = ws.take::<T>(m)?;
-    let lse_rows = ws.take::<T>(n)?;
+    let f_next = ws.take::<T>(n)?;
     let g_scaled = ws.take::<T>(m)?;
     let col_max = ws.take::<T>(m)?;
     let col_sum = ws.take::<T>(m)?;
@@ -91,7 +91,7 @@ pub fn sinkhorn_log<T: Real, P: Primitives<T>>(
         log_b,
         f: &mut *f,
         g: &mut *g,
-        lse_rows,
+        f_next,
         g_scaled: &mut *g_scaled,
         col_max: &mut *col_max,
         col_sum,
@@ -112,37 +112,31 @@ struct LogSteps<'a, T, P> {
     log_b: &'a [T],
     f: &'a mut [T],
     g: &'a mut [T],
-    /// Row log-sum-exps, then the candidate `f`.
-    lse_rows: &'a mut [T],
+    /// The candidate `f`.
+    f_next: &'a mut [T],
     g_scaled: &'a mut [T],
     /// Column log-sum-exps.
     col_max: &'a mut [T],
-    /// Column running sums, then the candidate `g`.
+    /// Column sums of the plan with the candidate `f` (shift `g`), then the
+    /// candidate `g`.
     col_sum: &'a mut [T],
     primitives: PhantomData<P>,
 }
 
 impl<T: Real, P: Primitives<T>> HalfSteps<T> for LogSteps<'_, T, P> {
     fn first(&mut self, measure: bool) -> Result<T> {
-        row_lse_shifted::<T, P>(
+        let (error, finite) = f_update_fused::<T, P>(
             self.c,
             self.f,
             self.g,
+            self.a,
+            self.log_a,
             self.eps,
+            measure,
             self.g_scaled,
-            self.lse_rows,
+            self.f_next,
+            self.col_sum,
         );
-        let error = if measure {
-            marginal_error(self.eps, self.f, self.lse_rows, self.a)
-        } else {
-            T::zero()
-        };
-        // In place: each L_i becomes its candidate f_i.
-        let mut finite = true;
-        for (l, &la) in self.lse_rows.iter_mut().zip(self.log_a) {
-            *l = self.eps * (la - *l);
-            finite &= l.is_finite();
-        }
         if finite {
             Ok(error)
         } else {
@@ -151,14 +145,13 @@ impl<T: Real, P: Primitives<T>> HalfSteps<T> for LogSteps<'_, T, P> {
     }
 
     fn apply_first(&mut self) {
-        self.f.copy_from_slice(self.lse_rows);
+        self.f.copy_from_slice(self.f_next);
     }
 
     fn second(&mut self) -> Result<T> {
-        col_lse_shifted::<T, P>(
+        col_lse_from_sums::<T, P>(
             self.c,
             self.f,
-            self.g,
             self.eps,
             self.g_scaled,
             self.col_max,
