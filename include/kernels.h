@@ -77,6 +77,19 @@ typedef struct kn_h2o_cache {
   uint64_t *pos;
 } kn_h2o_cache;
 
+// Options of `kn_scale_*` and `kn_sinkhorn_*`.
+typedef struct kn_sinkhorn_opts {
+  // Entropic regularisation epsilon > 0, finite (ignored by `kn_scale_*`).
+  double reg;
+  // Stop when the L1 marginal error is <= tol; > 0.
+  double tol;
+  // Iteration cap; > 0.
+  uint32_t max_iter;
+  // Compute the error every `check_every` iterations (and at the cap); 0 means 1.
+  // A check costs O(n + m), not a pass over the matrix.
+  uint32_t check_every;
+} kn_sinkhorn_opts;
+
 // What an iterative kernel reports. The pointer a kernel takes may be NULL.
 typedef struct kn_report {
   // Outer iterations done.
@@ -246,6 +259,194 @@ kn_status kn_h2o_decode_f32(struct kn_h2o_cache *c,
                             float *out,
                             void *work,
                             size_t work_bytes);
+
+// Workspace bytes of `kn_scale_f32`/`kn_scale_f64` for an `n x m` matrix (the
+// larger of the two types, so one query serves both).
+//
+// Returns `KN_OK`, `KN_ERR_NULL` (`bytes` NULL), `KN_ERR_DIMENSION` (`n` or `m`
+// zero, or the size overflows).
+//
+// # Safety
+// `bytes` must be NULL or point to a writable `size_t`.
+kn_status kn_scale_work_bytes(size_t n, size_t m, size_t *bytes);
+
+// Workspace bytes of `kn_sinkhorn_f32`/`kn_sinkhorn_f64` for an `n x m` cost
+// matrix (the larger of the two types, so one query serves both).
+//
+// Returns `KN_OK`, `KN_ERR_NULL` (`bytes` NULL), `KN_ERR_DIMENSION` (`n` or `m`
+// zero, or the size overflows).
+//
+// # Safety
+// `bytes` must be NULL or point to a writable `size_t`.
+kn_status kn_sinkhorn_work_bytes(size_t n, size_t m, size_t *bytes);
+
+// Sinkhorn-Knopp matrix scaling (f32): positive `u` (n), `v` (m) such that
+// diag(u) K diag(v) has row sums `a` and column sums `b`
+// (v = b / (K^T u), then u = a / (K v), each iteration).
+//
+// - `K`: n*m row-major, nonnegative, finite, no zero row or column.
+// - `a` (n), `b` (m): positive, equal sums (relative 1e-6 in f32, 1e-12 in f64).
+// - `opts`: `tol` > 0, `max_iter` > 0, `check_every` (0 = 1); `reg` ignored.
+// - `u`, `v`: in/out, nonnegative and finite. `u` all zero is the cold start
+//   (ones); any other `u` warm-starts (v is recomputed from u).
+// - `work`, `work_bytes`: at least `kn_scale_work_bytes(n, m)` bytes, any
+//   alignment (NULL only with 0 bytes).
+// - `rep` (nullable): `iterations`, `error` = ||rowsums - a||_1 +
+//   ||colsums - b||_1 of the returned u, v, `value` = 0 (no cost is defined
+//   for plain scaling), `converged`.
+//
+// Returns `KN_OK`; `KN_NOT_CONVERGED` (u, v and rep written, tolerance not
+// reached in `max_iter`); `KN_ERR_NULL`; `KN_ERR_DIMENSION` (n or m zero,
+// n*m overflows); `KN_ERR_WORKSPACE`; `KN_ERR_ARGUMENT` (opts out of range,
+// a negative entry in K, u or v, a or b not positive or with different sums,
+// a misaligned array, an output overlapping another argument);
+// `KN_ERR_NON_FINITE` (NaN or inf in K, a, b, u, v); `KN_ERR_NUMERICAL` (a
+// zero row or column of K: nothing written; or K^T u, K v underflowed to zero
+// or a scaling overflowed during the iteration: u, v hold the last iterate
+// that was finite, rep is not written).
+//
+// # Safety
+// Each non-NULL pointer must point to the number of values its description
+// gives, valid for the call.
+kn_status kn_scale_f32(size_t n,
+                       size_t m,
+                       const float *K,
+                       const float *a,
+                       const float *b,
+                       const struct kn_sinkhorn_opts *opts,
+                       float *u,
+                       float *v,
+                       void *work,
+                       size_t work_bytes,
+                       struct kn_report *rep);
+
+// Sinkhorn-Knopp matrix scaling (f64): positive `u` (n), `v` (m) such that
+// diag(u) K diag(v) has row sums `a` and column sums `b`
+// (v = b / (K^T u), then u = a / (K v), each iteration).
+//
+// - `K`: n*m row-major, nonnegative, finite, no zero row or column.
+// - `a` (n), `b` (m): positive, equal sums (relative 1e-6 in f32, 1e-12 in f64).
+// - `opts`: `tol` > 0, `max_iter` > 0, `check_every` (0 = 1); `reg` ignored.
+// - `u`, `v`: in/out, nonnegative and finite. `u` all zero is the cold start
+//   (ones); any other `u` warm-starts (v is recomputed from u).
+// - `work`, `work_bytes`: at least `kn_scale_work_bytes(n, m)` bytes, any
+//   alignment (NULL only with 0 bytes).
+// - `rep` (nullable): `iterations`, `error` = ||rowsums - a||_1 +
+//   ||colsums - b||_1 of the returned u, v, `value` = 0 (no cost is defined
+//   for plain scaling), `converged`.
+//
+// Returns `KN_OK`; `KN_NOT_CONVERGED` (u, v and rep written, tolerance not
+// reached in `max_iter`); `KN_ERR_NULL`; `KN_ERR_DIMENSION` (n or m zero,
+// n*m overflows); `KN_ERR_WORKSPACE`; `KN_ERR_ARGUMENT` (opts out of range,
+// a negative entry in K, u or v, a or b not positive or with different sums,
+// a misaligned array, an output overlapping another argument);
+// `KN_ERR_NON_FINITE` (NaN or inf in K, a, b, u, v); `KN_ERR_NUMERICAL` (a
+// zero row or column of K: nothing written; or K^T u, K v underflowed to zero
+// or a scaling overflowed during the iteration: u, v hold the last iterate
+// that was finite, rep is not written).
+//
+// # Safety
+// Each non-NULL pointer must point to the number of values its description
+// gives, valid for the call.
+kn_status kn_scale_f64(size_t n,
+                       size_t m,
+                       const double *K,
+                       const double *a,
+                       const double *b,
+                       const struct kn_sinkhorn_opts *opts,
+                       double *u,
+                       double *v,
+                       void *work,
+                       size_t work_bytes,
+                       struct kn_report *rep);
+
+// Log-domain Sinkhorn for entropic optimal transport (f32):
+// min <P, C> + reg * sum P (log P - 1) subject to P 1 = a, P^T 1 = b, with
+// the plan P_ij = exp((f_i + g_j - C_ij) / reg). Every exponential sum is a
+// log-sum-exp with its maximum shifted out: stable for reg down to
+// 1e-4 * max|C| (f64) and below, where exp(-C/reg) underflows.
+//
+// - `C`: n*m row-major cost, finite.
+// - `a` (n), `b` (m): positive, equal sums (relative 1e-6 in f32, 1e-12 in f64).
+// - `opts`: `reg` > 0 and finite, `tol` > 0, `max_iter` > 0, `check_every`
+//   (0 = 1).
+// - `f` (n), `g` (m): in/out dual potentials, finite; zeros are the cold
+//   start, anything else warm-starts. Each iteration sets f from g, then g
+//   from f.
+// - `plan` (nullable, n*m): receives P for the returned f, g.
+// - `work`, `work_bytes`: at least `kn_sinkhorn_work_bytes(n, m)` bytes, any
+//   alignment (NULL only with 0 bytes).
+// - `rep` (nullable): `iterations`, `error` = ||P 1 - a||_1 + ||P^T 1 - b||_1
+//   of the returned f, g, `value` = <P, C>, `converged`.
+//
+// Returns `KN_OK`; `KN_NOT_CONVERGED` (f, g, plan and rep written, tolerance
+// not reached in `max_iter`); `KN_ERR_NULL`; `KN_ERR_DIMENSION` (n or m zero,
+// n*m overflows); `KN_ERR_WORKSPACE`; `KN_ERR_ARGUMENT` (opts out of range,
+// a or b not positive or with different sums, a misaligned array, an output
+// overlapping another argument); `KN_ERR_NON_FINITE` (NaN or inf in C, a, b,
+// f, g); `KN_ERR_NUMERICAL` (max|C| / reg overflows the type: nothing
+// written; or a potential overflowed during the iteration: f, g hold the last
+// iterate that was finite, plan and rep are not written).
+//
+// # Safety
+// Each non-NULL pointer must point to the number of values its description
+// gives, valid for the call.
+kn_status kn_sinkhorn_f32(size_t n,
+                          size_t m,
+                          const float *C,
+                          const float *a,
+                          const float *b,
+                          const struct kn_sinkhorn_opts *opts,
+                          float *f,
+                          float *g,
+                          float *plan,
+                          void *work,
+                          size_t work_bytes,
+                          struct kn_report *rep);
+
+// Log-domain Sinkhorn for entropic optimal transport (f64):
+// min <P, C> + reg * sum P (log P - 1) subject to P 1 = a, P^T 1 = b, with
+// the plan P_ij = exp((f_i + g_j - C_ij) / reg). Every exponential sum is a
+// log-sum-exp with its maximum shifted out: stable for reg down to
+// 1e-4 * max|C| (f64) and below, where exp(-C/reg) underflows.
+//
+// - `C`: n*m row-major cost, finite.
+// - `a` (n), `b` (m): positive, equal sums (relative 1e-6 in f32, 1e-12 in f64).
+// - `opts`: `reg` > 0 and finite, `tol` > 0, `max_iter` > 0, `check_every`
+//   (0 = 1).
+// - `f` (n), `g` (m): in/out dual potentials, finite; zeros are the cold
+//   start, anything else warm-starts. Each iteration sets f from g, then g
+//   from f.
+// - `plan` (nullable, n*m): receives P for the returned f, g.
+// - `work`, `work_bytes`: at least `kn_sinkhorn_work_bytes(n, m)` bytes, any
+//   alignment (NULL only with 0 bytes).
+// - `rep` (nullable): `iterations`, `error` = ||P 1 - a||_1 + ||P^T 1 - b||_1
+//   of the returned f, g, `value` = <P, C>, `converged`.
+//
+// Returns `KN_OK`; `KN_NOT_CONVERGED` (f, g, plan and rep written, tolerance
+// not reached in `max_iter`); `KN_ERR_NULL`; `KN_ERR_DIMENSION` (n or m zero,
+// n*m overflows); `KN_ERR_WORKSPACE`; `KN_ERR_ARGUMENT` (opts out of range,
+// a or b not positive or with different sums, a misaligned array, an output
+// overlapping another argument); `KN_ERR_NON_FINITE` (NaN or inf in C, a, b,
+// f, g); `KN_ERR_NUMERICAL` (max|C| / reg overflows the type: nothing
+// written; or a potential overflowed during the iteration: f, g hold the last
+// iterate that was finite, plan and rep are not written).
+//
+// # Safety
+// Each non-NULL pointer must point to the number of values its description
+// gives, valid for the call.
+kn_status kn_sinkhorn_f64(size_t n,
+                          size_t m,
+                          const double *C,
+                          const double *a,
+                          const double *b,
+                          const struct kn_sinkhorn_opts *opts,
+                          double *f,
+                          double *g,
+                          double *plan,
+                          void *work,
+                          size_t work_bytes,
+                          struct kn_report *rep);
 
 // The library version as `major << 16 | minor << 8 | patch`.
 //

@@ -239,8 +239,15 @@ pub fn run(mode: Mode, machine: &Machine) -> Section {
         title: &format!("Output error relative to full attention ({size}, planted heavy hitters)"),
         x_label: "budget (% of the prompt)",
         y_label: "relative error ||o - o_full|| / ||o_full||",
-        x: percents.to_vec(),
-        series: series.to_vec(),
+        log_y: false,
+        series: series
+            .iter()
+            .map(|(name, errors)| {
+                let points = percents.iter().copied().zip(errors.iter().copied());
+                (name.clone(), points.collect())
+            })
+            .collect(),
+        reference: None,
     };
     section.plots.push((
         "h2o-quality.svg".into(),

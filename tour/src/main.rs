@@ -19,6 +19,7 @@ mod h2o;
 mod machine;
 mod primitives;
 mod report;
+mod sinkhorn;
 mod svg;
 
 use std::path::PathBuf;
@@ -40,6 +41,11 @@ pub const FAMILIES: &[Family] = &[
         name: "primitives",
         section: primitives::run,
         bench: None,
+    },
+    Family {
+        name: "sinkhorn",
+        section: sinkhorn::run,
+        bench: Some(sinkhorn::bench),
     },
     Family {
         name: "h2o",

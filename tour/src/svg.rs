@@ -126,37 +126,57 @@ impl BarChart<'_> {
     }
 }
 
-/// A line chart: one polyline with markers per series over shared x values.
+/// A line chart of one or more series of (x, y) points, optionally with a
+/// logarithmic y axis (e.g. an error against iterations).
 pub struct LineChart<'a> {
     /// Title at the top.
     pub title: &'a str,
     /// Label of the x axis.
     pub x_label: &'a str,
-    /// Label of the value axis.
+    /// Label of the y axis.
     pub y_label: &'a str,
-    /// The x values, increasing.
-    pub x: Vec<f64>,
-    /// Series name and one value per x (non-finite values are skipped).
-    pub series: Vec<(String, Vec<f64>)>,
+    /// Whether the y axis is logarithmic (non-positive values are then left out).
+    pub log_y: bool,
+    /// Series name and its points, in x order.
+    pub series: Vec<(String, Vec<(f64, f64)>)>,
+    /// Optional horizontal reference line with its label (e.g. a tolerance).
+    pub reference: Option<(f64, String)>,
 }
 
 impl LineChart<'_> {
-    /// Renders the chart (both axes linear, starting at zero).
+    /// Renders the chart.
     pub fn render(&self) -> String {
         let (w, h) = (900.0, 420.0);
-        let (left, right, top, bottom) = (70.0, 20.0, 50.0, 60.0);
+        let (left, right, top, bottom) = (80.0, 20.0, 50.0, 60.0);
         let (plot_w, plot_h) = (w - left - right, h - top - bottom);
-        let finite = |v: &f64| v.is_finite();
-        let x_max = nice_ceiling(self.x.iter().copied().filter(finite).fold(0.0, f64::max));
-        let y_max = nice_ceiling(
+        let ty = |v: f64| if self.log_y { v.log10() } else { v };
+        let usable =
+            |&(x, y): &(f64, f64)| x.is_finite() && y.is_finite() && (!self.log_y || y > 0.0);
+        let points = || {
             self.series
                 .iter()
-                .flat_map(|(_, v)| v.iter().copied())
-                .filter(finite)
-                .fold(0.0, f64::max),
+                .flat_map(|(_, p)| p.iter().copied().filter(usable))
+        };
+        let x_max = nice_ceiling(points().map(|p| p.0).fold(0.0, f64::max));
+        let ys = points().map(|p| ty(p.1)).chain(
+            self.reference
+                .iter()
+                .map(|r| ty(r.0))
+                .filter(|v| v.is_finite()),
         );
-        let px = |v: f64| left + plot_w * (v / x_max).clamp(0.0, 1.0);
-        let py = |v: f64| top + plot_h * (1.0 - (v / y_max).clamp(0.0, 1.0));
+        let (lo, hi) = ys.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+            (lo.min(v), hi.max(v))
+        });
+        let (y_lo, y_hi) = if !lo.is_finite() {
+            (0.0, 1.0)
+        } else if self.log_y {
+            (lo.floor(), hi.ceil().max(lo.floor() + 1.0))
+        } else {
+            (lo.min(0.0), nice_ceiling(hi))
+        };
+        let x = |v: f64| left + plot_w * (v / x_max).clamp(0.0, 1.0);
+        let y = |v: f64| top + plot_h * (1.0 - ((ty(v) - y_lo) / (y_hi - y_lo)).clamp(0.0, 1.0));
+
         let mut s = String::new();
         let _ = writeln!(
             s,
@@ -169,30 +189,51 @@ impl LineChart<'_> {
             w / 2.0,
             escape(self.title)
         );
-        for k in 0..=5 {
-            let (vy, vx) = (y_max * f64::from(k) / 5.0, x_max * f64::from(k) / 5.0);
+        // Gridlines: one per decade on a log axis, five otherwise.
+        let ticks: Vec<f64> = if self.log_y {
+            let step = ((y_hi - y_lo) / 8.0).ceil().max(1.0);
+            let mut t = Vec::new();
+            let mut e = y_lo;
+            while e <= y_hi {
+                t.push(10f64.powf(e));
+                e += step;
+            }
+            t
+        } else {
+            (0..=5)
+                .map(|k| y_lo + (y_hi - y_lo) * f64::from(k) / 5.0)
+                .collect()
+        };
+        for v in ticks {
+            let label = if self.log_y {
+                format!("1e{}", v.log10().round())
+            } else {
+                format_value(v)
+            };
             let _ = writeln!(
                 s,
-                r##"<line x1="{left}" x2="{}" y1="{y:.1}" y2="{y:.1}" stroke="#ddd"/><text x="{}" y="{:.1}" text-anchor="end">{}</text>"##,
+                r##"<line x1="{left}" x2="{}" y1="{yy:.1}" y2="{yy:.1}" stroke="#ddd"/><text x="{}" y="{:.1}" text-anchor="end">{label}</text>"##,
                 w - right,
                 left - 6.0,
-                py(vy) + 4.0,
-                format_value(vy),
-                y = py(vy)
+                y(v) + 4.0,
+                yy = y(v)
             );
+        }
+        for k in 0..=5 {
+            let v = x_max * f64::from(k) / 5.0;
             let _ = writeln!(
                 s,
                 r#"<text x="{:.1}" y="{}" text-anchor="middle">{}</text>"#,
-                px(vx),
+                x(v),
                 top + plot_h + 16.0,
-                format_value(vx)
+                format_value(v)
             );
         }
         let _ = writeln!(
             s,
             r#"<text x="{}" y="{}" text-anchor="middle">{}</text>"#,
             left + plot_w / 2.0,
-            h - 16.0,
+            h - 14.0,
             escape(self.x_label)
         );
         let _ = writeln!(
@@ -201,34 +242,36 @@ impl LineChart<'_> {
             top + plot_h / 2.0,
             escape(self.y_label)
         );
-        for (k, (name, values)) in self.series.iter().enumerate() {
-            let color = COLORS[k % COLORS.len()];
-            let points: Vec<(f64, f64)> = self
-                .x
+        for (k, (_, pts)) in self.series.iter().enumerate() {
+            let path: Vec<String> = pts
                 .iter()
-                .zip(values)
-                .filter(|(x, y)| x.is_finite() && y.is_finite())
-                .map(|(&x, &y)| (px(x), py(y)))
-                .collect();
-            let path: Vec<String> = points
-                .iter()
-                .map(|(x, y)| format!("{x:.1},{y:.1}"))
+                .filter(|p| usable(p))
+                .map(|&(px, py)| format!("{:.1},{:.1}", x(px), y(py)))
                 .collect();
             let _ = writeln!(
                 s,
-                r#"<polyline points="{}" fill="none" stroke="{color}" stroke-width="2"/>"#,
+                r#"<polyline fill="none" stroke="{}" stroke-width="2" points="{}"/>"#,
+                COLORS[k % COLORS.len()],
                 path.join(" ")
             );
-            for (x, y) in &points {
-                let _ = writeln!(
-                    s,
-                    r#"<circle cx="{x:.1}" cy="{y:.1}" r="3" fill="{color}"/>"#
-                );
-            }
-            let lx = left + 10.0 + 200.0 * k as f64;
+        }
+        if let Some((v, label)) = &self.reference {
             let _ = writeln!(
                 s,
-                r#"<rect x="{lx}" y="32" width="12" height="12" fill="{color}"/><text x="{}" y="42">{}</text>"#,
+                r##"<line x1="{left}" x2="{}" y1="{yy:.1}" y2="{yy:.1}" stroke="#c00" stroke-dasharray="6 4"/><text x="{}" y="{:.1}" text-anchor="end" fill="#c00">{}</text>"##,
+                w - right,
+                w - right - 4.0,
+                y(*v) - 5.0,
+                escape(label),
+                yy = y(*v)
+            );
+        }
+        for (k, (name, _)) in self.series.iter().enumerate() {
+            let lx = left + 10.0 + 220.0 * k as f64;
+            let _ = writeln!(
+                s,
+                r#"<rect x="{lx}" y="32" width="12" height="12" fill="{}"/><text x="{}" y="42">{}</text>"#,
+                COLORS[k % COLORS.len()],
                 lx + 16.0,
                 escape(name)
             );
@@ -300,14 +343,26 @@ mod tests {
     #[test]
     fn line_chart_is_well_formed() {
         let svg = LineChart {
-            title: "t",
-            x_label: "x",
-            y_label: "y",
-            x: vec![1.0, 2.0, 3.0],
-            series: vec![("a".into(), vec![0.5, f64::NAN, 0.1])],
+            title: "error",
+            x_label: "iteration",
+            y_label: "L1 error",
+            log_y: true,
+            series: vec![
+                ("f64".into(), vec![(0.0, 1.0), (10.0, 1e-3), (20.0, 1e-9)]),
+                (
+                    "f32".into(),
+                    vec![(0.0, 1.0), (10.0, 0.0), (20.0, f64::NAN)],
+                ),
+            ],
+            reference: Some((1e-9, "tol".into())),
         }
         .render();
         assert!(svg.starts_with("<svg") && svg.ends_with("</svg>\n"));
-        assert_eq!(svg.matches("<circle").count(), 2);
+        assert_eq!(svg.matches("<polyline").count(), 2);
+        // Zero and NaN are left out of a log axis.
+        assert!(
+            svg.lines()
+                .any(|l| l.contains("<polyline") && l.matches(',').count() == 1)
+        );
     }
 }

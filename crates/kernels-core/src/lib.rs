@@ -23,6 +23,7 @@ mod primitives;
 mod real;
 mod report;
 mod scalar;
+pub mod sinkhorn;
 mod view;
 mod workspace;
 

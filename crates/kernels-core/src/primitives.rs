@@ -61,4 +61,23 @@ pub trait Primitives<T: Real> {
     /// The scaled exponentials of an online softmax: with `shift` the running maximum
     /// every term lies in `(0, 1]`, and `x_i = -inf` gives 0. Callers pass no NaN.
     fn exp_shift(shift: T, x: &mut [T]) -> T;
+    // sinkhorn primitives
+
+    /// `log sum_j exp(alpha x_j + y_j)` with the maximum shifted out (two passes over
+    /// `x` and `y`: the maximum, then the sum). Negative infinity when empty or every
+    /// term is negative infinity; positive infinity if a term is. `x` and `y` have
+    /// the same length.
+    fn lse_affine(alpha: T, x: &[T], y: &[T]) -> T;
+
+    /// `out_j = exp(alpha x_j + y_j + beta)`; `x`, `y` and `out` have the same length.
+    fn exp_affine(alpha: T, x: &[T], beta: T, y: &[T], out: &mut [T]);
+
+    /// `sum_j exp(alpha x_j + y_j + beta)`, without a shift (callers choose `beta`
+    /// so that the terms neither overflow nor all underflow). `x`, `y` have the
+    /// same length.
+    fn sum_exp_affine(alpha: T, x: &[T], beta: T, y: &[T]) -> T;
+
+    /// `sum_j <- sum_j + exp(alpha x_j + y_j + beta)`: one row of column sums of
+    /// exponentials, without a shift. `x`, `y`, `sum` have the same length.
+    fn exp_affine_accumulate(alpha: T, x: &[T], beta: T, y: &[T], sum: &mut [T]);
 }

@@ -90,6 +90,48 @@ impl<T: Real> Primitives<T> for Scalar {
             acc + *xi
         })
     }
+
+    // sinkhorn primitives
+
+    fn lse_affine(alpha: T, x: &[T], y: &[T]) -> T {
+        debug_assert_eq!(x.len(), y.len());
+        let term = |(&xj, &yj): (&T, &T)| alpha * xj + yj;
+        let m = x
+            .iter()
+            .zip(y)
+            .map(term)
+            .fold(T::neg_infinity(), |m, v| if v > m { v } else { m });
+        if !m.is_finite() {
+            return m;
+        }
+        let s = x
+            .iter()
+            .zip(y)
+            .map(term)
+            .fold(T::zero(), |acc, v| acc + (v - m).exp());
+        m + s.ln()
+    }
+
+    fn exp_affine(alpha: T, x: &[T], beta: T, y: &[T], out: &mut [T]) {
+        debug_assert!(x.len() == y.len() && x.len() == out.len());
+        for ((o, &xj), &yj) in out.iter_mut().zip(x).zip(y) {
+            *o = (alpha * xj + yj + beta).exp();
+        }
+    }
+
+    fn sum_exp_affine(alpha: T, x: &[T], beta: T, y: &[T]) -> T {
+        debug_assert_eq!(x.len(), y.len());
+        x.iter().zip(y).fold(T::zero(), |acc, (&xj, &yj)| {
+            acc + (alpha * xj + yj + beta).exp()
+        })
+    }
+
+    fn exp_affine_accumulate(alpha: T, x: &[T], beta: T, y: &[T], sum: &mut [T]) {
+        debug_assert!(x.len() == y.len() && x.len() == sum.len());
+        for ((s, &xj), &yj) in sum.iter_mut().zip(x).zip(y) {
+            *s = *s + (alpha * xj + yj + beta).exp();
+        }
+    }
 }
 
 #[cfg(test)]

@@ -20,10 +20,12 @@ mod args;
 mod guard;
 mod h2o;
 mod report;
+mod sinkhorn;
 mod status;
 
 pub use h2o::*;
 pub use report::kn_report;
+pub use sinkhorn::*;
 pub use status::*;
 
 #[cfg(all(not(feature = "std"), feature = "panic-handler", not(test)))]

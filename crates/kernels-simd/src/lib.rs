@@ -26,6 +26,10 @@
 //! | `gemv_t` | `2(rows + 2) u sum_i |a_ij x_i|` per element |
 //! | `lse`, `lse_accumulate` | `4(n + 4) u + 2u |result|` |
 //! | `exp_shift` (h2o) | `8u |e_i| + min_normal` per element; the sum: the `sum` bound `+ 8u sum` |
+//! | `lse_affine` (sinkhorn) | the `lse` bound `+ 4u max_j(|alpha x_j| + |y_j|)` |
+//! | `exp_affine` (sinkhorn) | `|result| (8u + 6u (|alpha x_j| + |y_j| + |beta|))` + 4 subnormal ulps, per element |
+//! | `sum_exp_affine` (sinkhorn) | `2(n + 2)u |result|` + the `exp_affine` bound on `|result|` + `4n` subnormal ulps |
+//! | `exp_affine_accumulate` (sinkhorn) | the `exp_affine` bound on the term `+ 2u |sum|` per element |
 #![no_std]
 
 pub mod bounds;

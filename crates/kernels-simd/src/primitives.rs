@@ -183,6 +183,112 @@ macro_rules! simd_primitives {
                     s + *xi
                 })
             }
+
+            // sinkhorn primitives
+
+            fn lse_affine(alpha: $t, x: &[$t], y: &[$t]) -> $t {
+                debug_assert_eq!(x.len(), y.len());
+                let n = x.len().min(y.len());
+                let av = $v::splat(alpha);
+                let (xc, xr) = x[..n].as_chunks::<$lanes>();
+                let (yc, yr) = y[..n].as_chunks::<$lanes>();
+                let term =
+                    |xs: &[$t; $lanes], ys: &[$t; $lanes]| av.mul_add($v::new(*xs), $v::new(*ys));
+                // Two maxima in flight hide the latency of the dependent max chain.
+                let mut mx = [$v::splat(<$t>::NEG_INFINITY); 2];
+                let (xp, xo) = xc.as_chunks::<2>();
+                let (yp, yo) = yc.as_chunks::<2>();
+                for (xs, ys) in xp.iter().zip(yp) {
+                    mx[0] = mx[0].fast_max(term(&xs[0], &ys[0]));
+                    mx[1] = mx[1].fast_max(term(&xs[1], &ys[1]));
+                }
+                for (xs, ys) in xo.iter().zip(yo) {
+                    mx[0] = mx[0].fast_max(term(xs, ys));
+                }
+                let m = mx[0]
+                    .fast_max(mx[1])
+                    .to_array()
+                    .into_iter()
+                    .chain(xr.iter().zip(yr).map(|(&a, &b)| alpha * a + b))
+                    .fold(<$t>::NEG_INFINITY, |m, v| if v > m { v } else { m });
+                if !m.is_finite() {
+                    // All -inf (or empty): -inf. Some +inf: +inf. Shifting would give NaN.
+                    return m;
+                }
+                let mv = $v::splat(m);
+                let mut acc = [$v::ZERO; 2];
+                for (xs, ys) in xp.iter().zip(yp) {
+                    acc[0] += $exp(term(&xs[0], &ys[0]) - mv);
+                    acc[1] += $exp(term(&xs[1], &ys[1]) - mv);
+                }
+                for (xs, ys) in xo.iter().zip(yo) {
+                    acc[0] += $exp(term(xs, ys) - mv);
+                }
+                let s = xr
+                    .iter()
+                    .zip(yr)
+                    .fold((acc[0] + acc[1]).reduce_add(), |s, (&a, &b)| {
+                        s + Float::exp(alpha * a + b - m)
+                    });
+                m + Float::ln(s)
+            }
+
+            fn exp_affine(alpha: $t, x: &[$t], beta: $t, y: &[$t], out: &mut [$t]) {
+                debug_assert!(x.len() == y.len() && x.len() == out.len());
+                let n = x.len().min(y.len()).min(out.len());
+                let (av, bv) = ($v::splat(alpha), $v::splat(beta));
+                let (xc, xr) = x[..n].as_chunks::<$lanes>();
+                let (yc, yr) = y[..n].as_chunks::<$lanes>();
+                let (oc, or) = out[..n].as_chunks_mut::<$lanes>();
+                for ((os, xs), ys) in oc.iter_mut().zip(xc).zip(yc) {
+                    *os = $exp(av.mul_add($v::new(*xs), $v::new(*ys)) + bv).to_array();
+                }
+                for ((o, &xj), &yj) in or.iter_mut().zip(xr).zip(yr) {
+                    *o = Float::exp(alpha * xj + yj + beta);
+                }
+            }
+
+            fn sum_exp_affine(alpha: $t, x: &[$t], beta: $t, y: &[$t]) -> $t {
+                debug_assert_eq!(x.len(), y.len());
+                let n = x.len().min(y.len());
+                let (av, bv) = ($v::splat(alpha), $v::splat(beta));
+                let (xc, xr) = x[..n].as_chunks::<$lanes>();
+                let (yc, yr) = y[..n].as_chunks::<$lanes>();
+                let (xp, xo) = xc.as_chunks::<2>();
+                let (yp, yo) = yc.as_chunks::<2>();
+                let term = |xs: &[$t; $lanes], ys: &[$t; $lanes]| {
+                    $exp(av.mul_add($v::new(*xs), $v::new(*ys)) + bv)
+                };
+                let mut acc = [$v::ZERO; 2];
+                for (xs, ys) in xp.iter().zip(yp) {
+                    acc[0] += term(&xs[0], &ys[0]);
+                    acc[1] += term(&xs[1], &ys[1]);
+                }
+                for (xs, ys) in xo.iter().zip(yo) {
+                    acc[0] += term(xs, ys);
+                }
+                xr.iter()
+                    .zip(yr)
+                    .fold((acc[0] + acc[1]).reduce_add(), |s, (&a, &b)| {
+                        s + Float::exp(alpha * a + b + beta)
+                    })
+            }
+
+            fn exp_affine_accumulate(alpha: $t, x: &[$t], beta: $t, y: &[$t], sum: &mut [$t]) {
+                debug_assert!(x.len() == y.len() && x.len() == sum.len());
+                let n = x.len().min(y.len()).min(sum.len());
+                let (av, bv) = ($v::splat(alpha), $v::splat(beta));
+                let (xc, xr) = x[..n].as_chunks::<$lanes>();
+                let (yc, yr) = y[..n].as_chunks::<$lanes>();
+                let (sc, sr) = sum[..n].as_chunks_mut::<$lanes>();
+                for ((ss, xs), ys) in sc.iter_mut().zip(xc).zip(yc) {
+                    let e = $exp(av.mul_add($v::new(*xs), $v::new(*ys)) + bv);
+                    *ss = ($v::new(*ss) + e).to_array();
+                }
+                for ((s, &xj), &yj) in sr.iter_mut().zip(xr).zip(yr) {
+                    *s += Float::exp(alpha * xj + yj + beta);
+                }
+            }
         }
     };
 }

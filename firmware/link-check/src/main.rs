@@ -20,6 +20,12 @@ pub extern "C" fn _start() -> ! {
         kernels::kn_h2o_cache_init as *const (),
         kernels::kn_h2o_decode_work_bytes as *const (),
         kernels::kn_h2o_decode_f32 as *const (),
+        kernels::kn_scale_work_bytes as *const (),
+        kernels::kn_scale_f32 as *const (),
+        kernels::kn_scale_f64 as *const (),
+        kernels::kn_sinkhorn_work_bytes as *const (),
+        kernels::kn_sinkhorn_f32 as *const (),
+        kernels::kn_sinkhorn_f64 as *const (),
     ];
     for &f in black_box(entry_points) {
         black_box(f);

@@ -1,0 +1,80 @@
+//! Argument checks both solvers share, in the order every kernel reports them:
+//! sizes, workspace, options, finiteness, then value ranges.
+
+use crate::{Dense, Error, Real, Result, check_finite};
+
+/// [`Error::Dimension`] unless the matrix is nonempty and every vector has the
+/// length its side of the matrix implies.
+pub(crate) fn dims<T>(mat: Dense<'_, T>, rows: &[&[T]], cols: &[&[T]]) -> Result<()> {
+    let (n, m) = (mat.rows(), mat.cols());
+    let ok =
+        n > 0 && m > 0 && rows.iter().all(|r| r.len() == n) && cols.iter().all(|c| c.len() == m);
+    if ok { Ok(()) } else { Err(Error::Dimension) }
+}
+
+/// [`Error::NonFinite`] if any of the arrays holds NaN or infinity.
+pub(crate) fn finite<T: Real>(arrays: &[&[T]]) -> Result<()> {
+    arrays.iter().try_for_each(|x| check_finite(x))
+}
+
+/// [`Error::Argument`] unless `a` and `b` are positive with equal sums (relative
+/// `1e-6` in `f32`, `1e-12` in `f64`). Values must be finite (checked before).
+pub(crate) fn marginals<T: Real>(a: &[T], b: &[T]) -> Result<()> {
+    let positive = |x: &[T]| x.iter().all(|&v| v > T::zero());
+    if !positive(a) || !positive(b) {
+        return Err(Error::Argument);
+    }
+    let (sa, sb) = (accurate_sum(a), accurate_sum(b));
+    let rel = if T::epsilon().to_f64_lossless() > 1e-10 {
+        1e-6
+    } else {
+        1e-12
+    };
+    if (sa - sb).abs() <= rel * sa.max(sb) {
+        Ok(())
+    } else {
+        Err(Error::Argument)
+    }
+}
+
+/// Neumaier-compensated sum in `f64`: the equal-sums test must not fail on a long
+/// vector because of its own rounding.
+fn accurate_sum<T: Real>(x: &[T]) -> f64 {
+    let (mut s, mut c) = (0.0f64, 0.0f64);
+    for v in x {
+        let v = v.to_f64_lossless();
+        let t = s + v;
+        c += if s.abs() >= v.abs() {
+            (s - t) + v
+        } else {
+            (v - t) + s
+        };
+        s = t;
+    }
+    s + c
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sums_must_agree() {
+        assert!(marginals(&[0.5f64, 0.5], &[0.25, 0.75]).is_ok());
+        assert_eq!(
+            marginals(&[0.5f64, 0.5], &[0.25, 0.7]).unwrap_err(),
+            Error::Argument
+        );
+        assert_eq!(
+            marginals(&[0.5f64, 0.0], &[0.25, 0.25]).unwrap_err(),
+            Error::Argument
+        );
+        // f32 tolerates its own rounding.
+        assert!(marginals(&[0.1f32; 10], &[0.5f32, 0.5]).is_ok());
+    }
+
+    #[test]
+    fn compensated_sum_is_exact_on_cancellation() {
+        assert_eq!(accurate_sum(&[1e16f64, 1.0, -1e16]), 1.0);
+    }
+}

@@ -1,0 +1,272 @@
+//! The building blocks of log-domain Sinkhorn, public for solvers built on it.
+//!
+//! Notation: `C` is `n x m` row-major, `eps > 0`, potentials `f` (n) and `g` (m),
+//! plan `P_ij = exp((f_i + g_j - C_ij) / eps)`. With the row log-sum-exps
+//! `L_i = LSE_j((g_j - C_ij) / eps)` and the column ones
+//! `M_j = LSE_i((f_i - C_ij) / eps)`:
+//! - row marginals `(P 1)_i = exp(f_i / eps + L_i)`, column marginals
+//!   `(P^T 1)_j = exp(g_j / eps + M_j)`;
+//! - the Sinkhorn updates are `f_i = eps (log a_i - L_i)` and
+//!   `g_j = eps (log b_j - M_j)`.
+//!
+//! Each pass over `C` costs `n m` exponentials; everything else is `O(n + m)`.
+
+use crate::{Dense, Error, Primitives, Real, Result};
+
+/// `L_i = LSE_j((g_j - C_ij) / eps)` for every row `i`, into `out` (n).
+///
+/// `g_scaled` (m) is scratch; it receives `g / eps`.
+pub fn row_lse<T: Real, P: Primitives<T>>(
+    c: Dense<'_, T>,
+    g: &[T],
+    eps: T,
+    g_scaled: &mut [T],
+    out: &mut [T],
+) {
+    scaled(g, eps, g_scaled);
+    let alpha = -eps.recip();
+    for (l, row) in out.iter_mut().zip(c.row_iter()) {
+        *l = P::lse_affine(alpha, row, g_scaled);
+    }
+}
+
+/// `M_j = LSE_i((f_i - C_ij) / eps)` for every column `j`, into `max` (m).
+///
+/// Streams `C` once, row by row, with an online (max, sum) per column; `sum` (m) is
+/// scratch.
+pub fn col_lse<T: Real, P: Primitives<T>>(
+    c: Dense<'_, T>,
+    f: &[T],
+    eps: T,
+    max: &mut [T],
+    sum: &mut [T],
+) {
+    max.fill(T::neg_infinity());
+    sum.fill(T::zero());
+    let inv = eps.recip();
+    for (&fi, row) in f.iter().zip(c.row_iter()) {
+        P::lse_accumulate(-inv, row, fi * inv, max, sum);
+    }
+    for (m, &s) in max.iter_mut().zip(sum.iter()) {
+        *m = *m + s.ln();
+    }
+}
+
+/// Whether a plain sum of exponentials can stand in for its log-sum-exp: finite,
+/// and so far above the underflow threshold that terms lost to underflow (each
+/// below the smallest normal number) change it by less than a rounding.
+fn usable<T: Real>(s: T) -> bool {
+    s.is_finite() && s >= T::min_positive_value() / T::epsilon()
+}
+
+/// [`row_lse`] using the current `f` as the shift: `L_i = ln r_i - f_i / eps`
+/// with the plan's row sums `r_i = sum_j exp((f_i + g_j - C_ij) / eps)`, one pass
+/// and one exponential per entry instead of a maximum pass first. Right after a
+/// column update every plan entry is at most `b_j`, so `r_i` is representable
+/// unless the potentials are far from balanced; rows where it is not usable fall
+/// back to the max-shifted form. The results agree with [`row_lse`] to rounding.
+pub fn row_lse_shifted<T: Real, P: Primitives<T>>(
+    c: Dense<'_, T>,
+    f: &[T],
+    g: &[T],
+    eps: T,
+    g_scaled: &mut [T],
+    out: &mut [T],
+) {
+    scaled(g, eps, g_scaled);
+    let inv = eps.recip();
+    for ((l, &fi), row) in out.iter_mut().zip(f).zip(c.row_iter()) {
+        let shift = fi * inv;
+        let r = P::sum_exp_affine(-inv, row, shift, g_scaled);
+        *l = if usable(r) {
+            r.ln() - shift
+        } else {
+            P::lse_affine(-inv, row, g_scaled)
+        };
+    }
+}
+
+/// [`col_lse`] using the current `g` as the shift: `M_j = ln s_j - g_j / eps` with
+/// the plan's column sums `s_j = sum_i exp((f_i + g_j - C_ij) / eps)`, streaming
+/// `C` once with one exponential per entry and no running maximum. Right after a
+/// row update every plan entry is at most `a_i`; if any column sum is not usable
+/// (far from balanced potentials, e.g. the first steps from a cold start at small
+/// eps) the whole pass is redone with [`col_lse`]. `g_scaled` (m) is scratch.
+pub fn col_lse_shifted<T: Real, P: Primitives<T>>(
+    c: Dense<'_, T>,
+    f: &[T],
+    g: &[T],
+    eps: T,
+    g_scaled: &mut [T],
+    max: &mut [T],
+    sum: &mut [T],
+) {
+    scaled(g, eps, g_scaled);
+    let inv = eps.recip();
+    sum.fill(T::zero());
+    for (&fi, row) in f.iter().zip(c.row_iter()) {
+        P::exp_affine_accumulate(-inv, row, fi * inv, g_scaled, sum);
+    }
+    if sum.iter().all(|&s| usable(s)) {
+        for ((m, &s), &gs) in max.iter_mut().zip(sum.iter()).zip(g_scaled.iter()) {
+            *m = s.ln() - gs;
+        }
+    } else {
+        col_lse::<T, P>(c, f, eps, max, sum);
+    }
+}
+
+/// The f-update fused with the column sums of the g-update that follows, so that
+/// `C` streams from memory once per iteration: for each row, while it is in cache,
+/// `f_new_i = eps (log a_i - L_i)` (with `L_i` as in [`row_lse_shifted`]), then
+/// `col_sums_j += exp((f_new_i + g_j - C_ij) / eps)`. Finish the g-update with
+/// [`col_lse_from_sums`].
+///
+/// `g_scaled` (m) receives `g / eps` and must stay untouched until then. Returns the
+/// L1 error of the row marginals at the current `(f, g)` when `measure` (else 0),
+/// and whether every `f_new_i` is finite.
+#[allow(clippy::too_many_arguments)]
+pub fn f_update_fused<T: Real, P: Primitives<T>>(
+    c: Dense<'_, T>,
+    f: &[T],
+    g: &[T],
+    a: &[T],
+    log_a: &[T],
+    eps: T,
+    measure: bool,
+    g_scaled: &mut [T],
+    f_new: &mut [T],
+    col_sums: &mut [T],
+) -> (T, bool) {
+    scaled(g, eps, g_scaled);
+    let inv = eps.recip();
+    col_sums.fill(T::zero());
+    let (mut error, mut finite) = (T::zero(), true);
+    let rows = f.iter().zip(a).zip(log_a).zip(f_new.iter_mut());
+    for ((((&fi, &ai), &la), fn_i), row) in rows.zip(c.row_iter()) {
+        let shift = fi * inv;
+        let r = P::sum_exp_affine(-inv, row, shift, g_scaled);
+        let l = if usable(r) {
+            r.ln() - shift
+        } else {
+            P::lse_affine(-inv, row, g_scaled)
+        };
+        if measure {
+            error = error + ((shift + l).exp() - ai).abs();
+        }
+        *fn_i = eps * (la - l);
+        finite &= fn_i.is_finite();
+        P::exp_affine_accumulate(-inv, row, *fn_i * inv, g_scaled, col_sums);
+    }
+    (error, finite)
+}
+
+/// Column log-sum-exps `M_j` (into `max`) from the sums [`f_update_fused`] left in
+/// `sum`, computed with the shift `g_scaled = g / eps`; when a sum is not safely
+/// representable, recomputes every `M_j` with [`col_lse`] from `f` (the new one).
+pub fn col_lse_from_sums<T: Real, P: Primitives<T>>(
+    c: Dense<'_, T>,
+    f: &[T],
+    eps: T,
+    g_scaled: &[T],
+    max: &mut [T],
+    sum: &mut [T],
+) {
+    if sum.iter().all(|&s| usable(s)) {
+        for ((m, &s), &gs) in max.iter_mut().zip(sum.iter()).zip(g_scaled) {
+            *m = s.ln() - gs;
+        }
+    } else {
+        col_lse::<T, P>(c, f, eps, max, sum);
+    }
+}
+
+/// The Sinkhorn update from log-sum-exps: `out_k = eps (log w_k - lse_k)`, with
+/// `log_w` holding `log w`. [`Error::Numerical`] (and `out` unspecified) if a
+/// result is not finite.
+pub fn potential_from_lse<T: Real>(eps: T, log_w: &[T], lse: &[T], out: &mut [T]) -> Result<()> {
+    let mut finite = true;
+    for ((o, &lw), &l) in out.iter_mut().zip(log_w).zip(lse) {
+        *o = eps * (lw - l);
+        finite &= o.is_finite();
+    }
+    if finite {
+        Ok(())
+    } else {
+        Err(Error::Numerical)
+    }
+}
+
+/// Marginals from log-sum-exps: `out_k = exp(p_k / eps + lse_k)` (row marginals
+/// from `f` and `L`, column marginals from `g` and `M`).
+pub fn marginals_from_lse<T: Real>(eps: T, p: &[T], lse: &[T], out: &mut [T]) {
+    let inv = eps.recip();
+    for ((o, &pk), &l) in out.iter_mut().zip(p).zip(lse) {
+        *o = (pk * inv + l).exp();
+    }
+}
+
+/// `sum_k |exp(p_k / eps + lse_k) - w_k|`: the L1 error of one marginal.
+pub fn marginal_error<T: Real>(eps: T, p: &[T], lse: &[T], w: &[T]) -> T {
+    let inv = eps.recip();
+    p.iter()
+        .zip(lse)
+        .zip(w)
+        .fold(T::zero(), |acc, ((&pk, &l), &wk)| {
+            acc + ((pk * inv + l).exp() - wk).abs()
+        })
+}
+
+/// One row of the plan: `out_j = exp((f_i + g_j - C_ij) / eps)`, given
+/// `g_scaled = g / eps`.
+pub fn plan_row<T: Real, P: Primitives<T>>(
+    c_row: &[T],
+    f_i: T,
+    g_scaled: &[T],
+    eps: T,
+    out: &mut [T],
+) {
+    let inv = eps.recip();
+    P::exp_affine(-inv, c_row, f_i * inv, g_scaled, out);
+}
+
+/// The transport cost `<P, C>`, accumulated in `f64`, writing the plan into `plan`
+/// (n*m, row-major) when given.
+///
+/// `g_scaled` (m) is scratch and receives `g / eps`; `row` (m) is scratch for a plan
+/// row when `plan` is `None`.
+pub fn transport_cost<T: Real, P: Primitives<T>>(
+    c: Dense<'_, T>,
+    f: &[T],
+    g: &[T],
+    eps: T,
+    g_scaled: &mut [T],
+    plan: Option<&mut [T]>,
+    row: &mut [T],
+) -> f64 {
+    scaled(g, eps, g_scaled);
+    let m = c.cols();
+    if m == 0 {
+        return 0.0;
+    }
+    let g_scaled = &*g_scaled;
+    let cost_row = |fi: T, c_row: &[T], out: &mut [T]| {
+        plan_row::<T, P>(c_row, fi, g_scaled, eps, out);
+        P::dot(out, c_row).to_f64_lossless()
+    };
+    let rows = f.iter().zip(c.row_iter());
+    match plan {
+        Some(p) => rows
+            .zip(p.chunks_exact_mut(m))
+            .map(|((&fi, c_row), out)| cost_row(fi, c_row, out))
+            .sum(),
+        None => rows.map(|(&fi, c_row)| cost_row(fi, c_row, row)).sum(),
+    }
+}
+
+fn scaled<T: Real>(x: &[T], eps: T, out: &mut [T]) {
+    let inv = eps.recip();
+    for (o, &v) in out.iter_mut().zip(x) {
+        *o = v * inv;
+    }
+}

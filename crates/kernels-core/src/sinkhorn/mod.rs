@@ -1,0 +1,33 @@
+//! Matrix scaling: Sinkhorn-Knopp and log-domain entropic optimal transport.
+//!
+//! Two solvers share one iteration loop (the private `driver` module):
+//! - [`scale`] (kernel mode): positive `u`, `v` with `diag(u) K diag(v)` having row
+//!   sums `a` and column sums `b`. Two matrix-vector products per iteration: memory
+//!   bound, and it underflows once `K = exp(-C/eps)` does.
+//! - [`sinkhorn_log`] (log domain): dual potentials `f`, `g` of
+//!   `min <P, C> + eps sum P (log P - 1)` with `P 1 = a`, `P^T 1 = b`, where
+//!   `P_ij = exp((f_i + g_j - C_ij) / eps)`. Every sum over `exp` is a shifted
+//!   log-sum-exp: the shift is the current potential (then the terms are plan
+//!   entries, at most 1 once the other marginal is matched: one pass, one
+//!   exponential per entry), and where that sum is not safely representable, the
+//!   maximum (two passes, or an online maximum). It stays finite for any `eps` for
+//!   which `C / eps` is representable.
+//!
+//! The log-domain half-steps, marginals and plan are public in [`log_steps`] so that
+//! other solvers (Sinkhorn-Newton-Sparse) reuse them.
+//!
+//! The error check is fused into the iteration: each half-step already computes the
+//! sums that give one marginal at the current iterate, and the other marginal was
+//! matched by the previous half-step, so a check costs `O(n + m)` extra work, not a
+//! pass over the matrix.
+
+mod check;
+mod driver;
+pub mod log_steps;
+mod opts;
+mod scale;
+mod solve_log;
+
+pub use opts::SinkhornOpts;
+pub use scale::{scale, scale_work_size};
+pub use solve_log::{sinkhorn_log, sinkhorn_work_size};

@@ -1,0 +1,49 @@
+//! The options both solvers take (the C `kn_sinkhorn_opts`).
+
+use crate::{Error, Result};
+
+/// Stopping rule and regularisation of [`scale`](super::scale) and
+/// [`sinkhorn_log`](super::sinkhorn_log).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SinkhornOpts {
+    /// Entropic regularisation `eps > 0` (finite). Ignored by [`scale`](super::scale).
+    pub reg: f64,
+    /// Stop when the L1 marginal error is at most `tol` (`tol > 0`).
+    pub tol: f64,
+    /// Iteration cap, at least 1.
+    pub max_iter: u32,
+    /// Measure the error every `check_every` iterations; 0 means 1.
+    pub check_every: u32,
+}
+
+impl Default for SinkhornOpts {
+    /// `reg = 0.05`, `tol = 1e-9`, `max_iter = 1000`, `check_every = 10`.
+    fn default() -> Self {
+        SinkhornOpts {
+            reg: 0.05,
+            tol: 1e-9,
+            max_iter: 1000,
+            check_every: 10,
+        }
+    }
+}
+
+impl SinkhornOpts {
+    /// [`Error::Argument`] unless `tol > 0` and `max_iter > 0` (and, when `use_reg`,
+    /// `reg` is positive and finite).
+    pub(crate) fn check(&self, use_reg: bool) -> Result<()> {
+        // Written so that NaN fails every comparison.
+        let tol_ok = self.tol > 0.0;
+        let reg_ok = !use_reg || (self.reg > 0.0 && self.reg.is_finite());
+        if tol_ok && reg_ok && self.max_iter > 0 {
+            Ok(())
+        } else {
+            Err(Error::Argument)
+        }
+    }
+
+    /// The check period, never zero.
+    pub(crate) fn period(&self) -> u32 {
+        self.check_every.max(1)
+    }
+}

@@ -1,0 +1,164 @@
+//! Log-domain Sinkhorn for entropic optimal transport.
+
+use super::driver::{HalfSteps, iterate};
+use super::log_steps::{
+    col_lse_from_sums, f_update_fused, marginal_error, potential_from_lse, transport_cost,
+};
+use super::{SinkhornOpts, check};
+use crate::{Dense, Error, Primitives, Real, Report, Result, Workspace, WorkspaceSize};
+use core::marker::PhantomData;
+
+/// Workspace bytes [`sinkhorn_log`] needs for an `n x m` cost matrix.
+/// [`Error::Dimension`] if a size is zero or the total overflows.
+pub fn sinkhorn_work_size<T: Real>(n: usize, m: usize) -> Result<WorkspaceSize> {
+    if n == 0 || m == 0 {
+        return Err(Error::Dimension);
+    }
+    // log a, log b, next f, g / eps, column max, column sum: carved in this order.
+    WorkspaceSize::new()
+        .array::<T>(n)?
+        .array::<T>(m)?
+        .array::<T>(n)?
+        .array::<T>(m)?
+        .array::<T>(m)?
+        .array::<T>(m)
+}
+
+/// Solves `min <P, C> + eps sum P (log P - 1)` subject to `P 1 = a`, `P^T 1 = b`
+/// by Sinkhorn iterations on the dual potentials, in the log domain.
+///
+/// `f` (n) and `g` (m) are in/out: any finite values warm-start (zeros are the cold
+/// start). Each iteration sets `f` from `g`, then `g` from `f`. On return `P_ij =
+/// exp((f_i + g_j - C_ij) / eps)`; `plan` (n*m, row-major), when given, receives it.
+///
+/// Report: `iterations` done, `error` = `||P 1 - a||_1 + ||P^T 1 - b||_1` of the
+/// returned potentials (measured every `opts.check_every` iterations and at the
+/// cap), `value` = `<P, C>`, `converged` = `error <= opts.tol`. Not converging is
+/// not an error: `f`, `g`, `plan` and the report are written.
+///
+/// Errors, all before anything is written: [`Error::Dimension`] (an empty matrix,
+/// lengths disagreeing), [`Error::Workspace`] (`work` shorter than
+/// [`sinkhorn_work_size`]), [`Error::Argument`] (`reg` or `tol` not positive,
+/// `max_iter` zero, `a` or `b` not positive or with different sums),
+/// [`Error::NonFinite`] (NaN or infinity in `C`, `a`, `b`, `f` or `g`),
+/// [`Error::Numerical`] (`max|C| / reg` overflows `T`). [`Error::Numerical`]
+/// during the iteration (a potential overflowed) leaves in `f` and `g` the last
+/// iterate that was finite and does not touch `plan`.
+#[allow(clippy::too_many_arguments)]
+pub fn sinkhorn_log<T: Real, P: Primitives<T>>(
+    c: Dense<'_, T>,
+    a: &[T],
+    b: &[T],
+    opts: &SinkhornOpts,
+    f: &mut [T],
+    g: &mut [T],
+    plan: Option<&mut [T]>,
+    work: &mut [u8],
+) -> Result<Report> {
+    let (n, m) = (c.rows(), c.cols());
+    check::dims(c, &[a, f], &[b, g])?;
+    if plan.as_ref().is_some_and(|p| p.len() != c.data().len()) {
+        return Err(Error::Dimension);
+    }
+    if work.len() < sinkhorn_work_size::<T>(n, m)?.bytes() {
+        return Err(Error::Workspace);
+    }
+    opts.check(true)?;
+    check::finite(&[c.data(), a, b, f, g])?;
+    check::marginals(a, b)?;
+    let eps = T::of(opts.reg);
+    let c_max = c.data().iter().fold(T::zero(), |mx, v| mx.max(v.abs()));
+    if !(eps > T::zero() && (c_max / eps).is_finite() && eps.recip().is_finite()) {
+        return Err(Error::Numerical);
+    }
+
+    let mut ws = Workspace::new(work);
+    let log_a = ws.take::<T>(n)?;
+    let log_b = ws.take::<T>(m)?;
+    let f_next = ws.take::<T>(n)?;
+    let g_scaled = ws.take::<T>(m)?;
+    let col_max = ws.take::<T>(m)?;
+    let col_sum = ws.take::<T>(m)?;
+    for (l, &w) in log_a.iter_mut().zip(a).chain(log_b.iter_mut().zip(b)) {
+        *l = w.ln();
+    }
+    let mut steps = LogSteps::<T, P> {
+        c,
+        eps,
+        a,
+        b,
+        log_a,
+        log_b,
+        f: &mut *f,
+        g: &mut *g,
+        f_next,
+        g_scaled: &mut *g_scaled,
+        col_max: &mut *col_max,
+        col_sum,
+        primitives: PhantomData,
+    };
+    let mut report = iterate(&mut steps, opts)?;
+    report.value = transport_cost::<T, P>(c, f, g, eps, g_scaled, plan, col_max);
+    Ok(report)
+}
+
+/// Log-domain half-steps: `f` from `g` (rows), then `g` from `f` (columns).
+struct LogSteps<'a, T, P> {
+    c: Dense<'a, T>,
+    eps: T,
+    a: &'a [T],
+    b: &'a [T],
+    log_a: &'a [T],
+    log_b: &'a [T],
+    f: &'a mut [T],
+    g: &'a mut [T],
+    /// The candidate `f`.
+    f_next: &'a mut [T],
+    g_scaled: &'a mut [T],
+    /// Column log-sum-exps.
+    col_max: &'a mut [T],
+    /// Column sums of the plan with the candidate `f` (shift `g`), then the
+    /// candidate `g`.
+    col_sum: &'a mut [T],
+    primitives: PhantomData<P>,
+}
+
+impl<T: Real, P: Primitives<T>> HalfSteps<T> for LogSteps<'_, T, P> {
+    fn first(&mut self, measure: bool) -> Result<T> {
+        let (error, finite) = f_update_fused::<T, P>(
+            self.c,
+            self.f,
+            self.g,
+            self.a,
+            self.log_a,
+            self.eps,
+            measure,
+            self.g_scaled,
+            self.f_next,
+            self.col_sum,
+        );
+        if finite {
+            Ok(error)
+        } else {
+            Err(Error::Numerical)
+        }
+    }
+
+    fn apply_first(&mut self) {
+        self.f.copy_from_slice(self.f_next);
+    }
+
+    fn second(&mut self) -> Result<T> {
+        col_lse_from_sums::<T, P>(
+            self.c,
+            self.f,
+            self.eps,
+            self.g_scaled,
+            self.col_max,
+            self.col_sum,
+        );
+        potential_from_lse(self.eps, self.log_b, self.col_max, self.col_sum)?;
+        self.g.copy_from_slice(self.col_sum);
+        Ok(marginal_error(self.eps, self.g, self.col_max, self.b))
+    }
+}

@@ -1,0 +1,381 @@
+//! C entry points of matrix scaling and log-domain entropic optimal transport.
+
+use crate::args::{disjoint, input, out_value, output, output_opt, span, workspace};
+use crate::guard::{Done, status};
+use crate::report::kn_report;
+use crate::status::kn_status;
+use core::ffi::c_void;
+use kernels_core::sinkhorn::{self, SinkhornOpts};
+use kernels_core::{Dense, Error, Real, Report, Result, checked_product};
+use kernels_simd::Simd;
+
+/// Options of `kn_scale_*` and `kn_sinkhorn_*`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct kn_sinkhorn_opts {
+    /// Entropic regularisation epsilon > 0, finite (ignored by `kn_scale_*`).
+    pub reg: f64,
+    /// Stop when the L1 marginal error is <= tol; > 0.
+    pub tol: f64,
+    /// Iteration cap; > 0.
+    pub max_iter: u32,
+    /// Compute the error every `check_every` iterations (and at the cap); 0 means 1.
+    /// A check costs O(n + m), not a pass over the matrix.
+    pub check_every: u32,
+}
+
+impl From<kn_sinkhorn_opts> for SinkhornOpts {
+    fn from(o: kn_sinkhorn_opts) -> Self {
+        SinkhornOpts {
+            reg: o.reg,
+            tol: o.tol,
+            max_iter: o.max_iter,
+            check_every: o.check_every,
+        }
+    }
+}
+
+/// Writes the report if asked and turns it into the status.
+fn finish(report: Report, rep: Option<&mut kn_report>) -> Result<Done> {
+    if let Some(r) = rep {
+        *r = report.into();
+    }
+    Ok(Done::converged(report.converged))
+}
+
+/// Workspace bytes of `kn_scale_f32`/`kn_scale_f64` for an `n x m` matrix (the
+/// larger of the two types, so one query serves both).
+///
+/// Returns `KN_OK`, `KN_ERR_NULL` (`bytes` NULL), `KN_ERR_DIMENSION` (`n` or `m`
+/// zero, or the size overflows).
+///
+/// # Safety
+/// `bytes` must be NULL or point to a writable `size_t`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn kn_scale_work_bytes(n: usize, m: usize, bytes: *mut usize) -> kn_status {
+    status(|| {
+        // SAFETY: the caller passes a valid pointer to one size_t or NULL.
+        let out = unsafe { out_value(bytes) }?;
+        *out = sinkhorn::scale_work_size::<f64>(n, m)?
+            .bytes()
+            .max(sinkhorn::scale_work_size::<f32>(n, m)?.bytes());
+        Ok(Done::Ok)
+    })
+}
+
+/// Workspace bytes of `kn_sinkhorn_f32`/`kn_sinkhorn_f64` for an `n x m` cost
+/// matrix (the larger of the two types, so one query serves both).
+///
+/// Returns `KN_OK`, `KN_ERR_NULL` (`bytes` NULL), `KN_ERR_DIMENSION` (`n` or `m`
+/// zero, or the size overflows).
+///
+/// # Safety
+/// `bytes` must be NULL or point to a writable `size_t`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn kn_sinkhorn_work_bytes(
+    n: usize,
+    m: usize,
+    bytes: *mut usize,
+) -> kn_status {
+    status(|| {
+        // SAFETY: the caller passes a valid pointer to one size_t or NULL.
+        let out = unsafe { out_value(bytes) }?;
+        *out = sinkhorn::sinkhorn_work_size::<f64>(n, m)?
+            .bytes()
+            .max(sinkhorn::sinkhorn_work_size::<f32>(n, m)?.bytes());
+        Ok(Done::Ok)
+    })
+}
+
+/// The body of `kn_scale_*`.
+///
+/// # Safety
+/// The pointer contract of `kn_scale_f64`.
+#[allow(clippy::too_many_arguments)]
+unsafe fn scale_body<T: Real>(
+    n: usize,
+    m: usize,
+    k: *const T,
+    a: *const T,
+    b: *const T,
+    opts: *const kn_sinkhorn_opts,
+    u: *mut T,
+    v: *mut T,
+    work: *mut c_void,
+    work_bytes: usize,
+    rep: *mut kn_report,
+) -> Result<Done>
+where
+    Simd: kernels_core::Primitives<T>,
+{
+    let nm = checked_product(&[n, m])?;
+    // SAFETY: the caller's contract: each non-NULL pointer covers the length implied
+    // by n and m, and outputs are not aliased (checked below with `disjoint`).
+    let (k, a, b, opts, u, v, work, rep) = unsafe {
+        (
+            input(k, nm)?,
+            input(a, n)?,
+            input(b, m)?,
+            input(opts, 1)?,
+            output(u, n)?,
+            output(v, m)?,
+            workspace(work, work_bytes)?,
+            output_opt(rep, 1)?,
+        )
+    };
+    let rep_span = rep.as_deref().map_or((0, 0), span);
+    disjoint(
+        &[span(u), span(v), span(work), rep_span],
+        &[span(k), span(a), span(b), span(opts)],
+    )?;
+    let opts = SinkhornOpts::from(*opts.first().ok_or(Error::Internal)?);
+    let k = Dense::new(k, n, m)?;
+    let report = sinkhorn::scale::<T, Simd>(k, a, b, &opts, u, v, work)?;
+    finish(report, rep.and_then(|r| r.first_mut()))
+}
+
+/// The body of `kn_sinkhorn_*`.
+///
+/// # Safety
+/// The pointer contract of `kn_sinkhorn_f64`.
+#[allow(clippy::too_many_arguments)]
+unsafe fn sinkhorn_body<T: Real>(
+    n: usize,
+    m: usize,
+    c: *const T,
+    a: *const T,
+    b: *const T,
+    opts: *const kn_sinkhorn_opts,
+    f: *mut T,
+    g: *mut T,
+    plan: *mut T,
+    work: *mut c_void,
+    work_bytes: usize,
+    rep: *mut kn_report,
+) -> Result<Done>
+where
+    Simd: kernels_core::Primitives<T>,
+{
+    let nm = checked_product(&[n, m])?;
+    // SAFETY: the caller's contract: each non-NULL pointer covers the length implied
+    // by n and m, and outputs are not aliased (checked below with `disjoint`).
+    let (c, a, b, opts, f, g, plan, work, rep) = unsafe {
+        (
+            input(c, nm)?,
+            input(a, n)?,
+            input(b, m)?,
+            input(opts, 1)?,
+            output(f, n)?,
+            output(g, m)?,
+            output_opt(plan, nm)?,
+            workspace(work, work_bytes)?,
+            output_opt(rep, 1)?,
+        )
+    };
+    let plan_span = plan.as_deref().map_or((0, 0), span);
+    let rep_span = rep.as_deref().map_or((0, 0), span);
+    disjoint(
+        &[span(f), span(g), plan_span, span(work), rep_span],
+        &[span(c), span(a), span(b), span(opts)],
+    )?;
+    let opts = SinkhornOpts::from(*opts.first().ok_or(Error::Internal)?);
+    let c = Dense::new(c, n, m)?;
+    let report = sinkhorn::sinkhorn_log::<T, Simd>(c, a, b, &opts, f, g, plan, work)?;
+    finish(report, rep.and_then(|r| r.first_mut()))
+}
+
+/// Sinkhorn-Knopp matrix scaling (f32): positive `u` (n), `v` (m) such that
+/// diag(u) K diag(v) has row sums `a` and column sums `b`
+/// (v = b / (K^T u), then u = a / (K v), each iteration).
+///
+/// - `K`: n*m row-major, nonnegative, finite, no zero row or column.
+/// - `a` (n), `b` (m): positive, equal sums (relative 1e-6 in f32, 1e-12 in f64).
+/// - `opts`: `tol` > 0, `max_iter` > 0, `check_every` (0 = 1); `reg` ignored.
+/// - `u`, `v`: in/out, nonnegative and finite. `u` all zero is the cold start
+///   (ones); any other `u` warm-starts (v is recomputed from u).
+/// - `work`, `work_bytes`: at least `kn_scale_work_bytes(n, m)` bytes, any
+///   alignment (NULL only with 0 bytes).
+/// - `rep` (nullable): `iterations`, `error` = ||rowsums - a||_1 +
+///   ||colsums - b||_1 of the returned u, v, `value` = 0 (no cost is defined
+///   for plain scaling), `converged`.
+///
+/// Returns `KN_OK`; `KN_NOT_CONVERGED` (u, v and rep written, tolerance not
+/// reached in `max_iter`); `KN_ERR_NULL`; `KN_ERR_DIMENSION` (n or m zero,
+/// n*m overflows); `KN_ERR_WORKSPACE`; `KN_ERR_ARGUMENT` (opts out of range,
+/// a negative entry in K, u or v, a or b not positive or with different sums,
+/// a misaligned array, an output overlapping another argument);
+/// `KN_ERR_NON_FINITE` (NaN or inf in K, a, b, u, v); `KN_ERR_NUMERICAL` (a
+/// zero row or column of K: nothing written; or K^T u, K v underflowed to zero
+/// or a scaling overflowed during the iteration: u, v hold the last iterate
+/// that was finite, rep is not written).
+///
+/// # Safety
+/// Each non-NULL pointer must point to the number of values its description
+/// gives, valid for the call.
+#[unsafe(no_mangle)]
+#[allow(non_snake_case)] // `K` as in API.md
+pub unsafe extern "C" fn kn_scale_f32(
+    n: usize,
+    m: usize,
+    K: *const f32,
+    a: *const f32,
+    b: *const f32,
+    opts: *const kn_sinkhorn_opts,
+    u: *mut f32,
+    v: *mut f32,
+    work: *mut c_void,
+    work_bytes: usize,
+    rep: *mut kn_report,
+) -> kn_status {
+    // SAFETY: forwarded pointer contract.
+    status(|| unsafe { scale_body(n, m, K, a, b, opts, u, v, work, work_bytes, rep) })
+}
+
+/// Sinkhorn-Knopp matrix scaling (f64): positive `u` (n), `v` (m) such that
+/// diag(u) K diag(v) has row sums `a` and column sums `b`
+/// (v = b / (K^T u), then u = a / (K v), each iteration).
+///
+/// - `K`: n*m row-major, nonnegative, finite, no zero row or column.
+/// - `a` (n), `b` (m): positive, equal sums (relative 1e-6 in f32, 1e-12 in f64).
+/// - `opts`: `tol` > 0, `max_iter` > 0, `check_every` (0 = 1); `reg` ignored.
+/// - `u`, `v`: in/out, nonnegative and finite. `u` all zero is the cold start
+///   (ones); any other `u` warm-starts (v is recomputed from u).
+/// - `work`, `work_bytes`: at least `kn_scale_work_bytes(n, m)` bytes, any
+///   alignment (NULL only with 0 bytes).
+/// - `rep` (nullable): `iterations`, `error` = ||rowsums - a||_1 +
+///   ||colsums - b||_1 of the returned u, v, `value` = 0 (no cost is defined
+///   for plain scaling), `converged`.
+///
+/// Returns `KN_OK`; `KN_NOT_CONVERGED` (u, v and rep written, tolerance not
+/// reached in `max_iter`); `KN_ERR_NULL`; `KN_ERR_DIMENSION` (n or m zero,
+/// n*m overflows); `KN_ERR_WORKSPACE`; `KN_ERR_ARGUMENT` (opts out of range,
+/// a negative entry in K, u or v, a or b not positive or with different sums,
+/// a misaligned array, an output overlapping another argument);
+/// `KN_ERR_NON_FINITE` (NaN or inf in K, a, b, u, v); `KN_ERR_NUMERICAL` (a
+/// zero row or column of K: nothing written; or K^T u, K v underflowed to zero
+/// or a scaling overflowed during the iteration: u, v hold the last iterate
+/// that was finite, rep is not written).
+///
+/// # Safety
+/// Each non-NULL pointer must point to the number of values its description
+/// gives, valid for the call.
+#[unsafe(no_mangle)]
+#[allow(non_snake_case)] // `K` as in API.md
+pub unsafe extern "C" fn kn_scale_f64(
+    n: usize,
+    m: usize,
+    K: *const f64,
+    a: *const f64,
+    b: *const f64,
+    opts: *const kn_sinkhorn_opts,
+    u: *mut f64,
+    v: *mut f64,
+    work: *mut c_void,
+    work_bytes: usize,
+    rep: *mut kn_report,
+) -> kn_status {
+    // SAFETY: forwarded pointer contract.
+    status(|| unsafe { scale_body(n, m, K, a, b, opts, u, v, work, work_bytes, rep) })
+}
+
+/// Log-domain Sinkhorn for entropic optimal transport (f32):
+/// min <P, C> + reg * sum P (log P - 1) subject to P 1 = a, P^T 1 = b, with
+/// the plan P_ij = exp((f_i + g_j - C_ij) / reg). Every exponential sum is a
+/// log-sum-exp with its maximum shifted out: stable for reg down to
+/// 1e-4 * max|C| (f64) and below, where exp(-C/reg) underflows.
+///
+/// - `C`: n*m row-major cost, finite.
+/// - `a` (n), `b` (m): positive, equal sums (relative 1e-6 in f32, 1e-12 in f64).
+/// - `opts`: `reg` > 0 and finite, `tol` > 0, `max_iter` > 0, `check_every`
+///   (0 = 1).
+/// - `f` (n), `g` (m): in/out dual potentials, finite; zeros are the cold
+///   start, anything else warm-starts. Each iteration sets f from g, then g
+///   from f.
+/// - `plan` (nullable, n*m): receives P for the returned f, g.
+/// - `work`, `work_bytes`: at least `kn_sinkhorn_work_bytes(n, m)` bytes, any
+///   alignment (NULL only with 0 bytes).
+/// - `rep` (nullable): `iterations`, `error` = ||P 1 - a||_1 + ||P^T 1 - b||_1
+///   of the returned f, g, `value` = <P, C>, `converged`.
+///
+/// Returns `KN_OK`; `KN_NOT_CONVERGED` (f, g, plan and rep written, tolerance
+/// not reached in `max_iter`); `KN_ERR_NULL`; `KN_ERR_DIMENSION` (n or m zero,
+/// n*m overflows); `KN_ERR_WORKSPACE`; `KN_ERR_ARGUMENT` (opts out of range,
+/// a or b not positive or with different sums, a misaligned array, an output
+/// overlapping another argument); `KN_ERR_NON_FINITE` (NaN or inf in C, a, b,
+/// f, g); `KN_ERR_NUMERICAL` (max|C| / reg overflows the type: nothing
+/// written; or a potential overflowed during the iteration: f, g hold the last
+/// iterate that was finite, plan and rep are not written).
+///
+/// # Safety
+/// Each non-NULL pointer must point to the number of values its description
+/// gives, valid for the call.
+#[unsafe(no_mangle)]
+#[allow(non_snake_case)] // `C` as in API.md
+pub unsafe extern "C" fn kn_sinkhorn_f32(
+    n: usize,
+    m: usize,
+    C: *const f32,
+    a: *const f32,
+    b: *const f32,
+    opts: *const kn_sinkhorn_opts,
+    f: *mut f32,
+    g: *mut f32,
+    plan: *mut f32,
+    work: *mut c_void,
+    work_bytes: usize,
+    rep: *mut kn_report,
+) -> kn_status {
+    // SAFETY: forwarded pointer contract.
+    status(|| unsafe { sinkhorn_body(n, m, C, a, b, opts, f, g, plan, work, work_bytes, rep) })
+}
+
+/// Log-domain Sinkhorn for entropic optimal transport (f64):
+/// min <P, C> + reg * sum P (log P - 1) subject to P 1 = a, P^T 1 = b, with
+/// the plan P_ij = exp((f_i + g_j - C_ij) / reg). Every exponential sum is a
+/// log-sum-exp with its maximum shifted out: stable for reg down to
+/// 1e-4 * max|C| (f64) and below, where exp(-C/reg) underflows.
+///
+/// - `C`: n*m row-major cost, finite.
+/// - `a` (n), `b` (m): positive, equal sums (relative 1e-6 in f32, 1e-12 in f64).
+/// - `opts`: `reg` > 0 and finite, `tol` > 0, `max_iter` > 0, `check_every`
+///   (0 = 1).
+/// - `f` (n), `g` (m): in/out dual potentials, finite; zeros are the cold
+///   start, anything else warm-starts. Each iteration sets f from g, then g
+///   from f.
+/// - `plan` (nullable, n*m): receives P for the returned f, g.
+/// - `work`, `work_bytes`: at least `kn_sinkhorn_work_bytes(n, m)` bytes, any
+///   alignment (NULL only with 0 bytes).
+/// - `rep` (nullable): `iterations`, `error` = ||P 1 - a||_1 + ||P^T 1 - b||_1
+///   of the returned f, g, `value` = <P, C>, `converged`.
+///
+/// Returns `KN_OK`; `KN_NOT_CONVERGED` (f, g, plan and rep written, tolerance
+/// not reached in `max_iter`); `KN_ERR_NULL`; `KN_ERR_DIMENSION` (n or m zero,
+/// n*m overflows); `KN_ERR_WORKSPACE`; `KN_ERR_ARGUMENT` (opts out of range,
+/// a or b not positive or with different sums, a misaligned array, an output
+/// overlapping another argument); `KN_ERR_NON_FINITE` (NaN or inf in C, a, b,
+/// f, g); `KN_ERR_NUMERICAL` (max|C| / reg overflows the type: nothing
+/// written; or a potential overflowed during the iteration: f, g hold the last
+/// iterate that was finite, plan and rep are not written).
+///
+/// # Safety
+/// Each non-NULL pointer must point to the number of values its description
+/// gives, valid for the call.
+#[unsafe(no_mangle)]
+#[allow(non_snake_case)] // `C` as in API.md
+pub unsafe extern "C" fn kn_sinkhorn_f64(
+    n: usize,
+    m: usize,
+    C: *const f64,
+    a: *const f64,
+    b: *const f64,
+    opts: *const kn_sinkhorn_opts,
+    f: *mut f64,
+    g: *mut f64,
+    plan: *mut f64,
+    work: *mut c_void,
+    work_bytes: usize,
+    rep: *mut kn_report,
+) -> kn_status {
+    // SAFETY: forwarded pointer contract.
+    status(|| unsafe { sinkhorn_body(n, m, C, a, b, opts, f, g, plan, work, work_bytes, rep) })
+}

@@ -1,0 +1,231 @@
+/* kn_scale_* and kn_sinkhorn_*: the 2x2 closed form, a converging random problem,
+ * warm starts, and every bad-input class (status and untouched outputs).
+ * Built with -Wall -Wextra -Werror -pedantic -fsanitize=address,undefined. */
+#include "kernels.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int failures = 0;
+static int checks = 0;
+
+#define CHECK(cond)                                                            \
+  do {                                                                         \
+    ++checks;                                                                  \
+    if (!(cond)) {                                                             \
+      ++failures;                                                              \
+      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
+    }                                                                          \
+  } while (0)
+
+static const double PLAN_2X2[4] = {0.36552929, 0.13447071, 0.13447071, 0.36552929};
+
+static void *workspace(kn_status (*query)(size_t, size_t, size_t *), size_t n, size_t m,
+                       size_t *bytes) {
+  CHECK(query(n, m, bytes) == KN_OK);
+  /* One byte of offset: any alignment must be accepted. */
+  unsigned char *w = malloc(*bytes + 1);
+  return w;
+}
+
+static void test_closed_form(void) {
+  const double C[4] = {0.0, 1.0, 1.0, 0.0};
+  const double half[2] = {0.5, 0.5};
+  double f[2] = {0}, g[2] = {0}, plan[4];
+  kn_sinkhorn_opts o = {1.0, 1e-13, 1000, 1};
+  size_t bytes;
+  unsigned char *w = workspace(kn_sinkhorn_work_bytes, 2, 2, &bytes);
+  kn_report rep;
+  CHECK(kn_sinkhorn_f64(2, 2, C, half, half, &o, f, g, plan, w + 1, bytes, &rep) == KN_OK);
+  CHECK(rep.converged == 1 && rep.error <= 1e-13 && rep.iterations > 0);
+  for (int k = 0; k < 4; ++k) CHECK(fabs(plan[k] - PLAN_2X2[k]) < 1e-8);
+  CHECK(fabs(rep.value - 2 * 0.13447071) < 1e-8);
+
+  /* f32, plan NULL, report NULL. */
+  const float Cf[4] = {0.0f, 1.0f, 1.0f, 0.0f};
+  const float halff[2] = {0.5f, 0.5f};
+  float ff[2] = {0}, gf[2] = {0};
+  o.tol = 1e-6;
+  CHECK(kn_sinkhorn_f32(2, 2, Cf, halff, halff, &o, ff, gf, NULL, w, bytes, NULL) == KN_OK);
+  CHECK(fabsf(expf(ff[0] + gf[0]) - 0.36552929f) < 1e-6f);
+  free(w);
+
+  /* Kernel mode on K = exp(-C). */
+  const double e = exp(-1.0);
+  const double K[4] = {1.0, e, e, 1.0};
+  double u[2] = {0}, v[2] = {0};
+  w = workspace(kn_scale_work_bytes, 2, 2, &bytes);
+  o.tol = 1e-13;
+  CHECK(kn_scale_f64(2, 2, K, half, half, &o, u, v, w + 1, bytes, &rep) == KN_OK);
+  CHECK(rep.converged == 1 && rep.value == 0.0);
+  for (int i = 0; i < 2; ++i)
+    for (int j = 0; j < 2; ++j) CHECK(fabs(u[i] * K[2 * i + j] * v[j] - PLAN_2X2[2 * i + j]) < 1e-8);
+  const float Kf[4] = {1.0f, (float)e, (float)e, 1.0f};
+  float uf[2] = {0}, vf[2] = {0};
+  o.tol = 1e-6;
+  CHECK(kn_scale_f32(2, 2, Kf, halff, halff, &o, uf, vf, w, bytes, NULL) == KN_OK);
+  CHECK(fabsf(uf[0] * vf[0] - 0.36552929f) < 1e-6f);
+  free(w);
+}
+
+/* A random 50 x 40 problem to 1e-10, then a warm start from the result. */
+static void test_random_and_warm_start(void) {
+  enum { N = 50, M = 40 };
+  static double C[N * M], plan[N * M];
+  double a[N], b[M], f[N] = {0}, g[M] = {0};
+  uint64_t s = 12345;
+  for (int k = 0; k < N * M; ++k) {
+    s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+    C[k] = (double)(s >> 11) / 9007199254740992.0;
+  }
+  for (int i = 0; i < N; ++i) a[i] = 1.0 / N;
+  for (int j = 0; j < M; ++j) b[j] = 1.0 / M;
+  kn_sinkhorn_opts o = {0.05, 1e-10, 10000, 10};
+  size_t bytes;
+  unsigned char *w = workspace(kn_sinkhorn_work_bytes, N, M, &bytes);
+  kn_report rep;
+  CHECK(kn_sinkhorn_f64(N, M, C, a, b, &o, f, g, plan, w, bytes, &rep) == KN_OK);
+  CHECK(rep.converged && rep.iterations % 10 == 0);
+  double err = 0.0, cost = 0.0;
+  for (int i = 0; i < N; ++i) {
+    double r = 0.0;
+    for (int j = 0; j < M; ++j) r += plan[i * M + j], cost += plan[i * M + j] * C[i * M + j];
+    err += fabs(r - a[i]);
+  }
+  for (int j = 0; j < M; ++j) {
+    double c = 0.0;
+    for (int i = 0; i < N; ++i) c += plan[i * M + j];
+    err += fabs(c - b[j]);
+  }
+  CHECK(err <= 1e-10 + 1e-14 && fabs(err - rep.error) < 1e-13);
+  CHECK(fabs(cost - rep.value) < 1e-12);
+  CHECK(kn_sinkhorn_f64(N, M, C, a, b, &o, f, g, NULL, w, bytes, &rep) == KN_OK);
+  CHECK(rep.iterations == 10);
+  free(w);
+}
+
+static int same(const double *x, const double *y, size_t n) {
+  return memcmp(x, y, n * sizeof *x) == 0;
+}
+
+/* Every bad-input class: the status, and f, g, plan, u, v, rep untouched. */
+static void test_bad_input(void) {
+  double C[6] = {0, 1, 2, 1, 0, 1}, a[2] = {0.5, 0.5}, b[3] = {0.25, 0.25, 0.5};
+  const double f0[2] = {0.125, 0.125}, g0[3] = {-0.25, -0.25, -0.25};
+  double f[2], g[3], plan[6], u[2], v[3];
+  const double plan0[6] = {7, 7, 7, 7, 7, 7};
+  kn_sinkhorn_opts o = {0.5, 1e-9, 100, 1};
+  size_t bytes, sbytes;
+  unsigned char *w = workspace(kn_sinkhorn_work_bytes, 2, 3, &bytes);
+  unsigned char *sw = workspace(kn_scale_work_bytes, 2, 3, &sbytes);
+  kn_report rep, rep0;
+  memset(&rep0, 0x5a, sizeof rep0);
+
+#define RESET()                                   \
+  do {                                            \
+    memcpy(f, f0, sizeof f);                      \
+    memcpy(g, g0, sizeof g);                      \
+    memcpy(plan, plan0, sizeof plan);             \
+    memcpy(u, f0, sizeof u);                      \
+    for (int k = 0; k < 3; ++k) v[k] = 0.5;       \
+    rep = rep0;                                   \
+  } while (0)
+#define UNTOUCHED()                                                                  \
+  (same(f, f0, 2) && same(g, g0, 3) && same(plan, plan0, 6) && same(u, f0, 2) &&     \
+   v[0] == 0.5 && v[1] == 0.5 && v[2] == 0.5 && memcmp(&rep, &rep0, sizeof rep) == 0)
+#define EXPECT_LOG(code, n, m, Cp, ap, bp, op, wp, wb)                               \
+  do {                                                                               \
+    RESET();                                                                         \
+    CHECK(kn_sinkhorn_f64(n, m, Cp, ap, bp, op, f, g, plan, wp, wb, &rep) == (code));            \
+    CHECK(UNTOUCHED());                                                              \
+  } while (0)
+#define EXPECT_SCALE(code, n, m, Kp, ap, bp, op, wp, wb)                             \
+  do {                                                                               \
+    RESET();                                                                         \
+    CHECK(kn_scale_f64(n, m, Kp, ap, bp, op, u, v, wp, wb, &rep) == (code));         \
+    CHECK(UNTOUCHED());                                                              \
+  } while (0)
+
+  /* NULL pointers. */
+  EXPECT_LOG(KN_ERR_NULL, 2, 3, NULL, a, b, &o, w, bytes);
+  EXPECT_LOG(KN_ERR_NULL, 2, 3, C, NULL, b, &o, w, bytes);
+  EXPECT_LOG(KN_ERR_NULL, 2, 3, C, a, b, NULL, w, bytes);
+  EXPECT_LOG(KN_ERR_NULL, 2, 3, C, a, b, &o, NULL, bytes);
+  EXPECT_SCALE(KN_ERR_NULL, 2, 3, C, a, NULL, &o, sw, sbytes);
+  RESET();
+  CHECK(kn_sinkhorn_f64(2, 3, C, a, b, &o, NULL, g, plan, w, bytes, &rep) == KN_ERR_NULL);
+  CHECK(kn_scale_f64(2, 3, C, a, b, &o, u, NULL, sw, sbytes, &rep) == KN_ERR_NULL);
+  CHECK(UNTOUCHED());
+  CHECK(kn_sinkhorn_work_bytes(2, 3, NULL) == KN_ERR_NULL);
+
+  /* Dimensions: zero and overflowing n * m. */
+  EXPECT_LOG(KN_ERR_DIMENSION, 0, 3, C, a, b, &o, w, bytes);
+  EXPECT_SCALE(KN_ERR_DIMENSION, 2, 0, C, a, b, &o, sw, sbytes);
+  EXPECT_LOG(KN_ERR_DIMENSION, SIZE_MAX / 2, 3, C, a, b, &o, w, bytes);
+  EXPECT_SCALE(KN_ERR_DIMENSION, 3, SIZE_MAX / 2, C, a, b, &o, sw, sbytes);
+  size_t q = 0;
+  CHECK(kn_sinkhorn_work_bytes(SIZE_MAX / 2, 3, &q) == KN_ERR_DIMENSION && q == 0);
+  CHECK(kn_scale_work_bytes(0, 3, &q) == KN_ERR_DIMENSION);
+
+  /* Workspace too small. */
+  EXPECT_LOG(KN_ERR_WORKSPACE, 2, 3, C, a, b, &o, w, bytes - 1);
+  EXPECT_SCALE(KN_ERR_WORKSPACE, 2, 3, C, a, b, &o, sw, sbytes - 1);
+
+  /* Options out of range. */
+  kn_sinkhorn_opts bad = o;
+  bad.reg = 0.0;
+  EXPECT_LOG(KN_ERR_ARGUMENT, 2, 3, C, a, b, &bad, w, bytes);
+  bad = o;
+  bad.tol = 0.0;
+  EXPECT_LOG(KN_ERR_ARGUMENT, 2, 3, C, a, b, &bad, w, bytes);
+  EXPECT_SCALE(KN_ERR_ARGUMENT, 2, 3, C, a, b, &bad, sw, sbytes);
+  bad = o;
+  bad.max_iter = 0;
+  EXPECT_SCALE(KN_ERR_ARGUMENT, 2, 3, C, a, b, &bad, sw, sbytes);
+
+  /* Non-finite values. */
+  C[4] = NAN;
+  EXPECT_LOG(KN_ERR_NON_FINITE, 2, 3, C, a, b, &o, w, bytes);
+  EXPECT_SCALE(KN_ERR_NON_FINITE, 2, 3, C, a, b, &o, sw, sbytes);
+  C[4] = 0.0;
+  a[1] = INFINITY;
+  EXPECT_LOG(KN_ERR_NON_FINITE, 2, 3, C, a, b, &o, w, bytes);
+  a[1] = 0.5;
+  b[2] = -INFINITY;
+  EXPECT_SCALE(KN_ERR_NON_FINITE, 2, 3, C, a, b, &o, sw, sbytes);
+  b[2] = 0.5;
+
+  /* Marginals with different sums. */
+  b[2] = 0.4;
+  EXPECT_LOG(KN_ERR_ARGUMENT, 2, 3, C, a, b, &o, w, bytes);
+  EXPECT_SCALE(KN_ERR_ARGUMENT, 2, 3, C, a, b, &o, sw, sbytes);
+  b[2] = 0.5;
+
+  /* A zero row of K. */
+  double K[6] = {0, 0, 0, 1, 1, 1};
+  EXPECT_SCALE(KN_ERR_NUMERICAL, 2, 3, K, a, b, &o, sw, sbytes);
+
+  /* An output overlapping an input. */
+  RESET();
+  CHECK(kn_sinkhorn_f64(2, 3, C, a, b, &o, f, g, C, w, bytes, &rep) == KN_ERR_ARGUMENT);
+  CHECK(UNTOUCHED());
+
+  /* And the same call with good arguments succeeds. */
+  RESET();
+  CHECK(kn_sinkhorn_f64(2, 3, C, a, b, &o, f, g, plan, w, bytes, &rep) == KN_OK);
+  RESET();
+  CHECK(kn_scale_f64(2, 3, C, a, b, &o, u, v, sw, sbytes, &rep) == KN_OK && rep.converged == 1);
+  free(w);
+  free(sw);
+}
+
+int main(void) {
+  test_closed_form();
+  test_random_and_warm_start();
+  test_bad_input();
+  printf("test_sinkhorn: %d checks, %d failed\n", checks, failures);
+  return failures == 0 ? 0 : 1;
+}
