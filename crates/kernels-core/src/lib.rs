@@ -22,6 +22,7 @@ mod primitives;
 mod real;
 mod report;
 mod scalar;
+mod strided;
 mod view;
 mod workspace;
 
@@ -30,5 +31,9 @@ pub use primitives::Primitives;
 pub use real::Real;
 pub use report::Report;
 pub use scalar::Scalar;
+pub use strided::{Strided, StridedMut};
 pub use view::{Csr, Dense, check_finite, checked_product};
 pub use workspace::{Workspace, WorkspaceSize};
+
+// linattn
+pub mod linattn;

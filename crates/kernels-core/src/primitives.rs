@@ -10,7 +10,7 @@
 //! names; callers validate dimensions first. Implementations never panic on a
 //! mismatch: they process the common prefix only (and debug builds assert).
 
-use crate::{Dense, Real};
+use crate::{Dense, Real, Strided, StridedMut};
 
 /// Vector and matrix building blocks shared by every kernel family.
 pub trait Primitives<T: Real> {
@@ -53,4 +53,15 @@ pub trait Primitives<T: Real> {
     /// `y <- A^T x` for a dense row-major `A` (`rows x cols`), `x` of `rows`, `y` of
     /// `cols`. Streams `A` once, row by row.
     fn gemv_t(a: Dense<'_, T>, x: &[T], y: &mut [T]);
+
+    // linattn primitives
+
+    /// `C <- C + alpha A diag(w) B` for `A` (`m x k`), `w` (`k`, `None` = ones), `B`
+    /// (`k x n`) and `C` (`m x n`): the small dense products of chunked attention.
+    ///
+    /// Any strides are accepted; the fast paths want `B` and `C` with contiguous
+    /// rows (`col_stride` 1) and `A` with contiguous rows or columns (so `A` may be a
+    /// transpose, e.g. `K^T` for a rank-`k` update of a state). Dimensions that
+    /// disagree are cut to their common prefix.
+    fn gemm(alpha: T, a: Strided<'_, T>, w: Option<&[T]>, b: Strided<'_, T>, c: StridedMut<'_, T>);
 }

@@ -18,9 +18,11 @@
 
 mod args;
 mod guard;
+mod linattn;
 mod report;
 mod status;
 
+pub use linattn::*;
 pub use report::kn_report;
 pub use status::*;
 

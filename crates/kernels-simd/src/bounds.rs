@@ -28,3 +28,14 @@ pub fn lse<T: Real>(n: usize, result: T) -> T {
     let u = unit::<T>();
     T::of(4.0 * (n as f64 + 4.0)) * u + T::of(2.0) * u * result.abs()
 }
+
+// linattn bounds
+
+/// `gemm`, per element of `C` with inner dimension `k`, the old value `c` and
+/// `sum_abs = sum_p |alpha a_ip w_p b_pj|`: `2 (k + 4) u (|c| + sum_abs)`.
+///
+/// Both orders are sums of `k + 1` rounded terms (the weight and `alpha` are applied
+/// at different places, a few extra roundings per term).
+pub fn gemm<T: Real>(k: usize, c: T, sum_abs: T) -> T {
+    T::of(2.0 * (k as f64 + 4.0)) * unit::<T>() * (c.abs() + sum_abs)
+}

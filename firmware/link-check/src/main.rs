@@ -15,6 +15,10 @@ pub extern "C" fn _start() -> ! {
     let entry_points: &[*const ()] = &[
         kernels::kn_version as *const (),
         kernels::kn_status_str as *const (),
+        kernels::kn_linattn_work_bytes as *const (),
+        kernels::kn_linattn_forward_f32 as *const (),
+        kernels::kn_linattn_chunk_state_f32 as *const (),
+        kernels::kn_linattn_state_scan_f32 as *const (),
     ];
     for &f in black_box(entry_points) {
         black_box(f);
