@@ -99,6 +99,30 @@ no_std_proof() {
   fi
   echo "no allocator symbols in $lib; the no_main link check linked $(ls target/link-check/$target/release/kernels-link-check)"
 }
+# MPI programs under tests/mpi (the LASP-2 state reduction across ranks), run on 4
+# ranks of this machine. Without OpenMPI the step says SKIPPED and passes, unless
+# KN_REQUIRE_MPI=1 (CI installs OpenMPI and sets it).
+mpi_tests() {
+  if ! command -v mpicc >/dev/null 2>&1 || ! command -v mpirun >/dev/null 2>&1; then
+    echo "SKIPPED: MPI test (mpicc not found; apt-get install openmpi-bin libopenmpi-dev)"
+    if [ "${KN_REQUIRE_MPI:-0}" = 1 ]; then
+      echo "KN_REQUIRE_MPI=1: a skipped MPI test is a failure"
+      return 1
+    fi
+    return 0
+  fi
+  cargo build -p kernels-ffi --locked || return 1
+  local out=target/mpitests src exe
+  mkdir -p "$out"
+  for src in tests/mpi/*.c; do
+    exe="$out/$(basename "$src" .c)"
+    mpicc -std=c11 -Wall -Wextra -Werror -pedantic -Iinclude "$src" target/debug/libkernels.a \
+      -lpthread -ldl -lm -o "$exe" || return 1
+    timeout 300 mpirun --allow-run-as-root --oversubscribe -np 4 "$exe" || return 1
+  done
+}
+step "MPI tests (OpenMPI, 4 ranks)" mpi_tests
+
 step "no_std and no-allocator proof (thumbv7em-none-eabihf)" no_std_proof
 
 step "fuzz targets build" cargo check --manifest-path fuzz/Cargo.toml --bins
