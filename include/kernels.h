@@ -81,6 +81,11 @@ extern "C" {
 //
 // Statuses: `KN_OK`; `KN_ERR_NULL` (`bytes` is NULL); `KN_ERR_DIMENSION` (a size is
 // zero, or a size overflows).
+//
+// # Safety
+// Every pointer is NULL or points to an array of the documented length (`work`: of
+// `work_bytes` bytes), valid for the duration of the call; NULL, misaligned and
+// overlapping arrays are reported as statuses.
 kn_status kn_linattn_work_bytes(size_t n_heads,
                                 size_t len,
                                 size_t dk,
@@ -110,6 +115,11 @@ kn_status kn_linattn_work_bytes(size_t n_heads,
 // output overlapping another array); `KN_ERR_NON_FINITE` (NaN or infinity in an input,
 // the decay or the scale). On these nothing is written. `KN_ERR_NUMERICAL`: a value
 // overflowed; `out` and `state_out` hold the computed values, some infinite or NaN.
+//
+// # Safety
+// Every pointer is NULL or points to an array of the documented length (`work`: of
+// `work_bytes` bytes), valid for the duration of the call; NULL, misaligned and
+// overlapping arrays are reported as statuses.
 kn_status kn_linattn_forward_f32(size_t n_heads,
                                  size_t len,
                                  size_t dk,
@@ -136,6 +146,11 @@ kn_status kn_linattn_forward_f32(size_t n_heads,
 // overflows); `KN_ERR_ARGUMENT` (a decay outside (0, 1], misalignment, `state`
 // overlapping an input); `KN_ERR_NON_FINITE`. On these nothing is written.
 // `KN_ERR_NUMERICAL`: a value overflowed; `state` holds the computed values.
+//
+// # Safety
+// Every pointer is NULL or points to an array of the documented length (`work`: of
+// `work_bytes` bytes), valid for the duration of the call; NULL, misaligned and
+// overlapping arrays are reported as statuses.
 kn_status kn_linattn_chunk_state_f32(size_t n_heads,
                                      size_t len,
                                      size_t dk,
@@ -158,6 +173,11 @@ kn_status kn_linattn_chunk_state_f32(size_t n_heads,
 // (a decay outside (0, 1], misalignment, `prefix` overlapping an input);
 // `KN_ERR_NON_FINITE`. On these nothing is written. `KN_ERR_NUMERICAL`: a sum
 // overflowed; `prefix` holds the computed values.
+//
+// # Safety
+// Every pointer is NULL or points to an array of the documented length (`work`: of
+// `work_bytes` bytes), valid for the duration of the call; NULL, misaligned and
+// overlapping arrays are reported as statuses.
 kn_status kn_linattn_state_scan_f32(size_t n_chunks,
                                     size_t n_heads,
                                     size_t dk,

@@ -606,3 +606,33 @@ fn scan_applies_the_decay_of_the_chunks_in_between() {
     linattn::state_scan::<f32, Simd>(&s, &mut prefix).unwrap();
     assert_eq!(prefix, [0.0, 1.0, 0.125 + 2.0]);
 }
+
+#[test]
+fn overflow_is_a_numerical_error_with_the_values_written() {
+    // k v = 1e40 overflows f32: the status says so and out holds what was computed.
+    let shape = Shape {
+        n_heads: 1,
+        len: 3,
+        dk: 2,
+        dv: 2,
+    };
+    let big = vec![1e20f32; 6];
+    let f = F32Problem {
+        shape,
+        q: big.clone(),
+        k: big.clone(),
+        v: big,
+        decay: None,
+        scale: 1.0,
+        state_in: None,
+    };
+    assert_eq!(f.forward::<Simd>(0).unwrap_err(), Error::Numerical);
+    let mut out = vec![0.0f32; 6];
+    let mut state = vec![0.0f32; 4];
+    let r = linattn::recurrence::<f32, Scalar>(&f.inputs(), &mut out, &mut state);
+    assert_eq!(r, Err(Error::Numerical));
+    assert!(out.iter().any(|x| !x.is_finite()));
+    let mut st = vec![0.0f32; 4];
+    let r = linattn::chunk_state::<f32, Simd>(shape, &f.k, &f.v, None, &mut st);
+    assert_eq!(r, Err(Error::Numerical));
+}

@@ -15,6 +15,7 @@
 //! check failed.
 
 mod bench;
+mod linattn;
 mod machine;
 mod primitives;
 mod report;
@@ -34,11 +35,18 @@ pub struct Family {
 }
 
 /// Every family, in tour order.
-pub const FAMILIES: &[Family] = &[Family {
-    name: "primitives",
-    section: primitives::run,
-    bench: None,
-}];
+pub const FAMILIES: &[Family] = &[
+    Family {
+        name: "primitives",
+        section: primitives::run,
+        bench: None,
+    },
+    Family {
+        name: "linattn",
+        section: linattn::run,
+        bench: Some(linattn::bench),
+    },
+];
 
 /// How much work the tour does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -126,6 +126,130 @@ impl BarChart<'_> {
     }
 }
 
+/// A line chart on logarithmic axes: one polyline with markers per series, e.g. time
+/// against problem size, where power laws become straight lines.
+pub struct LineChart<'a> {
+    /// Title at the top.
+    pub title: &'a str,
+    /// Label of the horizontal axis.
+    pub x_label: &'a str,
+    /// Label of the vertical axis.
+    pub y_label: &'a str,
+    /// Series name and its (x, y) points; points that are not positive and finite
+    /// are left out.
+    pub series: Vec<(String, Vec<(f64, f64)>)>,
+}
+
+impl LineChart<'_> {
+    /// Renders the chart.
+    pub fn render(&self) -> String {
+        let (w, h) = (900.0, 420.0);
+        let (left, right, top, bottom) = (80.0, 20.0, 50.0, 60.0);
+        let (plot_w, plot_h) = (w - left - right, h - top - bottom);
+        let points = || {
+            self.series
+                .iter()
+                .flat_map(|(_, p)| p.iter().copied())
+                .filter(|&(x, y)| x > 0.0 && y > 0.0 && x.is_finite() && y.is_finite())
+        };
+        // Axis ranges widened to whole decades.
+        let decades = |lo: f64, hi: f64| {
+            if lo > hi {
+                (0.0, 1.0)
+            } else {
+                let (a, b) = (lo.log10().floor(), hi.log10().ceil());
+                (a, if b > a { b } else { a + 1.0 })
+            }
+        };
+        let (x0, x1) = decades(
+            points().map(|p| p.0).fold(f64::INFINITY, f64::min),
+            points().map(|p| p.0).fold(0.0, f64::max),
+        );
+        let (y0, y1) = decades(
+            points().map(|p| p.1).fold(f64::INFINITY, f64::min),
+            points().map(|p| p.1).fold(0.0, f64::max),
+        );
+        let px = |x: f64| left + plot_w * (x.log10() - x0) / (x1 - x0);
+        let py = |y: f64| top + plot_h * (1.0 - (y.log10() - y0) / (y1 - y0));
+
+        let mut s = String::new();
+        let _ = writeln!(
+            s,
+            r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}" font-family="sans-serif" font-size="12">"#
+        );
+        let _ = writeln!(s, r#"<rect width="{w}" height="{h}" fill="white"/>"#);
+        let _ = writeln!(
+            s,
+            r#"<text x="{}" y="24" text-anchor="middle" font-size="16">{}</text>"#,
+            w / 2.0,
+            escape(self.title)
+        );
+        // Gridlines at every decade.
+        let mut d = y0;
+        while d <= y1 {
+            let y = py(10f64.powf(d));
+            let _ = writeln!(
+                s,
+                r##"<line x1="{left}" x2="{}" y1="{y:.1}" y2="{y:.1}" stroke="#ddd"/><text x="{}" y="{:.1}" text-anchor="end">1e{d}</text>"##,
+                w - right,
+                left - 6.0,
+                y + 4.0
+            );
+            d += 1.0;
+        }
+        let mut d = x0;
+        while d <= x1 {
+            let x = px(10f64.powf(d));
+            let _ = writeln!(
+                s,
+                r##"<line x1="{x:.1}" x2="{x:.1}" y1="{top}" y2="{}" stroke="#ddd"/><text x="{x:.1}" y="{}" text-anchor="middle">1e{d}</text>"##,
+                top + plot_h,
+                top + plot_h + 16.0
+            );
+            d += 1.0;
+        }
+        let _ = writeln!(
+            s,
+            r#"<text x="{}" y="{}" text-anchor="middle">{}</text>"#,
+            left + plot_w / 2.0,
+            h - 16.0,
+            escape(self.x_label)
+        );
+        let _ = writeln!(
+            s,
+            r#"<text transform="translate(16 {}) rotate(-90)" text-anchor="middle">{}</text>"#,
+            top + plot_h / 2.0,
+            escape(self.y_label)
+        );
+        for (k, (name, pts)) in self.series.iter().enumerate() {
+            let color = COLORS[k % COLORS.len()];
+            let coords: Vec<String> = pts
+                .iter()
+                .filter(|&&(x, y)| x > 0.0 && y > 0.0 && x.is_finite() && y.is_finite())
+                .map(|&(x, y)| format!("{:.1},{:.1}", px(x), py(y)))
+                .collect();
+            let _ = writeln!(
+                s,
+                r#"<polyline points="{}" fill="none" stroke="{color}" stroke-width="2"/>"#,
+                coords.join(" ")
+            );
+            for c in &coords {
+                let (cx, cy) = c.split_once(',').unwrap_or(("0", "0"));
+                let _ = writeln!(s, r#"<circle cx="{cx}" cy="{cy}" r="3" fill="{color}"/>"#);
+            }
+            let lx = left + 10.0 + 220.0 * k as f64;
+            let _ = writeln!(
+                s,
+                r#"<rect x="{lx}" y="32" width="12" height="12" fill="{color}"/><text x="{}" y="42">{}</text>"#,
+                lx + 16.0,
+                escape(name)
+            );
+        }
+        s.push_str("</svg>\n");
+        s
+    }
+}
+
 /// The next "round" number at or above `v` (1, 2 or 5 times a power of ten).
 fn nice_ceiling(v: f64) -> f64 {
     if v <= 0.0 || !v.is_finite() {
@@ -183,5 +307,22 @@ mod tests {
         assert!(svg.starts_with("<svg") && svg.ends_with("</svg>\n"));
         assert_eq!(svg.matches("<rect x=").count(), 3 + 2); // three finite bars + legend
         assert!(svg.contains("a &lt;b&gt;"));
+    }
+
+    #[test]
+    fn line_chart_is_well_formed() {
+        let svg = LineChart {
+            title: "time",
+            x_label: "n",
+            y_label: "s",
+            series: vec![
+                ("a".into(), vec![(10.0, 1e-3), (100.0, 1e-2), (0.0, 1.0)]),
+                ("b".into(), vec![(10.0, 1e-4), (1000.0, 1e-1)]),
+            ],
+        }
+        .render();
+        assert!(svg.starts_with("<svg") && svg.ends_with("</svg>\n"));
+        assert_eq!(svg.matches("<polyline").count(), 2);
+        assert_eq!(svg.matches("<circle").count(), 4); // the zero x is left out
     }
 }

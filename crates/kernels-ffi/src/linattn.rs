@@ -12,8 +12,13 @@ use kernels_simd::Simd;
 ///
 /// Statuses: `KN_OK`; `KN_ERR_NULL` (`bytes` is NULL); `KN_ERR_DIMENSION` (a size is
 /// zero, or a size overflows).
+///
+/// # Safety
+/// Every pointer is NULL or points to an array of the documented length (`work`: of
+/// `work_bytes` bytes), valid for the duration of the call; NULL, misaligned and
+/// overlapping arrays are reported as statuses.
 #[unsafe(no_mangle)]
-pub extern "C" fn kn_linattn_work_bytes(
+pub unsafe extern "C" fn kn_linattn_work_bytes(
     n_heads: usize,
     len: usize,
     dk: usize,
@@ -57,8 +62,13 @@ pub extern "C" fn kn_linattn_work_bytes(
 /// output overlapping another array); `KN_ERR_NON_FINITE` (NaN or infinity in an input,
 /// the decay or the scale). On these nothing is written. `KN_ERR_NUMERICAL`: a value
 /// overflowed; `out` and `state_out` hold the computed values, some infinite or NaN.
+///
+/// # Safety
+/// Every pointer is NULL or points to an array of the documented length (`work`: of
+/// `work_bytes` bytes), valid for the duration of the call; NULL, misaligned and
+/// overlapping arrays are reported as statuses.
 #[unsafe(no_mangle)]
-pub extern "C" fn kn_linattn_forward_f32(
+pub unsafe extern "C" fn kn_linattn_forward_f32(
     n_heads: usize,
     len: usize,
     dk: usize,
@@ -112,7 +122,7 @@ pub extern "C" fn kn_linattn_forward_f32(
             decay.map(span),
             state_in.map(span),
         ];
-        disjoint(&outputs.items(), &vec_spans(inputs).items())?;
+        disjoint(outputs.items(), vec_spans(inputs).items())?;
         let inp = Inputs {
             shape,
             q,
@@ -137,8 +147,13 @@ pub extern "C" fn kn_linattn_forward_f32(
 /// overflows); `KN_ERR_ARGUMENT` (a decay outside (0, 1], misalignment, `state`
 /// overlapping an input); `KN_ERR_NON_FINITE`. On these nothing is written.
 /// `KN_ERR_NUMERICAL`: a value overflowed; `state` holds the computed values.
+///
+/// # Safety
+/// Every pointer is NULL or points to an array of the documented length (`work`: of
+/// `work_bytes` bytes), valid for the duration of the call; NULL, misaligned and
+/// overlapping arrays are reported as statuses.
 #[unsafe(no_mangle)]
-pub extern "C" fn kn_linattn_chunk_state_f32(
+pub unsafe extern "C" fn kn_linattn_chunk_state_f32(
     n_heads: usize,
     len: usize,
     dk: usize,
@@ -166,7 +181,7 @@ pub extern "C" fn kn_linattn_chunk_state_f32(
             )
         };
         let inputs = vec_spans([Some(span(k)), Some(span(v)), decay.map(span)]);
-        disjoint(&[span(state)], &inputs.items())?;
+        disjoint(&[span(state)], inputs.items())?;
         linattn::chunk_state::<f32, Simd>(shape, k, v, decay, state)?;
         Ok(Done::Ok)
     })
@@ -185,8 +200,13 @@ pub extern "C" fn kn_linattn_chunk_state_f32(
 /// (a decay outside (0, 1], misalignment, `prefix` overlapping an input);
 /// `KN_ERR_NON_FINITE`. On these nothing is written. `KN_ERR_NUMERICAL`: a sum
 /// overflowed; `prefix` holds the computed values.
+///
+/// # Safety
+/// Every pointer is NULL or points to an array of the documented length (`work`: of
+/// `work_bytes` bytes), valid for the duration of the call; NULL, misaligned and
+/// overlapping arrays are reported as statuses.
 #[unsafe(no_mangle)]
-pub extern "C" fn kn_linattn_state_scan_f32(
+pub unsafe extern "C" fn kn_linattn_state_scan_f32(
     n_chunks: usize,
     n_heads: usize,
     dk: usize,
@@ -211,7 +231,7 @@ pub extern "C" fn kn_linattn_state_scan_f32(
             )
         };
         let inputs = vec_spans([Some(span(chunk_lens)), decay.map(span), Some(span(states))]);
-        disjoint(&[span(prefix)], &inputs.items())?;
+        disjoint(&[span(prefix)], inputs.items())?;
         let scan = Scan {
             n_heads,
             dk,

@@ -1,7 +1,7 @@
 //! The chunked forward pass.
 
 use super::powers::fill_powers;
-use super::{DEFAULT_CHUNK, Inputs, Shape, check_output, decay_of, head, head_mut, view, view_mut};
+use super::{DEFAULT_CHUNK, Inputs, Shape, all_finite, decay_of, head, head_mut, view, view_mut};
 use crate::{Error, Primitives, Real, Result, Workspace, WorkspaceSize};
 
 /// Rows of a chunk's score block computed at a time. The block `Q K^T` is causal:
@@ -66,7 +66,7 @@ pub fn forward<T: Real, P: Primitives<T>>(
 ) -> Result<()> {
     let shape = inp.shape;
     let needed = forward_work_size::<T>(shape, chunk)?.bytes();
-    let scale = inp.validate(out.len(), state_out.as_ref().map(|s| s.len()))?;
+    let scale = inp.validate::<P>(out.len(), state_out.as_ref().map(|s| s.len()))?;
     if work.len() < needed {
         return Err(Error::Workspace);
     }
@@ -82,6 +82,7 @@ pub fn forward<T: Real, P: Primitives<T>>(
         state: ws.take::<T>(dk * dv)?,
     };
     let (per_qk, per_v, per_s) = (shape.len * dk, shape.len * dv, dk * dv);
+    let mut overflow = false;
     for h in 0..shape.n_heads {
         let g = decay_of(inp.decay, h);
         fill_powers(g, T::one(), s.pow);
@@ -111,18 +112,22 @@ pub fn forward<T: Real, P: Primitives<T>>(
                 dk,
                 dv,
             };
-            chunk.run::<P>(g, fresh, &mut s, &mut o[t0 * dv..(t0 + lc) * dv])?;
+            let o_chunk = &mut o[t0 * dv..(t0 + lc) * dv];
+            chunk.run::<P>(g, fresh, &mut s, o_chunk)?;
+            // Checked while the chunk is still in cache.
+            overflow |= all_finite::<T, P>(o_chunk).is_err();
             fresh = false;
             t0 += lc;
         }
+        overflow |= all_finite::<T, P>(s.state).is_err();
         if let Some(so) = state_out.as_deref_mut() {
             head_mut(so, h, per_s).copy_from_slice(s.state);
         }
     }
-    check_output(out)?;
-    match state_out {
-        Some(so) => check_output(so),
-        None => Ok(()),
+    if overflow {
+        Err(Error::Numerical)
+    } else {
+        Ok(())
     }
 }
 
@@ -164,11 +169,7 @@ impl<T: Real> Chunk<'_, T> {
         }
         // K^T of the chunk, so that both Q K^T and the state update read rows.
         let kt = &mut s.kt[..dk * lc];
-        for (j, key) in self.k.chunks_exact(dk).enumerate() {
-            for (a, &x) in key.iter().enumerate() {
-                kt[a * lc + j] = x;
-            }
-        }
+        transpose(self.k, dk, lc, kt);
         // Intra-chunk, a strip of rows at a time: O += ((Q K^T) .* D) V.
         let mut r0 = 0;
         while r0 < lc {
@@ -220,5 +221,24 @@ impl<T: Real> Chunk<'_, T> {
             view_mut(s.state, dk, dv, dv)?,
         );
         Ok(())
+    }
+}
+
+/// `dst` (`cols x rows`, row-major) = the transpose of `src` (`rows x cols`).
+///
+/// Eight source rows at a time, so each destination row receives eight consecutive
+/// values per visit instead of one store per cache line.
+fn transpose<T: Real>(src: &[T], cols: usize, rows: usize, dst: &mut [T]) {
+    const B: usize = 8;
+    let mut j0 = 0;
+    while j0 < rows {
+        let jb = B.min(rows - j0);
+        let block = &src[j0 * cols..(j0 + jb) * cols];
+        for (a, d) in dst.chunks_exact_mut(rows).enumerate() {
+            for (jj, x) in d[j0..j0 + jb].iter_mut().enumerate() {
+                *x = block[jj * cols + a];
+            }
+        }
+        j0 += jb;
     }
 }

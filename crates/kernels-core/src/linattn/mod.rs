@@ -37,7 +37,7 @@ pub use powers::power;
 pub use recurrence::recurrence;
 pub use state::{Scan, chunk_state, state_scan};
 
-use crate::{Error, Real, Result, Strided, StridedMut, check_finite, checked_product};
+use crate::{Error, Primitives, Real, Result, Strided, StridedMut, check_finite, checked_product};
 
 /// The chunk length used when the caller passes 0.
 pub const DEFAULT_CHUNK: usize = 64;
@@ -107,7 +107,7 @@ impl<T: Real> Inputs<'_, T> {
     /// lengths (`Dimension`), decay range (`NonFinite` for NaN/inf, `Argument`
     /// outside `(0, 1]`), scale, then finiteness of every array (`NonFinite`).
     /// Returns the effective scale.
-    fn validate(&self, out_len: usize, state_out: Option<usize>) -> Result<T> {
+    fn validate<P: Primitives<T>>(&self, out_len: usize, state_out: Option<usize>) -> Result<T> {
         let s = self.shape;
         s.check()?;
         let (qk, vl, sl) = (s.qk_len()?, s.v_len()?, s.state_len()?);
@@ -122,11 +122,11 @@ impl<T: Real> Inputs<'_, T> {
         }
         check_decay(self.decay, s.n_heads)?;
         let scale = effective_scale(self.scale, s.dk)?;
-        check_finite(self.q)?;
-        check_finite(self.k)?;
-        check_finite(self.v)?;
+        all_finite::<T, P>(self.q)?;
+        all_finite::<T, P>(self.k)?;
+        all_finite::<T, P>(self.v)?;
         if let Some(x) = self.state_in {
-            check_finite(x)?;
+            all_finite::<T, P>(x)?;
         }
         Ok(scale)
     }
@@ -163,9 +163,25 @@ fn effective_scale<T: Real>(scale: T, dk: usize) -> Result<T> {
     })
 }
 
+/// [`Error::NonFinite`] if any value is NaN or infinite, at the speed of a SIMD sum.
+///
+/// A sum is finite only if every term is (an infinity or NaN term makes any sum
+/// infinite or NaN), so one fast reduction per block settles it; only a block whose
+/// sum is not finite (possibly finite values overflowing) gets the exact scan. The
+/// inputs must be checked in full before the first write, so this pass is on every
+/// call's critical path.
+fn all_finite<T: Real, P: Primitives<T>>(x: &[T]) -> Result<()> {
+    for block in x.chunks(4096) {
+        if !P::sum(block).is_finite() {
+            check_finite(block)?;
+        }
+    }
+    Ok(())
+}
+
 /// [`Error::Numerical`] if a computed value overflowed.
-fn check_output<T: Real>(x: &[T]) -> Result<()> {
-    check_finite(x).map_err(|_| Error::Numerical)
+fn check_output<T: Real, P: Primitives<T>>(x: &[T]) -> Result<()> {
+    all_finite::<T, P>(x).map_err(|_| Error::Numerical)
 }
 
 /// A row-major view of validated internal sizes: failing would be a bug here.

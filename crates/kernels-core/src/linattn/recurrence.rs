@@ -16,7 +16,7 @@ pub fn recurrence<T: Real, P: Primitives<T>>(
     state: &mut [T],
 ) -> Result<()> {
     let shape = inp.shape;
-    let scale = inp.validate(out.len(), Some(state.len()))?;
+    let scale = inp.validate::<P>(out.len(), Some(state.len()))?;
     let (dk, dv) = (shape.dk, shape.dv);
     let (per_qk, per_v, per_s) = (shape.len * dk, shape.len * dv, dk * dv);
     for h in 0..shape.n_heads {
@@ -43,6 +43,6 @@ pub fn recurrence<T: Real, P: Primitives<T>>(
             P::scale(scale, o);
         }
     }
-    check_output(out)?;
-    check_output(state)
+    check_output::<T, P>(out)?;
+    check_output::<T, P>(state)
 }

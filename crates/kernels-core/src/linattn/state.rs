@@ -1,7 +1,9 @@
 //! Chunk states and the LASP-2 prefix scan over them.
 
-use super::{Shape, check_decay, check_output, decay_of, head, head_mut, power, view_mut};
-use crate::{Error, Primitives, Real, Result, Strided, check_finite, checked_product};
+use super::{
+    Shape, all_finite, check_decay, check_output, decay_of, head, head_mut, power, view_mut,
+};
+use crate::{Error, Primitives, Real, Result, Strided, checked_product};
 
 /// Tokens folded into the state per product in [`chunk_state`]: the decay weights of
 /// a block live on the stack (the function takes no workspace).
@@ -29,8 +31,8 @@ pub fn chunk_state<T: Real, P: Primitives<T>>(
         return Err(Error::Dimension);
     }
     check_decay(decay, shape.n_heads)?;
-    check_finite(k)?;
-    check_finite(v)?;
+    all_finite::<T, P>(k)?;
+    all_finite::<T, P>(v)?;
     let (dk, dv) = (shape.dk, shape.dv);
     let (per_qk, per_v, per_s) = (shape.len * dk, shape.len * dv, dk * dv);
     let mut weights = [T::one(); BLOCK];
@@ -59,7 +61,7 @@ pub fn chunk_state<T: Real, P: Primitives<T>>(
             t0 += b;
         }
     }
-    check_output(state)
+    check_output::<T, P>(state)
 }
 
 /// The inputs of [`state_scan`].
@@ -106,7 +108,7 @@ pub fn state_scan<T: Real, P: Primitives<T>>(scan: &Scan<'_, T>, prefix: &mut [T
         tokens = tokens.checked_add(n).ok_or(Error::Dimension)?;
     }
     check_decay(scan.decay, scan.n_heads)?;
-    check_finite(scan.states)?;
+    all_finite::<T, P>(scan.states)?;
     let per_s = scan.dk * scan.dv;
     let (first, mut rest) = prefix.split_at_mut(per_chunk);
     first.fill(T::zero());
@@ -126,5 +128,5 @@ pub fn state_scan<T: Real, P: Primitives<T>>(scan: &Scan<'_, T>, prefix: &mut [T
         prev = cur;
         rest = tail;
     }
-    check_output(prefix)
+    check_output::<T, P>(prefix)
 }
