@@ -102,13 +102,13 @@ impl<'a, T> Strided<'a, T> {
     }
 
     /// Row `i` as a contiguous slice when the columns are contiguous (`col_stride`
-    /// 1 or a single column), else `None`. Panics if `i >= rows`.
+    /// 1 or a single column); `None` otherwise or when `i >= rows`.
     pub fn row(&self, i: usize) -> Option<&'a [T]> {
-        assert!(i < self.rows, "row {i} of {}", self.rows);
-        (self.col_stride == 1 || self.cols <= 1).then(|| {
-            let start = i * self.row_stride;
-            &self.data[start..start + self.cols]
-        })
+        if i >= self.rows || !(self.col_stride == 1 || self.cols <= 1) {
+            return None;
+        }
+        let start = i * self.row_stride;
+        self.data.get(start..start + self.cols)
     }
 }
 
@@ -124,7 +124,8 @@ pub struct StridedMut<'a, T> {
 
 impl<'a, T> StridedMut<'a, T> {
     /// Views `data` with the given strides; as [`Strided::new`]. Distinct elements
-    /// must not share an offset: a zero stride with more than one row or column is
+    /// must not share an offset: strides under which two elements would overlap (rows
+    /// closer together than a row is long, and columns closer than a column) are
     /// [`Error::Argument`].
     pub fn new(
         data: &'a mut [T],
@@ -136,7 +137,14 @@ impl<'a, T> StridedMut<'a, T> {
         if extent(rows, cols, row_stride, col_stride)? > data.len() {
             return Err(Error::Dimension);
         }
-        if (rows > 1 && row_stride == 0) || (cols > 1 && col_stride == 0) {
+        // Disjoint when the elements of each row and of each column are distinct and
+        // one stride steps over the whole extent of the other dimension (row-major
+        // and column-major layouts, with any padding).
+        let empty = rows == 0 || cols == 0;
+        let distinct = (cols <= 1 || col_stride > 0) && (rows <= 1 || row_stride > 0);
+        let rows_apart = rows <= 1 || row_stride > (cols - 1).saturating_mul(col_stride);
+        let cols_apart = cols <= 1 || col_stride > (rows - 1).saturating_mul(row_stride);
+        if !(empty || distinct && (rows_apart || cols_apart)) {
             return Err(Error::Argument);
         }
         Ok(StridedMut {
@@ -190,16 +198,14 @@ impl<'a, T> StridedMut<'a, T> {
         &mut self.data[i * self.row_stride + j * self.col_stride]
     }
 
-    /// Row `i` as a contiguous mutable slice when the columns are contiguous, else
-    /// `None`. Panics if `i >= rows`.
+    /// Row `i` as a contiguous mutable slice when the columns are contiguous;
+    /// `None` otherwise or when `i >= rows`.
     pub fn row_mut(&mut self, i: usize) -> Option<&mut [T]> {
-        assert!(i < self.rows, "row {i} of {}", self.rows);
-        if self.col_stride == 1 || self.cols <= 1 {
-            let start = i * self.row_stride;
-            Some(&mut self.data[start..start + self.cols])
-        } else {
-            None
+        if i >= self.rows || !(self.col_stride == 1 || self.cols <= 1) {
+            return None;
         }
+        let start = i * self.row_stride;
+        self.data.get_mut(start..start + self.cols)
     }
 
     /// The underlying slice.
@@ -226,11 +232,21 @@ mod tests {
         let t = Strided::rows(&d, 3, 4, 4).unwrap().t();
         assert_eq!((t.n_rows(), t.n_cols()), (4, 3));
         assert!(t.row(0).is_none());
-        let mut m = [0.0f32; 4];
+        let mut m = [0.0f32; 8];
         assert_eq!(
             StridedMut::new(&mut m, 2, 2, 0, 1).unwrap_err(),
             Error::Argument
         );
+        // Rows overlapping (stride 2 for rows of 3) are refused; row- and
+        // column-major layouts and a single row are fine.
+        assert_eq!(
+            StridedMut::new(&mut m, 2, 3, 2, 1).unwrap_err(),
+            Error::Argument
+        );
+        assert!(StridedMut::new(&mut m, 2, 3, 3, 1).is_ok());
+        assert!(StridedMut::new(&mut m, 3, 2, 1, 3).is_ok());
+        assert!(StridedMut::new(&mut m, 1, 8, 100, 1).is_ok());
+        assert_eq!(StridedMut::rows(&mut m, 3, 2, 2).unwrap().row_mut(3), None);
     }
 
     #[test]
