@@ -260,6 +260,117 @@ kn_status kn_h2o_decode_f32(struct kn_h2o_cache *c,
                             void *work,
                             size_t work_bytes);
 
+// Bytes of workspace `kn_linattn_forward_f32` needs for these sizes and `chunk`
+// (0 = the default, 64), written to `*bytes`.
+//
+// Statuses: `KN_OK`; `KN_ERR_NULL` (`bytes` is NULL); `KN_ERR_DIMENSION` (a size is
+// zero, or a size overflows).
+//
+// # Safety
+// Every pointer is NULL or points to an array of the documented length (`work`: of
+// `work_bytes` bytes), valid for the duration of the call; NULL, misaligned and
+// overlapping arrays are reported as statuses.
+kn_status kn_linattn_work_bytes(size_t n_heads,
+                                size_t len,
+                                size_t dk,
+                                size_t dv,
+                                size_t chunk,
+                                size_t *bytes);
+
+// Causal linear attention with a per-head decay, computed in chunks:
+// `S_t = decay * S_{t-1} + k_t^T v_t`, `o_t = scale * q_t S_t` for every token `t`
+// (token `t` included), starting from `S_0 = state_in`.
+//
+// - `q`, `k`: `[n_heads][len][dk]`; `v`: `[n_heads][len][dv]`.
+// - `decay`: `[n_heads]` values in (0, 1], or NULL for 1 (plain linear attention).
+// - `scale`: output scale; 0 means `1/sqrt(dk)`.
+// - `state_in`: `[n_heads][dk][dv]`, the state before the first token, or NULL for 0.
+//   To continue a sequence split into parts, pass the part's prefix from
+//   `kn_linattn_state_scan_f32`.
+// - `out`: `[n_heads][len][dv]`, written.
+// - `state_out`: `[n_heads][dk][dv]`, receives `S_len`, or NULL.
+// - `chunk`: tokens per chunk, 0 for the default (64); a chunk longer than `len` means
+//   one chunk.
+// - `work`, `work_bytes`: at least `kn_linattn_work_bytes` bytes, any alignment.
+//
+// Statuses: `KN_OK`; `KN_ERR_NULL` (a required pointer is NULL);
+// `KN_ERR_DIMENSION` (a size is zero or overflows); `KN_ERR_WORKSPACE` (`work_bytes`
+// too small); `KN_ERR_ARGUMENT` (a decay outside (0, 1], a misaligned array, or an
+// output overlapping another array); `KN_ERR_NON_FINITE` (NaN or infinity in an input,
+// the decay or the scale). On these nothing is written. `KN_ERR_NUMERICAL`: a value
+// overflowed; `out` and `state_out` hold the computed values, some infinite or NaN.
+//
+// # Safety
+// Every pointer is NULL or points to an array of the documented length (`work`: of
+// `work_bytes` bytes), valid for the duration of the call; NULL, misaligned and
+// overlapping arrays are reported as statuses.
+kn_status kn_linattn_forward_f32(size_t n_heads,
+                                 size_t len,
+                                 size_t dk,
+                                 size_t dv,
+                                 const float *q,
+                                 const float *k,
+                                 const float *v,
+                                 const float *decay,
+                                 float scale,
+                                 const float *state_in,
+                                 float *out,
+                                 float *state_out,
+                                 size_t chunk,
+                                 void *work,
+                                 size_t work_bytes);
+
+// A chunk's own state: `S_len` of the recurrence above started from `S_0 = 0`,
+// `sum_t decay^(len-1-t) k_t^T v_t`, written to `state` (`[n_heads][dk][dv]`).
+// `k`: `[n_heads][len][dk]`, `v`: `[n_heads][len][dv]`, `decay` as in
+// `kn_linattn_forward_f32`. This is what each rank (or chunk) contributes to the
+// AllGather before `kn_linattn_state_scan_f32`.
+//
+// Statuses: `KN_OK`; `KN_ERR_NULL`; `KN_ERR_DIMENSION` (a size is zero or
+// overflows); `KN_ERR_ARGUMENT` (a decay outside (0, 1], misalignment, `state`
+// overlapping an input); `KN_ERR_NON_FINITE`. On these nothing is written.
+// `KN_ERR_NUMERICAL`: a value overflowed; `state` holds the computed values.
+//
+// # Safety
+// Every pointer is NULL or points to an array of the documented length (`work`: of
+// `work_bytes` bytes), valid for the duration of the call; NULL, misaligned and
+// overlapping arrays are reported as statuses.
+kn_status kn_linattn_chunk_state_f32(size_t n_heads,
+                                     size_t len,
+                                     size_t dk,
+                                     size_t dv,
+                                     const float *k,
+                                     const float *v,
+                                     const float *decay,
+                                     float *state);
+
+// The LASP-2 reduction: from the states of `n_chunks` consecutive chunks of one
+// sequence (`states`, `[n_chunks][n_heads][dk][dv]`, each from
+// `kn_linattn_chunk_state_f32`) and their token counts `chunk_lens` (`[n_chunks]`),
+// writes to `prefix` (same shape) the exclusive prefix
+// `prefix[c] = sum_{j<c} decay^(tokens after chunk j, before chunk c) * states[j]`
+// (`prefix[0] = 0`): the `state_in` with which `kn_linattn_forward_f32` on chunk `c`
+// reproduces the unsplit sequence. `decay` as in `kn_linattn_forward_f32`.
+//
+// Statuses: `KN_OK`; `KN_ERR_NULL`; `KN_ERR_DIMENSION` (a size or a chunk length is
+// zero, a size overflows, or the chunk lengths' sum overflows); `KN_ERR_ARGUMENT`
+// (a decay outside (0, 1], misalignment, `prefix` overlapping an input);
+// `KN_ERR_NON_FINITE`. On these nothing is written. `KN_ERR_NUMERICAL`: a sum
+// overflowed; `prefix` holds the computed values.
+//
+// # Safety
+// Every pointer is NULL or points to an array of the documented length (`work`: of
+// `work_bytes` bytes), valid for the duration of the call; NULL, misaligned and
+// overlapping arrays are reported as statuses.
+kn_status kn_linattn_state_scan_f32(size_t n_chunks,
+                                    size_t n_heads,
+                                    size_t dk,
+                                    size_t dv,
+                                    const size_t *chunk_lens,
+                                    const float *decay,
+                                    const float *states,
+                                    float *prefix);
+
 // Workspace bytes of `kn_scale_f32`/`kn_scale_f64` for an `n x m` matrix (the
 // larger of the two types, so one query serves both).
 //

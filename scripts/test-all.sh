@@ -128,6 +128,23 @@ firmware_qemu() {
 }
 step "firmware demo on a Cortex-M4 under QEMU, compared with the host" firmware_qemu
 
+# MPI programs under tests/mpi (the LASP-2 state reduction across ranks), run on 4
+# ranks of this machine.
+mpi_tests() {
+  have_tools KN_REQUIRE_MPI "apt-get install openmpi-bin libopenmpi-dev" mpicc mpirun
+  case $? in 1) return 0 ;; 2) return 1 ;; esac
+  cargo build -p kernels-ffi --locked || return 1
+  local out=target/mpitests src exe
+  mkdir -p "$out"
+  for src in tests/mpi/*.c; do
+    exe="$out/$(basename "$src" .c)"
+    mpicc -std=c11 -Wall -Wextra -Werror -pedantic -Iinclude "$src" target/debug/libkernels.a \
+      -lpthread -ldl -lm -o "$exe" || return 1
+    timeout 300 mpirun --allow-run-as-root --oversubscribe -np 4 "$exe" || return 1
+  done
+}
+step "MPI tests (OpenMPI, 4 ranks)" mpi_tests
+
 step "fuzz targets build" cargo check --manifest-path fuzz/Cargo.toml --bins
 step "tour (quick)" cargo run --locked --release -p kernels-tour -- --quick --out target/tour-quick
 

@@ -239,6 +239,7 @@ pub fn run(mode: Mode, machine: &Machine) -> Section {
         title: &format!("Output error relative to full attention ({size}, planted heavy hitters)"),
         x_label: "budget (% of the prompt)",
         y_label: "relative error ||o - o_full|| / ||o_full||",
+        log_x: false,
         log_y: false,
         series: series
             .iter()

@@ -16,6 +16,7 @@
 
 mod bench;
 mod h2o;
+mod linattn;
 mod machine;
 mod primitives;
 mod report;
@@ -51,6 +52,11 @@ pub const FAMILIES: &[Family] = &[
         name: "h2o",
         section: h2o::run,
         bench: Some(h2o::bench),
+    },
+    Family {
+        name: "linattn",
+        section: linattn::run,
+        bench: Some(linattn::bench),
     },
 ];
 

@@ -393,6 +393,7 @@ pub fn run(mode: Mode, _machine: &Machine) -> Section {
         title: &format!("Sinkhorn on two point clouds ({n} x {n}, eps = {reg}): L1 marginal error"),
         x_label: "iterations",
         y_label: "||P1 - a||_1 + ||P^T1 - b||_1",
+        log_x: false,
         log_y: true,
         series: vec![
             ("log domain, f64".into(), h64),

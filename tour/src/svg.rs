@@ -126,8 +126,8 @@ impl BarChart<'_> {
     }
 }
 
-/// A line chart of one or more series of (x, y) points, optionally with a
-/// logarithmic y axis (e.g. an error against iterations).
+/// A line chart of one or more series of (x, y) points, each axis linear or
+/// logarithmic (e.g. an error against iterations, or time against size on log-log).
 pub struct LineChart<'a> {
     /// Title at the top.
     pub title: &'a str,
@@ -135,6 +135,8 @@ pub struct LineChart<'a> {
     pub x_label: &'a str,
     /// Label of the y axis.
     pub y_label: &'a str,
+    /// Whether the x axis is logarithmic (non-positive values are then left out).
+    pub log_x: bool,
     /// Whether the y axis is logarithmic (non-positive values are then left out).
     pub log_y: bool,
     /// Series name and its points, in x order.
@@ -143,39 +145,90 @@ pub struct LineChart<'a> {
     pub reference: Option<(f64, String)>,
 }
 
+/// One axis of a line chart: its range in plotted units (decades when logarithmic).
+struct Axis {
+    log: bool,
+    lo: f64,
+    hi: f64,
+}
+
+impl Axis {
+    /// The range that shows every value: whole decades when logarithmic, else from
+    /// zero (or below) to a round number.
+    fn fit(log: bool, values: impl Iterator<Item = f64>) -> Axis {
+        let t = |v: f64| if log { v.log10() } else { v };
+        let (lo, hi) = values
+            .map(t)
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+                (lo.min(v), hi.max(v))
+            });
+        let (lo, hi) = if !lo.is_finite() {
+            (0.0, 1.0)
+        } else if log {
+            (lo.floor(), hi.ceil().max(lo.floor() + 1.0))
+        } else {
+            (lo.min(0.0), nice_ceiling(hi))
+        };
+        Axis { log, lo, hi }
+    }
+
+    fn usable(&self, v: f64) -> bool {
+        v.is_finite() && (!self.log || v > 0.0)
+    }
+
+    /// Where `v` falls on the axis, from 0 to 1.
+    fn frac(&self, v: f64) -> f64 {
+        let t = if self.log { v.log10() } else { v };
+        ((t - self.lo) / (self.hi - self.lo)).clamp(0.0, 1.0)
+    }
+
+    /// Gridline values: at most about eight decades when logarithmic, else six.
+    fn ticks(&self) -> Vec<f64> {
+        if self.log {
+            let step = ((self.hi - self.lo) / 8.0).ceil().max(1.0);
+            let count = ((self.hi - self.lo) / step).floor() as i32;
+            (0..=count)
+                .map(|k| 10f64.powf(self.lo + step * f64::from(k)))
+                .collect()
+        } else {
+            (0..=5)
+                .map(|k| self.lo + (self.hi - self.lo) * f64::from(k) / 5.0)
+                .collect()
+        }
+    }
+
+    fn label(&self, v: f64) -> String {
+        if self.log {
+            format!("1e{}", v.log10().round())
+        } else {
+            format_value(v)
+        }
+    }
+}
+
 impl LineChart<'_> {
     /// Renders the chart.
     pub fn render(&self) -> String {
         let (w, h) = (900.0, 420.0);
         let (left, right, top, bottom) = (80.0, 20.0, 50.0, 60.0);
         let (plot_w, plot_h) = (w - left - right, h - top - bottom);
-        let ty = |v: f64| if self.log_y { v.log10() } else { v };
-        let usable =
-            |&(x, y): &(f64, f64)| x.is_finite() && y.is_finite() && (!self.log_y || y > 0.0);
+        let probe = |log| Axis {
+            log,
+            lo: 0.0,
+            hi: 1.0,
+        };
+        let (px, py) = (probe(self.log_x), probe(self.log_y));
+        let usable = |&(x, y): &(f64, f64)| px.usable(x) && py.usable(y);
         let points = || {
             self.series
                 .iter()
                 .flat_map(|(_, p)| p.iter().copied().filter(usable))
         };
-        let x_max = nice_ceiling(points().map(|p| p.0).fold(0.0, f64::max));
-        let ys = points().map(|p| ty(p.1)).chain(
-            self.reference
-                .iter()
-                .map(|r| ty(r.0))
-                .filter(|v| v.is_finite()),
-        );
-        let (lo, hi) = ys.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
-            (lo.min(v), hi.max(v))
-        });
-        let (y_lo, y_hi) = if !lo.is_finite() {
-            (0.0, 1.0)
-        } else if self.log_y {
-            (lo.floor(), hi.ceil().max(lo.floor() + 1.0))
-        } else {
-            (lo.min(0.0), nice_ceiling(hi))
-        };
-        let x = |v: f64| left + plot_w * (v / x_max).clamp(0.0, 1.0);
-        let y = |v: f64| top + plot_h * (1.0 - ((ty(v) - y_lo) / (y_hi - y_lo)).clamp(0.0, 1.0));
+        let xa = Axis::fit(self.log_x, points().map(|p| p.0));
+        let references = self.reference.iter().map(|r| r.0).filter(|&v| py.usable(v));
+        let ya = Axis::fit(self.log_y, points().map(|p| p.1).chain(references));
+        let x = |v: f64| left + plot_w * xa.frac(v);
+        let y = |v: f64| top + plot_h * (1.0 - ya.frac(v));
 
         let mut s = String::new();
         let _ = writeln!(
@@ -189,44 +242,24 @@ impl LineChart<'_> {
             w / 2.0,
             escape(self.title)
         );
-        // Gridlines: one per decade on a log axis, five otherwise.
-        let ticks: Vec<f64> = if self.log_y {
-            let step = ((y_hi - y_lo) / 8.0).ceil().max(1.0);
-            let mut t = Vec::new();
-            let mut e = y_lo;
-            while e <= y_hi {
-                t.push(10f64.powf(e));
-                e += step;
-            }
-            t
-        } else {
-            (0..=5)
-                .map(|k| y_lo + (y_hi - y_lo) * f64::from(k) / 5.0)
-                .collect()
-        };
-        for v in ticks {
-            let label = if self.log_y {
-                format!("1e{}", v.log10().round())
-            } else {
-                format_value(v)
-            };
+        for v in ya.ticks() {
             let _ = writeln!(
                 s,
-                r##"<line x1="{left}" x2="{}" y1="{yy:.1}" y2="{yy:.1}" stroke="#ddd"/><text x="{}" y="{:.1}" text-anchor="end">{label}</text>"##,
+                r##"<line x1="{left}" x2="{}" y1="{yy:.1}" y2="{yy:.1}" stroke="#ddd"/><text x="{}" y="{:.1}" text-anchor="end">{}</text>"##,
                 w - right,
                 left - 6.0,
                 y(v) + 4.0,
+                ya.label(v),
                 yy = y(v)
             );
         }
-        for k in 0..=5 {
-            let v = x_max * f64::from(k) / 5.0;
+        for v in xa.ticks() {
             let _ = writeln!(
                 s,
                 r#"<text x="{:.1}" y="{}" text-anchor="middle">{}</text>"#,
                 x(v),
                 top + plot_h + 16.0,
-                format_value(v)
+                xa.label(v)
             );
         }
         let _ = writeln!(
@@ -346,6 +379,7 @@ mod tests {
             title: "error",
             x_label: "iteration",
             y_label: "L1 error",
+            log_x: false,
             log_y: true,
             series: vec![
                 ("f64".into(), vec![(0.0, 1.0), (10.0, 1e-3), (20.0, 1e-9)]),

@@ -24,6 +24,7 @@ mod real;
 mod report;
 mod scalar;
 pub mod sinkhorn;
+mod strided;
 mod view;
 mod workspace;
 
@@ -32,5 +33,9 @@ pub use primitives::Primitives;
 pub use real::Real;
 pub use report::Report;
 pub use scalar::Scalar;
+pub use strided::{Strided, StridedMut};
 pub use view::{Csr, Dense, check_finite, checked_product};
 pub use workspace::{Workspace, WorkspaceSize};
+
+// linattn
+pub mod linattn;

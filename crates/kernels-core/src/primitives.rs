@@ -10,7 +10,7 @@
 //! names; callers validate dimensions first. Implementations never panic on a
 //! mismatch: they process the common prefix only (and debug builds assert).
 
-use crate::{Dense, Real};
+use crate::{Dense, Real, Strided, StridedMut};
 
 /// Vector and matrix building blocks shared by every kernel family.
 pub trait Primitives<T: Real> {
@@ -80,4 +80,15 @@ pub trait Primitives<T: Real> {
     /// `sum_j <- sum_j + exp(alpha x_j + y_j + beta)`: one row of column sums of
     /// exponentials, without a shift. `x`, `y`, `sum` have the same length.
     fn exp_affine_accumulate(alpha: T, x: &[T], beta: T, y: &[T], sum: &mut [T]);
+
+    // linattn primitives
+
+    /// `C <- C + alpha A diag(w) B` for `A` (`m x k`), `w` (`k`, `None` = ones), `B`
+    /// (`k x n`) and `C` (`m x n`): the small dense products of chunked attention.
+    ///
+    /// Any strides are accepted; the fast paths want `B` and `C` with contiguous
+    /// rows (`col_stride` 1) and `A` with contiguous rows or columns (so `A` may be a
+    /// transpose, e.g. `K^T` for a rank-`k` update of a state). Dimensions that
+    /// disagree are cut to their common prefix.
+    fn gemm(alpha: T, a: Strided<'_, T>, w: Option<&[T]>, b: Strided<'_, T>, c: StridedMut<'_, T>);
 }

@@ -1,7 +1,7 @@
 //! The plain scalar implementation of [`Primitives`]: the reference every faster
 //! implementation is tested against, and the fallback on any target.
 
-use crate::{Dense, Primitives, Real};
+use crate::{Dense, Primitives, Real, Strided, StridedMut};
 
 /// Scalar primitives: one element at a time, summing left to right.
 ///
@@ -130,6 +130,35 @@ impl<T: Real> Primitives<T> for Scalar {
         debug_assert!(x.len() == y.len() && x.len() == sum.len());
         for ((s, &xj), &yj) in sum.iter_mut().zip(x).zip(y) {
             *s = *s + (alpha * xj + yj + beta).exp();
+        }
+    }
+
+    // linattn primitives
+
+    fn gemm(
+        alpha: T,
+        a: Strided<'_, T>,
+        w: Option<&[T]>,
+        b: Strided<'_, T>,
+        mut c: StridedMut<'_, T>,
+    ) {
+        let m = a.n_rows().min(c.n_rows());
+        let n = b.n_cols().min(c.n_cols());
+        let k = a
+            .n_cols()
+            .min(b.n_rows())
+            .min(w.map_or(usize::MAX, <[T]>::len));
+        debug_assert!(a.n_rows() == c.n_rows() && b.n_cols() == c.n_cols());
+        debug_assert!(a.n_cols() == b.n_rows() && w.is_none_or(|w| w.len() == a.n_cols()));
+        for i in 0..m {
+            for p in 0..k {
+                let weight = w.map_or(T::one(), |w| w[p]);
+                let aip = alpha * *a.at(i, p) * weight;
+                for j in 0..n {
+                    let cij = c.at_mut(i, j);
+                    *cij = *cij + aip * *b.at(p, j);
+                }
+            }
         }
     }
 }

@@ -19,11 +19,13 @@
 mod args;
 mod guard;
 mod h2o;
+mod linattn;
 mod report;
 mod sinkhorn;
 mod status;
 
 pub use h2o::*;
+pub use linattn::*;
 pub use report::kn_report;
 pub use sinkhorn::*;
 pub use status::*;

@@ -75,3 +75,14 @@ pub fn sum_exp_affine<T: Real>(n: usize, value: T, arg_abs: T) -> T {
     let tiny = T::min_positive_value() * T::epsilon();
     reduction(n, value) + exp_affine(value, arg_abs) + T::of(4.0 * n as f64) * tiny
 }
+
+// linattn bounds
+
+/// `gemm`, per element of `C` with inner dimension `k`, the old value `c` and
+/// `sum_abs = sum_p |alpha a_ip w_p b_pj|`: `2 (k + 4) u (|c| + sum_abs)`.
+///
+/// Both orders are sums of `k + 1` rounded terms (the weight and `alpha` are applied
+/// at different places, a few extra roundings per term).
+pub fn gemm<T: Real>(k: usize, c: T, sum_abs: T) -> T {
+    T::of(2.0 * (k as f64 + 4.0)) * unit::<T>() * (c.abs() + sum_abs)
+}

@@ -30,9 +30,11 @@
 //! | `exp_affine` (sinkhorn) | `|result| (8u + 6u (|alpha x_j| + |y_j| + |beta|))` + 4 subnormal ulps, per element |
 //! | `sum_exp_affine` (sinkhorn) | `2(n + 2)u |result|` + the `exp_affine` bound on `|result|` + `4n` subnormal ulps |
 //! | `exp_affine_accumulate` (sinkhorn) | the `exp_affine` bound on the term `+ 2u |sum|` per element |
+//! | `gemm` (linattn) | `2(k + 4) u (|c_ij| + sum_p |alpha a_ip w_p b_pj|)` per element |
 #![no_std]
 
 pub mod bounds;
+mod gemm;
 mod math;
 mod primitives;
 

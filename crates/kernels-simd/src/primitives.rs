@@ -3,7 +3,7 @@
 //! One macro writes both: the two implementations differ only in the vector type, the
 //! lane count and the exponential.
 
-use kernels_core::{Dense, Primitives};
+use kernels_core::{Dense, Primitives, Strided, StridedMut};
 // Called by path: in no_std only the trait has exp/ln, while a host build that links
 // std also sees the inherent methods, and a plain `use` would then be unused.
 use num_traits::Float;
@@ -19,7 +19,7 @@ pub struct Simd;
 const ACC: usize = 4;
 
 macro_rules! simd_primitives {
-    ($t:ty, $v:ident, $lanes:literal, $exp:ident, $name:literal) => {
+    ($t:ty, $v:ident, $lanes:literal, $exp:ident, $name:literal, $gemm:ident) => {
         impl Primitives<$t> for Simd {
             fn name() -> &'static str {
                 $name
@@ -289,9 +289,21 @@ macro_rules! simd_primitives {
                     *s += Float::exp(alpha * xj + yj + beta);
                 }
             }
+
+            // linattn primitives
+
+            fn gemm(
+                alpha: $t,
+                a: Strided<'_, $t>,
+                w: Option<&[$t]>,
+                b: Strided<'_, $t>,
+                c: StridedMut<'_, $t>,
+            ) {
+                crate::gemm::$gemm::gemm(alpha, a, w, b, c);
+            }
         }
     };
 }
 
-simd_primitives!(f32, f32x8, 8, exp_f32x8, "simd f32x8");
-simd_primitives!(f64, f64x4, 4, exp_f64x4, "simd f64x4");
+simd_primitives!(f32, f32x8, 8, exp_f32x8, "simd f32x8", f32_gemm);
+simd_primitives!(f64, f64x4, 4, exp_f64x4, "simd f64x4", f64_gemm);

@@ -26,6 +26,10 @@ pub extern "C" fn _start() -> ! {
         kernels::kn_sinkhorn_work_bytes as *const (),
         kernels::kn_sinkhorn_f32 as *const (),
         kernels::kn_sinkhorn_f64 as *const (),
+        kernels::kn_linattn_work_bytes as *const (),
+        kernels::kn_linattn_forward_f32 as *const (),
+        kernels::kn_linattn_chunk_state_f32 as *const (),
+        kernels::kn_linattn_state_scan_f32 as *const (),
     ];
     for &f in black_box(entry_points) {
         black_box(f);

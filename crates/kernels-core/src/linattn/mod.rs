@@ -1,0 +1,210 @@
+//! Causal linear attention with a per-head decay, its chunk states, and the LASP-2
+//! prefix scan that lets a sequence be split across chunks or machines.
+//!
+//! Layouts (row-major): `q`, `k` are `[n_heads][len][dk]`; `v`, `out` are
+//! `[n_heads][len][dv]`; states are `[n_heads][dk][dv]`. With decay `g` in `(0, 1]`
+//! per head (absent = 1) the recurrence is
+//!
+//! ```text
+//! S_t = g S_{t-1} + k_t^T v_t,    o_t = scale * q_t S_t     (inclusive of token t)
+//! ```
+//!
+//! [`forward`] evaluates it chunk by chunk (chunk length `L`, positions `i`, `j` in the
+//! chunk): `O = scale [ g^(i+1) (Q S_prev) + ((Q K^T) .* D) V ]` with the causal mask
+//! `D_ij = g^(i-j)` for `i >= j` and 0 above the diagonal, and
+//! `S_new = g^L S_prev + K^T diag(g^(L-1-j)) V`. The work is small dense products
+//! (`Primitives::gemm`), so it runs near the machine's matrix-product rate, where the
+//! token-by-token [`recurrence`] is a sequence of memory-bound rank-1 updates.
+//!
+//! [`chunk_state`] is a chunk's contribution `S_len` from `S_0 = 0`; [`state_scan`] turns
+//! the states of consecutive chunks into the exclusive prefix `S_0` each chunk must
+//! start from. Running [`forward`] on every chunk from its prefix reproduces the unsplit
+//! output: the LASP-2 scheme, where the chunks are MPI ranks and the states travel in
+//! one AllGather.
+//!
+//! Decay powers `g^n` are evaluated as `exp(n ln g)` in `f64` and rounded once, so
+//! their relative error does not grow with `n` as repeated products' would; powers
+//! below the smallest normal number of the element type are flushed to zero (their
+//! terms are below any meaningful tolerance, and subnormal arithmetic is slow).
+
+mod forward;
+mod powers;
+mod recurrence;
+mod state;
+
+pub use forward::{forward, forward_work_size};
+pub use powers::power;
+pub use recurrence::recurrence;
+pub use state::{Scan, chunk_state, state_scan};
+
+use crate::{Error, Primitives, Real, Result, Strided, StridedMut, check_finite, checked_product};
+
+/// The chunk length used when the caller passes 0.
+pub const DEFAULT_CHUNK: usize = 64;
+
+/// Sizes of one linear-attention problem.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shape {
+    /// Heads (each with its own decay).
+    pub n_heads: usize,
+    /// Tokens.
+    pub len: usize,
+    /// Query/key width.
+    pub dk: usize,
+    /// Value width.
+    pub dv: usize,
+}
+
+impl Shape {
+    /// [`Error::Dimension`] if a size is zero or an array length overflows.
+    pub fn check(&self) -> Result<()> {
+        if self.n_heads == 0 || self.len == 0 || self.dk == 0 || self.dv == 0 {
+            return Err(Error::Dimension);
+        }
+        self.qk_len()?;
+        self.v_len()?;
+        self.state_len()?;
+        Ok(())
+    }
+
+    /// Values in `q` or `k`: `n_heads * len * dk`.
+    pub fn qk_len(&self) -> Result<usize> {
+        checked_product(&[self.n_heads, self.len, self.dk])
+    }
+
+    /// Values in `v` or `out`: `n_heads * len * dv`.
+    pub fn v_len(&self) -> Result<usize> {
+        checked_product(&[self.n_heads, self.len, self.dv])
+    }
+
+    /// Values in a state: `n_heads * dk * dv`.
+    pub fn state_len(&self) -> Result<usize> {
+        checked_product(&[self.n_heads, self.dk, self.dv])
+    }
+}
+
+/// The inputs of [`forward`] and [`recurrence`].
+#[derive(Clone, Copy, Debug)]
+pub struct Inputs<'a, T> {
+    /// Sizes.
+    pub shape: Shape,
+    /// Queries, `[n_heads][len][dk]`.
+    pub q: &'a [T],
+    /// Keys, `[n_heads][len][dk]`.
+    pub k: &'a [T],
+    /// Values, `[n_heads][len][dv]`.
+    pub v: &'a [T],
+    /// Per-head decay in `(0, 1]`; `None` means 1 (plain linear attention).
+    pub decay: Option<&'a [T]>,
+    /// Output scale; 0 means `1 / sqrt(dk)`.
+    pub scale: T,
+    /// The state `S_0` before the first token, `[n_heads][dk][dv]`; `None` = zero.
+    pub state_in: Option<&'a [T]>,
+}
+
+impl<T: Real> Inputs<'_, T> {
+    /// Every check of the inputs, in the order the status codes are documented:
+    /// lengths (`Dimension`), decay range (`NonFinite` for NaN/inf, `Argument`
+    /// outside `(0, 1]`), scale, then finiteness of every array (`NonFinite`).
+    /// Returns the effective scale.
+    fn validate<P: Primitives<T>>(&self, out_len: usize, state_out: Option<usize>) -> Result<T> {
+        let s = self.shape;
+        s.check()?;
+        let (qk, vl, sl) = (s.qk_len()?, s.v_len()?, s.state_len()?);
+        let lengths_ok = self.q.len() == qk
+            && self.k.len() == qk
+            && self.v.len() == vl
+            && out_len == vl
+            && self.state_in.is_none_or(|x| x.len() == sl)
+            && state_out.is_none_or(|n| n == sl);
+        if !lengths_ok {
+            return Err(Error::Dimension);
+        }
+        check_decay(self.decay, s.n_heads)?;
+        let scale = effective_scale(self.scale, s.dk)?;
+        all_finite::<T, P>(self.q)?;
+        all_finite::<T, P>(self.k)?;
+        all_finite::<T, P>(self.v)?;
+        if let Some(x) = self.state_in {
+            all_finite::<T, P>(x)?;
+        }
+        Ok(scale)
+    }
+}
+
+/// Validates a decay array of `n_heads` values in `(0, 1]`.
+fn check_decay<T: Real>(decay: Option<&[T]>, n_heads: usize) -> Result<()> {
+    let Some(d) = decay else { return Ok(()) };
+    if d.len() != n_heads {
+        return Err(Error::Dimension);
+    }
+    check_finite(d)?;
+    if d.iter().all(|&g| g > T::zero() && g <= T::one()) {
+        Ok(())
+    } else {
+        Err(Error::Argument)
+    }
+}
+
+/// The decay of head `h` (1 when absent).
+fn decay_of<T: Real>(decay: Option<&[T]>, h: usize) -> T {
+    decay.and_then(|d| d.get(h)).copied().unwrap_or(T::one())
+}
+
+/// `scale`, or `1 / sqrt(dk)` for 0; [`Error::NonFinite`] for NaN or infinity.
+fn effective_scale<T: Real>(scale: T, dk: usize) -> Result<T> {
+    if !scale.is_finite() {
+        return Err(Error::NonFinite);
+    }
+    Ok(if scale == T::zero() {
+        T::one() / T::of(dk as f64).sqrt()
+    } else {
+        scale
+    })
+}
+
+/// [`Error::NonFinite`] if any value is NaN or infinite, at the speed of a SIMD sum.
+///
+/// A sum is finite only if every term is (an infinity or NaN term makes any sum
+/// infinite or NaN), so one fast reduction per block settles it; only a block whose
+/// sum is not finite (possibly finite values overflowing) gets the exact scan. The
+/// inputs must be checked in full before the first write, so this pass is on every
+/// call's critical path.
+fn all_finite<T: Real, P: Primitives<T>>(x: &[T]) -> Result<()> {
+    for block in x.chunks(4096) {
+        if !P::sum(block).is_finite() {
+            check_finite(block)?;
+        }
+    }
+    Ok(())
+}
+
+/// [`Error::Numerical`] if a computed value overflowed.
+fn check_output<T: Real, P: Primitives<T>>(x: &[T]) -> Result<()> {
+    all_finite::<T, P>(x).map_err(|_| Error::Numerical)
+}
+
+/// A row-major view of validated internal sizes: failing would be a bug here.
+fn view<T>(data: &[T], rows: usize, cols: usize, row_stride: usize) -> Result<Strided<'_, T>> {
+    Strided::rows(data, rows, cols, row_stride).map_err(|_| Error::Internal)
+}
+
+/// As [`view`], mutable.
+fn view_mut<T>(
+    data: &mut [T],
+    rows: usize,
+    cols: usize,
+    row_stride: usize,
+) -> Result<StridedMut<'_, T>> {
+    StridedMut::rows(data, rows, cols, row_stride).map_err(|_| Error::Internal)
+}
+
+/// Head `h`'s block of `per_head` values.
+fn head<T>(x: &[T], h: usize, per_head: usize) -> &[T] {
+    &x[h * per_head..(h + 1) * per_head]
+}
+
+/// As [`head`], mutable.
+fn head_mut<T>(x: &mut [T], h: usize, per_head: usize) -> &mut [T] {
+    &mut x[h * per_head..(h + 1) * per_head]
+}

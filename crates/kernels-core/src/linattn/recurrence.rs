@@ -1,0 +1,48 @@
+//! The token-by-token recurrence: the definition, and the decode step.
+
+use super::{Inputs, check_output, decay_of, head, head_mut};
+use crate::{Dense, Error, Primitives, Real, Result};
+
+/// `S_t = g S_{t-1} + k_t^T v_t`, `o_t = scale q_t S_t`, one token at a time.
+///
+/// Writes `out` and leaves `S_len` in `state` (`[n_heads][dk][dv]`, required: it is
+/// the running state). Each token costs a rank-1 update of the state and a
+/// vector-matrix product, so this streams the whole state per token: the baseline the
+/// chunked [`forward`](super::forward) is measured against, and the natural form for
+/// decoding one token at a time. Errors as for [`forward`](super::forward).
+pub fn recurrence<T: Real, P: Primitives<T>>(
+    inp: &Inputs<'_, T>,
+    out: &mut [T],
+    state: &mut [T],
+) -> Result<()> {
+    let shape = inp.shape;
+    let scale = inp.validate::<P>(out.len(), Some(state.len()))?;
+    let (dk, dv) = (shape.dk, shape.dv);
+    let (per_qk, per_v, per_s) = (shape.len * dk, shape.len * dv, dk * dv);
+    for h in 0..shape.n_heads {
+        let g = decay_of(inp.decay, h);
+        let s = head_mut(state, h, per_s);
+        match inp.state_in {
+            Some(x) => s.copy_from_slice(head(x, h, per_s)),
+            None => s.fill(T::zero()),
+        }
+        let tokens = head(inp.q, h, per_qk)
+            .chunks_exact(dk)
+            .zip(head(inp.k, h, per_qk).chunks_exact(dk))
+            .zip(head(inp.v, h, per_v).chunks_exact(dv))
+            .zip(head_mut(out, h, per_v).chunks_exact_mut(dv));
+        for (((q, k), v), o) in tokens {
+            if g != T::one() {
+                P::scale(g, s);
+            }
+            for (&ka, row) in k.iter().zip(s.chunks_exact_mut(dv)) {
+                P::axpy(ka, v, row);
+            }
+            let sv = Dense::new(&*s, dk, dv).map_err(|_| Error::Internal)?;
+            P::gemv_t(sv, q, o);
+            P::scale(scale, o);
+        }
+    }
+    check_output::<T, P>(out)?;
+    check_output::<T, P>(state)
+}
