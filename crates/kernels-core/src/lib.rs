@@ -22,6 +22,7 @@ mod primitives;
 mod real;
 mod report;
 mod scalar;
+pub mod sor;
 mod view;
 mod workspace;
 

@@ -53,4 +53,31 @@ pub trait Primitives<T: Real> {
     /// `y <- A^T x` for a dense row-major `A` (`rows x cols`), `x` of `rows`, `y` of
     /// `cols`. Streams `A` once, row by row.
     fn gemv_t(a: Dense<'_, T>, x: &[T], y: &mut [T]);
+
+    // sor primitives
+
+    /// One CSR row against `x` with the diagonal split off: returns
+    /// `(sum over k with cols[k] != diag of vals[k] x[cols[k]], the value stored at
+    /// column diag)`, the latter 0 when none is stored. A column index beyond `x`
+    /// contributes nothing (callers validate the structure first).
+    fn csr_row_offdiag(cols: &[u32], vals: &[T], x: &[T], diag: usize) -> (T, T);
+
+    /// One colour of one row of a red-black SOR sweep on the 5-point stencil: for
+    /// every `j` with `j % 2 == parity`,
+    /// `row[j] <- keep row[j] + gain (((l + r) + (u + d)) + b[j])` with
+    /// `l = row[j-1]`, `r = row[j+1]`, `u = up[j]`, `d = down[j]`, and 0 for a
+    /// neighbour outside the row or a missing (`None`) neighbour row (the Dirichlet
+    /// boundary). Entries of the other parity are read, never written, so the result
+    /// does not depend on the order of the updates. Every implementation performs the
+    /// same operations in the same order (no fused multiply-add): results are
+    /// identical, not merely close.
+    fn rb_row(
+        parity: usize,
+        keep: T,
+        gain: T,
+        b: &[T],
+        up: Option<&[T]>,
+        down: Option<&[T]>,
+        row: &mut [T],
+    );
 }

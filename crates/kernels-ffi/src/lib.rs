@@ -19,9 +19,11 @@
 mod args;
 mod guard;
 mod report;
+mod sor;
 mod status;
 
 pub use report::kn_report;
+pub use sor::*;
 pub use status::*;
 
 #[cfg(all(not(feature = "std"), feature = "panic-handler", not(test)))]

@@ -28,3 +28,12 @@ pub fn lse<T: Real>(n: usize, result: T) -> T {
     let u = unit::<T>();
     T::of(4.0 * (n as f64 + 4.0)) * u + T::of(2.0) * u * result.abs()
 }
+
+// sor bounds
+
+/// `csr_row_offdiag`: the off-diagonal sum of `n` terms is a reduction
+/// ([`reduction`]); the diagonal value is returned exactly. `rb_row` is identical
+/// to the scalar reference (bound 0).
+pub fn csr_row_offdiag<T: Real>(n: usize, sum_abs: T) -> T {
+    reduction(n, sum_abs)
+}

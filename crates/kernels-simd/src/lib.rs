@@ -25,6 +25,8 @@
 //! | `dot`, `sum`, `gemv` | `2(n + 2) u sum_i |x_i y_i|` (resp. `sum |x_i|`) |
 //! | `gemv_t` | `2(rows + 2) u sum_i |a_ij x_i|` per element |
 //! | `lse`, `lse_accumulate` | `4(n + 4) u + 2u |result|` |
+//! | `csr_row_offdiag` (sor) | off-diagonal sum: `2(n + 2) u sum_k |a_k x_k|`; diagonal: 0 |
+//! | `rb_row` (sor) | 0 (identical: same operations in the same order, no FMA) |
 #![no_std]
 
 pub mod bounds;

@@ -1,0 +1,97 @@
+//! The SOR sweep on CSR: one implementation, run forward or backward.
+
+use super::{SorCsr, check_omega};
+use crate::{Error, Primitives, Real, Result, check_finite};
+
+/// The order of a sweep (the C `KN_SWEEP_*` codes).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Sweep {
+    /// Rows `0, 1, ..., n-1`.
+    Forward = 1,
+    /// Rows `n-1, ..., 0`.
+    Backward = 2,
+    /// A forward then a backward sweep (SSOR); counts as one sweep.
+    Symmetric = 3,
+}
+
+impl Sweep {
+    /// The sweep for a C code, or [`Error::Argument`].
+    pub fn from_code(code: i32) -> Result<Sweep> {
+        match code {
+            1 => Ok(Sweep::Forward),
+            2 => Ok(Sweep::Backward),
+            3 => Ok(Sweep::Symmetric),
+            _ => Err(Error::Argument),
+        }
+    }
+}
+
+/// One SOR sweep, in place, without re-validating the matrix:
+/// `x_i <- (1 - omega) x_i + omega (b_i - sum_{j != i} a_ij x_j) / a_ii` for the rows
+/// in forward (`backward = false`) or backward order.
+///
+/// This is the building block for everything that sweeps a CSR matrix: the SOR
+/// iteration, and an SSOR preconditioner (a forward then a backward sweep from
+/// `x = 0` with the residual as `b`). `omega` is not checked here. Fails with
+/// [`Error::Dimension`] (before writing) when `b` or `x` is not of length `n`.
+pub fn sweep_once<T: Real, P: Primitives<T>>(
+    a: &SorCsr<'_, T>,
+    b: &[T],
+    x: &mut [T],
+    omega: T,
+    backward: bool,
+) -> Result<()> {
+    let n = a.n();
+    if b.len() != n || x.len() != n {
+        return Err(Error::Dimension);
+    }
+    let csr = a.csr();
+    let (indptr, indices, values) = (csr.indptr(), csr.indices(), csr.values());
+    let keep = T::one() - omega;
+    let mut row = |i: usize| {
+        let (start, end) = (indptr[i], indptr[i + 1]);
+        let (off, d) = P::csr_row_offdiag(&indices[start..end], &values[start..end], x, i);
+        // d != 0: SorCsr checked every diagonal entry.
+        x[i] = keep * x[i] + omega * (b[i] - off) / d;
+    };
+    if backward {
+        (0..n).rev().for_each(&mut row);
+    } else {
+        (0..n).for_each(&mut row);
+    }
+    Ok(())
+}
+
+/// `sweeps` SOR sweeps of the given kind on `A x = b`, in place.
+///
+/// Errors, all before `x` is written: `b`/`x` not of length `n`,
+/// [`Error::Dimension`]; `omega` outside `(0, 2)`, [`Error::Argument`]; NaN or
+/// infinity in `b` or `x`, [`Error::NonFinite`]. After the sweeps, a non-finite
+/// entry in `x` (SOR diverged, e.g. on an indefinite matrix) is
+/// [`Error::Numerical`], with `x` holding the last sweep's values.
+pub fn sor_csr<T: Real, P: Primitives<T>>(
+    a: &SorCsr<'_, T>,
+    b: &[T],
+    x: &mut [T],
+    omega: T,
+    sweep: Sweep,
+    sweeps: u32,
+) -> Result<()> {
+    if b.len() != a.n() || x.len() != a.n() {
+        return Err(Error::Dimension);
+    }
+    check_omega(omega)?;
+    check_finite(b)?;
+    check_finite(x)?;
+    for _ in 0..sweeps {
+        match sweep {
+            Sweep::Forward => sweep_once::<T, P>(a, b, x, omega, false)?,
+            Sweep::Backward => sweep_once::<T, P>(a, b, x, omega, true)?,
+            Sweep::Symmetric => {
+                sweep_once::<T, P>(a, b, x, omega, false)?;
+                sweep_once::<T, P>(a, b, x, omega, true)?;
+            }
+        }
+    }
+    check_finite(x).map_err(|_| Error::Numerical)
+}
