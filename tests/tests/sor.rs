@@ -17,11 +17,9 @@ struct Mat {
 }
 
 impl Mat {
-    fn view<T: Real>(&self, values: &[T]) -> SorCsr<'_, T>
-    where
-        T: 'static,
-    {
-        // The values are passed in so that f32 copies can be viewed too.
+    fn view<T: Real>(&self, values: &[T]) -> SorCsr<'_, T> {
+        // The values are passed in so that f32 copies can be viewed too; a test may
+        // leak them.
         let v: &'static [T] = Box::leak(values.to_vec().into_boxed_slice());
         SorCsr::new(self.n, &self.indptr, &self.indices, v).unwrap()
     }
@@ -94,7 +92,11 @@ fn random_mat(n: usize, seed: u64, density: f64) -> Mat {
                 }
             }
         }
-        let d = start + m.indices[start..].iter().position(|&c| c as usize == i).unwrap();
+        let d = start
+            + m.indices[start..]
+                .iter()
+                .position(|&c| c as usize == i)
+                .unwrap();
         m.values[d] = (row_abs + 0.5) * if u[i] < 0.0 { -1.0 } else { 1.0 };
         m.indptr.push(m.indices.len());
     }
@@ -104,7 +106,10 @@ fn random_mat(n: usize, seed: u64, density: f64) -> Mat {
 /// The textbook sweep on a dense matrix, rows in the given order.
 fn dense_sweep(a: &[f64], n: usize, b: &[f64], x: &mut [f64], w: f64, rows: &[usize]) {
     for &i in rows {
-        let s: f64 = (0..n).filter(|&j| j != i).map(|j| a[i * n + j] * x[j]).sum();
+        let s: f64 = (0..n)
+            .filter(|&j| j != i)
+            .map(|j| a[i * n + j] * x[j])
+            .sum();
         x[i] = (1.0 - w) * x[i] + w * (b[i] - s) / a[i * n + i];
     }
 }
@@ -122,7 +127,12 @@ fn close<T: Real>(got: &[T], want: &[f64], rel: f64) -> Result<(), TestCaseError
     Ok(())
 }
 
-fn csr_vs_dense<T: Real, P: Primitives<T>>(m: &Mat, seed: u64, w: f64, rel: f64) -> Result<(), TestCaseError> {
+fn csr_vs_dense<T: Real, P: Primitives<T>>(
+    m: &Mat,
+    seed: u64,
+    w: f64,
+    rel: f64,
+) -> Result<(), TestCaseError> {
     let b = uniform::<f64>(m.n, seed ^ 5, 1.0);
     let x0 = uniform::<f64>(m.n, seed ^ 6, 1.0);
     let a = m.view(&cast::<T>(&m.values));
@@ -307,7 +317,10 @@ fn poisson_sweep_counts_match_the_closed_form() {
         let r = sor::sor_solve::<f64, Simd>(&a, &b, &mut x, w_opt, 1e-8, 10_000).unwrap();
         assert!(r.converged && r.error <= 1e-8);
         let got = f64::from(r.iterations);
-        assert!((got - 112.0).abs() <= 0.05 * 112.0, "SOR(w*): {got} sweeps, seed {seed}");
+        assert!(
+            (got - 112.0).abs() <= 0.05 * 112.0,
+            "SOR(w*): {got} sweeps, seed {seed}"
+        );
         let mut x = vec![0.0; n * n];
         let r = sor::sor_solve::<f64, Simd>(&a, &b, &mut x, 1.0, 1e-8, 10_000).unwrap();
         assert!(r.converged);
@@ -323,7 +336,10 @@ fn poisson_sweep_counts_match_the_closed_form() {
     sor::sor_csr::<f64, Simd>(&a, &b, &mut x, 1.0, Sweep::Forward, 200).unwrap();
     let rate = (sor::residual_norm::<f64, Simd>(&a, &b, &x) / r0).powf(1.0 / 200.0);
     let want = pi_h.cos().powi(2);
-    assert!((rate - want).abs() < 2e-4, "GS rate {rate}, closed form {want}");
+    assert!(
+        (rate - want).abs() < 2e-4,
+        "GS rate {rate}, closed form {want}"
+    );
     let b = normal(n * n, 42);
     // Red-black ordering needs about as many sweeps (ALGORITHMS.md: "close").
     let mut x = vec![0.0; n * n];
@@ -334,7 +350,10 @@ fn poisson_sweep_counts_match_the_closed_form() {
         sweeps += 1;
         assert!(sweeps < 1000);
     }
-    assert!((100..=130).contains(&sweeps), "red-black SOR(w*): {sweeps} sweeps");
+    assert!(
+        (100..=130).contains(&sweeps),
+        "red-black SOR(w*): {sweeps} sweeps"
+    );
 }
 
 #[test]

@@ -52,7 +52,8 @@ fn tsallis_converges_to_the_best_arm_on_a_stationary_problem() {
         let omega = t.next(0.0).unwrap();
         assert_eq!(arm, arm_of(&t, omega), "next must be deterministic");
         let gap = (arm as f64 - best as f64).abs();
-        t.feedback(100.0 + 20.0 * gap + 10.0 * noise(round)).unwrap();
+        t.feedback(100.0 + 20.0 * gap + 10.0 * noise(round))
+            .unwrap();
         if round >= 5000 && arm == best {
             hits += 1;
         }
@@ -76,7 +77,10 @@ fn contextual_tuner_learns_the_best_arm_per_context() {
             hits += 1;
         }
     }
-    assert!(hits > 600, "best arm for the context in {hits} of the last 1000");
+    assert!(
+        hits > 600,
+        "best arm for the context in {hits} of the last 1000"
+    );
 }
 
 #[test]
@@ -119,10 +123,22 @@ fn misuse_is_refused_and_changes_nothing() {
     let mut c = OmegaTuner::new_contextual(8, 1.0, 1.9, 0.0, 1.0, 0).unwrap();
     assert_eq!(c.next(f64::INFINITY).unwrap_err(), Error::NonFinite);
     // Bad initialisation.
-    for (arms, lo, hi) in [(1, 1.0, 1.9), (65, 1.0, 1.9), (8, 0.0, 1.9), (8, 1.5, 1.2), (8, 1.0, 2.0)] {
-        assert_eq!(OmegaTuner::new(arms, lo, hi, 0).unwrap_err(), Error::Argument);
+    for (arms, lo, hi) in [
+        (1, 1.0, 1.9),
+        (65, 1.0, 1.9),
+        (8, 0.0, 1.9),
+        (8, 1.5, 1.2),
+        (8, 1.0, 2.0),
+    ] {
+        assert_eq!(
+            OmegaTuner::new(arms, lo, hi, 0).unwrap_err(),
+            Error::Argument
+        );
     }
-    assert_eq!(OmegaTuner::new(8, f64::NAN, 1.9, 0).unwrap_err(), Error::NonFinite);
+    assert_eq!(
+        OmegaTuner::new(8, f64::NAN, 1.9, 0).unwrap_err(),
+        Error::NonFinite
+    );
     assert_eq!(
         OmegaTuner::new_contextual(8, 1.0, 1.9, 1.0, 1.0, 0).unwrap_err(),
         Error::Argument
@@ -145,22 +161,30 @@ fn corrupted_or_garbage_state_is_refused_before_any_write() {
         let good = *t.words();
         assert!(OmegaTuner::from_words(good).is_ok());
         let corruptions: [(usize, u64); 9] = [
-            (0, 0),                      // magic
-            (1, 7),                      // kind
-            (2, 0),                      // arms
-            (2, 65),                     // arms
-            (3, 2.5f64.to_bits()),       // omega_min
-            (9, 2),                      // pending flag
-            (13, (-1.0f64).to_bits()),   // cost sum
-            (16, f64::NAN.to_bits()),    // a loss
-            (80, 0.0f64.to_bits()),      // a Gram diagonal
+            (0, 0),                    // magic
+            (1, 7),                    // kind
+            (2, 0),                    // arms
+            (2, 65),                   // arms
+            (3, 2.5f64.to_bits()),     // omega_min
+            (9, 2),                    // pending flag
+            (13, (-1.0f64).to_bits()), // cost sum
+            (16, f64::NAN.to_bits()),  // a loss
+            (80, 0.0f64.to_bits()),    // a Gram diagonal
         ];
         for (word, value) in corruptions {
             let mut w = good;
             w[word] = value;
             let copy = w;
-            assert_eq!(OmegaTuner::from_words(w).unwrap_err(), Error::Argument, "word {word}");
-            assert_eq!(tuner_next(&mut w, 0.5).unwrap_err(), Error::Argument, "word {word}");
+            assert_eq!(
+                OmegaTuner::from_words(w).unwrap_err(),
+                Error::Argument,
+                "word {word}"
+            );
+            assert_eq!(
+                tuner_next(&mut w, 0.5).unwrap_err(),
+                Error::Argument,
+                "word {word}"
+            );
             assert_eq!(w, copy);
         }
     }

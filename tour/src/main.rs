@@ -18,6 +18,7 @@ mod bench;
 mod machine;
 mod primitives;
 mod report;
+mod sor;
 mod svg;
 
 use std::path::PathBuf;
@@ -34,11 +35,18 @@ pub struct Family {
 }
 
 /// Every family, in tour order.
-pub const FAMILIES: &[Family] = &[Family {
-    name: "primitives",
-    section: primitives::run,
-    bench: None,
-}];
+pub const FAMILIES: &[Family] = &[
+    Family {
+        name: "primitives",
+        section: primitives::run,
+        bench: None,
+    },
+    Family {
+        name: "sor",
+        section: sor::run,
+        bench: Some(sor::bench),
+    },
+];
 
 /// How much work the tour does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

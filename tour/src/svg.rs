@@ -126,6 +126,117 @@ impl BarChart<'_> {
     }
 }
 
+/// A line chart: one polyline per series over a shared x axis (added for the SOR
+/// family's cumulative-cost plots).
+pub struct LineChart<'a> {
+    /// Title at the top.
+    pub title: &'a str,
+    /// Label of the x axis.
+    pub x_label: &'a str,
+    /// Label of the value axis.
+    pub y_label: &'a str,
+    /// Series name and its points `(x, y)`, x increasing.
+    pub series: Vec<(String, Vec<(f64, f64)>)>,
+}
+
+/// Colours for more series than the bar chart needs.
+const LINE_COLORS: [&str; 10] = [
+    "#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#b07aa1", "#edc948", "#ff9da7",
+    "#9c755f", "#bab0ac",
+];
+
+impl LineChart<'_> {
+    /// Renders the chart; long series are thinned to about 400 points each.
+    pub fn render(&self) -> String {
+        let (w, h) = (900.0, 460.0);
+        let (left, right, top, bottom) = (80.0, 190.0, 50.0, 60.0);
+        let (plot_w, plot_h) = (w - left - right, h - top - bottom);
+        let finite = |p: &&(f64, f64)| p.0.is_finite() && p.1.is_finite();
+        let points = || {
+            self.series
+                .iter()
+                .flat_map(|(_, v)| v.iter().filter(finite))
+        };
+        let x_max = nice_ceiling(points().map(|p| p.0).fold(0.0, f64::max));
+        let y_max = nice_ceiling(points().map(|p| p.1).fold(0.0, f64::max));
+        let px = |v: f64| left + plot_w * (v / x_max).clamp(0.0, 1.0);
+        let py = |v: f64| top + plot_h * (1.0 - (v / y_max).clamp(0.0, 1.0));
+
+        let mut s = String::new();
+        let _ = writeln!(
+            s,
+            r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}" font-family="sans-serif" font-size="12">"#
+        );
+        let _ = writeln!(s, r#"<rect width="{w}" height="{h}" fill="white"/>"#);
+        let _ = writeln!(
+            s,
+            r#"<text x="{}" y="24" text-anchor="middle" font-size="16">{}</text>"#,
+            left + plot_w / 2.0,
+            escape(self.title)
+        );
+        for k in 0..=5 {
+            let (xv, yv) = (x_max * f64::from(k) / 5.0, y_max * f64::from(k) / 5.0);
+            let _ = writeln!(
+                s,
+                r##"<line x1="{left}" x2="{}" y1="{y:.1}" y2="{y:.1}" stroke="#ddd"/><text x="{}" y="{:.1}" text-anchor="end">{}</text>"##,
+                left + plot_w,
+                left - 6.0,
+                py(yv) + 4.0,
+                format_value(yv),
+                y = py(yv)
+            );
+            let _ = writeln!(
+                s,
+                r#"<text x="{:.1}" y="{}" text-anchor="middle">{}</text>"#,
+                px(xv),
+                top + plot_h + 18.0,
+                format_value(xv)
+            );
+        }
+        let _ = writeln!(
+            s,
+            r#"<text x="{}" y="{}" text-anchor="middle">{}</text>"#,
+            left + plot_w / 2.0,
+            h - 16.0,
+            escape(self.x_label)
+        );
+        let _ = writeln!(
+            s,
+            r#"<text transform="translate(16 {}) rotate(-90)" text-anchor="middle">{}</text>"#,
+            top + plot_h / 2.0,
+            escape(self.y_label)
+        );
+        for (k, (name, pts)) in self.series.iter().enumerate() {
+            let color = LINE_COLORS[k % LINE_COLORS.len()];
+            let step = (pts.len() / 400).max(1);
+            let last = pts.len().saturating_sub(1);
+            let path: Vec<String> = pts
+                .iter()
+                .enumerate()
+                .filter(|(i, p)| (i % step == 0 || *i == last) && finite(p))
+                .map(|(_, p)| format!("{:.1},{:.1}", px(p.0), py(p.1)))
+                .collect();
+            let _ = writeln!(
+                s,
+                r#"<polyline fill="none" stroke="{color}" stroke-width="1.5" points="{}"/>"#,
+                path.join(" ")
+            );
+            let ly = top + 10.0 + 18.0 * k as f64;
+            let lx = left + plot_w + 12.0;
+            let _ = writeln!(
+                s,
+                r#"<line x1="{lx}" x2="{}" y1="{ly}" y2="{ly}" stroke="{color}" stroke-width="3"/><text x="{}" y="{}">{}</text>"#,
+                lx + 18.0,
+                lx + 24.0,
+                ly + 4.0,
+                escape(name)
+            );
+        }
+        s.push_str("</svg>\n");
+        s
+    }
+}
+
 /// The next "round" number at or above `v` (1, 2 or 5 times a power of ten).
 fn nice_ceiling(v: f64) -> f64 {
     if v <= 0.0 || !v.is_finite() {
@@ -183,5 +294,28 @@ mod tests {
         assert!(svg.starts_with("<svg") && svg.ends_with("</svg>\n"));
         assert_eq!(svg.matches("<rect x=").count(), 3 + 2); // three finite bars + legend
         assert!(svg.contains("a &lt;b&gt;"));
+    }
+
+    #[test]
+    fn line_chart_is_well_formed() {
+        let svg = LineChart {
+            title: "cumulative <cost>",
+            x_label: "instance",
+            y_label: "sweeps",
+            series: vec![
+                (
+                    "a".into(),
+                    (0..1000)
+                        .map(|i| (f64::from(i), f64::from(2 * i)))
+                        .collect(),
+                ),
+                ("b".into(), vec![(0.0, 1.0), (5.0, f64::NAN), (9.0, 3.0)]),
+            ],
+        }
+        .render();
+        assert!(svg.starts_with("<svg") && svg.ends_with("</svg>\n"));
+        assert_eq!(svg.matches("<polyline").count(), 2);
+        assert!(svg.contains("cumulative &lt;cost&gt;"));
+        assert!(!svg.contains("NaN"));
     }
 }

@@ -57,7 +57,11 @@ fn update_row<T: Real, P: Primitives<T>>(
 ) {
     let (above, rest) = x.split_at_mut(i * nx);
     let (row, below) = rest.split_at_mut(nx);
-    let up = if i > 0 { above.get((i - 1) * nx..) } else { None };
+    let up = if i > 0 {
+        above.get((i - 1) * nx..)
+    } else {
+        None
+    };
     let down = if i + 1 < ny { below.get(..nx) } else { None };
     P::rb_row(parity, keep, gain, &b[i * nx..(i + 1) * nx], up, down, row);
 }

@@ -24,8 +24,8 @@ pub use solve::{residual_norm, sor_solve, sor_solve_work_size};
 pub use stencil::{rb_len, rb_point};
 pub use sweep::{Sweep, sor_csr, sweep_once};
 pub use tuner::{
-    OMEGA_TUNER_MAX_ARMS, OMEGA_TUNER_WORDS, OmegaTuner, TunerWords, tuner_feedback,
-    tuner_init, tuner_init_contextual, tuner_next,
+    OMEGA_TUNER_MAX_ARMS, OMEGA_TUNER_WORDS, OmegaTuner, TunerWords, tuner_feedback, tuner_init,
+    tuner_init_contextual, tuner_next,
 };
 
 use crate::{Error, Real, Result};

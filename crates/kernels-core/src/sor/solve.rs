@@ -68,7 +68,10 @@ pub fn sor_solve<T: Real, P: Primitives<T>>(
     }
     check_finite(b)?;
     check_finite(x)?;
-    let b_ssq: f64 = b.iter().map(|v| v.to_f64_lossless() * v.to_f64_lossless()).sum();
+    let b_ssq: f64 = b
+        .iter()
+        .map(|v| v.to_f64_lossless() * v.to_f64_lossless())
+        .sum();
     let b_norm = Float::sqrt(b_ssq);
     let scale = if b_norm > 0.0 && b_norm.is_finite() {
         b_norm

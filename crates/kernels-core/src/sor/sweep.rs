@@ -51,8 +51,9 @@ pub fn sweep_once<T: Real, P: Primitives<T>>(
     let mut row = |i: usize| {
         let (start, end) = (indptr[i], indptr[i + 1]);
         let (off, d) = P::csr_row_offdiag(&indices[start..end], &values[start..end], x, i);
-        // d != 0: SorCsr checked every diagonal entry.
-        x[i] = keep * x[i] + omega * (b[i] - off) / d;
+        // d != 0: SorCsr checked every diagonal entry. omega / d does not depend on
+        // x, so the division runs off the chain of dependent rows.
+        x[i] = keep * x[i] + (b[i] - off) * (omega / d);
     };
     if backward {
         (0..n).rev().for_each(&mut row);

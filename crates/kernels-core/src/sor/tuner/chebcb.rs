@@ -66,7 +66,7 @@ pub(super) fn predict(model: &[u64], phi: &[f64; FEATURES]) -> Option<f64> {
         for j in 0..=i {
             let s = g(i, j) - (0..j).map(|k| l[i][k] * l[j][k]).sum::<f64>();
             if i == j {
-                if !(s > 0.0) {
+                if s.is_nan() || s <= 0.0 {
                     return None;
                 }
                 l[i][i] = Float::sqrt(s);
@@ -94,10 +94,11 @@ pub(super) fn predict(model: &[u64], phi: &[f64; FEATURES]) -> Option<f64> {
 pub(super) fn igw(pred: &[f64], t: u64, scale: f64, p: &mut [f64]) {
     let k = pred.len() as f64;
     let gamma = GAMMA * Float::sqrt(k * t as f64);
-    let (best, &min) = pred
-        .iter()
-        .enumerate()
-        .fold((0, &f64::INFINITY), |acc, (i, v)| if *v < *acc.1 { (i, v) } else { acc });
+    let (best, &min) =
+        pred.iter().enumerate().fold(
+            (0, &f64::INFINITY),
+            |acc, (i, v)| if *v < *acc.1 { (i, v) } else { acc },
+        );
     let mut rest = 0.0;
     for (i, (pi, &y)) in p.iter_mut().zip(pred).enumerate() {
         if i != best {

@@ -26,7 +26,7 @@ pub(super) fn probabilities(loss: &[f64], eta: f64, p: &mut [f64]) {
             df += 8.0 * eta * inv * inv * inv;
         }
         let step = f / df;
-        if !(step > 0.0) || step <= 1e-15 * (x.abs() + 1.0 / eta) {
+        if step.is_nan() || step <= 0.0 || step <= 1e-15 * (x.abs() + 1.0 / eta) {
             break;
         }
         x -= step;
