@@ -492,3 +492,27 @@ fn divergence_is_a_numerical_error() {
         Error::Numerical
     );
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    #[test]
+    fn ssor_apply_inverts_the_ssor_matrix(n in 1usize..30, seed in any::<u64>(), w in 0.1f64..1.9) {
+        // M = (D/w + L) D^-1 (D/w + U) w / (2 - w), built densely; M z must be r.
+        let m = random_mat(n, seed, 0.3);
+        let a = m.view(&m.values);
+        let d = m.dense();
+        let r = uniform::<f64>(n, seed ^ 4, 1.0);
+        let mut z = vec![f64::NAN; n];
+        sor::ssor_apply::<f64, Simd>(&a, &r, &mut z, w).unwrap();
+        let lower = |i: usize, j: usize| if i == j { d[i * n + i] / w } else if j < i { d[i * n + j] } else { 0.0 };
+        let upper = |i: usize, j: usize| if i == j { d[i * n + i] / w } else if j > i { d[i * n + j] } else { 0.0 };
+        // u = (D/w + U) z, v = D^-1 u, M z = (D/w + L) v * w / (2 - w)
+        let u: Vec<f64> = (0..n).map(|i| (0..n).map(|j| upper(i, j) * z[j]).sum()).collect();
+        let v: Vec<f64> = (0..n).map(|i| u[i] / d[i * n + i]).collect();
+        let mz: Vec<f64> = (0..n)
+            .map(|i| (0..n).map(|j| lower(i, j) * v[j]).sum::<f64>() * w / (2.0 - w))
+            .collect();
+        close(&mz, &r, 1e-10)?;
+    }
+}

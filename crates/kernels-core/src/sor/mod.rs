@@ -5,7 +5,8 @@
 //! - [`SorCsr`] validates a square CSR matrix once (structure, a nonzero diagonal in
 //!   every row, finite values). [`sweep_once`] is the one sweep implementation
 //!   (forward or backward); [`sor_csr`] (any number of forward, backward or
-//!   symmetric sweeps), [`sor_solve`] and an SSOR preconditioner are built on it.
+//!   symmetric sweeps), [`sor_solve`] and the SSOR preconditioner [`ssor_apply`]
+//!   are built on it.
 //! - [`sor_grid2d`]: red-black SOR for `(4 + shift) I - neighbours` on an
 //!   `nx x ny` grid with zero Dirichlet boundary, one streaming pass per sweep.
 //! - [`OmegaTuner`]: Tsallis-INF over a grid of omegas, or a contextual bandit
@@ -22,7 +23,7 @@ pub use grid::{grid_sweep, sor_grid2d};
 pub use matrix::SorCsr;
 pub use solve::{residual_norm, sor_solve, sor_solve_work_size};
 pub use stencil::{rb_len, rb_point};
-pub use sweep::{Sweep, sor_csr, sweep_once};
+pub use sweep::{Sweep, sor_csr, ssor_apply, sweep_once};
 pub use tuner::{
     OMEGA_TUNER_MAX_ARMS, OMEGA_TUNER_WORDS, OmegaTuner, TunerWords, tuner_feedback, tuner_init,
     tuner_init_contextual, tuner_next,

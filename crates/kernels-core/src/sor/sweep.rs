@@ -96,3 +96,28 @@ pub fn sor_csr<T: Real, P: Primitives<T>>(
     }
     check_finite(x).map_err(|_| Error::Numerical)
 }
+
+/// The SSOR preconditioner: `z <- M^-1 r` with
+/// `M = (D/w + L) D^-1 (D/w + U) w / (2 - w)` (A = L + D + U), applied as one
+/// forward and one backward sweep from `z = 0` with `r` as the right-hand side. `M`
+/// is symmetric positive definite when `A` is symmetric positive definite and
+/// `0 < w < 2`, as CG needs. (Written with `(D/w)^-1` in the middle, as some texts
+/// do, `M` is `w` times this one; CG is blind to that constant.)
+///
+/// Errors, before `z` is written: lengths, [`Error::Dimension`]; `omega` outside
+/// `(0, 2)`, [`Error::Argument`]. `r` is not checked for NaN (the caller's iteration
+/// owns it).
+pub fn ssor_apply<T: Real, P: Primitives<T>>(
+    a: &SorCsr<'_, T>,
+    r: &[T],
+    z: &mut [T],
+    omega: T,
+) -> Result<()> {
+    if r.len() != a.n() || z.len() != a.n() {
+        return Err(Error::Dimension);
+    }
+    check_omega(omega)?;
+    z.fill(T::zero());
+    sweep_once::<T, P>(a, r, z, omega, false)?;
+    sweep_once::<T, P>(a, r, z, omega, true)
+}
