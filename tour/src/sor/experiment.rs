@@ -112,13 +112,20 @@ pub fn methods(t: &Table, seed: u64) -> Vec<Method> {
             .map(|r| f64::from(*r.iter().min().unwrap_or(&0)))
             .collect(),
     });
+    out.extend(tuners(t, seed));
+    out
+}
+
+/// Tsallis-INF and the contextual tuner, seeded with `seed`, over the table.
+pub fn tuners(t: &Table, seed: u64) -> [Method; 2] {
     let tsallis = OmegaTuner::new(ARMS as u32, OMEGA_MIN, OMEGA_MAX, seed).expect("valid");
-    out.push(play("Tsallis-INF", tsallis, t));
     let contextual =
         OmegaTuner::new_contextual(ARMS as u32, OMEGA_MIN, OMEGA_MAX, C_MIN, C_MAX, seed)
             .expect("valid");
-    out.push(play("contextual (ChebCB)", contextual, t));
-    out
+    [
+        play("Tsallis-INF", tsallis, t),
+        play("contextual (ChebCB)", contextual, t),
+    ]
 }
 
 /// Runs a tuner over the instances; its cost on an instance is the table's sweep
