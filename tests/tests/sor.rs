@@ -228,9 +228,9 @@ proptest! {
     }
 
     #[test]
-    fn csr_row_offdiag_agrees(len in 0usize..80, diag in 0usize..90, seed in any::<u64>()) {
-        row_offdiag::<f32>(len, diag, seed)?;
-        row_offdiag::<f64>(len, diag, seed)?;
+    fn csr_row_split_agrees(len in 0usize..80, diag in 0usize..90, recent in 0usize..90, seed in any::<u64>()) {
+        row_split::<f32>(len, diag, recent, seed)?;
+        row_split::<f64>(len, diag, recent, seed)?;
     }
 }
 
@@ -260,22 +260,41 @@ where
     Ok(())
 }
 
-fn row_offdiag<T: Real>(len: usize, diag: usize, seed: u64) -> Result<(), TestCaseError>
+fn row_split<T: Real>(
+    len: usize,
+    diag: usize,
+    recent: usize,
+    seed: u64,
+) -> Result<(), TestCaseError>
 where
     Simd: Primitives<T>,
 {
     let x = uniform::<T>(80, seed, 3.0);
     let vals = uniform::<T>(len, seed ^ 9, 2.0);
     let cols: Vec<u32> = (0..len as u32).map(|k| k + (k / 3)).collect();
-    let (os, ds) = <Scalar as Primitives<T>>::csr_row_offdiag(&cols, &vals, &x, diag);
-    let (ov, dv) = <Simd as Primitives<T>>::csr_row_offdiag(&cols, &vals, &x, diag);
-    prop_assert_eq!(ds, dv);
+    let (os, ds, rs) = <Scalar as Primitives<T>>::csr_row_split(&cols, &vals, &x, diag, recent);
+    let (ov, dv, rv) = <Simd as Primitives<T>>::csr_row_split(&cols, &vals, &x, diag, recent);
+    prop_assert_eq!((ds, rs), (dv, rv));
+    // The split-off values are the stored ones (or 0), and the sum is a plain
+    // reference sum over the remaining columns.
+    let stored = |c: usize| {
+        cols.iter()
+            .position(|&k| k as usize == c)
+            .map_or(T::zero(), |p| vals[p])
+    };
+    prop_assert_eq!(ds, stored(diag));
+    if recent != diag {
+        prop_assert_eq!(rs, stored(recent));
+    }
     let abs: T = cols
         .iter()
         .zip(&vals)
-        .filter(|(c, _)| **c as usize != diag && (**c as usize) < x.len())
+        .filter(|(c, _)| {
+            let c = **c as usize;
+            c != diag && c != recent && c < x.len()
+        })
         .fold(T::zero(), |s, (c, v)| s + (*v * x[*c as usize]).abs());
-    prop_assert!((os - ov).abs() <= bounds::csr_row_offdiag(len, abs));
+    prop_assert!((os - ov).abs() <= bounds::csr_row_split(len, abs));
     Ok(())
 }
 

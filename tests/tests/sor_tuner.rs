@@ -23,9 +23,8 @@ fn arm_of(t: &OmegaTuner, omega: f64) -> usize {
 
 #[test]
 fn probabilities_sum_to_one_over_100k_rounds_with_skewed_losses() {
-    // Costs spanning four orders of magnitude drive |eta * min L| far beyond 2 (the
-    // centred estimates of the best arm run to large negative values), where a
-    // normaliser started at x = -1 is not even below min L and Newton diverges.
+    // Costs spanning four orders of magnitude drive eta * min L far beyond 2, where
+    // a normaliser started at x = -1 diverges.
     let mut t = OmegaTuner::new(20, 1.0, 1.95, 7).unwrap();
     let mut p = [0.0; OMEGA_TUNER_MAX_ARMS];
     for round in 0..100_000u64 {

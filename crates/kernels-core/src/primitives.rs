@@ -56,11 +56,14 @@ pub trait Primitives<T: Real> {
 
     // sor primitives
 
-    /// One CSR row against `x` with the diagonal split off: returns
-    /// `(sum over k with cols[k] != diag of vals[k] x[cols[k]], the value stored at
-    /// column diag)`, the latter 0 when none is stored. A column index beyond `x`
-    /// contributes nothing (callers validate the structure first).
-    fn csr_row_offdiag(cols: &[u32], vals: &[T], x: &[T], diag: usize) -> (T, T);
+    /// One CSR row against `x` with two columns split off: returns
+    /// `(sum over k with cols[k] not in {diag, recent} of vals[k] x[cols[k]],
+    /// the value stored at column diag, the value stored at column recent)`, a value
+    /// that is not stored being 0. A column index beyond `x` contributes nothing
+    /// (callers validate the structure first). `recent` is the row a sweep updated
+    /// last: leaving it out lets the sweep keep that value in a register, off the
+    /// chain of dependent rows (`usize::MAX` for none).
+    fn csr_row_split(cols: &[u32], vals: &[T], x: &[T], diag: usize, recent: usize) -> (T, T, T);
 
     /// One colour of one row of a red-black SOR sweep on the 5-point stencil: for
     /// every `j` with `j % 2 == parity`,

@@ -85,19 +85,20 @@ impl<T: Real> Primitives<T> for Scalar {
 
     // sor primitives
 
-    fn csr_row_offdiag(cols: &[u32], vals: &[T], x: &[T], diag: usize) -> (T, T) {
+    fn csr_row_split(cols: &[u32], vals: &[T], x: &[T], diag: usize, recent: usize) -> (T, T, T) {
         debug_assert_eq!(cols.len(), vals.len());
-        let mut off = T::zero();
-        let mut d = T::zero();
+        let (mut off, mut d, mut r) = (T::zero(), T::zero(), T::zero());
         for (&c, &v) in cols.iter().zip(vals) {
             let c = c as usize;
             if c == diag {
                 d = v;
+            } else if c == recent {
+                r = v;
             } else if let Some(&xc) = x.get(c) {
                 off = off + v * xc;
             }
         }
-        (off, d)
+        (off, d, r)
     }
 
     fn rb_row(

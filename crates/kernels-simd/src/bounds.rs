@@ -31,9 +31,9 @@ pub fn lse<T: Real>(n: usize, result: T) -> T {
 
 // sor bounds
 
-/// `csr_row_offdiag`: the off-diagonal sum of `n` terms is a reduction
+/// `csr_row_split`: the off-diagonal sum of `n` terms is a reduction
 /// ([`reduction`]); the diagonal value is returned exactly. `rb_row` is identical
 /// to the scalar reference (bound 0).
-pub fn csr_row_offdiag<T: Real>(n: usize, sum_abs: T) -> T {
+pub fn csr_row_split<T: Real>(n: usize, sum_abs: T) -> T {
     reduction(n, sum_abs)
 }

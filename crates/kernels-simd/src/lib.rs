@@ -25,7 +25,7 @@
 //! | `dot`, `sum`, `gemv` | `2(n + 2) u sum_i |x_i y_i|` (resp. `sum |x_i|`) |
 //! | `gemv_t` | `2(rows + 2) u sum_i |a_ij x_i|` per element |
 //! | `lse`, `lse_accumulate` | `4(n + 4) u + 2u |result|` |
-//! | `csr_row_offdiag` (sor) | 0 today (the scalar loop: short rows gain nothing from lanes); documented as `2(n + 2) u sum_k |a_k x_k|` so a vector form may come |
+//! | `csr_row_split` (sor) | 0 today (the scalar loop: short rows gain nothing from lanes); documented as `2(n + 2) u sum_k |a_k x_k|` so a vector form may come |
 //! | `rb_row` (sor) | 0 (identical: same operations in the same order, no FMA) |
 #![no_std]
 

@@ -170,11 +170,17 @@ macro_rules! simd_primitives {
 
             // sor primitives
 
-            fn csr_row_offdiag(cols: &[u32], vals: &[$t], x: &[$t], diag: usize) -> ($t, $t) {
+            fn csr_row_split(
+                cols: &[u32],
+                vals: &[$t],
+                x: &[$t],
+                diag: usize,
+                recent: usize,
+            ) -> ($t, $t, $t) {
                 // Rows of stencil matrices hold a handful of entries and the sweep is a
                 // chain of dependent rows: lanes and extra accumulators were measured
                 // slower than the plain loop, so this is the scalar reference.
-                <kernels_core::Scalar as Primitives<$t>>::csr_row_offdiag(cols, vals, x, diag)
+                <kernels_core::Scalar as Primitives<$t>>::csr_row_split(cols, vals, x, diag, recent)
             }
 
             fn rb_row(

@@ -21,7 +21,8 @@ pub fn residual_norm<T: Real, P: Primitives<T>>(a: &SorCsr<'_, T>, b: &[T], x: &
     let (indptr, indices, values) = (csr.indptr(), csr.indices(), csr.values());
     let r = |i: usize| {
         let (start, end) = (indptr[i], indptr[i + 1]);
-        let (off, d) = P::csr_row_offdiag(&indices[start..end], &values[start..end], x, i);
+        let (cols, vals) = (&indices[start..end], &values[start..end]);
+        let (off, d, _) = P::csr_row_split(cols, vals, x, i, usize::MAX);
         (b[i] - off - d * x[i]).to_f64_lossless()
     };
     let n = a.n().min(b.len()).min(x.len());
@@ -47,9 +48,9 @@ pub fn residual_norm<T: Real, P: Primitives<T>>(a: &SorCsr<'_, T>, b: &[T], x: &
 ///
 /// Errors, all before `x` is written: lengths, [`Error::Dimension`]; `omega`
 /// outside `(0, 2)`, `tol` not positive and finite, or `max_iter == 0`,
-/// [`Error::Argument`]; NaN or infinity in `b` or `x`, [`Error::NonFinite`]; the
-/// workspace (`work`, any size: none is needed) is not inspected. A residual that
-/// becomes non-finite (SOR diverged) is [`Error::Numerical`], with `x` holding the
+/// [`Error::Argument`]; NaN or infinity in `b` or `x`, [`Error::NonFinite`]. No
+/// workspace is taken (see [`sor_solve_work_size`]). A residual that becomes
+/// non-finite (SOR diverged) is [`Error::Numerical`], with `x` holding the
 /// last iterate.
 pub fn sor_solve<T: Real, P: Primitives<T>>(
     a: &SorCsr<'_, T>,

@@ -48,17 +48,25 @@ pub fn sweep_once<T: Real, P: Primitives<T>>(
     let csr = a.csr();
     let (indptr, indices, values) = (csr.indptr(), csr.indices(), csr.values());
     let keep = T::one() - omega;
-    let mut row = |i: usize| {
+    // Each row waits for the one updated just before it (its neighbour in a stencil
+    // matrix). That value is kept in `prev` and its term added last, so the chain
+    // from one row to the next is a multiply and a subtraction; everything else
+    // (the other terms, omega / d: a division) runs ahead out of order.
+    let mut prev = T::zero();
+    let mut row = |i: usize, recent: usize| {
         let (start, end) = (indptr[i], indptr[i + 1]);
-        let (off, d) = P::csr_row_offdiag(&indices[start..end], &values[start..end], x, i);
-        // d != 0: SorCsr checked every diagonal entry. omega / d does not depend on
-        // x, so the division runs off the chain of dependent rows.
-        x[i] = keep * x[i] + (b[i] - off) * (omega / d);
+        let (cols, vals) = (&indices[start..end], &values[start..end]);
+        let (off, d, a_recent) = P::csr_row_split(cols, vals, x, i, recent);
+        // d != 0: SorCsr checked every diagonal entry.
+        let g = omega / d;
+        let ahead = keep * x[i] + g * (b[i] - off);
+        prev = ahead - (g * a_recent) * prev;
+        x[i] = prev;
     };
     if backward {
-        (0..n).rev().for_each(&mut row);
+        (0..n).rev().for_each(|i| row(i, i + 1));
     } else {
-        (0..n).for_each(&mut row);
+        (0..n).for_each(|i| row(i, i.wrapping_sub(1)));
     }
     Ok(())
 }

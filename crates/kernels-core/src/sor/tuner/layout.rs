@@ -111,7 +111,7 @@ pub(super) fn check(w: &TunerWords) -> Result<Header> {
     }
     let losses_ok = w[W_LOSS..W_LOSS + arms]
         .iter()
-        .all(|&v| f64::from_bits(v).is_finite());
+        .all(|&v| f64::from_bits(v) >= 0.0 && f64::from_bits(v).is_finite());
     let model_ok = w[W_MODEL..W_MODEL + arms * PER_ARM]
         .chunks_exact(PER_ARM)
         .all(|m| {

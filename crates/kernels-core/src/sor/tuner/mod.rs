@@ -3,9 +3,9 @@
 //!
 //! Arms are `arms` omegas evenly spaced on `[omega_min, omega_max]`. Each round is
 //! [`tuner_next`] (draw an omega) then exactly one [`tuner_feedback`] (its cost).
-//! - Non-contextual: Tsallis-INF ([`tsallis`]) on the centred loss
-//!   `cost / scale - 1`, `scale` the running mean cost, learning rate `2 / sqrt(t)`,
-//!   importance-weighted loss estimates.
+//! - Non-contextual: Tsallis-INF ([`tsallis`]) on the loss `cost / scale`, `scale`
+//!   the running mean cost, learning rate `2 / sqrt(t)`, importance-weighted loss
+//!   estimates.
 //! - Contextual: ChebCB ([`chebcb`]) on one scalar context in
 //!   `[context_min, context_max]` (values outside are clamped).
 //!
@@ -209,15 +209,15 @@ pub fn tuner_feedback(w: &mut TunerWords, cost: f64) -> Result<()> {
         let start = W_MODEL + h.arm * PER_ARM;
         chebcb::update(&mut w[start..start + PER_ARM], &phi, cost);
     } else {
-        // The loss is the cost relative to the running mean, centred: 1 is
-        // subtracted, which shifts every arm's expected estimate by the same amount
-        // (the distribution is unchanged in expectation) but shrinks the variance of
-        // the importance-weighted estimate of a rarely drawn arm.
+        // The loss is the cost relative to the running mean, nonnegative. (A centred
+        // loss, cost / scale - 1, was tried: its negative importance-weighted jumps
+        // let one lucky draw of a poor arm take over, 106 to 241 mean sweeps over the
+        // last 1000 systems across nine seeds of the high-variance experiment.)
         let scale = cost_sum / rounds as f64;
-        let loss = if scale > 0.0 { cost / scale - 1.0 } else { 0.0 };
+        let loss = if scale > 0.0 { cost / scale } else { 0.0 };
         let k = W_LOSS + h.arm;
         let total = f(w, k) + loss / h.prob;
-        set(w, k, total.clamp(-f64::MAX, f64::MAX));
+        set(w, k, if total.is_finite() { total } else { f64::MAX });
     }
     w[W_ROUNDS] = rounds;
     set(w, W_COST_SUM, cost_sum);
