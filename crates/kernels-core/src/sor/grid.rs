@@ -14,7 +14,10 @@
 //! Within a row the points of one colour are every other entry. The SIMD primitive
 //! updates whole vectors of the row and keeps the other colour's lanes with a mask:
 //! half the arithmetic is thrown away, but loads stay contiguous and no gather or
-//! de-interleaving shuffle is needed, and the sweep is memory bound anyway.
+//! de-interleaving shuffle (which `wide` does not offer portably) is needed.
+//! Measured at 1024x1024 on the development machine: f32 1.9x the scalar loop with
+//! AVX-512, f64 even with it (and behind it on SSE2, where an f64x4 is two halves);
+//! both at or above the stream bandwidth there, as x and b stay in its large L3.
 
 use super::check_omega;
 use crate::{Error, Primitives, Real, Result, check_finite, checked_product};
