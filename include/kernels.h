@@ -15,6 +15,22 @@
 #include <stddef.h>
 #include <stdint.h>
 
+// Sweep rows 0 .. n-1.
+#define KN_SWEEP_FORWARD 1
+
+// Sweep rows n-1 .. 0.
+#define KN_SWEEP_BACKWARD 2
+
+// A forward then a backward sweep (SSOR), counted as one sweep.
+#define KN_SWEEP_SYMMETRIC 3
+
+// Words of a `kn_omega_tuner` (14,464 bytes): room for 64 arms and the contextual
+// model.
+#define KN_OMEGA_TUNER_WORDS 1808
+
+// The most arms an omega tuner takes.
+#define KN_OMEGA_TUNER_MAX_ARMS 64
+
 // Major version; equals the crate version in Cargo.toml (checked by a test).
 #define KN_VERSION_MAJOR 0
 
@@ -103,6 +119,15 @@ typedef struct kn_report {
   // 1 if error <= tol, else 0.
   int32_t converged;
 } kn_report;
+
+// The state of an omega tuner: opaque, owned by the caller, fixed size, no pointers
+// (it may be copied, saved and restored). Initialise it with `kn_omega_tuner_init`
+// or `kn_omega_tuner_init_contextual`; every call validates it first and answers
+// `KN_ERR_ARGUMENT` for anything that is not a state the library wrote.
+typedef struct kn_omega_tuner {
+  // Private to the library.
+  uint64_t opaque[KN_OMEGA_TUNER_WORDS];
+} kn_omega_tuner;
 
 // Done.
 #define KN_OK 0
@@ -558,6 +583,201 @@ kn_status kn_sinkhorn_f64(size_t n,
                           void *work,
                           size_t work_bytes,
                           struct kn_report *rep);
+
+// In-place SOR sweeps on the `n x n` CSR matrix A (f32):
+// `x_i <- (1 - omega) x_i + omega (b_i - sum_{j != i} a_ij x_j) / a_ii`, row by row
+// in the order `sweep` gives (`KN_SWEEP_FORWARD`, `KN_SWEEP_BACKWARD`, or
+// `KN_SWEEP_SYMMETRIC` = forward then backward), `sweeps` times (0 = validate only).
+//
+// Arguments: `indptr` (n + 1), `indices` (indptr[n], strictly increasing within a
+// row, < n) and `values` (indptr[n]) are A in CSR form; `b` (n) the right-hand side;
+// `x` (n) the iterate, in/out; `omega` in (0, 2).
+//
+// Status: `KN_OK`; `KN_ERR_NULL` (a NULL array); `KN_ERR_DIMENSION` (n = 0, or sizes
+// that overflow); `KN_ERR_ARGUMENT` (omega outside (0, 2), an unknown `sweep`, a
+// malformed CSR structure, a zero or missing diagonal entry, misaligned or
+// overlapping arrays); `KN_ERR_NON_FINITE` (NaN or infinity in values, b or x): on
+// all of these x is untouched. `KN_ERR_NUMERICAL`: the sweeps overflowed (SOR
+// diverged); x holds the last sweep's values.
+//
+// # Safety
+// Each non-NULL pointer must point to the number of values given above, valid for
+// the call.
+kn_status kn_sor_csr_f32(size_t n,
+                         const size_t *indptr,
+                         const uint32_t *indices,
+                         const float *values,
+                         const float *b,
+                         float *x,
+                         float omega,
+                         int32_t sweep,
+                         uint32_t sweeps);
+
+// In-place SOR sweeps on a CSR matrix (f64); see `kn_sor_csr_f32`.
+//
+// # Safety
+// As for `kn_sor_csr_f32`.
+kn_status kn_sor_csr_f64(size_t n,
+                         const size_t *indptr,
+                         const uint32_t *indices,
+                         const double *values,
+                         const double *b,
+                         double *x,
+                         double omega,
+                         int32_t sweep,
+                         uint32_t sweeps);
+
+// Workspace bytes `kn_sor_solve_csr_f32`/`_f64` need for order `n`, into `*bytes`
+// (currently 0: NULL work with 0 bytes is fine).
+//
+// Status: `KN_OK`; `KN_ERR_NULL` (bytes is NULL); `KN_ERR_DIMENSION` (n = 0).
+//
+// # Safety
+// `bytes` must be NULL or valid for one write.
+kn_status kn_sor_solve_work_bytes(size_t n, size_t *bytes);
+
+// Forward SOR iterations on A x = b (f32) from the initial guess in `x` until the
+// relative residual `||b - A x|| / ||b|| <= tol` (checked before the first sweep and
+// after each one; the absolute residual when b = 0), at most `max_iter` sweeps.
+//
+// Arguments: A in CSR form and `b`, `x`, `omega` as for `kn_sor_csr_f32`; `tol` > 0;
+// `max_iter` > 0; `work`/`work_bytes` as `kn_sor_solve_work_bytes` says (any
+// alignment); `rep` (nullable) receives `iterations` = sweeps done, `error` = the
+// relative residual at exit, `converged`.
+//
+// Status: `KN_OK` (converged); `KN_NOT_CONVERGED` (x holds the last iterate, rep is
+// filled); `KN_ERR_NULL`, `KN_ERR_DIMENSION`, `KN_ERR_WORKSPACE`, `KN_ERR_ARGUMENT`
+// (also tol not positive, max_iter = 0), `KN_ERR_NON_FINITE`: x and rep untouched.
+// `KN_ERR_NUMERICAL`: the residual overflowed (SOR diverged); x holds the last
+// iterate, rep is not written.
+//
+// # Safety
+// Each non-NULL pointer must point to the number of values given above, valid for
+// the call.
+kn_status kn_sor_solve_csr_f32(size_t n,
+                               const size_t *indptr,
+                               const uint32_t *indices,
+                               const float *values,
+                               const float *b,
+                               float *x,
+                               float omega,
+                               double tol,
+                               uint32_t max_iter,
+                               void *work,
+                               size_t work_bytes,
+                               struct kn_report *rep);
+
+// Forward SOR iterations to a relative residual (f64); see `kn_sor_solve_csr_f32`.
+//
+// # Safety
+// As for `kn_sor_solve_csr_f32`.
+kn_status kn_sor_solve_csr_f64(size_t n,
+                               const size_t *indptr,
+                               const uint32_t *indices,
+                               const double *values,
+                               const double *b,
+                               double *x,
+                               double omega,
+                               double tol,
+                               uint32_t max_iter,
+                               void *work,
+                               size_t work_bytes,
+                               struct kn_report *rep);
+
+// In-place red-black SOR sweeps (f32) for the matrix `(4 + shift) I - (sum of the
+// four neighbours)` on an `nx`-by-`ny` interior grid with zero Dirichlet boundary.
+// `x` and `b` are `nx * ny` values, row-major: `x[i * nx + j]`, row `i < ny`, column
+// `j < nx`. One sweep updates the red points (i + j even), then the black points
+// (i + j odd); `sweeps` = 0 validates only.
+//
+// Status: `KN_OK`; `KN_ERR_NULL`; `KN_ERR_DIMENSION` (nx or ny zero, product
+// overflow); `KN_ERR_ARGUMENT` (omega outside (0, 2), 4 + shift zero, misaligned or
+// overlapping arrays); `KN_ERR_NON_FINITE` (NaN or infinity in shift, b or x): on
+// all of these x is untouched. `KN_ERR_NUMERICAL`: the sweeps overflowed; x holds
+// the last sweep's values.
+//
+// # Safety
+// `b` and `x` must be NULL or point to `nx * ny` values, valid for the call.
+kn_status kn_sor_grid2d_f32(size_t nx,
+                            size_t ny,
+                            float shift,
+                            const float *b,
+                            float *x,
+                            float omega,
+                            uint32_t sweeps);
+
+// In-place red-black SOR sweeps on the shifted 5-point grid (f64); see
+// `kn_sor_grid2d_f32`.
+//
+// # Safety
+// As for `kn_sor_grid2d_f32`.
+kn_status kn_sor_grid2d_f64(size_t nx,
+                            size_t ny,
+                            double shift,
+                            const double *b,
+                            double *x,
+                            double omega,
+                            uint32_t sweeps);
+
+// Initialises a non-contextual omega tuner: Tsallis-INF over `arms` omegas evenly
+// spaced on [omega_min, omega_max], driven by `seed` (same seed, same choices).
+//
+// Arguments: `t` the state to initialise (its previous contents are ignored);
+// `arms` in 2 .. KN_OMEGA_TUNER_MAX_ARMS; 0 < omega_min < omega_max < 2.
+//
+// Status: `KN_OK`; `KN_ERR_NULL`; `KN_ERR_ARGUMENT` (a range violated, misaligned
+// t); `KN_ERR_NON_FINITE` (NaN or infinite bounds): on errors `*t` is untouched.
+//
+// # Safety
+// `t` must be NULL or valid for writes of one `kn_omega_tuner`.
+kn_status kn_omega_tuner_init(struct kn_omega_tuner *t,
+                              uint32_t arms,
+                              double omega_min,
+                              double omega_max,
+                              uint64_t seed);
+
+// Initialises a contextual omega tuner over the same grid of omegas: per arm a
+// ridge regression of the cost on Chebyshev features (degree 5) of the context
+// mapped from [context_min, context_max] to [-1, 1] (outside values are clamped),
+// with inverse-gap-weighted sampling (ChebCB).
+//
+// Status: as `kn_omega_tuner_init`, plus `KN_ERR_ARGUMENT` for
+// context_min >= context_max and `KN_ERR_NON_FINITE` for non-finite context bounds.
+//
+// # Safety
+// `t` must be NULL or valid for writes of one `kn_omega_tuner`.
+kn_status kn_omega_tuner_init_contextual(struct kn_omega_tuner *t,
+                                         uint32_t arms,
+                                         double omega_min,
+                                         double omega_max,
+                                         double context_min,
+                                         double context_max,
+                                         uint64_t seed);
+
+// Draws the omega for the next system into `*omega`. `context` is used by a
+// contextual tuner and ignored otherwise. Must be followed by exactly one
+// `kn_omega_tuner_feedback` before the next call.
+//
+// Status: `KN_OK`; `KN_ERR_NULL`; `KN_ERR_ARGUMENT` (t is not a valid initialised
+// state, a previous draw still waits for its feedback, misaligned or overlapping
+// pointers); `KN_ERR_NON_FINITE` (a contextual tuner given a NaN or infinite
+// context): on errors neither `*t` nor `*omega` is written.
+//
+// # Safety
+// `t` must be NULL or point to a `kn_omega_tuner`, `omega` NULL or valid for one
+// write.
+kn_status kn_omega_tuner_next(struct kn_omega_tuner *t, double context, double *omega);
+
+// Reports the cost of the system solved with the last drawn omega: any
+// nonnegative measure, lower is better (sweeps, seconds).
+//
+// Status: `KN_OK`; `KN_ERR_NULL`; `KN_ERR_ARGUMENT` (invalid state, no draw waiting
+// for feedback, negative cost); `KN_ERR_NON_FINITE` (NaN or infinite cost): on
+// errors `*t` is untouched.
+//
+// # Safety
+// `t` must be NULL or point to a `kn_omega_tuner`.
+kn_status kn_omega_tuner_feedback(struct kn_omega_tuner *t, double cost);
 
 // The library version as `major << 16 | minor << 8 | patch`.
 //

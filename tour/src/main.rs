@@ -21,6 +21,7 @@ mod machine;
 mod primitives;
 mod report;
 mod sinkhorn;
+mod sor;
 mod svg;
 
 use std::path::PathBuf;
@@ -57,6 +58,11 @@ pub const FAMILIES: &[Family] = &[
         name: "linattn",
         section: linattn::run,
         bench: Some(linattn::bench),
+    },
+    Family {
+        name: "sor",
+        section: sor::run,
+        bench: Some(sor::bench),
     },
 ];
 

@@ -24,6 +24,7 @@ mod real;
 mod report;
 mod scalar;
 pub mod sinkhorn;
+pub mod sor;
 mod strided;
 mod view;
 mod workspace;

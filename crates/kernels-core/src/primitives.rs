@@ -91,4 +91,34 @@ pub trait Primitives<T: Real> {
     /// transpose, e.g. `K^T` for a rank-`k` update of a state). Dimensions that
     /// disagree are cut to their common prefix.
     fn gemm(alpha: T, a: Strided<'_, T>, w: Option<&[T]>, b: Strided<'_, T>, c: StridedMut<'_, T>);
+
+    // sor primitives
+
+    /// One CSR row against `x` with two columns split off: returns
+    /// `(sum over k with cols[k] not in {diag, recent} of vals[k] x[cols[k]],
+    /// the value stored at column diag, the value stored at column recent)`, a value
+    /// that is not stored being 0. A column index beyond `x` contributes nothing
+    /// (callers validate the structure first). `recent` is the row a sweep updated
+    /// last: leaving it out lets the sweep keep that value in a register, off the
+    /// chain of dependent rows (`usize::MAX` for none).
+    fn csr_row_split(cols: &[u32], vals: &[T], x: &[T], diag: usize, recent: usize) -> (T, T, T);
+
+    /// One colour of one row of a red-black SOR sweep on the 5-point stencil: for
+    /// every `j` with `j % 2 == parity`,
+    /// `row[j] <- keep row[j] + gain (((l + r) + (u + d)) + b[j])` with
+    /// `l = row[j-1]`, `r = row[j+1]`, `u = up[j]`, `d = down[j]`, and 0 for a
+    /// neighbour outside the row or a missing (`None`) neighbour row (the Dirichlet
+    /// boundary). Entries of the other parity are read, never written, so the result
+    /// does not depend on the order of the updates. Every implementation performs the
+    /// same operations in the same order (no fused multiply-add): results are
+    /// identical, not merely close.
+    fn rb_row(
+        parity: usize,
+        keep: T,
+        gain: T,
+        b: &[T],
+        up: Option<&[T]>,
+        down: Option<&[T]>,
+        row: &mut [T],
+    );
 }

@@ -1,6 +1,7 @@
 //! The plain scalar implementation of [`Primitives`]: the reference every faster
 //! implementation is tested against, and the fallback on any target.
 
+use crate::sor::{rb_len, rb_point};
 use crate::{Dense, Primitives, Real, Strided, StridedMut};
 
 /// Scalar primitives: one element at a time, summing left to right.
@@ -159,6 +160,44 @@ impl<T: Real> Primitives<T> for Scalar {
                     *cij = *cij + aip * *b.at(p, j);
                 }
             }
+        }
+    }
+
+    // sor primitives
+
+    fn csr_row_split(cols: &[u32], vals: &[T], x: &[T], diag: usize, recent: usize) -> (T, T, T) {
+        debug_assert_eq!(cols.len(), vals.len());
+        let (mut off, mut d, mut r) = (T::zero(), T::zero(), T::zero());
+        for (&c, &v) in cols.iter().zip(vals) {
+            let c = c as usize;
+            if c == diag {
+                d = v;
+            } else if c == recent {
+                r = v;
+            } else if let Some(&xc) = x.get(c) {
+                off = off + v * xc;
+            }
+        }
+        (off, d, r)
+    }
+
+    fn rb_row(
+        parity: usize,
+        keep: T,
+        gain: T,
+        b: &[T],
+        up: Option<&[T]>,
+        down: Option<&[T]>,
+        row: &mut [T],
+    ) {
+        let n = rb_len(b, up, down, row);
+        let at = |s: Option<&[T]>, j: usize| s.and_then(|s| s.get(j)).copied().unwrap_or(T::zero());
+        let mut j = parity;
+        while j < n {
+            let l = if j > 0 { row[j - 1] } else { T::zero() };
+            let r = if j + 1 < n { row[j + 1] } else { T::zero() };
+            row[j] = rb_point(keep, gain, row[j], l, r, at(up, j), at(down, j), b[j]);
+            j += 2;
         }
     }
 }

@@ -22,12 +22,14 @@ mod h2o;
 mod linattn;
 mod report;
 mod sinkhorn;
+mod sor;
 mod status;
 
 pub use h2o::*;
 pub use linattn::*;
 pub use report::kn_report;
 pub use sinkhorn::*;
+pub use sor::*;
 pub use status::*;
 
 #[cfg(all(not(feature = "std"), feature = "panic-handler", not(test)))]

@@ -86,3 +86,12 @@ pub fn sum_exp_affine<T: Real>(n: usize, value: T, arg_abs: T) -> T {
 pub fn gemm<T: Real>(k: usize, c: T, sum_abs: T) -> T {
     T::of(2.0 * (k as f64 + 4.0)) * unit::<T>() * (c.abs() + sum_abs)
 }
+
+// sor bounds
+
+/// `csr_row_split`: the off-diagonal sum of `n` terms is a reduction
+/// ([`reduction`]); the diagonal value is returned exactly. `rb_row` is identical
+/// to the scalar reference (bound 0).
+pub fn csr_row_split<T: Real>(n: usize, sum_abs: T) -> T {
+    reduction(n, sum_abs)
+}

@@ -30,6 +30,18 @@ pub extern "C" fn _start() -> ! {
         kernels::kn_linattn_forward_f32 as *const (),
         kernels::kn_linattn_chunk_state_f32 as *const (),
         kernels::kn_linattn_state_scan_f32 as *const (),
+        // sor
+        kernels::kn_sor_csr_f32 as *const (),
+        kernels::kn_sor_csr_f64 as *const (),
+        kernels::kn_sor_solve_work_bytes as *const (),
+        kernels::kn_sor_solve_csr_f32 as *const (),
+        kernels::kn_sor_solve_csr_f64 as *const (),
+        kernels::kn_sor_grid2d_f32 as *const (),
+        kernels::kn_sor_grid2d_f64 as *const (),
+        kernels::kn_omega_tuner_init as *const (),
+        kernels::kn_omega_tuner_init_contextual as *const (),
+        kernels::kn_omega_tuner_next as *const (),
+        kernels::kn_omega_tuner_feedback as *const (),
     ];
     for &f in black_box(entry_points) {
         black_box(f);
