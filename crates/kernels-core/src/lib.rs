@@ -18,6 +18,7 @@
 #![no_std]
 
 mod error;
+pub mod paging;
 mod primitives;
 mod real;
 mod report;
