@@ -311,7 +311,10 @@ fn pages_zero_and_max_are_ordinary_pages() {
     }
     let (f, _, _) = opt(2, &pages);
     assert_eq!(f, brute_force_opt(2, &pages));
-    assert_eq!(run(Policy::Lru, 2, 0, &pages, None), reference_lru(2, &pages).0);
+    assert_eq!(
+        run(Policy::Lru, 2, 0, &pages, None),
+        reference_lru(2, &pages).0
+    );
 }
 
 #[test]
@@ -337,7 +340,10 @@ fn randomized_policies_are_reproducible_from_the_seed() {
         let a = run(policy, 16, 42, &pages, None);
         assert_eq!(a, run(policy, 16, 42, &pages, None));
         let others: Vec<u64> = (0..8).map(|s| run(policy, 16, s, &pages, None)).collect();
-        assert!(others.iter().any(|&b| b != a), "{policy:?} ignores its seed");
+        assert!(
+            others.iter().any(|&b| b != a),
+            "{policy:?} ignores its seed"
+        );
     }
 }
 
@@ -397,7 +403,11 @@ fn corrupted_state_words_are_refused() {
         for v in [good[i] ^ 1, u64::MAX, 1 << 40] {
             let mut w = good;
             w[i] = v;
-            assert_eq!(PagerState::from_words(&w).err(), Some(Error::Argument), "word {i}");
+            assert_eq!(
+                PagerState::from_words(&w).err(),
+                Some(Error::Argument),
+                "word {i}"
+            );
         }
     }
 }

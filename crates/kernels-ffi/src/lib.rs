@@ -18,9 +18,11 @@
 
 mod args;
 mod guard;
+mod paging;
 mod report;
 mod status;
 
+pub use paging::*;
 pub use report::kn_report;
 pub use status::*;
 

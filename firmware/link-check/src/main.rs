@@ -15,6 +15,12 @@ pub extern "C" fn _start() -> ! {
     let entry_points: &[*const ()] = &[
         kernels::kn_version as *const (),
         kernels::kn_status_str as *const (),
+        kernels::kn_pager_work_bytes as *const (),
+        kernels::kn_pager_init as *const (),
+        kernels::kn_pager_access as *const (),
+        kernels::kn_paging_simulate as *const (),
+        kernels::kn_paging_offline_work_bytes as *const (),
+        kernels::kn_paging_offline as *const (),
     ];
     for &f in black_box(entry_points) {
         black_box(f);

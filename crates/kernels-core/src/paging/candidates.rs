@@ -127,10 +127,7 @@ impl Candidates<'_> {
     /// joins the list of its bit. O(len), once per phase of at least `len` requests.
     pub(super) fn new_phase(&mut self, len: usize) -> Result<()> {
         let words = crate::paging::table::mask_words(len);
-        self.marked
-            .get_mut(..words)
-            .ok_or(Error::Argument)?
-            .fill(0);
+        self.marked.get_mut(..words).ok_or(Error::Argument)?.fill(0);
         self.counts = [0, 0];
         for s in 0..len {
             let which = usize::from(flag(self.bits, s)?);

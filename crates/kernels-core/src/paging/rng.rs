@@ -28,6 +28,9 @@ mod tests {
         for _ in 0..50_000 {
             counts[below(&mut s, 5)] += 1;
         }
-        assert!(counts.iter().all(|&c| (9_000..11_000).contains(&c)), "{counts:?}");
+        assert!(
+            counts.iter().all(|&c| (9_000..11_000).contains(&c)),
+            "{counts:?}"
+        );
     }
 }

@@ -79,7 +79,9 @@ impl<'a, V: Pod> Table<'a, V> {
 
     #[inline(always)]
     fn is_used(&self, i: usize) -> bool {
-        self.occupied.get(i >> 6).is_some_and(|w| w >> (i & 63) & 1 == 1)
+        self.occupied
+            .get(i >> 6)
+            .is_some_and(|w| w >> (i & 63) & 1 == 1)
     }
 
     #[inline(always)]
@@ -174,7 +176,9 @@ mod tests {
     #[test]
     fn insert_get_remove_with_extreme_keys() {
         let bits = table_bits(8).unwrap();
-        let bytes = table_size::<u32>(WorkspaceSize::new(), bits).unwrap().bytes();
+        let bytes = table_size::<u32>(WorkspaceSize::new(), bits)
+            .unwrap()
+            .bytes();
         let mut buf = [0u8; 1024];
         let mut ws = Workspace::new(&mut buf[..bytes]);
         let mut t = Table::<u32>::carve(&mut ws, bits).unwrap();
@@ -200,7 +204,9 @@ mod tests {
     #[test]
     fn churn_never_fills_the_table() {
         let bits = table_bits(4).unwrap();
-        let bytes = table_size::<u32>(WorkspaceSize::new(), bits).unwrap().bytes();
+        let bytes = table_size::<u32>(WorkspaceSize::new(), bits)
+            .unwrap()
+            .bytes();
         let mut buf = [0u8; 512];
         let mut ws = Workspace::new(&mut buf[..bytes]);
         let mut t = Table::<u32>::carve(&mut ws, bits).unwrap();
