@@ -16,6 +16,7 @@
 
 mod bench;
 mod machine;
+mod paging;
 mod primitives;
 mod report;
 mod svg;
@@ -34,11 +35,18 @@ pub struct Family {
 }
 
 /// Every family, in tour order.
-pub const FAMILIES: &[Family] = &[Family {
-    name: "primitives",
-    section: primitives::run,
-    bench: None,
-}];
+pub const FAMILIES: &[Family] = &[
+    Family {
+        name: "primitives",
+        section: primitives::run,
+        bench: None,
+    },
+    Family {
+        name: "paging",
+        section: paging::run,
+        bench: Some(paging::bench),
+    },
+];
 
 /// How much work the tour does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -24,7 +24,7 @@ pub fn offline_work_size(capacity: usize, len: usize) -> Result<WorkspaceSize> {
         return Err(Error::Dimension);
     }
     // Same arrays, same order as `offline`.
-    table_size::<u64>(WorkspaceSize::new(), table_bits(len)?)?
+    table_size(WorkspaceSize::new(), table_bits(len)?)?
         .array::<u64>(len)? // next occurrence
         .array::<u64>(len)? // previous occurrence
         .array::<u64>(len)? // heap position of a request; later its phase
@@ -45,7 +45,7 @@ pub fn offline(
     capacity: usize,
     pages: &[u64],
     mut discard: Option<&mut [u8]>,
-    mut phase: Option<&mut [u8]>,
+    phase: Option<&mut [u8]>,
     work: &mut [u8],
 ) -> Result<u64> {
     let len = pages.len();
@@ -59,7 +59,7 @@ pub fn offline(
         return Err(Error::Workspace);
     }
     let mut ws = Workspace::new(work);
-    let mut last = Table::<u64>::carve(&mut ws, table_bits(len)?)?;
+    let mut last = Table::carve(&mut ws, table_bits(len)?)?;
     let next = ws.take::<u64>(len)?;
     let prev = ws.take::<u64>(len)?;
     let pos = ws.take::<u64>(len)?;
@@ -83,7 +83,7 @@ pub fn offline(
         d.fill(1);
     }
     let faults = belady(capacity, next, prev, pos, heap, discard)?;
-    if let Some(p) = phase.as_deref_mut() {
+    if let Some(p) = phase {
         phase_bits(capacity, next, prev, pos, p);
     }
     Ok(faults)

@@ -134,7 +134,7 @@ pub fn pager_work_size(capacity: usize) -> Result<WorkspaceSize> {
     check_capacity(capacity)?;
     // Same arrays, same order as `Pager::carve`.
     let words = mask_words(capacity);
-    table_size::<u32>(WorkspaceSize::new(), table_bits(capacity)?)?
+    table_size(WorkspaceSize::new(), table_bits(capacity)?)?
         .array::<u64>(capacity)? // page id per slot
         .array::<u64>(words)? // marked mask
         .array::<u64>(words)? // bit mask
@@ -151,7 +151,7 @@ pub struct Pager<'a> {
     capacity: usize,
     len: usize,
     rng: u64,
-    table: Table<'a, u32>,
+    table: Table<'a>,
     pages: &'a mut [u64],
     cand: Candidates<'a>,
     order: Recency<'a>,
@@ -248,8 +248,10 @@ impl<'a> Pager<'a> {
     #[inline]
     pub fn access(&mut self, page: u64, bit: bool) -> Result<Access> {
         if let Some(s) = self.table.get(page)? {
-            let s = s as usize;
-            if s >= self.len || self.pages.get(s) != Some(&page) {
+            // Only the bound is checked: a slot that disagrees with the table can
+            // only come from overwritten memory, and is then merely wrong, not unsafe.
+            let s = usize::try_from(s).map_err(|_| Error::Argument)?;
+            if s >= self.len {
                 return Err(Error::Argument);
             }
             match self.policy {
@@ -276,7 +278,7 @@ impl<'a> Pager<'a> {
             (s, Some(old))
         };
         *self.pages.get_mut(s).ok_or(Error::Argument)? = page;
-        self.table.insert(page, s as u32)?;
+        self.table.insert(page, s as u64)?;
         match self.policy {
             Policy::Lru => self.order.push_front(s as u32)?,
             _ => {

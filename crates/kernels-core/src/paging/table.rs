@@ -3,15 +3,15 @@
 //!
 //! Linear probing over a power-of-two array at most half full, so probes stay short.
 //! Every page id is a valid key (0 and `u64::MAX` included): whether an entry is in
-//! use is kept in a separate occupancy bit mask, never in the key. Deletion shifts the
-//! following entries of the probe run back instead of leaving tombstones, so a table
-//! that sees endless inserts and deletes never degrades.
+//! use is kept in its value word (0 = empty, else value + 1), never in the key. Key
+//! and value share one 16-byte entry, so a probe touches one cache line. Deletion
+//! shifts the following entries of the probe run back instead of leaving
+//! tombstones, so a table that sees endless inserts and deletes never degrades.
 //!
 //! The arrays may live in a workspace the caller keeps between calls (the pager), so
 //! the probe loops are bounded by the table size even if that memory was overwritten.
 
 use crate::{Error, Result, WorkspaceSize};
-use bytemuck::Pod;
 
 /// Fibonacci hashing after folding the high half in: page numbers from real traces
 /// are dense runs, and the multiply spreads them over the whole table.
@@ -33,35 +33,30 @@ pub(super) fn mask_words(n: usize) -> usize {
     n.div_ceil(64)
 }
 
-/// Adds a table of `1 << bits` entries with values `V` to a workspace size query, in
-/// the order [`Table::carve`] takes them.
-pub(super) fn table_size<V: Pod>(size: WorkspaceSize, bits: u32) -> Result<WorkspaceSize> {
+/// Adds a table of `1 << bits` entries to a workspace size query, as
+/// [`Table::carve`] takes it.
+pub(super) fn table_size(size: WorkspaceSize, bits: u32) -> Result<WorkspaceSize> {
     let n = 1usize.checked_shl(bits).ok_or(Error::Dimension)?;
-    size.array::<u64>(n)?
-        .array::<V>(n)?
-        .array::<u64>(mask_words(n))
+    size.array::<[u64; 2]>(n)
 }
 
-/// The table over borrowed arrays.
-pub(super) struct Table<'a, V> {
-    keys: &'a mut [u64],
-    values: &'a mut [V],
-    occupied: &'a mut [u64],
+/// The table over a borrowed array of (key, value + 1) entries. Values are below
+/// `u64::MAX` (slot or request indices).
+pub(super) struct Table<'a> {
+    entries: &'a mut [[u64; 2]],
     mask: usize,
     shift: u32,
 }
 
-impl<'a, V: Pod> Table<'a, V> {
-    /// Takes the table's arrays from a workspace (contents as they are).
+impl<'a> Table<'a> {
+    /// Takes the table's array from a workspace (contents as they are).
     pub(super) fn carve(ws: &mut crate::Workspace<'a>, bits: u32) -> Result<Self> {
         if bits == 0 || bits >= usize::BITS {
             return Err(Error::Internal);
         }
         let n = 1usize << bits;
         Ok(Table {
-            keys: ws.take::<u64>(n)?,
-            values: ws.take::<V>(n)?,
-            occupied: ws.take::<u64>(mask_words(n))?,
+            entries: ws.take::<[u64; 2]>(n)?,
             mask: n - 1,
             shift: 64 - bits,
         })
@@ -69,7 +64,7 @@ impl<'a, V: Pod> Table<'a, V> {
 
     /// Empties the table.
     pub(super) fn clear(&mut self) {
-        self.occupied.fill(0);
+        self.entries.fill([0, 0]);
     }
 
     #[inline(always)]
@@ -78,32 +73,25 @@ impl<'a, V: Pod> Table<'a, V> {
     }
 
     #[inline(always)]
-    fn is_used(&self, i: usize) -> bool {
-        self.occupied
-            .get(i >> 6)
-            .is_some_and(|w| w >> (i & 63) & 1 == 1)
-    }
-
-    #[inline(always)]
-    fn set_used(&mut self, i: usize, used: bool) {
-        if let Some(w) = self.occupied.get_mut(i >> 6) {
-            let bit = 1u64 << (i & 63);
-            *w = if used { *w | bit } else { *w & !bit };
-        }
+    fn entry(&self, i: usize) -> Result<[u64; 2]> {
+        self.entries.get(i).copied().ok_or(Error::Internal)
     }
 
     /// Where `page` sits, or the empty position where it would go.
     #[inline(always)]
     fn probe(&self, page: u64) -> Result<(usize, bool)> {
         let mut i = self.home(page);
-        for _ in 0..=self.mask {
-            if !self.is_used(i) {
+        let mut left = self.entries.len();
+        while left > 0 {
+            let [key, value] = self.entry(i)?;
+            if value == 0 {
                 return Ok((i, false));
             }
-            if self.keys.get(i) == Some(&page) {
+            if key == page {
                 return Ok((i, true));
             }
             i = (i + 1) & self.mask;
+            left -= 1;
         }
         // A full table cannot happen at load <= 1/2 unless the memory was overwritten.
         Err(Error::Argument)
@@ -111,31 +99,26 @@ impl<'a, V: Pod> Table<'a, V> {
 
     /// The value stored for `page`.
     #[inline(always)]
-    pub(super) fn get(&self, page: u64) -> Result<Option<V>> {
+    pub(super) fn get(&self, page: u64) -> Result<Option<u64>> {
         let (i, found) = self.probe(page)?;
         Ok(if found {
-            self.values.get(i).copied()
+            Some(self.entry(i)?[1] - 1)
         } else {
             None
         })
     }
 
-    /// Stores `value` for `page`, replacing any previous value.
+    /// Stores `value` (< u64::MAX) for `page`, replacing any previous value.
     #[inline(always)]
-    pub(super) fn insert(&mut self, page: u64, value: V) -> Result<()> {
+    pub(super) fn insert(&mut self, page: u64, value: u64) -> Result<()> {
         let (i, _) = self.probe(page)?;
-        match (self.keys.get_mut(i), self.values.get_mut(i)) {
-            (Some(k), Some(v)) => {
-                *k = page;
-                *v = value;
-            }
-            _ => return Err(Error::Internal),
-        }
-        self.set_used(i, true);
+        let stored = value.checked_add(1).ok_or(Error::Internal)?;
+        *self.entries.get_mut(i).ok_or(Error::Internal)? = [page, stored];
         Ok(())
     }
 
     /// Removes `page`; false if it was absent.
+    #[inline(always)]
     pub(super) fn remove(&mut self, page: u64) -> Result<bool> {
         let (mut hole, found) = self.probe(page)?;
         if !found {
@@ -146,24 +129,17 @@ impl<'a, V: Pod> Table<'a, V> {
         let mut j = hole;
         for _ in 0..self.mask {
             j = (j + 1) & self.mask;
-            if !self.is_used(j) {
+            let e = self.entry(j)?;
+            if e[1] == 0 {
                 break;
             }
-            let key = *self.keys.get(j).ok_or(Error::Internal)?;
-            let home = self.home(key);
+            let home = self.home(e[0]);
             if j.wrapping_sub(home) & self.mask >= j.wrapping_sub(hole) & self.mask {
-                let value = *self.values.get(j).ok_or(Error::Internal)?;
-                match (self.keys.get_mut(hole), self.values.get_mut(hole)) {
-                    (Some(k), Some(v)) => {
-                        *k = key;
-                        *v = value;
-                    }
-                    _ => return Err(Error::Internal),
-                }
+                *self.entries.get_mut(hole).ok_or(Error::Internal)? = e;
                 hole = j;
             }
         }
-        self.set_used(hole, false);
+        *self.entries.get_mut(hole).ok_or(Error::Internal)? = [0, 0];
         Ok(true)
     }
 }
@@ -176,27 +152,25 @@ mod tests {
     #[test]
     fn insert_get_remove_with_extreme_keys() {
         let bits = table_bits(8).unwrap();
-        let bytes = table_size::<u32>(WorkspaceSize::new(), bits)
-            .unwrap()
-            .bytes();
-        let mut buf = [0u8; 1024];
+        let bytes = table_size(WorkspaceSize::new(), bits).unwrap().bytes();
+        let mut buf = [0u8; 2048];
         let mut ws = Workspace::new(&mut buf[..bytes]);
-        let mut t = Table::<u32>::carve(&mut ws, bits).unwrap();
+        let mut t = Table::carve(&mut ws, bits).unwrap();
         t.clear();
         let keys = [0u64, u64::MAX, 1, 17, 1 << 40, 33, 49, 65];
         for (v, &k) in keys.iter().enumerate() {
             assert_eq!(t.get(k).unwrap(), None);
-            t.insert(k, v as u32).unwrap();
+            t.insert(k, v as u64).unwrap();
         }
         for (v, &k) in keys.iter().enumerate() {
-            assert_eq!(t.get(k).unwrap(), Some(v as u32));
+            assert_eq!(t.get(k).unwrap(), Some(v as u64));
         }
         // Remove in an order that exercises shifting across runs.
         for (n, &k) in keys.iter().enumerate() {
             assert!(t.remove(k).unwrap());
             assert!(!t.remove(k).unwrap());
             for (v, &other) in keys.iter().enumerate().skip(n + 1) {
-                assert_eq!(t.get(other).unwrap(), Some(v as u32), "lost {other}");
+                assert_eq!(t.get(other).unwrap(), Some(v as u64), "lost {other}");
             }
         }
     }
@@ -204,21 +178,19 @@ mod tests {
     #[test]
     fn churn_never_fills_the_table() {
         let bits = table_bits(4).unwrap();
-        let bytes = table_size::<u32>(WorkspaceSize::new(), bits)
-            .unwrap()
-            .bytes();
+        let bytes = table_size(WorkspaceSize::new(), bits).unwrap().bytes();
         let mut buf = [0u8; 512];
         let mut ws = Workspace::new(&mut buf[..bytes]);
-        let mut t = Table::<u32>::carve(&mut ws, bits).unwrap();
+        let mut t = Table::carve(&mut ws, bits).unwrap();
         t.clear();
         for p in 0..10_000u64 {
-            t.insert(p * 7919, p as u32).unwrap();
+            t.insert(p * 7919, p).unwrap();
             if p >= 4 {
                 assert!(t.remove((p - 4) * 7919).unwrap());
             }
         }
         for p in 9996..10_000u64 {
-            assert_eq!(t.get(p * 7919).unwrap(), Some(p as u32));
+            assert_eq!(t.get(p * 7919).unwrap(), Some(p));
         }
     }
 }
