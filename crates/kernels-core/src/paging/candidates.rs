@@ -92,6 +92,10 @@ impl Candidates<'_> {
     /// Gives slot `s` (listed or not) its new flags and list membership.
     #[inline(always)]
     pub(super) fn set(&mut self, s: usize, marked: bool, bit: bool) -> Result<()> {
+        if marked && flag(self.marked, s)? {
+            // The common hit: a marked page stays marked; only its bit changes.
+            return set_flag(self.bits, s, bit);
+        }
         self.unlist(s)?;
         self.enter(s, marked, bit)
     }

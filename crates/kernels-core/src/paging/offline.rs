@@ -68,15 +68,18 @@ pub fn offline(
     last.clear();
     for t in (0..len).rev() {
         let page = pages[t];
-        next[t] = match last.get(page)? {
-            Some(n) => {
+        prev[t] = NONE;
+        next[t] = match last.lookup(page)? {
+            Ok(n) => {
                 prev[n as usize] = t as u64;
+                last.insert(page, t as u64)?;
                 n
             }
-            None => NONE,
+            Err(i) => {
+                last.put_at(i, page, t as u64)?;
+                NONE
+            }
         };
-        prev[t] = NONE;
-        last.insert(page, t as u64)?;
     }
 
     if let Some(d) = discard.as_deref_mut() {

@@ -247,38 +247,45 @@ impl<'a> Pager<'a> {
     /// MARKER; the discard bit for DISCARD*, the phase bit for PHASE).
     #[inline]
     pub fn access(&mut self, page: u64, bit: bool) -> Result<Access> {
-        if let Some(s) = self.table.get(page)? {
-            // Only the bound is checked: a slot that disagrees with the table can
-            // only come from overwritten memory, and is then merely wrong, not unsafe.
-            let s = usize::try_from(s).map_err(|_| Error::Argument)?;
-            if s >= self.len {
-                return Err(Error::Argument);
-            }
-            match self.policy {
-                Policy::Lru => self.order.touch(s as u32)?,
-                _ => {
-                    let (marked, b) = self.flags(bit);
-                    self.cand.set(s, marked, b)?;
+        let empty = match self.table.lookup(page)? {
+            Ok(s) => {
+                // Only the bound is checked: a slot that disagrees with the table can
+                // only come from overwritten memory, and is then merely wrong, not
+                // unsafe.
+                let s = usize::try_from(s).map_err(|_| Error::Argument)?;
+                if s >= self.len {
+                    return Err(Error::Argument);
                 }
+                match self.policy {
+                    Policy::Lru => self.order.touch(s as u32)?,
+                    _ => {
+                        let (marked, b) = self.flags(bit);
+                        self.cand.set(s, marked, b)?;
+                    }
+                }
+                return Ok(Access {
+                    hit: true,
+                    evicted: None,
+                });
             }
-            return Ok(Access {
-                hit: true,
-                evicted: None,
-            });
-        }
+            Err(i) => i,
+        };
         let (s, evicted) = if self.len < self.capacity {
             self.len += 1;
             (self.len - 1, None)
         } else {
             let s = self.victim()?;
-            let old = *self.pages.get(s).ok_or(Error::Argument)?;
-            if !self.table.remove(old)? {
-                return Err(Error::Argument);
-            }
-            (s, Some(old))
+            (s, Some(*self.pages.get(s).ok_or(Error::Argument)?))
         };
+        // The new entry goes where the lookup found room, then the evicted page's
+        // entry is removed: one probe fewer than looking the new page up again.
+        self.table.put_at(empty, page, s as u64)?;
+        if let Some(old) = evicted
+            && !self.table.remove(old)?
+        {
+            return Err(Error::Argument);
+        }
         *self.pages.get_mut(s).ok_or(Error::Argument)? = page;
-        self.table.insert(page, s as u64)?;
         match self.policy {
             Policy::Lru => self.order.push_front(s as u32)?,
             _ => {

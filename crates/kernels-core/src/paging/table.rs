@@ -108,6 +108,33 @@ impl<'a> Table<'a> {
         })
     }
 
+    /// The value stored for `page`, or else the position where it would be stored:
+    /// a fault passes that to [`Table::put_at`] and saves a second probe.
+    #[inline(always)]
+    pub(super) fn lookup(&self, page: u64) -> Result<core::result::Result<u64, usize>> {
+        let (i, found) = self.probe(page)?;
+        Ok(if found {
+            Ok(self.entry(i)?[1] - 1)
+        } else {
+            Err(i)
+        })
+    }
+
+    /// Stores `value` for `page` (absent) at the empty position [`Table::lookup`]
+    /// returned, before any other change to the table. The table may briefly hold
+    /// one entry more than its budget (a pager inserts before it removes the evicted
+    /// page); it has room, and lookups of present keys stay correct.
+    #[inline(always)]
+    pub(super) fn put_at(&mut self, i: usize, page: u64, value: u64) -> Result<()> {
+        let stored = value.checked_add(1).ok_or(Error::Internal)?;
+        let e = self.entries.get_mut(i).ok_or(Error::Internal)?;
+        if e[1] != 0 {
+            return Err(Error::Argument);
+        }
+        *e = [page, stored];
+        Ok(())
+    }
+
     /// Stores `value` (< u64::MAX) for `page`, replacing any previous value.
     #[inline(always)]
     pub(super) fn insert(&mut self, page: u64, value: u64) -> Result<()> {
