@@ -15,6 +15,29 @@
 #include <stddef.h>
 #include <stdint.h>
 
+// Policy: least recently used (ignores the bits).
+#define KN_PAGING_LRU 0
+
+// Policy: random marking (ignores the bits).
+#define KN_PAGING_MARKER 1
+
+// Policy: evict a page whose latest discard bit is 1 if any, else an unmarked page
+// (deterministic). With perfect discard bits it makes exactly the optimum's faults.
+#define KN_PAGING_DISCARD 2
+
+// Policy: as KN_PAGING_DISCARD with uniformly random choices.
+#define KN_PAGING_DISCARD_RANDOM 3
+
+// Policy: marking; evict a random unmarked page whose phase bit is 0, else a random
+// unmarked page.
+#define KN_PAGING_PHASE 4
+
+// Number of words of `kn_pager`.
+#define KN_PAGER_WORDS 16
+
+// The largest capacity a pager accepts (2^30 pages).
+#define KN_PAGER_MAX_CAPACITY (1 << 30)
+
 // Sweep rows 0 .. n-1.
 #define KN_SWEEP_FORWARD 1
 
@@ -92,6 +115,24 @@ typedef struct kn_h2o_cache {
   // Token position of each slot, `[n_kv_heads][sink+heavy+recent]`.
   uint64_t *pos;
 } kn_h2o_cache;
+
+// A pager: fixed-size state, opaque to the caller, that refers to the workspace
+// given to `kn_pager_init`. Copying it does not copy the cache: two copies share
+// one workspace and must not both be used.
+typedef struct kn_pager {
+  // Opaque; validated (magic word, checksum, invariants) on every call.
+  uint64_t opaque[KN_PAGER_WORDS];
+} kn_pager;
+
+// What one request did.
+typedef struct kn_access {
+  // 1 if the page was cached, else 0.
+  int32_t hit;
+  // 1 if a page was evicted to make room, else 0.
+  int32_t evicted;
+  // The evicted page when `evicted` is 1; 0 otherwise.
+  uint64_t evicted_page;
+} kn_access;
 
 // Options of `kn_scale_*` and `kn_sinkhorn_*`.
 typedef struct kn_sinkhorn_opts {
@@ -395,6 +436,108 @@ kn_status kn_linattn_state_scan_f32(size_t n_chunks,
                                     const float *decay,
                                     const float *states,
                                     float *prefix);
+
+// Bytes of workspace a pager with `capacity` pages needs (hash table, slot arrays,
+// flag masks and candidate lists; about 52 bytes per page).
+//
+// Returns KN_ERR_NULL if `bytes` is NULL, KN_ERR_DIMENSION if `capacity` is 0 or the
+// size overflows, KN_ERR_ARGUMENT if `capacity` > KN_PAGER_MAX_CAPACITY.
+//
+// # Safety
+// `bytes` must be NULL or valid for writing one `size_t`.
+kn_status kn_pager_work_bytes(size_t capacity, size_t *bytes);
+
+// Initialises `p` as an empty pager of `capacity` pages under `policy`
+// (KN_PAGING_*), with `seed` for the randomized policies (same seed, same
+// evictions). All memory is in `work` (`work_bytes` >= kn_pager_work_bytes): the
+// pager keeps referring to it, so it must stay valid, unmoved and otherwise unused
+// until the pager is no longer used; re-initialise to reuse it.
+//
+// Returns KN_ERR_NULL if `p` or `work` is NULL, KN_ERR_DIMENSION if `capacity` is 0,
+// KN_ERR_ARGUMENT for an unknown policy, `capacity` > KN_PAGER_MAX_CAPACITY or `p`
+// inside `work`, KN_ERR_WORKSPACE if `work_bytes` is too small. `p` is untouched on
+// error.
+//
+// # Safety
+// `p` must be NULL or valid for writes; `work` NULL or valid for `work_bytes` bytes.
+kn_status kn_pager_init(struct kn_pager *p,
+                        int32_t policy,
+                        size_t capacity,
+                        uint64_t seed,
+                        void *work,
+                        size_t work_bytes);
+
+// Serves one request for `page` (any value) with its predicted `bit` (0 or 1; the
+// discard bit for KN_PAGING_DISCARD*, the phase bit for KN_PAGING_PHASE, ignored by
+// LRU and MARKER). A fault with a full cache evicts one page. `result` may be NULL.
+//
+// Returns KN_ERR_NULL if `p` is NULL, KN_ERR_ARGUMENT if `bit` > 1, if `p` does not
+// hold an initialised pager (magic word, checksum and invariants are checked), if
+// `result` overlaps the pager or its workspace, or if the pager's workspace was found
+// overwritten (then re-initialise it). On error `p` and `result` are untouched.
+//
+// # Safety
+// `p` must be NULL or point to a kn_pager; if it holds a pager, the workspace it
+// was initialised with must still be valid and not used otherwise. `result` must be
+// NULL or valid for writes.
+kn_status kn_pager_access(struct kn_pager *p, uint64_t page, uint8_t bit, struct kn_access *result);
+
+// Runs `policy` with `capacity` pages and `seed` over the trace `pages[0..len]` with
+// the predictions `bits[0..len]` (each 0 or 1; NULL means all 0) and writes the
+// number of faults (cold misses included) to `faults`. `work` as for kn_pager_init
+// (kn_pager_work_bytes(capacity)); it is scratch here.
+//
+// Returns KN_ERR_NULL if `pages`, `faults` or `work` is NULL, KN_ERR_DIMENSION if
+// `capacity` is 0, KN_ERR_ARGUMENT for an unknown policy, a bit > 1 or `faults`
+// overlapping an input, KN_ERR_WORKSPACE if `work_bytes` is too small. `faults` is
+// untouched on error.
+//
+// # Safety
+// Each pointer must be NULL or valid for its stated length.
+kn_status kn_paging_simulate(int32_t policy,
+                             size_t capacity,
+                             uint64_t seed,
+                             const uint64_t *pages,
+                             const uint8_t *bits,
+                             size_t len,
+                             uint64_t *faults,
+                             void *work,
+                             size_t work_bytes);
+
+// Bytes of workspace kn_paging_offline needs for a trace of `len` requests (about 56
+// bytes per request).
+//
+// Returns KN_ERR_NULL if `bytes` is NULL, KN_ERR_DIMENSION if `capacity` is 0 or the
+// size overflows.
+//
+// # Safety
+// `bytes` must be NULL or valid for writing one `size_t`.
+kn_status kn_paging_offline_work_bytes(size_t capacity, size_t len, size_t *bytes);
+
+// The offline optimum of the trace `pages[0..len]` with `capacity` pages: Belady's
+// fault count (evict the page requested again furthest in the future; among pages
+// never requested again, the least recently requested) into `opt_faults`, in
+// O(len log capacity), and the perfect predictions, one per request:
+// `discard_bits[t]` = 1 if that optimum evicts `pages[t]` before its next request or
+// it is never requested again; `phase_bits[t]` = 1 if `pages[t]` is requested in the
+// marking phase after the one holding request t (phases: the trace cut greedily into
+// maximal runs of at most `capacity` distinct pages). Either bit array may be NULL.
+//
+// Returns KN_ERR_NULL if `pages`, `opt_faults` or `work` is NULL, KN_ERR_DIMENSION if
+// `capacity` is 0, KN_ERR_ARGUMENT if outputs overlap each other or an input,
+// KN_ERR_WORKSPACE if `work_bytes` < kn_paging_offline_work_bytes. Outputs are
+// untouched on error.
+//
+// # Safety
+// Each pointer must be NULL or valid for its stated length.
+kn_status kn_paging_offline(size_t capacity,
+                            const uint64_t *pages,
+                            size_t len,
+                            uint64_t *opt_faults,
+                            uint8_t *discard_bits,
+                            uint8_t *phase_bits,
+                            void *work,
+                            size_t work_bytes);
 
 // Workspace bytes of `kn_scale_f32`/`kn_scale_f64` for an `n x m` matrix (the
 // larger of the two types, so one query serves both).

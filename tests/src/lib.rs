@@ -8,6 +8,8 @@ pub mod fuzz;
 
 use kernels_core::Real;
 
+pub mod paging_data;
+
 /// `n` values uniform in `[-scale, scale)`, the same for the same seed.
 pub fn uniform<T: Real>(n: usize, seed: u64, scale: f64) -> Vec<T> {
     let mut s = seed ^ 0x9e37_79b9_7f4a_7c15;

@@ -248,6 +248,7 @@ pub fn run(mode: Mode, machine: &Machine) -> Section {
                 (name.clone(), points.collect())
             })
             .collect(),
+        bands: Vec::new(),
         reference: None,
     };
     section.plots.push((

@@ -360,6 +360,7 @@ pub fn run(mode: Mode, _machine: &Machine) -> Section {
             ("linear attention (chunked, simd)".into(), linear),
             ("softmax attention (plain reference)".into(), softmax),
         ],
+        bands: Vec::new(),
         reference: None,
     };
     section.plots.push((

@@ -18,6 +18,7 @@ mod bench;
 mod h2o;
 mod linattn;
 mod machine;
+mod paging;
 mod primitives;
 mod report;
 mod sinkhorn;
@@ -63,6 +64,11 @@ pub const FAMILIES: &[Family] = &[
         name: "sor",
         section: sor::run,
         bench: Some(sor::bench),
+    },
+    Family {
+        name: "paging",
+        section: paging::run,
+        bench: Some(paging::bench),
     },
 ];
 

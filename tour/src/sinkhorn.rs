@@ -400,6 +400,7 @@ pub fn run(mode: Mode, _machine: &Machine) -> Section {
             ("log domain, f32".into(), h32),
             ("kernel mode, f64".into(), hk),
         ],
+        bands: Vec::new(),
         reference: Some((tol64, format!("tol {tol64:e} (f64)"))),
     };
     section.plots.push((

@@ -522,6 +522,7 @@ fn cumulative(name: &str, methods: &[Method]) -> String {
         log_x: false,
         log_y: false,
         series,
+        bands: Vec::new(),
         reference: None,
     }
     .render()

@@ -141,9 +141,15 @@ pub struct LineChart<'a> {
     pub log_y: bool,
     /// Series name and its points, in x order.
     pub series: Vec<(String, Vec<(f64, f64)>)>,
+    /// Shaded bands (e.g. the spread over seeds): the index of the series whose colour
+    /// they take, and (x, low, high) points in x order.
+    pub bands: Vec<(usize, Vec<BandPoint>)>,
     /// Optional horizontal reference line with its label (e.g. a tolerance).
     pub reference: Option<(f64, String)>,
 }
+
+/// A point of a shaded band: x, low, high.
+pub type BandPoint = (f64, f64, f64);
 
 /// One axis of a line chart: its range in plotted units (decades when logarithmic).
 struct Axis {
@@ -224,9 +230,17 @@ impl LineChart<'_> {
                 .iter()
                 .flat_map(|(_, p)| p.iter().copied().filter(usable))
         };
-        let xa = Axis::fit(self.log_x, points().map(|p| p.0));
+        let band_points = || {
+            self.bands.iter().flat_map(|(_, b)| {
+                b.iter()
+                    .flat_map(|&(x, lo, hi)| [(x, lo), (x, hi)])
+                    .filter(usable)
+            })
+        };
+        let xa = Axis::fit(self.log_x, points().chain(band_points()).map(|p| p.0));
         let references = self.reference.iter().map(|r| r.0).filter(|&v| py.usable(v));
-        let ya = Axis::fit(self.log_y, points().map(|p| p.1).chain(references));
+        let ys = points().chain(band_points()).map(|p| p.1);
+        let ya = Axis::fit(self.log_y, ys.chain(references));
         let x = |v: f64| left + plot_w * xa.frac(v);
         let y = |v: f64| top + plot_h * (1.0 - ya.frac(v));
 
@@ -275,6 +289,25 @@ impl LineChart<'_> {
             top + plot_h / 2.0,
             escape(self.y_label)
         );
+        for (k, band) in &self.bands {
+            let inside = |&&(x, lo, hi): &&(f64, f64, f64)| usable(&(x, lo)) && usable(&(x, hi));
+            let upper = band.iter().filter(inside).map(|&(px, _, hi)| (px, hi));
+            let lower = band
+                .iter()
+                .rev()
+                .filter(inside)
+                .map(|&(px, lo, _)| (px, lo));
+            let outline: Vec<String> = upper
+                .chain(lower)
+                .map(|(px, py)| format!("{:.1},{:.1}", x(px), y(py)))
+                .collect();
+            let _ = writeln!(
+                s,
+                r#"<polygon fill="{}" fill-opacity="0.18" stroke="none" points="{}"/>"#,
+                COLORS[k % COLORS.len()],
+                outline.join(" ")
+            );
+        }
         for (k, (_, pts)) in self.series.iter().enumerate() {
             let path: Vec<String> = pts
                 .iter()
@@ -388,11 +421,13 @@ mod tests {
                     vec![(0.0, 1.0), (10.0, 0.0), (20.0, f64::NAN)],
                 ),
             ],
+            bands: vec![(0, vec![(0.0, 0.5, 2.0), (10.0, 1e-4, 1e-2)])],
             reference: Some((1e-9, "tol".into())),
         }
         .render();
         assert!(svg.starts_with("<svg") && svg.ends_with("</svg>\n"));
         assert_eq!(svg.matches("<polyline").count(), 2);
+        assert_eq!(svg.matches("<polygon").count(), 1);
         // Zero and NaN are left out of a log axis.
         assert!(
             svg.lines()

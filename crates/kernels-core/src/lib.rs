@@ -19,6 +19,7 @@
 
 mod error;
 pub mod h2o;
+pub mod paging;
 mod primitives;
 mod real;
 mod report;

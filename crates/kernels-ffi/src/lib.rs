@@ -20,6 +20,7 @@ mod args;
 mod guard;
 mod h2o;
 mod linattn;
+mod paging;
 mod report;
 mod sinkhorn;
 mod sor;
@@ -27,6 +28,7 @@ mod status;
 
 pub use h2o::*;
 pub use linattn::*;
+pub use paging::*;
 pub use report::kn_report;
 pub use sinkhorn::*;
 pub use sor::*;

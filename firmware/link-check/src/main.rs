@@ -42,6 +42,12 @@ pub extern "C" fn _start() -> ! {
         kernels::kn_omega_tuner_init_contextual as *const (),
         kernels::kn_omega_tuner_next as *const (),
         kernels::kn_omega_tuner_feedback as *const (),
+        kernels::kn_pager_work_bytes as *const (),
+        kernels::kn_pager_init as *const (),
+        kernels::kn_pager_access as *const (),
+        kernels::kn_paging_simulate as *const (),
+        kernels::kn_paging_offline_work_bytes as *const (),
+        kernels::kn_paging_offline as *const (),
     ];
     for &f in black_box(entry_points) {
         black_box(f);

@@ -1,0 +1,395 @@
+//! The online pager: a fixed-capacity cache of page ids driven one request at a
+//! time, under one of the five policies, in memory carved from the caller's
+//! workspace once at init.
+
+use super::candidates::Candidates;
+use super::recency::{NONE, Recency};
+use super::table::{Table, mask_words, table_bits, table_size};
+use super::{Policy, rng};
+use crate::{Error, Result, Workspace, WorkspaceSize};
+
+/// The largest capacity a pager accepts (slot indices are 32-bit, with room for the
+/// table of twice as many entries).
+pub const MAX_CAPACITY: usize = 1 << 30;
+
+/// Number of u64 words of [`PagerState::to_words`] (the last is a checksum).
+pub const PAGER_STATE_WORDS: usize = 10;
+
+/// First word of a pager's state: "kn_pager" in ASCII.
+const MAGIC: u64 = u64::from_be_bytes(*b"kn_pager");
+
+/// What one request did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Access {
+    /// The page was cached.
+    pub hit: bool,
+    /// The page evicted to make room, on a fault with a full cache.
+    pub evicted: Option<u64>,
+}
+
+/// Everything a pager holds outside its workspace arrays: small, `Copy`, and
+/// convertible to and from words so a C caller can keep it in an opaque struct.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PagerState {
+    policy: Policy,
+    capacity: usize,
+    len: usize,
+    counts: [usize; 2],
+    head: u32,
+    tail: u32,
+    rng: u64,
+}
+
+impl PagerState {
+    /// The state as words, the magic word first.
+    pub fn to_words(&self) -> [u64; PAGER_STATE_WORDS] {
+        let mut w = [
+            MAGIC,
+            self.policy as u64,
+            self.capacity as u64,
+            self.len as u64,
+            self.counts[0] as u64,
+            self.counts[1] as u64,
+            u64::from(self.head),
+            u64::from(self.tail),
+            self.rng,
+            0,
+        ];
+        w[PAGER_STATE_WORDS - 1] = checksum(&w[..PAGER_STATE_WORDS - 1]);
+        w
+    }
+
+    /// Reads words written by [`PagerState::to_words`], checking the magic word, the
+    /// checksum and every invariant that does not need the arrays:
+    /// [`Error::Argument`] otherwise.
+    pub fn from_words(w: &[u64; PAGER_STATE_WORDS]) -> Result<Self> {
+        let size = |v: u64| usize::try_from(v).map_err(|_| Error::Argument);
+        let slot = |v: u64| u32::try_from(v).map_err(|_| Error::Argument);
+        let policy = i32::try_from(w[1])
+            .map_err(|_| Error::Argument)
+            .and_then(Policy::from_code)?;
+        let s = PagerState {
+            policy,
+            capacity: size(w[2])?,
+            len: size(w[3])?,
+            counts: [size(w[4])?, size(w[5])?],
+            head: slot(w[6])?,
+            tail: slot(w[7])?,
+            rng: w[8],
+        };
+        let lru_ends_ok = if s.policy == Policy::Lru && s.len > 0 {
+            (s.head as usize) < s.len && (s.tail as usize) < s.len
+        } else {
+            s.head == NONE && s.tail == NONE
+        };
+        let valid = w[0] == MAGIC
+            && w[PAGER_STATE_WORDS - 1] == checksum(&w[..PAGER_STATE_WORDS - 1])
+            && (1..=MAX_CAPACITY).contains(&s.capacity)
+            && s.len <= s.capacity
+            && s.counts[0] + s.counts[1] <= s.len
+            && lru_ends_ok;
+        if valid { Ok(s) } else { Err(Error::Argument) }
+    }
+
+    /// The policy.
+    pub fn policy(&self) -> Policy {
+        self.policy
+    }
+
+    /// The capacity (pages).
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// Pages cached now.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether no page is cached.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+/// A mixing hash of words: any change to one word changes it.
+pub fn checksum(words: &[u64]) -> u64 {
+    words.iter().fold(MAGIC, |h, &w| {
+        let h = (h ^ w).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        h ^ (h >> 29)
+    })
+}
+
+fn check_capacity(capacity: usize) -> Result<()> {
+    match capacity {
+        0 => Err(Error::Dimension),
+        c if c > MAX_CAPACITY => Err(Error::Argument),
+        _ => Ok(()),
+    }
+}
+
+/// Workspace of a pager with `capacity` slots: [`Error::Dimension`] for capacity 0,
+/// [`Error::Argument`] above [`MAX_CAPACITY`].
+pub fn pager_work_size(capacity: usize) -> Result<WorkspaceSize> {
+    check_capacity(capacity)?;
+    // Same arrays, same order as `Pager::carve`.
+    let words = mask_words(capacity);
+    table_size(WorkspaceSize::new(), table_bits(capacity)?)?
+        .array::<u64>(capacity)? // page id per slot
+        .array::<u64>(words)? // marked mask
+        .array::<u64>(words)? // bit mask
+        .array::<u32>(capacity)? // position in a candidate list
+        .array::<u32>(capacity)? // candidates with bit 0
+        .array::<u32>(capacity)? // candidates with bit 1
+        .array::<u32>(capacity)? // LRU prev
+        .array::<u32>(capacity) // LRU next
+}
+
+/// A pager over a borrowed workspace.
+pub struct Pager<'a> {
+    policy: Policy,
+    capacity: usize,
+    len: usize,
+    rng: u64,
+    table: Table<'a>,
+    pages: &'a mut [u64],
+    cand: Candidates<'a>,
+    order: Recency<'a>,
+}
+
+impl<'a> Pager<'a> {
+    fn carve(s: PagerState, work: &'a mut [u8]) -> Result<Self> {
+        if work.len() < pager_work_size(s.capacity)?.bytes() {
+            return Err(Error::Workspace);
+        }
+        let k = s.capacity;
+        let words = mask_words(k);
+        let mut ws = Workspace::new(work);
+        Ok(Pager {
+            policy: s.policy,
+            capacity: k,
+            len: s.len,
+            rng: s.rng,
+            table: Table::carve(&mut ws, table_bits(k)?)?,
+            pages: ws.take(k)?,
+            cand: Candidates {
+                marked: ws.take(words)?,
+                bits: ws.take(words)?,
+                pos: ws.take(k)?,
+                lists: [ws.take(k)?, ws.take(k)?],
+                counts: s.counts,
+            },
+            order: Recency {
+                prev: ws.take(k)?,
+                next: ws.take(k)?,
+                head: s.head,
+                tail: s.tail,
+            },
+        })
+    }
+
+    /// An empty pager. `work` must hold [`pager_work_size`] bytes; the pager keeps
+    /// all its memory there and never asks for more.
+    pub fn new(policy: Policy, capacity: usize, seed: u64, work: &'a mut [u8]) -> Result<Self> {
+        check_capacity(capacity)?;
+        let state = PagerState {
+            policy,
+            capacity,
+            len: 0,
+            counts: [0, 0],
+            head: NONE,
+            tail: NONE,
+            rng: seed,
+        };
+        let mut p = Pager::carve(state, work)?;
+        p.table.clear();
+        p.cand.clear();
+        Ok(p)
+    }
+
+    /// Resumes a pager from its state and the same workspace it was created in
+    /// (the bytes at the same address: the arrays are found at the same offsets).
+    /// The state is checked; the arrays are checked as they are used, so memory
+    /// that was overwritten gives [`Error::Argument`], never a panic.
+    pub fn attach(state: PagerState, work: &'a mut [u8]) -> Result<Self> {
+        Pager::carve(state, work)
+    }
+
+    /// The state to keep for [`Pager::attach`].
+    pub fn state(&self) -> PagerState {
+        PagerState {
+            policy: self.policy,
+            capacity: self.capacity,
+            len: self.len,
+            counts: self.cand.counts,
+            head: self.order.head,
+            tail: self.order.tail,
+            rng: self.rng,
+        }
+    }
+
+    /// Pages cached now (never more than the capacity).
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether no page is cached.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Whether `page` is cached.
+    pub fn contains(&self, page: u64) -> Result<bool> {
+        Ok(self.table.get(page)?.is_some())
+    }
+
+    /// Serves one request for `page` with its predicted `bit` (ignored by LRU and
+    /// MARKER; the discard bit for DISCARD*, the phase bit for PHASE).
+    #[inline]
+    pub fn access(&mut self, page: u64, bit: bool) -> Result<Access> {
+        let empty = match self.table.lookup(page)? {
+            Ok(s) => {
+                // Only the bound is checked: a slot that disagrees with the table can
+                // only come from overwritten memory, and is then merely wrong, not
+                // unsafe.
+                let s = usize::try_from(s).map_err(|_| Error::Argument)?;
+                if s >= self.len {
+                    return Err(Error::Argument);
+                }
+                match self.policy {
+                    Policy::Lru => self.order.touch(s as u32)?,
+                    _ => {
+                        let (marked, b) = self.flags(bit);
+                        self.cand.set(s, marked, b)?;
+                    }
+                }
+                return Ok(Access {
+                    hit: true,
+                    evicted: None,
+                });
+            }
+            Err(i) => i,
+        };
+        let (s, evicted) = if self.len < self.capacity {
+            self.len += 1;
+            (self.len - 1, None)
+        } else {
+            let s = self.victim()?;
+            (s, Some(*self.pages.get(s).ok_or(Error::Argument)?))
+        };
+        // The new entry goes where the lookup found room, then the evicted page's
+        // entry is removed: one probe fewer than looking the new page up again.
+        self.table.put_at(empty, page, s as u64)?;
+        if let Some(old) = evicted
+            && !self.table.remove(old)?
+        {
+            return Err(Error::Argument);
+        }
+        *self.pages.get_mut(s).ok_or(Error::Argument)? = page;
+        match self.policy {
+            Policy::Lru => self.order.push_front(s as u32)?,
+            _ => {
+                let (marked, b) = self.flags(bit);
+                self.cand.enter(s, marked, b)?;
+            }
+        }
+        Ok(Access {
+            hit: false,
+            evicted,
+        })
+    }
+
+    /// (marked, stored bit) of a slot just requested with `bit`. MARKER and PHASE
+    /// mark every requested page; the discard policies mark only pages predicted to
+    /// be kept (bit 0), so a page predicted "safe to evict" stays a candidate even
+    /// after it is requested in this phase.
+    #[inline(always)]
+    fn flags(&self, bit: bool) -> (bool, bool) {
+        match self.policy {
+            Policy::Lru | Policy::Marker => (true, false),
+            Policy::Discard | Policy::DiscardRandom => (!bit, bit),
+            Policy::Phase => (true, bit),
+        }
+    }
+
+    /// Chooses and detaches the slot to evict (the cache is full).
+    #[inline(always)]
+    fn victim(&mut self) -> Result<usize> {
+        let random = |rng: &mut u64, n: usize| rng::below(rng, n);
+        match self.policy {
+            Policy::Lru => Ok(self.order.pop_back()? as usize),
+            Policy::Marker => {
+                self.phase_if(self.cand.count(0) == 0)?;
+                let i = random(&mut self.rng, self.cand.count(0));
+                self.cand.evict_at(0, i)
+            }
+            Policy::Discard | Policy::DiscardRandom => {
+                let list = if self.cand.count(1) > 0 {
+                    1
+                } else {
+                    self.phase_if(self.cand.count(0) == 0)?;
+                    0
+                };
+                // The deterministic policy takes the list's first entry: arbitrary
+                // but reproducible, and O(1).
+                let i = if self.policy == Policy::Discard {
+                    0
+                } else {
+                    random(&mut self.rng, self.cand.count(list))
+                };
+                self.cand.evict_at(list, i)
+            }
+            Policy::Phase => {
+                self.phase_if(self.cand.count(0) + self.cand.count(1) == 0)?;
+                let list = if self.cand.count(0) > 0 { 0 } else { 1 };
+                let i = random(&mut self.rng, self.cand.count(list));
+                self.cand.evict_at(list, i)
+            }
+        }
+    }
+
+    /// Starts a new marking phase when every cached page is marked.
+    #[inline(always)]
+    fn phase_if(&mut self, all_marked: bool) -> Result<()> {
+        if all_marked {
+            self.cand.new_phase(self.len)?;
+        }
+        Ok(())
+    }
+}
+
+/// Faults of `policy` with `capacity` slots over a whole trace. `bits` (one 0/1 per
+/// request; `None` means all 0) are the predictions; [`Error::Dimension`] if its
+/// length differs from the trace's, [`Error::Argument`] if a bit is not 0 or 1.
+pub fn simulate(
+    policy: Policy,
+    capacity: usize,
+    seed: u64,
+    pages: &[u64],
+    bits: Option<&[u8]>,
+    work: &mut [u8],
+) -> Result<u64> {
+    if let Some(b) = bits {
+        if b.len() != pages.len() {
+            return Err(Error::Dimension);
+        }
+        if b.iter().any(|&x| x > 1) {
+            return Err(Error::Argument);
+        }
+    }
+    let mut pager = Pager::new(policy, capacity, seed, work)?;
+    let mut faults = 0u64;
+    match bits {
+        Some(b) => {
+            for (&p, &bit) in pages.iter().zip(b) {
+                faults += u64::from(!pager.access(p, bit == 1)?.hit);
+            }
+        }
+        None => {
+            for &p in pages {
+                faults += u64::from(!pager.access(p, false)?.hit);
+            }
+        }
+    }
+    Ok(faults)
+}

@@ -1,0 +1,413 @@
+//! Paging: the offline optimum against brute force, the perfect bits against naive
+//! definitions, the policies' guarantees, LRU against a reference LRU, and bad input.
+
+use kernels_core::Error;
+use kernels_core::paging::{
+    Pager, PagerState, Policy, offline, offline_work_size, pager_work_size, simulate,
+};
+use proptest::prelude::*;
+use std::collections::{HashMap, HashSet};
+
+fn run(policy: Policy, k: usize, seed: u64, pages: &[u64], bits: Option<&[u8]>) -> u64 {
+    let mut work = vec![0u8; pager_work_size(k).unwrap().bytes()];
+    simulate(policy, k, seed, pages, bits, &mut work).unwrap()
+}
+
+/// (OPT faults, discard bits, phase bits).
+fn opt(k: usize, pages: &[u64]) -> (u64, Vec<u8>, Vec<u8>) {
+    let mut work = vec![0u8; offline_work_size(k, pages.len()).unwrap().bytes()];
+    let (mut d, mut p) = (vec![7u8; pages.len()], vec![7u8; pages.len()]);
+    let f = offline(k, pages, Some(&mut d), Some(&mut p), &mut work).unwrap();
+    (f, d, p)
+}
+
+/// The fewest faults of any demand-paging schedule: dynamic programming over every
+/// reachable cache content.
+fn brute_force_opt(k: usize, pages: &[u64]) -> u64 {
+    let mut states: HashMap<Vec<u64>, u64> = HashMap::from([(Vec::new(), 0)]);
+    for &p in pages {
+        let mut next: HashMap<Vec<u64>, u64> = HashMap::new();
+        let mut keep = |s: Vec<u64>, f: u64| {
+            let e = next.entry(s).or_insert(u64::MAX);
+            *e = (*e).min(f);
+        };
+        for (cache, f) in states {
+            if cache.contains(&p) {
+                keep(cache, f);
+            } else if cache.len() < k {
+                let mut c = cache.clone();
+                c.push(p);
+                c.sort_unstable();
+                keep(c, f + 1);
+            } else {
+                for i in 0..cache.len() {
+                    let mut c = cache.clone();
+                    c[i] = p;
+                    c.sort_unstable();
+                    keep(c, f + 1);
+                }
+            }
+        }
+        states = next;
+    }
+    states.into_values().min().unwrap_or(0)
+}
+
+/// Belady by scanning ahead at every eviction, and its discard bits, straight from
+/// the definitions (ties among pages never requested again: least recent first).
+fn naive_belady(k: usize, pages: &[u64]) -> (u64, Vec<u8>) {
+    let mut cache: Vec<(u64, usize)> = Vec::new(); // (page, latest request)
+    let mut discard = vec![1u8; pages.len()];
+    let mut faults = 0;
+    for (t, &p) in pages.iter().enumerate() {
+        if let Some(e) = cache.iter_mut().find(|e| e.0 == p) {
+            discard[e.1] = 0;
+            e.1 = t;
+            continue;
+        }
+        faults += 1;
+        if cache.len() == k {
+            let next_use = |q: u64| {
+                pages[t + 1..]
+                    .iter()
+                    .position(|&x| x == q)
+                    .map_or(usize::MAX, |d| d + t + 1)
+            };
+            let victim = (0..k)
+                .max_by_key(|&i| (next_use(cache[i].0), usize::MAX - cache[i].1))
+                .unwrap();
+            cache.remove(victim);
+        }
+        cache.push((p, t));
+    }
+    (faults, discard)
+}
+
+fn naive_phase_bits(k: usize, pages: &[u64]) -> Vec<u8> {
+    let mut phase = Vec::new();
+    let (mut current, mut seen) = (0usize, HashSet::new());
+    for &p in pages {
+        if !seen.contains(&p) && seen.len() == k {
+            current += 1;
+            seen.clear();
+        }
+        seen.insert(p);
+        phase.push(current);
+    }
+    (0..pages.len())
+        .map(|t| {
+            u8::from((t + 1..pages.len()).any(|u| pages[u] == pages[t] && phase[u] == phase[t] + 1))
+        })
+        .collect()
+}
+
+fn reference_lru(k: usize, pages: &[u64]) -> (u64, Vec<Option<u64>>) {
+    let mut stack: Vec<u64> = Vec::new(); // most recent last
+    let mut evictions = Vec::new();
+    let mut faults = 0;
+    for &p in pages {
+        if let Some(i) = stack.iter().position(|&x| x == p) {
+            stack.remove(i);
+            evictions.push(None);
+        } else {
+            faults += 1;
+            evictions.push(if stack.len() == k {
+                Some(stack.remove(0))
+            } else {
+                None
+            });
+        }
+        stack.push(p);
+    }
+    (faults, evictions)
+}
+
+fn trace(max_pages: u64, max_len: usize) -> impl Strategy<Value = Vec<u64>> {
+    // Small universes make reuse frequent; the offsets put 0 and u64::MAX among them.
+    (1..=max_pages).prop_flat_map(move |u| {
+        proptest::collection::vec(0..u, 0..max_len)
+            .prop_map(|v| v.into_iter().map(|x| x.wrapping_sub(1)).collect())
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    #[test]
+    fn belady_is_the_brute_force_optimum(k in 1usize..4, pages in trace(6, 14)) {
+        let (f, d, _) = opt(k, &pages);
+        prop_assert_eq!(f, brute_force_opt(k, &pages));
+        prop_assert_eq!((f, d), naive_belady(k, &pages));
+    }
+
+    #[test]
+    fn bits_match_their_definitions(k in 1usize..6, pages in trace(12, 120)) {
+        let (f, d, p) = opt(k, &pages);
+        prop_assert_eq!((f, d), naive_belady(k, &pages));
+        prop_assert_eq!(p, naive_phase_bits(k, &pages));
+    }
+
+    #[test]
+    fn perfect_discard_bits_reach_the_optimum(
+        k in 1usize..8, pages in trace(16, 200), seed in any::<u64>()
+    ) {
+        let (f, d, _) = opt(k, &pages);
+        prop_assert_eq!(run(Policy::Discard, k, seed, &pages, Some(&d)), f);
+        prop_assert_eq!(run(Policy::DiscardRandom, k, seed, &pages, Some(&d)), f);
+    }
+
+    #[test]
+    fn discard_degrades_by_at_most_k_minus_1_per_wrong_bit(
+        k in 1usize..7,
+        pages in trace(14, 160),
+        flips in proptest::collection::vec(0u8..8, 160),
+        rate in 1u8..8,
+    ) {
+        let (f, mut d, _) = opt(k, &pages);
+        let mut wrong = 0u64;
+        for (b, &x) in d.iter_mut().zip(&flips) {
+            if x < rate {
+                *b ^= 1;
+                wrong += 1;
+            }
+        }
+        let faults = run(Policy::Discard, k, 0, &pages, Some(&d));
+        prop_assert!(faults >= f);
+        prop_assert!(
+            faults <= f + (k as u64 - 1) * wrong,
+            "faults {} OPT {} wrong {}", faults, f, wrong
+        );
+    }
+
+    #[test]
+    fn marking_policies_are_k_competitive(
+        k in 1usize..8,
+        pages in trace(20, 200),
+        bits in proptest::collection::vec(0u8..2, 200),
+        seed in any::<u64>(),
+    ) {
+        let (f, _, _) = opt(k, &pages);
+        let bits = &bits[..pages.len()];
+        for policy in [Policy::Lru, Policy::Marker, Policy::Phase] {
+            let faults = run(policy, k, seed, &pages, Some(bits));
+            prop_assert!(faults >= f);
+            prop_assert!(faults <= k as u64 * f + k as u64, "{:?}: {} vs OPT {}", policy, faults, f);
+        }
+    }
+
+    #[test]
+    fn perfect_phase_bits_are_within_twice_the_optimum(
+        k in 1usize..8, pages in trace(20, 200), seed in any::<u64>()
+    ) {
+        // With perfect phase bits only pages absent from the current phase are
+        // evicted, so each phase faults once per new page: at most 2 OPT.
+        let (f, _, p) = opt(k, &pages);
+        prop_assert!(run(Policy::Phase, k, seed, &pages, Some(&p)) <= 2 * f);
+    }
+
+    #[test]
+    fn lru_is_the_reference_lru(k in 1usize..10, pages in trace(24, 300)) {
+        let (faults, evictions) = reference_lru(k, &pages);
+        let mut work = vec![0u8; pager_work_size(k).unwrap().bytes()];
+        let mut pager = Pager::new(Policy::Lru, k, 0, &mut work).unwrap();
+        let mut count = 0;
+        for (&p, &e) in pages.iter().zip(&evictions) {
+            let a = pager.access(p, false).unwrap();
+            count += u64::from(!a.hit);
+            prop_assert_eq!(a.evicted, e);
+        }
+        prop_assert_eq!(count, faults);
+    }
+
+    #[test]
+    fn the_cache_holds_what_it_reports_and_never_more_than_k(
+        policy in 0i32..5,
+        k in 1usize..12,
+        pages in trace(40, 400),
+        bits in proptest::collection::vec(0u8..2, 400),
+        seed in any::<u64>(),
+    ) {
+        let policy = Policy::from_code(policy).unwrap();
+        let mut work = vec![0u8; pager_work_size(k).unwrap().bytes()];
+        let mut pager = Pager::new(policy, k, seed, &mut work).unwrap();
+        let mut model: HashSet<u64> = HashSet::new();
+        for (&p, &b) in pages.iter().zip(&bits) {
+            let a = pager.access(p, b == 1).unwrap();
+            prop_assert_eq!(a.hit, model.contains(&p));
+            if let Some(e) = a.evicted {
+                prop_assert!(!a.hit && model.len() == k && e != p);
+                prop_assert!(model.remove(&e));
+            } else {
+                prop_assert!(a.hit || model.len() < k);
+            }
+            model.insert(p);
+            prop_assert!(pager.len() <= k);
+            prop_assert_eq!(pager.len(), model.len());
+        }
+        for &p in &model {
+            prop_assert!(pager.contains(p).unwrap());
+        }
+    }
+
+    #[test]
+    fn a_pager_resumed_from_its_state_continues_exactly(
+        policy in 0i32..5, k in 1usize..9, pages in trace(30, 200), seed in any::<u64>()
+    ) {
+        let policy = Policy::from_code(policy).unwrap();
+        let bytes = pager_work_size(k).unwrap().bytes();
+        let (mut w1, mut w2) = (vec![0u8; bytes], vec![0u8; bytes]);
+        let mut straight = Pager::new(policy, k, seed, &mut w1).unwrap();
+        let mut state = Pager::new(policy, k, seed, &mut w2).unwrap().state();
+        for (t, &p) in pages.iter().enumerate() {
+            let bit = t % 3 == 0;
+            let a = straight.access(p, bit).unwrap();
+            let words = state.to_words();
+            let mut resumed = Pager::attach(PagerState::from_words(&words).unwrap(), &mut w2).unwrap();
+            prop_assert_eq!(resumed.access(p, bit).unwrap(), a);
+            state = resumed.state();
+        }
+    }
+
+    #[test]
+    fn overwritten_memory_never_panics(
+        policy in 0i32..5, k in 1usize..40, junk in any::<u64>(), pages in trace(60, 100)
+    ) {
+        let policy = Policy::from_code(policy).unwrap();
+        let bytes = pager_work_size(k).unwrap().bytes();
+        let mut work = vec![0u8; bytes];
+        let mut pager = Pager::new(policy, k, 1, &mut work).unwrap();
+        for &p in &pages {
+            pager.access(p, p % 2 == 0).unwrap();
+        }
+        let state = pager.state();
+        let mut x = junk;
+        for b in work.iter_mut() {
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            *b = (x >> 56) as u8;
+        }
+        if let Ok(mut p) = Pager::attach(state, &mut work) {
+            for &page in &pages {
+                if p.access(page, true).is_err() {
+                    break;
+                }
+                prop_assert!(p.len() <= k);
+            }
+        }
+    }
+}
+
+#[test]
+fn pages_zero_and_max_are_ordinary_pages() {
+    let pages = [0, u64::MAX, 0, 1, u64::MAX, 0, 2, u64::MAX, 0];
+    for policy in Policy::ALL {
+        let mut work = vec![0u8; pager_work_size(2).unwrap().bytes()];
+        let mut pager = Pager::new(policy, 2, 3, &mut work).unwrap();
+        assert!(!pager.access(0, false).unwrap().hit);
+        assert!(!pager.access(u64::MAX, false).unwrap().hit);
+        assert!(pager.access(0, false).unwrap().hit);
+        assert!(pager.access(u64::MAX, false).unwrap().hit);
+        assert!(pager.contains(0).unwrap() && pager.contains(u64::MAX).unwrap());
+        assert!(!pager.contains(1).unwrap());
+    }
+    let (f, _, _) = opt(2, &pages);
+    assert_eq!(f, brute_force_opt(2, &pages));
+    assert_eq!(
+        run(Policy::Lru, 2, 0, &pages, None),
+        reference_lru(2, &pages).0
+    );
+}
+
+#[test]
+fn belady_reference_numbers() {
+    // The textbook string 7 0 1 2 0 3 0 4 2 3 0 3 2 1 2 0 1 7 0 1 with 3 frames:
+    // OPT 9 faults, LRU 12.
+    let s = [7, 0, 1, 2, 0, 3, 0, 4, 2, 3, 0, 3, 2, 1, 2, 0, 1, 7, 0, 1];
+    assert_eq!(opt(3, &s).0, 9);
+    assert_eq!(run(Policy::Lru, 3, 0, &s, None), 12);
+    // A loop over k + 1 pages: LRU faults on every request, OPT about once per k.
+    let lp: Vec<u64> = (0..1000).map(|i| i % 5).collect();
+    assert_eq!(run(Policy::Lru, 4, 0, &lp, None), 1000);
+    let f = opt(4, &lp).0;
+    assert!((250..=260).contains(&f), "OPT {f}");
+}
+
+#[test]
+fn randomized_policies_are_reproducible_from_the_seed() {
+    let pages: Vec<u64> = (0..5000u64)
+        .map(|i| (i.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 59) % 24)
+        .collect();
+    for policy in [Policy::Marker, Policy::DiscardRandom, Policy::Phase] {
+        let a = run(policy, 16, 42, &pages, None);
+        assert_eq!(a, run(policy, 16, 42, &pages, None));
+        let others: Vec<u64> = (0..8).map(|s| run(policy, 16, s, &pages, None)).collect();
+        assert!(
+            others.iter().any(|&b| b != a),
+            "{policy:?} ignores its seed"
+        );
+    }
+}
+
+#[test]
+fn bad_input_gets_its_code_and_writes_nothing() {
+    assert_eq!(pager_work_size(0).unwrap_err(), Error::Dimension);
+    assert_eq!(Policy::from_code(5).unwrap_err(), Error::Argument);
+    assert_eq!(Policy::from_code(-1).unwrap_err(), Error::Argument);
+    let need = pager_work_size(8).unwrap().bytes();
+    let mut small = vec![0u8; need - 1];
+    assert_eq!(
+        Pager::new(Policy::Lru, 8, 0, &mut small).err(),
+        Some(Error::Workspace)
+    );
+    let mut work = vec![0u8; need];
+    let pages = [1u64, 2, 3];
+    assert_eq!(
+        simulate(Policy::Phase, 8, 0, &pages, Some(&[0, 1]), &mut work),
+        Err(Error::Dimension)
+    );
+    assert_eq!(
+        simulate(Policy::Phase, 8, 0, &pages, Some(&[0, 2, 1]), &mut work),
+        Err(Error::Argument)
+    );
+    assert_eq!(
+        simulate(Policy::Lru, 0, 0, &pages, None, &mut work),
+        Err(Error::Dimension)
+    );
+
+    let (mut d, mut p) = ([9u8; 3], [9u8; 3]);
+    let need = offline_work_size(2, 3).unwrap().bytes();
+    let mut work = vec![0u8; need];
+    assert_eq!(
+        offline(2, &pages, Some(&mut d), Some(&mut p), &mut work[..need - 1]),
+        Err(Error::Workspace)
+    );
+    assert_eq!(
+        offline(0, &pages, Some(&mut d), Some(&mut p), &mut work),
+        Err(Error::Dimension)
+    );
+    assert_eq!(
+        offline(2, &pages, Some(&mut d[..2]), Some(&mut p), &mut work),
+        Err(Error::Dimension)
+    );
+    assert_eq!((d, p), ([9; 3], [9; 3]));
+    let mut work = vec![0u8; offline_work_size(2, 0).unwrap().bytes()];
+    assert_eq!(offline(2, &[], None, None, &mut work), Ok(0));
+}
+
+#[test]
+fn corrupted_state_words_are_refused() {
+    let mut work = vec![0u8; pager_work_size(4).unwrap().bytes()];
+    let state = Pager::new(Policy::Lru, 4, 0, &mut work).unwrap().state();
+    let good = state.to_words();
+    assert!(PagerState::from_words(&good).is_ok());
+    for i in 0..good.len() {
+        for v in [good[i] ^ 1, u64::MAX, 1 << 40] {
+            let mut w = good;
+            w[i] = v;
+            assert_eq!(
+                PagerState::from_words(&w).err(),
+                Some(Error::Argument),
+                "word {i}"
+            );
+        }
+    }
+}
