@@ -1,4 +1,4 @@
-//! Fuzz target: see `kernels_tests::fuzz::csr_view` for what it checks.
+//! Fuzz target: see `kernels_tests::fuzz::foundation::csr_view` for what it checks.
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| kernels_tests::fuzz::csr_view(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| kernels_tests::fuzz::foundation::csr_view(data));

@@ -1,4 +1,4 @@
-//! Fuzz target: see `kernels_tests::fuzz::status_str` for what it checks.
+//! Fuzz target: see `kernels_tests::fuzz::foundation::status_str` for what it checks.
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| kernels_tests::fuzz::status_str(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| kernels_tests::fuzz::foundation::status_str(data));

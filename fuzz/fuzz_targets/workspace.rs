@@ -1,4 +1,4 @@
-//! Fuzz target: see `kernels_tests::fuzz::workspace` for what it checks.
+//! Fuzz target: see `kernels_tests::fuzz::foundation::workspace` for what it checks.
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| kernels_tests::fuzz::workspace(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| kernels_tests::fuzz::foundation::workspace(data));

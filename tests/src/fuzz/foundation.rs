@@ -1,39 +1,8 @@
-//! The bodies of the fuzz targets, shared by cargo-fuzz (fuzz/fuzz_targets) and by the
-//! corpus replay test (tests/tests/fuzz_corpus.rs), which runs every committed corpus
-//! input through them as an ordinary test, so a regression is caught without a fuzzer.
-//!
-//! Each check takes raw bytes, decodes arguments from them, calls the library, and
-//! panics (the fuzzer's crash) when the library misbehaves: a panic inside it, a status
-//! that disagrees with an independent statement of what is valid, or an output written
-//! on an argument error.
+//! Checks of the conventions every entry point relies on: status sentences, CSR
+//! validation, workspace carving.
 
 use kernels_core::{Csr, Error, Workspace, WorkspaceSize};
 use std::ffi::CStr;
-
-/// A fuzz target: its name (the file under fuzz/fuzz_targets and the corpus folder) and
-/// its check.
-pub struct Target {
-    /// Name of the target.
-    pub name: &'static str,
-    /// Runs one input.
-    pub check: fn(&[u8]),
-}
-
-/// Every fuzz target.
-pub const TARGETS: &[Target] = &[
-    Target {
-        name: "status_str",
-        check: status_str,
-    },
-    Target {
-        name: "csr_view",
-        check: csr_view,
-    },
-    Target {
-        name: "workspace",
-        check: workspace,
-    },
-];
 
 /// kn_status_str returns a static, NUL-terminated, non-empty ASCII sentence for every
 /// 32-bit value.
