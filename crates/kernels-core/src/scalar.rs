@@ -165,6 +165,7 @@ impl<T: Real> Primitives<T> for Scalar {
 
     // sor primitives
 
+    #[inline]
     fn csr_row_split(cols: &[u32], vals: &[T], x: &[T], diag: usize, recent: usize) -> (T, T, T) {
         debug_assert_eq!(cols.len(), vals.len());
         let (mut off, mut d, mut r) = (T::zero(), T::zero(), T::zero());

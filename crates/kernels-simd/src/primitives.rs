@@ -305,6 +305,7 @@ macro_rules! simd_primitives {
 
             // sor primitives
 
+            #[inline]
             fn csr_row_split(
                 cols: &[u32],
                 vals: &[$t],

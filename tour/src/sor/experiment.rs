@@ -140,7 +140,10 @@ fn play(name: &str, mut tuner: OmegaTuner, t: &Table) -> Method {
             let omega = tuner.next(c).expect("valid state");
             let k = (((omega - OMEGA_MIN) / step).round() as usize).min(ARMS - 1);
             let cost = f64::from(row[k]);
-            tuner.feedback(cost).expect("valid cost");
+            // The paper's loss is (iters - 1) / scale, scale the running mean of
+            // iters - 1: one sweep is the least any omega can cost, so it is left
+            // out of what the tuner compares (the tuner divides by the mean itself).
+            tuner.feedback((cost - 1.0).max(0.0)).expect("valid cost");
             cost
         })
         .collect();

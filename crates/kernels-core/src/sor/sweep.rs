@@ -45,6 +45,29 @@ pub fn sweep_once<T: Real, P: Primitives<T>>(
     if b.len() != n || x.len() != n {
         return Err(Error::Dimension);
     }
+    if backward {
+        rows::<T, P>(a, b, x, omega, (0..n).rev(), 1);
+    } else {
+        rows::<T, P>(a, b, x, omega, 0..n, usize::MAX);
+    }
+    Ok(())
+}
+
+/// The rows of one sweep in the order `order`; `step` is `recent - i` in wrapping
+/// arithmetic (the neighbour updated just before row `i`).
+///
+/// A plain loop over an iterator, not a closure called per row: the closure was not
+/// inlined, so every row paid a call and `prev` made a round trip through memory on
+/// the chain from one row to the next (measured 1.4-1.7x slower).
+#[inline(always)]
+fn rows<T: Real, P: Primitives<T>>(
+    a: &SorCsr<'_, T>,
+    b: &[T],
+    x: &mut [T],
+    omega: T,
+    order: impl Iterator<Item = usize>,
+    step: usize,
+) {
     let csr = a.csr();
     let (indptr, indices, values) = (csr.indptr(), csr.indices(), csr.values());
     let keep = T::one() - omega;
@@ -53,22 +76,28 @@ pub fn sweep_once<T: Real, P: Primitives<T>>(
     // from one row to the next is a multiply and a subtraction; everything else
     // (the other terms, omega / d: a division) runs ahead out of order.
     let mut prev = T::zero();
-    let mut row = |i: usize, recent: usize| {
-        let (start, end) = (indptr[i], indptr[i + 1]);
-        let (cols, vals) = (&indices[start..end], &values[start..end]);
-        let (off, d, a_recent) = P::csr_row_split(cols, vals, x, i, recent);
+    for i in order {
+        // SorCsr validated the structure: these lookups succeed for i < n.
+        let (Some(&start), Some(&end)) = (indptr.get(i), indptr.get(i + 1)) else {
+            return;
+        };
+        let (Some(cols), Some(vals), Some(&bi), Some(&xi)) = (
+            indices.get(start..end),
+            values.get(start..end),
+            b.get(i),
+            x.get(i),
+        ) else {
+            return;
+        };
+        let (off, d, a_recent) = P::csr_row_split(cols, vals, x, i, i.wrapping_add(step));
         // d != 0: SorCsr checked every diagonal entry.
         let g = omega / d;
-        let ahead = keep * x[i] + g * (b[i] - off);
+        let ahead = keep * xi + g * (bi - off);
         prev = ahead - (g * a_recent) * prev;
-        x[i] = prev;
-    };
-    if backward {
-        (0..n).rev().for_each(|i| row(i, i + 1));
-    } else {
-        (0..n).for_each(|i| row(i, i.wrapping_sub(1)));
+        if let Some(xi) = x.get_mut(i) {
+            *xi = prev;
+        }
     }
-    Ok(())
 }
 
 /// `sweeps` SOR sweeps of the given kind on `A x = b`, in place.

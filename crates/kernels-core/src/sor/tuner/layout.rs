@@ -32,7 +32,7 @@ pub(super) const W_Z: usize = 12;
 pub(super) const W_COST_SUM: usize = 13;
 /// Header words (14 and 15 are reserved, zero).
 const HEADER: usize = 16;
-/// Tsallis-INF: cumulative importance-weighted loss per arm.
+/// Tsallis-INF: cumulative importance-weighted cost per arm (unscaled).
 pub(super) const W_LOSS: usize = HEADER;
 /// Contextual: the per-arm regression statistics.
 pub(super) const W_MODEL: usize = W_LOSS + OMEGA_TUNER_MAX_ARMS;
