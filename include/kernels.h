@@ -228,7 +228,8 @@ kn_status kn_h2o_prefill_work_bytes(size_t n_heads,
 // tokens; each one's score grows by its softmax probability summed over the group's
 // query heads; a new token starts at score 0. With `B >= seq` this is full causal
 // attention. Decode steps over the same tokens (`kn_h2o_decode_f32`) give the same
-// outputs, scores and kept set.
+// outputs, scores and kept set (bit for bit, except that with `B >= seq` and `scores`
+// NULL prefill runs as blocked causal attention, whose outputs agree to rounding).
 //
 // `scores` (nullable, `[n_kv_heads][seq]`): each token's accumulated score after the
 // last row (an evicted token: its score when evicted). `keep` (nullable,

@@ -91,6 +91,32 @@ fn prefill<P: Primitives<f32>>(c: &Case) -> Result<Prefilled, Error> {
     Ok(r)
 }
 
+/// Prefill asking for no scores (the kept set only): with a budget covering the prompt
+/// this is the blocked causal path.
+fn prefill_without_scores<P: Primitives<f32>>(c: &Case) -> (Vec<f32>, Vec<u8>) {
+    let bytes = h2o::prefill_work_size(c.n_heads, c.n_kv, c.seq, c.d)
+        .unwrap()
+        .bytes();
+    let mut work = vec![0u8; bytes];
+    let (mut out, mut keep) = (vec![f32::NAN; c.q.len()], vec![7; c.n_kv * c.seq]);
+    h2o::prefill::<P>(
+        c.n_heads,
+        c.n_kv,
+        c.seq,
+        c.d,
+        &c.q,
+        &c.k,
+        &c.v,
+        &c.opts,
+        &mut out,
+        None,
+        Some(&mut keep),
+        &mut work,
+    )
+    .unwrap();
+    (out, keep)
+}
+
 fn dot64(a: &[f32], b: &[f32]) -> f64 {
     a.iter()
         .zip(b)
@@ -336,6 +362,25 @@ proptest! {
         }
         for (x, y) in a.scores.iter().zip(&b.scores) {
             prop_assert!((x - y).abs() <= 1e-5 * (1.0 + y.abs()));
+        }
+    }
+
+    /// Full budget without scores runs blocked (tiles of rows and keys through gemm):
+    /// it keeps every token and matches the naive reference and the row-by-row path
+    /// (taken when scores are asked for) within out_tol, in both implementations.
+    #[test]
+    fn blocked_full_budget_matches_row_by_row(c in cases()) {
+        let mut c = c;
+        c.opts.heavy = c.seq;
+        let (reference, _, _, _) = naive(&c);
+        let rows = prefill::<Simd>(&c).unwrap().out;
+        let tol = out_tol(&c);
+        for (out, keep) in [prefill_without_scores::<Simd>(&c), prefill_without_scores::<Scalar>(&c)] {
+            prop_assert!(keep.iter().all(|&k| k == 1));
+            for (i, ((&x, &y), &z)) in out.iter().zip(&rows).zip(&reference).enumerate() {
+                prop_assert!((x - y).abs() as f64 <= tol, "out[{}] = {} vs row path {}", i, x, y);
+                prop_assert!((f64::from(x) - z).abs() <= tol, "out[{}] = {} vs naive {}", i, x, z);
+            }
         }
     }
 

@@ -70,6 +70,45 @@ impl<'w> RowScratch<'w> {
     }
 }
 
+/// One tile of one row's online softmax: turns the tile's logits `exps` into
+/// `exp(l - m')` with the new running maximum `m'` (left in `max`, which is also the
+/// tile's shift), adds them to `sum`, and returns the factor the row's weighted sum of
+/// V must be rescaled by (`None` when it is 1 or nothing finite was seen yet).
+///
+/// [`Error::Numerical`] when a logit is NaN or `+inf`.
+pub(crate) fn online_tile<P: Primitives<f32>>(
+    exps: &mut [f32],
+    max: &mut f32,
+    sum: &mut f32,
+) -> Result<Option<f32>> {
+    let tile_max = P::max(exps);
+    if tile_max.is_nan() || tile_max == f32::INFINITY {
+        return Err(Error::Numerical);
+    }
+    let new_max = max.max(tile_max);
+    if new_max == f32::NEG_INFINITY {
+        // Nothing finite yet: the tile's terms are all zero.
+        exps.fill(0.0);
+        *max = new_max;
+        return Ok(None);
+    }
+    // exp(-inf) = 0 on the first finite tile: the zero output stays zero.
+    let rescale = libm::expf(*max - new_max);
+    *sum = *sum * rescale + P::exp_shift(new_max, exps);
+    *max = new_max;
+    Ok((rescale != 1.0).then_some(rescale))
+}
+
+/// Divides a row's weighted sum of V by its softmax sum, or [`Error::Numerical`] when
+/// the running maximum or sum is not finite and positive.
+pub(crate) fn finish_row<P: Primitives<f32>>(max: f32, sum: f32, out: &mut [f32]) -> Result<()> {
+    if !max.is_finite() || !sum.is_finite() || sum <= 0.0 {
+        return Err(Error::Numerical);
+    }
+    P::scale(1.0 / sum, out);
+    Ok(())
+}
+
 /// Where the rows of one group live. Head `i` of the group reads its query at
 /// `q_base + i * stride` and writes its output at `out_base + i * stride`; cached slot
 /// `s` has its K and V rows at `kv_row(s)`.
@@ -140,29 +179,16 @@ impl<F: Fn(usize) -> usize> Group<'_, F> {
                     .exps
                     .get_mut(i * cap + start..i * cap + start + n)
                     .ok_or(Error::Internal)?;
-                let tile_max = P::max(exps);
-                if tile_max.is_nan() || tile_max == f32::INFINITY {
-                    return Err(Error::Numerical);
-                }
-                let new_max = s.max[i].max(tile_max);
+                let rescale = online_tile::<P>(exps, &mut s.max[i], &mut s.sum[i])?;
                 *s.shifts
                     .get_mut(i * n_tiles + tile)
-                    .ok_or(Error::Internal)? = new_max;
-                if new_max == f32::NEG_INFINITY {
-                    // Nothing finite yet: the tile's terms are all zero.
-                    exps.fill(0.0);
-                    continue;
-                }
-                // exp(-inf) = 0 on the first finite tile: the zero output stays zero.
-                let rescale = libm::expf(s.max[i] - new_max);
-                s.sum[i] = s.sum[i] * rescale + P::exp_shift(new_max, exps);
-                if rescale != 1.0 {
+                    .ok_or(Error::Internal)? = s.max[i];
+                if let Some(rescale) = rescale {
                     P::scale(
                         rescale,
                         row_mut(out, self.out_base + i * self.stride, self.d)?,
                     );
                 }
-                s.max[i] = new_max;
             }
             for j in start..start + n {
                 let v = row(self.v, (self.kv_row)(j), self.d)?;
@@ -173,14 +199,8 @@ impl<F: Fn(usize) -> usize> Group<'_, F> {
             }
         }
         for i in 0..heads {
-            let (m, l) = (s.max[i], s.sum[i]);
-            if !m.is_finite() || !l.is_finite() || l <= 0.0 {
-                return Err(Error::Numerical);
-            }
-            P::scale(
-                1.0 / l,
-                row_mut(out, self.out_base + i * self.stride, self.d)?,
-            );
+            let out = row_mut(out, self.out_base + i * self.stride, self.d)?;
+            finish_row::<P>(s.max[i], s.sum[i], out)?;
         }
         Ok(())
     }

@@ -32,11 +32,17 @@
 //! recovered afterwards from the same running statistics: the row keeps its scaled
 //! exponentials `e_j = exp(l_j - m_T)` (one row, at most the budget long) and each
 //! tile's shift `m_T`, so `p_j = e_j exp(m_T - m) / s` with the final maximum `m` and
-//! sum `s`, without recomputing a logit or reading K again. Prefill skips the scores
-//! when no eviction can happen and the caller did not ask for them.
+//! sum `s`, without recomputing a logit or reading K again.
+//!
+//! When no eviction can happen and the caller did not ask for scores, prefill needs no
+//! probability after its row and runs as blocked causal flash attention instead:
+//! blocks of rows against tiles of keys through `Primitives::gemm`, with the same
+//! per-row online softmax (see `causal.rs`). Its outputs equal the row-by-row path's
+//! to rounding, not bit for bit.
 
 mod attend;
 mod cache;
+mod causal;
 mod evict;
 mod opts;
 mod prefill;

@@ -1,12 +1,14 @@
 //! Prefill: the H2O rule applied row by row over a prompt.
 
 use super::attend::{Group, RowScratch};
+use super::causal::{CausalScratch, Prompt, causal};
 use super::evict::victim;
 use super::{H2oOpts, group_size};
 use crate::{Error, Primitives, Result, Workspace, WorkspaceSize, check_finite, checked_product};
 
 /// Workspace of [`prefill`], for any budget: the slot table of one kv head and one
-/// row's scratch (budgets beyond `seq` never need more than `seq` slots).
+/// row's scratch (budgets beyond `seq` never need more than `seq` slots), then the
+/// blocked path's transposed keys of one kv head and one block of logits.
 ///
 /// [`Error::Dimension`] as for [`prefill`]'s sizes, or when the total overflows.
 pub fn prefill_work_size(
@@ -20,7 +22,7 @@ pub fn prefill_work_size(
         return Err(Error::Dimension);
     }
     let ws = WorkspaceSize::new().array::<u64>(seq)?.array::<f32>(seq)?;
-    RowScratch::size(ws, group, seq)
+    CausalScratch::size(RowScratch::size(ws, group, seq)?, seq, d)
 }
 
 /// Causal attention with H2O masking over a prompt of `seq` tokens.
@@ -81,9 +83,28 @@ pub fn prefill<P: Primitives<f32>>(
     let pos = ws.take::<u64>(seq)?;
     let score = ws.take::<f32>(seq)?;
     let mut scratch = RowScratch::take(&mut ws, group, seq)?;
+    let mut blocked = CausalScratch::take(&mut ws, seq, d)?;
     let (pos, score) = (&mut pos[..budget], &mut score[..budget]);
     // Scores steer eviction only when the budget is below the prompt length.
     let track = budget < seq || scores.is_some();
+    if !track {
+        // Nothing is evicted and no probability is needed after its row: plain causal
+        // attention, computed in blocks of rows rather than row by row.
+        if let Some(keep) = keep {
+            keep.fill(1);
+        }
+        let prompt = Prompt {
+            q,
+            k,
+            v,
+            n_kv: n_kv_heads,
+            group,
+            seq,
+            d,
+            scale,
+        };
+        return causal::<P>(&prompt, out, &mut blocked);
+    }
     if let Some(keep) = keep.as_deref_mut() {
         keep.fill(0);
     }

@@ -1,0 +1,162 @@
+//! Prefill without eviction and without scores: blocked causal flash attention.
+//!
+//! When the budget covers the prompt and the caller wants no scores, no row's
+//! probabilities are ever needed again, so rows need not be computed one at a time.
+//! A block of [`TILE`] query rows of one head meets one tile of [`TILE`] keys in two
+//! register-tiled products (`Primitives::gemm`): the logits `scale * Q K^T`, then,
+//! after the online softmax of each row over that tile, `P V` into the block's output
+//! rows. Tiles above the diagonal are skipped; the diagonal tile is masked per row.
+//! The softmax steps are the same per-row code the decode path uses
+//! ([`online_tile`], [`finish_row`]); only the summation order of the products
+//! differs, so outputs agree with the row-by-row path to rounding.
+//!
+//! `gemm` wants contiguous rows of `B`, and `K^T` of a row-major `K` has contiguous
+//! columns, so each kv head's keys are transposed once into tiles of `d x TILE`
+//! (zero-padded past the prompt), shared by every query block and head of its group.
+
+use super::TILE;
+use super::attend::{finish_row, online_tile};
+use super::row_mut;
+use crate::{Error, Primitives, Result, Strided, StridedMut, Workspace, WorkspaceSize};
+
+/// Scratch: one kv head's transposed key tiles, one block of logits and the block
+/// rows' running maxima and sums.
+pub(crate) struct CausalScratch<'w> {
+    kt: &'w mut [f32],
+    logits: &'w mut [f32],
+    max: &'w mut [f32],
+    sum: &'w mut [f32],
+}
+
+fn kt_len(seq: usize, d: usize) -> Result<usize> {
+    crate::checked_product(&[seq.div_ceil(TILE), TILE, d])
+}
+
+impl<'w> CausalScratch<'w> {
+    /// Adds the scratch to a size query (same arrays, same order as [`take`]).
+    ///
+    /// [`take`]: CausalScratch::take
+    pub(crate) fn size(ws: WorkspaceSize, seq: usize, d: usize) -> Result<WorkspaceSize> {
+        ws.array::<f32>(kt_len(seq, d)?)?
+            .array::<f32>(TILE * TILE)?
+            .array::<f32>(TILE)?
+            .array::<f32>(TILE)
+    }
+
+    pub(crate) fn take(ws: &mut Workspace<'w>, seq: usize, d: usize) -> Result<Self> {
+        Ok(CausalScratch {
+            kt: ws.take(kt_len(seq, d)?)?,
+            logits: ws.take(TILE * TILE)?,
+            max: ws.take(TILE)?,
+            sum: ws.take(TILE)?,
+        })
+    }
+}
+
+/// The shapes of a prompt: `q`, `out` `[n_kv * group][seq][d]`, `k`, `v`
+/// `[n_kv][seq][d]`.
+pub(crate) struct Prompt<'a> {
+    pub q: &'a [f32],
+    pub k: &'a [f32],
+    pub v: &'a [f32],
+    pub n_kv: usize,
+    pub group: usize,
+    pub seq: usize,
+    pub d: usize,
+    pub scale: f32,
+}
+
+/// Plain causal softmax attention of every head into `out` (sizes already checked).
+///
+/// [`Error::Numerical`] when logits overflow; `out` then holds unspecified values.
+pub(crate) fn causal<P: Primitives<f32>>(
+    p: &Prompt<'_>,
+    out: &mut [f32],
+    s: &mut CausalScratch<'_>,
+) -> Result<()> {
+    for g in 0..p.n_kv {
+        transpose_keys(p, g, s.kt)?;
+        for h in g * p.group..(g + 1) * p.group {
+            for t0 in (0..p.seq).step_by(TILE) {
+                block::<P>(p, g, h, t0, out, s)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `kt[b][x][j] = k[g][b * TILE + j][x]`, zero past the prompt.
+fn transpose_keys(p: &Prompt<'_>, g: usize, kt: &mut [f32]) -> Result<()> {
+    let (seq, d) = (p.seq, p.d);
+    let keys =
+        p.k.get(g * seq * d..(g + 1) * seq * d)
+            .ok_or(Error::Internal)?;
+    for (b, tile) in kt.chunks_exact_mut(TILE * d).enumerate() {
+        tile.fill(0.0);
+        for (j, key) in keys.chunks_exact(d).skip(b * TILE).take(TILE).enumerate() {
+            for (x, &value) in key.iter().enumerate() {
+                *tile.get_mut(x * TILE + j).ok_or(Error::Internal)? = value;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Rows `t0..t0 + TILE` (cut at the prompt's end) of head `h`, which reads kv head `g`.
+fn block<P: Primitives<f32>>(
+    p: &Prompt<'_>,
+    g: usize,
+    h: usize,
+    t0: usize,
+    out: &mut [f32],
+    s: &mut CausalScratch<'_>,
+) -> Result<()> {
+    let (seq, d) = (p.seq, p.d);
+    let rows = TILE.min(seq - t0);
+    let first = (h * seq + t0) * d;
+    let q = Strided::rows(p.q.get(first..).ok_or(Error::Internal)?, rows, d, d)?;
+    let out_block = out
+        .get_mut(first..first + rows * d)
+        .ok_or(Error::Internal)?;
+    out_block.fill(0.0);
+    s.max.fill(f32::NEG_INFINITY);
+    s.sum.fill(0.0);
+    for (b, s0) in (0..=t0).step_by(TILE).enumerate() {
+        let n = TILE.min(seq - s0);
+        let logits = s.logits.get_mut(..rows * TILE).ok_or(Error::Internal)?;
+        logits.fill(0.0);
+        let kt =
+            s.kt.get(b * TILE * d..(b + 1) * TILE * d)
+                .ok_or(Error::Internal)?;
+        P::gemm(
+            p.scale,
+            q,
+            None,
+            Strided::rows(kt, d, TILE, TILE)?,
+            StridedMut::rows(logits, rows, TILE, TILE)?,
+        );
+        for (r, row) in logits.chunks_exact_mut(TILE).enumerate() {
+            // Row t0 + r sees keys s0..=t0 + r of this tile.
+            let valid = n.min(t0 + r + 1 - s0);
+            let (exps, masked) = row.split_at_mut(valid);
+            masked.fill(0.0);
+            let rescale = online_tile::<P>(exps, &mut s.max[r], &mut s.sum[r])?;
+            if let Some(rescale) = rescale {
+                P::scale(rescale, row_mut(out_block, r * d, d)?);
+            }
+        }
+        let v_first = (g * seq + s0) * d;
+        let v = p.v.get(v_first..).ok_or(Error::Internal)?;
+        P::gemm(
+            1.0,
+            Strided::rows(logits, rows, n, TILE)?,
+            None,
+            Strided::rows(v, n, d, d)?,
+            StridedMut::rows(out_block, rows, d, d)?,
+        );
+    }
+    for r in 0..rows {
+        finish_row::<P>(s.max[r], s.sum[r], row_mut(out_block, r * d, d)?)?;
+    }
+    Ok(())
+}
