@@ -411,3 +411,115 @@ fn corrupted_state_words_are_refused() {
         }
     }
 }
+
+/// Faults and a digest of every hit and eviction, pinned for fixed traces, bits and
+/// seeds: speed work on the pager must leave each decision (tie rules, random draws)
+/// exactly as it was.
+#[test]
+fn decisions_are_pinned_for_fixed_seeds() {
+    use kernels_tests::paging_data::{REAL_TRACE, decode_trace, flip, looping, shifting, zipf};
+    let mut real = decode_trace(REAL_TRACE).expect("the real trace decodes");
+    real.truncate(20_000);
+    let traces: [(Vec<u64>, &[usize]); 4] = [
+        (zipf(4096, 0.9, 30_000, 5), &[1, 16, 64, 300]),
+        (looping(70, 5_000), &[64]),
+        (shifting(150, 2000, 20_000, 2), &[100]),
+        (real, &[32]),
+    ];
+    let mut got = Vec::new();
+    for (pages, ks) in &traces {
+        for &k in *ks {
+            let (_, d, ph) = opt(k, pages);
+            let (d, ph) = (flip(&d, 0.2, 11), flip(&ph, 0.2, 12));
+            for policy in Policy::ALL {
+                let bits = if policy == Policy::Phase { &ph } else { &d };
+                for seed in [0u64, 7] {
+                    let mut work = vec![0u8; pager_work_size(k).unwrap().bytes()];
+                    let mut pager = Pager::new(policy, k, seed, &mut work).unwrap();
+                    let (mut faults, mut digest) = (0u64, 0u64);
+                    for (&p, &b) in pages.iter().zip(bits) {
+                        let a = pager.access(p, b == 1).unwrap();
+                        faults += u64::from(!a.hit);
+                        let e = a.evicted.map_or(u64::from(a.hit), |q| q.rotate_left(7) | 2);
+                        digest = (digest ^ e).wrapping_mul(0x100_0000_01b3).rotate_left(29);
+                    }
+                    assert_eq!(faults, run(policy, k, seed, pages, Some(bits)));
+                    got.push((faults, digest));
+                }
+            }
+        }
+    }
+    let want: &[(u64, u64)] = &[
+        (29709, 0xaadc8a92a4bc3225),
+        (29709, 0xaadc8a92a4bc3225),
+        (29709, 0xaadc8a92a4bc3225),
+        (29709, 0xaadc8a92a4bc3225),
+        (29709, 0xaadc8a92a4bc3225),
+        (29709, 0xaadc8a92a4bc3225),
+        (29709, 0xaadc8a92a4bc3225),
+        (29709, 0xaadc8a92a4bc3225),
+        (29709, 0xaadc8a92a4bc3225),
+        (29709, 0xaadc8a92a4bc3225),
+        (26360, 0x4b35f121faf02c05),
+        (26360, 0x4b35f121faf02c05),
+        (26480, 0xb289dfb4ac2a13c8),
+        (26455, 0x33e2e5b0b1f7dbe5),
+        (24335, 0x600524be159761ea),
+        (24335, 0x600524be159761ea),
+        (24414, 0x3366027f19ddfc75),
+        (24406, 0x49ae6edf3a14da77),
+        (25808, 0x72070b9a6cf15f6d),
+        (25792, 0xb73107a416c1e652),
+        (21861, 0x97cc5d1980241d26),
+        (21861, 0x97cc5d1980241d26),
+        (22133, 0x8f76e27fdb26cfb3),
+        (22129, 0x5d0238553e73badf),
+        (20335, 0x63a1fd1b50e2d01c),
+        (20335, 0x63a1fd1b50e2d01c),
+        (20338, 0xe7c8ca0bc5c7615c),
+        (20352, 0x7079d89e408e0e07),
+        (21169, 0x66b2688956bbf5b3),
+        (21192, 0x1da80b8417b6a1f1),
+        (15653, 0x57587f577dafe937),
+        (15653, 0x57587f577dafe937),
+        (15945, 0xc1dc085b6be27dde),
+        (15958, 0x8275f40ae7142e39),
+        (14877, 0x14aaf29307117c3c),
+        (14877, 0x14aaf29307117c3c),
+        (14842, 0xa4957ca3520b8a6b),
+        (14879, 0x9ade94edfe3d3109),
+        (14842, 0xc631a98577ff88fc),
+        (14820, 0x41ec9ae79813a0e5),
+        (5000, 0x1393155bc43e2f02),
+        (5000, 0x1393155bc43e2f02),
+        (1611, 0xde99700cefcaa0b7),
+        (1600, 0xca71f8492ac494d4),
+        (631, 0xba54c59d0cfca44b),
+        (631, 0xba54c59d0cfca44b),
+        (813, 0xcc80ae3b47a3c787),
+        (795, 0x226633366aea73eb),
+        (1142, 0x9dfa1cb4f4e790e8),
+        (1139, 0x1b835d54dbc9ab45),
+        (7003, 0x4b8942a8167a4868),
+        (7003, 0x4b8942a8167a4868),
+        (6949, 0x4b4b9492533b70b0),
+        (6944, 0xd864523e6ec3dbc3),
+        (5023, 0xadd5902bca2298fd),
+        (5023, 0xadd5902bca2298fd),
+        (5034, 0xd39ad2014afbe626),
+        (5004, 0x122075b7e7e87e0e),
+        (5629, 0x3b71cb176ea5b8d0),
+        (5623, 0x5157607ea010c468),
+        (168, 0x2dbf3fe3a38b11f4),
+        (168, 0x2dbf3fe3a38b11f4),
+        (192, 0x7a050560eef28e94),
+        (203, 0x7a5d1a454c6b73d5),
+        (361, 0x185cc249cd5bf16e),
+        (361, 0x185cc249cd5bf16e),
+        (378, 0xe5bf017132e13088),
+        (389, 0xb7e27f3ea507a66b),
+        (163, 0x49c50e48a93e178e),
+        (169, 0xe8906c7fecae305c),
+    ];
+    assert_eq!(got, want);
+}

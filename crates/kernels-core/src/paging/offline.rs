@@ -24,7 +24,7 @@ pub fn offline_work_size(capacity: usize, len: usize) -> Result<WorkspaceSize> {
         return Err(Error::Dimension);
     }
     // Same arrays, same order as `offline`.
-    table_size(WorkspaceSize::new(), table_bits(len)?)?
+    table_size(WorkspaceSize::new(), table_bits(len, 2)?)?
         .array::<u64>(len)? // next occurrence
         .array::<u64>(len)? // previous occurrence
         .array::<u64>(len)? // heap position of a request; later its phase
@@ -59,7 +59,7 @@ pub fn offline(
         return Err(Error::Workspace);
     }
     let mut ws = Workspace::new(work);
-    let mut last = Table::carve(&mut ws, table_bits(len)?)?;
+    let mut last = Table::carve(&mut ws, table_bits(len, 2)?)?;
     let next = ws.take::<u64>(len)?;
     let prev = ws.take::<u64>(len)?;
     let pos = ws.take::<u64>(len)?;

@@ -15,6 +15,13 @@ pub const MAX_CAPACITY: usize = 1 << 30;
 /// Number of u64 words of [`PagerState::to_words`] (the last is a checksum).
 pub const PAGER_STATE_WORDS: usize = 10;
 
+/// Table entries per slot (at least): at load <= 1/8 a lookup of an absent page
+/// (nearly every request when k is small) usually stops at its first entry and a
+/// deletion rarely shifts, so the probe loops' exits are predictable; at load 1/2
+/// their mispredictions dominated the time per access (measured with callgrind's
+/// branch simulator: 3.2 mispredictions per access, against 0.4 for the `lru` crate).
+const SPREAD: usize = 8;
+
 /// First word of a pager's state: "kn_pager" in ASCII.
 const MAGIC: u64 = u64::from_be_bytes(*b"kn_pager");
 
@@ -134,7 +141,7 @@ pub fn pager_work_size(capacity: usize) -> Result<WorkspaceSize> {
     check_capacity(capacity)?;
     // Same arrays, same order as `Pager::carve`.
     let words = mask_words(capacity);
-    table_size(WorkspaceSize::new(), table_bits(capacity)?)?
+    table_size(WorkspaceSize::new(), table_bits(capacity, SPREAD)?)?
         .array::<u64>(capacity)? // page id per slot
         .array::<u64>(words)? // marked mask
         .array::<u64>(words)? // bit mask
@@ -170,7 +177,7 @@ impl<'a> Pager<'a> {
             capacity: k,
             len: s.len,
             rng: s.rng,
-            table: Table::carve(&mut ws, table_bits(k)?)?,
+            table: Table::carve(&mut ws, table_bits(k, SPREAD)?)?,
             pages: ws.take(k)?,
             cand: Candidates {
                 marked: ws.take(words)?,
