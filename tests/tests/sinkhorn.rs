@@ -399,6 +399,68 @@ where
             "exp_affine_accumulate at {j}"
         );
     }
+    let (mut es, mut ev) = (vec![T::zero(); x.len()], vec![T::zero(); x.len()]);
+    let rs = <Scalar as Primitives<T>>::exp_affine_sum(alpha, &x, beta, &y, &mut es);
+    let rv = <Simd as Primitives<T>>::exp_affine_sum(alpha, &x, beta, &y, &mut ev);
+    // The scalar sum and terms are those of sum_exp_affine and exp_affine.
+    prop_assert!(rs == ss && es == os, "exp_affine_sum scalar");
+    let bound = kernels_simd::bounds::sum_exp_affine(x.len(), rs, arg);
+    prop_assert!(
+        rs == rv || (rs - rv).abs() <= bound,
+        "exp_affine_sum {rs} vs {rv}"
+    );
+    for j in 0..x.len() {
+        let a = (alpha * x[j]).abs() + y[j].abs() + beta.abs();
+        let bound = kernels_simd::bounds::exp_affine(es[j], a);
+        prop_assert!(
+            es[j] == ev[j] || (es[j] - ev[j]).abs() <= bound,
+            "exp_affine_sum at {j}: {} vs {}",
+            es[j],
+            ev[j]
+        );
+    }
+    Ok(())
+}
+
+/// `dot_axpy` against the scalar reference, which is `axpy` then `dot`: the `dot`
+/// (reduction) bound on the result and the `axpy` bound per element.
+fn dot_axpy_agrees<T: Real>(
+    xv: &[(f64, f64)],
+    wy: &[(f64, f64)],
+    a: f64,
+) -> std::result::Result<(), TestCaseError>
+where
+    Simd: Primitives<T>,
+{
+    let n = xv.len().min(wy.len());
+    let x: Vec<T> = xv[..n].iter().map(|p| T::of(p.0)).collect();
+    let v: Vec<T> = xv[..n].iter().map(|p| T::of(p.1)).collect();
+    let w: Vec<T> = wy[..n].iter().map(|p| T::of(p.0)).collect();
+    let y: Vec<T> = wy[..n].iter().map(|p| T::of(p.1)).collect();
+    let a = T::of(a);
+    let (mut ys, mut yv) = (y.clone(), y.clone());
+    let ds = <Scalar as Primitives<T>>::dot_axpy(&x, &v, a, &w, &mut ys);
+    let dv = <Simd as Primitives<T>>::dot_axpy(&x, &v, a, &w, &mut yv);
+    let sum_abs = x
+        .iter()
+        .zip(&v)
+        .fold(T::zero(), |s, (p, q)| s + (*p * *q).abs());
+    let bound = kernels_simd::bounds::reduction(n, sum_abs);
+    prop_assert!(
+        (ds - dv).abs() <= bound,
+        "{} dot_axpy {ds} vs {dv}",
+        T::NAME
+    );
+    for j in 0..n {
+        let bound = kernels_simd::bounds::axpy(a * w[j], y[j]);
+        prop_assert!(
+            (ys[j] - yv[j]).abs() <= bound,
+            "{} dot_axpy y at {j}: {} vs {}",
+            T::NAME,
+            ys[j],
+            yv[j]
+        );
+    }
     Ok(())
 }
 
@@ -419,6 +481,21 @@ proptest! {
     ) {
         lse_affine_agrees::<f32>(&xy.0, &xy.1, alpha, beta)?;
         lse_affine_agrees::<f64>(&xy.0, &xy.1, alpha, beta)?;
+    }
+
+    #[test]
+    fn dot_axpy_agrees_with_scalar(
+        vecs in prop_oneof![
+            prop::sample::select(vec![0usize, 1, 3, 4, 7, 8, 15, 16, 17, 31, 32, 33]),
+            0usize..300,
+        ].prop_flat_map(|n| (
+            prop::collection::vec((-10.0f64..10.0, -10.0f64..10.0), n),
+            prop::collection::vec((-10.0f64..10.0, -10.0f64..10.0), n),
+        )),
+        a in -5.0f64..5.0,
+    ) {
+        dot_axpy_agrees::<f32>(&vecs.0, &vecs.1, a)?;
+        dot_axpy_agrees::<f64>(&vecs.0, &vecs.1, a)?;
     }
 }
 

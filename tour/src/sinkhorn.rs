@@ -441,6 +441,27 @@ fn per_iteration(mut call: impl FnMut(u32), target: f64) -> f64 {
     (t2 - t1) / f64::from(extra)
 }
 
+/// Exponentials per second of `P::sum_exp_affine` on one row that stays in L1: the
+/// log mode's per-entry work (load, one fused multiply-add, exp, add) without its
+/// memory traffic, which is the compute bound the log mode is judged against.
+fn exp_rate<T: Real, P: Primitives<T>>() -> f64 {
+    let m = 1024;
+    let x: Vec<T> = (0..m).map(|j| T::of(j as f64 / m as f64)).collect();
+    let y: Vec<T> = (0..m).map(|j| T::of(-0.1 * (j % 7) as f64)).collect();
+    let reps = 10_000;
+    let mut best = f64::INFINITY;
+    for _ in 0..3 {
+        let t = Instant::now();
+        let mut s = T::zero();
+        for _ in 0..reps {
+            s = s + P::sum_exp_affine(T::of(-20.0), std::hint::black_box(&x), T::zero(), &y);
+        }
+        std::hint::black_box(s);
+        best = best.min(t.elapsed().as_secs_f64());
+    }
+    (m * reps) as f64 / best
+}
+
 /// Per-iteration times of our log and kernel modes.
 struct Ours {
     log: f64,
@@ -567,8 +588,11 @@ pub fn bench(machine: &Machine) -> Section {
              {reg}: the difference of two solves with different iteration caps (and a \
              tolerance never met), so validation, the last check and the plan do not \
              count. Kernel mode is compared with the time to stream K twice at the \
-             measured bandwidth ({:.1} GB/s); log mode is counted in exponentials per \
-             second (2 n m per iteration). POT (`ot.sinkhorn` method 'sinkhorn', and \
+             measured bandwidth ({:.1} GB/s), the bound the issue sets; our iteration \
+             streams K once (row i's K v is fused with row i-1's K^T u), so the \
+             one-pass time is shown too. Log mode takes one exponential per entry per \
+             iteration (n m) and is compared with the exp-only rate: the same per-entry \
+             work on one row held in L1. POT (`ot.sinkhorn` method 'sinkhorn', and \
              `ot.bregman.sinkhorn_log`, numpy backend, BLAS on one thread) runs on the \
              same cost matrices in the same run.",
             machine.stream_gbs()
@@ -590,15 +614,17 @@ pub fn bench(machine: &Machine) -> Section {
         }
         let target = if n >= 4000 { 1.0 } else { 0.3 };
         for (ty, size) in [("f32", 4.0), ("f64", 8.0)] {
-            let (scalar, simd) = if ty == "f32" {
+            let (scalar, simd, rate) = if ty == "f32" {
                 (
                     measure::<f32, Scalar>(&p, reg, target),
                     measure::<f32, Simd>(&p, reg, target),
+                    exp_rate::<f32, Simd>(),
                 )
             } else {
                 (
                     measure::<f64, Scalar>(&p, reg, target),
                     measure::<f64, Simd>(&p, reg, target),
+                    exp_rate::<f64, Simd>(),
                 )
             };
             if ty == "f64" {
@@ -620,10 +646,12 @@ pub fn bench(machine: &Machine) -> Section {
                 ty.into(),
                 n.to_string(),
                 format!(
-                    "{} ({:.2}x scalar, {:.2} G exp/s)",
+                    "{} ({:.2}x scalar, {:.3} G exp/s = {:.2}x the exp-only rate {:.3} G exp/s)",
                     ms(simd.log),
                     scalar.log / simd.log,
-                    2.0 * nm / simd.log / 1e9
+                    nm / simd.log / 1e9,
+                    nm / simd.log / rate,
+                    rate / 1e9
                 ),
                 String::new(),
                 String::new(),
@@ -642,13 +670,16 @@ pub fn bench(machine: &Machine) -> Section {
                 ty.into(),
                 n.to_string(),
                 format!(
-                    "{} ({:.2}x scalar; {:.2}x the streaming bound {})",
+                    "{} ({:.2}x scalar; {:.2}x the two-pass streaming bound {}; {:.2}x \
+                     the one-pass time {})",
                     ms(simd.kernel),
                     scalar.kernel / simd.kernel,
                     ratio,
-                    ms(bound)
+                    ms(bound),
+                    2.0 * ratio,
+                    ms(bound / 2.0)
                 ),
-                "<= 1.25x bound".into(),
+                "<= 1.25x two-pass bound".into(),
                 if ratio <= 1.25 {
                     "met".into()
                 } else {

@@ -121,4 +121,19 @@ pub trait Primitives<T: Real> {
         down: Option<&[T]>,
         row: &mut [T],
     );
+
+    // sinkhorn primitives (one-pass iterations)
+
+    /// `out_j = exp(alpha x_j + y_j + beta)`, returning `sum_j out_j`, without a
+    /// shift: [`exp_affine`](Primitives::exp_affine) and
+    /// [`sum_exp_affine`](Primitives::sum_exp_affine) in one pass, for a caller
+    /// that reuses the terms once it knows their sum. `x`, `y`, `out` have the same
+    /// length.
+    fn exp_affine_sum(alpha: T, x: &[T], beta: T, y: &[T], out: &mut [T]) -> T;
+
+    /// Returns `sum_j x_j v_j` and, in the same loop, `y <- y + a w`: one row of
+    /// `K v` fused with the previous row's contribution to `K^T u`, so that a
+    /// Sinkhorn-Knopp iteration streams `K` from memory once (`w`, read just before,
+    /// is still in cache). `x`, `v`, `w`, `y` have the same length.
+    fn dot_axpy(x: &[T], v: &[T], a: T, w: &[T], y: &mut [T]) -> T;
 }

@@ -201,6 +201,25 @@ impl<T: Real> Primitives<T> for Scalar {
             j += 2;
         }
     }
+
+    // sinkhorn primitives (one-pass iterations)
+
+    fn exp_affine_sum(alpha: T, x: &[T], beta: T, y: &[T], out: &mut [T]) -> T {
+        debug_assert!(x.len() == y.len() && x.len() == out.len());
+        out.iter_mut()
+            .zip(x)
+            .zip(y)
+            .fold(T::zero(), |acc, ((o, &xj), &yj)| {
+                *o = (alpha * xj + yj + beta).exp();
+                acc + *o
+            })
+    }
+
+    fn dot_axpy(x: &[T], v: &[T], a: T, w: &[T], y: &mut [T]) -> T {
+        debug_assert!(x.len() == v.len() && x.len() == w.len() && x.len() == y.len());
+        <Scalar as Primitives<T>>::axpy(a, w, y);
+        <Scalar as Primitives<T>>::dot(x, v)
+    }
 }
 
 #[cfg(test)]

@@ -33,6 +33,8 @@
 //! | `gemm` (linattn) | `2(k + 4) u (|c_ij| + sum_p |alpha a_ip w_p b_pj|)` per element |
 //! | `csr_row_split` (sor) | 0 today (the scalar loop: short rows gain nothing from lanes); documented as `2(n + 2) u sum_k |a_k x_k|` so a vector form may come |
 //! | `rb_row` (sor) | 0 (identical: same operations in the same order, no FMA) |
+//! | `exp_affine_sum` (sinkhorn) | the `exp_affine` bound per written element; the result: the `sum_exp_affine` bound |
+//! | `dot_axpy` (sinkhorn) | the result: the `dot` bound; `y`: the `axpy` bound per element |
 #![no_std]
 
 pub mod bounds;

@@ -393,6 +393,52 @@ macro_rules! simd_primitives {
                     j += 2;
                 }
             }
+
+            // sinkhorn primitives (one-pass iterations)
+
+            fn exp_affine_sum(alpha: $t, x: &[$t], beta: $t, y: &[$t], out: &mut [$t]) -> $t {
+                debug_assert!(x.len() == y.len() && x.len() == out.len());
+                let n = x.len().min(y.len()).min(out.len());
+                let (av, bv) = ($v::splat(alpha), $v::splat(beta));
+                let (xc, xr) = x[..n].as_chunks::<$lanes>();
+                let (yc, yr) = y[..n].as_chunks::<$lanes>();
+                let (oc, or) = out[..n].as_chunks_mut::<$lanes>();
+                let mut acc = [$v::ZERO; 2];
+                for (k, ((os, xs), ys)) in oc.iter_mut().zip(xc).zip(yc).enumerate() {
+                    let e = $exp(av.mul_add($v::new(*xs), $v::new(*ys)) + bv);
+                    *os = e.to_array();
+                    acc[k & 1] += e;
+                }
+                or.iter_mut().zip(xr).zip(yr).fold(
+                    (acc[0] + acc[1]).reduce_add(),
+                    |s, ((o, &xj), &yj)| {
+                        *o = Float::exp(alpha * xj + yj + beta);
+                        s + *o
+                    },
+                )
+            }
+
+            fn dot_axpy(x: &[$t], v: &[$t], a: $t, w: &[$t], y: &mut [$t]) -> $t {
+                debug_assert!(x.len() == v.len() && x.len() == w.len() && x.len() == y.len());
+                let n = x.len().min(v.len()).min(w.len()).min(y.len());
+                let av = $v::splat(a);
+                let (xb, xt) = x[..n].as_chunks::<{ ACC * $lanes }>();
+                let (vb, vt) = v[..n].as_chunks::<{ ACC * $lanes }>();
+                let (wb, wt) = w[..n].as_chunks::<{ ACC * $lanes }>();
+                let (yb, yt) = y[..n].as_chunks_mut::<{ ACC * $lanes }>();
+                let mut acc = [$v::ZERO; ACC];
+                for (((xs, vs), ws), ys) in xb.iter().zip(vb).zip(wb).zip(yb) {
+                    let (xs, vs) = (xs.as_chunks::<$lanes>().0, vs.as_chunks::<$lanes>().0);
+                    let (ws, ys) = (ws.as_chunks::<$lanes>().0, ys.as_chunks_mut::<$lanes>().0);
+                    for k in 0..ACC {
+                        acc[k] = $v::new(xs[k]).mul_add($v::new(vs[k]), acc[k]);
+                        ys[k] = av.mul_add($v::new(ws[k]), $v::new(ys[k])).to_array();
+                    }
+                }
+                <Simd as Primitives<$t>>::axpy(a, wt, yt);
+                let total = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+                total.reduce_add() + <Simd as Primitives<$t>>::dot(xt, vt)
+            }
         }
     };
 }

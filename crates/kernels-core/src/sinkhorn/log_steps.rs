@@ -117,14 +117,24 @@ pub fn col_lse_shifted<T: Real, P: Primitives<T>>(
 }
 
 /// The f-update fused with the column sums of the g-update that follows, so that
-/// `C` streams from memory once per iteration: for each row, while it is in cache,
-/// `f_new_i = eps (log a_i - L_i)` (with `L_i` as in [`row_lse_shifted`]), then
-/// `col_sums_j += exp((f_new_i + g_j - C_ij) / eps)`. Finish the g-update with
+/// `C` streams from memory once per iteration with one exponential per entry: for
+/// each row, the plan row at the current potentials, `E_ij = exp((f_i + g_j -
+/// C_ij) / eps)`, goes into `row` while its sum `r_i` accumulates; then `f_new_i =
+/// f_i + eps ln(a_i / r_i)` (that is `eps (log a_i - L_i)` with `L_i` as in
+/// [`row_lse_shifted`]), and since the plan row at `f_new` is `(a_i / r_i) E_i`,
+/// `col_sums += (a_i / r_i) E_i` from cache. Finish the g-update with
 /// [`col_lse_from_sums`].
 ///
-/// `g_scaled` (m) receives `g / eps` and must stay untouched until then. Returns the
-/// L1 error of the row marginals at the current `(f, g)` when `measure` (else 0),
-/// and whether every `f_new_i` is finite.
+/// The rescaling is used only while it keeps the terms' accuracy: `r_i` usable (see
+/// [`row_lse_shifted`]) and `a_i / r_i <= 1 / epsilon`, so that a term that lost
+/// bits to underflow in `E` stays within a rounding of the column sums that
+/// [`col_lse_from_sums`] accepts. Otherwise that row falls back to the max-shifted
+/// row log-sum-exp (if needed) and recomputes its plan row at `f_new` (a second
+/// exponential per entry).
+///
+/// `g_scaled` (m) receives `g / eps` and must stay untouched until then; `row` (m) is
+/// scratch. Returns the L1 error of the row marginals at the current `(f, g)` when
+/// `measure` (else 0), and whether every `f_new_i` is finite.
 #[allow(clippy::too_many_arguments)]
 pub fn f_update_fused<T: Real, P: Primitives<T>>(
     c: Dense<'_, T>,
@@ -137,26 +147,35 @@ pub fn f_update_fused<T: Real, P: Primitives<T>>(
     g_scaled: &mut [T],
     f_new: &mut [T],
     col_sums: &mut [T],
+    row: &mut [T],
 ) -> (T, bool) {
     scaled(g, eps, g_scaled);
     let inv = eps.recip();
+    let max_ratio = T::epsilon().recip();
     col_sums.fill(T::zero());
     let (mut error, mut finite) = (T::zero(), true);
     let rows = f.iter().zip(a).zip(log_a).zip(f_new.iter_mut());
-    for ((((&fi, &ai), &la), fn_i), row) in rows.zip(c.row_iter()) {
+    for ((((&fi, &ai), &la), fn_i), c_row) in rows.zip(c.row_iter()) {
         let shift = fi * inv;
-        let r = P::sum_exp_affine(-inv, row, shift, g_scaled);
-        let l = if usable(r) {
+        let r = P::exp_affine_sum(-inv, c_row, shift, g_scaled, row);
+        let exact = usable(r);
+        let l = if exact {
             r.ln() - shift
         } else {
-            P::lse_affine(-inv, row, g_scaled)
+            P::lse_affine(-inv, c_row, g_scaled)
         };
         if measure {
-            error = error + ((shift + l).exp() - ai).abs();
+            let marginal = if exact { r } else { (shift + l).exp() };
+            error = error + (marginal - ai).abs();
         }
         *fn_i = eps * (la - l);
+        let ratio = ai / r;
+        if exact && ratio <= max_ratio {
+            P::axpy(ratio, row, col_sums);
+        } else {
+            P::exp_affine_accumulate(-inv, c_row, *fn_i * inv, g_scaled, col_sums);
+        }
         finite &= fn_i.is_finite();
-        P::exp_affine_accumulate(-inv, row, *fn_i * inv, g_scaled, col_sums);
     }
     (error, finite)
 }

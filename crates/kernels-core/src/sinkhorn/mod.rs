@@ -2,8 +2,10 @@
 //!
 //! Two solvers share one iteration loop (the private `driver` module):
 //! - [`scale`] (kernel mode): positive `u`, `v` with `diag(u) K diag(v)` having row
-//!   sums `a` and column sums `b`. Two matrix-vector products per iteration: memory
-//!   bound, and it underflows once `K = exp(-C/eps)` does.
+//!   sums `a` and column sums `b`. Two matrix-vector products per iteration, fused
+//!   into one pass over `K` (each row's `u_i` is known as soon as its `(K v)_i` is,
+//!   and that row goes straight into the next `K^T u`): memory bound, and it
+//!   underflows once `K = exp(-C/eps)` does.
 //! - [`sinkhorn_log`] (log domain): dual potentials `f`, `g` of
 //!   `min <P, C> + eps sum P (log P - 1)` with `P 1 = a`, `P^T 1 = b`, where
 //!   `P_ij = exp((f_i + g_j - C_ij) / eps)`. Every sum over `exp` is a shifted
@@ -11,7 +13,9 @@
 //!   entries, at most 1 once the other marginal is matched: one pass, one
 //!   exponential per entry), and where that sum is not safely representable, the
 //!   maximum (two passes, or an online maximum). It stays finite for any `eps` for
-//!   which `C / eps` is representable.
+//!   which `C / eps` is representable. An iteration streams `C` once and takes one
+//!   exponential per entry: each plan row computed for the f-update is rescaled by
+//!   `a_i / r_i` into the column sums of the g-update.
 //!
 //! The log-domain half-steps, marginals and plan are public in [`log_steps`] so that
 //! other solvers (Sinkhorn-Newton-Sparse) reuse them.

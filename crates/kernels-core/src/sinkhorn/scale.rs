@@ -82,6 +82,7 @@ pub fn scale<T: Real, P: Primitives<T>>(
         v,
         kv,
         ktu,
+        ktu_current: false,
         primitives: PhantomData,
     };
     iterate(&mut steps, opts)
@@ -98,14 +99,17 @@ struct ScaleSteps<'a, T, P> {
     kv: &'a mut [T],
     /// `K^T u`, then the candidate `v`.
     ktu: &'a mut [T],
+    /// Whether `ktu` holds `K^T u` for the current `u`, as the fused pass of
+    /// [`HalfSteps::second`] leaves it.
+    ktu_current: bool,
     primitives: PhantomData<P>,
 }
 
 /// `x_k <- w_k / x_k` in place. Returns the L1 error of the marginal `s * x` before
-/// the update (zero without `s`) and that of `x_new * x_old` after it (rounding
-/// level). [`Error::Numerical`] if a quotient is not finite and positive.
-fn divide_into<T: Real>(w: &[T], s: Option<&[T]>, x: &mut [T]) -> Result<(T, T)> {
-    let (mut before, mut after) = (T::zero(), T::zero());
+/// the update (zero without `s`). [`Error::Numerical`] if a quotient is not finite
+/// and positive.
+fn divide_into<T: Real>(w: &[T], s: Option<&[T]>, x: &mut [T]) -> Result<T> {
+    let mut before = T::zero();
     let mut ok = true;
     for (k, (xk, &wk)) in x.iter_mut().zip(w).enumerate() {
         let old = *xk;
@@ -113,21 +117,55 @@ fn divide_into<T: Real>(w: &[T], s: Option<&[T]>, x: &mut [T]) -> Result<(T, T)>
             before = before + (*sk * old - wk).abs();
         }
         *xk = wk / old;
-        after = after + (*xk * old - wk).abs();
         ok &= xk.is_finite() && *xk > T::zero();
     }
     if ok {
-        Ok((before, after))
+        Ok(before)
     } else {
         Err(Error::Numerical)
     }
 }
 
+/// `x_i <- w_i / (K v)_i` for every row, and `y <- K^T x` with the new `x`, in one
+/// pass over `K`: row `i`'s product with `v` runs in the same loop as row `i - 1`'s
+/// update of `y` (that row is still in cache), so `K` streams from memory once
+/// instead of twice. Returns the L1 error of `x * (K v)` against `w` (rounding
+/// level). [`Error::Numerical`] if a quotient is not finite and positive (then `x`
+/// and `y` are unspecified).
+fn divide_rows_then_transpose<T: Real, P: Primitives<T>>(
+    k: Dense<'_, T>,
+    v: &[T],
+    w: &[T],
+    x: &mut [T],
+    y: &mut [T],
+) -> Result<T> {
+    y.fill(T::zero());
+    let (mut after, mut ok) = (T::zero(), true);
+    let mut prev: Option<(&[T], T)> = None;
+    for ((xi, &wi), row) in x.iter_mut().zip(w).zip(k.row_iter()) {
+        let t = match prev {
+            Some((p, q)) => P::dot_axpy(row, v, q, p, y),
+            None => P::dot(row, v),
+        };
+        *xi = wi / t;
+        after = after + (*xi * t - wi).abs();
+        ok &= xi.is_finite() && *xi > T::zero();
+        prev = Some((row, *xi));
+    }
+    if let Some((p, q)) = prev {
+        P::axpy(q, p, y);
+    }
+    if ok { Ok(after) } else { Err(Error::Numerical) }
+}
+
 impl<T: Real, P: Primitives<T>> HalfSteps<T> for ScaleSteps<'_, T, P> {
     fn first(&mut self, measure: bool) -> Result<T> {
-        P::gemv_t(self.k, self.u, self.ktu);
+        if !self.ktu_current {
+            P::gemv_t(self.k, self.u, self.ktu);
+        }
+        self.ktu_current = false;
         let v: &[T] = self.v;
-        Ok(divide_into(self.b, measure.then_some(v), self.ktu)?.0)
+        divide_into(self.b, measure.then_some(v), self.ktu)
     }
 
     fn apply_first(&mut self) {
@@ -135,9 +173,9 @@ impl<T: Real, P: Primitives<T>> HalfSteps<T> for ScaleSteps<'_, T, P> {
     }
 
     fn second(&mut self) -> Result<T> {
-        P::gemv(self.k, self.v, self.kv);
-        let (_, after) = divide_into(self.a, None, self.kv)?;
+        let after = divide_rows_then_transpose::<T, P>(self.k, self.v, self.a, self.kv, self.ktu)?;
         self.u.copy_from_slice(self.kv);
+        self.ktu_current = true;
         Ok(after)
     }
 }

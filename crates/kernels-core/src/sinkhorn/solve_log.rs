@@ -115,7 +115,7 @@ struct LogSteps<'a, T, P> {
     /// The candidate `f`.
     f_next: &'a mut [T],
     g_scaled: &'a mut [T],
-    /// Column log-sum-exps.
+    /// A plan row during the fused f-update, then the column log-sum-exps.
     col_max: &'a mut [T],
     /// Column sums of the plan with the candidate `f` (shift `g`), then the
     /// candidate `g`.
@@ -136,6 +136,7 @@ impl<T: Real, P: Primitives<T>> HalfSteps<T> for LogSteps<'_, T, P> {
             self.g_scaled,
             self.f_next,
             self.col_sum,
+            self.col_max,
         );
         if finite {
             Ok(error)
