@@ -29,7 +29,7 @@
 
 /* One static scratch buffer for every demo: no heap is involved anywhere. The helpers
  * are `static inline` so that a build without some families has no unused ones. */
-static unsigned char work[8192];
+static unsigned char work[24576];
 
 static int failures = 0;
 

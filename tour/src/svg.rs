@@ -332,8 +332,9 @@ impl LineChart<'_> {
                 yy = y(*v)
             );
         }
+        // Legend entries as wide as their names (about 7 px a character at 12 px).
+        let mut lx = left + 10.0;
         for (k, (name, _)) in self.series.iter().enumerate() {
-            let lx = left + 10.0 + 220.0 * k as f64;
             let _ = writeln!(
                 s,
                 r#"<rect x="{lx}" y="32" width="12" height="12" fill="{}"/><text x="{}" y="42">{}</text>"#,
@@ -341,6 +342,7 @@ impl LineChart<'_> {
                 lx + 16.0,
                 escape(name)
             );
+            lx += 36.0 + 7.0 * name.chars().count() as f64;
         }
         s.push_str("</svg>\n");
         s
