@@ -11,6 +11,10 @@
 //! one-line target in fuzz/fuzz_targets with the same name, and a corpus folder.
 
 pub mod foundation;
+pub mod h2o;
+mod hostile;
+pub mod linattn;
+pub mod sinkhorn;
 
 /// A fuzz target: its name (the file under fuzz/fuzz_targets and the corpus folder) and
 /// its check.
@@ -34,5 +38,17 @@ pub const TARGETS: &[Target] = &[
     Target {
         name: "workspace",
         check: foundation::workspace,
+    },
+    Target {
+        name: "sinkhorn",
+        check: sinkhorn::sinkhorn,
+    },
+    Target {
+        name: "h2o",
+        check: h2o::h2o,
+    },
+    Target {
+        name: "linattn",
+        check: linattn::linattn,
     },
 ];

@@ -1,0 +1,383 @@
+//! Matrix scaling and log-domain Sinkhorn through their C entry points
+//! (`kn_scale_*`, `kn_sinkhorn_*` and their workspace queries) with hostile arguments.
+
+use super::hostile::{
+    Bytes, Expect, Sign, bits, canary, fits, non_finite, product, ptr, ptr_mut, untouched,
+};
+use core::ffi::c_void;
+use kernels::{
+    KN_ERR_ARGUMENT, KN_ERR_DIMENSION, KN_ERR_NUMERICAL, KN_ERR_WORKSPACE, KN_NOT_CONVERGED, KN_OK,
+    kn_report, kn_sinkhorn_opts, kn_status,
+};
+use kernels_core::Real;
+
+/// One call of a scaling entry point or its workspace query, chosen by the first byte.
+///
+/// Asserts no panic, a status that agrees with API.md's rules, nothing written on an
+/// argument error, and after a valid call: finite outputs (positive scalings), a
+/// report consistent with the status.
+pub fn sinkhorn(data: &[u8]) {
+    let mut b = Bytes::new(data);
+    match b.byte() % 6 {
+        0 => solve::<f32>(&mut b, false),
+        1 => solve::<f64>(&mut b, false),
+        2 => solve::<f32>(&mut b, true),
+        3 => solve::<f64>(&mut b, true),
+        4 => query(&mut b, false),
+        _ => query(&mut b, true),
+    }
+}
+
+/// The element types, with their C entry points.
+trait Elem: Real {
+    /// Relative tolerance of the equal-sums rule.
+    const SUM_REL: f64;
+
+    /// `kn_scale_*` (`log` false) or `kn_sinkhorn_*` (`out2` is the plan).
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn call(
+        log: bool,
+        n: usize,
+        m: usize,
+        mat: *const Self,
+        a: *const Self,
+        b: *const Self,
+        opts: *const kn_sinkhorn_opts,
+        x: *mut Self,
+        y: *mut Self,
+        plan: *mut Self,
+        work: *mut c_void,
+        work_bytes: usize,
+        rep: *mut kn_report,
+    ) -> kn_status;
+}
+
+macro_rules! elem {
+    ($t:ty, $rel:expr, $scale:ident, $log:ident) => {
+        impl Elem for $t {
+            const SUM_REL: f64 = $rel;
+
+            unsafe fn call(
+                log: bool,
+                n: usize,
+                m: usize,
+                mat: *const Self,
+                a: *const Self,
+                b: *const Self,
+                opts: *const kn_sinkhorn_opts,
+                x: *mut Self,
+                y: *mut Self,
+                plan: *mut Self,
+                work: *mut c_void,
+                work_bytes: usize,
+                rep: *mut kn_report,
+            ) -> kn_status {
+                // SAFETY: forwarded: the caller passes real buffers of the claimed
+                // lengths or NULL.
+                unsafe {
+                    if log {
+                        kernels::$log(n, m, mat, a, b, opts, x, y, plan, work, work_bytes, rep)
+                    } else {
+                        kernels::$scale(n, m, mat, a, b, opts, x, y, work, work_bytes, rep)
+                    }
+                }
+            }
+        }
+    };
+}
+elem!(f32, 1e-6, kn_scale_f32, kn_sinkhorn_f32);
+elem!(f64, 1e-12, kn_scale_f64, kn_sinkhorn_f64);
+
+/// The workspace query of `kn_sinkhorn_*` (`log`) or `kn_scale_*`.
+fn work_bytes(log: bool, n: usize, m: usize, bytes: *mut usize) -> kn_status {
+    // SAFETY: `bytes` is NULL or points to a live usize.
+    unsafe {
+        if log {
+            kernels::kn_sinkhorn_work_bytes(n, m, bytes)
+        } else {
+            kernels::kn_scale_work_bytes(n, m, bytes)
+        }
+    }
+}
+
+/// The query's rules: NULL `bytes`; zero sizes, or arrays of `n` and `m` doubles
+/// whose byte length overflows.
+fn query(b: &mut Bytes<'_>, log: bool) {
+    let (n, m) = (b.size(12), b.size(12));
+    let null = b.chance(40);
+    let mut bytes = 0xA5A5_A5A5usize;
+    let p = if null {
+        core::ptr::null_mut()
+    } else {
+        &raw mut bytes
+    };
+    let status = work_bytes(log, n, m, p);
+    let mut e = Expect::new(&[KN_OK]);
+    e.null(null, "bytes");
+    e.fault(
+        n == 0 || m == 0 || !fits::<f64>(Some(n)) || !fits::<f64>(Some(m)),
+        KN_ERR_DIMENSION,
+        "sizes",
+    );
+    if e.judge(status, "work_bytes") {
+        assert_eq!(bytes, 0xA5A5_A5A5, "bytes written on failure");
+    } else {
+        assert!(bytes >= (n + m) * size_of::<f64>(), "too small a workspace");
+    }
+}
+
+/// Relative difference of two sums (computed plainly in f64).
+fn relative_gap(sa: f64, sb: f64) -> f64 {
+    (sa - sb).abs() / sa.max(sb)
+}
+
+/// One call of `kn_scale_*` or `kn_sinkhorn_*`.
+fn solve<T: Elem>(b: &mut Bytes<'_>, log: bool) {
+    let (n, m) = (b.size(10), b.size(10));
+    let nm = product(&[n, m]);
+    let opts = kn_sinkhorn_opts {
+        reg: b.option(),
+        tol: b.option(),
+        max_iter: match b.byte() {
+            0..=15 => 0,
+            x => u32::from(x % 30) + 1,
+        },
+        check_every: match b.byte() {
+            0..=7 => u32::MAX,
+            x => u32::from(x % 5),
+        },
+    };
+    let mix = b.mix();
+    let mat: Vec<T> = b.values(nm, mix, if log { Sign::Any } else { Sign::NonNegative });
+    let a: Vec<T> = b.values(Some(n), mix, Sign::Positive);
+    let mut bm: Vec<T> = b.values(Some(m), mix, Sign::Positive);
+    if b.chance(200) {
+        // Equal sums, up to rounding: the common case of real use.
+        let (sa, sb) = (sum(&a), sum(&bm));
+        for x in &mut bm {
+            *x = T::of(x.to_f64_lossless() * sa / sb);
+        }
+    }
+    // Cold start (zeros) or a warm start.
+    let start = |b: &mut Bytes<'_>, len: usize| -> Vec<T> {
+        if b.chance(128) {
+            let mut zeros: Vec<T> = canary(Some(len));
+            zeros.fill(T::zero());
+            zeros
+        } else {
+            b.values(Some(len), mix, Sign::Positive)
+        }
+    };
+    let mut x = start(b, n);
+    let mut y = start(b, m);
+    let mut plan: Vec<T> = canary(nm);
+    let with_plan = log && b.chance(160);
+    let with_rep = b.chance(200);
+    let alias = b.chance(12);
+    let nulls = b.nulls(6);
+    let null = |i: u32| nulls & (1 << i) != 0;
+
+    let mut need = 0usize;
+    let need = (work_bytes(log, n, m, &raw mut need) == KN_OK).then_some(need);
+    let mut work = b.work(need);
+    let mut rep = canary_report();
+    let rep_before = report_bits(&rep);
+    let (x_before, y_before, plan_before) = (bits(&x), bits(&y), bits(&plan));
+
+    // An output overlapping an input: the first scaling on top of `a`.
+    let mut a_buf = a.clone();
+    let a_ptr = if null(1) {
+        core::ptr::null_mut()
+    } else {
+        a_buf.as_mut_ptr()
+    };
+    let x_ptr = if alias {
+        a_buf.as_mut_ptr()
+    } else {
+        ptr_mut(&mut x, null(4))
+    };
+    let required = [
+        ptr(&mat, null(0)).is_null(),
+        a_ptr.is_null(),
+        ptr(&bm, null(2)).is_null(),
+        null(3),
+        x_ptr.is_null(),
+        null(5),
+    ];
+    // SAFETY: every pointer is NULL or a live buffer of the length n and m imply (a
+    // one-element stand-in only where that length cannot exist); `opts` and `rep`
+    // point to live structs.
+    let status = unsafe {
+        T::call(
+            log,
+            n,
+            m,
+            ptr(&mat, null(0)),
+            a_ptr.cast_const(),
+            ptr(&bm, null(2)),
+            if null(3) {
+                core::ptr::null()
+            } else {
+                &raw const opts
+            },
+            x_ptr,
+            ptr_mut(&mut y, null(5)),
+            if with_plan {
+                plan.as_mut_ptr()
+            } else {
+                core::ptr::null_mut()
+            },
+            work.ptr(),
+            work.bytes(),
+            if with_rep {
+                &raw mut rep
+            } else {
+                core::ptr::null_mut()
+            },
+        )
+    };
+
+    // The rules of API.md and the header, stated independently.
+    let mut e = Expect::new(&[KN_OK, KN_NOT_CONVERGED, KN_ERR_NUMERICAL]);
+    e.null(required.iter().any(|&r| r), "a required pointer");
+    e.null(work.null_fault(), "work");
+    let dims_ok = n > 0 && m > 0 && fits::<T>(nm) && fits::<T>(Some(n)) && fits::<T>(Some(m));
+    e.fault(!dims_ok, KN_ERR_DIMENSION, "sizes");
+    // The query serves both types (the larger size); a type that needs less may
+    // accept less than the query.
+    let own_need = if log {
+        kernels_core::sinkhorn::sinkhorn_work_size::<T>(n, m)
+    } else {
+        kernels_core::sinkhorn::scale_work_size::<T>(n, m)
+    }
+    .map(|s| s.bytes());
+    let short = |nb: usize| dims_ok && work.bytes() < nb;
+    e.fault(
+        own_need.is_ok_and(short),
+        KN_ERR_WORKSPACE,
+        "short workspace",
+    );
+    e.either(need.is_some_and(short), KN_ERR_WORKSPACE);
+    let reg_ok = opts.reg > 0.0 && opts.reg.is_finite();
+    // Written so that NaN is out of range.
+    let tol_ok = opts.tol > 0.0;
+    e.fault(
+        !tol_ok || opts.max_iter == 0 || (log && !reg_ok),
+        KN_ERR_ARGUMENT,
+        "options",
+    );
+    e.fault(alias, KN_ERR_ARGUMENT, "output overlaps an input");
+    if dims_ok {
+        let x_seen = if alias { &a } else { &x };
+        for (arr, name) in [
+            (&mat, "matrix"),
+            (&a, "a"),
+            (&bm, "b"),
+            (x_seen, "x"),
+            (&y, "y"),
+        ] {
+            e.finite(arr, name);
+        }
+        let negative = |v: &[T]| v.iter().any(|&t| t < T::zero());
+        e.fault(
+            !log && (negative(&mat) || negative(x_seen) || negative(&y)),
+            KN_ERR_ARGUMENT,
+            "a negative entry",
+        );
+        let positive = |v: &[T]| v.iter().all(|&t| t > T::zero());
+        e.fault(
+            !positive(&a) || !positive(&bm),
+            KN_ERR_ARGUMENT,
+            "marginal not positive",
+        );
+        let (sa, sb) = (sum(&a), sum(&bm));
+        if sa.is_finite() && sb.is_finite() {
+            let gap = relative_gap(sa, sb);
+            e.fault(gap > 2.0 * T::SUM_REL, KN_ERR_ARGUMENT, "unequal sums");
+            e.either(gap > 0.5 * T::SUM_REL, KN_ERR_ARGUMENT);
+        } else {
+            e.either(true, KN_ERR_ARGUMENT);
+        }
+    }
+    // KN_ERR_NUMERICAL with nothing written, decided before iterating.
+    let refused = e.is_valid()
+        && if log {
+            let eps = T::of(opts.reg);
+            let c_max = mat.iter().fold(T::zero(), |mx, v| mx.max(v.abs()));
+            !(eps > T::zero() && (c_max / eps).is_finite() && eps.recip().is_finite())
+        } else {
+            zero_line(&mat, n, m)
+        };
+    let argument_error = e.judge(status, if log { "sinkhorn" } else { "scale" });
+    if refused && !argument_error {
+        assert_eq!(
+            status, KN_ERR_NUMERICAL,
+            "a problem refused before iterating"
+        );
+    }
+    if argument_error || refused {
+        untouched("x", &x_before, &bits(&x));
+        untouched("a (overlapped by x)", &bits(&a), &bits(&a_buf));
+        untouched("y", &y_before, &bits(&y));
+        untouched("plan", &plan_before, &bits(&plan));
+        untouched("report", &rep_before, &report_bits(&rep));
+        return;
+    }
+    // Written: the last finite iterate at least.
+    assert!(
+        !non_finite(&x) && !non_finite(&y),
+        "non-finite outputs after status {status}: {x:?} {y:?}"
+    );
+    if !log && status >= 0 {
+        let positive = |v: &[T]| v.iter().all(|&t| t > T::zero());
+        assert!(
+            positive(&x) && positive(&y),
+            "scalings not positive after status {status}: n {n} m {m} K {mat:?} a {a:?} \
+             b {bm:?} u {x:?} v {y:?} opts {opts:?}"
+        );
+    }
+    if status == KN_ERR_NUMERICAL {
+        untouched("report", &rep_before, &report_bits(&rep));
+        untouched("plan", &plan_before, &bits(&plan));
+    } else if with_rep {
+        assert_eq!(
+            rep.converged,
+            i32::from(status == KN_OK),
+            "report vs status"
+        );
+        assert_eq!(rep.error <= opts.tol, status == KN_OK, "error vs tol");
+        assert!(rep.iterations >= 1 && rep.iterations <= opts.max_iter);
+    }
+}
+
+/// Whether some row or column of the `n x m` matrix is all zero.
+fn zero_line<T: Real>(mat: &[T], n: usize, m: usize) -> bool {
+    let row = (0..n).any(|i| (0..m).all(|j| mat[i * m + j] == T::zero()));
+    let col = (0..m).any(|j| (0..n).all(|i| mat[i * m + j] == T::zero()));
+    row || col
+}
+
+fn sum<T: Real>(x: &[T]) -> f64 {
+    x.iter().map(|v| v.to_f64_lossless()).sum()
+}
+
+/// A report full of the canary pattern.
+fn canary_report() -> kn_report {
+    kn_report {
+        iterations: 0xA5A5_A5A5,
+        inner_iterations: 0xA5A5_A5A5,
+        error: f64::from_bits(0xA5A5_A5A5_A5A5_A5A5),
+        value: f64::from_bits(0xA5A5_A5A5_A5A5_A5A5),
+        converged: 0x5A5A_5A5A,
+    }
+}
+
+fn report_bits(r: &kn_report) -> Vec<u8> {
+    bits(&[
+        u64::from(r.iterations),
+        u64::from(r.inner_iterations),
+        r.error.to_bits(),
+        r.value.to_bits(),
+        r.converged as u64,
+    ])
+}
