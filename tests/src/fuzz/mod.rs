@@ -11,6 +11,9 @@
 //! one-line target in fuzz/fuzz_targets with the same name, and a corpus folder.
 
 pub mod foundation;
+pub mod paging;
+pub mod reader;
+pub mod sor;
 
 /// A fuzz target: its name (the file under fuzz/fuzz_targets and the corpus folder) and
 /// its check.
@@ -34,5 +37,25 @@ pub const TARGETS: &[Target] = &[
     Target {
         name: "workspace",
         check: foundation::workspace,
+    },
+    Target {
+        name: "sor_csr",
+        check: sor::sor_csr,
+    },
+    Target {
+        name: "sor_grid2d",
+        check: sor::sor_grid2d,
+    },
+    Target {
+        name: "omega_tuner",
+        check: sor::omega_tuner,
+    },
+    Target {
+        name: "pager",
+        check: paging::pager,
+    },
+    Target {
+        name: "paging_trace",
+        check: paging::paging_trace,
     },
 ];
