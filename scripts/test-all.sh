@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Every check of the project, in one command (the README's test command):
 #   formatting and lints, the Rust test suite (unit, property, header, CUDA compile),
-#   the C and C++ tests under AddressSanitizer and UBSan, the no_std/no-allocator proof
-#   for thumbv7em-none-eabihf, the fuzz targets' build, and a quick run of the tour.
+#   the C and C++ tests under AddressSanitizer and UBSan and once under valgrind
+#   memcheck, the no_std/no-allocator proof for thumbv7em-none-eabihf, the fuzz
+#   targets' build, and a quick run of the tour.
 # Needs: rustup targets/components and the NVRTC/ptxas wheels (see .ci/run).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -91,6 +92,29 @@ c_tests() {
   "$out/test_status_shared" >/dev/null
 }
 step "C and C++ tests (ASan + UBSan, static and shared library)" c_tests
+
+# The same C and C++ tests once more, built without sanitizers (they replace malloc and
+# cannot run under valgrind), under valgrind memcheck: any invalid access, use of
+# uninitialised memory or leak fails the step.
+valgrind_tests() {
+  have_tools KN_REQUIRE_VALGRIND "apt-get install valgrind" valgrind
+  case $? in 1) return 0 ;; 2) return 1 ;; esac
+  cargo build -p kernels-ffi --locked || return 1
+  local out=target/valgrind lib=target/debug/libkernels.a libs=(-lpthread -ldl -lm)
+  local vg=(valgrind -q --error-exitcode=1 --leak-check=full)
+  mkdir -p "$out"
+  local src exe
+  for src in tests/c/*.c tests/cpp/*.cpp; do
+    exe="$out/$(basename "$src")"
+    case $src in
+      *.c) cc -std=c11 -Wall -Wextra -Werror -pedantic -g -Iinclude "$src" "$lib" "${libs[@]}" -o "$exe" ;;
+      *) c++ -std=c++17 -Wall -Wextra -Werror -pedantic -g -Iinclude "$src" "$lib" "${libs[@]}" -o "$exe" ;;
+    esac || return 1
+    "${vg[@]}" "$exe" >/dev/null || { echo "valgrind: $exe failed"; return 1; }
+  done
+  echo "valgrind memcheck: no errors in $(ls tests/c/*.c tests/cpp/*.cpp | wc -l) C/C++ test programs"
+}
+step "C and C++ tests under valgrind memcheck" valgrind_tests
 
 no_std_proof() {
   local target=thumbv7em-none-eabihf

@@ -662,3 +662,60 @@ fn decode_bad_input_leaves_the_cache_alone() {
     assert_eq!((cache.len(), cache.next_pos()), (b, 5));
     assert!(out.iter().all(|&x| x == -1.0));
 }
+
+/// The NULL rows of docs/bad-input.md for the H2O queries and cache init, through the
+/// C ABI: a NULL out pointer, cache or cache buffer is KN_ERR_NULL and writes nothing.
+#[test]
+fn null_pointers_of_queries_and_cache_init_are_refused() {
+    use std::ptr::{null, null_mut};
+    let (mut k, mut v, mut score) = ([0f32; 8], [0f32; 8], [0f32; 2]);
+    let mut pos = [0u64; 2];
+    // SAFETY: every pointer is NULL or a live buffer of the size the call implies
+    // (one kv head, d = 4, a budget of 2 slots).
+    unsafe {
+        assert_eq!(
+            kernels::kn_h2o_prefill_work_bytes(2, 1, 8, 4, null_mut()),
+            -1
+        );
+        let mut c: kernels::kn_h2o_cache = std::mem::zeroed();
+        let (kp, vp, sp, pp) = (
+            k.as_mut_ptr(),
+            v.as_mut_ptr(),
+            score.as_mut_ptr(),
+            pos.as_mut_ptr(),
+        );
+        assert_eq!(
+            kernels::kn_h2o_cache_init(null_mut(), 1, 4, 0, 1, 1, kp, vp, sp, pp),
+            -1
+        );
+        let before = (c.len, c.n_kv_heads, c.d);
+        for which in 0..4 {
+            let nulled = |i: usize, p: *mut f32| if i == which { null_mut() } else { p };
+            let pp = if which == 3 { null_mut() } else { pp };
+            let s = kernels::kn_h2o_cache_init(
+                &mut c,
+                1,
+                4,
+                0,
+                1,
+                1,
+                nulled(0, kp),
+                nulled(1, vp),
+                nulled(2, sp),
+                pp,
+            );
+            assert_eq!(s, -1, "buffer {which}");
+            assert_eq!((c.len, c.n_kv_heads, c.d), before);
+        }
+        assert_eq!(
+            kernels::kn_h2o_cache_init(&mut c, 1, 4, 0, 1, 1, kp, vp, sp, pp),
+            0
+        );
+        let mut bytes = 5usize;
+        assert_eq!(kernels::kn_h2o_decode_work_bytes(null(), 2, &mut bytes), -1);
+        assert_eq!(kernels::kn_h2o_decode_work_bytes(&c, 2, null_mut()), -1);
+        assert_eq!(bytes, 5);
+        assert_eq!(kernels::kn_h2o_decode_work_bytes(&c, 0, &mut bytes), -2);
+        assert_eq!(bytes, 5);
+    }
+}

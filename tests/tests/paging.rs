@@ -3,7 +3,7 @@
 
 use kernels_core::Error;
 use kernels_core::paging::{
-    Pager, PagerState, Policy, offline, offline_work_size, pager_work_size, simulate,
+    Pager, PagerState, Policy, checksum, offline, offline_work_size, pager_work_size, simulate,
 };
 use proptest::prelude::*;
 use std::collections::{HashMap, HashSet};
@@ -522,4 +522,38 @@ fn decisions_are_pinned_for_fixed_seeds() {
         (169, 0xe8906c7fecae305c),
     ];
     assert_eq!(got, want);
+}
+
+/// Found by the pager fuzz target: a state whose words pass every check (checksum
+/// redone) but claim a larger capacity than its workspace holds got KN_ERR_WORKSPACE
+/// from kn_pager_access, which documents KN_ERR_ARGUMENT for any state that is not
+/// the one written for its workspace.
+#[test]
+fn a_forged_larger_capacity_is_an_invalid_state() {
+    let mut work = vec![0u8; pager_work_size(4).unwrap().bytes()];
+    let state = Pager::new(Policy::Marker, 4, 0, &mut work).unwrap().state();
+    let mut w = state.to_words();
+    w[2] = 4096; // the capacity word
+    let last = w.len() - 1;
+    w[last] = checksum(&w[..last]);
+    let forged = PagerState::from_words(&w).unwrap();
+    assert_eq!(
+        Pager::attach(forged, &mut work).err(),
+        Some(Error::Argument)
+    );
+}
+
+/// Found by the pager fuzz target: candidate counts whose sum overflows (checksum
+/// redone) panicked on the overflow check of debug builds (KN_ERR_INTERNAL through
+/// the C ABI) and could wrap in release builds; they are an invalid state.
+#[test]
+fn candidate_counts_that_overflow_are_an_invalid_state() {
+    let mut work = vec![0u8; pager_work_size(4).unwrap().bytes()];
+    let state = Pager::new(Policy::Marker, 4, 0, &mut work).unwrap().state();
+    let mut w = state.to_words();
+    w[4] = u64::MAX; // counts[0]
+    w[5] = 2; // counts[1]: the sum wraps to 1
+    let last = w.len() - 1;
+    w[last] = checksum(&w[..last]);
+    assert_eq!(PagerState::from_words(&w).err(), Some(Error::Argument));
 }

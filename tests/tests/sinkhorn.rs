@@ -838,3 +838,166 @@ fn not_converging_writes_the_outputs() {
     assert!(f.iter().any(|&x| x != 0.0));
     assert!((naive_error(&p, &plan) - rep.error).abs() < 1e-12);
 }
+
+/// docs/bad-input.md rows through the C ABI: kn_scale_work_bytes with a NULL out
+/// pointer, and the f32 entry points' argument errors (the f64 ones are in
+/// tests/c/test_sinkhorn.c) leaving every output bit-identical.
+#[test]
+fn f32_entry_points_and_scale_query_refuse_bad_input_untouched() {
+    use std::ptr::null_mut;
+    let (k, a, b) = ([1f32, 0.5, 0.5, 1.0], [0.5f32, 0.5], [0.5f32, 0.5]);
+    let o = kernels::kn_sinkhorn_opts {
+        reg: 0.5,
+        tol: 1e-6,
+        max_iter: 100,
+        check_every: 1,
+    };
+    let mut bytes = 0usize;
+    // SAFETY: every pointer is NULL or a live buffer of the size (2 x 2) implies.
+    unsafe {
+        assert_eq!(kernels::kn_scale_work_bytes(2, 2, null_mut()), -1);
+        assert_eq!(kernels::kn_sinkhorn_work_bytes(2, 2, &mut bytes), 0);
+        let mut work = vec![0u8; bytes];
+        let (w, wb) = (work.as_mut_ptr().cast(), bytes);
+        let (mut u, mut v, mut plan) = ([3f32; 2], [3f32; 2], [3f32; 4]);
+        let bad_k = [1f32, f32::NAN, 0.5, 1.0];
+        let zero_tol = kernels::kn_sinkhorn_opts { tol: 0.0, ..o };
+        let calls: [(i32, i32); 8] = [
+            (
+                kernels::kn_scale_f32(
+                    2,
+                    2,
+                    k.as_ptr(),
+                    a.as_ptr(),
+                    null_mut::<f32>(),
+                    &o,
+                    u.as_mut_ptr(),
+                    v.as_mut_ptr(),
+                    w,
+                    wb,
+                    null_mut(),
+                ),
+                -1,
+            ),
+            (
+                kernels::kn_scale_f32(
+                    0,
+                    2,
+                    k.as_ptr(),
+                    a.as_ptr(),
+                    b.as_ptr(),
+                    &o,
+                    u.as_mut_ptr(),
+                    v.as_mut_ptr(),
+                    w,
+                    wb,
+                    null_mut(),
+                ),
+                -2,
+            ),
+            (
+                kernels::kn_scale_f32(
+                    2,
+                    2,
+                    k.as_ptr(),
+                    a.as_ptr(),
+                    b.as_ptr(),
+                    &o,
+                    u.as_mut_ptr(),
+                    v.as_mut_ptr(),
+                    w,
+                    0,
+                    null_mut(),
+                ),
+                -3,
+            ),
+            (
+                kernels::kn_scale_f32(
+                    2,
+                    2,
+                    k.as_ptr(),
+                    a.as_ptr(),
+                    b.as_ptr(),
+                    &zero_tol,
+                    u.as_mut_ptr(),
+                    v.as_mut_ptr(),
+                    w,
+                    wb,
+                    null_mut(),
+                ),
+                -4,
+            ),
+            (
+                kernels::kn_scale_f32(
+                    2,
+                    2,
+                    bad_k.as_ptr(),
+                    a.as_ptr(),
+                    b.as_ptr(),
+                    &o,
+                    u.as_mut_ptr(),
+                    v.as_mut_ptr(),
+                    w,
+                    wb,
+                    null_mut(),
+                ),
+                -5,
+            ),
+            (
+                kernels::kn_sinkhorn_f32(
+                    2,
+                    2,
+                    k.as_ptr(),
+                    a.as_ptr(),
+                    b.as_ptr(),
+                    null_mut::<kernels::kn_sinkhorn_opts>(),
+                    u.as_mut_ptr(),
+                    v.as_mut_ptr(),
+                    plan.as_mut_ptr(),
+                    w,
+                    wb,
+                    null_mut(),
+                ),
+                -1,
+            ),
+            (
+                kernels::kn_sinkhorn_f32(
+                    2,
+                    2,
+                    k.as_ptr(),
+                    a.as_ptr(),
+                    b.as_ptr(),
+                    &o,
+                    u.as_mut_ptr(),
+                    v.as_mut_ptr(),
+                    plan.as_mut_ptr(),
+                    w,
+                    0,
+                    null_mut(),
+                ),
+                -3,
+            ),
+            (
+                kernels::kn_sinkhorn_f32(
+                    2,
+                    2,
+                    bad_k.as_ptr(),
+                    a.as_ptr(),
+                    b.as_ptr(),
+                    &o,
+                    u.as_mut_ptr(),
+                    v.as_mut_ptr(),
+                    plan.as_mut_ptr(),
+                    w,
+                    wb,
+                    null_mut(),
+                ),
+                -5,
+            ),
+        ];
+        for (i, (got, want)) in calls.into_iter().enumerate() {
+            assert_eq!(got, want, "call {i}");
+        }
+        assert_eq!((u, v, plan), ([3f32; 2], [3f32; 2], [3f32; 4]));
+    }
+}

@@ -196,3 +196,28 @@ fn corrupted_or_garbage_state_is_refused_before_any_write() {
     let mut w: [u64; OMEGA_TUNER_WORDS] = std::array::from_fn(|k| noise(k as u64).to_bits());
     assert_eq!(tuner_next(&mut w, 0.0).unwrap_err(), Error::Argument);
 }
+
+/// Found by the omega_tuner fuzz target: huge equal losses (here both at the f64::MAX
+/// clamp a tiny draw probability leads to) made `min L - 2 / eta` round back to
+/// `min L`, the weights 0 / 0, and `next` answer KN_ERR_INTERNAL on a state the
+/// library itself had written.
+#[test]
+fn huge_equal_losses_still_give_a_distribution() {
+    for loss in [1e20, 1e300, f64::MAX] {
+        let mut t = OmegaTuner::new(2, 1.0, 1.9, 3).unwrap();
+        let mut w = *t.words();
+        // Words 16 and 17: the two arms' cumulative losses (layout.rs W_LOSS).
+        w[16] = loss.to_bits();
+        w[17] = loss.to_bits();
+        t = OmegaTuner::from_words(w).unwrap();
+        let mut p = [0.0; OMEGA_TUNER_MAX_ARMS];
+        assert_eq!(t.probabilities(0.0, &mut p).unwrap(), 2);
+        assert!(
+            (p[0] - 0.5).abs() < 1e-12 && (p[1] - 0.5).abs() < 1e-12,
+            "{p:?}"
+        );
+        let omega = t.next(0.0).unwrap();
+        assert!(omega == 1.0 || omega == 1.9);
+        t.feedback(1.0).unwrap();
+    }
+}

@@ -66,9 +66,15 @@ fn prefill_query(b: &mut Bytes<'_>) {
         KN_ERR_DIMENSION,
         "sizes",
     );
-    // The workspace holds a few arrays of up to `group * seq` values (their exact list
-    // is the library's): a total that may overflow may be refused.
-    e.either(!fits::<[f32; 16]>(row), KN_ERR_DIMENSION);
+    // The workspace holds a few arrays of up to `group * seq` values and, for the
+    // blocked causal path, the keys transposed into 64-token tiles (`seq` rounded up
+    // to 64, times `d`); their exact list is the library's: a total that may overflow
+    // may be refused.
+    let tiles = product(&[seq.div_ceil(64), 64, d]);
+    e.either(
+        !fits::<[f32; 16]>(row) || !fits::<[f32; 4]>(tiles),
+        KN_ERR_DIMENSION,
+    );
     if e.judge(status, "prefill_work_bytes") {
         assert_eq!(bytes, 0xA5A5_A5A5, "bytes written on failure");
     }

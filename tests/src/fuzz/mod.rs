@@ -14,7 +14,10 @@ pub mod foundation;
 pub mod h2o;
 mod hostile;
 pub mod linattn;
+pub mod paging;
+pub mod reader;
 pub mod sinkhorn;
+pub mod sor;
 
 /// A fuzz target: its name (the file under fuzz/fuzz_targets and the corpus folder) and
 /// its check.
@@ -50,5 +53,25 @@ pub const TARGETS: &[Target] = &[
     Target {
         name: "linattn",
         check: linattn::linattn,
+    },
+    Target {
+        name: "sor_csr",
+        check: sor::sor_csr,
+    },
+    Target {
+        name: "sor_grid2d",
+        check: sor::sor_grid2d,
+    },
+    Target {
+        name: "omega_tuner",
+        check: sor::omega_tuner,
+    },
+    Target {
+        name: "pager",
+        check: paging::pager,
+    },
+    Target {
+        name: "paging_trace",
+        check: paging::paging_trace,
     },
 ];

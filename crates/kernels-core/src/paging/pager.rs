@@ -93,7 +93,9 @@ impl PagerState {
             && w[PAGER_STATE_WORDS - 1] == checksum(&w[..PAGER_STATE_WORDS - 1])
             && (1..=MAX_CAPACITY).contains(&s.capacity)
             && s.len <= s.capacity
-            && s.counts[0] + s.counts[1] <= s.len
+            && s.counts[0]
+                .checked_add(s.counts[1])
+                .is_some_and(|c| c <= s.len)
             && lru_ends_ok;
         if valid { Ok(s) } else { Err(Error::Argument) }
     }
@@ -218,8 +220,14 @@ impl<'a> Pager<'a> {
     /// (the bytes at the same address: the arrays are found at the same offsets).
     /// The state is checked; the arrays are checked as they are used, so memory
     /// that was overwritten gives [`Error::Argument`], never a panic.
+    ///
+    /// A workspace too small for the state's capacity can only mean the state is not
+    /// the one written for this workspace: that is [`Error::Argument`] too.
     pub fn attach(state: PagerState, work: &'a mut [u8]) -> Result<Self> {
-        Pager::carve(state, work)
+        Pager::carve(state, work).map_err(|e| match e {
+            Error::Workspace => Error::Argument,
+            e => e,
+        })
     }
 
     /// The state to keep for [`Pager::attach`].

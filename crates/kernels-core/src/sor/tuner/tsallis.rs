@@ -16,12 +16,14 @@ const NEWTON_STEPS: usize = 100;
 /// `eta`, written to `p` (same length). The result is renormalised, so it sums to 1
 /// up to rounding whatever the Newton tolerance.
 pub(super) fn probabilities(loss: &[f64], eta: f64, p: &mut [f64]) {
+    // The weights depend only on the gaps L_i - min L, so x is kept relative to min L:
+    // with huge losses `min L - 2 / eta` would round back to min L and give 0 / 0.
     let min = loss.iter().copied().fold(f64::INFINITY, f64::min);
-    let mut x = min - 2.0 / eta;
+    let mut x = -2.0 / eta;
     for _ in 0..NEWTON_STEPS {
         let (mut f, mut df) = (-1.0, 0.0);
         for &l in loss {
-            let inv = 1.0 / (eta * (l - x));
+            let inv = 1.0 / (eta * ((l - min) - x));
             f += 4.0 * inv * inv;
             df += 8.0 * eta * inv * inv * inv;
         }
@@ -32,7 +34,7 @@ pub(super) fn probabilities(loss: &[f64], eta: f64, p: &mut [f64]) {
         x -= step;
     }
     for (pi, &l) in p.iter_mut().zip(loss) {
-        let inv = 1.0 / (eta * (l - x));
+        let inv = 1.0 / (eta * ((l - min) - x));
         *pi = 4.0 * inv * inv;
     }
     let total: f64 = p.iter().sum();
