@@ -2,7 +2,6 @@
 //! mistake needs: NULL, a byte length that overflows, misalignment, and outputs that
 //! overlap inputs. Exported functions build all their slices through these helpers
 //! before they validate values or write anything.
-#![allow(dead_code)] // the helpers are used by the kernel entry points
 
 use core::ffi::c_void;
 use core::mem::size_of;

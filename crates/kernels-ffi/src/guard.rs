@@ -5,7 +5,7 @@ use kernels_core::Result;
 
 /// How a body that did not fail ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[allow(dead_code)] // NotConverged is used by the iterative kernels
+
 pub(crate) enum Done {
     /// `KN_OK`.
     Ok,
@@ -15,7 +15,6 @@ pub(crate) enum Done {
 
 impl Done {
     /// `Ok` when converged, else `NotConverged`.
-    #[allow(dead_code)]
     pub(crate) fn converged(yes: bool) -> Done {
         if yes { Done::Ok } else { Done::NotConverged }
     }
@@ -27,7 +26,6 @@ impl Done {
 /// and reported as `KN_ERR_INTERNAL` instead of unwinding into C, which is undefined
 /// behaviour. Without `std` there is no unwinding: the target's panic strategy is
 /// abort.
-#[allow(dead_code)]
 pub(crate) fn status(body: impl FnOnce() -> Result<Done>) -> kn_status {
     #[cfg(feature = "std")]
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(body))
