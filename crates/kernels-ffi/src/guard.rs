@@ -5,7 +5,6 @@ use kernels_core::Result;
 
 /// How a body that did not fail ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-
 pub(crate) enum Done {
     /// `KN_OK`.
     Ok,
