@@ -439,7 +439,9 @@ kn_status kn_linattn_state_scan_f32(size_t n_chunks,
                                     float *prefix);
 
 // Bytes of workspace a pager with `capacity` pages needs (hash table, slot arrays,
-// flag masks and candidate lists; about 52 bytes per page).
+// flag masks and candidate lists): about 156 bytes per page when `capacity` is a
+// power of two, up to about 285 otherwise (the hash table has 16 bytes for each of
+// the power of two >= 8 x `capacity` entries, so it stays at most 1/8 full).
 //
 // Returns KN_ERR_NULL if `bytes` is NULL, KN_ERR_DIMENSION if `capacity` is 0 or the
 // size overflows, KN_ERR_ARGUMENT if `capacity` > KN_PAGER_MAX_CAPACITY.

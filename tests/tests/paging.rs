@@ -347,6 +347,28 @@ fn randomized_policies_are_reproducible_from_the_seed() {
     }
 }
 
+/// The documented workspace size (kn_pager_work_bytes): about 156 bytes per page for
+/// a power-of-two capacity, at most about 285 for any other (plus alignment slack).
+#[test]
+fn pager_workspace_is_as_documented() {
+    for k in [
+        1usize, 2, 3, 63, 64, 65, 1000, 1024, 1025, 65536, 65537, 100_000,
+    ] {
+        let per_page = pager_work_size(k).unwrap().bytes() as f64 / k as f64;
+        let slack = 64.0 / k as f64;
+        assert!(
+            per_page <= 285.0 + slack,
+            "k = {k}: {per_page} bytes per page"
+        );
+        if k.is_power_of_two() {
+            assert!(
+                (per_page - 156.0).abs() <= 1.0 + slack,
+                "k = {k}: {per_page} bytes per page"
+            );
+        }
+    }
+}
+
 #[test]
 fn bad_input_gets_its_code_and_writes_nothing() {
     assert_eq!(pager_work_size(0).unwrap_err(), Error::Dimension);
