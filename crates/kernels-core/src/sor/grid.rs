@@ -15,9 +15,10 @@
 //! either updates whole vectors and keeps the other colour's lanes with a mask, or
 //! splits chunks of the row into the two colours (where a register holds only two
 //! lanes and the mask would leave one useful); see `kernels-simd`'s `red_black`.
-//! Measured at 1024x1024 f64 on the development machine (x and b in its large L3),
-//! the SIMD sweep against the scalar loop: about 1.2-1.3x with SSE2 (split), 1.4x
-//! with AVX-512 (masked); f32 (masked) 1.6x and 2.2x.
+//! Measured at 1024x1024 on the development machine (x and b in its large L3, the
+//! machine shared), the SIMD sweep against the scalar loop over several runs: f64
+//! 1.2-1.45x with SSE2 (split) and 1.1-1.5x with AVX-512 (masked); f32 (masked)
+//! 1.6-2.0x and 2.2-2.7x.
 
 use super::check_omega;
 use crate::{Error, Primitives, Real, Result, check_finite, checked_product};
