@@ -41,6 +41,7 @@ pub mod bounds;
 mod gemm;
 mod math;
 mod primitives;
+mod red_black;
 
 pub use math::{exp_f32x8, exp_f64x4, ln_f32x8, ln_f64x4};
 pub use primitives::Simd;

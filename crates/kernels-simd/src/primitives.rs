@@ -3,7 +3,7 @@
 //! One macro writes both: the two implementations differ only in the vector type, the
 //! lane count and the exponential.
 
-use kernels_core::sor::{rb_len, rb_point};
+use kernels_core::sor::rb_len;
 use kernels_core::{Dense, Primitives, Strided, StridedMut};
 // Called by path: in no_std only the trait has exp/ln, while a host build that links
 // std also sees the inherent methods, and a plain `use` would then be unused.
@@ -20,7 +20,10 @@ pub struct Simd;
 const ACC: usize = 4;
 
 macro_rules! simd_primitives {
-    ($t:ty, $v:ident, $lanes:literal, $exp:ident, $name:literal, $gemm:ident) => {
+    (
+        $t:ty, $v:ident, $lanes:literal, $exp:ident, $name:literal, $gemm:ident,
+        $rb:ident, $rb_split:expr
+    ) => {
         impl Primitives<$t> for Simd {
             fn name() -> &'static str {
                 $name
@@ -330,67 +333,29 @@ macro_rules! simd_primitives {
             ) {
                 const L: usize = $lanes;
                 let n = rb_len(b, up, down, row);
-                let scalar_at = |row: &mut [$t], j: usize| {
-                    let get = |s: Option<&[$t]>| s.and_then(|s| s.get(j)).copied().unwrap_or(0.0);
-                    let l = if j > 0 { row[j - 1] } else { 0.0 };
-                    let r = if j + 1 < n { row[j + 1] } else { 0.0 };
-                    row[j] = rb_point(keep, gain, row[j], l, r, get(up), get(down), b[j]);
+                // The first and last rows of a grid (a missing neighbour) and rows too
+                // short for one vector are rare: the scalar reference does them, so the
+                // vector loop below has no per-vector test for a missing row.
+                let (Some(up), Some(down)) = (up, down) else {
+                    return <kernels_core::Scalar as Primitives<$t>>::rb_row(
+                        parity, keep, gain, b, up, down, row,
+                    );
                 };
                 if n < L + 2 {
-                    let mut j = parity;
-                    while j < n {
-                        scalar_at(row, j);
-                        j += 2;
-                    }
-                    return;
+                    return <kernels_core::Scalar as Primitives<$t>>::rb_row(
+                        parity,
+                        keep,
+                        gain,
+                        b,
+                        Some(up),
+                        Some(down),
+                        row,
+                    );
                 }
-                // j = 0 has no left neighbour and the last vector must have a right
-                // one: vectors cover j in [1, 1 + m L) with 1 + m L <= n - 1.
-                if parity == 0 {
-                    scalar_at(row, 0);
-                }
-                // Lane k of a vector starting at odd j0 is column j0 + k: it belongs to
-                // this colour when k % 2 != parity.
-                let lane_parity = $v::new(core::array::from_fn(|k| (k % 2) as $t));
-                let mask = lane_parity.simd_ne($v::splat(parity as $t));
-                let (keep_v, gain_v) = ($v::splat(keep), $v::splat(gain));
-                let load = |s: &[$t]| -> $v {
-                    $v::new(match s.first_chunk::<L>() {
-                        Some(a) => *a,
-                        None => [0.0; L],
-                    })
-                };
-                // The neighbours of the next vector are loaded before this vector is
-                // stored: loading a range that overlaps a store still in flight stalls
-                // store-to-load forwarding (measured 3x slower). The early load sees
-                // the pre-store value only in lanes the mask discards.
-                let window = |row: &[$t], j0: usize| {
-                    (load(&row[j0 - 1..]), load(&row[j0..]), load(&row[j0 + 1..]))
-                };
-                let mut j0 = 1;
-                let (mut l, mut x, mut r) = if j0 + L < n {
-                    window(row, j0)
+                if $rb_split {
+                    crate::red_black::$rb::split(parity, keep, gain, b, up, down, row, n);
                 } else {
-                    ($v::ZERO, $v::ZERO, $v::ZERO)
-                };
-                while j0 + L < n {
-                    let u = up.map_or($v::ZERO, |u| load(&u[j0..]));
-                    let d = down.map_or($v::ZERO, |d| load(&d[j0..]));
-                    let s = ((l + r) + (u + d)) + load(&b[j0..]);
-                    let out = mask.select(keep_v * x + gain_v * s, x);
-                    let next = j0 + L;
-                    if next + L < n {
-                        (l, x, r) = window(row, next);
-                    }
-                    if let Some(dst) = row[j0..].first_chunk_mut::<L>() {
-                        *dst = out.to_array();
-                    }
-                    j0 = next;
-                }
-                let mut j = if (j0 & 1) == parity { j0 } else { j0 + 1 };
-                while j < n {
-                    scalar_at(row, j);
-                    j += 2;
+                    crate::red_black::$rb::masked(parity, keep, gain, b, up, down, row, n);
                 }
             }
 
@@ -443,5 +408,25 @@ macro_rules! simd_primitives {
     };
 }
 
-simd_primitives!(f32, f32x8, 8, exp_f32x8, "simd f32x8", f32_gemm);
-simd_primitives!(f64, f64x4, 4, exp_f64x4, "simd f64x4", f64_gemm);
+// rb_row: the masked form for f32 (four lanes to a register even on SSE2) and for
+// f64 with AVX; the split form for f64 where a register holds two (see red_black).
+simd_primitives!(
+    f32,
+    f32x8,
+    8,
+    exp_f32x8,
+    "simd f32x8",
+    f32_gemm,
+    f32s,
+    false
+);
+simd_primitives!(
+    f64,
+    f64x4,
+    4,
+    exp_f64x4,
+    "simd f64x4",
+    f64_gemm,
+    f64s,
+    !cfg!(target_feature = "avx")
+);

@@ -32,7 +32,8 @@ pub(super) const W_Z: usize = 12;
 pub(super) const W_COST_SUM: usize = 13;
 /// Header words (14 and 15 are reserved, zero).
 const HEADER: usize = 16;
-/// Tsallis-INF: cumulative importance-weighted cost per arm (unscaled).
+/// Tsallis-INF: cumulative loss estimate per arm in units of cost (any sign: the
+/// reduced-variance estimates subtract a baseline).
 pub(super) const W_LOSS: usize = HEADER;
 /// Contextual: the per-arm regression statistics.
 pub(super) const W_MODEL: usize = W_LOSS + OMEGA_TUNER_MAX_ARMS;
@@ -111,7 +112,7 @@ pub(super) fn check(w: &TunerWords) -> Result<Header> {
     }
     let losses_ok = w[W_LOSS..W_LOSS + arms]
         .iter()
-        .all(|&v| f64::from_bits(v) >= 0.0 && f64::from_bits(v).is_finite());
+        .all(|&v| f64::from_bits(v).is_finite());
     let model_ok = w[W_MODEL..W_MODEL + arms * PER_ARM]
         .chunks_exact(PER_ARM)
         .all(|m| {

@@ -5,7 +5,9 @@
 //! [`tuner_next`] (draw an omega) then exactly one [`tuner_feedback`] (its cost).
 //! - Non-contextual: Tsallis-INF ([`tsallis`]) on the loss `cost / scale`, `scale`
 //!   the running mean cost (applied to the whole sum at each round), learning rate
-//!   `2 / sqrt(t)`, importance-weighted loss estimates.
+//!   `2 / sqrt(t)`, reduced-variance importance-weighted loss estimates (centred on
+//!   the mean cost for arms with probability at least `eta^2`; see
+//!   [`tuner_feedback`]).
 //! - Contextual: ChebCB ([`chebcb`]) on one scalar context in
 //!   `[context_min, context_max]` (values outside are clamped).
 //!
@@ -215,15 +217,40 @@ pub fn tuner_feedback(w: &mut TunerWords, cost: f64) -> Result<()> {
         // The loss is the cost relative to the running mean cost. The sums stay in
         // units of cost and are divided by the mean of the moment when the
         // distribution is formed, as the paper's code does: dividing each round by
-        // the mean of its own time (the earlier version) froze the first rounds'
+        // the mean of its own time (an earlier version) froze the first rounds'
         // losses in units of a mean that was still far off (the first cost is its
         // own mean), 116 against 105 mean sweeps of the best fixed omega over the
-        // last 1000 high-variance systems. Nonnegative: a centred loss,
-        // cost / scale - 1, let one lucky draw of a poor arm take over (106 to 241
-        // over nine seeds).
-        let k = W_LOSS + h.arm;
-        let total = f(w, k) + cost / h.prob;
-        set(w, k, if total.is_finite() { total } else { f64::MAX });
+        // last 1000 high-variance systems.
+        //
+        // The estimates are the reduced-variance ones of Zimmert and Seldin's
+        // Tsallis-INF: an arm whose probability is at least eta^2 is charged the
+        // baseline B (here the mean cost) every round and, when drawn,
+        // (cost - B) / p on top; an arm below eta^2 is charged cost / p when drawn.
+        // Both are unbiased. Costs of one omega vary far more from system to system
+        // than the gaps between good omegas, and centring the arms that carry the
+        // probability removes much of that noise from their estimates. Last-1000
+        // mean against the best fixed omega in the paper's experiment, 17 tuner
+        // seeds: high variance +6.8% on average (worst +11.7%) before, +5.2%
+        // (worst +7.7%) after; low variance +5.2% before, +3.4% after. The eta^2
+        // guard is what makes centring safe: an unguarded centred loss let a
+        // rarely drawn poor arm that met an easy system get a huge negative
+        // estimate and take over (one seed of nine went from 106 to 241 mean
+        // sweeps).
+        let mut p = [0.0; OMEGA_TUNER_MAX_ARMS];
+        distribution(w, &h, 0.0, &mut p)?;
+        let eta = tsallis::eta(h.rounds + 1);
+        let baseline = cost_scale(&h);
+        for (k, &pk) in p[..h.arms].iter().enumerate() {
+            let charged = pk >= eta * eta;
+            let mut total = f(w, W_LOSS + k);
+            if charged {
+                total += baseline;
+            }
+            if k == h.arm {
+                total += (cost - if charged { baseline } else { 0.0 }) / h.prob;
+            }
+            set(w, W_LOSS + k, total.clamp(-f64::MAX, f64::MAX));
+        }
     }
     w[W_ROUNDS] = rounds;
     set(w, W_COST_SUM, cost_sum);
