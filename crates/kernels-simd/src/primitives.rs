@@ -439,6 +439,24 @@ macro_rules! simd_primitives {
                 let total = (acc[0] + acc[1]) + (acc[2] + acc[3]);
                 total.reduce_add() + <Simd as Primitives<$t>>::dot(xt, vt)
             }
+
+            // cg primitives
+
+            fn csr_dot(cols: &[u32], vals: &[$t], x: &[$t]) -> $t {
+                <kernels_core::Scalar as Primitives<$t>>::csr_dot(cols, vals, x)
+            }
+
+            fn cg_update(alpha: $t, p: &[$t], q: &[$t], x: &mut [$t], r: &mut [$t]) -> $t {
+                <kernels_core::Scalar as Primitives<$t>>::cg_update(alpha, p, q, x, r)
+            }
+
+            fn mul_dot(d: &[$t], r: &[$t], z: &mut [$t]) -> $t {
+                <kernels_core::Scalar as Primitives<$t>>::mul_dot(d, r, z)
+            }
+
+            fn xpby(z: &[$t], beta: $t, p: &mut [$t]) {
+                <kernels_core::Scalar as Primitives<$t>>::xpby(z, beta, p)
+            }
         }
     };
 }
