@@ -161,6 +161,26 @@ typedef struct kn_report {
   int32_t converged;
 } kn_report;
 
+// Options of `kn_sns_*`.
+typedef struct kn_sns_opts {
+  // Entropic regularisation epsilon > 0, finite.
+  double reg;
+  // Stop when the L1 marginal error is <= tol; > 0.
+  double tol;
+  // Sinkhorn iterations before the Newton stage (the paper's N1); may be 0.
+  uint32_t sinkhorn_iters;
+  // Newton-stage steps cap; may be 0 (but not together with sinkhorn_iters).
+  uint32_t max_newton;
+  // Fraction of the n*m plan entries kept in the sparsified Hessian, in
+  // (0, 1]; 0 means the default 4 / min(n, m).
+  double density;
+  // CG iterations per Newton step; 0 means n + m.
+  uint32_t cg_max_iter;
+  // Relative residual of the Newton system, in (0, 1); 0 means 1e-10 (f64)
+  // or 1e-5 (f32).
+  double cg_tol;
+} kn_sns_opts;
+
 // The state of an omega tuner: opaque, owned by the caller, fixed size, no pointers
 // (it may be copied, saved and restored). Initialise it with `kn_omega_tuner_init`
 // or `kn_omega_tuner_init_contextual`; every call validates it first and answers
@@ -727,6 +747,109 @@ kn_status kn_sinkhorn_f64(size_t n,
                           void *work,
                           size_t work_bytes,
                           struct kn_report *rep);
+
+// Workspace bytes of `kn_sns_f32`/`kn_sns_f64` for an `n x m` problem keeping
+// `density * n * m` plan entries (0: the default 4 / min(n, m)); the larger of
+// the two types, so one query serves both.
+//
+// Returns `KN_OK`, `KN_ERR_NULL` (`bytes` NULL), `KN_ERR_DIMENSION` (`n` or `m`
+// zero, or the size overflows), `KN_ERR_ARGUMENT` (density outside [0, 1]).
+//
+// # Safety
+// `bytes` must be NULL or point to a writable `size_t`.
+kn_status kn_sns_work_bytes(size_t n, size_t m, double density, size_t *bytes);
+
+// Sinkhorn-Newton-Sparse for entropic optimal transport (f32): the problem,
+// potentials and plan of `kn_sinkhorn_f32` (min <P, C> + reg * sum P (log P - 1)
+// subject to P 1 = a, P^T 1 = b, P_ij = exp((f_i + g_j - C_ij) / reg)), solved by
+// `sinkhorn_iters` Sinkhorn iterations and then Newton steps on the dual with a
+// sparsified Hessian (the largest density * n * m plan entries plus the exact
+// diagonal blocks), each solved by Jacobi-preconditioned CG and accepted by a
+// backtracking line search. A step the line search rejects is replaced by a
+// Sinkhorn iteration; the pair returned is the one with the smallest marginal
+// error among the given pair and every iterate, never worse than the given one.
+//
+// - `C`: n*m row-major cost, finite.
+// - `a` (n), `b` (m): positive, equal sums (relative 1e-6 in f32, 1e-12 in f64).
+// - `opts`: see `kn_sns_opts`.
+// - `f` (n), `g` (m): in/out dual potentials, finite; zeros are the cold start.
+// - `plan` (n*m): scratch during the solve; receives P for the returned f, g.
+// - `work`, `work_bytes`: at least `kn_sns_work_bytes(n, m, opts->density)`
+//   bytes, any alignment (NULL only with 0 bytes).
+// - `rep` (nullable): `iterations` = Sinkhorn iterations + Newton-stage steps,
+//   `inner_iterations` = CG iterations, `error` = ||P 1 - a||_1 +
+//   ||P^T 1 - b||_1 of the returned f, g, `value` = <P, C>, `converged`.
+//
+// Returns `KN_OK`; `KN_NOT_CONVERGED` (f, g, plan and rep written, tolerance not
+// reached within the iteration caps); `KN_ERR_NULL`; `KN_ERR_DIMENSION` (n or m
+// zero, sizes overflow); `KN_ERR_WORKSPACE`; `KN_ERR_ARGUMENT` (opts out of
+// range, a or b not positive or with different sums, a misaligned array, an
+// output overlapping another argument); `KN_ERR_NON_FINITE` (NaN or inf in C, a,
+// b, f, g); `KN_ERR_NUMERICAL` (max|C| / reg overflows the type: nothing
+// written; or a potential overflowed in a Sinkhorn iteration: f, g hold the best
+// iterate so far, plan is unspecified, rep is not written).
+//
+// # Safety
+// Each non-NULL pointer must point to the number of values its description
+// gives, valid for the call.
+kn_status kn_sns_f32(size_t n,
+                     size_t m,
+                     const float *C,
+                     const float *a,
+                     const float *b,
+                     const struct kn_sns_opts *opts,
+                     float *f,
+                     float *g,
+                     float *plan,
+                     void *work,
+                     size_t work_bytes,
+                     struct kn_report *rep);
+
+// Sinkhorn-Newton-Sparse for entropic optimal transport (f64): the problem,
+// potentials and plan of `kn_sinkhorn_f64` (min <P, C> + reg * sum P (log P - 1)
+// subject to P 1 = a, P^T 1 = b, P_ij = exp((f_i + g_j - C_ij) / reg)), solved by
+// `sinkhorn_iters` Sinkhorn iterations and then Newton steps on the dual with a
+// sparsified Hessian (the largest density * n * m plan entries plus the exact
+// diagonal blocks), each solved by Jacobi-preconditioned CG and accepted by a
+// backtracking line search. A step the line search rejects is replaced by a
+// Sinkhorn iteration; the pair returned is the one with the smallest marginal
+// error among the given pair and every iterate, never worse than the given one.
+//
+// - `C`: n*m row-major cost, finite.
+// - `a` (n), `b` (m): positive, equal sums (relative 1e-6 in f32, 1e-12 in f64).
+// - `opts`: see `kn_sns_opts`.
+// - `f` (n), `g` (m): in/out dual potentials, finite; zeros are the cold start.
+// - `plan` (n*m): scratch during the solve; receives P for the returned f, g.
+// - `work`, `work_bytes`: at least `kn_sns_work_bytes(n, m, opts->density)`
+//   bytes, any alignment (NULL only with 0 bytes).
+// - `rep` (nullable): `iterations` = Sinkhorn iterations + Newton-stage steps,
+//   `inner_iterations` = CG iterations, `error` = ||P 1 - a||_1 +
+//   ||P^T 1 - b||_1 of the returned f, g, `value` = <P, C>, `converged`.
+//
+// Returns `KN_OK`; `KN_NOT_CONVERGED` (f, g, plan and rep written, tolerance not
+// reached within the iteration caps); `KN_ERR_NULL`; `KN_ERR_DIMENSION` (n or m
+// zero, sizes overflow); `KN_ERR_WORKSPACE`; `KN_ERR_ARGUMENT` (opts out of
+// range, a or b not positive or with different sums, a misaligned array, an
+// output overlapping another argument); `KN_ERR_NON_FINITE` (NaN or inf in C, a,
+// b, f, g); `KN_ERR_NUMERICAL` (max|C| / reg overflows the type: nothing
+// written; or a potential overflowed in a Sinkhorn iteration: f, g hold the best
+// iterate so far, plan is unspecified, rep is not written).
+//
+// # Safety
+// Each non-NULL pointer must point to the number of values its description
+// gives, valid for the call.
+kn_status kn_sns_f64(size_t n,
+                     size_t m,
+                     const double *C,
+                     const double *a,
+                     const double *b,
+                     const struct kn_sns_opts *opts,
+                     double *f,
+                     double *g,
+                     double *plan,
+                     void *work,
+                     size_t work_bytes,
+                     struct kn_report *rep);
 
 // In-place SOR sweeps on the `n x n` CSR matrix A (f32):
 // `x_i <- (1 - omega) x_i + omega (b_i - sum_{j != i} a_ij x_j) / a_ii`, row by row

@@ -26,6 +26,7 @@ mod real;
 mod report;
 mod scalar;
 pub mod sinkhorn;
+pub mod sns;
 pub mod sor;
 mod strided;
 mod view;

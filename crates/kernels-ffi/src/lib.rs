@@ -23,6 +23,7 @@ mod linattn;
 mod paging;
 mod report;
 mod sinkhorn;
+mod sns;
 mod sor;
 mod status;
 
@@ -31,6 +32,7 @@ pub use linattn::*;
 pub use paging::*;
 pub use report::kn_report;
 pub use sinkhorn::*;
+pub use sns::*;
 pub use sor::*;
 pub use status::*;
 
