@@ -14,6 +14,9 @@
 #ifndef KN_DEMO_SINKHORN
 #define KN_DEMO_SINKHORN 1
 #endif
+#ifndef KN_DEMO_SNS
+#define KN_DEMO_SNS 1
+#endif
 #ifndef KN_DEMO_H2O
 #define KN_DEMO_H2O 1
 #endif
@@ -96,6 +99,24 @@ static void demo_sinkhorn(void) {
   if (!fits("scale work", kn_scale_work_bytes(3, 3, &bytes), bytes)) return;
   expect("kn_scale_f32", kn_scale_f32(3, 3, K, r, r, &sopts, u, v, work, bytes, &rep), KN_OK);
   print_floats("scale u", u, 3);
+}
+#endif
+
+#if KN_DEMO_SNS
+static void demo_sns(void) {
+  /* A 6 x 5 problem with eps = 0.05: Sinkhorn warm-up, then Newton steps to 1e-12. */
+  enum { N = 6, M = 5 };
+  double C[N * M], a[N], b[M], f[N] = {0}, g[M] = {0}, plan[N * M];
+  for (unsigned k = 0; k < N * M; ++k) C[k] = 0.5 * (1.0 + sin(0.7 * k + 0.3));
+  for (unsigned i = 0; i < N; ++i) a[i] = 1.0 / N;
+  for (unsigned j = 0; j < M; ++j) b[j] = 1.0 / M;
+  kn_sns_opts opts = {0.05, 1e-12, 5, 50, 0.5, 0, 0.0};
+  kn_report rep;
+  size_t bytes = 0;
+  if (!fits("sns work", kn_sns_work_bytes(N, M, opts.density, &bytes), bytes)) return;
+  expect("kn_sns_f64", kn_sns_f64(N, M, C, a, b, &opts, f, g, plan, work, bytes, &rep), KN_OK);
+  print_doubles("sns plan row 0", plan, M);
+  printf("sns cost: %.10g\n", rep.value);
 }
 #endif
 
@@ -256,6 +277,9 @@ int kn_demo_run(void) {
   demo_library();
 #if KN_DEMO_SINKHORN
   demo_sinkhorn();
+#endif
+#if KN_DEMO_SNS
+  demo_sns();
 #endif
 #if KN_DEMO_H2O
   demo_h2o();

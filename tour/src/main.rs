@@ -22,6 +22,7 @@ mod paging;
 mod primitives;
 mod report;
 mod sinkhorn;
+mod sns;
 mod sor;
 mod svg;
 
@@ -49,6 +50,11 @@ pub const FAMILIES: &[Family] = &[
         name: "sinkhorn",
         section: sinkhorn::run,
         bench: Some(sinkhorn::bench),
+    },
+    Family {
+        name: "sns",
+        section: sns::run,
+        bench: Some(sns::bench),
     },
     Family {
         name: "h2o",

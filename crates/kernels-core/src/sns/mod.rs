@@ -26,4 +26,4 @@ mod select;
 mod solve;
 
 pub use opts::SnsOpts;
-pub use solve::{SnsOutcome, sns, sns_work_size};
+pub use solve::{SnsOutcome, sns, sns_observed, sns_work_size};

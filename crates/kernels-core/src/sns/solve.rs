@@ -98,6 +98,25 @@ pub fn sns<T: Real, P: Primitives<T>>(
     plan: &mut [T],
     work: &mut [u8],
 ) -> Result<SnsOutcome> {
+    sns_observed::<T, P>(c, a, b, opts, f, g, plan, work, &mut |_| {})
+}
+
+/// [`sns`], calling `observe` after stage 1 and after every Newton-stage step with
+/// the counts so far and the marginal error of the current iterate (in
+/// `report.error`): progress for long runs, and convergence curves timed in one
+/// uninterrupted solve.
+#[allow(clippy::too_many_arguments)]
+pub fn sns_observed<T: Real, P: Primitives<T>>(
+    c: Dense<'_, T>,
+    a: &[T],
+    b: &[T],
+    opts: &SnsOpts,
+    f: &mut [T],
+    g: &mut [T],
+    plan: &mut [T],
+    work: &mut [u8],
+    observe: &mut dyn FnMut(&SnsOutcome),
+) -> Result<SnsOutcome> {
     let (n, m) = (c.rows(), c.cols());
     check::dims(c, &[a, f], &[b, g])?;
     if plan.len() != c.data().len() {
@@ -177,6 +196,8 @@ pub fn sns<T: Real, P: Primitives<T>>(
     }
     let mut here = evaluate::<T, P>(c, a, b, f, g, eps, &mut buf);
     best.offer(f, g, here.error);
+    out.report.error = here.error;
+    observe(&out);
 
     // Stage 2.
     let mut steps = 0;
@@ -220,6 +241,8 @@ pub fn sns<T: Real, P: Primitives<T>>(
             }
         }
         best.offer(f, g, here.error);
+        out.report.error = here.error;
+        observe(&out);
     }
 
     if here.error > best.error {
