@@ -20,6 +20,7 @@
 //!   result is never worse than the starting point.
 
 mod hessian;
+mod newton;
 mod objective;
 mod opts;
 mod select;

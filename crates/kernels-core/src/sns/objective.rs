@@ -21,43 +21,52 @@ pub(crate) struct Value {
     pub error: f64,
 }
 
-/// Writes the plan at `(f, g)` and its marginals into `buf` (one pass over `C`,
-/// one exponential per entry) and returns the objective and the error.
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn evaluate<T: Real, P: Primitives<T>>(
-    c: Dense<'_, T>,
-    a: &[T],
-    b: &[T],
-    f: &[T],
-    g: &[T],
-    eps: T,
-    buf: &mut PlanBuffers<'_, T>,
-) -> Value {
-    let m = c.cols();
-    scaled(g, eps, buf.g_scaled);
-    buf.cols.fill(T::zero());
-    let inv = eps.recip();
-    let mut total = 0.0f64;
-    let rows = buf.plan.chunks_exact_mut(m).zip(c.row_iter());
-    for ((out, c_row), (r, &fi)) in rows.zip(buf.rows.iter_mut().zip(f)) {
-        *r = P::exp_affine_sum(-inv, c_row, fi * inv, buf.g_scaled, out);
-        P::axpy(T::one(), out, buf.cols);
-        total += r.to_f64_lossless();
+/// An entropic OT problem: cost, marginals and `eps`.
+#[derive(Clone, Copy)]
+pub(crate) struct Problem<'a, T> {
+    pub c: Dense<'a, T>,
+    pub a: &'a [T],
+    pub b: &'a [T],
+    pub eps: T,
+}
+
+impl<T: Real> Problem<'_, T> {
+    /// Writes the plan at `(f, g)` and its marginals into `buf` (one pass over `C`,
+    /// one exponential per entry) and returns the objective and the error.
+    pub(crate) fn evaluate<P: Primitives<T>>(
+        &self,
+        f: &[T],
+        g: &[T],
+        buf: &mut PlanBuffers<'_, T>,
+    ) -> Value {
+        let (c, eps, m) = (self.c, self.eps, self.c.cols());
+        scaled(g, eps, buf.g_scaled);
+        buf.cols.fill(T::zero());
+        let inv = eps.recip();
+        let mut total = 0.0f64;
+        let rows = buf.plan.chunks_exact_mut(m).zip(c.row_iter());
+        for ((out, c_row), (r, &fi)) in rows.zip(buf.rows.iter_mut().zip(f)) {
+            *r = P::exp_affine_sum(-inv, c_row, fi * inv, buf.g_scaled, out);
+            P::axpy(T::one(), out, buf.cols);
+            total += r.to_f64_lossless();
+        }
+        Value {
+            objective: dot(f, self.a) + dot(g, self.b) - eps.to_f64_lossless() * total,
+            error: l1_distance(buf.rows, self.a) + l1_distance(buf.cols, self.b),
+        }
     }
-    let dot = |x: &[T], y: &[T]| -> f64 {
-        x.iter()
-            .zip(y)
-            .map(|(&u, &v)| u.to_f64_lossless() * v.to_f64_lossless())
-            .sum()
-    };
-    let l1 = |x: &[T], y: &[T]| -> f64 {
-        x.iter()
-            .zip(y)
-            .map(|(&u, &v)| (u - v).abs().to_f64_lossless())
-            .sum()
-    };
-    Value {
-        objective: dot(f, a) + dot(g, b) - eps.to_f64_lossless() * total,
-        error: l1(buf.rows, a) + l1(buf.cols, b),
-    }
+}
+
+fn dot<T: Real>(x: &[T], y: &[T]) -> f64 {
+    x.iter()
+        .zip(y)
+        .map(|(&u, &v)| u.to_f64_lossless() * v.to_f64_lossless())
+        .sum()
+}
+
+fn l1_distance<T: Real>(x: &[T], y: &[T]) -> f64 {
+    x.iter()
+        .zip(y)
+        .map(|(&u, &v)| (u - v).abs().to_f64_lossless())
+        .sum()
 }

@@ -2,13 +2,13 @@
 //! Sinkhorn fallback.
 
 use super::SnsOpts;
-use super::hessian::{NewtonCsr, assemble, capacity, order};
-use super::objective::{PlanBuffers, Value, evaluate};
+use super::hessian::{NewtonCsr, capacity, order};
+use super::newton::NewtonSystem;
+use super::objective::{PlanBuffers, Problem, Value};
 use super::opts::kept_entries;
-use super::select::{BUCKETS, Keep};
-use crate::cg::{CgOpts, Precond, cg, cg_work_size};
+use super::select::BUCKETS;
+use crate::cg::{CgOpts, Precond, cg_work_size};
 use crate::sinkhorn::{SinkhornOpts, check, sinkhorn_log, sinkhorn_work_size};
-use crate::sor::SorCsr;
 use crate::{Dense, Error, Primitives, Real, Report, Result, Workspace, WorkspaceSize};
 
 /// Armijo's sufficient-increase fraction.
@@ -136,6 +136,7 @@ pub fn sns_observed<T: Real, P: Primitives<T>>(
 
     let order = order(n, m)?;
     let kept = kept_entries(n, m, opts.density)?;
+    let problem = Problem { c, a, b, eps };
     let mut ws = Workspace::new(work);
     let sinkhorn_work = ws.take::<u8>(sinkhorn_work_size::<T>(n, m)?.bytes())?;
     let cg_work = ws.take::<u8>(cg_work_size::<T>(order)?.bytes())?;
@@ -145,27 +146,41 @@ pub fn sns_observed<T: Real, P: Primitives<T>>(
         cols: ws.take::<T>(m)?,
         plan,
     };
-    let f_trial = ws.take::<T>(n)?;
-    let g_trial = ws.take::<T>(m)?;
-    let best_f = ws.take::<T>(n)?;
-    let best_g = ws.take::<T>(m)?;
-    let rhs = ws.take::<T>(order)?;
-    let dir = ws.take::<T>(order)?;
-    let hist = ws.take::<usize>(BUCKETS)?;
-    let cursor = ws.take::<usize>(m)?;
-    let mut newton = NewtonCsr {
-        indptr: ws.take::<usize>(order + 1)?,
-        indices: ws.take::<u32>(capacity(order, kept)?)?,
-        values: ws.take::<T>(capacity(order, kept)?)?,
+    let trial_f = ws.take::<T>(n)?;
+    let trial_g = ws.take::<T>(m)?;
+    let mut best = Best {
+        f: ws.take::<T>(n)?,
+        g: ws.take::<T>(m)?,
+        error: f64::INFINITY,
+    };
+    let mut newton = NewtonSystem {
+        kept,
+        cg_opts: CgOpts {
+            tol: match opts.cg_tol {
+                0.0 if T::epsilon().to_f64_lossless() > 1e-10 => 1e-5,
+                0.0 => 1e-10,
+                tol => tol,
+            },
+            max_iter: match opts.cg_max_iter {
+                0 => u32::try_from(n + m).unwrap_or(u32::MAX),
+                iters => iters,
+            },
+            precond: Precond::Jacobi,
+        },
+        rhs: ws.take::<T>(order)?,
+        dir: ws.take::<T>(order)?,
+        hist: ws.take::<usize>(BUCKETS)?,
+        cursor: ws.take::<usize>(m)?,
+        csr: NewtonCsr {
+            indptr: ws.take::<usize>(order + 1)?,
+            indices: ws.take::<u32>(capacity(order, kept)?)?,
+            values: ws.take::<T>(capacity(order, kept)?)?,
+        },
+        cg_work,
     };
 
     let mut out = SnsOutcome::default();
-    let mut best = Best {
-        f: best_f,
-        g: best_g,
-        error: f64::INFINITY,
-    };
-    best.offer(f, g, evaluate::<T, P>(c, a, b, f, g, eps, &mut buf).error);
+    best.offer(f, g, problem.evaluate::<P>(f, g, &mut buf).error);
     let sinkhorn = |iters: u32, f: &mut [T], g: &mut [T], work: &mut [u8]| {
         let opts = SinkhornOpts {
             reg: opts.reg,
@@ -175,18 +190,6 @@ pub fn sns_observed<T: Real, P: Primitives<T>>(
         };
         sinkhorn_log::<T, P>(c, a, b, &opts, f, g, None, work)
     };
-    let cg_opts = CgOpts {
-        tol: match opts.cg_tol {
-            0.0 if T::epsilon().to_f64_lossless() > 1e-10 => 1e-5,
-            0.0 => 1e-10,
-            tol => tol,
-        },
-        max_iter: match opts.cg_max_iter {
-            0 => u32::try_from(n + m).unwrap_or(u32::MAX),
-            iters => iters,
-        },
-        precond: Precond::Jacobi,
-    };
 
     // Stage 1.
     if opts.sinkhorn_iters > 0 {
@@ -194,7 +197,7 @@ pub fn sns_observed<T: Real, P: Primitives<T>>(
         let report = run.inspect_err(|_| best.restore(f, g))?;
         out.report.iterations += report.iterations;
     }
-    let mut here = evaluate::<T, P>(c, a, b, f, g, eps, &mut buf);
+    let mut here = problem.evaluate::<P>(f, g, &mut buf);
     best.offer(f, g, here.error);
     out.report.error = here.error;
     observe(&out);
@@ -204,40 +207,27 @@ pub fn sns_observed<T: Real, P: Primitives<T>>(
     while here.error > opts.tol && steps < opts.max_newton {
         steps += 1;
         out.report.iterations += 1;
-        let step = newton_direction::<T, P>(
-            eps,
-            a,
-            b,
-            kept,
-            &cg_opts,
-            &mut buf,
-            hist,
-            cursor,
-            &mut newton,
-            rhs,
-            dir,
-            cg_work,
-        );
-        let accepted = match step {
-            Some((slope, cg_iters)) => {
+        let accepted = newton
+            .direction::<P>(&problem, &buf)
+            .and_then(|(slope, cg_iters)| {
                 out.report.inner_iterations += cg_iters;
-                line_search::<T, P>(
-                    c, a, b, f, g, eps, here, slope, dir, f_trial, g_trial, &mut buf,
-                )
-            }
-            None => None,
-        };
+                let trial = Trial {
+                    f: &mut *trial_f,
+                    g: &mut *trial_g,
+                };
+                trial.search::<P>(&problem, here, slope, f, g, newton.dir, &mut buf)
+            });
         match accepted {
             Some(value) => {
-                f.copy_from_slice(f_trial);
-                g.copy_from_slice(g_trial);
+                f.copy_from_slice(trial_f);
+                g.copy_from_slice(trial_g);
                 here = value;
                 out.newton_steps += 1;
             }
             None => {
                 out.fallbacks += 1;
                 sinkhorn(1, f, g, sinkhorn_work).inspect_err(|_| best.restore(f, g))?;
-                here = evaluate::<T, P>(c, a, b, f, g, eps, &mut buf);
+                here = problem.evaluate::<P>(f, g, &mut buf);
             }
         }
         best.offer(f, g, here.error);
@@ -247,7 +237,7 @@ pub fn sns_observed<T: Real, P: Primitives<T>>(
 
     if here.error > best.error {
         best.restore(f, g);
-        here = evaluate::<T, P>(c, a, b, f, g, eps, &mut buf);
+        here = problem.evaluate::<P>(f, g, &mut buf);
     }
     out.report.error = here.error;
     out.report.converged = here.error <= opts.tol;
@@ -279,94 +269,55 @@ impl<T: Real> Best<'_, T> {
     }
 }
 
-/// The Newton direction at the point whose plan and marginals `buf` holds: keeps
-/// the largest `kept` plan entries, assembles the Newton matrix and solves
-/// `H d = eps grad` by Jacobi-PCG into `dir` (`df` then `dg` without its last
-/// entry). Returns the predicted slope `grad . d` and the CG iterations, or `None`
-/// when the system cannot be solved (a marginal underflowed to zero, CG broke
-/// down, or the direction is not an ascent direction).
-#[allow(clippy::too_many_arguments)]
-fn newton_direction<T: Real, P: Primitives<T>>(
-    eps: T,
-    a: &[T],
-    b: &[T],
-    kept: usize,
-    cg_opts: &CgOpts,
-    buf: &mut PlanBuffers<'_, T>,
-    hist: &mut [usize],
-    cursor: &mut [usize],
-    newton: &mut NewtonCsr<'_, T>,
-    rhs: &mut [T],
-    dir: &mut [T],
-    cg_work: &mut [u8],
-) -> Option<(f64, u32)> {
-    let keep = Keep::largest(buf.plan, kept, hist);
-    let nnz = assemble(buf.plan, buf.rows, buf.cols, keep, cursor, newton).ok()?;
-    let gradient = a
-        .iter()
-        .zip(buf.rows.iter())
-        .chain(b.iter().zip(buf.cols.iter()));
-    for (r, (&w, &s)) in rhs.iter_mut().zip(gradient) {
-        *r = eps * (w - s);
-    }
-    let order = rhs.len();
-    let h = SorCsr::new(
-        order,
-        newton.indptr,
-        &newton.indices[..nnz],
-        &newton.values[..nnz],
-    )
-    .ok()?;
-    dir.fill(T::zero());
-    let report = cg::<T, P>(&h, rhs, dir, cg_opts, cg_work).ok()?;
-    // rhs = eps grad, so grad . d = rhs . d / eps.
-    let slope = P::dot(rhs, dir).to_f64_lossless() / eps.to_f64_lossless();
-    (slope > 0.0 && slope.is_finite()).then_some((slope, report.iterations))
+/// The point a line search tries.
+struct Trial<'a, T> {
+    f: &'a mut [T],
+    g: &'a mut [T],
 }
 
-/// Backtracking from the full Newton step: the first `alpha = 2^-k` whose point
-/// raises `D` by at least [`ARMIJO`]` * alpha * slope` (or, where `D` cannot
-/// resolve that, lowers the marginal error) is written into `f_trial`, `g_trial`
-/// (its plan into `buf`) and its value returned. `None` after [`MAX_HALVINGS`].
-#[allow(clippy::too_many_arguments)]
-fn line_search<T: Real, P: Primitives<T>>(
-    c: Dense<'_, T>,
-    a: &[T],
-    b: &[T],
-    f: &[T],
-    g: &[T],
-    eps: T,
-    here: Value,
-    slope: f64,
-    dir: &[T],
-    f_trial: &mut [T],
-    g_trial: &mut [T],
-    buf: &mut PlanBuffers<'_, T>,
-) -> Option<Value> {
-    let (df, dg) = dir.split_at(f.len());
-    let mut alpha = 1.0f64;
-    for _ in 0..=MAX_HALVINGS {
-        let t = T::of(alpha);
-        for ((o, &x), &d) in f_trial.iter_mut().zip(f).zip(df) {
-            *o = x + t * d;
+impl<T: Real> Trial<'_, T> {
+    /// Backtracking from the full step `dir` at `(f, g)`: the first
+    /// `alpha = 2^-k` whose point raises `D` by at least [`ARMIJO`]` * alpha *
+    /// slope` (or, where `D` cannot resolve that, lowers the marginal error) is
+    /// left in `self` (its plan in `buf`) and its value returned. `None` after
+    /// [`MAX_HALVINGS`].
+    #[allow(clippy::too_many_arguments)]
+    fn search<P: Primitives<T>>(
+        self,
+        problem: &Problem<'_, T>,
+        here: Value,
+        slope: f64,
+        f: &[T],
+        g: &[T],
+        dir: &[T],
+        buf: &mut PlanBuffers<'_, T>,
+    ) -> Option<Value> {
+        let (df, dg) = dir.split_at(f.len());
+        let mut alpha = 1.0f64;
+        for _ in 0..=MAX_HALVINGS {
+            let t = T::of(alpha);
+            for ((o, &x), &d) in self.f.iter_mut().zip(f).zip(df) {
+                *o = x + t * d;
+            }
+            // The last g stays where it is (its step is 0).
+            self.g.copy_from_slice(g);
+            for (o, &d) in self.g.iter_mut().zip(dg) {
+                *o = *o + t * d;
+            }
+            let trial = problem.evaluate::<P>(self.f, self.g, buf);
+            let gain = alpha * slope;
+            let accepted = if gain < RESOLUTION * here.objective.abs() {
+                trial.error < here.error
+            } else {
+                trial.objective >= here.objective + ARMIJO * gain
+            };
+            if trial.objective.is_finite() && accepted {
+                return Some(trial);
+            }
+            alpha *= 0.5;
         }
-        g_trial.copy_from_slice(g);
-        for (o, &d) in g_trial.iter_mut().zip(dg) {
-            *o = *o + t * d;
-        }
-        let trial = evaluate::<T, P>(c, a, b, f_trial, g_trial, eps, buf);
-        let gain = alpha * slope;
-        let accepted = if gain < RESOLUTION * here.objective.abs() {
-            trial.error < here.error
-        } else {
-            trial.objective >= here.objective + ARMIJO * gain
-        };
-        if trial.objective.is_finite() && accepted {
-            return Some(trial);
-        }
-        alpha *= 0.5;
+        None
     }
-    None
 }
 
 /// `<P, C>` in `f64`.
