@@ -164,7 +164,7 @@ fn run_sinkhorn(p: &Problem, max_iter: u32) -> History {
     let c = Dense::new(&p.c, n, n).expect("square cost");
     let (mut points, mut done, mut chunk) = (Vec::new(), 0u32, 50u32);
     let start = Instant::now();
-    let mut converged = false;
+    let (mut converged, mut next_report) = (false, 10.0);
     while done < max_iter && !converged {
         let o = SinkhornOpts {
             reg: REG,
@@ -178,7 +178,12 @@ fn run_sinkhorn(p: &Problem, max_iter: u32) -> History {
         };
         done += rep.iterations;
         converged = rep.converged;
-        points.push((f64::from(done), start.elapsed().as_secs_f64(), rep.error));
+        let elapsed = start.elapsed().as_secs_f64();
+        if elapsed >= next_report {
+            println!("    {done} iterations, error {:.2e}, {elapsed:.0} s", rep.error);
+            next_report += 10.0;
+        }
+        points.push((f64::from(done), elapsed, rep.error));
         chunk = (chunk + chunk / 4).min(5000);
     }
     let o = SinkhornOpts {
