@@ -157,7 +157,7 @@ fn run_sns(p: &Problem, density: f64) -> History {
 /// Log-domain Sinkhorn to `TOL`: calls of a growing number of iterations, each
 /// warm-started from the last (the same iterates as one long call; each call adds
 /// one pass over `C` for its final check, under 2% of the total here).
-fn run_sinkhorn(p: &Problem, max_iter: u32) -> History {
+fn run_sinkhorn(p: &Problem, max_iter: u32, budget_s: f64) -> History {
     let n = p.n;
     let (mut f, mut g, mut plan) = (vec![0.0; n], vec![0.0; n], vec![0.0; n * n]);
     let mut work = vec![0u8; sinkhorn_work_size::<f64>(n, n).map_or(0, |w| w.bytes())];
@@ -165,7 +165,7 @@ fn run_sinkhorn(p: &Problem, max_iter: u32) -> History {
     let (mut points, mut done, mut chunk) = (Vec::new(), 0u32, 50u32);
     let start = Instant::now();
     let (mut converged, mut next_report) = (false, 10.0);
-    while done < max_iter && !converged {
+    while done < max_iter && !converged && start.elapsed().as_secs_f64() < budget_s {
         let o = SinkhornOpts {
             reg: REG,
             tol: TOL,
@@ -180,7 +180,10 @@ fn run_sinkhorn(p: &Problem, max_iter: u32) -> History {
         converged = rep.converged;
         let elapsed = start.elapsed().as_secs_f64();
         if elapsed >= next_report {
-            println!("    {done} iterations, error {:.2e}, {elapsed:.0} s", rep.error);
+            println!(
+                "    {done} iterations, error {:.2e}, {elapsed:.0} s",
+                rep.error
+            );
             next_report += 10.0;
         }
         points.push((f64::from(done), elapsed, rep.error));
@@ -210,42 +213,51 @@ fn run_sinkhorn(p: &Problem, max_iter: u32) -> History {
     }
 }
 
-/// Runs both solvers on `p`, adds the rows and returns the iteration and time
-/// ratios (Sinkhorn / SNS) when both converged.
-fn compare(s: &mut Section, p: &Problem, sinkhorn_cap: u32, plots: bool) -> Option<(f64, f64)> {
+/// Sinkhorn / SNS ratios of iterations and time, and whether they are exact
+/// (Sinkhorn converged) or lower bounds (Sinkhorn stopped at its cap or budget
+/// first: it would have needed more).
+#[derive(Clone, Copy)]
+struct Ratios {
+    iterations: f64,
+    time: f64,
+    lower_bound: bool,
+}
+
+/// Runs both solvers on `p` (Sinkhorn up to `cap` iterations or `budget_s`
+/// seconds), adds the rows and returns the ratios when SNS converged.
+fn compare(s: &mut Section, p: &Problem, cap: u32, budget_s: f64, plots: bool) -> Option<Ratios> {
     println!("  {}: SNS ...", p.name);
     let sns = run_sns(p, 0.0);
     println!(
-        "  {}: Sinkhorn (up to {sinkhorn_cap} iterations) ...",
+        "  {}: Sinkhorn (up to {cap} iterations or {budget_s:.0} s) ...",
         p.name
     );
-    let sk = run_sinkhorn(p, sinkhorn_cap);
+    let sk = run_sinkhorn(p, cap, budget_s);
     let (si, st, se) = sns.last();
     let (ki, kt, ke) = sk.last();
     s.ok &= sns.converged;
+    let status = |converged: bool| {
+        if converged {
+            "ok".to_string()
+        } else {
+            "stopped first".to_string()
+        }
+    };
     s.row(vec![
         p.name.clone(),
         "SNS (N1 = 20, density 4/n)".into(),
         format!("{si:.0}"),
-        format!("{:.3} s", st),
+        format!("{st:.3} s"),
         format!("{se:.2e}"),
-        if sns.converged {
-            "ok".into()
-        } else {
-            "NOT CONVERGED".into()
-        },
+        status(sns.converged),
     ]);
     s.row(vec![
         p.name.clone(),
         "Sinkhorn (log domain)".into(),
         format!("{ki:.0}"),
-        format!("{:.3} s", kt),
+        format!("{kt:.3} s"),
         format!("{ke:.2e}"),
-        if sk.converged {
-            "ok".into()
-        } else {
-            format!("cap of {sinkhorn_cap} reached")
-        },
+        status(sk.converged),
     ]);
     if sk.converged && sns.converged {
         let diff = sns
@@ -262,7 +274,7 @@ fn compare(s: &mut Section, p: &Problem, sinkhorn_cap: u32, plots: bool) -> Opti
             "plans agree".into(),
             String::new(),
             String::new(),
-            format!("max diff {:.1e} of peak {peak:.1e}", diff),
+            format!("max diff {diff:.1e} of peak {peak:.1e}"),
             if agree { "ok".into() } else { "FAILED".into() },
         ]);
     }
@@ -295,7 +307,11 @@ fn compare(s: &mut Section, p: &Problem, sinkhorn_cap: u32, plots: bool) -> Opti
             ));
         }
     }
-    (sk.converged && sns.converged).then_some((ki / si, kt / st))
+    sns.converged.then_some(Ratios {
+        iterations: ki / si,
+        time: kt / st,
+        lower_bound: !sk.converged,
+    })
 }
 
 const INTRO: &str = "Sinkhorn-Newton-Sparse (`kn_sns_f64`) against our own log-domain \
@@ -307,11 +323,11 @@ const INTRO: &str = "Sinkhorn-Newton-Sparse (`kn_sns_f64`) against our own log-d
 /// The tour section: the W2 problem, with the convergence plots.
 pub fn run(mode: Mode, _machine: &Machine) -> Section {
     let mut s = Section::start("Sinkhorn-Newton-Sparse", INTRO, &HEADER);
-    let (side, cap) = match mode {
-        Mode::Full => (32, 200_000),
-        Mode::Quick => (12, 100_000),
+    let (side, cap, budget) = match mode {
+        Mode::Full => (32, 200_000, 60.0),
+        Mode::Quick => (12, 100_000, 5.0),
     };
-    compare(&mut s, &Problem::w2_grid(side), cap, true);
+    compare(&mut s, &Problem::w2_grid(side), cap, budget, true);
     s
 }
 
@@ -323,33 +339,46 @@ pub fn bench(_machine: &Machine) -> Section {
             "{INTRO} The paper's Table 1 (M1 Pro, reported second-hand in ALGORITHMS.md): \
              random assignment n = 500, SNS 29 iterations / 0.34 s against Sinkhorn \
              56,199 / 233 s. Targets: at least 100x fewer iterations and 10x less time \
-             than Sinkhorn on (a), at least 5x less time on (b)."
+             than Sinkhorn on (a), at least 5x less time on (b). Sinkhorn runs for at \
+             most 300 s per problem; where it has not reached 1e-12 by then, the ratios \
+             are lower bounds (\"at least\")."
         ),
         &HEADER,
     );
+    // Sinkhorn gets 300 s per problem; where it has not converged by then, the
+    // ratios are lower bounds.
     let cases = [
-        (Problem::assignment(500), 400_000, 10.0, true),
-        (Problem::w2_grid(32), 400_000, 5.0, false),
+        (Problem::assignment(500), 10.0, true),
+        (Problem::w2_grid(32), 5.0, false),
     ];
-    for (p, cap, target, iterations_target) in cases {
-        let ratios = compare(&mut s, &p, cap, false);
-        let mut verdict = |what: &str, got: Option<f64>, want: f64| {
-            let met = got.is_some_and(|g| g >= want);
+    for (p, target, iterations_target) in cases {
+        let ratios = compare(&mut s, &p, u32::MAX, 300.0, false);
+        let mut verdict = |what: &str, got: Option<(f64, bool)>, want: f64| {
+            let met = got.is_some_and(|(g, _)| g >= want);
             s.ok &= met;
             s.row(vec![
                 p.name.clone(),
                 what.to_string(),
                 String::new(),
                 String::new(),
-                got.map_or("n/a (a solver did not converge)".into(), |g| {
-                    format!("{g:.1}x (target {want}x)")
+                got.map_or("n/a (SNS did not converge)".into(), |(g, lower)| {
+                    let at_least = if lower { "at least " } else { "" };
+                    format!("{at_least}{g:.1}x (target {want}x)")
                 }),
                 if met { "met".into() } else { "MISSED".into() },
             ]);
         };
-        verdict("time, Sinkhorn / SNS", ratios.map(|r| r.1), target);
+        verdict(
+            "time, Sinkhorn / SNS",
+            ratios.map(|r| (r.time, r.lower_bound)),
+            target,
+        );
         if iterations_target {
-            verdict("iterations, Sinkhorn / SNS", ratios.map(|r| r.0), 100.0);
+            verdict(
+                "iterations, Sinkhorn / SNS",
+                ratios.map(|r| (r.iterations, r.lower_bound)),
+                100.0,
+            );
         }
     }
     s
