@@ -15,6 +15,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+// No preconditioner: plain CG.
+#define KN_PRECOND_NONE 0
+
+// Jacobi: `M = diag(A)`.
+#define KN_PRECOND_JACOBI 1
+
+// SSOR with relaxation `omega` in (0, 2): a forward then a backward SOR sweep.
+#define KN_PRECOND_SSOR 2
+
 // Policy: least recently used (ignores the bits).
 #define KN_PAGING_LRU 0
 
@@ -66,6 +75,32 @@
 // The result of every fallible function: `KN_OK`, `KN_NOT_CONVERGED`, or a negative
 // `KN_ERR_*` code.
 typedef int32_t kn_status;
+
+// Options of `kn_cg_csr_f32`/`kn_cg_csr_f64`.
+typedef struct kn_cg_opts {
+  // Stop when `||b - A x|| / ||b|| <= tol`; > 0 and finite.
+  double tol;
+  // Iteration cap; > 0.
+  uint32_t max_iter;
+  // `KN_PRECOND_NONE`, `KN_PRECOND_JACOBI` or `KN_PRECOND_SSOR`.
+  int32_t precond;
+  // SSOR relaxation factor in (0, 2); ignored by the other preconditioners.
+  double omega;
+} kn_cg_opts;
+
+// What an iterative kernel reports. The pointer a kernel takes may be NULL.
+typedef struct kn_report {
+  // Outer iterations done.
+  uint32_t iterations;
+  // Inner iterations summed over the outer ones (e.g. CG steps); 0 if none.
+  uint32_t inner_iterations;
+  // The stopping measure at exit (see each kernel).
+  double error;
+  // A kernel-specific scalar, e.g. the transport cost <P, C>.
+  double value;
+  // 1 if error <= tol, else 0.
+  int32_t converged;
+} kn_report;
 
 // The H2O budget per kv head and the logit scale.
 //
@@ -147,20 +182,6 @@ typedef struct kn_sinkhorn_opts {
   uint32_t check_every;
 } kn_sinkhorn_opts;
 
-// What an iterative kernel reports. The pointer a kernel takes may be NULL.
-typedef struct kn_report {
-  // Outer iterations done.
-  uint32_t iterations;
-  // Inner iterations summed over the outer ones (e.g. CG steps); 0 if none.
-  uint32_t inner_iterations;
-  // The stopping measure at exit (see each kernel).
-  double error;
-  // A kernel-specific scalar, e.g. the transport cost <P, C>.
-  double value;
-  // 1 if error <= tol, else 0.
-  int32_t converged;
-} kn_report;
-
 // Options of `kn_sns_*`.
 typedef struct kn_sns_opts {
   // Entropic regularisation epsilon > 0, finite.
@@ -223,6 +244,71 @@ typedef struct kn_omega_tuner {
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
+
+// Workspace bytes of `kn_cg_csr_f32`/`kn_cg_csr_f64` for order `n` (the larger of
+// the two types, so one query serves both; the same for every preconditioner).
+//
+// Status: `KN_OK`; `KN_ERR_NULL` (`bytes` NULL); `KN_ERR_DIMENSION` (`n` = 0, or
+// the size overflows).
+//
+// # Safety
+// `bytes` must be NULL or valid for one write.
+kn_status kn_cg_work_bytes(size_t n, size_t *bytes);
+
+// Solves `A x = b` (f32) for a symmetric positive definite `n x n` matrix `A` in
+// CSR form (both triangles stored) by preconditioned conjugate gradients, from the
+// initial guess in `x`, until `||b - A x|| / ||b|| <= opts->tol` (the absolute
+// residual when b = 0) or `opts->max_iter` iterations. Symmetry is not checked.
+//
+// Arguments: `indptr` (n + 1), `indices` (indptr[n], strictly increasing within a
+// row, < n) and `values` (indptr[n]) are A; every diagonal entry must be stored
+// and nonzero. `b` (n) the right-hand side; `x` (n) the initial guess in, the
+// solution out; `opts` the tolerance, the iteration cap and the preconditioner
+// (`KN_PRECOND_NONE`, `KN_PRECOND_JACOBI`, or `KN_PRECOND_SSOR` with `omega` in
+// (0, 2)); `work`/`work_bytes` as `kn_cg_work_bytes` says (any alignment); `rep`
+// (nullable) receives `iterations` = CG iterations, `error` = the relative residual
+// `||b - A x|| / ||b||` of the returned x, `converged`.
+//
+// Status: `KN_OK` (converged); `KN_NOT_CONVERGED` (x holds the last iterate, rep is
+// filled); `KN_ERR_NULL` (a NULL array or opts); `KN_ERR_DIMENSION` (n = 0, sizes
+// that overflow); `KN_ERR_WORKSPACE` (work too small); `KN_ERR_ARGUMENT` (a
+// malformed CSR structure, a zero or missing diagonal entry, tol not positive and
+// finite, max_iter = 0, an unknown preconditioner, an SSOR omega outside (0, 2),
+// misaligned or overlapping arrays); `KN_ERR_NON_FINITE` (NaN or infinity in
+// values, b or x); `KN_ERR_NUMERICAL` found before the iteration (a negative
+// diagonal entry: A is not positive definite): on all of these x and rep are
+// untouched. `KN_ERR_NUMERICAL` during the iteration (a curvature `p^T A p <= 0`,
+// which proves A is not positive definite, or an overflow): x holds the last
+// iterate, rep is not written.
+//
+// # Safety
+// Each non-NULL pointer must point to the number of values given above, valid for
+// the call.
+kn_status kn_cg_csr_f32(size_t n,
+                        const size_t *indptr,
+                        const uint32_t *indices,
+                        const float *values,
+                        const float *b,
+                        float *x,
+                        const struct kn_cg_opts *opts,
+                        void *work,
+                        size_t work_bytes,
+                        struct kn_report *rep);
+
+// Preconditioned conjugate gradients on a CSR matrix (f64); see `kn_cg_csr_f32`.
+//
+// # Safety
+// As for `kn_cg_csr_f32`.
+kn_status kn_cg_csr_f64(size_t n,
+                        const size_t *indptr,
+                        const uint32_t *indices,
+                        const double *values,
+                        const double *b,
+                        double *x,
+                        const struct kn_cg_opts *opts,
+                        void *work,
+                        size_t work_bytes,
+                        struct kn_report *rep);
 
 // Workspace size of `kn_h2o_prefill_f32` (for any budget).
 //

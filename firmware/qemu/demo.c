@@ -29,6 +29,9 @@
 #ifndef KN_DEMO_PAGING
 #define KN_DEMO_PAGING 1
 #endif
+#ifndef KN_DEMO_CG
+#define KN_DEMO_CG 1
+#endif
 
 /* One static scratch buffer for every demo: no heap is involved anywhere. The helpers
  * are `static inline` so that a build without some families has no unused ones. */
@@ -273,6 +276,39 @@ static void demo_paging(void) {
 }
 #endif
 
+#if KN_DEMO_CG
+static void demo_cg(void) {
+  /* 1D Poisson: tridiagonal (-1, 2, -1), n = 16, b = 1, each preconditioner (f64). */
+  enum { N = 16 };
+  size_t indptr[N + 1];
+  uint32_t indices[3 * N];
+  double values[3 * N], b[N], x[N];
+  size_t nnz = 0;
+  for (unsigned i = 0; i < N; ++i) {
+    indptr[i] = nnz;
+    if (i > 0) indices[nnz] = i - 1, values[nnz++] = -1.0;
+    indices[nnz] = i, values[nnz++] = 2.0;
+    if (i + 1 < N) indices[nnz] = i + 1, values[nnz++] = -1.0;
+    b[i] = 1.0;
+  }
+  indptr[N] = nnz;
+  size_t bytes = 0;
+  if (!fits("cg work", kn_cg_work_bytes(N, &bytes), bytes)) return;
+  const int32_t pre[3] = {KN_PRECOND_NONE, KN_PRECOND_JACOBI, KN_PRECOND_SSOR};
+  printf("cg iterations (none jacobi ssor):");
+  for (unsigned k = 0; k < 3; ++k) {
+    kn_cg_opts opts = {1e-10, 100, pre[k], 1.5};
+    kn_report rep;
+    for (unsigned i = 0; i < N; ++i) x[i] = 0.0;
+    expect("kn_cg_csr_f64",
+           kn_cg_csr_f64(N, indptr, indices, values, b, x, &opts, work, bytes, &rep), KN_OK);
+    printf(" %u", (unsigned)rep.iterations);
+  }
+  printf("\n");
+  print_doubles("cg x", x, 4);
+}
+#endif
+
 int kn_demo_run(void) {
   demo_library();
 #if KN_DEMO_SINKHORN
@@ -292,6 +328,9 @@ int kn_demo_run(void) {
 #endif
 #if KN_DEMO_PAGING
   demo_paging();
+#endif
+#if KN_DEMO_CG
+  demo_cg();
 #endif
   printf("demo: %d failures\n", failures);
   return failures == 0 ? 0 : 1;

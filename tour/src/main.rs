@@ -15,6 +15,7 @@
 //! check failed.
 
 mod bench;
+mod cg;
 mod h2o;
 mod linattn;
 mod machine;
@@ -75,6 +76,11 @@ pub const FAMILIES: &[Family] = &[
         name: "paging",
         section: paging::run,
         bench: Some(paging::bench),
+    },
+    Family {
+        name: "cg",
+        section: cg::run,
+        bench: Some(cg::bench),
     },
 ];
 

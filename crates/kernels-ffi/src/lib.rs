@@ -17,6 +17,7 @@
 #![allow(non_camel_case_types)]
 
 mod args;
+mod cg;
 mod guard;
 mod h2o;
 mod linattn;
@@ -27,6 +28,7 @@ mod sns;
 mod sor;
 mod status;
 
+pub use cg::*;
 pub use h2o::*;
 pub use linattn::*;
 pub use paging::*;

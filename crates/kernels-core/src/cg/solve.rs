@@ -106,8 +106,15 @@ pub fn cg<T: Real, P: Primitives<T>>(
             if Float::sqrt(rr.to_f64_lossless()) / scale <= opts.tol {
                 break;
             }
-            let rz_next = precond.apply::<P>(a, r, z)?;
-            P::xpby(z, rz_next / rz, p);
+            // Unpreconditioned, z would be a copy of r: the update has summed r^T r
+            // already and the new direction reads r itself, which saves a copy and a
+            // pass over r per iteration.
+            let (rz_next, dir) = if matches!(precond.kind, Precond::None) {
+                (positive(rr)?, &*r)
+            } else {
+                (precond.apply::<P>(a, r, z)?, &*z)
+            };
+            P::xpby(dir, rz_next / rz, p);
             rz = rz_next;
         }
     }
@@ -134,11 +141,16 @@ impl<T: Real> Preconditioner<'_, T> {
                 P::dot(r, z)
             }
         };
-        if rz > T::zero() && rz.is_finite() {
-            Ok(rz)
-        } else {
-            Err(Error::Numerical)
-        }
+        positive(rz)
+    }
+}
+
+/// `v`, or [`Error::Numerical`] unless it is positive and finite.
+fn positive<T: Real>(v: T) -> Result<T> {
+    if v > T::zero() && v.is_finite() {
+        Ok(v)
+    } else {
+        Err(Error::Numerical)
     }
 }
 
