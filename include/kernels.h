@@ -15,6 +15,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+// No preconditioner: plain CG.
+#define KN_PRECOND_NONE 0
+
+// Jacobi: `M = diag(A)`.
+#define KN_PRECOND_JACOBI 1
+
+// SSOR with relaxation `omega` in (0, 2): a forward then a backward SOR sweep.
+#define KN_PRECOND_SSOR 2
+
 // Policy: least recently used (ignores the bits).
 #define KN_PAGING_LRU 0
 
@@ -66,6 +75,32 @@
 // The result of every fallible function: `KN_OK`, `KN_NOT_CONVERGED`, or a negative
 // `KN_ERR_*` code.
 typedef int32_t kn_status;
+
+// Options of `kn_cg_csr_f32`/`kn_cg_csr_f64`.
+typedef struct kn_cg_opts {
+  // Stop when `||b - A x|| / ||b|| <= tol`; > 0 and finite.
+  double tol;
+  // Iteration cap; > 0.
+  uint32_t max_iter;
+  // `KN_PRECOND_NONE`, `KN_PRECOND_JACOBI` or `KN_PRECOND_SSOR`.
+  int32_t precond;
+  // SSOR relaxation factor in (0, 2); ignored by the other preconditioners.
+  double omega;
+} kn_cg_opts;
+
+// What an iterative kernel reports. The pointer a kernel takes may be NULL.
+typedef struct kn_report {
+  // Outer iterations done.
+  uint32_t iterations;
+  // Inner iterations summed over the outer ones (e.g. CG steps); 0 if none.
+  uint32_t inner_iterations;
+  // The stopping measure at exit (see each kernel).
+  double error;
+  // A kernel-specific scalar, e.g. the transport cost <P, C>.
+  double value;
+  // 1 if error <= tol, else 0.
+  int32_t converged;
+} kn_report;
 
 // The H2O budget per kv head and the logit scale.
 //
@@ -147,19 +182,25 @@ typedef struct kn_sinkhorn_opts {
   uint32_t check_every;
 } kn_sinkhorn_opts;
 
-// What an iterative kernel reports. The pointer a kernel takes may be NULL.
-typedef struct kn_report {
-  // Outer iterations done.
-  uint32_t iterations;
-  // Inner iterations summed over the outer ones (e.g. CG steps); 0 if none.
-  uint32_t inner_iterations;
-  // The stopping measure at exit (see each kernel).
-  double error;
-  // A kernel-specific scalar, e.g. the transport cost <P, C>.
-  double value;
-  // 1 if error <= tol, else 0.
-  int32_t converged;
-} kn_report;
+// Options of `kn_sns_*`.
+typedef struct kn_sns_opts {
+  // Entropic regularisation epsilon > 0, finite.
+  double reg;
+  // Stop when the L1 marginal error is <= tol; > 0.
+  double tol;
+  // Sinkhorn iterations before the Newton stage (the paper's N1); may be 0.
+  uint32_t sinkhorn_iters;
+  // Newton-stage steps cap; may be 0 (but not together with sinkhorn_iters).
+  uint32_t max_newton;
+  // Fraction of the n*m plan entries kept in the sparsified Hessian, in
+  // (0, 1]; 0 means the default 4 / min(n, m).
+  double density;
+  // CG iterations per Newton step; 0 means n + m.
+  uint32_t cg_max_iter;
+  // Relative residual of the Newton system, in (0, 1); 0 means 1e-10 (f64)
+  // or 1e-5 (f32).
+  double cg_tol;
+} kn_sns_opts;
 
 // The state of an omega tuner: opaque, owned by the caller, fixed size, no pointers
 // (it may be copied, saved and restored). Initialise it with `kn_omega_tuner_init`
@@ -203,6 +244,71 @@ typedef struct kn_omega_tuner {
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
+
+// Workspace bytes of `kn_cg_csr_f32`/`kn_cg_csr_f64` for order `n` (the larger of
+// the two types, so one query serves both; the same for every preconditioner).
+//
+// Status: `KN_OK`; `KN_ERR_NULL` (`bytes` NULL); `KN_ERR_DIMENSION` (`n` = 0, or
+// the size overflows).
+//
+// # Safety
+// `bytes` must be NULL or valid for one write.
+kn_status kn_cg_work_bytes(size_t n, size_t *bytes);
+
+// Solves `A x = b` (f32) for a symmetric positive definite `n x n` matrix `A` in
+// CSR form (both triangles stored) by preconditioned conjugate gradients, from the
+// initial guess in `x`, until `||b - A x|| / ||b|| <= opts->tol` (the absolute
+// residual when b = 0) or `opts->max_iter` iterations. Symmetry is not checked.
+//
+// Arguments: `indptr` (n + 1), `indices` (indptr[n], strictly increasing within a
+// row, < n) and `values` (indptr[n]) are A; every diagonal entry must be stored
+// and nonzero. `b` (n) the right-hand side; `x` (n) the initial guess in, the
+// solution out; `opts` the tolerance, the iteration cap and the preconditioner
+// (`KN_PRECOND_NONE`, `KN_PRECOND_JACOBI`, or `KN_PRECOND_SSOR` with `omega` in
+// (0, 2)); `work`/`work_bytes` as `kn_cg_work_bytes` says (any alignment); `rep`
+// (nullable) receives `iterations` = CG iterations, `error` = the relative residual
+// `||b - A x|| / ||b||` of the returned x, `converged`.
+//
+// Status: `KN_OK` (converged); `KN_NOT_CONVERGED` (x holds the last iterate, rep is
+// filled); `KN_ERR_NULL` (a NULL array or opts); `KN_ERR_DIMENSION` (n = 0, sizes
+// that overflow); `KN_ERR_WORKSPACE` (work too small); `KN_ERR_ARGUMENT` (a
+// malformed CSR structure, a zero or missing diagonal entry, tol not positive and
+// finite, max_iter = 0, an unknown preconditioner, an SSOR omega outside (0, 2),
+// misaligned or overlapping arrays); `KN_ERR_NON_FINITE` (NaN or infinity in
+// values, b or x); `KN_ERR_NUMERICAL` found before the iteration (a negative
+// diagonal entry: A is not positive definite): on all of these x and rep are
+// untouched. `KN_ERR_NUMERICAL` during the iteration (a curvature `p^T A p <= 0`,
+// which proves A is not positive definite, or an overflow): x holds the last
+// iterate, rep is not written.
+//
+// # Safety
+// Each non-NULL pointer must point to the number of values given above, valid for
+// the call.
+kn_status kn_cg_csr_f32(size_t n,
+                        const size_t *indptr,
+                        const uint32_t *indices,
+                        const float *values,
+                        const float *b,
+                        float *x,
+                        const struct kn_cg_opts *opts,
+                        void *work,
+                        size_t work_bytes,
+                        struct kn_report *rep);
+
+// Preconditioned conjugate gradients on a CSR matrix (f64); see `kn_cg_csr_f32`.
+//
+// # Safety
+// As for `kn_cg_csr_f32`.
+kn_status kn_cg_csr_f64(size_t n,
+                        const size_t *indptr,
+                        const uint32_t *indices,
+                        const double *values,
+                        const double *b,
+                        double *x,
+                        const struct kn_cg_opts *opts,
+                        void *work,
+                        size_t work_bytes,
+                        struct kn_report *rep);
 
 // Workspace size of `kn_h2o_prefill_f32` (for any budget).
 //
@@ -729,6 +835,109 @@ kn_status kn_sinkhorn_f64(size_t n,
                           void *work,
                           size_t work_bytes,
                           struct kn_report *rep);
+
+// Workspace bytes of `kn_sns_f32`/`kn_sns_f64` for an `n x m` problem keeping
+// `density * n * m` plan entries (0: the default 4 / min(n, m)); the larger of
+// the two types, so one query serves both.
+//
+// Returns `KN_OK`, `KN_ERR_NULL` (`bytes` NULL), `KN_ERR_DIMENSION` (`n` or `m`
+// zero, or the size overflows), `KN_ERR_ARGUMENT` (density outside [0, 1]).
+//
+// # Safety
+// `bytes` must be NULL or point to a writable `size_t`.
+kn_status kn_sns_work_bytes(size_t n, size_t m, double density, size_t *bytes);
+
+// Sinkhorn-Newton-Sparse for entropic optimal transport (f32): the problem,
+// potentials and plan of `kn_sinkhorn_f32` (min <P, C> + reg * sum P (log P - 1)
+// subject to P 1 = a, P^T 1 = b, P_ij = exp((f_i + g_j - C_ij) / reg)), solved by
+// `sinkhorn_iters` Sinkhorn iterations and then Newton steps on the dual with a
+// sparsified Hessian (the largest density * n * m plan entries plus the exact
+// diagonal blocks), each solved by Jacobi-preconditioned CG and accepted by a
+// backtracking line search. A step the line search rejects is replaced by a
+// Sinkhorn iteration; the pair returned is the one with the smallest marginal
+// error among the given pair and every iterate, never worse than the given one.
+//
+// - `C`: n*m row-major cost, finite.
+// - `a` (n), `b` (m): positive, equal sums (relative 1e-6 in f32, 1e-12 in f64).
+// - `opts`: see `kn_sns_opts`.
+// - `f` (n), `g` (m): in/out dual potentials, finite; zeros are the cold start.
+// - `plan` (n*m): scratch during the solve; receives P for the returned f, g.
+// - `work`, `work_bytes`: at least `kn_sns_work_bytes(n, m, opts->density)`
+//   bytes, any alignment (NULL only with 0 bytes).
+// - `rep` (nullable): `iterations` = Sinkhorn iterations + Newton-stage steps,
+//   `inner_iterations` = CG iterations, `error` = ||P 1 - a||_1 +
+//   ||P^T 1 - b||_1 of the returned f, g, `value` = <P, C>, `converged`.
+//
+// Returns `KN_OK`; `KN_NOT_CONVERGED` (f, g, plan and rep written, tolerance not
+// reached within the iteration caps); `KN_ERR_NULL`; `KN_ERR_DIMENSION` (n or m
+// zero, sizes overflow); `KN_ERR_WORKSPACE`; `KN_ERR_ARGUMENT` (opts out of
+// range, a or b not positive or with different sums, a misaligned array, an
+// output overlapping another argument); `KN_ERR_NON_FINITE` (NaN or inf in C, a,
+// b, f, g); `KN_ERR_NUMERICAL` (max|C| / reg overflows the type: nothing
+// written; or a potential overflowed in a Sinkhorn iteration: f, g hold the best
+// iterate so far, plan is unspecified, rep is not written).
+//
+// # Safety
+// Each non-NULL pointer must point to the number of values its description
+// gives, valid for the call.
+kn_status kn_sns_f32(size_t n,
+                     size_t m,
+                     const float *C,
+                     const float *a,
+                     const float *b,
+                     const struct kn_sns_opts *opts,
+                     float *f,
+                     float *g,
+                     float *plan,
+                     void *work,
+                     size_t work_bytes,
+                     struct kn_report *rep);
+
+// Sinkhorn-Newton-Sparse for entropic optimal transport (f64): the problem,
+// potentials and plan of `kn_sinkhorn_f64` (min <P, C> + reg * sum P (log P - 1)
+// subject to P 1 = a, P^T 1 = b, P_ij = exp((f_i + g_j - C_ij) / reg)), solved by
+// `sinkhorn_iters` Sinkhorn iterations and then Newton steps on the dual with a
+// sparsified Hessian (the largest density * n * m plan entries plus the exact
+// diagonal blocks), each solved by Jacobi-preconditioned CG and accepted by a
+// backtracking line search. A step the line search rejects is replaced by a
+// Sinkhorn iteration; the pair returned is the one with the smallest marginal
+// error among the given pair and every iterate, never worse than the given one.
+//
+// - `C`: n*m row-major cost, finite.
+// - `a` (n), `b` (m): positive, equal sums (relative 1e-6 in f32, 1e-12 in f64).
+// - `opts`: see `kn_sns_opts`.
+// - `f` (n), `g` (m): in/out dual potentials, finite; zeros are the cold start.
+// - `plan` (n*m): scratch during the solve; receives P for the returned f, g.
+// - `work`, `work_bytes`: at least `kn_sns_work_bytes(n, m, opts->density)`
+//   bytes, any alignment (NULL only with 0 bytes).
+// - `rep` (nullable): `iterations` = Sinkhorn iterations + Newton-stage steps,
+//   `inner_iterations` = CG iterations, `error` = ||P 1 - a||_1 +
+//   ||P^T 1 - b||_1 of the returned f, g, `value` = <P, C>, `converged`.
+//
+// Returns `KN_OK`; `KN_NOT_CONVERGED` (f, g, plan and rep written, tolerance not
+// reached within the iteration caps); `KN_ERR_NULL`; `KN_ERR_DIMENSION` (n or m
+// zero, sizes overflow); `KN_ERR_WORKSPACE`; `KN_ERR_ARGUMENT` (opts out of
+// range, a or b not positive or with different sums, a misaligned array, an
+// output overlapping another argument); `KN_ERR_NON_FINITE` (NaN or inf in C, a,
+// b, f, g); `KN_ERR_NUMERICAL` (max|C| / reg overflows the type: nothing
+// written; or a potential overflowed in a Sinkhorn iteration: f, g hold the best
+// iterate so far, plan is unspecified, rep is not written).
+//
+// # Safety
+// Each non-NULL pointer must point to the number of values its description
+// gives, valid for the call.
+kn_status kn_sns_f64(size_t n,
+                     size_t m,
+                     const double *C,
+                     const double *a,
+                     const double *b,
+                     const struct kn_sns_opts *opts,
+                     double *f,
+                     double *g,
+                     double *plan,
+                     void *work,
+                     size_t work_bytes,
+                     struct kn_report *rep);
 
 // In-place SOR sweeps on the `n x n` CSR matrix A (f32):
 // `x_i <- (1 - omega) x_i + omega (b_i - sum_{j != i} a_ij x_j) / a_ii`, row by row

@@ -14,6 +14,9 @@
 #ifndef KN_DEMO_SINKHORN
 #define KN_DEMO_SINKHORN 1
 #endif
+#ifndef KN_DEMO_SNS
+#define KN_DEMO_SNS 1
+#endif
 #ifndef KN_DEMO_H2O
 #define KN_DEMO_H2O 1
 #endif
@@ -25,6 +28,9 @@
 #endif
 #ifndef KN_DEMO_PAGING
 #define KN_DEMO_PAGING 1
+#endif
+#ifndef KN_DEMO_CG
+#define KN_DEMO_CG 1
 #endif
 
 /* One static scratch buffer for every demo: no heap is involved anywhere. The helpers
@@ -96,6 +102,24 @@ static void demo_sinkhorn(void) {
   if (!fits("scale work", kn_scale_work_bytes(3, 3, &bytes), bytes)) return;
   expect("kn_scale_f32", kn_scale_f32(3, 3, K, r, r, &sopts, u, v, work, bytes, &rep), KN_OK);
   print_floats("scale u", u, 3);
+}
+#endif
+
+#if KN_DEMO_SNS
+static void demo_sns(void) {
+  /* A 6 x 5 problem with eps = 0.05: Sinkhorn warm-up, then Newton steps to 1e-12. */
+  enum { N = 6, M = 5 };
+  double C[N * M], a[N], b[M], f[N] = {0}, g[M] = {0}, plan[N * M];
+  for (unsigned k = 0; k < N * M; ++k) C[k] = 0.5 * (1.0 + sin(0.7 * k + 0.3));
+  for (unsigned i = 0; i < N; ++i) a[i] = 1.0 / N;
+  for (unsigned j = 0; j < M; ++j) b[j] = 1.0 / M;
+  kn_sns_opts opts = {0.05, 1e-12, 5, 50, 0.5, 0, 0.0};
+  kn_report rep;
+  size_t bytes = 0;
+  if (!fits("sns work", kn_sns_work_bytes(N, M, opts.density, &bytes), bytes)) return;
+  expect("kn_sns_f64", kn_sns_f64(N, M, C, a, b, &opts, f, g, plan, work, bytes, &rep), KN_OK);
+  print_doubles("sns plan row 0", plan, M);
+  printf("sns cost: %.10g\n", rep.value);
 }
 #endif
 
@@ -252,10 +276,46 @@ static void demo_paging(void) {
 }
 #endif
 
+#if KN_DEMO_CG
+static void demo_cg(void) {
+  /* 1D Poisson: tridiagonal (-1, 2, -1), n = 16, b = 1, each preconditioner (f64). */
+  enum { N = 16 };
+  size_t indptr[N + 1];
+  uint32_t indices[3 * N];
+  double values[3 * N], b[N], x[N];
+  size_t nnz = 0;
+  for (unsigned i = 0; i < N; ++i) {
+    indptr[i] = nnz;
+    if (i > 0) indices[nnz] = i - 1, values[nnz++] = -1.0;
+    indices[nnz] = i, values[nnz++] = 2.0;
+    if (i + 1 < N) indices[nnz] = i + 1, values[nnz++] = -1.0;
+    b[i] = 1.0;
+  }
+  indptr[N] = nnz;
+  size_t bytes = 0;
+  if (!fits("cg work", kn_cg_work_bytes(N, &bytes), bytes)) return;
+  const int32_t pre[3] = {KN_PRECOND_NONE, KN_PRECOND_JACOBI, KN_PRECOND_SSOR};
+  printf("cg iterations (none jacobi ssor):");
+  for (unsigned k = 0; k < 3; ++k) {
+    kn_cg_opts opts = {1e-10, 100, pre[k], 1.5};
+    kn_report rep;
+    for (unsigned i = 0; i < N; ++i) x[i] = 0.0;
+    expect("kn_cg_csr_f64",
+           kn_cg_csr_f64(N, indptr, indices, values, b, x, &opts, work, bytes, &rep), KN_OK);
+    printf(" %u", (unsigned)rep.iterations);
+  }
+  printf("\n");
+  print_doubles("cg x", x, 4);
+}
+#endif
+
 int kn_demo_run(void) {
   demo_library();
 #if KN_DEMO_SINKHORN
   demo_sinkhorn();
+#endif
+#if KN_DEMO_SNS
+  demo_sns();
 #endif
 #if KN_DEMO_H2O
   demo_h2o();
@@ -268,6 +328,9 @@ int kn_demo_run(void) {
 #endif
 #if KN_DEMO_PAGING
   demo_paging();
+#endif
+#if KN_DEMO_CG
+  demo_cg();
 #endif
   printf("demo: %d failures\n", failures);
   return failures == 0 ? 0 : 1;

@@ -25,7 +25,7 @@ cpu=(-mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16)
 # The startup file is the toolchain's, assembled as it is (not held to our warnings).
 arm-none-eabi-gcc "${cpu[@]}" -c -D__STACK_SIZE=0x10000 -D__HEAP_SIZE=0x4000 \
   -D__STARTUP_CLEAR_BSS "$startup" -o "$out/startup.o"
-families=(SINKHORN H2O LINATTN SOR PAGING)
+families=(SINKHORN SNS H2O LINATTN SOR PAGING CG)
 # link NAME FLAGS...: the demo linked with the given -D flags into $out/NAME.axf.
 link() {
   local name=$1

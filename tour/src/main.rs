@@ -15,6 +15,7 @@
 //! check failed.
 
 mod bench;
+mod cg;
 mod h2o;
 mod linattn;
 mod machine;
@@ -22,6 +23,7 @@ mod paging;
 mod primitives;
 mod report;
 mod sinkhorn;
+mod sns;
 mod sor;
 mod svg;
 
@@ -51,6 +53,11 @@ pub const FAMILIES: &[Family] = &[
         bench: Some(sinkhorn::bench),
     },
     Family {
+        name: "sns",
+        section: sns::run,
+        bench: Some(sns::bench),
+    },
+    Family {
         name: "h2o",
         section: h2o::run,
         bench: Some(h2o::bench),
@@ -69,6 +76,11 @@ pub const FAMILIES: &[Family] = &[
         name: "paging",
         section: paging::run,
         bench: Some(paging::bench),
+    },
+    Family {
+        name: "cg",
+        section: cg::run,
+        bench: Some(cg::bench),
     },
 ];
 

@@ -17,6 +17,7 @@
 //! - iterative kernels return a [`Report`]; not converging is not an error.
 #![no_std]
 
+pub mod cg;
 mod error;
 pub mod h2o;
 pub mod paging;
@@ -25,6 +26,7 @@ mod real;
 mod report;
 mod scalar;
 pub mod sinkhorn;
+pub mod sns;
 pub mod sor;
 mod strided;
 mod view;

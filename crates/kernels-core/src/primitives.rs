@@ -136,4 +136,21 @@ pub trait Primitives<T: Real> {
     /// Sinkhorn-Knopp iteration streams `K` from memory once (`w`, read just before,
     /// is still in cache). `x`, `v`, `w`, `y` have the same length.
     fn dot_axpy(x: &[T], v: &[T], a: T, w: &[T], y: &mut [T]) -> T;
+
+    // cg primitives
+
+    /// `sum_k vals[k] x[cols[k]]`: one row of a CSR matrix-vector product. A column
+    /// index beyond `x` contributes nothing (callers validate the structure first).
+    fn csr_dot(cols: &[u32], vals: &[T], x: &[T]) -> T;
+
+    /// The CG update `x <- x + alpha p`, `r <- r - alpha q` in one pass, returning
+    /// `sum_i r_i^2` of the new `r`. All four slices have the same length.
+    fn cg_update(alpha: T, p: &[T], q: &[T], x: &mut [T], r: &mut [T]) -> T;
+
+    /// `z_i <- d_i r_i`, returning `sum_i r_i z_i` (a diagonal preconditioner and the
+    /// inner product CG needs next, in one pass). All three have the same length.
+    fn mul_dot(d: &[T], r: &[T], z: &mut [T]) -> T;
+
+    /// `p <- z + beta p` (CG's new search direction). Same lengths.
+    fn xpby(z: &[T], beta: T, p: &mut [T]);
 }

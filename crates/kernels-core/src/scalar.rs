@@ -220,6 +220,46 @@ impl<T: Real> Primitives<T> for Scalar {
         <Scalar as Primitives<T>>::axpy(a, w, y);
         <Scalar as Primitives<T>>::dot(x, v)
     }
+
+    // cg primitives
+
+    fn csr_dot(cols: &[u32], vals: &[T], x: &[T]) -> T {
+        debug_assert_eq!(cols.len(), vals.len());
+        cols.iter()
+            .zip(vals)
+            .fold(T::zero(), |acc, (&c, &v)| match x.get(c as usize) {
+                Some(&xc) => acc + v * xc,
+                None => acc,
+            })
+    }
+
+    fn cg_update(alpha: T, p: &[T], q: &[T], x: &mut [T], r: &mut [T]) -> T {
+        debug_assert!(p.len() == q.len() && p.len() == x.len() && p.len() == r.len());
+        let mut rr = T::zero();
+        for (((&pi, &qi), xi), ri) in p.iter().zip(q).zip(x.iter_mut()).zip(r.iter_mut()) {
+            *xi = *xi + alpha * pi;
+            *ri = *ri - alpha * qi;
+            rr = rr + *ri * *ri;
+        }
+        rr
+    }
+
+    fn mul_dot(d: &[T], r: &[T], z: &mut [T]) -> T {
+        debug_assert!(d.len() == r.len() && d.len() == z.len());
+        let mut rz = T::zero();
+        for ((&di, &ri), zi) in d.iter().zip(r).zip(z.iter_mut()) {
+            *zi = di * ri;
+            rz = rz + ri * *zi;
+        }
+        rz
+    }
+
+    fn xpby(z: &[T], beta: T, p: &mut [T]) {
+        debug_assert_eq!(z.len(), p.len());
+        for (&zi, pi) in z.iter().zip(p.iter_mut()) {
+            *pi = zi + beta * *pi;
+        }
+    }
 }
 
 #[cfg(test)]

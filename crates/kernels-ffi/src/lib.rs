@@ -17,20 +17,24 @@
 #![allow(non_camel_case_types)]
 
 mod args;
+mod cg;
 mod guard;
 mod h2o;
 mod linattn;
 mod paging;
 mod report;
 mod sinkhorn;
+mod sns;
 mod sor;
 mod status;
 
+pub use cg::*;
 pub use h2o::*;
 pub use linattn::*;
 pub use paging::*;
 pub use report::kn_report;
 pub use sinkhorn::*;
+pub use sns::*;
 pub use sor::*;
 pub use status::*;
 

@@ -1,6 +1,7 @@
 //! The C form of [`kernels_core::Report`].
 
-use kernels_core::Report;
+use crate::guard::Done;
+use kernels_core::{Report, Result};
 
 /// What an iterative kernel reports. The pointer a kernel takes may be NULL.
 #[repr(C)]
@@ -28,4 +29,13 @@ impl From<Report> for kn_report {
             converged: i32::from(r.converged),
         }
     }
+}
+
+/// Writes the report if asked and turns it into the status (`KN_OK` or
+/// `KN_NOT_CONVERGED`).
+pub(crate) fn finish(report: Report, rep: Option<&mut kn_report>) -> Result<Done> {
+    if let Some(r) = rep {
+        *r = report.into();
+    }
+    Ok(Done::converged(report.converged))
 }

@@ -2,11 +2,11 @@
 
 use crate::args::{disjoint, input, out_value, output, output_opt, span, workspace};
 use crate::guard::{Done, status};
-use crate::report::kn_report;
+use crate::report::{finish, kn_report};
 use crate::status::kn_status;
 use core::ffi::c_void;
 use kernels_core::sinkhorn::{self, SinkhornOpts};
-use kernels_core::{Dense, Error, Real, Report, Result, checked_product};
+use kernels_core::{Dense, Error, Real, Result, checked_product};
 use kernels_simd::Simd;
 
 /// Options of `kn_scale_*` and `kn_sinkhorn_*`.
@@ -33,14 +33,6 @@ impl From<kn_sinkhorn_opts> for SinkhornOpts {
             check_every: o.check_every,
         }
     }
-}
-
-/// Writes the report if asked and turns it into the status.
-fn finish(report: Report, rep: Option<&mut kn_report>) -> Result<Done> {
-    if let Some(r) = rep {
-        *r = report.into();
-    }
-    Ok(Done::converged(report.converged))
 }
 
 /// Workspace bytes of `kn_scale_f32`/`kn_scale_f64` for an `n x m` matrix (the

@@ -2,7 +2,7 @@
 
 use crate::args;
 use crate::guard::{Done, status};
-use crate::report::kn_report;
+use crate::report::{finish, kn_report};
 use crate::status::kn_status;
 use core::ffi::c_void;
 use kernels_core::sor::{self, SorCsr, Sweep};
@@ -36,17 +36,18 @@ pub struct kn_omega_tuner {
     pub opaque: [u64; KN_OMEGA_TUNER_WORDS],
 }
 
-/// The CSR arrays of an `n x n` matrix, and their spans for the overlap check.
-struct CsrArgs<'a, T> {
-    indptr: &'a [usize],
-    indices: &'a [u32],
-    values: &'a [T],
+/// The CSR arrays of an `n x n` matrix, and their spans for the overlap check (also
+/// read by the CG entry points).
+pub(crate) struct CsrArgs<'a, T> {
+    pub(crate) indptr: &'a [usize],
+    pub(crate) indices: &'a [u32],
+    pub(crate) values: &'a [T],
 }
 
 /// # Safety
 /// The pointers must satisfy the contracts of [`args::input`] for `n + 1`,
 /// `indptr[n]` and `indptr[n]` values.
-unsafe fn csr_args<'a, T>(
+pub(crate) unsafe fn csr_args<'a, T>(
     n: usize,
     indptr: *const usize,
     indices: *const u32,
@@ -68,7 +69,7 @@ unsafe fn csr_args<'a, T>(
 }
 
 impl<T> CsrArgs<'_, T> {
-    fn spans(&self) -> [(usize, usize); 3] {
+    pub(crate) fn spans(&self) -> [(usize, usize); 3] {
         [
             args::span(self.indptr),
             args::span(self.indices),
@@ -224,10 +225,7 @@ where
         }
         let a = SorCsr::new(n, m.indptr, m.indices, m.values)?;
         let report = sor::sor_solve::<T, Simd>(&a, b, x, omega, tol, max_iter)?;
-        if let Some(r) = rep.and_then(|r| r.first_mut()) {
-            *r = report.into();
-        }
-        Ok(Done::converged(report.converged))
+        finish(report, rep.and_then(|r| r.first_mut()))
     })
 }
 

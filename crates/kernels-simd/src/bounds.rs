@@ -95,3 +95,21 @@ pub fn gemm<T: Real>(k: usize, c: T, sum_abs: T) -> T {
 pub fn csr_row_split<T: Real>(n: usize, sum_abs: T) -> T {
     reduction(n, sum_abs)
 }
+
+// cg bounds
+
+/// `csr_dot` over a row of `n` entries with `sum_abs = sum_k |a_k x_k|`: a
+/// [`reduction`] (0 today: the SIMD form is the scalar loop).
+pub fn csr_dot<T: Real>(n: usize, sum_abs: T) -> T {
+    reduction(n, sum_abs)
+}
+
+/// The sum of squares `cg_update` returns, over `n` elements: the [`reduction`]
+/// bound on `rr = sum_i r_i^2` plus `spread = sum_i e_i (2 |r_i| + e_i)`, where `e_i`
+/// is the [`axpy`] bound of element `i` of the new `r` (with `a x_i = alpha q_i` and
+/// the old `r_i`): the two backends square slightly different residuals, and
+/// `|s^2 - v^2| <= e (2 |s| + e)` when `|s - v| <= e`. The updated `x` and `r` are
+/// within the [`axpy`] bound per element.
+pub fn cg_update_sum<T: Real>(n: usize, rr: T, spread: T) -> T {
+    reduction(n, rr) + spread
+}

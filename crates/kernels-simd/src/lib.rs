@@ -35,6 +35,10 @@
 //! | `rb_row` (sor) | 0 (identical: same operations in the same order, no FMA) |
 //! | `exp_affine_sum` (sinkhorn) | the `exp_affine` bound per written element; the result: the `sum_exp_affine` bound |
 //! | `dot_axpy` (sinkhorn) | the result: the `dot` bound; `y`: the `axpy` bound per element |
+//! | `csr_dot` (cg) | 0 today (the scalar loop: five-entry rows gain nothing from lanes); documented as the `dot` bound over the row |
+//! | `cg_update` (cg) | `x`, `r`: the `axpy` bound per element; the sum of squares: the `dot` bound `+ sum_i e_i (2 |r_i| + e_i)`, `e_i` the bound on `r_i` |
+//! | `mul_dot` (cg) | `z`: 0 (one rounded product in both); the result: the `dot` bound on `sum |r_i z_i|` |
+//! | `xpby` (cg) | the `axpy` bound with `a x_i = beta p_i`, `y_i = z_i` (0 without FMA) |
 #![no_std]
 
 pub mod bounds;

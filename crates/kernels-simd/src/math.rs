@@ -212,11 +212,19 @@ pub fn exp_f32x8(x: f32x8) -> f32x8 {
     // u = n + 254 >= 104 (n >= -150), so a logical shift gives floor(u / 2)
     // and no signed shift is needed: a = floor(n/2) + 127, b = n - floor(n/2)
     // + 127, both biased exponents in [52, 191].
+    //
+    // Lanes whose result is +0 get the scale 1 instead (u = 254) and are zeroed at
+    // the end: a multiply that underflows costs a microcode assist of about a
+    // hundred cycles on x86 unless the flush-to-zero mode is set, and inputs that
+    // far below are the common case in Sinkhorn at small eps (measured 6x slower).
+    let zero = x.simd_lt(f32x8::splat(EXP_F32_MIN_X));
     let u = z.to_bits() - u32x8::splat(SHIFT_F32_BITS - 254);
+    let u = zero.to_bits().select(u32x8::splat(254), u);
     let a = u >> 1;
     let b = u - a;
     let y = p * f32x8::from_bits(a << 23) * f32x8::from_bits(b << 23);
 
+    let y = zero.select(f32x8::ZERO, y);
     x.is_nan().select(x, y)
 }
 
@@ -329,11 +337,15 @@ pub fn exp_f64x4(x: f64x4) -> f64x4 {
 
     // u = n + 2046 >= 970 (n >= -1076): a = floor(n/2) + 1023 and
     // b = n - floor(n/2) + 1023 are biased exponents in [485, 1535].
+    // Lanes whose result is +0 skip the underflowing multiply (see `exp_f32x8`).
+    let zero = x.simd_lt(f64x4::splat(EXP_F64_MIN_X));
     let u = z.to_bits() - u64x4::splat(SHIFT_F64_BITS - 2046);
+    let u = zero.to_bits().select(u64x4::splat(2046), u);
     let a = u >> 1;
     let b = u - a;
     let y = p * f64x4::from_bits(a << 52) * f64x4::from_bits(b << 52);
 
+    let y = zero.select(f64x4::ZERO, y);
     x.is_nan().select(x, y)
 }
 

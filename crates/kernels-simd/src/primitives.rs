@@ -404,6 +404,86 @@ macro_rules! simd_primitives {
                 let total = (acc[0] + acc[1]) + (acc[2] + acc[3]);
                 total.reduce_add() + <Simd as Primitives<$t>>::dot(xt, vt)
             }
+
+            // cg primitives
+
+            #[inline]
+            fn csr_dot(cols: &[u32], vals: &[$t], x: &[$t]) -> $t {
+                // Stencil rows hold about five entries scattered over x, too few for
+                // lanes to pay for a gather and a lane reduction. On the 5-point
+                // matrix of order 1M, two accumulators, a four-way tree, two rows per
+                // step, a branch-free select and unchecked loads all timed the same
+                // as this plain loop or slower (the row's loads dominate), so this is
+                // the scalar reference.
+                <kernels_core::Scalar as Primitives<$t>>::csr_dot(cols, vals, x)
+            }
+
+            fn cg_update(alpha: $t, p: &[$t], q: &[$t], x: &mut [$t], r: &mut [$t]) -> $t {
+                debug_assert!(p.len() == q.len() && p.len() == x.len() && p.len() == r.len());
+                let n = p.len().min(q.len()).min(x.len()).min(r.len());
+                let (av, nav) = ($v::splat(alpha), $v::splat(-alpha));
+                let (pb, pt) = p[..n].as_chunks::<{ ACC * $lanes }>();
+                let (qb, qt) = q[..n].as_chunks::<{ ACC * $lanes }>();
+                let (xb, xt) = x[..n].as_chunks_mut::<{ ACC * $lanes }>();
+                let (rb, rt) = r[..n].as_chunks_mut::<{ ACC * $lanes }>();
+                let mut acc = [$v::ZERO; ACC];
+                for (((ps, qs), xs), rs) in pb.iter().zip(qb).zip(xb).zip(rb) {
+                    let (ps, qs) = (ps.as_chunks::<$lanes>().0, qs.as_chunks::<$lanes>().0);
+                    let (xs, rs) = (xs.as_chunks_mut::<$lanes>().0, rs.as_chunks_mut::<$lanes>().0);
+                    for k in 0..ACC {
+                        xs[k] = av.mul_add($v::new(ps[k]), $v::new(xs[k])).to_array();
+                        let rk = nav.mul_add($v::new(qs[k]), $v::new(rs[k]));
+                        rs[k] = rk.to_array();
+                        acc[k] = rk.mul_add(rk, acc[k]);
+                    }
+                }
+                let total = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+                let (pc, pr) = pt.as_chunks::<$lanes>();
+                let (qc, qr) = qt.as_chunks::<$lanes>();
+                let (xc, xr) = xt.as_chunks_mut::<$lanes>();
+                let (rc, rr) = rt.as_chunks_mut::<$lanes>();
+                let mut tail = $v::ZERO;
+                for (((ps, qs), xs), rs) in pc.iter().zip(qc).zip(xc).zip(rc) {
+                    *xs = av.mul_add($v::new(*ps), $v::new(*xs)).to_array();
+                    let rk = nav.mul_add($v::new(*qs), $v::new(*rs));
+                    *rs = rk.to_array();
+                    tail = rk.mul_add(rk, tail);
+                }
+                (total + tail).reduce_add()
+                    + <kernels_core::Scalar as Primitives<$t>>::cg_update(alpha, pr, qr, xr, rr)
+            }
+
+            fn mul_dot(d: &[$t], r: &[$t], z: &mut [$t]) -> $t {
+                debug_assert!(d.len() == r.len() && d.len() == z.len());
+                let n = d.len().min(r.len()).min(z.len());
+                let (db, dt) = d[..n].as_chunks::<{ ACC * $lanes }>();
+                let (rb, rt) = r[..n].as_chunks::<{ ACC * $lanes }>();
+                let (zb, zt) = z[..n].as_chunks_mut::<{ ACC * $lanes }>();
+                let mut acc = [$v::ZERO; ACC];
+                for ((ds, rs), zs) in db.iter().zip(rb).zip(zb) {
+                    let (ds, rs) = (ds.as_chunks::<$lanes>().0, rs.as_chunks::<$lanes>().0);
+                    let zs = zs.as_chunks_mut::<$lanes>().0;
+                    for k in 0..ACC {
+                        let rk = $v::new(rs[k]);
+                        let zk = $v::new(ds[k]) * rk;
+                        zs[k] = zk.to_array();
+                        acc[k] = rk.mul_add(zk, acc[k]);
+                    }
+                }
+                let total = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+                total.reduce_add() + <kernels_core::Scalar as Primitives<$t>>::mul_dot(dt, rt, zt)
+            }
+
+            fn xpby(z: &[$t], beta: $t, p: &mut [$t]) {
+                debug_assert_eq!(z.len(), p.len());
+                let bv = $v::splat(beta);
+                let (zc, zr) = z.as_chunks::<$lanes>();
+                let (pc, pr) = p.as_chunks_mut::<$lanes>();
+                for (ps, zs) in pc.iter_mut().zip(zc) {
+                    *ps = bv.mul_add($v::new(*ps), $v::new(*zs)).to_array();
+                }
+                <kernels_core::Scalar as Primitives<$t>>::xpby(zr, beta, pr);
+            }
         }
     };
 }

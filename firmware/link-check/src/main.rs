@@ -26,6 +26,9 @@ pub extern "C" fn _start() -> ! {
         kernels::kn_sinkhorn_work_bytes as *const (),
         kernels::kn_sinkhorn_f32 as *const (),
         kernels::kn_sinkhorn_f64 as *const (),
+        kernels::kn_sns_work_bytes as *const (),
+        kernels::kn_sns_f32 as *const (),
+        kernels::kn_sns_f64 as *const (),
         kernels::kn_linattn_work_bytes as *const (),
         kernels::kn_linattn_forward_f32 as *const (),
         kernels::kn_linattn_chunk_state_f32 as *const (),
@@ -48,6 +51,10 @@ pub extern "C" fn _start() -> ! {
         kernels::kn_paging_simulate as *const (),
         kernels::kn_paging_offline_work_bytes as *const (),
         kernels::kn_paging_offline as *const (),
+        // cg
+        kernels::kn_cg_work_bytes as *const (),
+        kernels::kn_cg_csr_f32 as *const (),
+        kernels::kn_cg_csr_f64 as *const (),
     ];
     for &f in black_box(entry_points) {
         black_box(f);

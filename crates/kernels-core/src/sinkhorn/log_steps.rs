@@ -283,7 +283,8 @@ pub fn transport_cost<T: Real, P: Primitives<T>>(
     }
 }
 
-fn scaled<T: Real>(x: &[T], eps: T, out: &mut [T]) {
+/// `out <- x / eps` (potentials in units of `eps`, as the exponentials take them).
+pub fn scaled<T: Real>(x: &[T], eps: T, out: &mut [T]) {
     let inv = eps.recip();
     for (o, &v) in out.iter_mut().zip(x) {
         *o = v * inv;

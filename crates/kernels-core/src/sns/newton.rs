@@ -1,0 +1,62 @@
+//! One Newton direction: sparsify, assemble, solve.
+
+use super::hessian::{NewtonCsr, assemble};
+use super::objective::{PlanBuffers, Problem};
+use super::select::Keep;
+use crate::cg::{CgOpts, cg};
+use crate::sor::SorCsr;
+use crate::{Primitives, Real};
+
+/// The scratch of the Newton system, carved once per solve.
+pub(crate) struct NewtonSystem<'a, T> {
+    /// Plan entries kept in the Hessian.
+    pub kept: usize,
+    pub cg_opts: CgOpts,
+    pub hist: &'a mut [usize],
+    pub cursor: &'a mut [usize],
+    pub csr: NewtonCsr<'a, T>,
+    /// `eps` times the gradient (`a - P 1`, then `b - P^T 1` without its last
+    /// entry).
+    pub rhs: &'a mut [T],
+    /// The direction: `df`, then `dg` without its last entry (held at 0).
+    pub dir: &'a mut [T],
+    pub cg_work: &'a mut [u8],
+}
+
+impl<T: Real> NewtonSystem<'_, T> {
+    /// The Newton direction at the point whose plan and marginals `buf` holds, into
+    /// `self.dir`: keeps the largest `kept` plan entries, assembles the matrix and
+    /// solves `H d = eps grad` by Jacobi-PCG. Returns the predicted slope
+    /// `grad . d` and the CG iterations, or `None` when the system cannot be solved
+    /// (a marginal underflowed to zero, CG broke down) or the direction does not
+    /// ascend.
+    pub(crate) fn direction<P: Primitives<T>>(
+        &mut self,
+        problem: &Problem<'_, T>,
+        buf: &PlanBuffers<'_, T>,
+    ) -> Option<(f64, u32)> {
+        let keep = Keep::largest(buf.plan, self.kept, self.hist);
+        let nnz = assemble(
+            buf.plan,
+            buf.rows,
+            buf.cols,
+            keep,
+            self.cursor,
+            &mut self.csr,
+        )
+        .ok()?;
+        let eps = problem.eps;
+        let marginals = problem.a.iter().chain(problem.b);
+        let sums = buf.rows.iter().chain(buf.cols.iter());
+        for (r, (&w, &s)) in self.rhs.iter_mut().zip(marginals.zip(sums)) {
+            *r = eps * (w - s);
+        }
+        let (indices, values) = (self.csr.indices.get(..nnz)?, self.csr.values.get(..nnz)?);
+        let h = SorCsr::new(self.rhs.len(), self.csr.indptr, indices, values).ok()?;
+        self.dir.fill(T::zero());
+        let report = cg::<T, P>(&h, self.rhs, self.dir, &self.cg_opts, self.cg_work).ok()?;
+        // rhs = eps grad, so grad . d = rhs . d / eps.
+        let slope = P::dot(self.rhs, self.dir).to_f64_lossless() / eps.to_f64_lossless();
+        (slope > 0.0 && slope.is_finite()).then_some((slope, report.iterations))
+    }
+}

@@ -1,0 +1,80 @@
+//! The options of an SNS solve (the C `kn_sns_opts`).
+
+use crate::{Error, Result};
+
+/// Options of [`sns`](super::sns).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SnsOpts {
+    /// Entropic regularisation `eps`, positive and finite.
+    pub reg: f64,
+    /// Stop when the L1 marginal error is at most `tol` (`tol > 0`).
+    pub tol: f64,
+    /// Sinkhorn iterations before the Newton stage (the paper's `N1`); may be 0.
+    pub sinkhorn_iters: u32,
+    /// The most Newton steps (each either a Newton step or, when the line search
+    /// rejects it, a Sinkhorn iteration); may be 0.
+    pub max_newton: u32,
+    /// Fraction of the `n * m` plan entries kept in the sparsified Hessian, in
+    /// `(0, 1]`; 0 means the default `4 / min(n, m)`.
+    pub density: f64,
+    /// CG iterations per Newton step; 0 means the default `n + m`.
+    pub cg_max_iter: u32,
+    /// Relative residual of the Newton system; 0 means the default (`1e-10` in
+    /// `f64`, `1e-5` in `f32`).
+    pub cg_tol: f64,
+}
+
+impl SnsOpts {
+    /// [`Error::Argument`] unless `reg` and `tol` are positive (and `reg` finite),
+    /// `density` is 0 or in `(0, 1]`, `cg_tol` is 0 or in `(0, 1)`, and at least
+    /// one iteration of either stage is allowed.
+    pub(crate) fn check(&self) -> Result<()> {
+        let reg_ok = self.reg > 0.0 && self.reg.is_finite();
+        let density_ok = self.density == 0.0 || (self.density > 0.0 && self.density <= 1.0);
+        let cg_tol_ok = self.cg_tol == 0.0 || (self.cg_tol > 0.0 && self.cg_tol < 1.0);
+        let some_work = self.sinkhorn_iters > 0 || self.max_newton > 0;
+        if reg_ok && self.tol > 0.0 && density_ok && cg_tol_ok && some_work {
+            Ok(())
+        } else {
+            Err(Error::Argument)
+        }
+    }
+}
+
+/// The number of plan entries kept for `density` (0 meaning the default
+/// `4 / min(n, m)`): `ceil(density * n * m)`, at least 1 and at most `n * m`.
+/// [`Error::Argument`] for a density outside `[0, 1]`, [`Error::Dimension`] for an
+/// empty or overflowing `n * m`.
+pub(crate) fn kept_entries(n: usize, m: usize, density: f64) -> Result<usize> {
+    let total = n
+        .checked_mul(m)
+        .filter(|&t| t > 0)
+        .ok_or(Error::Dimension)?;
+    if !(0.0..=1.0).contains(&density) {
+        return Err(Error::Argument);
+    }
+    let density = if density == 0.0 {
+        4.0 / n.min(m) as f64
+    } else {
+        density
+    };
+    // The product is at most n * m as a float; the cast saturates.
+    let kept = libm::ceil(density * total as f64) as usize;
+    Ok(kept.clamp(1, total))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kept_entries_default_and_limits() {
+        assert_eq!(kept_entries(500, 500, 0.0), Ok(2000));
+        assert_eq!(kept_entries(2, 3, 0.0), Ok(6));
+        assert_eq!(kept_entries(10, 10, 1e-9), Ok(1));
+        assert_eq!(kept_entries(10, 10, 1.0), Ok(100));
+        assert_eq!(kept_entries(10, 10, 1.5), Err(Error::Argument));
+        assert_eq!(kept_entries(10, 10, f64::NAN), Err(Error::Argument));
+        assert_eq!(kept_entries(0, 10, 0.5), Err(Error::Dimension));
+    }
+}

@@ -1,0 +1,351 @@
+//! Sinkhorn-Newton-Sparse: the paper's random assignment problem to an L1 error of
+//! 1e-12, agreement with a long Sinkhorn run, the Sinkhorn fallback, never a worse
+//! iterate than the one given, f32, SIMD against scalar, and every class of bad
+//! input (status and untouched outputs).
+
+use kernels_core::sinkhorn::{SinkhornOpts, sinkhorn_log, sinkhorn_work_size};
+use kernels_core::sns::{SnsOpts, SnsOutcome, sns, sns_work_size};
+use kernels_core::{Dense, Error, Primitives, Real, Result, Scalar};
+use kernels_simd::Simd;
+use kernels_tests::{cast, uniform};
+
+/// A random assignment problem as in the paper: `C` uniform in [0, 1), uniform
+/// marginals.
+fn assignment(n: usize, seed: u64) -> (Vec<f64>, Vec<f64>) {
+    let c = uniform::<f64>(n * n, seed, 1.0)
+        .iter()
+        .map(|x| 0.5 * (x + 1.0))
+        .collect();
+    (c, vec![1.0 / n as f64; n])
+}
+
+fn opts(reg: f64, tol: f64) -> SnsOpts {
+    SnsOpts {
+        reg,
+        tol,
+        sinkhorn_iters: 20,
+        max_newton: 100,
+        density: 0.0,
+        cg_max_iter: 0,
+        cg_tol: 0.0,
+    }
+}
+
+/// Potentials and plan of one solve.
+struct Solution<T> {
+    f: Vec<T>,
+    g: Vec<T>,
+    plan: Vec<T>,
+}
+
+fn run<T: Real, P: Primitives<T>>(
+    n: usize,
+    c: &[T],
+    w: &[T],
+    opts: &SnsOpts,
+    start: Option<(&[T], &[T])>,
+) -> (Result<SnsOutcome>, Solution<T>) {
+    let mut s = Solution {
+        f: start.map_or(vec![T::zero(); n], |(f, _)| f.to_vec()),
+        g: start.map_or(vec![T::zero(); n], |(_, g)| g.to_vec()),
+        plan: vec![T::zero(); n * n],
+    };
+    let mut work = vec![0u8; sns_work_size::<T>(n, n, opts.density).unwrap().bytes()];
+    let c = Dense::new(c, n, n).unwrap();
+    let out = sns::<T, P>(c, w, w, opts, &mut s.f, &mut s.g, &mut s.plan, &mut work);
+    (out, s)
+}
+
+/// L1 marginal error of a plan against uniform marginals `w`.
+fn plan_error<T: Real>(n: usize, plan: &[T], w: f64) -> f64 {
+    let row: f64 = (0..n)
+        .map(|i| {
+            (plan[i * n..(i + 1) * n]
+                .iter()
+                .map(|v| v.to_f64_lossless())
+                .sum::<f64>()
+                - w)
+                .abs()
+        })
+        .sum();
+    let col: f64 = (0..n)
+        .map(|j| {
+            ((0..n)
+                .map(|i| plan[i * n + j].to_f64_lossless())
+                .sum::<f64>()
+                - w)
+                .abs()
+        })
+        .sum();
+    row + col
+}
+
+#[test]
+fn random_assignment_reaches_1e_12_in_f64() {
+    // The paper's problem (n = 500, eps = 1/1200, N1 = 20), run to 1e-12.
+    let n = 500;
+    let (c, w) = assignment(n, 7);
+    let (out, s) = run::<f64, Simd>(n, &c, &w, &opts(1.0 / 1200.0, 1e-12), None);
+    let out = out.unwrap();
+    assert!(out.report.converged && out.report.error <= 1e-12, "{out:?}");
+    assert!(
+        out.newton_steps > 0 && out.report.inner_iterations > 0,
+        "{out:?}"
+    );
+    // The report's error is that of the plan written out (recomputed naively).
+    let naive = plan_error(n, &s.plan, 1.0 / n as f64);
+    assert!(naive <= 2e-12, "plan's own marginal error {naive:e}");
+    let cost: f64 = s.plan.iter().zip(&c).map(|(p, c)| p * c).sum();
+    assert!(
+        (cost - out.report.value).abs() <= 1e-12 * cost,
+        "value {out:?} vs {cost}"
+    );
+}
+
+#[test]
+fn plan_agrees_with_a_long_sinkhorn_run() {
+    let n = 60;
+    let (c, w) = assignment(n, 11);
+    let reg = 0.02;
+    // A spread-out plan (large eps): keep a quarter of it in the Hessian.
+    let o = SnsOpts {
+        density: 0.25,
+        ..opts(reg, 1e-13)
+    };
+    let (out, s) = run::<f64, Simd>(n, &c, &w, &o, None);
+    let out = out.unwrap();
+    assert!(out.report.converged, "{out:?}");
+    let (mut f, mut g, mut plan) = (vec![0.0; n], vec![0.0; n], vec![0.0; n * n]);
+    let mut work = vec![0u8; sinkhorn_work_size::<f64>(n, n).unwrap().bytes()];
+    let long = SinkhornOpts {
+        reg,
+        tol: 1e-14,
+        max_iter: 200_000,
+        check_every: 10,
+    };
+    let cd = Dense::new(&c, n, n).unwrap();
+    let rep = sinkhorn_log::<f64, Simd>(
+        cd,
+        &w,
+        &w,
+        &long,
+        &mut f,
+        &mut g,
+        Some(&mut plan),
+        &mut work,
+    )
+    .unwrap();
+    assert!(rep.converged, "{rep:?}");
+    let diff = plan
+        .iter()
+        .zip(&s.plan)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f64::max);
+    let biggest = plan.iter().copied().fold(0.0, f64::max);
+    assert!(
+        diff <= 1e-10 * biggest,
+        "plans differ by {diff:e} (largest entry {biggest:e})"
+    );
+}
+
+#[test]
+fn f32_converges_to_its_precision() {
+    let n = 100;
+    let (c, w) = assignment(n, 3);
+    let (c32, w32) = (cast::<f32>(&c), cast::<f32>(&w));
+    let (out, s) = run::<f32, Simd>(n, &c32, &w32, &opts(0.01, 1e-5), None);
+    let out = out.unwrap();
+    assert!(out.report.converged, "{out:?}");
+    assert!(plan_error(n, &s.plan, 0.01) <= 2e-5);
+}
+
+#[test]
+fn simd_agrees_with_scalar() {
+    let n = 80;
+    let (c, w) = assignment(n, 5);
+    let o = opts(1.0 / 200.0, 1e-12);
+    let (a, sa) = run::<f64, Simd>(n, &c, &w, &o, None);
+    let (b, sb) = run::<f64, Scalar>(n, &c, &w, &o, None);
+    assert!(a.unwrap().report.converged && b.unwrap().report.converged);
+    let diff = sa
+        .plan
+        .iter()
+        .zip(&sb.plan)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f64::max);
+    assert!(diff <= 1e-12, "{diff:e}");
+}
+
+#[test]
+fn falls_back_to_sinkhorn_and_never_returns_a_worse_iterate() {
+    // Start at a point Sinkhorn has converged to rounding and ask for an error no
+    // floating-point iterate reaches: no Newton step can increase the objective or
+    // reduce the error measurably, so steps fall back to Sinkhorn iterations, and
+    // the pair returned is at least as good as the one given.
+    let n = 60;
+    let (c, w) = assignment(n, 13);
+    let dense = SnsOpts {
+        density: 1.0,
+        ..opts(0.02, 1e-15)
+    };
+    let (_, s) = run::<f64, Simd>(n, &c, &w, &dense, None);
+    // The given pair's error, recomputed naively from its plan (summation order
+    // differs from the solver's by a rounding or so).
+    let given_error = plan_error(n, &s.plan, 1.0 / n as f64);
+    let (out, _) = run::<f64, Simd>(
+        n,
+        &c,
+        &w,
+        &SnsOpts {
+            sinkhorn_iters: 0,
+            max_newton: 10,
+            density: 1.0,
+            ..opts(0.02, 1e-300)
+        },
+        Some((&s.f, &s.g)),
+    );
+    let out = out.unwrap();
+    assert!(out.fallbacks > 0, "{out:?}");
+    assert!(!out.report.converged);
+    assert!(
+        out.report.error <= given_error * (1.0 + 1e-6),
+        "{out:?} vs {given_error:e}"
+    );
+}
+
+#[test]
+fn a_worse_newton_step_is_not_returned_from_a_good_start() {
+    // A tiny Hessian (one entry kept) and a single CG iteration make poor steps;
+    // whatever happens, the error returned is at most the starting one.
+    let n = 40;
+    let (c, w) = assignment(n, 17);
+    let (_, s) = run::<f64, Simd>(n, &c, &w, &opts(0.05, 1e-9), None);
+    let bad = SnsOpts {
+        sinkhorn_iters: 0,
+        max_newton: 3,
+        density: 1e-9,
+        cg_max_iter: 1,
+        ..opts(0.05, 1e-300)
+    };
+    let start_error = plan_error(n, &s.plan, 1.0 / n as f64);
+    let (out, _) = run::<f64, Simd>(n, &c, &w, &bad, Some((&s.f, &s.g)));
+    let out = out.unwrap();
+    assert!(
+        out.report.error <= start_error * (1.0 + 1e-6) + 1e-16,
+        "{out:?} vs {start_error:e}"
+    );
+}
+
+// ---- bad input: status and untouched outputs ----
+
+#[allow(clippy::too_many_arguments)]
+fn rejects(
+    n: usize,
+    c: &[f64],
+    a: &[f64],
+    b: &[f64],
+    o: &SnsOpts,
+    work_bytes: Option<usize>,
+    f0: &[f64],
+    want: Error,
+) {
+    let (mut f, mut g, mut plan) = (f0.to_vec(), vec![0.5; b.len()], vec![7.0; n * b.len()]);
+    let bytes = work_bytes
+        .unwrap_or_else(|| sns_work_size::<f64>(n, b.len(), 0.0).map_or(0, |s| s.bytes()));
+    let mut work = vec![0u8; bytes];
+    let got = match Dense::new(c, n, b.len()) {
+        Ok(cd) => sns::<f64, Simd>(cd, a, b, o, &mut f, &mut g, &mut plan, &mut work),
+        Err(e) => Err(e),
+    };
+    assert_eq!(got.unwrap_err(), want);
+    assert_eq!(f, f0, "f untouched");
+    assert!(g.iter().all(|&x| x == 0.5), "g untouched");
+    assert!(plan.iter().all(|&x| x == 7.0), "plan untouched");
+}
+
+#[test]
+fn bad_input_is_rejected_untouched() {
+    let n = 8;
+    let (c, w) = assignment(n, 1);
+    let f0 = vec![0.25; n];
+    let good = opts(0.1, 1e-9);
+    // Options.
+    for bad in [
+        SnsOpts { reg: 0.0, ..good },
+        SnsOpts {
+            reg: f64::INFINITY,
+            ..good
+        },
+        SnsOpts { tol: 0.0, ..good },
+        SnsOpts {
+            tol: f64::NAN,
+            ..good
+        },
+        SnsOpts {
+            density: 1.5,
+            ..good
+        },
+        SnsOpts {
+            density: -0.1,
+            ..good
+        },
+        SnsOpts {
+            cg_tol: 1.0,
+            ..good
+        },
+        SnsOpts {
+            sinkhorn_iters: 0,
+            max_newton: 0,
+            ..good
+        },
+    ] {
+        rejects(n, &c, &w, &w, &bad, None, &f0, Error::Argument);
+    }
+    // Non-finite data.
+    let mut c_nan = c.clone();
+    c_nan[5] = f64::NAN;
+    rejects(n, &c_nan, &w, &w, &good, None, &f0, Error::NonFinite);
+    let mut f_inf = f0.clone();
+    f_inf[2] = f64::INFINITY;
+    rejects(n, &c, &w, &w, &good, None, &f_inf, Error::NonFinite);
+    // Marginals: unequal sums, nonpositive.
+    let mut a_bad = w.clone();
+    a_bad[0] *= 2.0;
+    rejects(n, &c, &a_bad, &w, &good, None, &f0, Error::Argument);
+    let mut a_zero = w.clone();
+    a_zero[1] = 0.0;
+    a_zero[0] *= 2.0;
+    rejects(n, &c, &a_zero, &w, &good, None, &f0, Error::Argument);
+    // Workspace one byte short.
+    let bytes = sns_work_size::<f64>(n, n, 0.0).unwrap().bytes();
+    rejects(n, &c, &w, &w, &good, Some(bytes - 1), &f0, Error::Workspace);
+    // Lengths.
+    rejects(n, &c, &w[..n - 1], &w, &good, None, &f0, Error::Dimension);
+    // max|C| / reg overflowing.
+    rejects(
+        n,
+        &c,
+        &w,
+        &w,
+        &SnsOpts {
+            reg: 1e-310,
+            ..good
+        },
+        None,
+        &f0,
+        Error::Numerical,
+    );
+    // Size queries.
+    assert_eq!(
+        sns_work_size::<f64>(0, 3, 0.0).unwrap_err(),
+        Error::Dimension
+    );
+    assert_eq!(
+        sns_work_size::<f64>(3, 3, 2.0).unwrap_err(),
+        Error::Argument
+    );
+    assert_eq!(
+        sns_work_size::<f64>(usize::MAX, 3, 0.0).unwrap_err(),
+        Error::Dimension
+    );
+}
