@@ -17,6 +17,7 @@ pub mod linattn;
 pub mod paging;
 pub mod reader;
 pub mod sinkhorn;
+pub mod sns;
 pub mod sor;
 
 /// A fuzz target: its name (the file under fuzz/fuzz_targets and the corpus folder) and
@@ -45,6 +46,10 @@ pub const TARGETS: &[Target] = &[
     Target {
         name: "sinkhorn",
         check: sinkhorn::sinkhorn,
+    },
+    Target {
+        name: "sns",
+        check: sns::sns,
     },
     Target {
         name: "h2o",
