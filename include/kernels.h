@@ -192,8 +192,11 @@ typedef struct kn_sns_opts {
   uint32_t sinkhorn_iters;
   // Newton-stage steps cap; may be 0 (but not together with sinkhorn_iters).
   uint32_t max_newton;
-  // Fraction of the n*m plan entries kept in the sparsified Hessian, in
-  // (0, 1]; 0 means the default 4 / min(n, m).
+  // The most plan entries kept in the sparsified Hessian, as a fraction of
+  // n*m, in (0, 1]; 0 means the default max(0.1, 8 / min(n, m)), at most 1.
+  // Below the cap only the largest entries holding all but 1e-15 of the plan's
+  // mass are kept. The cap must cover the plan's effective support, else
+  // Newton converges only linearly.
   double density;
   // CG iterations per Newton step; 0 means n + m.
   uint32_t cg_max_iter;
@@ -837,7 +840,7 @@ kn_status kn_sinkhorn_f64(size_t n,
                           struct kn_report *rep);
 
 // Workspace bytes of `kn_sns_f32`/`kn_sns_f64` for an `n x m` problem keeping
-// `density * n * m` plan entries (0: the default 4 / min(n, m)); the larger of
+// at most `density * n * m` plan entries (0: the default of `kn_sns_opts`); the larger of
 // the two types, so one query serves both.
 //
 // Returns `KN_OK`, `KN_ERR_NULL` (`bytes` NULL), `KN_ERR_DIMENSION` (`n` or `m`
@@ -851,7 +854,7 @@ kn_status kn_sns_work_bytes(size_t n, size_t m, double density, size_t *bytes);
 // potentials and plan of `kn_sinkhorn_f32` (min <P, C> + reg * sum P (log P - 1)
 // subject to P 1 = a, P^T 1 = b, P_ij = exp((f_i + g_j - C_ij) / reg)), solved by
 // `sinkhorn_iters` Sinkhorn iterations and then Newton steps on the dual with a
-// sparsified Hessian (the largest density * n * m plan entries plus the exact
+// sparsified Hessian (the largest plan entries, at most density * n * m, plus the exact
 // diagonal blocks), each solved by Jacobi-preconditioned CG and accepted by a
 // backtracking line search. A step the line search rejects is replaced by a
 // Sinkhorn iteration; the pair returned is the one with the smallest marginal
@@ -897,7 +900,7 @@ kn_status kn_sns_f32(size_t n,
 // potentials and plan of `kn_sinkhorn_f64` (min <P, C> + reg * sum P (log P - 1)
 // subject to P 1 = a, P^T 1 = b, P_ij = exp((f_i + g_j - C_ij) / reg)), solved by
 // `sinkhorn_iters` Sinkhorn iterations and then Newton steps on the dual with a
-// sparsified Hessian (the largest density * n * m plan entries plus the exact
+// sparsified Hessian (the largest plan entries, at most density * n * m, plus the exact
 // diagonal blocks), each solved by Jacobi-preconditioned CG and accepted by a
 // backtracking line search. A step the line search rejects is replaced by a
 // Sinkhorn iteration; the pair returned is the one with the smallest marginal

@@ -21,8 +21,11 @@ pub struct kn_sns_opts {
     pub sinkhorn_iters: u32,
     /// Newton-stage steps cap; may be 0 (but not together with sinkhorn_iters).
     pub max_newton: u32,
-    /// Fraction of the n*m plan entries kept in the sparsified Hessian, in
-    /// (0, 1]; 0 means the default 4 / min(n, m).
+    /// The most plan entries kept in the sparsified Hessian, as a fraction of
+    /// n*m, in (0, 1]; 0 means the default max(0.1, 8 / min(n, m)), at most 1.
+    /// Below the cap only the largest entries holding all but 1e-15 of the plan's
+    /// mass are kept. The cap must cover the plan's effective support, else
+    /// Newton converges only linearly.
     pub density: f64,
     /// CG iterations per Newton step; 0 means n + m.
     pub cg_max_iter: u32,
@@ -46,7 +49,7 @@ impl From<kn_sns_opts> for SnsOpts {
 }
 
 /// Workspace bytes of `kn_sns_f32`/`kn_sns_f64` for an `n x m` problem keeping
-/// `density * n * m` plan entries (0: the default 4 / min(n, m)); the larger of
+/// at most `density * n * m` plan entries (0: the default of `kn_sns_opts`); the larger of
 /// the two types, so one query serves both.
 ///
 /// Returns `KN_OK`, `KN_ERR_NULL` (`bytes` NULL), `KN_ERR_DIMENSION` (`n` or `m`
@@ -124,7 +127,7 @@ where
 /// potentials and plan of `kn_sinkhorn_f32` (min <P, C> + reg * sum P (log P - 1)
 /// subject to P 1 = a, P^T 1 = b, P_ij = exp((f_i + g_j - C_ij) / reg)), solved by
 /// `sinkhorn_iters` Sinkhorn iterations and then Newton steps on the dual with a
-/// sparsified Hessian (the largest density * n * m plan entries plus the exact
+/// sparsified Hessian (the largest plan entries, at most density * n * m, plus the exact
 /// diagonal blocks), each solved by Jacobi-preconditioned CG and accepted by a
 /// backtracking line search. A step the line search rejects is replaced by a
 /// Sinkhorn iteration; the pair returned is the one with the smallest marginal
@@ -177,7 +180,7 @@ pub unsafe extern "C" fn kn_sns_f32(
 /// potentials and plan of `kn_sinkhorn_f64` (min <P, C> + reg * sum P (log P - 1)
 /// subject to P 1 = a, P^T 1 = b, P_ij = exp((f_i + g_j - C_ij) / reg)), solved by
 /// `sinkhorn_iters` Sinkhorn iterations and then Newton steps on the dual with a
-/// sparsified Hessian (the largest density * n * m plan entries plus the exact
+/// sparsified Hessian (the largest plan entries, at most density * n * m, plus the exact
 /// diagonal blocks), each solved by Jacobi-preconditioned CG and accepted by a
 /// backtracking line search. A step the line search rejects is replaced by a
 /// Sinkhorn iteration; the pair returned is the one with the smallest marginal

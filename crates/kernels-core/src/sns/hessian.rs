@@ -116,7 +116,7 @@ mod tests {
         let rows = [0.6, 1.5];
         let cols = [0.5, 0.7, 0.9];
         let mut hist = [0usize; BUCKETS];
-        let keep = Keep::largest(&plan, 6, &mut hist);
+        let keep = Keep::largest(&plan, 6, 0.0, &mut hist);
         let (mut indptr, mut indices, mut values) = ([0usize; 5], [0u32; 16], [0.0f64; 16]);
         let mut cursor = [0usize; 3];
         let mut out = NewtonCsr {

@@ -7,6 +7,10 @@ use crate::cg::{CgOpts, cg};
 use crate::sor::SorCsr;
 use crate::{Primitives, Real};
 
+/// The fraction of the plan's mass that may be left out of the Hessian below the
+/// cap on kept entries.
+const NEGLIGIBLE: f64 = 1e-15;
+
 /// The scratch of the Newton system, carved once per solve.
 pub(crate) struct NewtonSystem<'a, T> {
     /// Plan entries kept in the Hessian.
@@ -35,7 +39,11 @@ impl<T: Real> NewtonSystem<'_, T> {
         problem: &Problem<'_, T>,
         buf: &PlanBuffers<'_, T>,
     ) -> Option<(f64, u32)> {
-        let keep = Keep::largest(buf.plan, self.kept, self.hist);
+        // Entries holding together less than NEGLIGIBLE of the plan's mass change
+        // the Hessian by less than the rounding of its diagonal: leave them out
+        // even under the cap, which keeps CG cheap where the plan is sparse.
+        let mass: f64 = buf.rows.iter().map(|r| r.to_f64_lossless()).sum();
+        let keep = Keep::largest(buf.plan, self.kept, NEGLIGIBLE * mass, self.hist);
         let nnz = assemble(
             buf.plan,
             buf.rows,

@@ -29,14 +29,33 @@ pub(crate) struct Keep {
 
 impl Keep {
     /// The rule keeping the `k` largest of `values` (all of them if `k` exceeds
-    /// their number). `hist` is scratch of [`BUCKETS`] counts.
-    pub(crate) fn largest<T: Real>(values: &[T], k: usize, hist: &mut [usize]) -> Keep {
+    /// their number), or fewer where the smallest of those hold together at most
+    /// `negligible` (a mass, in the values' units): they are left out too.
+    /// `hist` is scratch of [`BUCKETS`] counts.
+    pub(crate) fn largest<T: Real>(
+        values: &[T],
+        k: usize,
+        negligible: f64,
+        hist: &mut [usize],
+    ) -> Keep {
         hist.fill(0);
         for &v in values {
             if let Some(h) = hist.get_mut((key(v) >> 11) as usize) {
                 *h += 1;
             }
         }
+        // Bucket b (a biased exponent) holds values below 2^(b - 1022): from the
+        // smallest bucket up, leave out whole buckets while that bound on their mass
+        // stays within `negligible`.
+        let (mut mass, mut left_out) = (0.0f64, 0usize);
+        for (b, &count) in hist.iter().enumerate() {
+            mass += count as f64 * libm::exp2(b as f64 - 1022.0);
+            if mass > negligible {
+                break;
+            }
+            left_out += count;
+        }
+        let k = k.min(values.len() - left_out.min(values.len()));
         let (high, above_high) = boundary(hist, k);
         hist.fill(0);
         for &v in values {
@@ -97,7 +116,7 @@ mod tests {
             _ => libm::exp(-(i as f64)),
         });
         for k in [1, 5, 10, 17, 30, 40] {
-            let mut keep = Keep::largest(&values, k, &mut hist);
+            let mut keep = Keep::largest(&values, k, 0.0, &mut hist);
             let kept: [bool; 40] = core::array::from_fn(|i| keep.take(values[i]));
             assert_eq!(kept.iter().filter(|&&t| t).count(), k);
             let min_kept = (0..40)

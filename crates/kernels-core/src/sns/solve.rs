@@ -61,7 +61,7 @@ fn layout<T: Real>(n: usize, m: usize, density: f64) -> Result<WorkspaceSize> {
 }
 
 /// Workspace bytes [`sns`] needs for an `n x m` problem keeping `density * n * m`
-/// plan entries (0: the default `4 / min(n, m)`). [`Error::Dimension`] for an empty
+/// plan entries at most (0: the default, see [`SnsOpts::density`]). [`Error::Dimension`] for an empty
 /// or overflowing size, [`Error::Argument`] for a density outside `[0, 1]`.
 pub fn sns_work_size<T: Real>(n: usize, m: usize, density: f64) -> Result<WorkspaceSize> {
     if n == 0 || m == 0 {
