@@ -37,6 +37,19 @@ pub(crate) fn marginals<T: Real>(a: &[T], b: &[T]) -> Result<()> {
     }
 }
 
+/// `reg` as `T`, or [`Error::Numerical`] when `max|C| / reg` or `1 / reg` is not
+/// representable in `T` (the log-domain iteration divides by it). `reg` is
+/// positive and finite (checked with the options before); `C` is finite.
+pub(crate) fn regularisation<T: Real>(c: Dense<'_, T>, reg: f64) -> Result<T> {
+    let eps = T::of(reg);
+    let c_max = c.data().iter().fold(T::zero(), |mx, v| mx.max(v.abs()));
+    if eps > T::zero() && (c_max / eps).is_finite() && eps.recip().is_finite() {
+        Ok(eps)
+    } else {
+        Err(Error::Numerical)
+    }
+}
+
 /// Neumaier-compensated sum in `f64`: the equal-sums test must not fail on a long
 /// vector because of its own rounding.
 fn accurate_sum<T: Real>(x: &[T]) -> f64 {

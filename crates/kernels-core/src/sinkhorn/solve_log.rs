@@ -66,11 +66,7 @@ pub fn sinkhorn_log<T: Real, P: Primitives<T>>(
     opts.check(true)?;
     check::finite(&[c.data(), a, b, f, g])?;
     check::marginals(a, b)?;
-    let eps = T::of(opts.reg);
-    let c_max = c.data().iter().fold(T::zero(), |mx, v| mx.max(v.abs()));
-    if !(eps > T::zero() && (c_max / eps).is_finite() && eps.recip().is_finite()) {
-        return Err(Error::Numerical);
-    }
+    let eps = check::regularisation(c, opts.reg)?;
 
     let mut ws = Workspace::new(work);
     let log_a = ws.take::<T>(n)?;

@@ -128,11 +128,7 @@ pub fn sns_observed<T: Real, P: Primitives<T>>(
     opts.check()?;
     check::finite(&[c.data(), a, b, f, g])?;
     check::marginals(a, b)?;
-    let eps = T::of(opts.reg);
-    let c_max = c.data().iter().fold(T::zero(), |mx, v| mx.max(v.abs()));
-    if !(eps > T::zero() && (c_max / eps).is_finite() && eps.recip().is_finite()) {
-        return Err(Error::Numerical);
-    }
+    let eps = check::regularisation(c, opts.reg)?;
 
     let order = order(n, m)?;
     let kept = kept_entries(n, m, opts.density)?;
