@@ -245,6 +245,10 @@ typedef struct kn_omega_tuner {
 extern "C" {
 #endif // __cplusplus
 
+// 1 if the `kn_cuda_*` functions can run here (the library was built with CUDA
+// support, and a CUDA driver, a device and NVRTC were found), else 0. Never fails.
+int32_t kn_cuda_available(void);
+
 // Workspace bytes of `kn_cg_csr_f32`/`kn_cg_csr_f64` for order `n` (the larger of
 // the two types, so one query serves both; the same for every preconditioner).
 //

@@ -66,6 +66,8 @@
 //! [`blas1`]: [`blas1::axpy`], [`blas1::scale`], [`blas1::dot`] / [`blas1::dot_into`]
 //! for `f32` and `f64` over `cudarc` [`CudaSlice`](cudarc::driver::CudaSlice)s.
 
+mod borrowed;
+mod caller;
 mod context;
 mod detect;
 
@@ -73,6 +75,8 @@ pub mod blas1;
 pub mod nvrtc;
 pub mod sources;
 
+pub use borrowed::Borrowed;
+pub use caller::for_caller;
 pub use context::{Context, Target, choose_target, driver_error_code};
 pub use detect::{
     Probe, available, device_count, nvrtc_available, nvrtc_supported_archs, nvrtc_version, probe,
