@@ -72,6 +72,7 @@ mod context;
 mod detect;
 
 pub mod blas1;
+pub mod h2o;
 pub mod nvrtc;
 pub mod sources;
 
