@@ -65,6 +65,8 @@
 //!
 //! [`blas1`]: [`blas1::axpy`], [`blas1::scale`], [`blas1::dot`] / [`blas1::dot_into`]
 //! for `f32` and `f64` over `cudarc` [`CudaSlice`](cudarc::driver::CudaSlice)s.
+//!
+//! [`h2o`]: [`h2o::decode`], the H2O decode step on a [`h2o::DeviceH2oCache`] (f32).
 
 mod borrowed;
 mod caller;
