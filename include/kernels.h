@@ -102,22 +102,6 @@ typedef struct kn_report {
   int32_t converged;
 } kn_report;
 
-// The H2O budget per kv head and the logit scale.
-//
-// Each kv head keeps `sink + heavy + recent` tokens: the first `sink` positions, the
-// `recent` newest (the current token included) and heavy hitters chosen by
-// accumulated attention. The sum must be at least 1 and `heavy + recent` at least 1.
-typedef struct kn_h2o_opts {
-  // First positions never evicted (attention sinks).
-  size_t sink;
-  // Slots for heavy hitters (lowest accumulated score evicted first).
-  size_t heavy;
-  // Newest positions never evicted, the current token included.
-  size_t recent;
-  // Logit scale; 0 means 1/sqrt(d). Must be finite.
-  float scale;
-} kn_h2o_opts;
-
 // An H2O KV cache with a fixed budget of `sink + heavy + recent` slots per kv head.
 //
 // The fields are public and the buffers are the caller's; `kn_h2o_cache_init` fills
@@ -150,6 +134,22 @@ typedef struct kn_h2o_cache {
   // Token position of each slot, `[n_kv_heads][sink+heavy+recent]`.
   uint64_t *pos;
 } kn_h2o_cache;
+
+// The H2O budget per kv head and the logit scale.
+//
+// Each kv head keeps `sink + heavy + recent` tokens: the first `sink` positions, the
+// `recent` newest (the current token included) and heavy hitters chosen by
+// accumulated attention. The sum must be at least 1 and `heavy + recent` at least 1.
+typedef struct kn_h2o_opts {
+  // First positions never evicted (attention sinks).
+  size_t sink;
+  // Slots for heavy hitters (lowest accumulated score evicted first).
+  size_t heavy;
+  // Newest positions never evicted, the current token included.
+  size_t recent;
+  // Logit scale; 0 means 1/sqrt(d). Must be finite.
+  float scale;
+} kn_h2o_opts;
 
 // A pager: fixed-size state, opaque to the caller, that refers to the workspace
 // given to `kn_pager_init`. Copying it does not copy the cache: two copies share
@@ -312,6 +312,66 @@ kn_status kn_cg_csr_f64(size_t n,
                         void *work,
                         size_t work_bytes,
                         struct kn_report *rep);
+
+// 1 if the `kn_cuda_*` functions can run here (the library was built with CUDA
+// support, and a CUDA driver, a device and NVRTC were found), else 0. Never fails.
+int32_t kn_cuda_available(void);
+
+// Device workspace size of `kn_cuda_h2o_decode_f32` for this cache and `n_heads`
+// query heads, in bytes (device memory; any alignment).
+//
+// `c` is a host `kn_h2o_cache` whose `k`, `v`, `score` and `pos` are device pointers
+// (not read here). Returns KN_OK; KN_ERR_UNSUPPORTED (no CUDA device, driver or NVRTC,
+// or a build without CUDA; checked first); KN_ERR_NULL (`c` or `bytes` NULL);
+// KN_ERR_DIMENSION (`n_heads` 0 or not a multiple of `c->n_kv_heads`, a size of the
+// cache 0 or overflowing); KN_ERR_ARGUMENT (budget 0, `heavy + recent == 0`, `len`
+// over the budget).
+//
+// # Safety
+// `c` must be NULL or point to a `kn_h2o_cache`; `bytes` NULL or valid for writing.
+kn_status kn_cuda_h2o_decode_work_bytes(const struct kn_h2o_cache *c,
+                                        size_t n_heads,
+                                        size_t *bytes);
+
+// One H2O decode step on the GPU: `kn_h2o_decode_f32` with the cache's arrays, the
+// inputs, `out` and `work` in device memory.
+//
+// Memory: `c` itself is HOST memory (read, and its `len` and `next_pos` updated, by
+// the host); `c->k`, `c->v`, `c->score`, `c->pos` are DEVICE pointers in the host
+// layout (`[n_kv_heads][budget][d]`, `[n_kv_heads][budget]`); `q`, `out`
+// (`[n_heads][d]`), `k_new`, `v_new` (`[n_kv_heads][d]`) and `work` (at least
+// `kn_cuda_h2o_decode_work_bytes` bytes, any alignment) are DEVICE pointers. Set up
+// the struct by filling its fields (`len = 0`, `next_pos = 0` for an empty cache):
+// `kn_h2o_cache_init` is for host buffers. `stream`: a CUstream of the current
+// device's primary context, NULL for the default stream.
+//
+// Same rule and results as `kn_h2o_decode_f32` (to rounding: the sums run in another
+// order). The values (finiteness of q, k_new, v_new; stored positions below
+// `next_pos`; an evictable slot) are checked by a read-only kernel before anything is
+// written. Synchronises `stream` (twice: after the check and at the end).
+//
+// Returns KN_OK; KN_ERR_UNSUPPORTED (no CUDA device, driver or NVRTC, or a build
+// without CUDA; checked first); KN_ERR_NULL; KN_ERR_DIMENSION; KN_ERR_ARGUMENT (as
+// the host function, and device pointers that are misaligned or overlap);
+// KN_ERR_NON_FINITE; KN_ERR_WORKSPACE. On these neither the cache nor `out` was
+// written. KN_ERR_NUMERICAL: the logits overflowed; the token was inserted (`len`,
+// `next_pos` advanced), `out` holds unspecified values, no score changed.
+// KN_ERR_INTERNAL: a launch or copy failed.
+//
+// # Safety
+// `c` must be NULL or point to a valid `kn_h2o_cache` whose arrays are device
+// allocations valid for its fields; the other pointers NULL or device allocations
+// valid for their lengths; no output used elsewhere until the call returns.
+kn_status kn_cuda_h2o_decode_f32(struct kn_h2o_cache *c,
+                                 size_t n_heads,
+                                 const float *q,
+                                 const float *k_new,
+                                 const float *v_new,
+                                 float scale,
+                                 float *out,
+                                 void *work,
+                                 size_t work_bytes,
+                                 void *stream);
 
 // Workspace size of `kn_h2o_prefill_f32` (for any budget).
 //

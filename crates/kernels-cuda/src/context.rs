@@ -67,7 +67,9 @@ pub struct Context {
     device_arch: u32,
     multiprocessors: u32,
     target: Target,
-    modules: Mutex<HashMap<&'static str, Arc<Loaded>>>,
+    /// Shared by the contexts [`Context::on_stream`] derives: a source compiles once
+    /// per device, whatever stream launches it.
+    modules: Arc<Mutex<HashMap<&'static str, Arc<Loaded>>>>,
     detail: Mutex<Option<String>>,
 }
 
@@ -154,7 +156,25 @@ impl Context {
             device_arch,
             multiprocessors,
             target,
-            modules: Mutex::new(HashMap::new()),
+            modules: Arc::new(Mutex::new(HashMap::new())),
+            detail: Mutex::new(None),
+        })
+    }
+
+    /// The same device and compiled modules, launching on `stream` (which must
+    /// belong to this context's CUDA context, else [`Error::Argument`]). Cheap: no
+    /// compile, no driver call; what the C entry points use for the caller's stream.
+    pub fn on_stream(&self, stream: Arc<CudaStream>) -> Result<Context> {
+        if **stream.context() != *self.ctx {
+            return Err(Error::Argument);
+        }
+        Ok(Context {
+            ctx: self.ctx.clone(),
+            stream,
+            device_arch: self.device_arch,
+            multiprocessors: self.multiprocessors,
+            target: self.target,
+            modules: self.modules.clone(),
             detail: Mutex::new(None),
         })
     }

@@ -65,14 +65,21 @@
 //!
 //! [`blas1`]: [`blas1::axpy`], [`blas1::scale`], [`blas1::dot`] / [`blas1::dot_into`]
 //! for `f32` and `f64` over `cudarc` [`CudaSlice`](cudarc::driver::CudaSlice)s.
+//!
+//! [`h2o`]: [`h2o::decode`], the H2O decode step on a [`h2o::DeviceH2oCache`] (f32).
 
+mod borrowed;
+mod caller;
 mod context;
 mod detect;
 
 pub mod blas1;
+pub mod h2o;
 pub mod nvrtc;
 pub mod sources;
 
+pub use borrowed::Borrowed;
+pub use caller::for_caller;
 pub use context::{Context, Target, choose_target, driver_error_code};
 pub use detect::{
     Probe, available, device_count, nvrtc_available, nvrtc_supported_archs, nvrtc_version, probe,

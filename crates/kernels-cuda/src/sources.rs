@@ -65,8 +65,21 @@ pub const BLAS1: Source = Source {
     ],
 };
 
+/// `src/cuda/h2o.cu`: the H2O decode step (check, partial tiles, combine, scores), f32.
+pub const H2O: Source = Source {
+    name: "h2o",
+    file: "h2o.cu",
+    text: include_str!("cuda/h2o.cu"),
+    kernels: &[
+        "h2o_decode_check_f32",
+        "h2o_decode_partial_f32",
+        "h2o_decode_combine_f32",
+        "h2o_decode_scores_f32",
+    ],
+};
+
 /// Every kernel source of the crate. Add new sources here.
-pub const SOURCES: &[Source] = &[BLAS1];
+pub const SOURCES: &[Source] = &[BLAS1, H2O];
 
 #[cfg(test)]
 mod tests {

@@ -18,6 +18,7 @@
 
 mod args;
 mod cg;
+mod cuda;
 mod guard;
 mod h2o;
 mod linattn;
@@ -29,6 +30,7 @@ mod sor;
 mod status;
 
 pub use cg::*;
+pub use cuda::*;
 pub use h2o::*;
 pub use linattn::*;
 pub use paging::*;

@@ -1,0 +1,379 @@
+//! The H2O decode step on a KV cache in device memory (kernels in `src/cuda/h2o.cu`).
+//!
+//! [`decode`] computes what the host `kernels_core::h2o::decode` computes, with the
+//! same eviction rule, the same checks and the same errors; the results agree to
+//! rounding (different summation orders), not bit for bit. The cache's sizes and
+//! counters (`len`, `next_pos`) live on the host in [`DeviceH2oCache`]; its K, V,
+//! score and position arrays are device buffers in the host layout.
+//!
+//! A step is synchronous: a read-only check kernel (finiteness of the new token and
+//! query, stored positions, the slot the token takes) reports back before anything is
+//! written, then three launches (tiles, combine, scores), then the per-head failure
+//! flags come back so that [`Error::Numerical`] can be returned as the host does (the
+//! token is in, `out` unspecified, no score changed).
+
+use crate::context::Context;
+use crate::nvrtc::BLOCK_SIZE;
+use crate::sources::H2O;
+use cudarc::driver::{CudaSlice, CudaView, PushKernelArg};
+use kernels_core::h2o::{H2oCache, H2oOpts, decode_work_size};
+use kernels_core::{Error, Result, checked_product};
+
+/// Slots per block of the tile pass (`H2O_TILE` in h2o.cu).
+pub const DECODE_TILE: usize = 64;
+
+const BLOCK: usize = BLOCK_SIZE as usize;
+const NONFINITE: u32 = 1;
+const BAD_POS: u32 = 2;
+const NO_VICTIM: u32 = 4;
+
+/// An H2O cache whose arrays are device buffers: the device form of the C
+/// `kn_h2o_cache` (same fields, same layout, same rules; see `kernels_core::h2o`).
+#[derive(Debug)]
+pub struct DeviceH2oCache<'a> {
+    /// Number of kv heads.
+    pub n_kv_heads: usize,
+    /// Head dimension.
+    pub d: usize,
+    /// Attention sinks per kv head.
+    pub sink: usize,
+    /// Heavy-hitter slots per kv head.
+    pub heavy: usize,
+    /// Recent-window slots per kv head.
+    pub recent: usize,
+    /// Slots in use per kv head.
+    pub len: usize,
+    /// Position of the next token.
+    pub next_pos: u64,
+    /// Keys, `[n_kv_heads][budget][d]`.
+    pub k: &'a mut CudaSlice<f32>,
+    /// Values, `[n_kv_heads][budget][d]`.
+    pub v: &'a mut CudaSlice<f32>,
+    /// Accumulated scores, `[n_kv_heads][budget]`.
+    pub score: &'a mut CudaSlice<f32>,
+    /// Token position per slot, `[n_kv_heads][budget]`.
+    pub pos: &'a mut CudaSlice<u64>,
+}
+
+/// Word offsets of the decode workspace (32-bit words, handed to the kernels as
+/// `f32` or `unsigned` arrays).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Layout {
+    slots: usize,
+    verdict: usize,
+    bad: usize,
+    stats: usize,
+    logits: usize,
+    part_m: usize,
+    part_s: usize,
+    part_o: usize,
+    total: usize,
+}
+
+fn layout(n_kv: usize, d: usize, budget: usize, n_heads: usize) -> Result<Layout> {
+    let tiles = budget.div_ceil(DECODE_TILE);
+    let sizes = [
+        checked_product(&[2, n_kv])?,
+        n_kv,
+        n_heads,
+        checked_product(&[2, n_heads])?,
+        checked_product(&[n_heads, budget])?,
+        checked_product(&[n_heads, tiles])?,
+        checked_product(&[n_heads, tiles])?,
+        checked_product(&[n_heads, tiles, d])?,
+    ];
+    let mut offsets = [0usize; 9];
+    for (i, s) in sizes.iter().enumerate() {
+        offsets[i + 1] = offsets[i].checked_add(*s).ok_or(Error::Dimension)?;
+    }
+    Ok(Layout {
+        slots: offsets[0],
+        verdict: offsets[1],
+        bad: offsets[2],
+        stats: offsets[3],
+        logits: offsets[4],
+        part_m: offsets[5],
+        part_s: offsets[6],
+        part_o: offsets[7],
+        total: offsets[8],
+    })
+}
+
+/// Checks the cache struct as the host does (sizes, budget, `len`, buffer lengths);
+/// returns the budget.
+fn check_cache(c: &DeviceH2oCache<'_>) -> Result<usize> {
+    let (rows, values) = H2oCache::lengths(c.n_kv_heads, c.d, c.sink, c.heavy, c.recent)?;
+    let budget = rows / c.n_kv_heads;
+    if c.k.len() != values || c.v.len() != values || c.score.len() != rows || c.pos.len() != rows {
+        return Err(Error::Dimension);
+    }
+    if c.len > budget || (c.len as u64) > c.next_pos {
+        return Err(Error::Argument);
+    }
+    Ok(budget)
+}
+
+/// The length, in `f32` elements, of the device workspace [`decode`] needs for a cache
+/// of `n_kv_heads`, `d`, `budget` slots per kv head and `n_heads` query heads.
+///
+/// [`Error::Dimension`] when a count or `d` is 0, `n_heads % n_kv_heads != 0` or the
+/// size overflows.
+pub fn decode_work_len(
+    n_kv_heads: usize,
+    d: usize,
+    budget: usize,
+    n_heads: usize,
+) -> Result<usize> {
+    decode_work_size(n_kv_heads, d, budget, n_heads)?;
+    Ok(layout(n_kv_heads, d, budget, n_heads)?.total)
+}
+
+fn grid(blocks: usize) -> Result<u32> {
+    // The kernels loop over their blocks, so any cap is valid; 2^20 blocks is far
+    // beyond what runs at once.
+    u32::try_from(blocks.clamp(1, 1 << 20)).map_err(|_| Error::Internal)
+}
+
+/// Copies 32-bit flag words back to the host (waiting for the stream).
+fn words(ctx: &Context, flags: &CudaView<'_, f32>) -> Result<Vec<u32>> {
+    let host = ctx
+        .stream()
+        .clone_dtoh(flags)
+        .map_err(|e| ctx.driver_error("h2o verdict copy", e))?;
+    ctx.synchronize()?;
+    Ok(host.into_iter().map(f32::to_bits).collect())
+}
+
+/// One decode step (see `kernels_core::h2o::decode`): inserts the token (`k_new`,
+/// `v_new`: `[n_kv_heads][d]`), attends each query head (`q`, `out`: `[n_heads][d]`),
+/// adds this step's probabilities to the scores, then advances `cache.len` and
+/// `cache.next_pos`. `scale` 0 means `1 / sqrt(d)`. `work` holds at least
+/// [`decode_work_len`] elements.
+///
+/// Errors, before anything but `work` is written: [`Error::Dimension`],
+/// [`Error::Argument`] (corrupt cache, non-finite scale, `next_pos` at its maximum,
+/// a buffer of another context), [`Error::NonFinite`] (q, k_new, v_new),
+/// [`Error::Workspace`]. [`Error::Numerical`]: the token was inserted, `out` holds
+/// unspecified values, no score changed. Synchronises the context's stream.
+#[allow(clippy::too_many_arguments)]
+pub fn decode(
+    ctx: &Context,
+    cache: &mut DeviceH2oCache<'_>,
+    n_heads: usize,
+    q: &CudaSlice<f32>,
+    k_new: &CudaSlice<f32>,
+    v_new: &CudaSlice<f32>,
+    scale: f32,
+    out: &mut CudaSlice<f32>,
+    work: &mut CudaSlice<f32>,
+) -> Result<()> {
+    let budget = check_cache(cache)?;
+    let (n_kv, d) = (cache.n_kv_heads, cache.d);
+    decode_work_size(n_kv, d, budget, n_heads)?; // group and size checks, as the host
+    let group = n_heads / n_kv;
+    let q_len = checked_product(&[n_heads, d])?;
+    let kv_len = checked_product(&[n_kv, d])?;
+    if q.len() != q_len || out.len() != q_len || k_new.len() != kv_len || v_new.len() != kv_len {
+        return Err(Error::Dimension);
+    }
+    let opts = H2oOpts {
+        sink: cache.sink,
+        heavy: cache.heavy,
+        recent: cache.recent,
+        scale,
+    };
+    let scale = opts.scale_for(d)?;
+    let lay = layout(n_kv, d, budget, n_heads)?;
+    if work.len() < lay.total {
+        return Err(Error::Workspace);
+    }
+    ctx.check_slice(cache.k)?;
+    ctx.check_slice(cache.v)?;
+    ctx.check_slice(cache.score)?;
+    ctx.check_slice(cache.pos)?;
+    for s in [q, k_new, v_new, &*out, &*work] {
+        ctx.check_slice(s)?;
+    }
+    let t = cache.next_pos;
+    let (len, sink, recent) = (cache.len, cache.sink as u64, cache.recent as u64);
+
+    // The workspace regions, in layout order.
+    let (mut slots, mut rest) = work.split_at_mut(lay.verdict);
+    let (mut verdict, mut rest) = rest.split_at_mut(lay.bad - lay.verdict);
+    let (mut bad, mut rest) = rest.split_at_mut(lay.stats - lay.bad);
+    let (mut stats, mut rest) = rest.split_at_mut(lay.logits - lay.stats);
+    let (mut logits, mut rest) = rest.split_at_mut(lay.part_m - lay.logits);
+    let (mut part_m, mut rest) = rest.split_at_mut(lay.part_s - lay.part_m);
+    let (mut part_s, mut rest) = rest.split_at_mut(lay.part_o - lay.part_s);
+    let mut part_o = rest.slice_mut(0..lay.total - lay.part_o);
+    let stream = ctx.stream();
+
+    // 1. The read-only check and the slots.
+    let check = ctx.function(&H2O, "h2o_decode_check_f32")?;
+    {
+        let mut launch = stream.launch_builder(&check);
+        launch
+            .arg(&n_kv)
+            .arg(&group)
+            .arg(&d)
+            .arg(&budget)
+            .arg(&len)
+            .arg(&t)
+            .arg(&sink)
+            .arg(&recent)
+            .arg(q)
+            .arg(k_new)
+            .arg(v_new)
+            .arg(&*cache.pos)
+            .arg(&*cache.score)
+            .arg(&mut slots)
+            .arg(&mut verdict);
+        // SAFETY: h2o_decode_check_f32(n_kv, group, d, budget, len, t, sink, recent,
+        // q[n_kv*group*d], k_new[n_kv*d], v_new[n_kv*d], pos[n_kv*budget],
+        // score[n_kv*budget], slots[2*n_kv] words, verdict[n_kv] words): lengths checked
+        // above; it reads and writes within these lengths only, and writes nothing else.
+        unsafe { launch.launch(Context::config(grid(n_kv)?)) }
+            .map_err(|e| ctx.driver_error("h2o_decode_check launch", e))?;
+    }
+    let verdict = words(ctx, &verdict.as_view())?
+        .into_iter()
+        .fold(0, |a, b| a | b);
+    if verdict & BAD_POS != 0 {
+        return Err(Error::Argument);
+    }
+    if verdict & NONFINITE != 0 {
+        return Err(Error::NonFinite);
+    }
+    let next = t.checked_add(1).ok_or(Error::Argument)?;
+    if verdict & NO_VICTIM != 0 {
+        return Err(Error::Argument);
+    }
+
+    // 2. Validated: from here on the cache changes.
+    let new_len = (len + 1).min(budget);
+    let n_tiles = new_len.div_ceil(DECODE_TILE);
+    let n_stiles = new_len.div_ceil(BLOCK);
+    let partial = ctx.function(&H2O, "h2o_decode_partial_f32")?;
+    let combine = ctx.function(&H2O, "h2o_decode_combine_f32")?;
+    let scores = ctx.function(&H2O, "h2o_decode_scores_f32")?;
+
+    {
+        let slots = slots.as_view();
+        let mut launch = stream.launch_builder(&partial);
+        launch
+            .arg(&n_kv)
+            .arg(&group)
+            .arg(&d)
+            .arg(&budget)
+            .arg(&new_len)
+            .arg(&n_tiles)
+            .arg(&scale)
+            .arg(&t)
+            .arg(&slots)
+            .arg(q)
+            .arg(k_new)
+            .arg(v_new)
+            .arg(&mut *cache.k)
+            .arg(&mut *cache.v)
+            .arg(&mut *cache.score)
+            .arg(&mut *cache.pos)
+            .arg(&mut logits)
+            .arg(&mut part_m)
+            .arg(&mut part_s)
+            .arg(&mut part_o);
+        // SAFETY: h2o_decode_partial_f32 with the cache arrays (lengths checked), the slots
+        // the check launch wrote (ordered by the stream; each < budget), and workspace
+        // regions of n_heads*budget (logits), n_heads*tiles (part_m, part_s) and
+        // n_heads*tiles*d (part_o) words, tiles = ceil(budget/64) >= n_tiles.
+        unsafe { launch.launch(Context::config(grid(n_kv * n_tiles)?)) }
+            .map_err(|e| ctx.driver_error("h2o_decode_partial launch", e))?;
+    }
+    cache.len = new_len;
+    cache.next_pos = next;
+
+    {
+        let (part_m, part_s, part_o) = (part_m.as_view(), part_s.as_view(), part_o.as_view());
+        let mut launch = stream.launch_builder(&combine);
+        launch
+            .arg(&n_heads)
+            .arg(&d)
+            .arg(&n_tiles)
+            .arg(&part_m)
+            .arg(&part_s)
+            .arg(&part_o)
+            .arg(&mut *out)
+            .arg(&mut stats)
+            .arg(&mut bad);
+        // SAFETY: h2o_decode_combine_f32(n_heads, d, n_tiles, part_m, part_s, part_o, out,
+        // stats[2*n_heads], bad[n_heads]): reads the tiles the partial launch wrote
+        // (h * n_tiles + tile < n_heads * tiles), writes out[n_heads*d] (checked).
+        unsafe { launch.launch(Context::config(grid(n_heads)?)) }
+            .map_err(|e| ctx.driver_error("h2o_decode_combine launch", e))?;
+    }
+
+    {
+        let (logits, stats, bad) = (logits.as_view(), stats.as_view(), bad.as_view());
+        let mut launch = stream.launch_builder(&scores);
+        launch
+            .arg(&n_kv)
+            .arg(&n_heads)
+            .arg(&group)
+            .arg(&budget)
+            .arg(&new_len)
+            .arg(&n_stiles)
+            .arg(&logits)
+            .arg(&stats)
+            .arg(&bad)
+            .arg(&mut *cache.score);
+        // SAFETY: h2o_decode_scores_f32: reads logits[h*budget + s] for s < new_len and
+        // the stats and flags of every head; writes score[g*budget + s], s < new_len.
+        unsafe { launch.launch(Context::config(grid(n_kv * n_stiles)?)) }
+            .map_err(|e| ctx.driver_error("h2o_decode_scores launch", e))?;
+    }
+
+    if words(ctx, &bad.as_view())?.iter().any(|&b| b != 0) {
+        return Err(Error::Numerical);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kernel_names_exist_in_the_source() {
+        for name in [
+            "h2o_decode_check_f32",
+            "h2o_decode_partial_f32",
+            "h2o_decode_combine_f32",
+            "h2o_decode_scores_f32",
+        ] {
+            assert!(H2O.has_kernel(name));
+        }
+        assert!(
+            H2O.text
+                .contains(&format!("#define H2O_TILE {DECODE_TILE} "))
+        );
+    }
+
+    #[test]
+    fn workspace_layout_is_contiguous_and_checked() {
+        let l = layout(2, 72, 72, 6).unwrap();
+        assert_eq!(l.slots, 0);
+        assert_eq!(l.verdict, 4);
+        assert_eq!(l.bad, 6);
+        assert_eq!(l.stats, 12);
+        assert_eq!(l.logits, 24);
+        assert_eq!(l.part_m, 24 + 6 * 72);
+        assert_eq!(l.part_o, l.part_s + 6 * 2);
+        assert_eq!(l.total, l.part_o + 6 * 2 * 72);
+        assert_eq!(decode_work_len(2, 72, 72, 6), Ok(l.total));
+        assert_eq!(decode_work_len(2, 72, 72, 5), Err(Error::Dimension));
+        assert_eq!(decode_work_len(0, 72, 72, 6), Err(Error::Dimension));
+        assert_eq!(
+            decode_work_len(1, usize::MAX / 2, 4, 2),
+            Err(Error::Dimension)
+        );
+    }
+}
