@@ -65,6 +65,9 @@
 //!
 //! [`blas1`]: [`blas1::axpy`], [`blas1::scale`], [`blas1::dot`] / [`blas1::dot_into`]
 //! for `f32` and `f64` over `cudarc` [`CudaSlice`](cudarc::driver::CudaSlice)s.
+//!
+//! [`sinkhorn`]: kernel-mode matrix scaling ([`sinkhorn::scale`]) and log-domain
+//! Sinkhorn ([`sinkhorn::sinkhorn`]), f32 and f64.
 
 mod borrowed;
 mod caller;
@@ -73,6 +76,7 @@ mod detect;
 
 pub mod blas1;
 pub mod nvrtc;
+pub mod sinkhorn;
 pub mod sources;
 
 pub use borrowed::Borrowed;
