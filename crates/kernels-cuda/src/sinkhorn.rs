@@ -380,11 +380,17 @@ fn iterate<T: CudaReal>(steps: &mut impl DeviceSteps<T>, opts: &SinkhornOpts) ->
     }
 }
 
-/// Copies device vectors to the host (validation of values: `O(n + m)` bytes).
-fn fetch<T: CudaReal>(ctx: &Context, v: &CudaSlice<T>) -> Result<Vec<T>> {
-    ctx.stream()
-        .clone_dtoh(v)
-        .map_err(|e| ctx.driver_error("vector copy for validation", e))
+/// Copies four device vectors to the host and waits for the copies (validation of
+/// values: `O(n + m)` bytes).
+fn fetch<T: CudaReal>(ctx: &Context, vs: [&CudaSlice<T>; 4]) -> Result<[Vec<T>; 4]> {
+    let copy = |v: &CudaSlice<T>| {
+        ctx.stream()
+            .clone_dtoh(v)
+            .map_err(|e| ctx.driver_error("vector copy for validation", e))
+    };
+    let out = [copy(vs[0])?, copy(vs[1])?, copy(vs[2])?, copy(vs[3])?];
+    ctx.synchronize()?;
+    Ok(out)
 }
 
 // ---------------------------------------------------------------------------------
@@ -525,12 +531,7 @@ pub fn scale<T: CudaReal>(
     for s in [k, a, b, &*u, &*v, &*work] {
         ctx.check_slice(s)?;
     }
-    let (ha, hb, hu, hv) = (
-        fetch(ctx, a)?,
-        fetch(ctx, b)?,
-        fetch(ctx, u)?,
-        fetch(ctx, v)?,
-    );
+    let [ha, hb, hu, hv] = fetch(ctx, [a, b, &*u, &*v])?;
     let mut steps = ScaleSteps {
         run: Run::new(ctx, work, layout, n, m),
         k,
@@ -753,12 +754,7 @@ pub fn sinkhorn<T: CudaReal>(
     if let Some(p) = plan.as_deref() {
         ctx.check_slice(p)?;
     }
-    let (ha, hb, hf, hg) = (
-        fetch(ctx, a)?,
-        fetch(ctx, b)?,
-        fetch(ctx, f)?,
-        fetch(ctx, g)?,
-    );
+    let [ha, hb, hf, hg] = fetch(ctx, [a, b, &*f, &*g])?;
     let run = Run::new(ctx, work, layout, n, m);
     let (c_nonfinite, _, c_max) = run.check_matrix(c)?;
     if c_nonfinite {

@@ -42,10 +42,20 @@ fn require_device() -> Result<()> {
     }
 }
 
+/// [`Error::Null`] when `work` is NULL with `bytes` > 0 (the host functions' order:
+/// pointers before sizes).
+#[cfg(feature = "cuda")]
+fn work_not_null(work: *mut c_void, bytes: usize) -> Result<()> {
+    if work.is_null() && bytes > 0 {
+        Err(Error::Null)
+    } else {
+        Ok(())
+    }
+}
+
 /// The caller's device workspace: `len` values of `T` from the first
-/// `WORK_ALIGN`-aligned address of `[work, work + bytes)`. `KN_ERR_NULL` when `work`
-/// is NULL with `bytes` > 0, `KN_ERR_WORKSPACE` when it is too small (or NULL with 0
-/// bytes).
+/// `WORK_ALIGN`-aligned address of `[work, work + bytes)`; `KN_ERR_WORKSPACE` when it
+/// is too small (or NULL).
 ///
 /// # Safety
 /// `work` is NULL or a device allocation of at least `bytes` bytes in `ctx`'s context.
@@ -56,20 +66,16 @@ unsafe fn device_work<T>(
     bytes: usize,
     len: usize,
 ) -> Result<Borrowed<T>> {
-    if work.is_null() {
-        return Err(if bytes == 0 {
-            Error::Workspace
-        } else {
-            Error::Null
-        });
-    }
     let addr = work as usize;
-    let pad = addr.next_multiple_of(WORK_ALIGN) - addr;
+    let pad = addr
+        .checked_next_multiple_of(WORK_ALIGN)
+        .map(|a| a - addr)
+        .ok_or(Error::Workspace)?;
     let need = len
         .checked_mul(size_of::<T>())
         .and_then(|b| b.checked_add(pad))
         .ok_or(Error::Dimension)?;
-    if bytes < need {
+    if work.is_null() || bytes < need {
         return Err(Error::Workspace);
     }
     // SAFETY: [addr + pad, addr + need) lies inside the caller's allocation of
@@ -166,17 +172,20 @@ unsafe fn scale_device<T: CudaReal>(
     let nm = checked_product(&[n, m])?;
     // SAFETY: the caller's contract: opts and rep are host memory; every other
     // pointer is device memory of the length n and m imply, in ctx's context.
-    let (opts, rep, k, a, b, mut u, mut v) = unsafe {
+    // Checked in the host function's order: K, a, b, opts, u, v, work, rep.
+    let (k, a, b, opts, mut u, mut v) = unsafe {
         (
-            input(opts, 1)?,
-            output_opt(rep, 1)?,
             device::buffer(&ctx, k, nm)?,
             device::buffer(&ctx, a, n)?,
             device::buffer(&ctx, b, m)?,
+            input(opts, 1)?,
             device::buffer(&ctx, u.cast_const(), n)?,
             device::buffer(&ctx, v.cast_const(), m)?,
         )
     };
+    work_not_null(work, work_bytes)?;
+    // SAFETY: rep is NULL or a host kn_report.
+    let rep = unsafe { output_opt(rep, 1) }?;
     let len = dev::scale_work_len(n, m)?;
     // SAFETY: the caller's contract for work.
     let mut work = unsafe { device_work::<T>(&ctx, work, work_bytes, len) }?;
@@ -215,13 +224,13 @@ unsafe fn sinkhorn_device<T: CudaReal>(
     let nm = checked_product(&[n, m])?;
     // SAFETY: the caller's contract: opts and rep are host memory; every other
     // pointer is device memory of the length n and m imply, in ctx's context.
-    let (opts, rep, c, a, b, mut f, mut g) = unsafe {
+    // Checked in the host function's order: C, a, b, opts, f, g, plan, work, rep.
+    let (c, a, b, opts, mut f, mut g) = unsafe {
         (
-            input(opts, 1)?,
-            output_opt(rep, 1)?,
             device::buffer(&ctx, c, nm)?,
             device::buffer(&ctx, a, n)?,
             device::buffer(&ctx, b, m)?,
+            input(opts, 1)?,
             device::buffer(&ctx, f.cast_const(), n)?,
             device::buffer(&ctx, g.cast_const(), m)?,
         )
@@ -232,6 +241,9 @@ unsafe fn sinkhorn_device<T: CudaReal>(
         // SAFETY: the caller's contract: a non-NULL plan holds n*m values.
         Some(unsafe { device::buffer(&ctx, plan.cast_const(), nm) }?)
     };
+    work_not_null(work, work_bytes)?;
+    // SAFETY: rep is NULL or a host kn_report.
+    let rep = unsafe { output_opt(rep, 1) }?;
     let len = dev::sinkhorn_work_len(n, m)?;
     // SAFETY: the caller's contract for work.
     let mut work = unsafe { device_work::<T>(&ctx, work, work_bytes, len) }?;
