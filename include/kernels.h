@@ -135,6 +135,19 @@ typedef struct kn_h2o_cache {
   uint64_t *pos;
 } kn_h2o_cache;
 
+// Options of `kn_scale_*` and `kn_sinkhorn_*`.
+typedef struct kn_sinkhorn_opts {
+  // Entropic regularisation epsilon > 0, finite (ignored by `kn_scale_*`).
+  double reg;
+  // Stop when the L1 marginal error is <= tol; > 0.
+  double tol;
+  // Iteration cap; > 0.
+  uint32_t max_iter;
+  // Compute the error every `check_every` iterations (and at the cap); 0 means 1.
+  // A check costs O(n + m), not a pass over the matrix.
+  uint32_t check_every;
+} kn_sinkhorn_opts;
+
 // The H2O budget per kv head and the logit scale.
 //
 // Each kv head keeps `sink + heavy + recent` tokens: the first `sink` positions, the
@@ -168,19 +181,6 @@ typedef struct kn_access {
   // The evicted page when `evicted` is 1; 0 otherwise.
   uint64_t evicted_page;
 } kn_access;
-
-// Options of `kn_scale_*` and `kn_sinkhorn_*`.
-typedef struct kn_sinkhorn_opts {
-  // Entropic regularisation epsilon > 0, finite (ignored by `kn_scale_*`).
-  double reg;
-  // Stop when the L1 marginal error is <= tol; > 0.
-  double tol;
-  // Iteration cap; > 0.
-  uint32_t max_iter;
-  // Compute the error every `check_every` iterations (and at the cap); 0 means 1.
-  // A check costs O(n + m), not a pass over the matrix.
-  uint32_t check_every;
-} kn_sinkhorn_opts;
 
 // Options of `kn_sns_*`.
 typedef struct kn_sns_opts {
@@ -372,6 +372,145 @@ kn_status kn_cuda_h2o_decode_f32(struct kn_h2o_cache *c,
                                  void *work,
                                  size_t work_bytes,
                                  void *stream);
+
+// Device workspace bytes of `kn_cuda_scale_f32` / `kn_cuda_scale_f64` for an
+// `n x m` matrix (one query serves both types and any alignment of `work`).
+//
+// Returns `KN_OK`, `KN_ERR_NULL` (`bytes` NULL), `KN_ERR_DIMENSION` (`n` or `m`
+// zero, or the size overflows), `KN_ERR_UNSUPPORTED` (no CUDA support, driver,
+// device or NVRTC; checked first).
+//
+// # Safety
+// `bytes` must be NULL or point to a writable `size_t` (host memory).
+kn_status kn_cuda_scale_work_bytes(size_t n, size_t m, size_t *bytes);
+
+// Device workspace bytes of `kn_cuda_sinkhorn_f32` / `kn_cuda_sinkhorn_f64` for an
+// `n x m` cost matrix (one query serves both types and any alignment of `work`).
+//
+// Returns `KN_OK`, `KN_ERR_NULL` (`bytes` NULL), `KN_ERR_DIMENSION` (`n` or `m`
+// zero, or the size overflows), `KN_ERR_UNSUPPORTED` (no CUDA support, driver,
+// device or NVRTC; checked first).
+//
+// # Safety
+// `bytes` must be NULL or point to a writable `size_t` (host memory).
+kn_status kn_cuda_sinkhorn_work_bytes(size_t n, size_t m, size_t *bytes);
+
+// Sinkhorn-Knopp matrix scaling on the device (f32): `kn_scale_f32` with device
+// memory. Positive `u` (n), `v` (m) such that diag(u) K diag(v) has row sums `a`
+// and column sums `b` (v = b / (K^T u), then u = a / (K v), each iteration).
+//
+// - `K` (n*m, row-major), `a` (n), `b` (m), `u`, `v`: DEVICE pointers in the
+//   current device's primary context (what the CUDA runtime uses), aligned for
+//   the element type. Same requirements as `kn_scale_f32`: K nonnegative and
+//   finite, a and b positive with equal sums (relative 1e-6), u and v
+//   nonnegative and finite; u all zero is the cold start (ones).
+// - `opts`, `rep` (nullable): HOST pointers; `rep` as for `kn_scale_f32`.
+// - `work`: DEVICE memory of `work_bytes` >= `kn_cuda_scale_work_bytes(n, m)`
+//   bytes, any alignment.
+// - `stream`: a `CUstream` (`cudaStream_t`) of that context, NULL for the
+//   default stream. The call synchronises it (it returns a report).
+//
+// Returns the statuses of `kn_scale_f32`, checked in the same order before
+// anything is written (the vectors are copied to the host and K is checked by a
+// read-only kernel first), and `KN_ERR_UNSUPPORTED` when there is no CUDA
+// support, driver, device or NVRTC (before any argument is looked at).
+// `KN_ERR_NUMERICAL` during the iteration leaves the last finite u, v. A
+// failing CUDA call is `KN_ERR_INTERNAL`.
+//
+// # Safety
+// Each non-NULL pointer must point to the number of values its description gives
+// in the memory it names, valid for the call; `stream` must be NULL or a live
+// stream of the current device's primary context.
+kn_status kn_cuda_scale_f32(size_t n,
+                            size_t m,
+                            const float *K,
+                            const float *a,
+                            const float *b,
+                            const struct kn_sinkhorn_opts *opts,
+                            float *u,
+                            float *v,
+                            void *work,
+                            size_t work_bytes,
+                            struct kn_report *rep,
+                            void *stream);
+
+// Sinkhorn-Knopp matrix scaling on the device (f64): `kn_scale_f64` with device
+// memory; everything else as `kn_cuda_scale_f32` (equal sums to relative 1e-12).
+//
+// # Safety
+// As `kn_cuda_scale_f32`.
+kn_status kn_cuda_scale_f64(size_t n,
+                            size_t m,
+                            const double *K,
+                            const double *a,
+                            const double *b,
+                            const struct kn_sinkhorn_opts *opts,
+                            double *u,
+                            double *v,
+                            void *work,
+                            size_t work_bytes,
+                            struct kn_report *rep,
+                            void *stream);
+
+// Log-domain Sinkhorn on the device (f32): `kn_sinkhorn_f32` with device memory.
+// Potentials `f` (n), `g` (m) of min <P, C> + reg * sum P (log P - 1) subject to
+// P 1 = a, P^T 1 = b, with P_ij = exp((f_i + g_j - C_ij) / reg); row and column
+// log-sum-exps with the maximum shifted out.
+//
+// - `C` (n*m, row-major), `a` (n), `b` (m), `f`, `g`, `plan` (nullable, n*m):
+//   DEVICE pointers in the current device's primary context, aligned for the
+//   element type. Same requirements as `kn_sinkhorn_f32`: C, f, g finite (zeros
+//   are the cold start), a and b positive with equal sums (relative 1e-6).
+// - `opts`, `rep` (nullable): HOST pointers; `rep` as for `kn_sinkhorn_f32`
+//   (`value` = <P, C>, summed in double and rounded to the element type).
+// - `work`: DEVICE memory of `work_bytes` >= `kn_cuda_sinkhorn_work_bytes(n, m)`
+//   bytes, any alignment.
+// - `stream`: a `CUstream` (`cudaStream_t`) of that context, NULL for the
+//   default stream. The call synchronises it (it returns a report).
+//
+// Returns the statuses of `kn_sinkhorn_f32`, checked in the same order before
+// anything is written (the vectors are copied to the host and C is checked by a
+// read-only kernel first), and `KN_ERR_UNSUPPORTED` when there is no CUDA
+// support, driver, device or NVRTC (before any argument is looked at).
+// `KN_ERR_NUMERICAL` during the iteration leaves the last finite f, g and does
+// not touch plan. A failing CUDA call is `KN_ERR_INTERNAL`.
+//
+// # Safety
+// Each non-NULL pointer must point to the number of values its description gives
+// in the memory it names, valid for the call; `stream` must be NULL or a live
+// stream of the current device's primary context.
+kn_status kn_cuda_sinkhorn_f32(size_t n,
+                               size_t m,
+                               const float *C,
+                               const float *a,
+                               const float *b,
+                               const struct kn_sinkhorn_opts *opts,
+                               float *f,
+                               float *g,
+                               float *plan,
+                               void *work,
+                               size_t work_bytes,
+                               struct kn_report *rep,
+                               void *stream);
+
+// Log-domain Sinkhorn on the device (f64): `kn_sinkhorn_f64` with device memory;
+// everything else as `kn_cuda_sinkhorn_f32` (equal sums to relative 1e-12).
+//
+// # Safety
+// As `kn_cuda_sinkhorn_f32`.
+kn_status kn_cuda_sinkhorn_f64(size_t n,
+                               size_t m,
+                               const double *C,
+                               const double *a,
+                               const double *b,
+                               const struct kn_sinkhorn_opts *opts,
+                               double *f,
+                               double *g,
+                               double *plan,
+                               void *work,
+                               size_t work_bytes,
+                               struct kn_report *rep,
+                               void *stream);
 
 // Workspace size of `kn_h2o_prefill_f32` (for any budget).
 //

@@ -58,8 +58,10 @@
 //!    `ctx.function(&SOURCE, "name_f32")`, push arguments in the kernel's order and
 //!    launch, with a `// SAFETY:` comment tying the arguments to the kernel signature.
 //! 4. Run `cargo test -p kernels-cuda` with NVRTC and ptxas available: the new kernel
-//!    is compiled, assembled and checked for spills; on a GPU machine, add its check to
-//!    `tests/no_device.rs` (the GPU section) against a CPU reference.
+//!    is compiled, assembled and checked for spills. Its GPU checks go in a
+//!    `tests/gpu_<family>.rs` of their own (against a CPU reference; `tests/common`
+//!    gives a context or a loud SKIPPED line), run on a GPU machine by
+//!    `scripts/gpu-check.sh`.
 //!
 //! # Drivers
 //!
@@ -67,6 +69,9 @@
 //! for `f32` and `f64` over `cudarc` [`CudaSlice`](cudarc::driver::CudaSlice)s.
 //!
 //! [`h2o`]: [`h2o::decode`], the H2O decode step on a [`h2o::DeviceH2oCache`] (f32).
+//!
+//! [`sinkhorn`]: kernel-mode matrix scaling ([`sinkhorn::scale`]) and log-domain
+//! Sinkhorn ([`sinkhorn::sinkhorn`]), f32 and f64.
 
 mod borrowed;
 mod caller;
@@ -76,6 +81,7 @@ mod detect;
 pub mod blas1;
 pub mod h2o;
 pub mod nvrtc;
+pub mod sinkhorn;
 pub mod sources;
 
 pub use borrowed::Borrowed;

@@ -78,8 +78,40 @@ pub const H2O: Source = Source {
     ],
 };
 
+/// `src/cuda/sinkhorn.cu`: kernel-mode Sinkhorn-Knopp scaling and log-domain Sinkhorn
+/// (row passes, two-launch column passes, checks and reductions), f32 and f64.
+pub const SINKHORN: Source = Source {
+    name: "sinkhorn",
+    file: "sinkhorn.cu",
+    text: include_str!("cuda/sinkhorn.cu"),
+    kernels: &[
+        "sk_check_f32",
+        "sk_check_f64",
+        "sk_apply_f32",
+        "sk_apply_f64",
+        "sk_fill_f32",
+        "sk_fill_f64",
+        "sk_reduce_f32",
+        "sk_reduce_f64",
+        "scale_rows_f32",
+        "scale_rows_f64",
+        "scale_cols_partial_f32",
+        "scale_cols_partial_f64",
+        "scale_cols_finish_f32",
+        "scale_cols_finish_f64",
+        "lse_rows_f32",
+        "lse_rows_f64",
+        "lse_cols_partial_f32",
+        "lse_cols_partial_f64",
+        "lse_cols_finish_f32",
+        "lse_cols_finish_f64",
+        "plan_rows_f32",
+        "plan_rows_f64",
+    ],
+};
+
 /// Every kernel source of the crate. Add new sources here.
-pub const SOURCES: &[Source] = &[BLAS1, H2O];
+pub const SOURCES: &[Source] = &[BLAS1, H2O, SINKHORN];
 
 #[cfg(test)]
 mod tests {

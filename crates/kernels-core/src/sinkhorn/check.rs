@@ -1,11 +1,12 @@
 //! Argument checks both solvers share, in the order every kernel reports them:
-//! sizes, workspace, options, finiteness, then value ranges.
+//! sizes, workspace, options, finiteness, then value ranges. Public so that other
+//! backends (CUDA) validate exactly as the host solvers do.
 
 use crate::{Dense, Error, Real, Result, check_finite};
 
 /// [`Error::Dimension`] unless the matrix is nonempty and every vector has the
 /// length its side of the matrix implies.
-pub(crate) fn dims<T>(mat: Dense<'_, T>, rows: &[&[T]], cols: &[&[T]]) -> Result<()> {
+pub fn dims<T>(mat: Dense<'_, T>, rows: &[&[T]], cols: &[&[T]]) -> Result<()> {
     let (n, m) = (mat.rows(), mat.cols());
     let ok =
         n > 0 && m > 0 && rows.iter().all(|r| r.len() == n) && cols.iter().all(|c| c.len() == m);
@@ -13,13 +14,13 @@ pub(crate) fn dims<T>(mat: Dense<'_, T>, rows: &[&[T]], cols: &[&[T]]) -> Result
 }
 
 /// [`Error::NonFinite`] if any of the arrays holds NaN or infinity.
-pub(crate) fn finite<T: Real>(arrays: &[&[T]]) -> Result<()> {
+pub fn finite<T: Real>(arrays: &[&[T]]) -> Result<()> {
     arrays.iter().try_for_each(|x| check_finite(x))
 }
 
 /// [`Error::Argument`] unless `a` and `b` are positive with equal sums (relative
 /// `1e-6` in `f32`, `1e-12` in `f64`). Values must be finite (checked before).
-pub(crate) fn marginals<T: Real>(a: &[T], b: &[T]) -> Result<()> {
+pub fn marginals<T: Real>(a: &[T], b: &[T]) -> Result<()> {
     let positive = |x: &[T]| x.iter().all(|&v| v > T::zero());
     if !positive(a) || !positive(b) {
         return Err(Error::Argument);

@@ -25,7 +25,7 @@
 //! matched by the previous half-step, so a check costs `O(n + m)` extra work, not a
 //! pass over the matrix.
 
-pub(crate) mod check;
+pub mod check;
 mod driver;
 pub mod log_steps;
 mod opts;

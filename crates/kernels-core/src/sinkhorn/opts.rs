@@ -31,7 +31,8 @@ impl Default for SinkhornOpts {
 impl SinkhornOpts {
     /// [`Error::Argument`] unless `tol > 0` and `max_iter > 0` (and, when `use_reg`,
     /// `reg` is positive and finite).
-    pub(crate) fn check(&self, use_reg: bool) -> Result<()> {
+    /// Public so that other backends (CUDA) validate exactly as the host solvers do.
+    pub fn check(&self, use_reg: bool) -> Result<()> {
         // Written so that NaN fails every comparison.
         let tol_ok = self.tol > 0.0;
         let reg_ok = !use_reg || (self.reg > 0.0 && self.reg.is_finite());
@@ -43,7 +44,7 @@ impl SinkhornOpts {
     }
 
     /// The check period, never zero.
-    pub(crate) fn period(&self) -> u32 {
+    pub fn period(&self) -> u32 {
         self.check_every.max(1)
     }
 }

@@ -41,7 +41,7 @@ pub fn gpu_context(test: &str) -> Option<Context> {
                 "no CUDA driver or device"
             };
             let line = format!(
-                "SKIPPED: GPU check no_device::{test}: {reason} ({})",
+                "SKIPPED: GPU check {test}: {reason} ({})",
                 kernels_cuda::probe()
             );
             assert!(

@@ -17,8 +17,10 @@
 #[cfg(feature = "cuda")]
 pub(crate) mod device;
 mod h2o;
+mod sinkhorn;
 
 pub use h2o::*;
+pub use sinkhorn::*;
 
 /// 1 if the `kn_cuda_*` functions can run here (the library was built with CUDA
 /// support, and a CUDA driver, a device and NVRTC were found), else 0. Never fails.
