@@ -65,6 +65,9 @@
 //!
 //! [`blas1`]: [`blas1::axpy`], [`blas1::scale`], [`blas1::dot`] / [`blas1::dot_into`]
 //! for `f32` and `f64` over `cudarc` [`CudaSlice`](cudarc::driver::CudaSlice)s.
+//!
+//! [`sor`]: [`sor::sor_grid2d`], red-black SOR sweeps on the 5-point grid (f32, f64),
+//! bit-identical to `kernels_core::sor::sor_grid2d`.
 
 mod borrowed;
 mod caller;
@@ -73,6 +76,7 @@ mod detect;
 
 pub mod blas1;
 pub mod nvrtc;
+pub mod sor;
 pub mod sources;
 
 pub use borrowed::Borrowed;

@@ -15,8 +15,10 @@
 //! must judge convergence synchronises that stream; the others are asynchronous.
 
 #[cfg(feature = "cuda")]
-#[allow(dead_code)] // until the first family's entry points land (same branch series)
 pub(crate) mod device;
+mod sor;
+
+pub use sor::*;
 
 /// 1 if the `kn_cuda_*` functions can run here (the library was built with CUDA
 /// support, and a CUDA driver, a device and NVRTC were found), else 0. Never fails.
