@@ -512,6 +512,66 @@ kn_status kn_cuda_sinkhorn_f64(size_t n,
                                struct kn_report *rep,
                                void *stream);
 
+// Device workspace bytes `kn_cuda_sor_grid2d_f32` / `_f64` need for an `nx`-by-`ny`
+// grid, into `*bytes` (the same for both types: a few bytes, for the verdicts of the
+// finiteness checks run on the device).
+//
+// Status: `KN_OK`; `KN_ERR_UNSUPPORTED` (no CUDA support, driver, device or NVRTC;
+// checked first); `KN_ERR_NULL` (bytes is NULL); `KN_ERR_DIMENSION` (nx or ny zero,
+// or their product overflows). `*bytes` is written only on `KN_OK`.
+//
+// # Safety
+// `bytes` must be NULL or valid for one write.
+kn_status kn_cuda_sor_grid2d_work_bytes(size_t nx, size_t ny, size_t *bytes);
+
+// In-place red-black SOR sweeps (f32) on the GPU: `kn_sor_grid2d_f32` with device
+// memory. The matrix is `(4 + shift) I - (sum of the four neighbours)` on an
+// `nx`-by-`ny` interior grid with zero Dirichlet boundary; `b` and `x` are DEVICE
+// pointers to `nx * ny` values, row-major (`x[i * nx + j]`, row `i < ny`, column
+// `j < nx`). One sweep updates the red points (i + j even), then the black points
+// (i + j odd); `sweeps` = 0 validates only. The result is bit for bit the host
+// function's. `work`: DEVICE memory of at least `kn_cuda_sor_grid2d_work_bytes(nx,
+// ny)` bytes, not overlapping `b` or `x`. `stream`: a `CUstream` of the current
+// device's primary context, or NULL for its default stream. The call waits for the
+// stream (the device's verdicts on the data come back to the host).
+//
+// Status: `KN_OK`; `KN_ERR_UNSUPPORTED` (no CUDA support, driver, device or NVRTC;
+// checked first); `KN_ERR_NULL` (b, x or work NULL); `KN_ERR_DIMENSION` (nx or ny
+// zero, product overflow); `KN_ERR_ARGUMENT` (omega outside (0, 2), 4 + shift zero,
+// misaligned or overlapping arrays); `KN_ERR_NON_FINITE` (NaN or infinity in shift,
+// b or x, checked on the device before any sweep); `KN_ERR_WORKSPACE` (work_bytes
+// too small): on all of these x is untouched. `KN_ERR_NUMERICAL`: the sweeps
+// overflowed; x holds the last sweep's values. `KN_ERR_INTERNAL`: a CUDA failure.
+//
+// # Safety
+// `b`, `x` and `work` must be NULL or device allocations of the sizes above in the
+// current device's primary context; `stream` NULL or a live stream of that context.
+kn_status kn_cuda_sor_grid2d_f32(size_t nx,
+                                 size_t ny,
+                                 float shift,
+                                 const float *b,
+                                 float *x,
+                                 float omega,
+                                 uint32_t sweeps,
+                                 void *work,
+                                 size_t work_bytes,
+                                 void *stream);
+
+// In-place red-black SOR sweeps (f64) on the GPU; see `kn_cuda_sor_grid2d_f32`.
+//
+// # Safety
+// As for `kn_cuda_sor_grid2d_f32`.
+kn_status kn_cuda_sor_grid2d_f64(size_t nx,
+                                 size_t ny,
+                                 double shift,
+                                 const double *b,
+                                 double *x,
+                                 double omega,
+                                 uint32_t sweeps,
+                                 void *work,
+                                 size_t work_bytes,
+                                 void *stream);
+
 // Workspace size of `kn_h2o_prefill_f32` (for any budget).
 //
 // Returns KN_OK, KN_ERR_NULL (`bytes` NULL), KN_ERR_DIMENSION (a size is 0,

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Every check of the project, in one command (the README's test command):
-#   formatting and lints, the Rust test suite (unit, property, header, CUDA compile),
-#   the C and C++ tests under AddressSanitizer and UBSan and once under valgrind
-#   memcheck, the no_std/no-allocator proof for thumbv7em-none-eabihf, the fuzz
-#   targets' build, and a quick run of the tour.
+#   formatting and lints, the Rust test suite (unit, property, header, CUDA compile;
+#   the ffi also with its cuda feature), the C and C++ tests under AddressSanitizer and
+#   UBSan and once under valgrind memcheck, the no_std/no-allocator proof for
+#   thumbv7em-none-eabihf, the fuzz targets' build, and a quick run of the tour.
+# The checks that need a GPU skip loudly here; scripts/gpu-check.sh runs them.
 # Needs: rustup targets/components and the NVRTC/ptxas wheels (see .ci/run).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -59,15 +60,22 @@ have_tools() {
 step "rustfmt" cargo fmt --all --check
 step "clippy" cargo clippy --workspace --all-targets --locked -- -D warnings
 step "cargo test" cargo test --workspace --locked
+# The kn_cuda_* entry points are compiled for real only with the ffi's `cuda` feature.
+step "cargo test (kernels-ffi with the cuda feature)" cargo test -p kernels-ffi --features cuda --locked
+step "clippy (cuda feature)" cargo clippy -p kernels-ffi -p kernels-cuda --features kernels-ffi/cuda \
+  --all-targets --locked -- -D warnings
 
 c_tests() {
   local out=target/ctests
   mkdir -p "$out"
-  cargo build -p kernels-ffi --locked || return 1
+  # With the cuda feature, so that tests/c/test_cuda.c runs the real kn_cuda_* path (on a
+  # machine with a GPU) or checks KN_ERR_UNSUPPORTED (without one).
+  cargo build -p kernels-ffi --features cuda --locked || return 1
   local lib=target/debug/libkernels.a
   local san=(-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -g)
   local libs=(-lpthread -ldl -lm)
-  export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+  # protect_shadow_gap=0: the CUDA driver maps memory where ASan would reserve its gap.
+  export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:protect_shadow_gap=0
   export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
   # Every C and C++ program under tests/ is built strictly and run; each kernel family
   # adds its own file.
@@ -95,7 +103,9 @@ step "C and C++ tests (ASan + UBSan, static and shared library)" c_tests
 
 # The same C and C++ tests once more, built without sanitizers (they replace malloc and
 # cannot run under valgrind), under valgrind memcheck: any invalid access, use of
-# uninitialised memory or leak fails the step.
+# uninitialised memory or leak fails the step. The library is the default build (no
+# cuda feature: the CUDA driver does not run under valgrind), so test_cuda.c checks
+# the KN_ERR_UNSUPPORTED path here.
 valgrind_tests() {
   have_tools KN_REQUIRE_VALGRIND "apt-get install valgrind" valgrind
   case $? in 1) return 0 ;; 2) return 1 ;; esac

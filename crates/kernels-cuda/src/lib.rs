@@ -72,6 +72,9 @@
 //!
 //! [`sinkhorn`]: kernel-mode matrix scaling ([`sinkhorn::scale`]) and log-domain
 //! Sinkhorn ([`sinkhorn::sinkhorn`]), f32 and f64.
+//!
+//! [`sor`]: [`sor::sor_grid2d`], red-black SOR sweeps on the 5-point grid (f32, f64),
+//! bit-identical to `kernels_core::sor::sor_grid2d`.
 
 mod borrowed;
 mod caller;
@@ -82,6 +85,7 @@ pub mod blas1;
 pub mod h2o;
 pub mod nvrtc;
 pub mod sinkhorn;
+pub mod sor;
 pub mod sources;
 
 pub use borrowed::Borrowed;

@@ -110,8 +110,22 @@ pub const SINKHORN: Source = Source {
     ],
 };
 
+/// `src/cuda/sor.cu`: one colour of a red-black SOR sweep on the 5-point grid and a
+/// read-only finiteness check, f32 and f64.
+pub const SOR: Source = Source {
+    name: "sor",
+    file: "sor.cu",
+    text: include_str!("cuda/sor.cu"),
+    kernels: &[
+        "sor_rb_f32",
+        "sor_rb_f64",
+        "sor_nonfinite_f32",
+        "sor_nonfinite_f64",
+    ],
+};
+
 /// Every kernel source of the crate. Add new sources here.
-pub const SOURCES: &[Source] = &[BLAS1, H2O, SINKHORN];
+pub const SOURCES: &[Source] = &[BLAS1, H2O, SINKHORN, SOR];
 
 #[cfg(test)]
 mod tests {

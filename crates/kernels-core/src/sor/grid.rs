@@ -70,6 +70,41 @@ fn update_row<T: Real, P: Primitives<T>>(
     P::rb_row(parity, keep, gain, &b[i * nx..(i + 1) * nx], up, down, row);
 }
 
+/// The argument checks of [`sor_grid2d`] that need no values of `b` or `x`, and the
+/// sweep's coefficients `(keep, gain) = (1 - omega, omega / (4 + shift))`.
+///
+/// Shared with other implementations of the sweep (the CUDA backend) so that they
+/// refuse exactly what [`sor_grid2d`] refuses, with the same error and in the same
+/// order, and sweep with the very same coefficients. `b_len` and `x_len` are the
+/// lengths of `b` and `x`. Errors: as [`sor_grid2d`], except the value checks of `b`
+/// and `x` (the caller's to do next).
+pub fn grid_coefficients<T: Real>(
+    nx: usize,
+    ny: usize,
+    shift: T,
+    omega: T,
+    b_len: usize,
+    x_len: usize,
+) -> Result<(T, T)> {
+    if nx == 0 || ny == 0 {
+        return Err(Error::Dimension);
+    }
+    let len = checked_product(&[nx, ny])?;
+    if b_len != len || x_len != len {
+        return Err(Error::Dimension);
+    }
+    check_omega(omega)?;
+    if !shift.is_finite() {
+        return Err(Error::NonFinite);
+    }
+    let diag = T::of(4.0) + shift;
+    let gain = omega / diag;
+    if diag == T::zero() || !gain.is_finite() {
+        return Err(Error::Argument);
+    }
+    Ok((T::one() - omega, gain))
+}
+
 /// `sweeps` red-black SOR sweeps on the grid, in place.
 ///
 /// Errors, all before `x` is written: `nx` or `ny` zero, their product overflowing,
@@ -87,25 +122,9 @@ pub fn sor_grid2d<T: Real, P: Primitives<T>>(
     omega: T,
     sweeps: u32,
 ) -> Result<()> {
-    if nx == 0 || ny == 0 {
-        return Err(Error::Dimension);
-    }
-    let len = checked_product(&[nx, ny])?;
-    if b.len() != len || x.len() != len {
-        return Err(Error::Dimension);
-    }
-    check_omega(omega)?;
-    if !shift.is_finite() {
-        return Err(Error::NonFinite);
-    }
-    let diag = T::of(4.0) + shift;
-    let gain = omega / diag;
-    if diag == T::zero() || !gain.is_finite() {
-        return Err(Error::Argument);
-    }
+    let (keep, gain) = grid_coefficients(nx, ny, shift, omega, b.len(), x.len())?;
     check_finite(b)?;
     check_finite(x)?;
-    let keep = T::one() - omega;
     for _ in 0..sweeps {
         grid_sweep::<T, P>(nx, ny, keep, gain, b, x);
     }

@@ -19,7 +19,7 @@ mod stencil;
 mod sweep;
 mod tuner;
 
-pub use grid::{grid_sweep, sor_grid2d};
+pub use grid::{grid_coefficients, grid_sweep, sor_grid2d};
 pub use matrix::SorCsr;
 pub use solve::{residual_norm, sor_solve, sor_solve_work_size};
 pub use stencil::{rb_len, rb_point};

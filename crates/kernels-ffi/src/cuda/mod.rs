@@ -18,9 +18,11 @@
 pub(crate) mod device;
 mod h2o;
 mod sinkhorn;
+mod sor;
 
 pub use h2o::*;
 pub use sinkhorn::*;
+pub use sor::*;
 
 /// 1 if the `kn_cuda_*` functions can run here (the library was built with CUDA
 /// support, and a CUDA driver, a device and NVRTC were found), else 0. Never fails.
