@@ -29,15 +29,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-py_pkg_dir() {
-  python3 -c "import importlib, sys; m = importlib.import_module('$1'); print(list(m.__path__)[0])" 2>/dev/null
-}
-if nvrtc_dir=$(py_pkg_dir nvidia.cuda_nvrtc) && [ -d "$nvrtc_dir/lib" ]; then
-  export LD_LIBRARY_PATH="$nvrtc_dir/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-fi
-if [ -z "${KN_PTXAS:-}" ] && nvcc_dir=$(py_pkg_dir nvidia.cuda_nvcc) && [ -x "$nvcc_dir/bin/ptxas" ]; then
-  export KN_PTXAS="$nvcc_dir/bin/ptxas"
-fi
+. scripts/cuda-tools.sh
 export KN_REQUIRE_GPU=1 KN_REQUIRE_NVRTC=1
 
 out=target/gpu-check

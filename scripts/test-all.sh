@@ -26,18 +26,9 @@ step() {
   fi
 }
 
-# NVRTC and ptxas from the PyPI wheels, when installed: the CUDA sources are compiled
-# to PTX and assembled for sm_90 even without a GPU. Tests that need them say loudly
-# when they skip (KN_REQUIRE_NVRTC=1 turns a skip into a failure, as CI does).
-py_pkg_dir() {
-  python3 -c "import importlib, sys; m = importlib.import_module('$1'); print(list(m.__path__)[0])" 2>/dev/null
-}
-if nvrtc_dir=$(py_pkg_dir nvidia.cuda_nvrtc) && [ -d "$nvrtc_dir/lib" ]; then
-  export LD_LIBRARY_PATH="$nvrtc_dir/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-fi
-if nvcc_dir=$(py_pkg_dir nvidia.cuda_nvcc) && [ -x "$nvcc_dir/bin/ptxas" ]; then
-  export KN_PTXAS="$nvcc_dir/bin/ptxas"
-fi
+# NVRTC and ptxas from the PyPI wheels, when installed. Tests that need them say
+# loudly when they skip (KN_REQUIRE_NVRTC=1 turns a skip into a failure, as CI does).
+. scripts/cuda-tools.sh
 
 # A check whose tools are missing says SKIPPED loudly and passes, unless the named
 # KN_REQUIRE_* variable is 1 (CI sets them after installing the tools): then it fails.
