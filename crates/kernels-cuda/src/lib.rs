@@ -75,6 +75,7 @@ mod detect;
 
 pub mod blas1;
 pub mod h2o;
+pub mod linattn;
 pub mod nvrtc;
 pub mod sources;
 
