@@ -17,8 +17,10 @@
 #[cfg(feature = "cuda")]
 pub(crate) mod device;
 mod h2o;
+mod linattn;
 
 pub use h2o::*;
+pub use linattn::*;
 
 /// 1 if the `kn_cuda_*` functions can run here (the library was built with CUDA
 /// support, and a CUDA driver, a device and NVRTC were found), else 0. Never fails.
