@@ -336,7 +336,7 @@ pub fn forward(
     inp: &DeviceInputs<'_>,
     chunk: usize,
     out: &mut CudaSlice<f32>,
-    mut state_out: Option<&mut CudaSlice<f32>>,
+    state_out: Option<&mut CudaSlice<f32>>,
     work: &mut CudaSlice<f32>,
 ) -> Result<()> {
     let shape = inp.shape;
@@ -405,7 +405,7 @@ pub fn forward(
         chunk_states(ctx, shape, l, n_chunks, inp.decay, inp.k, inp.v, &mut own)?;
     }
     {
-        let mut last_view = state_out.as_deref_mut().map(|s| s.as_view_mut());
+        let mut last_view = state_out.map(|s| s.as_view_mut());
         scan(
             ctx,
             n_chunks,

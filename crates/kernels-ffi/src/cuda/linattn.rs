@@ -15,6 +15,16 @@ use kernels_core::{Error, Result, linattn::Shape};
 #[cfg(feature = "cuda")]
 const WORK_SLACK: usize = 3;
 
+#[cfg(feature = "cuda")]
+fn shape(n_heads: usize, len: usize, dk: usize, dv: usize) -> Shape {
+    Shape {
+        n_heads,
+        len,
+        dk,
+        dv,
+    }
+}
+
 /// `words` 4-byte words plus the alignment slack, in bytes, written to `*bytes`.
 ///
 /// # Safety
@@ -75,18 +85,13 @@ pub unsafe extern "C" fn kn_cuda_linattn_work_bytes(
 ) -> kn_status {
     status(|| {
         #[cfg(feature = "cuda")]
-        {
-            let shape = Shape {
-                n_heads,
-                len,
-                dk,
-                dv,
-            };
-            // SAFETY: forwarded pointer contract.
-            return unsafe {
-                write_bytes(kernels_cuda::linattn::forward_work_len(shape, chunk), bytes)
-            };
-        }
+        // SAFETY: forwarded pointer contract.
+        return unsafe {
+            write_bytes(
+                kernels_cuda::linattn::forward_work_len(shape(n_heads, len, dk, dv), chunk),
+                bytes,
+            )
+        };
         #[cfg(not(feature = "cuda"))]
         {
             let _ = (n_heads, len, dk, dv, chunk, bytes);
@@ -277,18 +282,13 @@ pub unsafe extern "C" fn kn_cuda_linattn_chunk_state_work_bytes(
 ) -> kn_status {
     status(|| {
         #[cfg(feature = "cuda")]
-        {
-            let shape = Shape {
-                n_heads,
-                len,
-                dk,
-                dv,
-            };
-            // SAFETY: forwarded pointer contract.
-            return unsafe {
-                write_bytes(kernels_cuda::linattn::chunk_state_work_len(shape), bytes)
-            };
-        }
+        // SAFETY: forwarded pointer contract.
+        return unsafe {
+            write_bytes(
+                kernels_cuda::linattn::chunk_state_work_len(shape(n_heads, len, dk, dv)),
+                bytes,
+            )
+        };
         #[cfg(not(feature = "cuda"))]
         {
             let _ = (n_heads, len, dk, dv, bytes);
