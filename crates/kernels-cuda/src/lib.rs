@@ -67,6 +67,9 @@
 //! for `f32` and `f64` over `cudarc` [`CudaSlice`](cudarc::driver::CudaSlice)s.
 //!
 //! [`h2o`]: [`h2o::decode`], the H2O decode step on a [`h2o::DeviceH2oCache`] (f32).
+//!
+//! [`linattn`]: [`linattn::forward`], [`linattn::chunk_state`] and [`linattn::state_scan`],
+//! chunked linear attention with a per-head decay and the LASP-2 state scan (f32).
 
 mod borrowed;
 mod caller;
