@@ -373,6 +373,161 @@ kn_status kn_cuda_h2o_decode_f32(struct kn_h2o_cache *c,
                                  size_t work_bytes,
                                  void *stream);
 
+// Device workspace size of `kn_cuda_linattn_forward_f32` for these sizes and `chunk`
+// (0 = 64), in bytes (device memory, any alignment), written to `*bytes`: about
+// `(ceil(len / chunk) + 1) * n_heads * dk * dv * 4` (the state before every chunk).
+//
+// Returns KN_OK; KN_ERR_UNSUPPORTED (no CUDA device, driver or NVRTC, or a build
+// without CUDA; checked first); KN_ERR_NULL (`bytes` NULL); KN_ERR_DIMENSION (a size
+// is zero or overflows).
+//
+// # Safety
+// `bytes` is NULL or valid for one write.
+kn_status kn_cuda_linattn_work_bytes(size_t n_heads,
+                                     size_t len,
+                                     size_t dk,
+                                     size_t dv,
+                                     size_t chunk,
+                                     size_t *bytes);
+
+// Causal linear attention on the GPU: `kn_linattn_forward_f32` with `q`, `k`, `v`,
+// `decay`, `state_in`, `out`, `state_out` and `work` in DEVICE memory, launched on
+// `stream` (a CUstream of the current device's primary context; NULL = the default
+// stream).
+//
+// `S_t = decay * S_{t-1} + k_t^T v_t`, `o_t = scale * q_t S_t` (token `t` included)
+// from `S_0 = state_in`. Layouts: `q`, `k` `[n_heads][len][dk]`; `v`, `out`
+// `[n_heads][len][dv]`; `decay` `[n_heads]` in (0, 1] or NULL (1); `scale` 0 means
+// `1/sqrt(dk)`; `state_in`, `state_out` `[n_heads][dk][dv]` or NULL. `chunk`: tokens
+// per chunk, 0 for 64 (the result does not depend on it beyond rounding). `work`: at
+// least `kn_cuda_linattn_work_bytes` bytes of device memory, any alignment.
+//
+// Same results as the host function to rounding (sums in another order). The values
+// (decay range, finiteness of the inputs) are checked by a read-only kernel before
+// anything is written. Synchronises `stream` (after that check and at the end).
+//
+// Returns KN_OK; KN_ERR_UNSUPPORTED (no CUDA device, driver or NVRTC, or a build
+// without CUDA; checked first); KN_ERR_NULL; KN_ERR_DIMENSION; KN_ERR_WORKSPACE
+// (checked before the values: their verdict goes to `work`); KN_ERR_ARGUMENT (a decay
+// outside (0, 1], a misaligned or overlapping device array); KN_ERR_NON_FINITE (NaN or
+// infinity in an input, the decay or the scale). On these nothing but `work` was
+// written. KN_ERR_NUMERICAL: a value overflowed; `out` and `state_out` hold the
+// computed values. KN_ERR_INTERNAL: a launch or copy failed.
+//
+// # Safety
+// Every pointer but `stream` is NULL or a device allocation valid for its documented
+// length (`work`: `work_bytes` bytes); no output used elsewhere until the call returns.
+kn_status kn_cuda_linattn_forward_f32(size_t n_heads,
+                                      size_t len,
+                                      size_t dk,
+                                      size_t dv,
+                                      const float *q,
+                                      const float *k,
+                                      const float *v,
+                                      const float *decay,
+                                      float scale,
+                                      const float *state_in,
+                                      float *out,
+                                      float *state_out,
+                                      size_t chunk,
+                                      void *work,
+                                      size_t work_bytes,
+                                      void *stream);
+
+// Device workspace size of `kn_cuda_linattn_chunk_state_f32`, in bytes (device
+// memory, any alignment), written to `*bytes`: about
+// `ceil(len / 64) * n_heads * dk * dv * 4` (one state per 64-token segment).
+//
+// Returns KN_OK; KN_ERR_UNSUPPORTED (no CUDA device, driver or NVRTC, or a build
+// without CUDA; checked first); KN_ERR_NULL (`bytes` NULL); KN_ERR_DIMENSION (a size
+// is zero or overflows).
+//
+// # Safety
+// `bytes` is NULL or valid for one write.
+kn_status kn_cuda_linattn_chunk_state_work_bytes(size_t n_heads,
+                                                 size_t len,
+                                                 size_t dk,
+                                                 size_t dv,
+                                                 size_t *bytes);
+
+// A chunk's own state on the GPU: `kn_linattn_chunk_state_f32` with `k`
+// (`[n_heads][len][dk]`), `v` (`[n_heads][len][dv]`), `decay` (`[n_heads]` or NULL),
+// `state` (`[n_heads][dk][dv]`, receives `sum_t decay^(len-1-t) k_t^T v_t`) and `work`
+// (at least `kn_cuda_linattn_chunk_state_work_bytes` bytes, any alignment) in DEVICE
+// memory, launched on `stream` (a CUstream of the current device's primary context;
+// NULL = the default stream). Same results as the host function to rounding; the
+// values are checked by a read-only kernel first. Synchronises `stream`.
+//
+// Returns KN_OK; KN_ERR_UNSUPPORTED (no CUDA device, driver or NVRTC, or a build
+// without CUDA; checked first); KN_ERR_NULL; KN_ERR_DIMENSION; KN_ERR_WORKSPACE;
+// KN_ERR_ARGUMENT (a decay outside (0, 1], a misaligned or overlapping device array);
+// KN_ERR_NON_FINITE. On these nothing but `work` was written. KN_ERR_NUMERICAL: a
+// value overflowed; `state` holds the computed values. KN_ERR_INTERNAL: a launch or
+// copy failed.
+//
+// # Safety
+// Every pointer but `stream` is NULL or a device allocation valid for its documented
+// length (`work`: `work_bytes` bytes); no output used elsewhere until the call returns.
+kn_status kn_cuda_linattn_chunk_state_f32(size_t n_heads,
+                                          size_t len,
+                                          size_t dk,
+                                          size_t dv,
+                                          const float *k,
+                                          const float *v,
+                                          const float *decay,
+                                          float *state,
+                                          void *work,
+                                          size_t work_bytes,
+                                          void *stream);
+
+// Device workspace size of `kn_cuda_linattn_state_scan_f32`, in bytes (device memory,
+// any alignment; a few words for the checks' verdicts), written to `*bytes`.
+//
+// Returns KN_OK; KN_ERR_UNSUPPORTED (no CUDA device, driver or NVRTC, or a build
+// without CUDA; checked first); KN_ERR_NULL (`bytes` NULL); KN_ERR_DIMENSION (a size
+// is zero or overflows).
+//
+// # Safety
+// `bytes` is NULL or valid for one write.
+kn_status kn_cuda_linattn_state_scan_work_bytes(size_t n_chunks,
+                                                size_t n_heads,
+                                                size_t dk,
+                                                size_t dv,
+                                                size_t *bytes);
+
+// The LASP-2 reduction on the GPU: `kn_linattn_state_scan_f32` with `chunk_lens`
+// (`[n_chunks]` token counts), `decay` (`[n_heads]` or NULL), `states` and `prefix`
+// (`[n_chunks][n_heads][dk][dv]`) and `work` (at least
+// `kn_cuda_linattn_state_scan_work_bytes` bytes, any alignment) in DEVICE memory,
+// launched on `stream` (a CUstream of the current device's primary context; NULL =
+// the default stream). Writes `prefix[0] = 0` and
+// `prefix[c + 1] = decay^(chunk_lens[c]) * prefix[c] + states[c]`, the `state_in` of
+// chunk `c`. The values (chunk lengths, decay range, finiteness) are checked by a
+// read-only kernel first. Synchronises `stream`.
+//
+// Returns KN_OK; KN_ERR_UNSUPPORTED (no CUDA device, driver or NVRTC, or a build
+// without CUDA; checked first); KN_ERR_NULL; KN_ERR_DIMENSION (a size or a chunk
+// length is zero, a size overflows, or the chunk lengths' sum overflows);
+// KN_ERR_WORKSPACE; KN_ERR_ARGUMENT (a decay outside (0, 1], a misaligned or
+// overlapping device array); KN_ERR_NON_FINITE. On these nothing but `work` was
+// written. KN_ERR_NUMERICAL: a sum overflowed; `prefix` holds the computed values.
+// KN_ERR_INTERNAL: a launch or copy failed.
+//
+// # Safety
+// Every pointer but `stream` is NULL or a device allocation valid for its documented
+// length (`work`: `work_bytes` bytes); no output used elsewhere until the call returns.
+kn_status kn_cuda_linattn_state_scan_f32(size_t n_chunks,
+                                         size_t n_heads,
+                                         size_t dk,
+                                         size_t dv,
+                                         const size_t *chunk_lens,
+                                         const float *decay,
+                                         const float *states,
+                                         float *prefix,
+                                         void *work,
+                                         size_t work_bytes,
+                                         void *stream);
+
 // Device workspace bytes of `kn_cuda_scale_f32` / `kn_cuda_scale_f64` for an
 // `n x m` matrix (one query serves both types and any alignment of `work`).
 //

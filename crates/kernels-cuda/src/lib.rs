@@ -70,6 +70,9 @@
 //!
 //! [`h2o`]: [`h2o::decode`], the H2O decode step on a [`h2o::DeviceH2oCache`] (f32).
 //!
+//! [`linattn`]: [`linattn::forward`], [`linattn::chunk_state`] and [`linattn::state_scan`],
+//! chunked linear attention with a per-head decay and the LASP-2 state scan (f32).
+//!
 //! [`sinkhorn`]: kernel-mode matrix scaling ([`sinkhorn::scale`]) and log-domain
 //! Sinkhorn ([`sinkhorn::sinkhorn`]), f32 and f64.
 //!
@@ -83,6 +86,7 @@ mod detect;
 
 pub mod blas1;
 pub mod h2o;
+pub mod linattn;
 pub mod nvrtc;
 pub mod sinkhorn;
 pub mod sor;

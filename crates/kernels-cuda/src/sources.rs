@@ -124,8 +124,22 @@ pub const SOR: Source = Source {
     ],
 };
 
+/// `src/cuda/linattn.cu`: chunked linear attention (check, chunk states, state scan,
+/// output), f32.
+pub const LINATTN: Source = Source {
+    name: "linattn",
+    file: "linattn.cu",
+    text: include_str!("cuda/linattn.cu"),
+    kernels: &[
+        "la_check_f32",
+        "la_chunk_states_f32",
+        "la_scan_f32",
+        "la_output_f32",
+    ],
+};
+
 /// Every kernel source of the crate. Add new sources here.
-pub const SOURCES: &[Source] = &[BLAS1, H2O, SINKHORN, SOR];
+pub const SOURCES: &[Source] = &[BLAS1, H2O, LINATTN, SINKHORN, SOR];
 
 #[cfg(test)]
 mod tests {

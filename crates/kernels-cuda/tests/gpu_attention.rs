@@ -390,3 +390,545 @@ fn gpu_h2o_decode_bandwidth() {
     };
     time_decode(&ctx);
 }
+
+// ---------------------------------------------------------------------------------
+// Chunked linear attention.
+//
+// Checked against kernels-core with the scalar primitives on generated values in
+// [-1, 1): forward (out and S_len), chunk_state and state_scan, with and without decay
+// and state_in, chunk lengths 64 (default), 100 (row tiles and score tiles spanning
+// a chunk) and longer than the sequence (one chunk), sizes that are not multiples of
+// the kernels' 64 x 64 tiles or 32-wide slices. Tolerance, normwise per array:
+// max |gpu - cpu| <= 5e-5 * (1 + max |cpu|) (f32 sums of up to len * dk products in
+// another order: a few 1e-6 of the largest value expected; a wrong mask or decay
+// power is off by O(1e-1) or more). The scan is element-wise in the host's order and
+// must agree to 1e-6. Also: the LASP-2 identity on the device (forward over parts
+// from the scanned prefixes reproduces the unsplit output), bad inputs of each class
+// (the host's codes, nothing written) and overflow (KN_ERR_NUMERICAL). Timing prints
+// the FLOP rate of the chunked algorithm; there is no target for it in the issue.
+
+use kernels_core::linattn::{self as core_la, Inputs, Scan, Shape};
+use kernels_cuda::linattn::{self as la, DeviceInputs, DeviceScan};
+
+fn close_normwise(got: &[f32], want: &[f32], rel: f32, what: &str) -> f32 {
+    assert_eq!(got.len(), want.len(), "{what}: lengths");
+    let big = want.iter().fold(0.0f32, |m, x| m.max(x.abs()));
+    let mut worst = 0.0f32;
+    for (i, (&g, &w)) in got.iter().zip(want).enumerate() {
+        let d = (g - w).abs();
+        assert!(
+            d <= rel * (1.0 + big),
+            "{what}: element {i}: gpu {g} cpu {w} (max |cpu| {big})"
+        );
+        worst = worst.max(d);
+    }
+    worst / (1.0 + big)
+}
+
+struct LaCase {
+    shape: Shape,
+    chunk: usize,
+    decay: Option<Vec<f32>>,
+    state_in: bool,
+    state_out: bool,
+}
+
+struct LaData {
+    q: Vec<f32>,
+    k: Vec<f32>,
+    v: Vec<f32>,
+    s0: Vec<f32>,
+}
+
+fn la_data(shape: Shape, seed: u64) -> LaData {
+    LaData {
+        q: data(shape.qk_len().unwrap(), seed + 1),
+        k: data(shape.qk_len().unwrap(), seed + 2),
+        v: data(shape.v_len().unwrap(), seed + 3),
+        s0: data(shape.state_len().unwrap(), seed + 4),
+    }
+}
+
+fn cpu_forward(c: &LaCase, d: &LaData, scale: f32) -> (Vec<f32>, Vec<f32>) {
+    let inp = Inputs {
+        shape: c.shape,
+        q: &d.q,
+        k: &d.k,
+        v: &d.v,
+        decay: c.decay.as_deref(),
+        scale,
+        state_in: c.state_in.then_some(&d.s0[..]),
+    };
+    let mut out = vec![0.0; c.shape.v_len().unwrap()];
+    let mut s = vec![0.0; c.shape.state_len().unwrap()];
+    let mut work = vec![
+        0u8;
+        core_la::forward_work_size::<f32>(c.shape, c.chunk)
+            .unwrap()
+            .bytes()
+    ];
+    core_la::forward::<f32, Scalar>(&inp, c.chunk, &mut out, Some(&mut s), &mut work).unwrap();
+    (out, s)
+}
+
+/// Runs the device forward; returns the status, out and state_out (sentinels 7 where
+/// nothing was written; state_out None when the case has none).
+fn gpu_forward(
+    ctx: &Context,
+    c: &LaCase,
+    d: &LaData,
+    scale: f32,
+    work_len: usize,
+) -> (Result<(), Error>, Vec<f32>, Option<Vec<f32>>) {
+    let s = ctx.stream();
+    let (q, k, v) = (
+        s.clone_htod(&d.q).unwrap(),
+        s.clone_htod(&d.k).unwrap(),
+        s.clone_htod(&d.v).unwrap(),
+    );
+    let decay = c.decay.as_ref().map(|g| s.clone_htod(g).unwrap());
+    let s0 = c.state_in.then(|| s.clone_htod(&d.s0).unwrap());
+    let mut out = s
+        .clone_htod(&vec![7.0f32; c.shape.v_len().unwrap()])
+        .unwrap();
+    let mut so = c.state_out.then(|| {
+        s.clone_htod(&vec![7.0f32; c.shape.state_len().unwrap()])
+            .unwrap()
+    });
+    let mut work = s.alloc_zeros::<f32>(work_len).unwrap();
+    let inp = DeviceInputs {
+        shape: c.shape,
+        q: &q,
+        k: &k,
+        v: &v,
+        decay: decay.as_ref(),
+        scale,
+        state_in: s0.as_ref(),
+    };
+    let r = la::forward(ctx, &inp, c.chunk, &mut out, so.as_mut(), &mut work);
+    let out_h = s.clone_dtoh(&out).unwrap();
+    let so_h = so.map(|x| s.clone_dtoh(&x).unwrap());
+    ctx.synchronize().unwrap();
+    (r, out_h, so_h)
+}
+
+fn check_la_forward(ctx: &Context, c: &LaCase, seed: u64) -> (f32, f32) {
+    let d = la_data(c.shape, seed);
+    let (want, want_s) = cpu_forward(c, &d, 0.0);
+    let work_len = la::forward_work_len(c.shape, c.chunk).unwrap();
+    let (r, got, got_s) = gpu_forward(ctx, c, &d, 0.0, work_len);
+    r.unwrap_or_else(|e| panic!("{e:?}: {}", ctx.last_error_detail().unwrap_or_default()));
+    let what = format!(
+        "linattn forward {:?} chunk {} decay {:?} state_in {}",
+        c.shape, c.chunk, c.decay, c.state_in
+    );
+    let e_out = close_normwise(&got, &want, 5e-5, &format!("{what}: out"));
+    let e_s = match got_s {
+        Some(gs) => close_normwise(&gs, &want_s, 5e-5, &format!("{what}: state_out")),
+        None => 0.0,
+    };
+    (e_out, e_s)
+}
+
+fn check_la_bad_input(ctx: &Context) {
+    let shape = Shape {
+        n_heads: 2,
+        len: 70,
+        dk: 8,
+        dv: 12,
+    };
+    let base = LaCase {
+        shape,
+        chunk: 0,
+        decay: Some(vec![0.9, 0.8]),
+        state_in: true,
+        state_out: true,
+    };
+    let d = la_data(shape, 500);
+    let work_len = la::forward_work_len(shape, 0).unwrap();
+    let untouched =
+        |r: Result<(), Error>, want: Error, out: &[f32], so: &Option<Vec<f32>>, what: &str| {
+            assert_eq!(r, Err(want), "{what}");
+            assert!(out.iter().all(|&x| x == 7.0), "{what}: out written");
+            assert!(
+                so.as_ref().is_none_or(|s| s.iter().all(|&x| x == 7.0)),
+                "{what}: state_out written"
+            );
+        };
+    let mut bad = la_data(shape, 500);
+    bad.q[37] = f32::NAN;
+    let (r, o, s) = gpu_forward(ctx, &base, &bad, 0.0, work_len);
+    untouched(r, Error::NonFinite, &o, &s, "NaN in q");
+    let mut bad = la_data(shape, 500);
+    bad.s0[5] = f32::INFINITY;
+    let (r, o, s) = gpu_forward(ctx, &base, &bad, 0.0, work_len);
+    untouched(r, Error::NonFinite, &o, &s, "inf in state_in");
+    let c = LaCase {
+        decay: Some(vec![0.9, 1.5]),
+        ..base
+    };
+    let (r, o, s) = gpu_forward(ctx, &c, &d, 0.0, work_len);
+    untouched(r, Error::Argument, &o, &s, "decay 1.5");
+    let c = LaCase {
+        decay: Some(vec![0.0, 0.5]),
+        ..c
+    };
+    let (r, o, s) = gpu_forward(ctx, &c, &d, 0.0, work_len);
+    untouched(r, Error::Argument, &o, &s, "decay 0");
+    let c = LaCase {
+        decay: Some(vec![f32::NAN, 1.5]),
+        ..c
+    };
+    let (r, o, s) = gpu_forward(ctx, &c, &d, 0.0, work_len);
+    untouched(r, Error::NonFinite, &o, &s, "decay NaN (before range)");
+    let c = LaCase {
+        decay: Some(vec![0.9, 0.8]),
+        ..c
+    };
+    let (r, o, s) = gpu_forward(ctx, &c, &d, f32::INFINITY, work_len);
+    untouched(r, Error::NonFinite, &o, &s, "scale inf");
+    let (r, o, s) = gpu_forward(ctx, &c, &d, 0.0, work_len - 1);
+    untouched(r, Error::Workspace, &o, &s, "short workspace");
+    // Finite inputs whose products overflow: KN_ERR_NUMERICAL, values written.
+    let mut huge = la_data(shape, 500);
+    huge.q.iter_mut().for_each(|x| *x *= 1e25);
+    huge.k.iter_mut().for_each(|x| *x *= 1e25);
+    let (r, o, _) = gpu_forward(ctx, &c, &huge, 1.0, work_len);
+    assert_eq!(r, Err(Error::Numerical), "overflow");
+    assert!(
+        o.iter().any(|x| !x.is_finite()),
+        "overflow: out holds the values"
+    );
+    loud(
+        "GPU linattn forward: bad inputs rejected with the host's codes, nothing written; overflow gives Numerical",
+    );
+}
+
+fn check_la_states(ctx: &Context) {
+    let s = ctx.stream().clone();
+    // chunk_state against the CPU.
+    for (shape, decay) in [
+        (
+            Shape {
+                n_heads: 3,
+                len: 300,
+                dk: 40,
+                dv: 72,
+            },
+            Some(vec![0.9f32, 1.0, 0.999]),
+        ),
+        (
+            Shape {
+                n_heads: 2,
+                len: 5,
+                dk: 130,
+                dv: 3,
+            },
+            None,
+        ),
+    ] {
+        let d = la_data(shape, 700);
+        let mut want = vec![0.0; shape.state_len().unwrap()];
+        core_la::chunk_state::<f32, Scalar>(shape, &d.k, &d.v, decay.as_deref(), &mut want)
+            .unwrap();
+        let (k, v) = (s.clone_htod(&d.k).unwrap(), s.clone_htod(&d.v).unwrap());
+        let g = decay.as_ref().map(|g| s.clone_htod(g).unwrap());
+        let mut state = s.alloc_zeros::<f32>(want.len()).unwrap();
+        let mut work = s
+            .alloc_zeros::<f32>(la::chunk_state_work_len(shape).unwrap())
+            .unwrap();
+        la::chunk_state(ctx, shape, &k, &v, g.as_ref(), &mut state, &mut work).unwrap();
+        let got = s.clone_dtoh(&state).unwrap();
+        ctx.synchronize().unwrap();
+        close_normwise(&got, &want, 5e-5, &format!("chunk_state {shape:?}"));
+    }
+    // state_scan against the CPU (element-wise in the host's order), then bad inputs.
+    let (n_heads, dk, dv) = (3usize, 17usize, 33usize);
+    let lens = [64usize, 100, 1, 35];
+    let decay = vec![0.9f32, 1.0, 0.5];
+    let per = n_heads * dk * dv;
+    let states = data(lens.len() * per, 800);
+    let mut want = vec![0.0; states.len()];
+    let scan = Scan {
+        n_heads,
+        dk,
+        dv,
+        chunk_lens: &lens,
+        decay: Some(&decay),
+        states: &states,
+    };
+    core_la::state_scan::<f32, Scalar>(&scan, &mut want).unwrap();
+    let run = |lens: &[u64], decay: &[f32], states: &[f32]| {
+        let dl = s.clone_htod(lens).unwrap();
+        let dd = s.clone_htod(decay).unwrap();
+        let ds = s.clone_htod(states).unwrap();
+        let mut prefix = s.clone_htod(&vec![7.0f32; states.len()]).unwrap();
+        let mut work = s
+            .alloc_zeros::<f32>(la::state_scan_work_len(lens.len(), n_heads, dk, dv).unwrap())
+            .unwrap();
+        let sc = DeviceScan {
+            n_heads,
+            dk,
+            dv,
+            chunk_lens: &dl,
+            decay: Some(&dd),
+            states: &ds,
+        };
+        let r = la::state_scan(ctx, &sc, &mut prefix, &mut work);
+        let p = s.clone_dtoh(&prefix).unwrap();
+        ctx.synchronize().unwrap();
+        (r, p)
+    };
+    let lens64: Vec<u64> = lens.iter().map(|&n| n as u64).collect();
+    let (r, got) = run(&lens64, &decay, &states);
+    r.unwrap();
+    for (i, (&g, &w)) in got.iter().zip(&want).enumerate() {
+        assert!(
+            (g - w).abs() <= 1e-6 * (1.0 + w.abs()),
+            "state_scan {i}: {g} vs {w}"
+        );
+    }
+    let sentinel = |p: &[f32]| p.iter().all(|&x| x == 7.0);
+    let (r, p) = run(&[64, 0, 1, 35], &decay, &states);
+    assert!(
+        r == Err(Error::Dimension) && sentinel(&p),
+        "zero chunk length"
+    );
+    let (r, p) = run(&[u64::MAX, 2, 1, 35], &decay, &states);
+    assert!(
+        r == Err(Error::Dimension) && sentinel(&p),
+        "chunk lengths overflow"
+    );
+    let (r, p) = run(&lens64, &[0.9, 1.01, 0.5], &states);
+    assert!(r == Err(Error::Argument) && sentinel(&p), "decay above 1");
+    let mut bad = states.clone();
+    bad[per + 3] = f32::NEG_INFINITY;
+    let (r, p) = run(&lens64, &decay, &bad);
+    assert!(r == Err(Error::NonFinite) && sentinel(&p), "inf in states");
+    loud(
+        "GPU linattn chunk_state (5e-5 normwise) and state_scan (1e-6 element-wise) match \
+         the CPU; state_scan bad inputs rejected, nothing written",
+    );
+}
+
+/// LASP-2 on the device: chunk_state of each part, the scan, forward of each part
+/// from its prefix; the parts' outputs must match the unsplit device forward.
+fn check_la_lasp2(ctx: &Context) {
+    let (n_heads, dk, dv) = (2usize, 24usize, 40usize);
+    let parts = [90usize, 64, 7, 150];
+    let len: usize = parts.iter().sum();
+    let shape = Shape {
+        n_heads,
+        len,
+        dk,
+        dv,
+    };
+    let decay = vec![0.97f32, 0.999];
+    let d = la_data(shape, 900);
+    let c = LaCase {
+        shape,
+        chunk: 0,
+        decay: Some(decay.clone()),
+        state_in: false,
+        state_out: false,
+    };
+    let work_len = la::forward_work_len(shape, 0).unwrap();
+    let (r, whole, _) = gpu_forward(ctx, &c, &d, 0.0, work_len);
+    r.unwrap();
+    let s = ctx.stream().clone();
+    let dd = s.clone_htod(&decay).unwrap();
+    let per = n_heads * dk * dv;
+    // Per-part slices of q, k, v ([n_heads][part][d]).
+    let part_of = |x: &[f32], w: usize, t0: usize, n: usize| -> Vec<f32> {
+        (0..n_heads)
+            .flat_map(|h| x[(h * len + t0) * w..(h * len + t0 + n) * w].to_vec())
+            .collect()
+    };
+    let mut states = Vec::new();
+    let mut t0 = 0;
+    for &n in &parts {
+        let ps = Shape { len: n, ..shape };
+        let k = s.clone_htod(&part_of(&d.k, dk, t0, n)).unwrap();
+        let v = s.clone_htod(&part_of(&d.v, dv, t0, n)).unwrap();
+        let mut st = s.alloc_zeros::<f32>(per).unwrap();
+        let mut w = s
+            .alloc_zeros::<f32>(la::chunk_state_work_len(ps).unwrap())
+            .unwrap();
+        la::chunk_state(ctx, ps, &k, &v, Some(&dd), &mut st, &mut w).unwrap();
+        states.extend(s.clone_dtoh(&st).unwrap());
+        t0 += n;
+    }
+    ctx.synchronize().unwrap();
+    let dl = s.clone_htod(&parts.map(|n| n as u64)).unwrap();
+    let ds = s.clone_htod(&states).unwrap();
+    let mut prefix = s.alloc_zeros::<f32>(states.len()).unwrap();
+    let mut w = s
+        .alloc_zeros::<f32>(la::state_scan_work_len(parts.len(), n_heads, dk, dv).unwrap())
+        .unwrap();
+    let sc = DeviceScan {
+        n_heads,
+        dk,
+        dv,
+        chunk_lens: &dl,
+        decay: Some(&dd),
+        states: &ds,
+    };
+    la::state_scan(ctx, &sc, &mut prefix, &mut w).unwrap();
+    let prefix = s.clone_dtoh(&prefix).unwrap();
+    ctx.synchronize().unwrap();
+    let mut t0 = 0;
+    for (p, &n) in parts.iter().enumerate() {
+        let ps = Shape { len: n, ..shape };
+        let pd = LaData {
+            q: part_of(&d.q, dk, t0, n),
+            k: part_of(&d.k, dk, t0, n),
+            v: part_of(&d.v, dv, t0, n),
+            s0: prefix[p * per..(p + 1) * per].to_vec(),
+        };
+        let pc = LaCase {
+            shape: ps,
+            chunk: 0,
+            decay: Some(decay.clone()),
+            state_in: true,
+            state_out: false,
+        };
+        let (r, got, _) = gpu_forward(ctx, &pc, &pd, 0.0, la::forward_work_len(ps, 0).unwrap());
+        r.unwrap();
+        let want = part_of(&whole, dv, t0, n);
+        close_normwise(&got, &want, 5e-5, &format!("LASP-2 part {p}"));
+        t0 += n;
+    }
+    loud(
+        "GPU linattn LASP-2: chunk_state + state_scan + forward per part reproduce the unsplit forward (5e-5 normwise)",
+    );
+}
+
+fn time_la_forward(ctx: &Context) {
+    let shape = Shape {
+        n_heads: 16,
+        len: 4096,
+        dk: 128,
+        dv: 128,
+    };
+    let s = ctx.stream().clone();
+    let q = s.clone_htod(&data(shape.qk_len().unwrap(), 1)).unwrap();
+    let k = s.clone_htod(&data(shape.qk_len().unwrap(), 2)).unwrap();
+    let v = s.clone_htod(&data(shape.v_len().unwrap(), 3)).unwrap();
+    let decay = s.clone_htod(&vec![0.999f32; shape.n_heads]).unwrap();
+    let mut out = s.alloc_zeros::<f32>(shape.v_len().unwrap()).unwrap();
+    let mut work = s
+        .alloc_zeros::<f32>(la::forward_work_len(shape, 64).unwrap())
+        .unwrap();
+    let inp = DeviceInputs {
+        shape,
+        q: &q,
+        k: &k,
+        v: &v,
+        decay: Some(&decay),
+        scale: 0.0,
+        state_in: None,
+    };
+    la::forward(ctx, &inp, 64, &mut out, None, &mut work).unwrap();
+    let reps = 10;
+    let t = Instant::now();
+    for _ in 0..reps {
+        la::forward(ctx, &inp, 64, &mut out, None, &mut work).unwrap();
+    }
+    let per = t.elapsed().as_secs_f64() / reps as f64;
+    let (h, n, dk, dv) = (
+        shape.n_heads as f64,
+        shape.len as f64,
+        shape.dk as f64,
+        shape.dv as f64,
+    );
+    // Chunk states and the inter-chunk term 2 n dk dv each; the 64 x 64 score tiles
+    // 2 n 64 (dk + dv) (their causal upper half included).
+    let flops = h * (4.0 * n * dk * dv + 2.0 * n * 64.0 * (dk + dv));
+    loud(&format!(
+        "GPU linattn forward timing: {shape:?}, chunk 64, decay 0.999: {:.1} us per call \
+         (whole call: two checks and two host synchronisations included), {:.2} GFLOP \
+         -> {:.0} GFLOP/s (f32 CUDA cores, no tensor cores; no target in the issue)",
+        per * 1e6,
+        flops / 1e9,
+        flops / per / 1e9
+    ));
+}
+
+#[test]
+fn gpu_linattn_matches_the_cpu() {
+    let Some(ctx) = gpu_context("gpu_linattn_matches_the_cpu") else {
+        return;
+    };
+    let odd = Shape {
+        n_heads: 3,
+        len: 300,
+        dk: 40,
+        dv: 72,
+    };
+    let cases = [
+        LaCase {
+            shape: odd,
+            chunk: 0,
+            decay: Some(vec![0.9, 1.0, 0.999]),
+            state_in: true,
+            state_out: true,
+        },
+        LaCase {
+            shape: odd,
+            chunk: 100,
+            decay: None,
+            state_in: false,
+            state_out: true,
+        },
+        LaCase {
+            shape: odd,
+            chunk: 1000,
+            decay: Some(vec![0.95, 0.5, 1.0]),
+            state_in: true,
+            state_out: false,
+        },
+        LaCase {
+            shape: Shape {
+                n_heads: 2,
+                len: 513,
+                dk: 128,
+                dv: 128,
+            },
+            chunk: 64,
+            decay: Some(vec![0.95, 0.5]),
+            state_in: true,
+            state_out: true,
+        },
+        LaCase {
+            shape: Shape {
+                n_heads: 1,
+                len: 1,
+                dk: 1,
+                dv: 1,
+            },
+            chunk: 0,
+            decay: None,
+            state_in: true,
+            state_out: true,
+        },
+    ];
+    for (i, c) in cases.iter().enumerate() {
+        let (e_out, e_s) = check_la_forward(&ctx, c, 100 * i as u64);
+        loud(&format!(
+            "GPU linattn forward {:?} chunk {}: matches the CPU (out {e_out:.1e}, state \
+             {e_s:.1e} of max; tolerance 5e-5)",
+            c.shape, c.chunk
+        ));
+    }
+    check_la_bad_input(&ctx);
+    check_la_states(&ctx);
+    check_la_lasp2(&ctx);
+}
+
+#[test]
+fn gpu_linattn_flop_rate() {
+    let Some(ctx) = gpu_context("gpu_linattn_flop_rate") else {
+        return;
+    };
+    time_la_forward(&ctx);
+}

@@ -11,7 +11,9 @@ use crate::{Error, Primitives, Real, Result, Workspace, WorkspaceSize};
 const STRIP: usize = 16;
 
 /// The chunk length actually used: `chunk` (0 = [`DEFAULT_CHUNK`]), at most `len`.
-fn chunk_len(chunk: usize, len: usize) -> usize {
+///
+/// Public so that other backends (kernels-cuda) cut the sequence the same way.
+pub fn chunk_len(chunk: usize, len: usize) -> usize {
     let c = if chunk == 0 { DEFAULT_CHUNK } else { chunk };
     c.min(len)
 }

@@ -32,7 +32,7 @@ mod powers;
 mod recurrence;
 mod state;
 
-pub use forward::{forward, forward_work_size};
+pub use forward::{chunk_len, forward, forward_work_size};
 pub use powers::power;
 pub use recurrence::recurrence;
 pub use state::{Scan, chunk_state, state_scan};
@@ -152,7 +152,9 @@ fn decay_of<T: Real>(decay: Option<&[T]>, h: usize) -> T {
 }
 
 /// `scale`, or `1 / sqrt(dk)` for 0; [`Error::NonFinite`] for NaN or infinity.
-fn effective_scale<T: Real>(scale: T, dk: usize) -> Result<T> {
+///
+/// Public so that other backends (kernels-cuda) apply the same rule.
+pub fn effective_scale<T: Real>(scale: T, dk: usize) -> Result<T> {
     if !scale.is_finite() {
         return Err(Error::NonFinite);
     }

@@ -17,10 +17,12 @@
 #[cfg(feature = "cuda")]
 pub(crate) mod device;
 mod h2o;
+mod linattn;
 mod sinkhorn;
 mod sor;
 
 pub use h2o::*;
+pub use linattn::*;
 pub use sinkhorn::*;
 pub use sor::*;
 

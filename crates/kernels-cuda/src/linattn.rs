@@ -1,0 +1,727 @@
+//! Chunked linear attention on device buffers (kernels in `src/cuda/linattn.cu`).
+//!
+//! [`forward`], [`chunk_state`] and [`state_scan`] compute what the host
+//! `kernels_core::linattn` functions of the same names compute (same layouts, decay
+//! and scale rules, checks and errors); results agree to rounding (products summed in
+//! another order), not bit for bit. The forward pass runs in three launches: the
+//! chunk states `K_c^T diag(g^(L-1-j)) V_c`, a scan of them into the state before each
+//! chunk (kept in the workspace), and the outputs (the inter-chunk term from that state
+//! plus the causal intra-chunk term). [`chunk_state`] is the first two over 64-token
+//! segments; [`state_scan`] is the scan alone.
+//!
+//! Every call is synchronous: a read-only check kernel (decay range, finiteness of the
+//! inputs, chunk lengths) reports to the workspace and its verdict is copied back before
+//! any output is written; at the end a second check of the outputs gives
+//! [`Error::Numerical`] as the host does.
+//!
+//! Workspaces are `f32` buffers whose first [`FLAG_WORDS`] words hold the verdicts;
+//! the workspace is checked before the values (its first words receive their verdict),
+//! where the host checks the values first.
+
+use crate::context::Context;
+use crate::nvrtc::BLOCK_SIZE;
+use crate::sources::LINATTN;
+use cudarc::driver::{CudaSlice, CudaView, CudaViewMut, PushKernelArg};
+use kernels_core::linattn::{Shape, chunk_len, effective_scale};
+use kernels_core::{Error, Result, checked_product};
+
+/// Words at the start of every workspace: the verdicts of the input and output checks.
+pub const FLAG_WORDS: usize = 2;
+
+/// Tokens per segment of [`chunk_state`] (the host's block, too).
+pub const SEGMENT: usize = 64;
+
+const BLOCK: usize = BLOCK_SIZE as usize;
+/// `LA_TILE` in linattn.cu: output rows and columns per block.
+const TILE: usize = 64;
+const DECAY_NONFINITE: u32 = 1;
+const DECAY_RANGE: u32 = 2;
+const NONFINITE: u32 = 4;
+const BAD_LENS: u32 = 8;
+
+/// The device inputs of [`forward`]: `kernels_core::linattn::Inputs` with device
+/// buffers.
+#[derive(Clone, Copy, Debug)]
+pub struct DeviceInputs<'a> {
+    /// Sizes.
+    pub shape: Shape,
+    /// Queries, `[n_heads][len][dk]`.
+    pub q: &'a CudaSlice<f32>,
+    /// Keys, `[n_heads][len][dk]`.
+    pub k: &'a CudaSlice<f32>,
+    /// Values, `[n_heads][len][dv]`.
+    pub v: &'a CudaSlice<f32>,
+    /// Per-head decay in `(0, 1]`; `None` means 1.
+    pub decay: Option<&'a CudaSlice<f32>>,
+    /// Output scale; 0 means `1 / sqrt(dk)`.
+    pub scale: f32,
+    /// The state before the first token, `[n_heads][dk][dv]`; `None` = zero.
+    pub state_in: Option<&'a CudaSlice<f32>>,
+}
+
+/// The device inputs of [`state_scan`]: `kernels_core::linattn::Scan` with device
+/// buffers (the chunk count is `chunk_lens.len()`).
+#[derive(Clone, Copy, Debug)]
+pub struct DeviceScan<'a> {
+    /// Heads.
+    pub n_heads: usize,
+    /// Key width.
+    pub dk: usize,
+    /// Value width.
+    pub dv: usize,
+    /// Tokens in each chunk, in sequence order.
+    pub chunk_lens: &'a CudaSlice<u64>,
+    /// Per-head decay in `(0, 1]`; `None` = 1.
+    pub decay: Option<&'a CudaSlice<f32>>,
+    /// Each chunk's state, `[n_chunks][n_heads][dk][dv]`.
+    pub states: &'a CudaSlice<f32>,
+}
+
+/// `FLAG_WORDS + states * per_chunk` words, checked.
+fn flags_plus(states: usize, shape: Shape) -> Result<usize> {
+    checked_product(&[states, shape.state_len()?])?
+        .checked_add(FLAG_WORDS)
+        .ok_or(Error::Dimension)
+}
+
+/// The length, in `f32` elements, of the workspace of [`forward`]: the verdicts and
+/// the state before every chunk and after the last, `(n_chunks + 1) * n_heads * dk *
+/// dv` with `n_chunks = ceil(len / chunk)` (`chunk` 0 = 64).
+///
+/// [`Error::Dimension`] for a zero size or one that overflows.
+pub fn forward_work_len(shape: Shape, chunk: usize) -> Result<usize> {
+    shape.check()?;
+    let n_chunks = shape.len.div_ceil(chunk_len(chunk, shape.len));
+    flags_plus(n_chunks + 1, shape)
+}
+
+/// The length, in `f32` elements, of the workspace of [`chunk_state`]: the verdicts
+/// and one state per 64-token segment, `ceil(len / 64) * n_heads * dk * dv`.
+///
+/// [`Error::Dimension`] for a zero size or one that overflows.
+pub fn chunk_state_work_len(shape: Shape) -> Result<usize> {
+    shape.check()?;
+    flags_plus(shape.len.div_ceil(SEGMENT), shape)
+}
+
+/// The length, in `f32` elements, of the workspace of [`state_scan`]: the verdicts
+/// ([`FLAG_WORDS`]). [`Error::Dimension`] as `state_scan` for the sizes.
+pub fn state_scan_work_len(n_chunks: usize, n_heads: usize, dk: usize, dv: usize) -> Result<usize> {
+    scan_sizes(n_chunks, n_heads, dk, dv)?;
+    Ok(FLAG_WORDS)
+}
+
+/// Values per chunk and in all; [`Error::Dimension`] for a zero or overflowing size.
+fn scan_sizes(n_chunks: usize, n_heads: usize, dk: usize, dv: usize) -> Result<(usize, usize)> {
+    if n_chunks == 0 || n_heads == 0 || dk == 0 || dv == 0 {
+        return Err(Error::Dimension);
+    }
+    let per_chunk = checked_product(&[n_heads, dk, dv])?;
+    Ok((per_chunk, checked_product(&[n_chunks, per_chunk])?))
+}
+
+fn grid(blocks: usize) -> Result<u32> {
+    // The kernels loop over their blocks, so any cap is valid.
+    u32::try_from(blocks.clamp(1, 1 << 20)).map_err(|_| Error::Internal)
+}
+
+/// A grid for the element-wise kernels (check, scan): enough blocks to fill the device.
+fn flat_grid(ctx: &Context, elements: usize) -> Result<u32> {
+    let cap = (ctx.multiprocessors() as usize).max(1) * 8;
+    grid(elements.div_ceil(BLOCK).min(cap))
+}
+
+/// The arrays one check launch looks at.
+struct Check<'a> {
+    decay: Option<CudaView<'a, f32>>,
+    arrays: [Option<CudaView<'a, f32>>; 4],
+    lens: Option<&'a CudaSlice<u64>>,
+}
+
+/// Launches `la_check_f32` into `verdict` (one word, zeroed here) and returns its bits
+/// (copied back: the stream is synchronised). `dummy` is any live buffer, passed for
+/// absent arrays with length 0 (not read).
+fn check(
+    ctx: &Context,
+    c: Check<'_>,
+    dummy: &CudaSlice<f32>,
+    verdict: &mut CudaViewMut<'_, f32>,
+) -> Result<u32> {
+    let stream = ctx.stream();
+    stream
+        .memset_zeros(verdict)
+        .map_err(|e| ctx.driver_error("linattn verdict reset", e))?;
+    let f = ctx.function(&LINATTN, "la_check_f32")?;
+    let none = dummy.slice(0..0);
+    let decay = c.decay.unwrap_or_else(|| dummy.slice(0..0));
+    let [a, b, cc, d] = c.arrays.map(|x| x.unwrap_or_else(|| dummy.slice(0..0)));
+    let lens_len = c.lens.map_or(0, |l| l.len());
+    let lengths = [decay.len(), a.len(), b.len(), cc.len(), d.len(), lens_len];
+    let biggest = lengths.iter().copied().max().unwrap_or(0);
+    let mut launch = stream.launch_builder(&f);
+    launch
+        .arg(&decay)
+        .arg(&lengths[0])
+        .arg(&a)
+        .arg(&lengths[1])
+        .arg(&b)
+        .arg(&lengths[2])
+        .arg(&cc)
+        .arg(&lengths[3])
+        .arg(&d)
+        .arg(&lengths[4]);
+    match c.lens {
+        Some(l) => launch.arg(l),
+        None => launch.arg(&none),
+    };
+    launch.arg(&lengths[5]).arg(&mut *verdict);
+    // SAFETY: la_check_f32(decay[n_decay], a[na], b[nb], c[nc], d[nd], lens[n_lens],
+    // verdict[1]): every pointer is a live buffer of at least the length passed with it
+    // (absent arrays pass length 0 and are not read); it writes only *verdict.
+    unsafe { launch.launch(Context::config(flat_grid(ctx, biggest)?)) }
+        .map_err(|e| ctx.driver_error("la_check launch", e))?;
+    let host = stream
+        .clone_dtoh(&verdict.as_view())
+        .map_err(|e| ctx.driver_error("linattn verdict copy", e))?;
+    ctx.synchronize()?;
+    Ok(host.first().map_or(0, |w| w.to_bits()))
+}
+
+/// Launches `la_chunk_states_f32`: `dst[c]` = the state of chunk `c` (of `chunk`
+/// tokens) from zero.
+#[allow(clippy::too_many_arguments)]
+fn chunk_states(
+    ctx: &Context,
+    shape: Shape,
+    chunk: usize,
+    n_chunks: usize,
+    decay: Option<&CudaSlice<f32>>,
+    k: &CudaSlice<f32>,
+    v: &CudaSlice<f32>,
+    dst: &mut CudaViewMut<'_, f32>,
+) -> Result<()> {
+    let f = ctx.function(&LINATTN, "la_chunk_states_f32")?;
+    let has_decay = i32::from(decay.is_some());
+    let decay = decay.unwrap_or(k);
+    let blocks = checked_product(&[
+        n_chunks,
+        shape.n_heads,
+        shape.dk.div_ceil(TILE),
+        shape.dv.div_ceil(TILE),
+    ])?;
+    let mut launch = ctx.stream().launch_builder(&f);
+    launch
+        .arg(&shape.n_heads)
+        .arg(&shape.len)
+        .arg(&shape.dk)
+        .arg(&shape.dv)
+        .arg(&chunk)
+        .arg(&n_chunks)
+        .arg(decay)
+        .arg(&has_decay)
+        .arg(k)
+        .arg(v)
+        .arg(dst);
+    // SAFETY: la_chunk_states_f32(n_heads, len, dk, dv, chunk, n_chunks, decay[n_heads]
+    // (read only when has_decay), k[n_heads*len*dk], v[n_heads*len*dv],
+    // dst[n_chunks*n_heads*dk*dv]): lengths checked by the callers; chunks cover tokens
+    // below len only; it writes dst only.
+    unsafe { launch.launch(Context::config(grid(blocks)?)) }
+        .map_err(|e| ctx.driver_error("la_chunk_states launch", e))?;
+    Ok(())
+}
+
+/// How a scan gets its chunk lengths.
+enum Lens<'a> {
+    /// All `uniform` tokens but the last step, `last`.
+    Uniform { uniform: usize, last: usize },
+    /// One per step, in device memory.
+    Device(&'a CudaSlice<u64>),
+}
+
+/// Where a scan reads and writes.
+struct ScanIo<'a, 'b> {
+    /// The chunk states, `[n_steps][per_chunk]`; `None`: they are `prefix[1..]` (the
+    /// forward pass scans in place).
+    src: Option<&'a CudaView<'b, f32>>,
+    /// `[n_steps + 1][per_chunk]` prefixes.
+    prefix: Option<&'a mut CudaViewMut<'b, f32>>,
+    /// The final state, `[per_chunk]`.
+    last: Option<&'a mut CudaViewMut<'b, f32>>,
+}
+
+/// Launches `la_scan_f32` over `n_steps` chunk states. `dummy` is any live buffer,
+/// passed for absent arrays (not touched).
+#[allow(clippy::too_many_arguments)]
+fn scan(
+    ctx: &Context,
+    n_steps: usize,
+    per_chunk: usize,
+    per_head: usize,
+    decay: Option<&CudaSlice<f32>>,
+    lens: Lens<'_>,
+    init: Option<&CudaSlice<f32>>,
+    io: ScanIo<'_, '_>,
+    dummy: &CudaSlice<f32>,
+) -> Result<()> {
+    let f = ctx.function(&LINATTN, "la_scan_f32")?;
+    let none = dummy.slice(0..0);
+    let has_decay = i32::from(decay.is_some());
+    let decay = decay.map_or_else(|| dummy.slice(0..0), |d| d.as_view());
+    let has_init = i32::from(init.is_some());
+    let init = init.map_or_else(|| dummy.slice(0..0), |d| d.as_view());
+    let (lens_buf, has_lens, uniform, last) = match lens {
+        Lens::Uniform { uniform, last } => (None, 0i32, uniform, last),
+        Lens::Device(l) => (Some(l), 1i32, 0, 0),
+    };
+    let src_in_prefix = i32::from(io.src.is_none());
+    let has_prefix = i32::from(io.prefix.is_some());
+    let has_final = i32::from(io.last.is_some());
+    // Absent outputs: a null device pointer (never written).
+    let null: u64 = 0;
+    let mut launch = ctx.stream().launch_builder(&f);
+    launch
+        .arg(&n_steps)
+        .arg(&per_chunk)
+        .arg(&per_head)
+        .arg(&decay)
+        .arg(&has_decay);
+    match lens_buf {
+        Some(l) => launch.arg(l),
+        None => launch.arg(&none),
+    };
+    launch
+        .arg(&has_lens)
+        .arg(&uniform)
+        .arg(&last)
+        .arg(&init)
+        .arg(&has_init);
+    match io.src {
+        Some(s) => launch.arg(s),
+        None => launch.arg(&none),
+    };
+    launch.arg(&src_in_prefix);
+    match io.prefix {
+        Some(p) => launch.arg(p),
+        None => launch.arg(&null),
+    };
+    launch.arg(&has_prefix);
+    match io.last {
+        Some(p) => launch.arg(p),
+        None => launch.arg(&null),
+    };
+    launch.arg(&has_final);
+    // SAFETY: la_scan_f32 reads decay[per_chunk / per_head] (has_decay), lens[n_steps]
+    // (has_lens), init[per_chunk] (has_init), the states (src[n_steps * per_chunk], or
+    // prefix[per_chunk..] with src_in_prefix); writes prefix[(n_steps + 1) * per_chunk]
+    // (has_prefix) and final[per_chunk] (has_final): lengths checked by the callers;
+    // absent arrays are not touched.
+    unsafe { launch.launch(Context::config(flat_grid(ctx, per_chunk)?)) }
+        .map_err(|e| ctx.driver_error("la_scan launch", e))?;
+    Ok(())
+}
+
+/// Causal linear attention, chunk by chunk: `kernels_core::linattn::forward` on device
+/// buffers. Writes `out` (`[n_heads][len][dv]`) and, if given, `state_out` (`S_len`).
+/// `chunk` 0 means 64; a chunk longer than the sequence is the whole sequence. `work`
+/// holds at least [`forward_work_len`] elements.
+///
+/// Errors, with nothing but `work` written: [`Error::Dimension`] (a zero size, lengths
+/// that disagree), [`Error::Workspace`], [`Error::NonFinite`] (NaN or infinity in an
+/// input, the decay or the scale), [`Error::Argument`] (a decay outside `(0, 1]`, a
+/// buffer of another context). After [`Error::Numerical`] (a value overflowed) `out`
+/// and `state_out` hold the computed values. Synchronises the context's stream.
+pub fn forward(
+    ctx: &Context,
+    inp: &DeviceInputs<'_>,
+    chunk: usize,
+    out: &mut CudaSlice<f32>,
+    state_out: Option<&mut CudaSlice<f32>>,
+    work: &mut CudaSlice<f32>,
+) -> Result<()> {
+    let shape = inp.shape;
+    shape.check()?;
+    let (qk, vl, sl) = (shape.qk_len()?, shape.v_len()?, shape.state_len()?);
+    let lengths_ok = inp.q.len() == qk
+        && inp.k.len() == qk
+        && inp.v.len() == vl
+        && out.len() == vl
+        && inp.state_in.is_none_or(|x| x.len() == sl)
+        && state_out.as_ref().is_none_or(|x| x.len() == sl)
+        && inp.decay.is_none_or(|d| d.len() == shape.n_heads);
+    if !lengths_ok {
+        return Err(Error::Dimension);
+    }
+    let needed = forward_work_len(shape, chunk)?;
+    if work.len() < needed {
+        return Err(Error::Workspace);
+    }
+    for s in [inp.q, inp.k, inp.v, &*out, &*work] {
+        ctx.check_slice(s)?;
+    }
+    for s in [inp.decay, inp.state_in, state_out.as_deref()]
+        .into_iter()
+        .flatten()
+    {
+        ctx.check_slice(s)?;
+    }
+    let (mut flags, mut states) = work.split_at_mut(FLAG_WORDS);
+    let mut states = states.slice_mut(0..needed - FLAG_WORDS);
+    let (mut pre, mut post) = flags.split_at_mut(1);
+
+    // 1. The values, read only.
+    let verdict = check(
+        ctx,
+        Check {
+            decay: inp.decay.map(|d| d.as_view()),
+            arrays: [
+                Some(inp.q.as_view()),
+                Some(inp.k.as_view()),
+                Some(inp.v.as_view()),
+                inp.state_in.map(|s| s.as_view()),
+            ],
+            lens: None,
+        },
+        inp.q,
+        &mut pre,
+    )?;
+    if verdict & DECAY_NONFINITE != 0 {
+        return Err(Error::NonFinite);
+    }
+    if verdict & DECAY_RANGE != 0 {
+        return Err(Error::Argument);
+    }
+    let scale = effective_scale(inp.scale, shape.dk)?;
+    if verdict & NONFINITE != 0 {
+        return Err(Error::NonFinite);
+    }
+
+    // 2. Chunk states into states[1..], the scan in place, the outputs.
+    let l = chunk_len(chunk, shape.len);
+    let n_chunks = shape.len.div_ceil(l);
+    let last = shape.len - (n_chunks - 1) * l;
+    {
+        let mut own = states.slice_mut(sl..);
+        chunk_states(ctx, shape, l, n_chunks, inp.decay, inp.k, inp.v, &mut own)?;
+    }
+    {
+        let mut last_view = state_out.map(|s| s.as_view_mut());
+        scan(
+            ctx,
+            n_chunks,
+            sl,
+            shape.dk * shape.dv,
+            inp.decay,
+            Lens::Uniform { uniform: l, last },
+            inp.state_in,
+            ScanIo {
+                src: None,
+                prefix: Some(&mut states),
+                last: last_view.as_mut(),
+            },
+            inp.q,
+        )?;
+    }
+    {
+        let f = ctx.function(&LINATTN, "la_output_f32")?;
+        let tiles_per_chunk = l.div_ceil(TILE);
+        let blocks = checked_product(&[
+            n_chunks,
+            tiles_per_chunk,
+            shape.n_heads,
+            shape.dv.div_ceil(TILE),
+        ])?;
+        let has_decay = i32::from(inp.decay.is_some());
+        let decay = inp.decay.unwrap_or(inp.q);
+        let has_init = i32::from(inp.state_in.is_some());
+        let states = states.as_view();
+        let mut launch = ctx.stream().launch_builder(&f);
+        launch
+            .arg(&shape.n_heads)
+            .arg(&shape.len)
+            .arg(&shape.dk)
+            .arg(&shape.dv)
+            .arg(&l)
+            .arg(&n_chunks)
+            .arg(&tiles_per_chunk)
+            .arg(decay)
+            .arg(&has_decay)
+            .arg(&scale)
+            .arg(&has_init)
+            .arg(inp.q)
+            .arg(inp.k)
+            .arg(inp.v)
+            .arg(&states)
+            .arg(&mut *out);
+        // SAFETY: la_output_f32 reads q, k (n_heads*len*dk), v (n_heads*len*dv), decay
+        // (has_decay), states[c][h] for c < n_chunks (the workspace holds n_chunks + 1);
+        // writes out[n_heads*len*dv] (checked), rows below len only.
+        unsafe { launch.launch(Context::config(grid(blocks)?)) }
+            .map_err(|e| ctx.driver_error("la_output launch", e))?;
+    }
+
+    // 3. Overflow: the outputs and every head's final state.
+    let finals = states.slice(n_chunks * sl..(n_chunks + 1) * sl);
+    let verdict = check(
+        ctx,
+        Check {
+            decay: None,
+            arrays: [Some(out.as_view()), Some(finals), None, None],
+            lens: None,
+        },
+        inp.q,
+        &mut post,
+    )?;
+    if verdict & NONFINITE != 0 {
+        return Err(Error::Numerical);
+    }
+    Ok(())
+}
+
+/// Maps the input check's decay and value bits to the host's errors, in its order.
+fn value_error(verdict: u32) -> Result<()> {
+    if verdict & DECAY_NONFINITE != 0 {
+        return Err(Error::NonFinite);
+    }
+    if verdict & DECAY_RANGE != 0 {
+        return Err(Error::Argument);
+    }
+    if verdict & NONFINITE != 0 {
+        return Err(Error::NonFinite);
+    }
+    Ok(())
+}
+
+/// A chunk's own state from `S_0 = 0`, `sum_t g^(len-1-t) k_t^T v_t`, written to
+/// `state` (`[n_heads][dk][dv]`): `kernels_core::linattn::chunk_state` on device
+/// buffers, computed as the states of 64-token segments (in `work`, at least
+/// [`chunk_state_work_len`] elements) scanned into the last.
+///
+/// Errors, with nothing but `work` written: [`Error::Dimension`], [`Error::Workspace`],
+/// [`Error::NonFinite`], [`Error::Argument`] (decay outside `(0, 1]`, a buffer of
+/// another context); [`Error::Numerical`] if a value overflowed (then `state` holds
+/// it). Synchronises the context's stream.
+pub fn chunk_state(
+    ctx: &Context,
+    shape: Shape,
+    k: &CudaSlice<f32>,
+    v: &CudaSlice<f32>,
+    decay: Option<&CudaSlice<f32>>,
+    state: &mut CudaSlice<f32>,
+    work: &mut CudaSlice<f32>,
+) -> Result<()> {
+    shape.check()?;
+    let sl = shape.state_len()?;
+    if k.len() != shape.qk_len()?
+        || v.len() != shape.v_len()?
+        || state.len() != sl
+        || decay.is_some_and(|d| d.len() != shape.n_heads)
+    {
+        return Err(Error::Dimension);
+    }
+    let needed = chunk_state_work_len(shape)?;
+    if work.len() < needed {
+        return Err(Error::Workspace);
+    }
+    for s in [k, v, &*state, &*work].into_iter().chain(decay) {
+        ctx.check_slice(s)?;
+    }
+    let (mut flags, mut segs) = work.split_at_mut(FLAG_WORDS);
+    let mut segs = segs.slice_mut(0..needed - FLAG_WORDS);
+    let (mut pre, mut post) = flags.split_at_mut(1);
+    let verdict = check(
+        ctx,
+        Check {
+            decay: decay.map(|d| d.as_view()),
+            arrays: [Some(k.as_view()), Some(v.as_view()), None, None],
+            lens: None,
+        },
+        k,
+        &mut pre,
+    )?;
+    value_error(verdict)?;
+
+    let n_seg = shape.len.div_ceil(SEGMENT);
+    let last = shape.len - (n_seg - 1) * SEGMENT;
+    chunk_states(ctx, shape, SEGMENT, n_seg, decay, k, v, &mut segs)?;
+    {
+        let src = segs.as_view();
+        let mut out = state.as_view_mut();
+        scan(
+            ctx,
+            n_seg,
+            sl,
+            shape.dk * shape.dv,
+            decay,
+            Lens::Uniform {
+                uniform: SEGMENT,
+                last,
+            },
+            None,
+            ScanIo {
+                src: Some(&src),
+                prefix: None,
+                last: Some(&mut out),
+            },
+            k,
+        )?;
+    }
+    let verdict = check(
+        ctx,
+        Check {
+            decay: None,
+            arrays: [Some(state.as_view()), None, None, None],
+            lens: None,
+        },
+        k,
+        &mut post,
+    )?;
+    if verdict & NONFINITE != 0 {
+        return Err(Error::Numerical);
+    }
+    Ok(())
+}
+
+/// The LASP-2 exclusive prefix over chunk states: `prefix[0] = 0`,
+/// `prefix[c + 1] = g^(len_c) prefix[c] + states[c]`, that is
+/// `kernels_core::linattn::state_scan` on device buffers (`chunk_lens` too). `work`
+/// holds at least [`state_scan_work_len`] elements.
+///
+/// Errors, with nothing but `work` written: [`Error::Dimension`] (no chunks, a zero
+/// size or chunk length, chunk lengths whose sum overflows, lengths that disagree),
+/// [`Error::Workspace`], [`Error::NonFinite`], [`Error::Argument`] (decay outside
+/// `(0, 1]`, a buffer of another context); [`Error::Numerical`] if a sum overflowed
+/// (then `prefix` holds it). Synchronises the context's stream.
+pub fn state_scan(
+    ctx: &Context,
+    scan_in: &DeviceScan<'_>,
+    prefix: &mut CudaSlice<f32>,
+    work: &mut CudaSlice<f32>,
+) -> Result<()> {
+    let n_chunks = scan_in.chunk_lens.len();
+    let (per_chunk, total) = scan_sizes(n_chunks, scan_in.n_heads, scan_in.dk, scan_in.dv)?;
+    if scan_in.states.len() != total
+        || prefix.len() != total
+        || scan_in.decay.is_some_and(|d| d.len() != scan_in.n_heads)
+    {
+        return Err(Error::Dimension);
+    }
+    if work.len() < state_scan_work_len(n_chunks, scan_in.n_heads, scan_in.dk, scan_in.dv)? {
+        return Err(Error::Workspace);
+    }
+    ctx.check_slice(scan_in.chunk_lens)?;
+    for s in [scan_in.states, &*prefix, &*work]
+        .into_iter()
+        .chain(scan_in.decay)
+    {
+        ctx.check_slice(s)?;
+    }
+    let (mut pre, mut rest) = work.split_at_mut(1);
+    let mut post = rest.slice_mut(0..1);
+    let verdict = check(
+        ctx,
+        Check {
+            decay: scan_in.decay.map(|d| d.as_view()),
+            arrays: [Some(scan_in.states.as_view()), None, None, None],
+            lens: Some(scan_in.chunk_lens),
+        },
+        scan_in.states,
+        &mut pre,
+    )?;
+    // The host checks the chunk lengths before the decay.
+    if verdict & BAD_LENS != 0 {
+        return Err(Error::Dimension);
+    }
+    value_error(verdict)?;
+    {
+        let src = scan_in.states.as_view();
+        let mut out = prefix.as_view_mut();
+        scan(
+            ctx,
+            n_chunks - 1,
+            per_chunk,
+            scan_in.dk * scan_in.dv,
+            scan_in.decay,
+            Lens::Device(scan_in.chunk_lens),
+            None,
+            ScanIo {
+                src: Some(&src),
+                prefix: Some(&mut out),
+                last: None,
+            },
+            scan_in.states,
+        )?;
+    }
+    let verdict = check(
+        ctx,
+        Check {
+            decay: None,
+            arrays: [Some(prefix.as_view()), None, None, None],
+            lens: None,
+        },
+        scan_in.states,
+        &mut post,
+    )?;
+    if verdict & NONFINITE != 0 {
+        return Err(Error::Numerical);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kernel_names_exist_in_the_source() {
+        for name in [
+            "la_check_f32",
+            "la_chunk_states_f32",
+            "la_scan_f32",
+            "la_output_f32",
+        ] {
+            assert!(LINATTN.has_kernel(name));
+        }
+        assert!(LINATTN.text.contains(&format!("#define LA_TILE {TILE} ")));
+        for (name, bit) in [
+            ("LA_DECAY_NONFINITE", DECAY_NONFINITE),
+            ("LA_DECAY_RANGE", DECAY_RANGE),
+            ("LA_NONFINITE", NONFINITE),
+            ("LA_BAD_LENS", BAD_LENS),
+        ] {
+            assert!(LINATTN.text.contains(&format!("#define {name} {bit}u")));
+        }
+    }
+
+    #[test]
+    fn workspace_lengths() {
+        let shape = Shape {
+            n_heads: 3,
+            len: 130,
+            dk: 5,
+            dv: 7,
+        };
+        // 130 tokens in chunks of 64: 3 chunks, 4 states.
+        assert_eq!(forward_work_len(shape, 0), Ok(2 + 4 * 105));
+        assert_eq!(forward_work_len(shape, 100), Ok(2 + 3 * 105));
+        // A chunk longer than the sequence: one chunk.
+        assert_eq!(forward_work_len(shape, 1000), Ok(2 + 2 * 105));
+        assert_eq!(chunk_state_work_len(shape), Ok(2 + 3 * 105));
+        assert_eq!(state_scan_work_len(4, 3, 5, 7), Ok(FLAG_WORDS));
+        assert_eq!(state_scan_work_len(0, 3, 5, 7), Err(Error::Dimension));
+        let zero = Shape { dk: 0, ..shape };
+        assert_eq!(forward_work_len(zero, 0), Err(Error::Dimension));
+        assert_eq!(chunk_state_work_len(zero), Err(Error::Dimension));
+        let huge = Shape {
+            n_heads: usize::MAX / 2,
+            len: 1,
+            dk: 2,
+            dv: 1,
+        };
+        assert_eq!(forward_work_len(huge, 0), Err(Error::Dimension));
+        assert_eq!(
+            state_scan_work_len(usize::MAX, 2, 1, 1),
+            Err(Error::Dimension)
+        );
+    }
+}
