@@ -6,6 +6,17 @@ use core::ffi::c_void;
 use kernels_core::Result;
 use kernels_cuda::{Borrowed, Context};
 
+/// `KN_ERR_UNSUPPORTED` unless a CUDA driver, a device and NVRTC are present: what
+/// the workspace queries answer first, as the launching functions do through
+/// [`context`].
+pub(crate) fn require() -> Result<()> {
+    if kernels_cuda::available() && kernels_cuda::nvrtc_available() {
+        Ok(())
+    } else {
+        Err(kernels_core::Error::Unsupported)
+    }
+}
+
 /// The context on the caller's stream ([`kernels_cuda::for_caller`]);
 /// `KN_ERR_UNSUPPORTED` without driver, device or NVRTC.
 ///

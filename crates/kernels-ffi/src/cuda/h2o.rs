@@ -2,12 +2,9 @@
 
 #[cfg(feature = "cuda")]
 use crate::guard::Done;
-use crate::guard::status;
 use crate::h2o::kn_h2o_cache;
 use crate::status::kn_status;
 use core::ffi::c_void;
-#[cfg(not(feature = "cuda"))]
-use kernels_core::Error;
 #[cfg(feature = "cuda")]
 use kernels_core::Result;
 
@@ -33,16 +30,7 @@ pub unsafe extern "C" fn kn_cuda_h2o_decode_work_bytes(
     n_heads: usize,
     bytes: *mut usize,
 ) -> kn_status {
-    status(|| {
-        #[cfg(feature = "cuda")]
-        // SAFETY: forwarded pointer contract.
-        return unsafe { work_bytes_device(c, n_heads, bytes) };
-        #[cfg(not(feature = "cuda"))]
-        {
-            let _ = (c, n_heads, bytes);
-            Err(Error::Unsupported)
-        }
-    })
+    cuda_entry!(work_bytes_device(c, n_heads, bytes))
 }
 
 #[cfg(feature = "cuda")]
@@ -53,9 +41,7 @@ unsafe fn work_bytes_device(
 ) -> Result<Done> {
     use crate::args::{input, out_value};
     use kernels_core::{Error, h2o::H2oCache};
-    if !(kernels_cuda::available() && kernels_cuda::nvrtc_available()) {
-        return Err(Error::Unsupported);
-    }
+    super::device::require()?;
     // SAFETY: the caller's contract on `c` and `bytes`.
     let (c, bytes) = unsafe { (&input(c, 1)?[0], out_value(bytes)?) };
     let (rows, _) = H2oCache::lengths(c.n_kv_heads, c.d, c.sink, c.heavy, c.recent)?;
@@ -114,22 +100,9 @@ pub unsafe extern "C" fn kn_cuda_h2o_decode_f32(
     work_bytes: usize,
     stream: *mut c_void,
 ) -> kn_status {
-    status(|| {
-        #[cfg(feature = "cuda")]
-        // SAFETY: forwarded pointer contract.
-        return unsafe {
-            decode_device(
-                c, n_heads, q, k_new, v_new, scale, out, work, work_bytes, stream,
-            )
-        };
-        #[cfg(not(feature = "cuda"))]
-        {
-            let _ = (
-                c, n_heads, q, k_new, v_new, scale, out, work, work_bytes, stream,
-            );
-            Err(Error::Unsupported)
-        }
-    })
+    cuda_entry!(decode_device(
+        c, n_heads, q, k_new, v_new, scale, out, work, work_bytes, stream
+    ))
 }
 
 #[cfg(feature = "cuda")]

@@ -31,9 +31,7 @@ fn shape(n_heads: usize, len: usize, dk: usize, dv: usize) -> Shape {
 /// `bytes` is NULL or valid for one write.
 #[cfg(feature = "cuda")]
 unsafe fn write_bytes(words: Result<usize>, bytes: *mut usize) -> Result<Done> {
-    if !(kernels_cuda::available() && kernels_cuda::nvrtc_available()) {
-        return Err(Error::Unsupported);
-    }
+    super::device::require()?;
     // SAFETY: the caller's contract on `bytes`.
     let bytes = unsafe { crate::args::out_value(bytes) }?;
     *bytes = words?
@@ -147,24 +145,10 @@ pub unsafe extern "C" fn kn_cuda_linattn_forward_f32(
     work_bytes: usize,
     stream: *mut c_void,
 ) -> kn_status {
-    status(|| {
-        #[cfg(feature = "cuda")]
-        // SAFETY: forwarded pointer contract.
-        return unsafe {
-            forward_device(
-                n_heads, len, dk, dv, q, k, v, decay, scale, state_in, out, state_out, chunk, work,
-                work_bytes, stream,
-            )
-        };
-        #[cfg(not(feature = "cuda"))]
-        {
-            let _ = (
-                n_heads, len, dk, dv, q, k, v, decay, scale, state_in, out, state_out, chunk, work,
-                work_bytes, stream,
-            );
-            Err(Error::Unsupported)
-        }
-    })
+    cuda_entry!(forward_device(
+        n_heads, len, dk, dv, q, k, v, decay, scale, state_in, out, state_out, chunk, work,
+        work_bytes, stream
+    ))
 }
 
 #[cfg(feature = "cuda")]
@@ -330,22 +314,9 @@ pub unsafe extern "C" fn kn_cuda_linattn_chunk_state_f32(
     work_bytes: usize,
     stream: *mut c_void,
 ) -> kn_status {
-    status(|| {
-        #[cfg(feature = "cuda")]
-        // SAFETY: forwarded pointer contract.
-        return unsafe {
-            chunk_state_device(
-                n_heads, len, dk, dv, k, v, decay, state, work, work_bytes, stream,
-            )
-        };
-        #[cfg(not(feature = "cuda"))]
-        {
-            let _ = (
-                n_heads, len, dk, dv, k, v, decay, state, work, work_bytes, stream,
-            );
-            Err(Error::Unsupported)
-        }
-    })
+    cuda_entry!(chunk_state_device(
+        n_heads, len, dk, dv, k, v, decay, state, work, work_bytes, stream
+    ))
 }
 
 #[cfg(feature = "cuda")]
@@ -470,24 +441,9 @@ pub unsafe extern "C" fn kn_cuda_linattn_state_scan_f32(
     work_bytes: usize,
     stream: *mut c_void,
 ) -> kn_status {
-    status(|| {
-        #[cfg(feature = "cuda")]
-        // SAFETY: forwarded pointer contract.
-        return unsafe {
-            state_scan_device(
-                n_chunks, n_heads, dk, dv, chunk_lens, decay, states, prefix, work, work_bytes,
-                stream,
-            )
-        };
-        #[cfg(not(feature = "cuda"))]
-        {
-            let _ = (
-                n_chunks, n_heads, dk, dv, chunk_lens, decay, states, prefix, work, work_bytes,
-                stream,
-            );
-            Err(Error::Unsupported)
-        }
-    })
+    cuda_entry!(state_scan_device(
+        n_chunks, n_heads, dk, dv, chunk_lens, decay, states, prefix, work, work_bytes, stream
+    ))
 }
 
 #[cfg(feature = "cuda")]

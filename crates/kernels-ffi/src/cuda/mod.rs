@@ -14,6 +14,25 @@
 //! current device (what the CUDA runtime uses). A function that returns a report or
 //! must judge convergence synchronises that stream; the others are asynchronous.
 
+/// The body of every `kn_cuda_*` entry point: `status` of the call `$device(args)` (an
+/// `unsafe fn` that exists only with the `cuda` feature, forwarding the entry point's
+/// pointer contract) where CUDA is compiled in, and `KN_ERR_UNSUPPORTED` without
+/// looking at any argument where it is not.
+macro_rules! cuda_entry {
+    ($device:ident($($arg:expr),* $(,)?)) => {
+        $crate::guard::status(|| {
+            #[cfg(feature = "cuda")]
+            // SAFETY: the entry point forwards its caller's pointer contract.
+            return unsafe { $device($($arg),*) };
+            #[cfg(not(feature = "cuda"))]
+            return {
+                let _ = ($($arg,)*);
+                Err(kernels_core::Error::Unsupported)
+            };
+        })
+    };
+}
+
 #[cfg(feature = "cuda")]
 pub(crate) mod device;
 mod h2o;
@@ -32,7 +51,7 @@ pub use sor::*;
 pub extern "C" fn kn_cuda_available() -> i32 {
     #[cfg(feature = "cuda")]
     {
-        i32::from(kernels_cuda::available() && kernels_cuda::nvrtc_available())
+        i32::from(device::require().is_ok())
     }
     #[cfg(not(feature = "cuda"))]
     {

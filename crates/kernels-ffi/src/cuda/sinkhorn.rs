@@ -1,13 +1,10 @@
 //! `kn_cuda_scale_*` and `kn_cuda_sinkhorn_*`: matrix scaling and log-domain
 //! Sinkhorn on the device, with the semantics of `kn_scale_*` and `kn_sinkhorn_*`.
 
-use crate::guard::status;
 use crate::report::kn_report;
 use crate::sinkhorn::kn_sinkhorn_opts;
 use crate::status::kn_status;
 use core::ffi::c_void;
-#[cfg(not(feature = "cuda"))]
-use kernels_core::Error;
 
 #[cfg(feature = "cuda")]
 use {
@@ -32,14 +29,23 @@ fn work_bytes_for(len: usize) -> Result<usize> {
         .ok_or(Error::Dimension)
 }
 
-/// [`Error::Unsupported`] unless a device and NVRTC are present.
+/// The body of both workspace queries (`log`: the log-domain solver's, else kernel
+/// mode's): the scratch elements, in bytes with alignment slack.
+///
+/// # Safety
+/// `bytes` is NULL or points to a writable `size_t`.
 #[cfg(feature = "cuda")]
-fn require_device() -> Result<()> {
-    if kernels_cuda::available() && kernels_cuda::nvrtc_available() {
-        Ok(())
+unsafe fn work_bytes_device(log: bool, n: usize, m: usize, bytes: *mut usize) -> Result<Done> {
+    device::require()?;
+    // SAFETY: the caller passes a valid pointer to one size_t or NULL.
+    let out = unsafe { out_value(bytes) }?;
+    let len = if log {
+        dev::sinkhorn_work_len(n, m)
     } else {
-        Err(Error::Unsupported)
-    }
+        dev::scale_work_len(n, m)
+    };
+    *out = work_bytes_for(len?)?;
+    Ok(Done::Ok)
 }
 
 /// [`Error::Null`] when `work` is NULL with `bytes` > 0 (the host functions' order:
@@ -98,21 +104,7 @@ pub unsafe extern "C" fn kn_cuda_scale_work_bytes(
     m: usize,
     bytes: *mut usize,
 ) -> kn_status {
-    status(|| {
-        #[cfg(feature = "cuda")]
-        {
-            require_device()?;
-            // SAFETY: the caller passes a valid pointer to one size_t or NULL.
-            let out = unsafe { out_value(bytes) }?;
-            *out = work_bytes_for(dev::scale_work_len(n, m)?)?;
-            Ok(Done::Ok)
-        }
-        #[cfg(not(feature = "cuda"))]
-        {
-            let _ = (n, m, bytes);
-            Err(Error::Unsupported)
-        }
-    })
+    cuda_entry!(work_bytes_device(false, n, m, bytes))
 }
 
 /// Device workspace bytes of `kn_cuda_sinkhorn_f32` / `kn_cuda_sinkhorn_f64` for an
@@ -130,21 +122,7 @@ pub unsafe extern "C" fn kn_cuda_sinkhorn_work_bytes(
     m: usize,
     bytes: *mut usize,
 ) -> kn_status {
-    status(|| {
-        #[cfg(feature = "cuda")]
-        {
-            require_device()?;
-            // SAFETY: the caller passes a valid pointer to one size_t or NULL.
-            let out = unsafe { out_value(bytes) }?;
-            *out = work_bytes_for(dev::sinkhorn_work_len(n, m)?)?;
-            Ok(Done::Ok)
-        }
-        #[cfg(not(feature = "cuda"))]
-        {
-            let _ = (n, m, bytes);
-            Err(Error::Unsupported)
-        }
-    })
+    cuda_entry!(work_bytes_device(true, n, m, bytes))
 }
 
 /// The body of `kn_cuda_scale_*`.
@@ -311,16 +289,9 @@ pub unsafe extern "C" fn kn_cuda_scale_f32(
     rep: *mut kn_report,
     stream: *mut c_void,
 ) -> kn_status {
-    status(|| {
-        #[cfg(feature = "cuda")]
-        // SAFETY: forwarded pointer contract.
-        return unsafe { scale_device(n, m, K, a, b, opts, u, v, work, work_bytes, rep, stream) };
-        #[cfg(not(feature = "cuda"))]
-        {
-            let _ = (n, m, K, a, b, opts, u, v, work, work_bytes, rep, stream);
-            Err(Error::Unsupported)
-        }
-    })
+    cuda_entry!(scale_device(
+        n, m, K, a, b, opts, u, v, work, work_bytes, rep, stream
+    ))
 }
 
 /// Sinkhorn-Knopp matrix scaling on the device (f64): `kn_scale_f64` with device
@@ -344,16 +315,9 @@ pub unsafe extern "C" fn kn_cuda_scale_f64(
     rep: *mut kn_report,
     stream: *mut c_void,
 ) -> kn_status {
-    status(|| {
-        #[cfg(feature = "cuda")]
-        // SAFETY: forwarded pointer contract.
-        return unsafe { scale_device(n, m, K, a, b, opts, u, v, work, work_bytes, rep, stream) };
-        #[cfg(not(feature = "cuda"))]
-        {
-            let _ = (n, m, K, a, b, opts, u, v, work, work_bytes, rep, stream);
-            Err(Error::Unsupported)
-        }
-    })
+    cuda_entry!(scale_device(
+        n, m, K, a, b, opts, u, v, work, work_bytes, rep, stream
+    ))
 }
 
 /// Log-domain Sinkhorn on the device (f32): `kn_sinkhorn_f32` with device memory.
@@ -400,22 +364,9 @@ pub unsafe extern "C" fn kn_cuda_sinkhorn_f32(
     rep: *mut kn_report,
     stream: *mut c_void,
 ) -> kn_status {
-    status(|| {
-        #[cfg(feature = "cuda")]
-        // SAFETY: forwarded pointer contract.
-        return unsafe {
-            sinkhorn_device(
-                n, m, C, a, b, opts, f, g, plan, work, work_bytes, rep, stream,
-            )
-        };
-        #[cfg(not(feature = "cuda"))]
-        {
-            let _ = (
-                n, m, C, a, b, opts, f, g, plan, work, work_bytes, rep, stream,
-            );
-            Err(Error::Unsupported)
-        }
-    })
+    cuda_entry!(sinkhorn_device(
+        n, m, C, a, b, opts, f, g, plan, work, work_bytes, rep, stream
+    ))
 }
 
 /// Log-domain Sinkhorn on the device (f64): `kn_sinkhorn_f64` with device memory;
@@ -440,22 +391,9 @@ pub unsafe extern "C" fn kn_cuda_sinkhorn_f64(
     rep: *mut kn_report,
     stream: *mut c_void,
 ) -> kn_status {
-    status(|| {
-        #[cfg(feature = "cuda")]
-        // SAFETY: forwarded pointer contract.
-        return unsafe {
-            sinkhorn_device(
-                n, m, C, a, b, opts, f, g, plan, work, work_bytes, rep, stream,
-            )
-        };
-        #[cfg(not(feature = "cuda"))]
-        {
-            let _ = (
-                n, m, C, a, b, opts, f, g, plan, work, work_bytes, rep, stream,
-            );
-            Err(Error::Unsupported)
-        }
-    })
+    cuda_entry!(sinkhorn_device(
+        n, m, C, a, b, opts, f, g, plan, work, work_bytes, rep, stream
+    ))
 }
 
 #[cfg(test)]

@@ -1,8 +1,8 @@
 //! `kn_cuda_sor_grid2d_*`: red-black grid SOR sweeps on device memory.
 
-use crate::guard::status;
 use crate::status::kn_status;
 use core::ffi::c_void;
+#[cfg(feature = "cuda")]
 use kernels_core::Error;
 
 #[cfg(feature = "cuda")]
@@ -27,23 +27,12 @@ pub unsafe extern "C" fn kn_cuda_sor_grid2d_work_bytes(
     ny: usize,
     bytes: *mut usize,
 ) -> kn_status {
-    status(|| {
-        #[cfg(feature = "cuda")]
-        // SAFETY: forwarded contract.
-        return unsafe { work_bytes(nx, ny, bytes) };
-        #[cfg(not(feature = "cuda"))]
-        return {
-            let _ = (nx, ny, bytes);
-            Err(Error::Unsupported)
-        };
-    })
+    cuda_entry!(work_bytes(nx, ny, bytes))
 }
 
 #[cfg(feature = "cuda")]
 unsafe fn work_bytes(nx: usize, ny: usize, bytes: *mut usize) -> Result<Done> {
-    if !(kernels_cuda::available() && kernels_cuda::nvrtc_available()) {
-        return Err(Error::Unsupported);
-    }
+    device::require()?;
     // SAFETY: the caller's contract.
     let out = unsafe { args::out_value(bytes) }?;
     if nx == 0 || ny == 0 {
@@ -92,16 +81,9 @@ pub unsafe extern "C" fn kn_cuda_sor_grid2d_f32(
     work_bytes: usize,
     stream: *mut c_void,
 ) -> kn_status {
-    status(|| {
-        #[cfg(feature = "cuda")]
-        // SAFETY: forwarded contract.
-        return unsafe { grid2d(nx, ny, shift, b, x, omega, sweeps, work, work_bytes, stream) };
-        #[cfg(not(feature = "cuda"))]
-        return {
-            let _ = (nx, ny, shift, b, x, omega, sweeps, work, work_bytes, stream);
-            Err(Error::Unsupported)
-        };
-    })
+    cuda_entry!(grid2d(
+        nx, ny, shift, b, x, omega, sweeps, work, work_bytes, stream
+    ))
 }
 
 /// In-place red-black SOR sweeps (f64) on the GPU; see `kn_cuda_sor_grid2d_f32`.
@@ -121,16 +103,9 @@ pub unsafe extern "C" fn kn_cuda_sor_grid2d_f64(
     work_bytes: usize,
     stream: *mut c_void,
 ) -> kn_status {
-    status(|| {
-        #[cfg(feature = "cuda")]
-        // SAFETY: forwarded contract.
-        return unsafe { grid2d(nx, ny, shift, b, x, omega, sweeps, work, work_bytes, stream) };
-        #[cfg(not(feature = "cuda"))]
-        return {
-            let _ = (nx, ny, shift, b, x, omega, sweeps, work, work_bytes, stream);
-            Err(Error::Unsupported)
-        };
-    })
+    cuda_entry!(grid2d(
+        nx, ny, shift, b, x, omega, sweeps, work, work_bytes, stream
+    ))
 }
 
 /// # Safety
