@@ -349,3 +349,96 @@ fn bad_input_is_rejected_untouched() {
         Error::Dimension
     );
 }
+
+/// W2 between two densities on a `side x side` grid of the unit square (the tour's
+/// problem: two Gaussian bumps against a ring, floors of 1e-4 of the peak, squared
+/// Euclidean cost scaled to [0, 1]).
+fn w2_grid(side: usize) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
+    let n = side * side;
+    let h = 1.0 / side as f64;
+    let point = |k: usize| {
+        (
+            (k % side) as f64 * h + h / 2.0,
+            (k / side) as f64 * h + h / 2.0,
+        )
+    };
+    let density = |f: &dyn Fn((f64, f64)) -> f64| {
+        let raw: Vec<f64> = (0..n).map(|k| f(point(k))).collect();
+        let peak = raw.iter().copied().fold(0.0, f64::max);
+        let total: f64 = raw.iter().map(|v| v + 1e-4 * peak).sum();
+        raw.iter()
+            .map(|v| (v + 1e-4 * peak) / total)
+            .collect::<Vec<f64>>()
+    };
+    let bump = |(x, y): (f64, f64), (cx, cy): (f64, f64), s: f64| {
+        (-((x - cx).powi(2) + (y - cy).powi(2)) / (2.0 * s * s)).exp()
+    };
+    let a = density(&|p| bump(p, (0.3, 0.3), 0.1) + 0.6 * bump(p, (0.7, 0.6), 0.08));
+    let b = density(&|(x, y)| {
+        let r = ((x - 0.5).powi(2) + (y - 0.5).powi(2)).sqrt();
+        (-(r - 0.3).powi(2) / (2.0 * 0.05f64.powi(2))).exp()
+    });
+    let mut c = Vec::with_capacity(n * n);
+    for i in 0..n {
+        for j in 0..n {
+            let (p, q) = (point(i), point(j));
+            c.push((p.0 - q.0).powi(2) + (p.1 - q.1).powi(2));
+        }
+    }
+    let c_max = c.iter().copied().fold(0.0, f64::max);
+    c.iter_mut().for_each(|v| *v /= c_max);
+    (c, a, b)
+}
+
+/// The experiment behind the density default (not a check; run it with
+/// `cargo test --release -p kernels-tests --test sns -- --ignored density --nocapture`):
+/// Newton steps and time to 1e-12 at eps = 1/1200 for several density caps, on the
+/// random assignment problem (n = 500) and W2 on a 32x32 grid. A cap below the plan's
+/// effective support converges only linearly.
+#[test]
+#[ignore]
+fn density_experiment() {
+    let (c_a, w) = assignment(500, 2024);
+    let (c_w, a_w, b_w) = w2_grid(32);
+    // (name, n, C, a, b, caps in entries per row)
+    type Case<'a> = (&'a str, usize, &'a [f64], &'a [f64], &'a [f64], &'a [f64]);
+    let cases: [Case<'_>; 2] = [
+        (
+            "random assignment n = 500",
+            500,
+            &c_a,
+            &w,
+            &w,
+            &[4.0, 5.0, 8.0, 64.0, 500.0],
+        ),
+        (
+            "W2 32x32 grid",
+            1024,
+            &c_w,
+            &a_w,
+            &b_w,
+            &[32.0, 64.0, 128.0, 1024.0],
+        ),
+    ];
+    for (name, n, c, a, b, per_row) in cases {
+        for &k in per_row {
+            let o = SnsOpts {
+                density: (k / n as f64).min(1.0),
+                max_newton: 300,
+                ..opts(1.0 / 1200.0, 1e-12)
+            };
+            let (mut f, mut g, mut plan) = (vec![0.0; n], vec![0.0; n], vec![0.0; n * n]);
+            let mut work = vec![0u8; sns_work_size::<f64>(n, n, o.density).unwrap().bytes()];
+            let start = std::time::Instant::now();
+            let cd = Dense::new(c, n, n).unwrap();
+            let out = sns::<f64, Simd>(cd, a, b, &o, &mut f, &mut g, &mut plan, &mut work).unwrap();
+            println!(
+                "{name}: cap {k}/n: error {:.2e}, {} Newton steps, {} CG iterations, {:.3} s",
+                out.report.error,
+                out.newton_steps,
+                out.report.inner_iterations,
+                start.elapsed().as_secs_f64()
+            );
+        }
+    }
+}
