@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Every check of the project, in one command (the README's test command):
 #   formatting and lints, the Rust test suite (unit, property, header, CUDA compile;
+#   the SIMD agreement tests once more per lower instruction set level;
 #   the ffi also with its cuda feature), the C and C++ tests under AddressSanitizer and
 #   UBSan and once under valgrind memcheck, the no_std/no-allocator proof for
 #   thumbv7em-none-eabihf, the fuzz targets' build, and a quick run of the tour.
@@ -51,6 +52,19 @@ have_tools() {
 step "rustfmt" cargo fmt --all --check
 step "clippy" cargo clippy --workspace --all-targets --locked -- -D warnings
 step "cargo test" cargo test --workspace --locked
+# The hot kernels pick their instruction set at run time; the run above used the
+# highest this machine has. The tests that compare SIMD with the scalar reference run
+# again at each lower level (KN_SIMD caps it; levels the CPU lacks are skipped).
+lower_simd_levels() {
+  local level ok=0
+  for level in portable avx2; do
+    echo "-- KN_SIMD=$level"
+    KN_SIMD=$level cargo test --locked -p kernels-tests --test simd_vs_scalar \
+      --test sinkhorn --test sns --test h2o --test linattn --test cg --test sor || ok=1
+  done
+  return $ok
+}
+step "SIMD agreement at the lower instruction set levels" lower_simd_levels
 # The kn_cuda_* entry points are compiled for real only with the ffi's `cuda` feature.
 step "cargo test (kernels-ffi with the cuda feature)" cargo test -p kernels-ffi --features cuda --locked
 step "clippy (cuda feature)" cargo clippy -p kernels-ffi -p kernels-cuda --features kernels-ffi/cuda \

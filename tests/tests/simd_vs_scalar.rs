@@ -190,3 +190,20 @@ fn lse_special_values_agree() {
         );
     }
 }
+
+/// `KN_SIMD`, when set, is the level the dispatched kernels run at (the test command
+/// runs the agreement tests once per level this machine has).
+#[test]
+fn kn_simd_sets_the_level() {
+    use kernels_simd::isa::{self, Level};
+    let active = isa::active();
+    eprintln!(
+        "dispatched kernels at {} (detected {})",
+        active.name(),
+        isa::detected().name()
+    );
+    if let Ok(name) = std::env::var("KN_SIMD") {
+        let cap = Level::parse(&name).expect("KN_SIMD names a level");
+        assert_eq!(active, cap.min(isa::detected()));
+    }
+}

@@ -15,8 +15,10 @@ pub struct Machine {
     pub threads: usize,
     /// SIMD instruction set compiled into kernels-simd.
     pub isa: &'static str,
-    /// Whether mul_add is fused in this build.
+    /// Whether mul_add is fused in this build (the `wide` primitives).
     pub fma: bool,
+    /// The instruction set level the dispatched hot kernels run at.
+    pub dispatched: kernels_simd::isa::Level,
     /// Single-thread copy bandwidth, GB/s (bytes read + bytes written).
     pub copy_gbs: f64,
     /// Single-thread STREAM triad bandwidth, GB/s (two reads + one write).
@@ -46,6 +48,7 @@ impl Machine {
             threads,
             isa: kernels_simd::SIMD_ISA,
             fma: kernels_simd::FMA,
+            dispatched: kernels_simd::isa::active(),
             copy_gbs,
             triad_gbs,
         }
@@ -83,9 +86,11 @@ impl fmt::Display for Machine {
         )?;
         writeln!(
             f,
-            "simd:     {} (f32x8, f64x4), fused mul_add: {}",
+            "simd:     compiled {} (f32x8, f64x4), fused mul_add: {}; hot kernels at \
+             run time: {} (KN_SIMD caps it)",
             self.isa,
-            if self.fma { "yes" } else { "no" }
+            if self.fma { "yes" } else { "no" },
+            self.dispatched.name()
         )?;
         write!(
             f,

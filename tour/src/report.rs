@@ -72,6 +72,11 @@ impl Report {
         );
         let _ = writeln!(text, "| SIMD compiled in | {} |", machine.isa);
         let _ = writeln!(text, "| fused mul_add | {} |", machine.fma);
+        let _ = writeln!(
+            text,
+            "| hot kernels at run time | {} |",
+            machine.dispatched.name()
+        );
         let _ = writeln!(text, "| copy bandwidth | {:.1} GB/s |", machine.copy_gbs);
         let _ = writeln!(
             text,

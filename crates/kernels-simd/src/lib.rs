@@ -6,14 +6,26 @@
 //! inner loops, plus the vectorised [`exp_f32x8`]/[`ln_f32x8`] and
 //! [`exp_f64x4`]/[`ln_f64x4`] the log-domain kernels live on.
 //!
+//! # Instruction sets: compile time and run time
+//!
 //! `wide` picks its instruction set at compile time: a portable x86_64 build uses
 //! SSE2 (an `f32x8` is two 128-bit registers); build with `-C target-cpu=native` to
 //! get AVX2 and FMA where the machine has them. [`SIMD_ISA`] names what was compiled.
 //!
+//! The primitives that dominate the run time of the kernels (`axpy`, `gemm`,
+//! `exp_shift` and the exponential loops of Sinkhorn: `lse_affine`, `exp_affine`,
+//! `sum_exp_affine`, `exp_affine_accumulate`, `exp_affine_sum`) do not depend on
+//! how the crate was compiled: they are written once against an internal vector
+//! interface and built for SSE2 (`wide`), AVX2+FMA and AVX-512, and each call runs
+//! the highest level the CPU supports ([`isa`]). So a portable build gets AVX-512 where
+//! the machine has it, and the `KN_SIMD` environment variable (with the `std`
+//! feature) or [`isa::set_cap`] lowers the level.
+//!
 //! # Agreement with the scalar reference
 //!
 //! The vector loops sum in a different order (several accumulators, lanes reduced at
-//! the end), and `mul_add` is fused only when FMA is enabled, so results differ from
+//! the end), and `mul_add` is fused with FMA (always at the AVX2 and AVX-512 levels;
+//! for `wide`, when the build enables it), so results differ from
 //! [`Scalar`](kernels_core::Scalar) within these bounds (`u` = unit roundoff of the
 //! type, `n` = length), given as functions in [`bounds`] and checked by the
 //! cross-crate tests and the tour:
@@ -41,8 +53,13 @@
 //! | `xpby` (cg) | the `axpy` bound with `a x_i = beta p_i`, `y_i = z_i` (0 without FMA) |
 #![no_std]
 
+mod axpy;
 pub mod bounds;
+mod dispatch;
+mod exp_loops;
 mod gemm;
+pub mod isa;
+mod lanes;
 mod math;
 mod primitives;
 mod red_black;
@@ -69,5 +86,6 @@ pub const SIMD_ISA: &str = if cfg!(target_feature = "avx512f") {
     "none (scalar emulation)"
 };
 
-/// Whether fused multiply-add is compiled in (then `mul_add` rounds once).
+/// Whether fused multiply-add is compiled in for the `wide` primitives (then `mul_add`
+/// rounds once); the dispatched ones fuse at the AVX2 and AVX-512 levels regardless.
 pub const FMA: bool = cfg!(target_feature = "fma");

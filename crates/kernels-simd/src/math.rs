@@ -32,6 +32,7 @@
 //! that are small compared to the final sum. The measured bounds below are
 //! the maxima of both builds.
 
+use crate::lanes::{Lanes, Portable};
 use wide::{f32x8, f64x4, u32x8, u64x4};
 
 // ---------------------------------------------------------------- f32 ----
@@ -184,30 +185,33 @@ const LN_F64_LG: [f64; 7] = [
 #[inline]
 #[must_use]
 pub fn exp_f32x8(x: f32x8) -> f32x8 {
+    exp_f32(Portable, x)
+}
+
+/// [`exp_f32x8`] on the vectors of any instruction set; the same operations in the
+/// same order, so it meets the same bound wherever `mul_add` is fused (with FMA) and
+/// where it is not (see the module docs).
+#[inline(always)]
+pub(crate) fn exp_f32<L: Lanes<f32>>(l: L, x: L::V) -> L::V {
     // NaN lanes are repaired by the final select, so the NaN behaviour of
-    // `fast_max`/`fast_min` (platform dependent) does not matter.
-    let xc = x
-        .fast_max(f32x8::splat(EXP_F32_MIN_X))
-        .fast_min(f32x8::splat(EXP_F32_MAX_X));
+    // `max`/`min` (platform dependent) does not matter.
+    let xc = l.min(l.max(x, l.splat(EXP_F32_MIN_X)), l.splat(EXP_F32_MAX_X));
 
     // z = n + 1.5 * 2^23 with n = round(x / ln 2) sitting in the low bits.
-    let z = xc.mul_add(
-        f32x8::splat(core::f32::consts::LOG2_E),
-        f32x8::splat(SHIFT_F32),
-    );
-    let n = z - f32x8::splat(SHIFT_F32);
+    let z = l.mul_add(xc, l.splat(core::f32::consts::LOG2_E), l.splat(SHIFT_F32));
+    let n = l.sub(z, l.splat(SHIFT_F32));
     // r = x - n ln2: the hi step is exact (exact product, Sterbenz), only the
     // tiny lo step rounds.
-    let r = n.mul_neg_add(f32x8::splat(LN2_HI_F32), xc);
-    let r = n.mul_neg_add(f32x8::splat(LN2_LO_F32), r);
+    let r = l.mul_neg_add(n, l.splat(LN2_HI_F32), xc);
+    let r = l.mul_neg_add(n, l.splat(LN2_LO_F32), r);
 
     // Horner has the fewest operations; in the Sinkhorn loops many
     // independent vectors are in flight, so throughput rather than the
     // dependency chain is what limits.
-    let q = f32x8::splat(EXP_F32_C5).mul_add(r, f32x8::splat(EXP_F32_C4));
-    let q = q.mul_add(r, f32x8::splat(EXP_F32_C3));
-    let q = q.mul_add(r, f32x8::splat(EXP_F32_C2));
-    let p = (r * r).mul_add(q, r) + f32x8::ONE;
+    let q = l.mul_add(l.splat(EXP_F32_C5), r, l.splat(EXP_F32_C4));
+    let q = l.mul_add(q, r, l.splat(EXP_F32_C3));
+    let q = l.mul_add(q, r, l.splat(EXP_F32_C2));
+    let p = l.add(l.mul_add(l.mul(r, r), q, r), l.splat(1.0));
 
     // u = n + 254 >= 104 (n >= -150), so a logical shift gives floor(u / 2)
     // and no signed shift is needed: a = floor(n/2) + 127, b = n - floor(n/2)
@@ -217,15 +221,18 @@ pub fn exp_f32x8(x: f32x8) -> f32x8 {
     // the end: a multiply that underflows costs a microcode assist of about a
     // hundred cycles on x86 unless the flush-to-zero mode is set, and inputs that
     // far below are the common case in Sinkhorn at small eps (measured 6x slower).
-    let zero = x.simd_lt(f32x8::splat(EXP_F32_MIN_X));
-    let u = z.to_bits() - u32x8::splat(SHIFT_F32_BITS - 254);
-    let u = zero.to_bits().select(u32x8::splat(254), u);
-    let a = u >> 1;
-    let b = u - a;
-    let y = p * f32x8::from_bits(a << 23) * f32x8::from_bits(b << 23);
+    let zero = l.lt(x, l.splat(EXP_F32_MIN_X));
+    let u = l.sub_bits(l.to_bits(z), l.splat_bits(SHIFT_F32_BITS - 254));
+    let u = l.select_bits(zero, l.splat_bits(254), u);
+    let a = l.shr1(u);
+    let b = l.sub_bits(u, a);
+    let y = l.mul(
+        l.mul(p, l.float_of_bits(l.shl_mantissa(a))),
+        l.float_of_bits(l.shl_mantissa(b)),
+    );
 
-    let y = zero.select(f32x8::ZERO, y);
-    x.is_nan().select(x, y)
+    let y = l.select(zero, l.zero(), y);
+    l.select(l.is_nan(x), x, y)
 }
 
 /// Lane-wise natural logarithm `ln x` of eight `f32`s.
@@ -317,36 +324,40 @@ pub fn ln_f32x8(x: f32x8) -> f32x8 {
 #[inline]
 #[must_use]
 pub fn exp_f64x4(x: f64x4) -> f64x4 {
-    let xc = x
-        .fast_max(f64x4::splat(EXP_F64_MIN_X))
-        .fast_min(f64x4::splat(EXP_F64_MAX_X));
+    exp_f64(Portable, x)
+}
 
-    let z = xc.mul_add(
-        f64x4::splat(core::f64::consts::LOG2_E),
-        f64x4::splat(SHIFT_F64),
-    );
-    let n = z - f64x4::splat(SHIFT_F64);
-    let r = n.mul_neg_add(f64x4::splat(LN2_HI_F64), xc);
-    let r = n.mul_neg_add(f64x4::splat(LN2_LO_F64), r);
+/// [`exp_f64x4`] on the vectors of any instruction set (see [`exp_f32`]).
+#[inline(always)]
+pub(crate) fn exp_f64<L: Lanes<f64>>(l: L, x: L::V) -> L::V {
+    let xc = l.min(l.max(x, l.splat(EXP_F64_MIN_X)), l.splat(EXP_F64_MAX_X));
 
-    let mut q = f64x4::splat(EXP_F64_Q[9]);
+    let z = l.mul_add(xc, l.splat(core::f64::consts::LOG2_E), l.splat(SHIFT_F64));
+    let n = l.sub(z, l.splat(SHIFT_F64));
+    let r = l.mul_neg_add(n, l.splat(LN2_HI_F64), xc);
+    let r = l.mul_neg_add(n, l.splat(LN2_LO_F64), r);
+
+    let mut q = l.splat(EXP_F64_Q[9]);
     for &c in EXP_F64_Q[..9].iter().rev() {
-        q = q.mul_add(r, f64x4::splat(c));
+        q = l.mul_add(q, r, l.splat(c));
     }
-    let p = (r * r).mul_add(q, r) + f64x4::ONE;
+    let p = l.add(l.mul_add(l.mul(r, r), q, r), l.splat(1.0));
 
     // u = n + 2046 >= 970 (n >= -1076): a = floor(n/2) + 1023 and
     // b = n - floor(n/2) + 1023 are biased exponents in [485, 1535].
-    // Lanes whose result is +0 skip the underflowing multiply (see `exp_f32x8`).
-    let zero = x.simd_lt(f64x4::splat(EXP_F64_MIN_X));
-    let u = z.to_bits() - u64x4::splat(SHIFT_F64_BITS - 2046);
-    let u = zero.to_bits().select(u64x4::splat(2046), u);
-    let a = u >> 1;
-    let b = u - a;
-    let y = p * f64x4::from_bits(a << 52) * f64x4::from_bits(b << 52);
+    // Lanes whose result is +0 skip the underflowing multiply (see `exp_f32`).
+    let zero = l.lt(x, l.splat(EXP_F64_MIN_X));
+    let u = l.sub_bits(l.to_bits(z), l.splat_bits(SHIFT_F64_BITS - 2046));
+    let u = l.select_bits(zero, l.splat_bits(2046), u);
+    let a = l.shr1(u);
+    let b = l.sub_bits(u, a);
+    let y = l.mul(
+        l.mul(p, l.float_of_bits(l.shl_mantissa(a))),
+        l.float_of_bits(l.shl_mantissa(b)),
+    );
 
-    let y = zero.select(f64x4::ZERO, y);
-    x.is_nan().select(x, y)
+    let y = l.select(zero, l.zero(), y);
+    l.select(l.is_nan(x), x, y)
 }
 
 /// Lane-wise natural logarithm `ln x` of four `f64`s.
@@ -755,6 +766,58 @@ mod tests {
             s.push(f64::from_bits(rng.next() & 0x000F_FFFF_FFFF_FFFF));
         }
         check64("ln_f64 subnormals", s);
+    }
+
+    /// The dispatched exponential (as `exp_affine` with `alpha = 1`, `y = beta = 0`,
+    /// which is exactly `exp(x)`) at every level this CPU has: the bounds above on
+    /// the same kinds of inputs, and the special values of the docs.
+    #[test]
+    fn exp_every_level() {
+        use crate::dispatch::{f32s, f64s};
+        let mut rng = Rng(5);
+        let mut x32: Vec<f32> = (0..=u64::from(u32::MAX))
+            .step_by(scale(61, 2039) as usize)
+            .map(|b| f32::from_bits(b as u32))
+            .collect();
+        x32.extend((0..scale(2_000_000, 250_000)).map(|_| rng.uniform(-104.5, 89.5) as f32));
+        let mut x64: Vec<f64> = (0..scale(2_000_000, 250_000))
+            .map(|_| rng.uniform(-746.0, 710.0))
+            .collect();
+        x64.extend((0..scale(1_000_000, 125_000)).map(|_| rng.uniform(-745.2, -708.0)));
+        x64.extend((0..scale(1_000_000, 125_000)).map(|_| {
+            let mag = rng.uniform(-60.0, 10.0).exp2();
+            if rng.next() & 1 == 0 { mag } else { -mag }
+        }));
+        let specials = [
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            0.0,
+            -0.0,
+            710.0,
+            -746.0,
+        ];
+        x64.extend(specials);
+        x32.extend(specials.map(|v| v as f32));
+        for level in crate::isa::supported() {
+            let mut out = std::vec![0.0f32; x32.len()];
+            f32s::exp_affine_at(level, 1.0, &x32, 0.0, &std::vec![0.0; x32.len()], &mut out);
+            for (&x, &e) in x32.iter().zip(&out) {
+                let u = ulp32(e, ref_exp32(x));
+                assert!(u <= F32_ULP_BOUND, "{level:?}: exp({x:e}) = {e:e}, {u} ulp");
+            }
+            let mut out = std::vec![0.0f64; x64.len()];
+            f64s::exp_affine_at(level, 1.0, &x64, 0.0, &std::vec![0.0; x64.len()], &mut out);
+            for (&x, &e) in x64.iter().zip(&out) {
+                let u = ulp64(e, x.exp());
+                assert!(u <= F64_ULP_BOUND, "{level:?}: exp({x:e}) = {e:e}, {u} ulp");
+            }
+            // Exact: exp(+-0) = 1 and the +0 of deep underflow, bit for bit.
+            let n = out.len();
+            assert_eq!(out[n - 4].to_bits(), 1.0f64.to_bits(), "{level:?}");
+            assert_eq!(out[n - 3].to_bits(), 1.0f64.to_bits(), "{level:?}");
+            assert_eq!(out[n - 1].to_bits(), 0.0f64.to_bits(), "{level:?}");
+        }
     }
 
     // ---------------------------------------------------- special values --

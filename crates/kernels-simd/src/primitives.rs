@@ -21,7 +21,7 @@ const ACC: usize = 4;
 
 macro_rules! simd_primitives {
     (
-        $t:ty, $v:ident, $lanes:literal, $exp:ident, $name:literal, $gemm:ident,
+        $t:ty, $v:ident, $lanes:literal, $exp:ident, $name:literal, $hot:ident,
         $rb:ident, $rb_split:expr
     ) => {
         impl Primitives<$t> for Simd {
@@ -53,16 +53,7 @@ macro_rules! simd_primitives {
             }
 
             fn axpy(a: $t, x: &[$t], y: &mut [$t]) {
-                debug_assert_eq!(x.len(), y.len());
-                let av = $v::splat(a);
-                let (xc, xr) = x.as_chunks::<$lanes>();
-                let (yc, yr) = y.as_chunks_mut::<$lanes>();
-                for (ys, xs) in yc.iter_mut().zip(xc) {
-                    *ys = av.mul_add($v::new(*xs), $v::new(*ys)).to_array();
-                }
-                for (yi, &xi) in yr.iter_mut().zip(xr) {
-                    *yi += a * xi;
-                }
+                crate::dispatch::$hot::axpy(a, x, y);
             }
 
             fn scale(a: $t, x: &mut [$t]) {
@@ -174,124 +165,25 @@ macro_rules! simd_primitives {
             // h2o primitives
 
             fn exp_shift(shift: $t, x: &mut [$t]) -> $t {
-                let sv = $v::splat(shift);
-                let (xc, xr) = x.as_chunks_mut::<$lanes>();
-                let mut acc = [$v::ZERO; 2];
-                for (k, xs) in xc.iter_mut().enumerate() {
-                    let e = $exp($v::new(*xs) - sv);
-                    *xs = e.to_array();
-                    acc[k & 1] += e;
-                }
-                xr.iter_mut().fold((acc[0] + acc[1]).reduce_add(), |s, xi| {
-                    *xi = Float::exp(*xi - shift);
-                    s + *xi
-                })
+                crate::dispatch::$hot::exp_shift(shift, x)
             }
 
             // sinkhorn primitives
 
             fn lse_affine(alpha: $t, x: &[$t], y: &[$t]) -> $t {
-                debug_assert_eq!(x.len(), y.len());
-                let n = x.len().min(y.len());
-                let av = $v::splat(alpha);
-                let (xc, xr) = x[..n].as_chunks::<$lanes>();
-                let (yc, yr) = y[..n].as_chunks::<$lanes>();
-                let term =
-                    |xs: &[$t; $lanes], ys: &[$t; $lanes]| av.mul_add($v::new(*xs), $v::new(*ys));
-                // Two maxima in flight hide the latency of the dependent max chain.
-                let mut mx = [$v::splat(<$t>::NEG_INFINITY); 2];
-                let (xp, xo) = xc.as_chunks::<2>();
-                let (yp, yo) = yc.as_chunks::<2>();
-                for (xs, ys) in xp.iter().zip(yp) {
-                    mx[0] = mx[0].fast_max(term(&xs[0], &ys[0]));
-                    mx[1] = mx[1].fast_max(term(&xs[1], &ys[1]));
-                }
-                for (xs, ys) in xo.iter().zip(yo) {
-                    mx[0] = mx[0].fast_max(term(xs, ys));
-                }
-                let m = mx[0]
-                    .fast_max(mx[1])
-                    .to_array()
-                    .into_iter()
-                    .chain(xr.iter().zip(yr).map(|(&a, &b)| alpha * a + b))
-                    .fold(<$t>::NEG_INFINITY, |m, v| if v > m { v } else { m });
-                if !m.is_finite() {
-                    // All -inf (or empty): -inf. Some +inf: +inf. Shifting would give NaN.
-                    return m;
-                }
-                let mv = $v::splat(m);
-                let mut acc = [$v::ZERO; 2];
-                for (xs, ys) in xp.iter().zip(yp) {
-                    acc[0] += $exp(term(&xs[0], &ys[0]) - mv);
-                    acc[1] += $exp(term(&xs[1], &ys[1]) - mv);
-                }
-                for (xs, ys) in xo.iter().zip(yo) {
-                    acc[0] += $exp(term(xs, ys) - mv);
-                }
-                let s = xr
-                    .iter()
-                    .zip(yr)
-                    .fold((acc[0] + acc[1]).reduce_add(), |s, (&a, &b)| {
-                        s + Float::exp(alpha * a + b - m)
-                    });
-                m + Float::ln(s)
+                crate::dispatch::$hot::lse_affine(alpha, x, y)
             }
 
             fn exp_affine(alpha: $t, x: &[$t], beta: $t, y: &[$t], out: &mut [$t]) {
-                debug_assert!(x.len() == y.len() && x.len() == out.len());
-                let n = x.len().min(y.len()).min(out.len());
-                let (av, bv) = ($v::splat(alpha), $v::splat(beta));
-                let (xc, xr) = x[..n].as_chunks::<$lanes>();
-                let (yc, yr) = y[..n].as_chunks::<$lanes>();
-                let (oc, or) = out[..n].as_chunks_mut::<$lanes>();
-                for ((os, xs), ys) in oc.iter_mut().zip(xc).zip(yc) {
-                    *os = $exp(av.mul_add($v::new(*xs), $v::new(*ys)) + bv).to_array();
-                }
-                for ((o, &xj), &yj) in or.iter_mut().zip(xr).zip(yr) {
-                    *o = Float::exp(alpha * xj + yj + beta);
-                }
+                crate::dispatch::$hot::exp_affine(alpha, x, beta, y, out);
             }
 
             fn sum_exp_affine(alpha: $t, x: &[$t], beta: $t, y: &[$t]) -> $t {
-                debug_assert_eq!(x.len(), y.len());
-                let n = x.len().min(y.len());
-                let (av, bv) = ($v::splat(alpha), $v::splat(beta));
-                let (xc, xr) = x[..n].as_chunks::<$lanes>();
-                let (yc, yr) = y[..n].as_chunks::<$lanes>();
-                let (xp, xo) = xc.as_chunks::<2>();
-                let (yp, yo) = yc.as_chunks::<2>();
-                let term = |xs: &[$t; $lanes], ys: &[$t; $lanes]| {
-                    $exp(av.mul_add($v::new(*xs), $v::new(*ys)) + bv)
-                };
-                let mut acc = [$v::ZERO; 2];
-                for (xs, ys) in xp.iter().zip(yp) {
-                    acc[0] += term(&xs[0], &ys[0]);
-                    acc[1] += term(&xs[1], &ys[1]);
-                }
-                for (xs, ys) in xo.iter().zip(yo) {
-                    acc[0] += term(xs, ys);
-                }
-                xr.iter()
-                    .zip(yr)
-                    .fold((acc[0] + acc[1]).reduce_add(), |s, (&a, &b)| {
-                        s + Float::exp(alpha * a + b + beta)
-                    })
+                crate::dispatch::$hot::sum_exp_affine(alpha, x, beta, y)
             }
 
             fn exp_affine_accumulate(alpha: $t, x: &[$t], beta: $t, y: &[$t], sum: &mut [$t]) {
-                debug_assert!(x.len() == y.len() && x.len() == sum.len());
-                let n = x.len().min(y.len()).min(sum.len());
-                let (av, bv) = ($v::splat(alpha), $v::splat(beta));
-                let (xc, xr) = x[..n].as_chunks::<$lanes>();
-                let (yc, yr) = y[..n].as_chunks::<$lanes>();
-                let (sc, sr) = sum[..n].as_chunks_mut::<$lanes>();
-                for ((ss, xs), ys) in sc.iter_mut().zip(xc).zip(yc) {
-                    let e = $exp(av.mul_add($v::new(*xs), $v::new(*ys)) + bv);
-                    *ss = ($v::new(*ss) + e).to_array();
-                }
-                for ((s, &xj), &yj) in sr.iter_mut().zip(xr).zip(yr) {
-                    *s += Float::exp(alpha * xj + yj + beta);
-                }
+                crate::dispatch::$hot::exp_affine_accumulate(alpha, x, beta, y, sum);
             }
 
             // linattn primitives
@@ -303,7 +195,7 @@ macro_rules! simd_primitives {
                 b: Strided<'_, $t>,
                 c: StridedMut<'_, $t>,
             ) {
-                crate::gemm::$gemm::gemm(alpha, a, w, b, c);
+                crate::dispatch::$hot::gemm(alpha, a, w, b, c);
             }
 
             // sor primitives
@@ -362,25 +254,7 @@ macro_rules! simd_primitives {
             // sinkhorn primitives (one-pass iterations)
 
             fn exp_affine_sum(alpha: $t, x: &[$t], beta: $t, y: &[$t], out: &mut [$t]) -> $t {
-                debug_assert!(x.len() == y.len() && x.len() == out.len());
-                let n = x.len().min(y.len()).min(out.len());
-                let (av, bv) = ($v::splat(alpha), $v::splat(beta));
-                let (xc, xr) = x[..n].as_chunks::<$lanes>();
-                let (yc, yr) = y[..n].as_chunks::<$lanes>();
-                let (oc, or) = out[..n].as_chunks_mut::<$lanes>();
-                let mut acc = [$v::ZERO; 2];
-                for (k, ((os, xs), ys)) in oc.iter_mut().zip(xc).zip(yc).enumerate() {
-                    let e = $exp(av.mul_add($v::new(*xs), $v::new(*ys)) + bv);
-                    *os = e.to_array();
-                    acc[k & 1] += e;
-                }
-                or.iter_mut().zip(xr).zip(yr).fold(
-                    (acc[0] + acc[1]).reduce_add(),
-                    |s, ((o, &xj), &yj)| {
-                        *o = Float::exp(alpha * xj + yj + beta);
-                        s + *o
-                    },
-                )
+                crate::dispatch::$hot::exp_affine_sum(alpha, x, beta, y, out)
             }
 
             fn dot_axpy(x: &[$t], v: &[$t], a: $t, w: &[$t], y: &mut [$t]) -> $t {
@@ -490,23 +364,14 @@ macro_rules! simd_primitives {
 
 // rb_row: the masked form for f32 (four lanes to a register even on SSE2) and for
 // f64 with AVX; the split form for f64 where a register holds two (see red_black).
-simd_primitives!(
-    f32,
-    f32x8,
-    8,
-    exp_f32x8,
-    "simd f32x8",
-    f32_gemm,
-    f32s,
-    false
-);
+simd_primitives!(f32, f32x8, 8, exp_f32x8, "simd f32x8", f32s, f32s, false);
 simd_primitives!(
     f64,
     f64x4,
     4,
     exp_f64x4,
     "simd f64x4",
-    f64_gemm,
+    f64s,
     f64s,
     !cfg!(target_feature = "avx")
 );

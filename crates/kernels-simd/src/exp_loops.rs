@@ -1,0 +1,200 @@
+//! The exponential loops of Sinkhorn (`exp(alpha x + y + beta)` in its forms) and of
+//! attention (`exp(x - shift)`), written once against [`Lanes`].
+//!
+//! Each walks whole vectors with two accumulators in flight (the exponential is long
+//! enough that two independent chains keep the units busy) and hands the tail,
+//! shorter than a vector, to the scalar `exp`.
+
+use crate::lanes::{Element, Lanes, split};
+use crate::math::{exp_f32, exp_f64};
+use num_traits::Float;
+
+/// Element types with a vector exponential.
+pub(crate) trait VecExp: Element + Float {
+    fn vexp<L: Lanes<Self>>(l: L, x: L::V) -> L::V;
+}
+
+impl VecExp for f32 {
+    #[inline(always)]
+    fn vexp<L: Lanes<f32>>(l: L, x: L::V) -> L::V {
+        exp_f32(l, x)
+    }
+}
+
+impl VecExp for f64 {
+    #[inline(always)]
+    fn vexp<L: Lanes<f64>>(l: L, x: L::V) -> L::V {
+        exp_f64(l, x)
+    }
+}
+
+/// `exp(alpha x + y + beta)` for one vector: the product and the `y` fused, as in
+/// the scalar rule's `alpha * x + y + beta` order.
+#[inline(always)]
+fn term<T: VecExp, L: Lanes<T>>(l: L, av: L::V, bv: L::V, x: &[T], y: &[T]) -> L::V {
+    T::vexp(l, l.add(l.mul_add(av, l.load(x), l.load(y)), bv))
+}
+
+/// `x_j <- exp(x_j - shift)`; returns the sum.
+#[inline(always)]
+pub(crate) fn exp_shift<T: VecExp, L: Lanes<T>>(l: L, shift: T, x: &mut [T]) -> T {
+    let (_, body) = split::<T, L>(&[x.len()]);
+    let sv = l.splat(shift);
+    let (xb, xr) = x.split_at_mut(body);
+    let mut acc = [l.zero(); 2];
+    for (k, xs) in xb.chunks_exact_mut(L::N).enumerate() {
+        let e = T::vexp(l, l.sub(l.load(xs), sv));
+        l.store(e, xs);
+        acc[k & 1] = l.add(acc[k & 1], e);
+    }
+    xr.iter_mut()
+        .fold(l.reduce_add(l.add(acc[0], acc[1])), |s, xi| {
+            *xi = (*xi - shift).exp();
+            s + *xi
+        })
+}
+
+/// `LSE_j(alpha x_j + y_j)`, max-shifted.
+#[inline(always)]
+pub(crate) fn lse_affine<T: VecExp, L: Lanes<T>>(l: L, alpha: T, x: &[T], y: &[T]) -> T {
+    let (n, body) = split::<T, L>(&[x.len(), y.len()]);
+    let av = l.splat(alpha);
+    let vectors = || {
+        x[..body]
+            .chunks_exact(L::N)
+            .zip(y[..body].chunks_exact(L::N))
+    };
+    let tail = || {
+        x[body..n]
+            .iter()
+            .zip(&y[body..n])
+            .map(|(&a, &b)| alpha * a + b)
+    };
+    // Two maxima in flight hide the latency of the dependent max chain.
+    let mut mx = [l.splat(T::neg_infinity()); 2];
+    for (k, (xs, ys)) in vectors().enumerate() {
+        mx[k & 1] = l.max(mx[k & 1], l.mul_add(av, l.load(xs), l.load(ys)));
+    }
+    let m = tail().fold(
+        l.reduce_max(l.max(mx[0], mx[1])),
+        |m, v| if v > m { v } else { m },
+    );
+    if !m.is_finite() {
+        // All -inf (or empty): -inf. Some +inf: +inf. Shifting would give NaN.
+        return m;
+    }
+    let mv = l.splat(-m);
+    let mut acc = [l.zero(); 2];
+    for (k, (xs, ys)) in vectors().enumerate() {
+        acc[k & 1] = l.add(acc[k & 1], term(l, av, mv, xs, ys));
+    }
+    let s = tail().fold(l.reduce_add(l.add(acc[0], acc[1])), |s, v| {
+        s + (v - m).exp()
+    });
+    m + s.ln()
+}
+
+/// `out_j = exp(alpha x_j + y_j + beta)`.
+#[inline(always)]
+pub(crate) fn exp_affine<T: VecExp, L: Lanes<T>>(
+    l: L,
+    alpha: T,
+    x: &[T],
+    beta: T,
+    y: &[T],
+    out: &mut [T],
+) {
+    let (n, body) = split::<T, L>(&[x.len(), y.len(), out.len()]);
+    let (av, bv) = (l.splat(alpha), l.splat(beta));
+    let (ob, or) = out[..n].split_at_mut(body);
+    let vectors = x[..body]
+        .chunks_exact(L::N)
+        .zip(y[..body].chunks_exact(L::N));
+    for (os, (xs, ys)) in ob.chunks_exact_mut(L::N).zip(vectors) {
+        l.store(term(l, av, bv, xs, ys), os);
+    }
+    for ((o, &xj), &yj) in or.iter_mut().zip(&x[body..n]).zip(&y[body..n]) {
+        *o = (alpha * xj + yj + beta).exp();
+    }
+}
+
+/// `sum_j exp(alpha x_j + y_j + beta)`.
+#[inline(always)]
+pub(crate) fn sum_exp_affine<T: VecExp, L: Lanes<T>>(
+    l: L,
+    alpha: T,
+    x: &[T],
+    beta: T,
+    y: &[T],
+) -> T {
+    let (n, body) = split::<T, L>(&[x.len(), y.len()]);
+    let (av, bv) = (l.splat(alpha), l.splat(beta));
+    let mut acc = [l.zero(); 2];
+    let vectors = x[..body]
+        .chunks_exact(L::N)
+        .zip(y[..body].chunks_exact(L::N));
+    for (k, (xs, ys)) in vectors.enumerate() {
+        acc[k & 1] = l.add(acc[k & 1], term(l, av, bv, xs, ys));
+    }
+    x[body..n]
+        .iter()
+        .zip(&y[body..n])
+        .fold(l.reduce_add(l.add(acc[0], acc[1])), |s, (&a, &b)| {
+            s + (alpha * a + b + beta).exp()
+        })
+}
+
+/// `sum_j += exp(alpha x_j + y_j + beta)`.
+#[inline(always)]
+pub(crate) fn exp_affine_accumulate<T: VecExp, L: Lanes<T>>(
+    l: L,
+    alpha: T,
+    x: &[T],
+    beta: T,
+    y: &[T],
+    sum: &mut [T],
+) {
+    let (n, body) = split::<T, L>(&[x.len(), y.len(), sum.len()]);
+    let (av, bv) = (l.splat(alpha), l.splat(beta));
+    let (sb, sr) = sum[..n].split_at_mut(body);
+    let vectors = x[..body]
+        .chunks_exact(L::N)
+        .zip(y[..body].chunks_exact(L::N));
+    for (ss, (xs, ys)) in sb.chunks_exact_mut(L::N).zip(vectors) {
+        l.store(l.add(l.load(ss), term(l, av, bv, xs, ys)), ss);
+    }
+    for ((s, &xj), &yj) in sr.iter_mut().zip(&x[body..n]).zip(&y[body..n]) {
+        *s = *s + (alpha * xj + yj + beta).exp();
+    }
+}
+
+/// `out_j = exp(alpha x_j + y_j + beta)`; returns their sum.
+#[inline(always)]
+pub(crate) fn exp_affine_sum<T: VecExp, L: Lanes<T>>(
+    l: L,
+    alpha: T,
+    x: &[T],
+    beta: T,
+    y: &[T],
+    out: &mut [T],
+) -> T {
+    let (n, body) = split::<T, L>(&[x.len(), y.len(), out.len()]);
+    let (av, bv) = (l.splat(alpha), l.splat(beta));
+    let (ob, or) = out[..n].split_at_mut(body);
+    let mut acc = [l.zero(); 2];
+    let vectors = x[..body]
+        .chunks_exact(L::N)
+        .zip(y[..body].chunks_exact(L::N));
+    for (k, (os, (xs, ys))) in ob.chunks_exact_mut(L::N).zip(vectors).enumerate() {
+        let e = term(l, av, bv, xs, ys);
+        l.store(e, os);
+        acc[k & 1] = l.add(acc[k & 1], e);
+    }
+    or.iter_mut().zip(&x[body..n]).zip(&y[body..n]).fold(
+        l.reduce_add(l.add(acc[0], acc[1])),
+        |s, ((o, &xj), &yj)| {
+            *o = (alpha * xj + yj + beta).exp();
+            s + *o
+        },
+    )
+}

@@ -1,0 +1,85 @@
+//! One vector interface, three instruction sets: the hot kernels are written once
+//! against [`Lanes`] and compiled for each [`Level`](crate::isa::Level).
+//!
+//! A `Lanes` value is a zero-sized token for an instruction set. The tokens for AVX2
+//! and AVX-512 can only be made inside a function compiled with those features (their
+//! constructors are `#[target_feature]` functions), so holding one proves that the
+//! CPU has them; that is what makes their methods' intrinsics sound. Each kernel is an
+//! `#[inline(always)]` generic function; [`dispatch`](crate::dispatch) instantiates it
+//! inside one `#[target_feature]` function per level, where every method inlines to
+//! single instructions.
+
+mod portable;
+pub(crate) use portable::Portable;
+#[cfg(target_arch = "x86_64")]
+pub(crate) mod x86;
+
+/// An element type and the unsigned integer of its bits.
+pub(crate) trait Element: Copy {
+    type Bits: Copy;
+}
+
+impl Element for f32 {
+    type Bits = u32;
+}
+
+impl Element for f64 {
+    type Bits = u64;
+}
+
+/// Vectors of `Self::N` lanes of `T`, their masks and their bit patterns.
+///
+/// `load` and `store` take slices of exactly `N` elements (from `chunks_exact(N)`);
+/// `max`/`min` return either operand when one is NaN, as one instruction does.
+pub(crate) trait Lanes<T: Element>: Copy {
+    type V: Copy;
+    type M: Copy;
+    type U: Copy;
+    /// Lanes per vector.
+    const N: usize;
+
+    fn splat(self, x: T) -> Self::V;
+    fn zero(self) -> Self::V;
+    fn load(self, x: &[T]) -> Self::V;
+    fn store(self, v: Self::V, out: &mut [T]);
+    fn add(self, a: Self::V, b: Self::V) -> Self::V;
+    fn sub(self, a: Self::V, b: Self::V) -> Self::V;
+    fn mul(self, a: Self::V, b: Self::V) -> Self::V;
+    /// `a b + c`, fused where the instruction set has FMA.
+    fn mul_add(self, a: Self::V, b: Self::V, c: Self::V) -> Self::V;
+    /// `c - a b`, fused where the instruction set has FMA.
+    fn mul_neg_add(self, a: Self::V, b: Self::V, c: Self::V) -> Self::V;
+    fn max(self, a: Self::V, b: Self::V) -> Self::V;
+    fn min(self, a: Self::V, b: Self::V) -> Self::V;
+    /// The sum of the lanes (in a tree order).
+    fn reduce_add(self, a: Self::V) -> T;
+    /// The largest lane (inputs hold no NaN).
+    fn reduce_max(self, a: Self::V) -> T;
+    fn lt(self, a: Self::V, b: Self::V) -> Self::M;
+    fn is_nan(self, a: Self::V) -> Self::M;
+    /// `m ? a : b` per lane.
+    fn select(self, m: Self::M, a: Self::V, b: Self::V) -> Self::V;
+
+    fn to_bits(self, a: Self::V) -> Self::U;
+    fn float_of_bits(self, a: Self::U) -> Self::V;
+    fn splat_bits(self, x: T::Bits) -> Self::U;
+    fn sub_bits(self, a: Self::U, b: Self::U) -> Self::U;
+    /// `m ? a : b` per lane.
+    fn select_bits(self, m: Self::M, a: Self::U, b: Self::U) -> Self::U;
+    /// Logical shift right by one.
+    fn shr1(self, a: Self::U) -> Self::U;
+    /// Shift left by the mantissa width (23 or 52): an exponent into place.
+    fn shl_mantissa(self, a: Self::U) -> Self::U;
+}
+
+/// For operands of these lengths: the length all of them cover, and where the whole
+/// vectors of `L` end in it.
+#[inline(always)]
+pub(crate) fn split<T: Element, L: Lanes<T>>(lens: &[usize]) -> (usize, usize) {
+    let n = lens.iter().copied().min().unwrap_or(0);
+    debug_assert!(
+        lens.iter().all(|&len| len == n),
+        "operand lengths differ: {lens:?}"
+    );
+    (n, n - n % L::N)
+}

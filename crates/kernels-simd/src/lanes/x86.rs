@@ -1,0 +1,189 @@
+//! [`Lanes`] on x86_64 AVX2+FMA (256-bit) and AVX-512F (512-bit) intrinsics.
+
+use super::Lanes;
+use core::arch::x86_64::*;
+
+/// The AVX2+FMA token; see the module docs of [`lanes`](super) for why holding one
+/// makes its intrinsics sound.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Avx2(());
+
+impl Avx2 {
+    /// The token, in code compiled with the features it stands for.
+    #[target_feature(enable = "avx2,fma")]
+    #[inline]
+    pub(crate) fn new() -> Self {
+        Avx2(())
+    }
+}
+
+/// The AVX-512F token (AVX2 and FMA included).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Avx512(());
+
+impl Avx512 {
+    /// The token, in code compiled with the features it stands for.
+    #[target_feature(enable = "avx512f,avx2,fma")]
+    #[inline]
+    pub(crate) fn new() -> Self {
+        Avx512(())
+    }
+}
+
+/// A method whose body is one intrinsic expression. SAFETY (for every expansion): a
+/// value of the token type exists only where its features were enabled at compile
+/// time (its constructor is a `#[target_feature]` function), so the instructions are
+/// available; the intrinsics take their operands by value and touch no memory.
+macro_rules! op {
+    ($name:ident($($arg:ident: $ty:ty),*) -> $ret:ty = $body:expr) => {
+        #[inline(always)]
+        fn $name(self, $($arg: $ty),*) -> $ret {
+            // SAFETY: see the macro's documentation.
+            unsafe { $body }
+        }
+    };
+}
+
+/// The memory and lane-reduction methods, the same for every token: loads and stores
+/// go through `bytemuck` casts between arrays and registers (no pointers).
+macro_rules! common {
+    ($t:ty, $v:ty, $n:literal) => {
+        type V = $v;
+        const N: usize = $n;
+
+        #[inline(always)]
+        fn load(self, x: &[$t]) -> $v {
+            x.first_chunk::<$n>().map_or_else(
+                || <Self as Lanes<$t>>::zero(self),
+                |a| bytemuck::cast::<[$t; $n], $v>(*a),
+            )
+        }
+        #[inline(always)]
+        fn store(self, v: $v, out: &mut [$t]) {
+            if let Some(o) = out.first_chunk_mut::<$n>() {
+                *o = bytemuck::cast::<$v, [$t; $n]>(v);
+            }
+        }
+        #[inline(always)]
+        fn reduce_max(self, a: $v) -> $t {
+            bytemuck::cast::<$v, [$t; $n]>(a)
+                .into_iter()
+                .fold(<$t>::NEG_INFINITY, |m, v| if v > m { v } else { m })
+        }
+    };
+}
+
+impl Lanes<f64> for Avx2 {
+    type M = __m256d;
+    type U = __m256i;
+    common!(f64, __m256d, 4);
+    op!(splat(x: f64) -> __m256d = _mm256_set1_pd(x));
+    op!(zero() -> __m256d = _mm256_setzero_pd());
+    op!(add(a: __m256d, b: __m256d) -> __m256d = _mm256_add_pd(a, b));
+    op!(sub(a: __m256d, b: __m256d) -> __m256d = _mm256_sub_pd(a, b));
+    op!(mul(a: __m256d, b: __m256d) -> __m256d = _mm256_mul_pd(a, b));
+    op!(mul_add(a: __m256d, b: __m256d, c: __m256d) -> __m256d = _mm256_fmadd_pd(a, b, c));
+    op!(mul_neg_add(a: __m256d, b: __m256d, c: __m256d) -> __m256d = _mm256_fnmadd_pd(a, b, c));
+    op!(max(a: __m256d, b: __m256d) -> __m256d = _mm256_max_pd(a, b));
+    op!(min(a: __m256d, b: __m256d) -> __m256d = _mm256_min_pd(a, b));
+    op!(reduce_add(a: __m256d) -> f64 = {
+        let s = _mm_add_pd(_mm256_castpd256_pd128(a), _mm256_extractf128_pd::<1>(a));
+        _mm_cvtsd_f64(_mm_add_sd(s, _mm_unpackhi_pd(s, s)))
+    });
+    op!(lt(a: __m256d, b: __m256d) -> __m256d = _mm256_cmp_pd::<_CMP_LT_OQ>(a, b));
+    op!(is_nan(a: __m256d) -> __m256d = _mm256_cmp_pd::<_CMP_UNORD_Q>(a, a));
+    op!(select(m: __m256d, a: __m256d, b: __m256d) -> __m256d = _mm256_blendv_pd(b, a, m));
+    op!(to_bits(a: __m256d) -> __m256i = _mm256_castpd_si256(a));
+    op!(float_of_bits(a: __m256i) -> __m256d = _mm256_castsi256_pd(a));
+    op!(splat_bits(x: u64) -> __m256i = _mm256_set1_epi64x(x.cast_signed()));
+    op!(sub_bits(a: __m256i, b: __m256i) -> __m256i = _mm256_sub_epi64(a, b));
+    op!(select_bits(m: __m256d, a: __m256i, b: __m256i) -> __m256i =
+        _mm256_blendv_epi8(b, a, _mm256_castpd_si256(m)));
+    op!(shr1(a: __m256i) -> __m256i = _mm256_srli_epi64::<1>(a));
+    op!(shl_mantissa(a: __m256i) -> __m256i = _mm256_slli_epi64::<52>(a));
+}
+
+impl Lanes<f32> for Avx2 {
+    type M = __m256;
+    type U = __m256i;
+    common!(f32, __m256, 8);
+    op!(splat(x: f32) -> __m256 = _mm256_set1_ps(x));
+    op!(zero() -> __m256 = _mm256_setzero_ps());
+    op!(add(a: __m256, b: __m256) -> __m256 = _mm256_add_ps(a, b));
+    op!(sub(a: __m256, b: __m256) -> __m256 = _mm256_sub_ps(a, b));
+    op!(mul(a: __m256, b: __m256) -> __m256 = _mm256_mul_ps(a, b));
+    op!(mul_add(a: __m256, b: __m256, c: __m256) -> __m256 = _mm256_fmadd_ps(a, b, c));
+    op!(mul_neg_add(a: __m256, b: __m256, c: __m256) -> __m256 = _mm256_fnmadd_ps(a, b, c));
+    op!(max(a: __m256, b: __m256) -> __m256 = _mm256_max_ps(a, b));
+    op!(min(a: __m256, b: __m256) -> __m256 = _mm256_min_ps(a, b));
+    op!(reduce_add(a: __m256) -> f32 = {
+        let s = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps::<1>(a));
+        let s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+        _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)))
+    });
+    op!(lt(a: __m256, b: __m256) -> __m256 = _mm256_cmp_ps::<_CMP_LT_OQ>(a, b));
+    op!(is_nan(a: __m256) -> __m256 = _mm256_cmp_ps::<_CMP_UNORD_Q>(a, a));
+    op!(select(m: __m256, a: __m256, b: __m256) -> __m256 = _mm256_blendv_ps(b, a, m));
+    op!(to_bits(a: __m256) -> __m256i = _mm256_castps_si256(a));
+    op!(float_of_bits(a: __m256i) -> __m256 = _mm256_castsi256_ps(a));
+    op!(splat_bits(x: u32) -> __m256i = _mm256_set1_epi32(x.cast_signed()));
+    op!(sub_bits(a: __m256i, b: __m256i) -> __m256i = _mm256_sub_epi32(a, b));
+    op!(select_bits(m: __m256, a: __m256i, b: __m256i) -> __m256i =
+        _mm256_blendv_epi8(b, a, _mm256_castps_si256(m)));
+    op!(shr1(a: __m256i) -> __m256i = _mm256_srli_epi32::<1>(a));
+    op!(shl_mantissa(a: __m256i) -> __m256i = _mm256_slli_epi32::<23>(a));
+}
+
+impl Lanes<f64> for Avx512 {
+    type M = __mmask8;
+    type U = __m512i;
+    common!(f64, __m512d, 8);
+    op!(splat(x: f64) -> __m512d = _mm512_set1_pd(x));
+    op!(zero() -> __m512d = _mm512_setzero_pd());
+    op!(add(a: __m512d, b: __m512d) -> __m512d = _mm512_add_pd(a, b));
+    op!(sub(a: __m512d, b: __m512d) -> __m512d = _mm512_sub_pd(a, b));
+    op!(mul(a: __m512d, b: __m512d) -> __m512d = _mm512_mul_pd(a, b));
+    op!(mul_add(a: __m512d, b: __m512d, c: __m512d) -> __m512d = _mm512_fmadd_pd(a, b, c));
+    op!(mul_neg_add(a: __m512d, b: __m512d, c: __m512d) -> __m512d = _mm512_fnmadd_pd(a, b, c));
+    op!(max(a: __m512d, b: __m512d) -> __m512d = _mm512_max_pd(a, b));
+    op!(min(a: __m512d, b: __m512d) -> __m512d = _mm512_min_pd(a, b));
+    op!(reduce_add(a: __m512d) -> f64 = _mm512_reduce_add_pd(a));
+    op!(lt(a: __m512d, b: __m512d) -> __mmask8 = _mm512_cmp_pd_mask::<_CMP_LT_OQ>(a, b));
+    op!(is_nan(a: __m512d) -> __mmask8 = _mm512_cmp_pd_mask::<_CMP_UNORD_Q>(a, a));
+    op!(select(m: __mmask8, a: __m512d, b: __m512d) -> __m512d = _mm512_mask_blend_pd(m, b, a));
+    op!(to_bits(a: __m512d) -> __m512i = _mm512_castpd_si512(a));
+    op!(float_of_bits(a: __m512i) -> __m512d = _mm512_castsi512_pd(a));
+    op!(splat_bits(x: u64) -> __m512i = _mm512_set1_epi64(x.cast_signed()));
+    op!(sub_bits(a: __m512i, b: __m512i) -> __m512i = _mm512_sub_epi64(a, b));
+    op!(select_bits(m: __mmask8, a: __m512i, b: __m512i) -> __m512i =
+        _mm512_mask_blend_epi64(m, b, a));
+    op!(shr1(a: __m512i) -> __m512i = _mm512_srli_epi64::<1>(a));
+    op!(shl_mantissa(a: __m512i) -> __m512i = _mm512_slli_epi64::<52>(a));
+}
+
+impl Lanes<f32> for Avx512 {
+    type M = __mmask16;
+    type U = __m512i;
+    common!(f32, __m512, 16);
+    op!(splat(x: f32) -> __m512 = _mm512_set1_ps(x));
+    op!(zero() -> __m512 = _mm512_setzero_ps());
+    op!(add(a: __m512, b: __m512) -> __m512 = _mm512_add_ps(a, b));
+    op!(sub(a: __m512, b: __m512) -> __m512 = _mm512_sub_ps(a, b));
+    op!(mul(a: __m512, b: __m512) -> __m512 = _mm512_mul_ps(a, b));
+    op!(mul_add(a: __m512, b: __m512, c: __m512) -> __m512 = _mm512_fmadd_ps(a, b, c));
+    op!(mul_neg_add(a: __m512, b: __m512, c: __m512) -> __m512 = _mm512_fnmadd_ps(a, b, c));
+    op!(max(a: __m512, b: __m512) -> __m512 = _mm512_max_ps(a, b));
+    op!(min(a: __m512, b: __m512) -> __m512 = _mm512_min_ps(a, b));
+    op!(reduce_add(a: __m512) -> f32 = _mm512_reduce_add_ps(a));
+    op!(lt(a: __m512, b: __m512) -> __mmask16 = _mm512_cmp_ps_mask::<_CMP_LT_OQ>(a, b));
+    op!(is_nan(a: __m512) -> __mmask16 = _mm512_cmp_ps_mask::<_CMP_UNORD_Q>(a, a));
+    op!(select(m: __mmask16, a: __m512, b: __m512) -> __m512 = _mm512_mask_blend_ps(m, b, a));
+    op!(to_bits(a: __m512) -> __m512i = _mm512_castps_si512(a));
+    op!(float_of_bits(a: __m512i) -> __m512 = _mm512_castsi512_ps(a));
+    op!(splat_bits(x: u32) -> __m512i = _mm512_set1_epi32(x.cast_signed()));
+    op!(sub_bits(a: __m512i, b: __m512i) -> __m512i = _mm512_sub_epi32(a, b));
+    op!(select_bits(m: __mmask16, a: __m512i, b: __m512i) -> __m512i =
+        _mm512_mask_blend_epi32(m, b, a));
+    op!(shr1(a: __m512i) -> __m512i = _mm512_srli_epi32::<1>(a));
+    op!(shl_mantissa(a: __m512i) -> __m512i = _mm512_slli_epi32::<23>(a));
+}
