@@ -54,6 +54,7 @@ impl Level {
         }
     }
 
+    #[inline]
     fn from_u8(v: u8) -> Level {
         match v {
             3 => Level::Avx512,
@@ -70,23 +71,28 @@ static CAP: AtomicU8 = AtomicU8::new(Level::Avx512 as u8);
 
 /// The highest level this CPU and operating system support (detected once).
 #[must_use]
+#[inline]
 pub fn detected() -> Level {
     match DETECTED.load(Ordering::Relaxed) {
-        0 => {
-            let level = probe();
-            #[cfg(feature = "std")]
-            if let Some(cap) = env_cap() {
-                set_cap(cap);
-            }
-            DETECTED.store(level as u8, Ordering::Relaxed);
-            level
-        }
+        0 => first_detection(),
         v => Level::from_u8(v),
     }
 }
 
+#[cold]
+fn first_detection() -> Level {
+    let level = probe();
+    #[cfg(feature = "std")]
+    if let Some(cap) = env_cap() {
+        set_cap(cap);
+    }
+    DETECTED.store(level as u8, Ordering::Relaxed);
+    level
+}
+
 /// The level the dispatched kernels use now: [`detected`], lowered by [`set_cap`].
 #[must_use]
+#[inline]
 pub fn active() -> Level {
     detected().min(Level::from_u8(CAP.load(Ordering::Relaxed)))
 }
