@@ -440,7 +440,10 @@ pub fn bench(_machine: &Machine) -> Section {
     });
     let gf = |t: f64| work / t / 1e9;
     section.row(vec![
-        format!("chunked forward (simd, gemm at {})", kernels_simd::isa::active().name()),
+        format!(
+            "chunked forward (simd, gemm at {})",
+            kernels_simd::isa::active().name()
+        ),
         format!("{:.1}", t_ours * 1e3),
         format!("{:.1}", gf(t_ours)),
         format!(

@@ -70,6 +70,28 @@ pub(crate) trait Lanes<T: Element>: Copy {
     fn shr1(self, a: Self::U) -> Self::U;
     /// Shift left by the mantissa width (23 or 52): an exponent into place.
     fn shl_mantissa(self, a: Self::U) -> Self::U;
+
+    /// Asks for the cache line holding `x[ahead]` to be brought into L2. A hint: it
+    /// never faults, and `ahead` may point past the end of `x` (nothing is read).
+    #[inline(always)]
+    fn prefetch(self, x: &[T], ahead: usize) {
+        prefetch_l2(x.as_ptr().wrapping_add(ahead).cast());
+    }
+}
+
+/// See [`Lanes::prefetch`].
+#[inline(always)]
+#[allow(
+    unused_variables,
+    reason = "a no-op where there is no prefetch instruction"
+)]
+fn prefetch_l2(p: *const i8) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: PREFETCHT1 is part of SSE, which every x86_64 CPU has; a prefetch reads
+    // nothing architecturally and never faults, whatever the address.
+    unsafe {
+        core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T1 }>(p);
+    }
 }
 
 /// For operands of these lengths: the length all of them cover, and where the whole
