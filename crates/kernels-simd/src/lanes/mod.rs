@@ -85,7 +85,7 @@ pub(crate) trait Lanes<T: Element>: Copy {
     unused_variables,
     reason = "a no-op where there is no prefetch instruction"
 )]
-fn prefetch_l2(p: *const i8) {
+pub(crate) fn prefetch_l2(p: *const i8) {
     #[cfg(target_arch = "x86_64")]
     // SAFETY: PREFETCHT1 is part of SSE, which every x86_64 CPU has; a prefetch reads
     // nothing architecturally and never faults, whatever the address.
