@@ -153,4 +153,11 @@ pub trait Primitives<T: Real> {
 
     /// `p <- z + beta p` (CG's new search direction). Same lengths.
     fn xpby(z: &[T], beta: T, p: &mut [T]);
+
+    /// A hint that `x` is about to be read: implementations may start bringing it
+    /// into the cache. No effect on any result; the default does nothing.
+    #[inline]
+    fn prefetch(x: &[T]) {
+        let _ = x;
+    }
 }

@@ -95,7 +95,8 @@ macro_rules! simd_primitives {
             fn sum(x: &[$t]) -> $t {
                 let (xb, xt) = x.as_chunks::<{ ACC * $lanes }>();
                 let mut acc = [$v::ZERO; ACC];
-                for xs in xb {
+                for (blk, xs) in xb.iter().enumerate() {
+                    prefetch_l2(x.as_ptr().wrapping_add(blk * ACC * $lanes + STREAM_AHEAD).cast());
                     let xs = xs.as_chunks::<$lanes>().0;
                     for k in 0..ACC {
                         acc[k] += $v::new(xs[k]);
@@ -383,6 +384,13 @@ macro_rules! simd_primitives {
                 }
                 let total = (acc[0] + acc[1]) + (acc[2] + acc[3]);
                 total.reduce_add() + <kernels_core::Scalar as Primitives<$t>>::mul_dot(dt, rt, zt)
+            }
+
+            fn prefetch(x: &[$t]) {
+                // One hint per 64-byte cache line.
+                for line in x.chunks(64 / core::mem::size_of::<$t>()) {
+                    prefetch_l2(line.as_ptr().cast());
+                }
             }
 
             fn xpby(z: &[$t], beta: $t, p: &mut [$t]) {

@@ -114,6 +114,14 @@ pub fn forward<T: Real, P: Primitives<T>>(
                 dk,
                 dv,
             };
+            // The next chunk's inputs start on their way into the cache while this
+            // one computes: the products touch them first in several short
+            // interleaved streams that would otherwise wait on memory.
+            let t1 = t0 + lc;
+            let next = t1..(t1 + l).min(shape.len);
+            P::prefetch(&q[next.start * dk..next.end * dk]);
+            P::prefetch(&k[next.start * dk..next.end * dk]);
+            P::prefetch(&v[next.start * dv..next.end * dv]);
             let o_chunk = &mut o[t0 * dv..(t0 + lc) * dv];
             chunk.run::<P>(g, fresh, &mut s, o_chunk)?;
             // Checked while the chunk is still in cache.
@@ -155,12 +163,6 @@ impl<T: Real> Chunk<'_, T> {
     ) -> Result<()> {
         let (lc, dk, dv) = (self.len, self.dk, self.dv);
         let one = T::one();
-        // Stream the chunk's inputs once, in order, before the tiled products revisit
-        // them: a sequential pass keeps many loads in flight and engages the hardware
-        // prefetchers, where the products' first touch is several short interleaved
-        // streams that wait on memory (measured about 15% faster at len 4096, 8 heads,
-        // dk = dv = 128, where the inputs come from memory, not cache).
-        core::hint::black_box(P::sum(self.q) + P::sum(self.k) + P::sum(self.v));
         // Inter-chunk: O = diag(scale g^(i+1)) Q S_prev.
         o.fill(T::zero());
         if !fresh {
