@@ -22,6 +22,7 @@ macro_rules! dispatched {
         }
 
         #[allow(dead_code, reason = "used where a test or benchmark picks the level")]
+        #[inline]
         $vis fn $name_at(level: $crate::isa::Level, $($arg: $ty),*) -> $ret {
             #[cfg(target_arch = "x86_64")]
             {

@@ -10,6 +10,10 @@ use crate::{Error, Primitives, Result, Workspace, WorkspaceSize};
 /// Slots per tile of logits.
 pub const TILE: usize = 64;
 
+/// How many slots ahead the K and V rows are prefetched: a decode step streams the
+/// whole cache once, and the hardware prefetchers alone fell behind it.
+const PREFETCH_ROWS: usize = 8;
+
 /// Scratch of one row for `heads` query heads over at most `cap` slots: each head's
 /// scaled exponentials (`cap`), the shift each tile was exponentiated with (one per
 /// tile), and the running maximum and sum. One row of exponentials, never a matrix.
@@ -131,6 +135,16 @@ impl<F: Fn(usize) -> usize> Group<'_, F> {
         row(self.q, self.q_base + i * self.stride, self.d)
     }
 
+    /// Starts bringing slot `j`'s row of `kv` (K or V) into the cache, if there is
+    /// such a slot.
+    fn prefetch_row<P: Primitives<f32>>(&self, kv: &[f32], j: usize) {
+        if j < self.slots
+            && let Ok(r) = row(kv, (self.kv_row)(j), self.d)
+        {
+            P::prefetch(r);
+        }
+    }
+
     /// `scale * q_i . k_s` for the heads of the group and the slots `start..start + n`,
     /// into `exps[i * cap + s]`. Each K row is read once for all heads.
     fn logits<P: Primitives<f32>>(
@@ -140,6 +154,7 @@ impl<F: Fn(usize) -> usize> Group<'_, F> {
         s: &mut RowScratch<'_>,
     ) -> Result<()> {
         for j in start..start + n {
+            self.prefetch_row::<P>(self.k, j + PREFETCH_ROWS);
             let k = row(self.k, (self.kv_row)(j), self.d)?;
             for i in 0..self.heads {
                 let l = s.exps.get_mut(i * s.cap + j).ok_or(Error::Internal)?;
@@ -191,6 +206,7 @@ impl<F: Fn(usize) -> usize> Group<'_, F> {
                 }
             }
             for j in start..start + n {
+                self.prefetch_row::<P>(self.v, j + PREFETCH_ROWS);
                 let v = row(self.v, (self.kv_row)(j), self.d)?;
                 for i in 0..heads {
                     let p = *s.exps.get(i * cap + j).ok_or(Error::Internal)?;
