@@ -37,7 +37,7 @@ pub use primitives::Primitives;
 pub use real::Real;
 pub use report::Report;
 pub use scalar::Scalar;
-pub use strided::{Strided, StridedMut};
+pub use strided::{Strided, StridedMut, product_dims};
 pub use view::{Csr, Dense, check_finite, checked_product};
 pub use workspace::{Workspace, WorkspaceSize};
 

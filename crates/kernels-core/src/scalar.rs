@@ -143,14 +143,7 @@ impl<T: Real> Primitives<T> for Scalar {
         b: Strided<'_, T>,
         mut c: StridedMut<'_, T>,
     ) {
-        let m = a.n_rows().min(c.n_rows());
-        let n = b.n_cols().min(c.n_cols());
-        let k = a
-            .n_cols()
-            .min(b.n_rows())
-            .min(w.map_or(usize::MAX, <[T]>::len));
-        debug_assert!(a.n_rows() == c.n_rows() && b.n_cols() == c.n_cols());
-        debug_assert!(a.n_cols() == b.n_rows() && w.is_none_or(|w| w.len() == a.n_cols()));
+        let (m, n, k) = crate::product_dims(&a, w, &b, &c);
         for i in 0..m {
             for p in 0..k {
                 let weight = w.map_or(T::one(), |w| w[p]);

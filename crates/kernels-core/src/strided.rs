@@ -214,6 +214,26 @@ impl<'a, T> StridedMut<'a, T> {
     }
 }
 
+/// The sizes `(m, n, k)` of the product `C += alpha A diag(w) B` (`A` is `m x k`, `B`
+/// is `k x n`, `w` has `k` entries), cut to what every operand holds so that a
+/// mismatch (a caller bug, asserted in debug builds) never indexes out of bounds.
+pub fn product_dims<T>(
+    a: &Strided<'_, T>,
+    w: Option<&[T]>,
+    b: &Strided<'_, T>,
+    c: &StridedMut<'_, T>,
+) -> (usize, usize, usize) {
+    debug_assert!(a.n_rows() == c.n_rows() && b.n_cols() == c.n_cols());
+    debug_assert!(a.n_cols() == b.n_rows() && w.is_none_or(|w| w.len() == a.n_cols()));
+    let m = a.n_rows().min(c.n_rows());
+    let n = b.n_cols().min(c.n_cols());
+    let k = a
+        .n_cols()
+        .min(b.n_rows())
+        .min(w.map_or(usize::MAX, <[T]>::len));
+    (m, n, k)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -64,18 +64,15 @@ macro_rules! hot_kernels {
                     exp_loops::exp_shift;
                 pub(crate) fn lse_affine / lse_affine_at(alpha: $t, x: &[$t], y: &[$t]) -> $t =
                     exp_loops::lse_affine;
-                pub(crate) fn exp_affine / exp_affine_at(
-                    alpha: $t, x: &[$t], beta: $t, y: &[$t], out: &mut [$t],
-                ) -> () = exp_loops::exp_affine;
                 pub(crate) fn sum_exp_affine / sum_exp_affine_at(
                     alpha: $t, x: &[$t], beta: $t, y: &[$t],
                 ) -> $t = exp_loops::sum_exp_affine;
                 pub(crate) fn exp_affine_accumulate / exp_affine_accumulate_at(
                     alpha: $t, x: &[$t], beta: $t, y: &[$t], sum: &mut [$t],
-                ) -> () = exp_loops::exp_affine_accumulate;
+                ) -> $t = exp_loops::write_exp_affine::<$t, _, true>;
                 pub(crate) fn exp_affine_sum / exp_affine_sum_at(
                     alpha: $t, x: &[$t], beta: $t, y: &[$t], out: &mut [$t],
-                ) -> $t = exp_loops::exp_affine_sum;
+                ) -> $t = exp_loops::write_exp_affine::<$t, _, false>;
                 pub(crate) fn gemm / gemm_at(
                     alpha: $t,
                     a: Strided<'_, $t>,

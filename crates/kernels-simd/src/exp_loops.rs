@@ -12,9 +12,8 @@
 //! through `exp_affine_sum` took about 2.9 ns per entry without the hint and 1.4 ns
 //! with it (0.95 ns from L1); `./scripts/bench.sh sinkhorn` shows the whole iteration.
 
-use crate::lanes::{Element, Lanes, split};
-use crate::math::{exp_f32, exp_f64};
-use num_traits::Float;
+use crate::lanes::{Lanes, split};
+use crate::math::{ExpConsts, exp};
 
 /// How far ahead of the current vector the streaming loops prefetch `x`; 4 to 32 KiB
 /// measured the same, the shortest is kept.
@@ -26,41 +25,22 @@ fn ahead<T>() -> usize {
     AHEAD_BYTES / core::mem::size_of::<T>()
 }
 
-/// Element types with a vector exponential.
-pub(crate) trait VecExp: Element + Float {
-    fn vexp<L: Lanes<Self>>(l: L, x: L::V) -> L::V;
-}
-
-impl VecExp for f32 {
-    #[inline(always)]
-    fn vexp<L: Lanes<f32>>(l: L, x: L::V) -> L::V {
-        exp_f32(l, x)
-    }
-}
-
-impl VecExp for f64 {
-    #[inline(always)]
-    fn vexp<L: Lanes<f64>>(l: L, x: L::V) -> L::V {
-        exp_f64(l, x)
-    }
-}
-
 /// `exp(alpha x + y + beta)` for one vector: the product and the `y` fused, as in
 /// the scalar rule's `alpha * x + y + beta` order.
 #[inline(always)]
-fn term<T: VecExp, L: Lanes<T>>(l: L, av: L::V, bv: L::V, x: &[T], y: &[T]) -> L::V {
-    T::vexp(l, l.add(l.mul_add(av, l.load(x), l.load(y)), bv))
+fn term<T: ExpConsts, L: Lanes<T>>(l: L, av: L::V, bv: L::V, x: &[T], y: &[T]) -> L::V {
+    exp(l, l.add(l.mul_add(av, l.load(x), l.load(y)), bv))
 }
 
 /// `x_j <- exp(x_j - shift)`; returns the sum.
 #[inline(always)]
-pub(crate) fn exp_shift<T: VecExp, L: Lanes<T>>(l: L, shift: T, x: &mut [T]) -> T {
+pub(crate) fn exp_shift<T: ExpConsts, L: Lanes<T>>(l: L, shift: T, x: &mut [T]) -> T {
     let (_, body) = split::<T, L>(&[x.len()]);
     let sv = l.splat(shift);
     let (xb, xr) = x.split_at_mut(body);
     let mut acc = [l.zero(); 2];
     for (k, xs) in xb.chunks_exact_mut(L::N).enumerate() {
-        let e = T::vexp(l, l.sub(l.load(xs), sv));
+        let e = exp(l, l.sub(l.load(xs), sv));
         l.store(e, xs);
         acc[k & 1] = l.add(acc[k & 1], e);
     }
@@ -73,7 +53,7 @@ pub(crate) fn exp_shift<T: VecExp, L: Lanes<T>>(l: L, shift: T, x: &mut [T]) -> 
 
 /// `LSE_j(alpha x_j + y_j)`, max-shifted.
 #[inline(always)]
-pub(crate) fn lse_affine<T: VecExp, L: Lanes<T>>(l: L, alpha: T, x: &[T], y: &[T]) -> T {
+pub(crate) fn lse_affine<T: ExpConsts, L: Lanes<T>>(l: L, alpha: T, x: &[T], y: &[T]) -> T {
     let (n, body) = split::<T, L>(&[x.len(), y.len()]);
     let av = l.splat(alpha);
     let vectors = || {
@@ -112,34 +92,9 @@ pub(crate) fn lse_affine<T: VecExp, L: Lanes<T>>(l: L, alpha: T, x: &[T], y: &[T
     m + s.ln()
 }
 
-/// `out_j = exp(alpha x_j + y_j + beta)`.
-#[inline(always)]
-pub(crate) fn exp_affine<T: VecExp, L: Lanes<T>>(
-    l: L,
-    alpha: T,
-    x: &[T],
-    beta: T,
-    y: &[T],
-    out: &mut [T],
-) {
-    let (n, body) = split::<T, L>(&[x.len(), y.len(), out.len()]);
-    let (av, bv) = (l.splat(alpha), l.splat(beta));
-    let (ob, or) = out[..n].split_at_mut(body);
-    let vectors = x[..body]
-        .chunks_exact(L::N)
-        .zip(y[..body].chunks_exact(L::N));
-    for (k, (os, (xs, ys))) in ob.chunks_exact_mut(L::N).zip(vectors).enumerate() {
-        l.prefetch(x, k * L::N + ahead::<T>());
-        l.store(term(l, av, bv, xs, ys), os);
-    }
-    for ((o, &xj), &yj) in or.iter_mut().zip(&x[body..n]).zip(&y[body..n]) {
-        *o = (alpha * xj + yj + beta).exp();
-    }
-}
-
 /// `sum_j exp(alpha x_j + y_j + beta)`.
 #[inline(always)]
-pub(crate) fn sum_exp_affine<T: VecExp, L: Lanes<T>>(
+pub(crate) fn sum_exp_affine<T: ExpConsts, L: Lanes<T>>(
     l: L,
     alpha: T,
     x: &[T],
@@ -164,34 +119,12 @@ pub(crate) fn sum_exp_affine<T: VecExp, L: Lanes<T>>(
         })
 }
 
-/// `sum_j += exp(alpha x_j + y_j + beta)`.
+/// `out_j = e_j`, or `out_j += e_j` when `ACCUMULATE`, with `e_j = exp(alpha x_j +
+/// y_j + beta)`; returns `sum_j e_j`. `exp_affine`, `exp_affine_sum` and
+/// `exp_affine_accumulate` (the callers that drop the sum pay one vector add per
+/// vector, against an exponential).
 #[inline(always)]
-pub(crate) fn exp_affine_accumulate<T: VecExp, L: Lanes<T>>(
-    l: L,
-    alpha: T,
-    x: &[T],
-    beta: T,
-    y: &[T],
-    sum: &mut [T],
-) {
-    let (n, body) = split::<T, L>(&[x.len(), y.len(), sum.len()]);
-    let (av, bv) = (l.splat(alpha), l.splat(beta));
-    let (sb, sr) = sum[..n].split_at_mut(body);
-    let vectors = x[..body]
-        .chunks_exact(L::N)
-        .zip(y[..body].chunks_exact(L::N));
-    for (k, (ss, (xs, ys))) in sb.chunks_exact_mut(L::N).zip(vectors).enumerate() {
-        l.prefetch(x, k * L::N + ahead::<T>());
-        l.store(l.add(l.load(ss), term(l, av, bv, xs, ys)), ss);
-    }
-    for ((s, &xj), &yj) in sr.iter_mut().zip(&x[body..n]).zip(&y[body..n]) {
-        *s = *s + (alpha * xj + yj + beta).exp();
-    }
-}
-
-/// `out_j = exp(alpha x_j + y_j + beta)`; returns their sum.
-#[inline(always)]
-pub(crate) fn exp_affine_sum<T: VecExp, L: Lanes<T>>(
+pub(crate) fn write_exp_affine<T: ExpConsts, L: Lanes<T>, const ACCUMULATE: bool>(
     l: L,
     alpha: T,
     x: &[T],
@@ -209,14 +142,15 @@ pub(crate) fn exp_affine_sum<T: VecExp, L: Lanes<T>>(
     for (k, (os, (xs, ys))) in ob.chunks_exact_mut(L::N).zip(vectors).enumerate() {
         l.prefetch(x, k * L::N + ahead::<T>());
         let e = term(l, av, bv, xs, ys);
-        l.store(e, os);
+        l.store(if ACCUMULATE { l.add(l.load(os), e) } else { e }, os);
         acc[k & 1] = l.add(acc[k & 1], e);
     }
     or.iter_mut().zip(&x[body..n]).zip(&y[body..n]).fold(
         l.reduce_add(l.add(acc[0], acc[1])),
         |s, ((o, &xj), &yj)| {
-            *o = (alpha * xj + yj + beta).exp();
-            s + *o
+            let e = (alpha * xj + yj + beta).exp();
+            *o = if ACCUMULATE { *o + e } else { e };
+            s + e
         },
     )
 }

@@ -107,14 +107,7 @@ fn product<T: Element + Real, L: Lanes<T>, const MR: usize, const NV: usize>(
 ) where
     Scalar: Primitives<T>,
 {
-    let m = a.n_rows().min(c.n_rows());
-    let n = b.n_cols().min(c.n_cols());
-    let k = a
-        .n_cols()
-        .min(b.n_rows())
-        .min(w.map_or(usize::MAX, <[T]>::len));
-    debug_assert!(a.n_rows() == c.n_rows() && b.n_cols() == c.n_cols());
-    debug_assert!(a.n_cols() == b.n_rows() && w.is_none_or(|w| w.len() == a.n_cols()));
+    let (m, n, k) = kernels_core::product_dims(&a, w, &b, &c);
     let layout = if a.col_stride() == 1 {
         Some(Layout::Rows)
     } else if a.row_stride() == 1 {

@@ -32,7 +32,8 @@
 //! that are small compared to the final sum. The measured bounds below are
 //! the maxima of both builds.
 
-use crate::lanes::{Lanes, Portable};
+use crate::lanes::{Element, Lanes, Portable};
+use num_traits::Float;
 use wide::{f32x8, f64x4, u32x8, u64x4};
 
 // ---------------------------------------------------------------- f32 ----
@@ -55,16 +56,13 @@ const SHIFT_F32_BITS: u32 = 0x4B40_0000;
 const LN2_HI_F32: f32 = 0.693_145_75;
 const LN2_LO_F32: f32 = 1.428_606_8e-6;
 
-/// `exp(r) ~ 1 + r + r^2 * (C2 + C3 r + C4 r^2 + C5 r^3)` on `|r| <= ln(2)/2`:
+/// `exp(r) ~ 1 + r + r^2 * Q(r)` with `Q(r) = C2 + C3 r + C4 r^2 + C5 r^3` (`EXP_F32_Q`` on `|r| <= ln(2)/2`:
 /// degree-5 relative-error minimax (Remez), 2^-23.2 before coefficient
 /// rounding. This is the lowest degree that meets the 2-ulp target
 /// (exhaustively checked, see `exp_f32x8`); degree 6 (one more FMA, error
 /// 2^-28.3, coefficients 0.49999994, 0.16666521, 0.04166839, 0.0083687445,
 /// 0.0013814544) brings the measured maximum down to 1 ulp.
-const EXP_F32_C2: f32 = 0.499_992_3;
-const EXP_F32_C3: f32 = 0.166_671_16;
-const EXP_F32_C4: f32 = 0.041_890_323;
-const EXP_F32_C5: f32 = 0.008_312_496;
+const EXP_F32_Q: [f32; 4] = [0.499_992_3, 0.166_671_16, 0.041_890_323, 0.008_312_496];
 
 /// Bits of `sqrt(1/2)` (0x3f3504f3), the lower end of the mantissa interval
 /// `[sqrt(1/2), sqrt(2))` used by `ln`; centring the interval on 1 keeps
@@ -181,58 +179,11 @@ const LN_F64_LG: [f64; 7] = [
 /// 2^32 `f32` inputs, both with and without hardware FMA
 /// (`cargo test -p kernels-simd --release -- --ignored exhaustive`).
 /// The bound is met with no slack: the degree-5 polynomial was chosen as the
-/// cheapest one that meets it (see `EXP_F32_C2` for the 1-ulp degree-6 set).
+/// cheapest one that meets it (see `EXP_F32_Q` for the 1-ulp degree-6 set).
 #[inline]
 #[must_use]
 pub fn exp_f32x8(x: f32x8) -> f32x8 {
-    exp_f32(Portable, x)
-}
-
-/// [`exp_f32x8`] on the vectors of any instruction set; the same operations in the
-/// same order, so it meets the same bound wherever `mul_add` is fused (with FMA) and
-/// where it is not (see the module docs).
-#[inline(always)]
-pub(crate) fn exp_f32<L: Lanes<f32>>(l: L, x: L::V) -> L::V {
-    // NaN lanes are repaired by the final select, so the NaN behaviour of
-    // `max`/`min` (platform dependent) does not matter.
-    let xc = l.min(l.max(x, l.splat(EXP_F32_MIN_X)), l.splat(EXP_F32_MAX_X));
-
-    // z = n + 1.5 * 2^23 with n = round(x / ln 2) sitting in the low bits.
-    let z = l.mul_add(xc, l.splat(core::f32::consts::LOG2_E), l.splat(SHIFT_F32));
-    let n = l.sub(z, l.splat(SHIFT_F32));
-    // r = x - n ln2: the hi step is exact (exact product, Sterbenz), only the
-    // tiny lo step rounds.
-    let r = l.mul_neg_add(n, l.splat(LN2_HI_F32), xc);
-    let r = l.mul_neg_add(n, l.splat(LN2_LO_F32), r);
-
-    // Horner has the fewest operations; in the Sinkhorn loops many
-    // independent vectors are in flight, so throughput rather than the
-    // dependency chain is what limits.
-    let q = l.mul_add(l.splat(EXP_F32_C5), r, l.splat(EXP_F32_C4));
-    let q = l.mul_add(q, r, l.splat(EXP_F32_C3));
-    let q = l.mul_add(q, r, l.splat(EXP_F32_C2));
-    let p = l.add(l.mul_add(l.mul(r, r), q, r), l.splat(1.0));
-
-    // u = n + 254 >= 104 (n >= -150), so a logical shift gives floor(u / 2)
-    // and no signed shift is needed: a = floor(n/2) + 127, b = n - floor(n/2)
-    // + 127, both biased exponents in [52, 191].
-    //
-    // Lanes whose result is +0 get the scale 1 instead (u = 254) and are zeroed at
-    // the end: a multiply that underflows costs a microcode assist of about a
-    // hundred cycles on x86 unless the flush-to-zero mode is set, and inputs that
-    // far below are the common case in Sinkhorn at small eps (measured 6x slower).
-    let zero = l.lt(x, l.splat(EXP_F32_MIN_X));
-    let u = l.sub_bits(l.to_bits(z), l.splat_bits(SHIFT_F32_BITS - 254));
-    let u = l.select_bits(zero, l.splat_bits(254), u);
-    let a = l.shr1(u);
-    let b = l.sub_bits(u, a);
-    let y = l.mul(
-        l.mul(p, l.float_of_bits(l.shl_mantissa(a))),
-        l.float_of_bits(l.shl_mantissa(b)),
-    );
-
-    let y = l.select(zero, l.zero(), y);
-    l.select(l.is_nan(x), x, y)
+    exp::<f32, _>(Portable, x)
 }
 
 /// Lane-wise natural logarithm `ln x` of eight `f32`s.
@@ -324,40 +275,7 @@ pub fn ln_f32x8(x: f32x8) -> f32x8 {
 #[inline]
 #[must_use]
 pub fn exp_f64x4(x: f64x4) -> f64x4 {
-    exp_f64(Portable, x)
-}
-
-/// [`exp_f64x4`] on the vectors of any instruction set (see [`exp_f32`]).
-#[inline(always)]
-pub(crate) fn exp_f64<L: Lanes<f64>>(l: L, x: L::V) -> L::V {
-    let xc = l.min(l.max(x, l.splat(EXP_F64_MIN_X)), l.splat(EXP_F64_MAX_X));
-
-    let z = l.mul_add(xc, l.splat(core::f64::consts::LOG2_E), l.splat(SHIFT_F64));
-    let n = l.sub(z, l.splat(SHIFT_F64));
-    let r = l.mul_neg_add(n, l.splat(LN2_HI_F64), xc);
-    let r = l.mul_neg_add(n, l.splat(LN2_LO_F64), r);
-
-    let mut q = l.splat(EXP_F64_Q[9]);
-    for &c in EXP_F64_Q[..9].iter().rev() {
-        q = l.mul_add(q, r, l.splat(c));
-    }
-    let p = l.add(l.mul_add(l.mul(r, r), q, r), l.splat(1.0));
-
-    // u = n + 2046 >= 970 (n >= -1076): a = floor(n/2) + 1023 and
-    // b = n - floor(n/2) + 1023 are biased exponents in [485, 1535].
-    // Lanes whose result is +0 skip the underflowing multiply (see `exp_f32`).
-    let zero = l.lt(x, l.splat(EXP_F64_MIN_X));
-    let u = l.sub_bits(l.to_bits(z), l.splat_bits(SHIFT_F64_BITS - 2046));
-    let u = l.select_bits(zero, l.splat_bits(2046), u);
-    let a = l.shr1(u);
-    let b = l.sub_bits(u, a);
-    let y = l.mul(
-        l.mul(p, l.float_of_bits(l.shl_mantissa(a))),
-        l.float_of_bits(l.shl_mantissa(b)),
-    );
-
-    let y = l.select(zero, l.zero(), y);
-    l.select(l.is_nan(x), x, y)
+    exp::<f64, _>(Portable, x)
 }
 
 /// Lane-wise natural logarithm `ln x` of four `f64`s.
@@ -422,6 +340,103 @@ pub fn ln_f64x4(x: f64x4) -> f64x4 {
         .simd_eq(f64x4::splat(0.0))
         .select(f64x4::splat(f64::NEG_INFINITY), r);
     (!x.simd_ge(f64x4::splat(0.0))).select(f64x4::splat(f64::NAN), r)
+}
+
+// ------------------------------------------------------- exp, generic ----
+
+/// The constants of the exponential for one element type (see [`exp`]).
+pub(crate) trait ExpConsts: Element + Float + 'static {
+    /// Inputs are clamped to `[MIN_X, MAX_X]`; below `MIN_X` the result is `+0`.
+    const MIN_X: Self;
+    const MAX_X: Self;
+    /// `1.5 * 2^mantissa bits`.
+    const SHIFT: Self;
+    const LOG2_E: Self;
+    const LN2_HI: Self;
+    const LN2_LO: Self;
+    /// `Q(r)`, lowest degree first.
+    const Q: &'static [Self];
+    /// Twice the exponent bias (254, 2046): `u = n + SCALE_BIAS`.
+    const SCALE_BIAS: Self::Bits;
+    /// The bits of `SHIFT` minus `SCALE_BIAS`: takes `z`'s bits to `u`.
+    const U_OFFSET: Self::Bits;
+}
+
+impl ExpConsts for f32 {
+    const MIN_X: f32 = EXP_F32_MIN_X;
+    const MAX_X: f32 = EXP_F32_MAX_X;
+    const SHIFT: f32 = SHIFT_F32;
+    const LOG2_E: f32 = core::f32::consts::LOG2_E;
+    const LN2_HI: f32 = LN2_HI_F32;
+    const LN2_LO: f32 = LN2_LO_F32;
+    const Q: &'static [f32] = &EXP_F32_Q;
+    const SCALE_BIAS: u32 = 254;
+    const U_OFFSET: u32 = SHIFT_F32_BITS - 254;
+}
+
+impl ExpConsts for f64 {
+    const MIN_X: f64 = EXP_F64_MIN_X;
+    const MAX_X: f64 = EXP_F64_MAX_X;
+    const SHIFT: f64 = SHIFT_F64;
+    const LOG2_E: f64 = core::f64::consts::LOG2_E;
+    const LN2_HI: f64 = LN2_HI_F64;
+    const LN2_LO: f64 = LN2_LO_F64;
+    const Q: &'static [f64] = &EXP_F64_Q;
+    const SCALE_BIAS: u64 = 2046;
+    const U_OFFSET: u64 = SHIFT_F64_BITS - 2046;
+}
+
+/// [`exp_f32x8`] and [`exp_f64x4`] (whose docs give the method and its bounds) on the
+/// vectors of any instruction set: the same operations in the same order, so every
+/// level meets the same bound, with `mul_add` fused (FMA) or not (see the module
+/// docs).
+#[inline(always)]
+pub(crate) fn exp<T: ExpConsts, L: Lanes<T>>(l: L, x: L::V) -> L::V {
+    // NaN lanes are repaired by the final select, so the NaN behaviour of
+    // `max`/`min` (platform dependent) does not matter.
+    let xc = l.min(l.max(x, l.splat(T::MIN_X)), l.splat(T::MAX_X));
+
+    // z = n + 1.5 * 2^23 (2^52) with n = round(x / ln 2) sitting in the low bits.
+    let z = l.mul_add(xc, l.splat(T::LOG2_E), l.splat(T::SHIFT));
+    let n = l.sub(z, l.splat(T::SHIFT));
+    // r = x - n ln2: the hi step is exact (exact product, Sterbenz), only the
+    // tiny lo step rounds.
+    let r = l.mul_neg_add(n, l.splat(T::LN2_HI), xc);
+    let r = l.mul_neg_add(n, l.splat(T::LN2_LO), r);
+
+    // Horner has the fewest operations; in the Sinkhorn loops many
+    // independent vectors are in flight, so throughput rather than the
+    // dependency chain is what limits.
+    let Some((&top, rest)) = T::Q.split_last() else {
+        return l.splat(T::nan()); // no polynomial: not a case of the two impls
+    };
+    let mut q = l.splat(top);
+    for &c in rest.iter().rev() {
+        q = l.mul_add(q, r, l.splat(c));
+    }
+    let p = l.add(l.mul_add(l.mul(r, r), q, r), l.splat(T::one()));
+
+    // f32: u = n + 254 >= 104 (n >= -150), so a logical shift gives floor(u / 2)
+    // and no signed shift is needed: a = floor(n/2) + 127, b = n - floor(n/2)
+    // + 127, both biased exponents in [52, 191]. f64: u = n + 2046 >= 970
+    // (n >= -1076), a and b in [485, 1535].
+    //
+    // Lanes whose result is +0 get the scale 1 instead (u = SCALE_BIAS) and are
+    // zeroed at the end: a multiply that underflows costs a microcode assist of about
+    // a hundred cycles on x86 unless the flush-to-zero mode is set, and inputs that
+    // far below are the common case in Sinkhorn at small eps (measured 6x slower).
+    let zero = l.lt(x, l.splat(T::MIN_X));
+    let u = l.sub_bits(l.to_bits(z), l.splat_bits(T::U_OFFSET));
+    let u = l.select_bits(zero, l.splat_bits(T::SCALE_BIAS), u);
+    let a = l.shr1(u);
+    let b = l.sub_bits(u, a);
+    let y = l.mul(
+        l.mul(p, l.float_of_bits(l.shl_mantissa(a))),
+        l.float_of_bits(l.shl_mantissa(b)),
+    );
+
+    let y = l.select(zero, l.zero(), y);
+    l.select(l.is_nan(x), x, y)
 }
 
 #[cfg(test)]
@@ -768,7 +783,7 @@ mod tests {
         check64("ln_f64 subnormals", s);
     }
 
-    /// The dispatched exponential (as `exp_affine` with `alpha = 1`, `y = beta = 0`,
+    /// The dispatched exponential (as `exp_affine_sum` with `alpha = 1`, `y = beta = 0`,
     /// which is exactly `exp(x)`) at every level this CPU has: the bounds above on
     /// the same kinds of inputs, and the special values of the docs.
     #[test]
@@ -801,13 +816,13 @@ mod tests {
         x32.extend(specials.map(|v| v as f32));
         for level in crate::isa::supported() {
             let mut out = std::vec![0.0f32; x32.len()];
-            f32s::exp_affine_at(level, 1.0, &x32, 0.0, &std::vec![0.0; x32.len()], &mut out);
+            f32s::exp_affine_sum_at(level, 1.0, &x32, 0.0, &std::vec![0.0; x32.len()], &mut out);
             for (&x, &e) in x32.iter().zip(&out) {
                 let u = ulp32(e, ref_exp32(x));
                 assert!(u <= F32_ULP_BOUND, "{level:?}: exp({x:e}) = {e:e}, {u} ulp");
             }
             let mut out = std::vec![0.0f64; x64.len()];
-            f64s::exp_affine_at(level, 1.0, &x64, 0.0, &std::vec![0.0; x64.len()], &mut out);
+            f64s::exp_affine_sum_at(level, 1.0, &x64, 0.0, &std::vec![0.0; x64.len()], &mut out);
             for (&x, &e) in x64.iter().zip(&out) {
                 let u = ulp64(e, x.exp());
                 assert!(u <= F64_ULP_BOUND, "{level:?}: exp({x:e}) = {e:e}, {u} ulp");

@@ -201,7 +201,7 @@ macro_rules! simd_primitives {
             }
 
             fn exp_affine(alpha: $t, x: &[$t], beta: $t, y: &[$t], out: &mut [$t]) {
-                crate::dispatch::$hot::exp_affine(alpha, x, beta, y, out);
+                crate::dispatch::$hot::exp_affine_sum(alpha, x, beta, y, out);
             }
 
             fn sum_exp_affine(alpha: $t, x: &[$t], beta: $t, y: &[$t]) -> $t {
