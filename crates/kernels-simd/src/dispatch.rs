@@ -6,10 +6,10 @@
 //! that level's instructions. The one `unsafe` call per level is justified by the
 //! level check that guards it.
 
-/// `dispatched!(pub(crate) fn name(args) -> R = kernel;)` defines `name(args)`, at
-/// the active level, and `name_at(level, args)`, at `level` or the highest level this
-/// CPU has below it (for tests and benchmarks); `kernel(token, args)` is the generic
-/// kernel.
+/// `dispatched! { pub(crate) fn name / name_at(args) -> R = kernel; ... }` defines
+/// `name(args)`, at the active level, and `name_at(level, args)`, at `level` or the
+/// highest level this CPU has below it (for tests and benchmarks); `kernel(token,
+/// args)` is the generic kernel.
 macro_rules! dispatched {
     ($(
         $(#[$doc:meta])*
