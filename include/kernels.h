@@ -263,8 +263,8 @@ kn_status kn_cg_work_bytes(size_t n, size_t *bytes);
 // initial guess in `x`, until `||b - A x|| / ||b|| <= opts->tol` (the absolute
 // residual when b = 0) or `opts->max_iter` iterations. Symmetry is not checked.
 //
-// Arguments: `indptr` (n + 1), `indices` (indptr[n], strictly increasing within a
-// row, < n) and `values` (indptr[n]) are A; every diagonal entry must be stored
+// Arguments: `indptr` (n + 1), `indices` (`indptr[n]`, strictly increasing within a
+// row, < n) and `values` (`indptr[n]`) are A; every diagonal entry must be stored
 // and nonzero. `b` (n) the right-hand side; `x` (n) the initial guess in, the
 // solution out; `opts` the tolerance, the iteration cap and the preconditioner
 // (`KN_PRECOND_NONE`, `KN_PRECOND_JACOBI`, or `KN_PRECOND_SSOR` with `omega` in
@@ -1361,8 +1361,8 @@ kn_status kn_sns_f64(size_t n,
 // in the order `sweep` gives (`KN_SWEEP_FORWARD`, `KN_SWEEP_BACKWARD`, or
 // `KN_SWEEP_SYMMETRIC` = forward then backward), `sweeps` times (0 = validate only).
 //
-// Arguments: `indptr` (n + 1), `indices` (indptr[n], strictly increasing within a
-// row, < n) and `values` (indptr[n]) are A in CSR form; `b` (n) the right-hand side;
+// Arguments: `indptr` (n + 1), `indices` (`indptr[n]`, strictly increasing within a
+// row, < n) and `values` (`indptr[n]`) are A in CSR form; `b` (n) the right-hand side;
 // `x` (n) the iterate, in/out; `omega` in (0, 2).
 //
 // Status: `KN_OK`; `KN_ERR_NULL` (a NULL array); `KN_ERR_DIMENSION` (n = 0, or sizes

@@ -106,8 +106,8 @@ where
 /// initial guess in `x`, until `||b - A x|| / ||b|| <= opts->tol` (the absolute
 /// residual when b = 0) or `opts->max_iter` iterations. Symmetry is not checked.
 ///
-/// Arguments: `indptr` (n + 1), `indices` (indptr[n], strictly increasing within a
-/// row, < n) and `values` (indptr[n]) are A; every diagonal entry must be stored
+/// Arguments: `indptr` (n + 1), `indices` (`indptr[n]`, strictly increasing within a
+/// row, < n) and `values` (`indptr[n]`) are A; every diagonal entry must be stored
 /// and nonzero. `b` (n) the right-hand side; `x` (n) the initial guess in, the
 /// solution out; `opts` the tolerance, the iteration cap and the preconditioner
 /// (`KN_PRECOND_NONE`, `KN_PRECOND_JACOBI`, or `KN_PRECOND_SSOR` with `omega` in

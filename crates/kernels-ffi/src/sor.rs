@@ -116,8 +116,8 @@ where
 /// in the order `sweep` gives (`KN_SWEEP_FORWARD`, `KN_SWEEP_BACKWARD`, or
 /// `KN_SWEEP_SYMMETRIC` = forward then backward), `sweeps` times (0 = validate only).
 ///
-/// Arguments: `indptr` (n + 1), `indices` (indptr[n], strictly increasing within a
-/// row, < n) and `values` (indptr[n]) are A in CSR form; `b` (n) the right-hand side;
+/// Arguments: `indptr` (n + 1), `indices` (`indptr[n]`, strictly increasing within a
+/// row, < n) and `values` (`indptr[n]`) are A in CSR form; `b` (n) the right-hand side;
 /// `x` (n) the iterate, in/out; `omega` in (0, 2).
 ///
 /// Status: `KN_OK`; `KN_ERR_NULL` (a NULL array); `KN_ERR_DIMENSION` (n = 0, or sizes

@@ -20,7 +20,7 @@ fn scaled_power<T: Real>(factor: T, g: T, n: usize) -> T {
     }
 }
 
-/// `g^n` for a decay `g` in `(0, 1]` (see [`scaled_power`] for the evaluation).
+/// `g^n` for a decay `g` in `(0, 1]` (see `scaled_power` for the evaluation).
 pub fn power<T: Real>(g: T, n: usize) -> T {
     scaled_power(T::one(), g, n)
 }

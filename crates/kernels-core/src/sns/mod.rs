@@ -7,8 +7,8 @@
 //! concave dual `D(f, g) = <f, a> + <g, b> - eps sum P`:
 //! - the plan is sparsified by keeping its largest `density * n * m` entries,
 //!   found without allocation by a two-level histogram of their bit patterns
-//!   ([`select`]), plus the exact diagonal blocks `diag(P 1)`, `diag(P^T 1)`;
-//! - the Newton system is assembled in CSR in the workspace ([`hessian`]) with the
+//!   (`select`), plus the exact diagonal blocks `diag(P 1)`, `diag(P^T 1)`;
+//! - the Newton system is assembled in CSR in the workspace (`hessian`) with the
 //!   last `g` held fixed, which removes the null space `(1, -1)` of the Hessian
 //!   (the gradient is orthogonal to it, so nothing is lost), and solved by
 //!   Jacobi-preconditioned CG ([`cg`](crate::cg::cg));
