@@ -5,6 +5,11 @@
  * returns a kn_status; on an argument error (KN_ERR_NULL .. KN_ERR_NON_FINITE) no
  * output or in/out buffer has been written. Link with libkernels.a (plus -lpthread
  * -ldl -lm on Linux) or libkernels.so.
+ *
+ * On x86_64 the hot loops run the highest of SSE2, AVX2+FMA and AVX-512 that the CPU
+ * and operating system support, chosen at run time. The environment variable KN_SIMD
+ * (portable, avx2 or avx512), read once at the first call, caps that level; levels
+ * round differently, within the documented bounds.
  */
 
 #ifndef KERNELS_H
