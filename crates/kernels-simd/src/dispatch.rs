@@ -1,6 +1,6 @@
 //! Run-time selection among the per-level builds of the hot kernels.
 //!
-//! [`dispatched!`] turns a kernel written once against [`Lanes`](crate::lanes::Lanes)
+//! `dispatched!` turns a kernel written once against [`Lanes`](crate::lanes::Lanes)
 //! into a function that runs it at [`isa::active`](crate::isa::active): inside a
 //! `#[target_feature]` function per level, so that every vector operation inlines to
 //! that level's instructions. The one `unsafe` call per level is justified by the

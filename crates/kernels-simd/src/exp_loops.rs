@@ -5,25 +5,16 @@
 //! enough that two independent chains keep the units busy) and hands the tail,
 //! shorter than a vector, to the scalar `exp`.
 //!
-//! The loops that stream `x` (a row of the cost matrix) ask for it [`AHEAD_BYTES`]
-//! ahead. The exponential keeps the core busy for about 20 cycles per vector, so the
-//! out-of-order window reaches only a few cache lines ahead and the hardware
-//! prefetchers fall behind: on 4000 x 4000 f64 costs (128 MB), streaming a row
-//! through `exp_affine_sum` took about 2.9 ns per entry without the hint and 1.4 ns
-//! with it (0.95 ns from L1); `./scripts/bench.sh sinkhorn` shows the whole iteration.
+//! The loops that stream `x` (a row of the cost matrix) ask for it
+//! [`AHEAD_BYTES`](crate::lanes::AHEAD_BYTES) ahead. The exponential keeps the core
+//! busy for about 20 cycles per vector, so the out-of-order window reaches only a few
+//! cache lines ahead and the hardware prefetchers fall behind: on 4000 x 4000 f64
+//! costs (128 MB), streaming a row through `exp_affine_sum` took about 2.9 ns per
+//! entry without the hint and 1.4 ns with it (0.95 ns from L1);
+//! `./scripts/bench.sh sinkhorn` shows the whole iteration.
 
-use crate::lanes::{Lanes, split};
+use crate::lanes::{Lanes, ahead, split};
 use crate::math::{ExpConsts, exp};
-
-/// How far ahead of the current vector the streaming loops prefetch `x`; 4 to 32 KiB
-/// measured the same, the shortest is kept.
-const AHEAD_BYTES: usize = 4096;
-
-/// [`AHEAD_BYTES`] in elements of `T`.
-#[inline(always)]
-fn ahead<T>() -> usize {
-    AHEAD_BYTES / core::mem::size_of::<T>()
-}
 
 /// `exp(alpha x + y + beta)` for one vector: the product and the `y` fused, as in
 /// the scalar rule's `alpha * x + y + beta` order.

@@ -10,7 +10,7 @@ use kernels_core::{Dense, Primitives, Strided, StridedMut};
 use num_traits::Float;
 use wide::{f32x8, f64x4};
 
-use crate::lanes::prefetch_l2;
+use crate::lanes::{ahead, prefetch_l2};
 use crate::math::{exp_f32x8, exp_f64x4};
 
 /// Vectorised primitives (see the crate docs for the agreement bounds).
@@ -22,7 +22,6 @@ const ACC: usize = 4;
 
 /// How many rows ahead the CSR row primitives prefetch.
 const CSR_AHEAD_ROWS: usize = 64;
-const STREAM_AHEAD: usize = 512;
 
 /// Asks for the CSR arrays and the leading edge of `x` about [`CSR_AHEAD_ROWS`] rows
 /// past this one (taking the rows ahead to be as long as this one, as in a stencil
@@ -96,7 +95,7 @@ macro_rules! simd_primitives {
                 let (xb, xt) = x.as_chunks::<{ ACC * $lanes }>();
                 let mut acc = [$v::ZERO; ACC];
                 for (blk, xs) in xb.iter().enumerate() {
-                    prefetch_l2(x.as_ptr().wrapping_add(blk * ACC * $lanes + STREAM_AHEAD).cast());
+                    prefetch_l2(x.as_ptr().wrapping_add(blk * ACC * $lanes + ahead::<$t>()).cast());
                     let xs = xs.as_chunks::<$lanes>().0;
                     for k in 0..ACC {
                         acc[k] += $v::new(xs[k]);
@@ -332,7 +331,7 @@ macro_rules! simd_primitives {
                 let (rb, rt) = r[..n].as_chunks_mut::<{ ACC * $lanes }>();
                 let mut acc = [$v::ZERO; ACC];
                 for (blk, (((ps, qs), xs), rs)) in pb.iter().zip(qb).zip(xb).zip(rb).enumerate() {
-                    let at = blk * ACC * $lanes + STREAM_AHEAD;
+                    let at = blk * ACC * $lanes + ahead::<$t>();
                     for s in streams {
                         prefetch_l2(s.wrapping_add(at).cast());
                     }
@@ -371,7 +370,7 @@ macro_rules! simd_primitives {
                 let streams = [d.as_ptr(), r.as_ptr()];
                 for (blk, ((ds, rs), zs)) in db.iter().zip(rb).zip(zb).enumerate() {
                     for s in streams {
-                        prefetch_l2(s.wrapping_add(blk * ACC * $lanes + STREAM_AHEAD).cast());
+                        prefetch_l2(s.wrapping_add(blk * ACC * $lanes + ahead::<$t>()).cast());
                     }
                     let (ds, rs) = (ds.as_chunks::<$lanes>().0, rs.as_chunks::<$lanes>().0);
                     let zs = zs.as_chunks_mut::<$lanes>().0;
@@ -401,7 +400,7 @@ macro_rules! simd_primitives {
                 let (pc, pr) = p.as_chunks_mut::<$lanes>();
                 for (k, (ps, zs)) in pc.iter_mut().zip(zc).enumerate() {
                     for s in streams {
-                        prefetch_l2(s.wrapping_add(k * $lanes + STREAM_AHEAD).cast());
+                        prefetch_l2(s.wrapping_add(k * $lanes + ahead::<$t>()).cast());
                     }
                     *ps = bv.mul_add($v::new(*ps), $v::new(*zs)).to_array();
                 }
