@@ -25,7 +25,9 @@ pub fn run(mode: Mode, machine: &Machine) -> Section {
          implementation, on a vector that fits in L1 and on one that must stream from \
          memory (gemv/gemv_t: a 64x64 matrix and a large one). `check` compares the SIMD \
          result with the scalar one within the bound kernels-simd documents. GB/s counts \
-         the bytes each call must move (e.g. axpy reads x and y and writes y).",
+         the bytes each call must move (e.g. axpy reads x and y and writes y). The rows \
+         marked [level] run the kernels chosen at run time at each instruction set \
+         level this CPU has (the other rows run at the active level).",
         &[
             "primitive",
             "type",
@@ -50,6 +52,8 @@ pub fn run(mode: Mode, machine: &Machine) -> Section {
             memory_bound.push(f64s);
         }
     }
+
+    levels(&mut section, small, budget);
 
     let categories: Vec<String> = memory_bound[0].iter().map(|m| m.label.clone()).collect();
     let speedup = BarChart {
@@ -314,4 +318,116 @@ where
         || <V as Primitives<T>>::gemv_t(m, xr, &mut hv),
     );
     t.out
+}
+
+/// The kernels chosen at run time (axpy, the Sinkhorn exponential loop, gemm) at each
+/// instruction set level this CPU has, up to the cap in force: what each level is
+/// worth, and that each agrees with the scalar reference.
+fn levels(section: &mut Section, n: usize, budget: Duration) {
+    use kernels_simd::isa;
+    let cap = isa::cap();
+    for level in isa::supported().filter(|&l| l <= cap) {
+        isa::set_cap(level);
+        at_level::<f32>(section, level, n, budget);
+        at_level::<f64>(section, level, n, budget);
+    }
+    isa::set_cap(cap);
+}
+
+fn at_level<T: Real>(
+    section: &mut Section,
+    level: kernels_simd::isa::Level,
+    n: usize,
+    budget: Duration,
+) where
+    Simd: Primitives<T>,
+{
+    type S = Scalar;
+    type V = Simd;
+    let size = std::mem::size_of::<T>() as f64;
+    let x = uniform::<T>(n, 3, 4.0);
+    let y = uniform::<T>(n, 4, 4.0);
+    let (alpha, beta) = (T::of(-1.5), T::of(0.25));
+    let mut t = Timer {
+        section,
+        out: Vec::new(),
+        budget,
+        ty: T::NAME,
+    };
+    let name = level.name();
+
+    let (mut os, mut ov) = (vec![T::zero(); n], vec![T::zero(); n]);
+    let ss = <S as Primitives<T>>::exp_affine_sum(alpha, &x, beta, &y, &mut os);
+    let sv = <V as Primitives<T>>::exp_affine_sum(alpha, &x, beta, &y, &mut ov);
+    let arg = |i: usize| (alpha * x[i]).abs() + y[i].abs() + beta.abs();
+    let arg_max = (0..n)
+        .map(arg)
+        .fold(T::zero(), |m, a| if a > m { a } else { m });
+    let ok = close_all(&os, &ov, |i| bounds::exp_affine(os[i], arg(i)))
+        && (ss - sv).abs() <= bounds::sum_exp_affine(n, ss, arg_max);
+    t.pair(
+        &format!("exp_affine_sum [{name}]"),
+        n,
+        3.0 * n as f64 * size,
+        ok,
+        || {
+            std::hint::black_box(<S as Primitives<T>>::exp_affine_sum(
+                alpha, &x, beta, &y, &mut os,
+            ));
+        },
+        || {
+            std::hint::black_box(<V as Primitives<T>>::exp_affine_sum(
+                alpha, &x, beta, &y, &mut ov,
+            ));
+        },
+    );
+
+    let (mut ys, mut yv) = (y.clone(), y.clone());
+    <S as Primitives<T>>::axpy(alpha, &x, &mut ys);
+    <V as Primitives<T>>::axpy(alpha, &x, &mut yv);
+    let ok = close_all(&ys, &yv, |i| bounds::axpy(alpha * x[i], y[i]));
+    let tiny = T::of(1e-9);
+    t.pair(
+        &format!("axpy [{name}]"),
+        n,
+        3.0 * n as f64 * size,
+        ok,
+        || <S as Primitives<T>>::axpy(tiny, &x, &mut ys),
+        || <V as Primitives<T>>::axpy(tiny, &x, &mut yv),
+    );
+
+    // A product of the shapes chunked linear attention multiplies: 64x128 by 128x128.
+    let (m, k, cols) = (64, 128, 128);
+    let a = uniform::<T>(m * k, 5, 1.0);
+    let b = uniform::<T>(k * cols, 6, 1.0);
+    let (mut cs, mut cv) = (vec![T::zero(); m * cols], vec![T::zero(); m * cols]);
+    let product = |c: &mut [T], simd: bool| {
+        let (Ok(av), Ok(bv), Ok(cm)) = (
+            kernels_core::Strided::new(&a, m, k, k, 1),
+            kernels_core::Strided::new(&b, k, cols, cols, 1),
+            kernels_core::StridedMut::new(c, m, cols, cols, 1),
+        ) else {
+            return;
+        };
+        if simd {
+            <V as Primitives<T>>::gemm(T::one(), av, None, bv, cm);
+        } else {
+            <S as Primitives<T>>::gemm(T::one(), av, None, bv, cm);
+        }
+    };
+    product(&mut cs, false);
+    product(&mut cv, true);
+    let ok = close_all(&cs, &cv, |idx| {
+        let (i, j) = (idx / cols, idx % cols);
+        let sum_abs = (0..k).fold(T::zero(), |s, p| s + (a[i * k + p] * b[p * cols + j]).abs());
+        bounds::gemm(k, T::zero(), sum_abs)
+    });
+    t.pair(
+        &format!("gemm 64x128x128 [{name}]"),
+        m * cols,
+        ((m * k + k * cols + 2 * m * cols) as f64) * size,
+        ok,
+        || product(&mut cs, false),
+        || product(&mut cv, true),
+    );
 }

@@ -97,6 +97,13 @@ pub fn active() -> Level {
     detected().min(Level::from_u8(CAP.load(Ordering::Relaxed)))
 }
 
+/// The cap now in force ([`Level::Avx512`] when there is none).
+#[must_use]
+pub fn cap() -> Level {
+    let _ = detected(); // applies `KN_SIMD` on the first call
+    Level::from_u8(CAP.load(Ordering::Relaxed))
+}
+
 /// Caps the level for the whole process (all threads) until the next call;
 /// `set_cap(Level::Avx512)` removes the cap. Results at every level agree with the
 /// scalar reference within the crate's documented bounds, so a cap changes speed and
