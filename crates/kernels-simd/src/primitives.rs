@@ -10,7 +10,7 @@ use kernels_core::{Dense, Primitives, Strided, StridedMut};
 use num_traits::Float;
 use wide::{f32x8, f64x4};
 
-use crate::lanes::{ahead, prefetch_l2};
+use crate::lanes::{prefetch_ahead, prefetch_at};
 use crate::math::{exp_f32x8, exp_f64x4};
 
 /// Vectorised primitives (see the crate docs for the agreement bounds).
@@ -26,21 +26,18 @@ const CSR_AHEAD_ROWS: usize = 64;
 /// Asks for the CSR arrays and the leading edge of `x` about [`CSR_AHEAD_ROWS`] rows
 /// past this one (taking the rows ahead to be as long as this one, as in a stencil
 /// matrix). A sweep or product over a large matrix is a chain of short rows with
-/// only a few in flight, and the hardware prefetchers fall behind its streams: on the
-/// 5-point matrix of order 1M, the forward SOR sweep ran 1.25-1.55x faster with the
-/// hints than without (`./scripts/bench.sh sor` compares the two in one run); 32 to
-/// 256 rows ahead measured alike.
+/// only a few in flight, and the hardware prefetchers fall behind its streams.
+/// `./scripts/bench.sh sor` times the scalar primitives (no hints) beside these on
+/// the 5-point matrix of order 1M: a forward sweep took 10325 vs 10327 µs before the
+/// hints and 10538 vs 6534 µs with them (portable build). The distance is not
+/// critical: 32 to 256 rows timed alike in a one-off sweep (not kept in the repo).
 #[inline(always)]
 fn prefetch_csr_ahead<T>(cols: &[u32], vals: &[T], x: &[T]) {
     let ahead = CSR_AHEAD_ROWS * cols.len();
-    prefetch_l2(vals.as_ptr().wrapping_add(ahead).cast());
-    prefetch_l2(cols.as_ptr().wrapping_add(ahead).cast());
+    prefetch_at(vals.as_ptr(), ahead);
+    prefetch_at(cols.as_ptr(), ahead);
     if let Some(&last) = cols.last() {
-        prefetch_l2(
-            x.as_ptr()
-                .wrapping_add(last as usize + CSR_AHEAD_ROWS)
-                .cast(),
-        );
+        prefetch_at(x.as_ptr(), last as usize + CSR_AHEAD_ROWS);
     }
 }
 macro_rules! simd_primitives {
@@ -95,7 +92,7 @@ macro_rules! simd_primitives {
                 let (xb, xt) = x.as_chunks::<{ ACC * $lanes }>();
                 let mut acc = [$v::ZERO; ACC];
                 for (blk, xs) in xb.iter().enumerate() {
-                    prefetch_l2(x.as_ptr().wrapping_add(blk * ACC * $lanes + ahead::<$t>()).cast());
+                    prefetch_ahead(&[x.as_ptr()], blk * ACC * $lanes);
                     let xs = xs.as_chunks::<$lanes>().0;
                     for k in 0..ACC {
                         acc[k] += $v::new(xs[k]);
@@ -331,10 +328,7 @@ macro_rules! simd_primitives {
                 let (rb, rt) = r[..n].as_chunks_mut::<{ ACC * $lanes }>();
                 let mut acc = [$v::ZERO; ACC];
                 for (blk, (((ps, qs), xs), rs)) in pb.iter().zip(qb).zip(xb).zip(rb).enumerate() {
-                    let at = blk * ACC * $lanes + ahead::<$t>();
-                    for s in streams {
-                        prefetch_l2(s.wrapping_add(at).cast());
-                    }
+                    prefetch_ahead(&streams, blk * ACC * $lanes);
                     let (ps, qs) = (ps.as_chunks::<$lanes>().0, qs.as_chunks::<$lanes>().0);
                     let (xs, rs) = (xs.as_chunks_mut::<$lanes>().0, rs.as_chunks_mut::<$lanes>().0);
                     for k in 0..ACC {
@@ -369,9 +363,7 @@ macro_rules! simd_primitives {
                 let mut acc = [$v::ZERO; ACC];
                 let streams = [d.as_ptr(), r.as_ptr()];
                 for (blk, ((ds, rs), zs)) in db.iter().zip(rb).zip(zb).enumerate() {
-                    for s in streams {
-                        prefetch_l2(s.wrapping_add(blk * ACC * $lanes + ahead::<$t>()).cast());
-                    }
+                    prefetch_ahead(&streams, blk * ACC * $lanes);
                     let (ds, rs) = (ds.as_chunks::<$lanes>().0, rs.as_chunks::<$lanes>().0);
                     let zs = zs.as_chunks_mut::<$lanes>().0;
                     for k in 0..ACC {
@@ -387,8 +379,8 @@ macro_rules! simd_primitives {
 
             fn prefetch(x: &[$t]) {
                 // One hint per 64-byte cache line.
-                for line in x.chunks(64 / core::mem::size_of::<$t>()) {
-                    prefetch_l2(line.as_ptr().cast());
+                for i in (0..x.len()).step_by(64 / core::mem::size_of::<$t>()) {
+                    prefetch_at(x.as_ptr(), i);
                 }
             }
 
@@ -399,9 +391,7 @@ macro_rules! simd_primitives {
                 let streams = [z.as_ptr(), p.as_ptr()];
                 let (pc, pr) = p.as_chunks_mut::<$lanes>();
                 for (k, (ps, zs)) in pc.iter_mut().zip(zc).enumerate() {
-                    for s in streams {
-                        prefetch_l2(s.wrapping_add(k * $lanes + ahead::<$t>()).cast());
-                    }
+                    prefetch_ahead(&streams, k * $lanes);
                     *ps = bv.mul_add($v::new(*ps), $v::new(*zs)).to_array();
                 }
                 <kernels_core::Scalar as Primitives<$t>>::xpby(zr, beta, pr);

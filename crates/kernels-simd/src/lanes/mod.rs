@@ -70,18 +70,12 @@ pub(crate) trait Lanes<T: Element>: Copy {
     fn shr1(self, a: Self::U) -> Self::U;
     /// Shift left by the mantissa width (23 or 52): an exponent into place.
     fn shl_mantissa(self, a: Self::U) -> Self::U;
-
-    /// Asks for the cache line holding `x[ahead]` to be brought into L2. A hint: it
-    /// never faults, and `ahead` may point past the end of `x` (nothing is read).
-    #[inline(always)]
-    fn prefetch(self, x: &[T], ahead: usize) {
-        prefetch_l2(x.as_ptr().wrapping_add(ahead).cast());
-    }
 }
 
 /// How far ahead of the current position the streaming loops prefetch (the
-/// exponential loops, the sum, the CG vector passes); 4 to 32 KiB measured the same
-/// in the exponential loops, the shortest is kept.
+/// exponential loops, the sum, the CG vector passes). Not critical: 4 to 32 KiB timed
+/// alike in the exponential loops in a one-off sweep (not kept in the repo), and the
+/// shortest is kept.
 pub(crate) const AHEAD_BYTES: usize = 4096;
 
 /// [`AHEAD_BYTES`] in elements of `T`.
@@ -90,18 +84,31 @@ pub(crate) fn ahead<T>() -> usize {
     AHEAD_BYTES / core::mem::size_of::<T>()
 }
 
-/// See [`Lanes::prefetch`].
+/// Asks for the cache line holding `p + i` (in elements) to be brought into L2. A
+/// hint: it never faults, and `p + i` may lie past the end of the data (nothing is
+/// read); the address is formed with `wrapping_add`, never dereferenced.
 #[inline(always)]
 #[allow(
     unused_variables,
     reason = "a no-op where there is no prefetch instruction"
 )]
-pub(crate) fn prefetch_l2(p: *const i8) {
+pub(crate) fn prefetch_at<T>(p: *const T, i: usize) {
     #[cfg(target_arch = "x86_64")]
     // SAFETY: PREFETCHT1 is part of SSE, which every x86_64 CPU has; a prefetch reads
     // nothing architecturally and never faults, whatever the address.
     unsafe {
-        core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T1 }>(p);
+        core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T1 }>(
+            p.wrapping_add(i).cast(),
+        );
+    }
+}
+
+/// A streaming loop at element `i` of each of `streams`: prefetches them
+/// [`AHEAD_BYTES`] ahead.
+#[inline(always)]
+pub(crate) fn prefetch_ahead<T>(streams: &[*const T], i: usize) {
+    for &s in streams {
+        prefetch_at(s, i + ahead::<T>());
     }
 }
 
