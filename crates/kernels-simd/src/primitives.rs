@@ -40,6 +40,7 @@ fn prefetch_csr_ahead<T>(cols: &[u32], vals: &[T], x: &[T]) {
         prefetch_at(x.as_ptr(), last as usize + CSR_AHEAD_ROWS);
     }
 }
+
 macro_rules! simd_primitives {
     (
         $t:ty, $v:ident, $lanes:literal, $exp:ident, $name:literal, $hot:ident,
