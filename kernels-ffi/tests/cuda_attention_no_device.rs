@@ -1,7 +1,7 @@
 //! Without a CUDA device (or in a build without the `cuda` feature), every attention
 //! `kn_cuda_*` entry point returns KN_ERR_UNSUPPORTED before looking at its arguments,
 //! and writes nothing. With a device the test says SKIPPED: the GPU checks are in
-//! crates/kernels-cuda/tests/gpu_attention.rs.
+//! kernels-cuda/tests/gpu_attention.rs.
 
 use kernels::*;
 use std::io::Write as _;

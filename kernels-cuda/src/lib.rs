@@ -18,7 +18,7 @@
 //!
 //! # How sources are compiled
 //!
-//! The CUDA C lives in `crates/kernels-cuda/src/cuda/`: one `.cu` file per kernel family and
+//! The CUDA C lives in `kernels-cuda/src/cuda/`: one `.cu` file per kernel family and
 //! the shared header `common.cuh` (warp and block reductions, grid-stride helpers). The
 //! files are embedded with `include_str!` ([`sources`]). Because NVRTC is given no
 //! include directories, [`Source::program_text`] prepends the header's text to each

@@ -1,6 +1,6 @@
 //! The CUDA C sources of the crate, embedded at build time.
 //!
-//! Every `.cu` file under `crates/kernels-cuda/cuda/` is one [`Source`]; [`SOURCES`]
+//! Every `.cu` file under `kernels-cuda/cuda/` is one [`Source`]; [`SOURCES`]
 //! lists them all so that tests compile and assemble every one of them. The shared
 //! header `src/cuda/common.cuh` ([`COMMON_HEADER`]) is prepended to each source by
 //! [`Source::program_text`], because NVRTC is given no include directories.

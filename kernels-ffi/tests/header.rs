@@ -7,7 +7,7 @@ use std::path::Path;
 #[test]
 fn committed_header_is_current() {
     let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let header = crate_dir.join("../../include/kernels.h");
+    let header = crate_dir.join("../include/kernels.h");
     let config = cbindgen::Config::from_file(crate_dir.join("cbindgen.toml")).unwrap();
     let bindings = cbindgen::Builder::new()
         .with_crate(crate_dir)
