@@ -28,6 +28,7 @@ mod scalar;
 pub mod sinkhorn;
 pub mod sns;
 pub mod sor;
+pub mod stencil;
 mod strided;
 mod view;
 mod workspace;

@@ -1,10 +1,14 @@
-//! The hot inner loops, as a trait the algorithms are generic over.
+//! The base primitives: the element-wise, reduction and small dense/sparse building
+//! blocks every kernel family uses.
 //!
-//! An algorithm in this crate is written once as `fn kernel<T: Real, P: Primitives<T>>`.
-//! [`Scalar`](crate::Scalar) is the plain reference implementation; `kernels-simd`
-//! provides the vectorised one. Implementations may sum in a different order, so
-//! results agree with the scalar ones within the tolerances each implementation
-//! documents, not bit for bit.
+//! An algorithm in this crate is written once as `fn kernel<T: Real, P: Kernels<T>>`,
+//! where `Kernels` is its family's kernel trait (`sinkhorn::SinkhornKernels`,
+//! `cg::CgKernels`, ...), which extends [`Primitives`]. Every method has a default
+//! body: the plain scalar reference (one element at a time, left to right, products
+//! and sums rounded separately). [`Scalar`](crate::Scalar) takes every default;
+//! `kernels-simd` overrides the loops it speeds up. Overrides may sum in a different
+//! order, so their results agree with the defaults within the tolerances each
+//! implementation documents, not bit for bit.
 //!
 //! Lengths: the slices passed to one call must have the lengths the documentation
 //! names; callers validate dimensions first. Implementations never panic on a
@@ -12,76 +16,77 @@
 
 use crate::{Dense, Real, Strided, StridedMut};
 
-/// Vector and matrix building blocks shared by every kernel family.
+/// Vector, matrix and CSR-row building blocks shared by every kernel family, with the
+/// scalar reference as the default body of each.
 pub trait Primitives<T: Real> {
     /// A short name for reports, e.g. `"scalar"` or `"simd f32x8"`.
-    fn name() -> &'static str;
+    fn name() -> &'static str {
+        "scalar"
+    }
 
     /// `sum_i x_i y_i`.
-    fn dot(x: &[T], y: &[T]) -> T;
+    fn dot(x: &[T], y: &[T]) -> T {
+        debug_assert_eq!(x.len(), y.len());
+        x.iter().zip(y).fold(T::zero(), |acc, (&a, &b)| acc + a * b)
+    }
 
     /// `y <- y + a x`.
-    fn axpy(a: T, x: &[T], y: &mut [T]);
+    fn axpy(a: T, x: &[T], y: &mut [T]) {
+        debug_assert_eq!(x.len(), y.len());
+        for (yi, &xi) in y.iter_mut().zip(x) {
+            *yi = *yi + a * xi;
+        }
+    }
 
     /// `x <- a x`.
-    fn scale(a: T, x: &mut [T]);
+    fn scale(a: T, x: &mut [T]) {
+        for xi in x {
+            *xi = *xi * a;
+        }
+    }
 
     /// `sum_i x_i` (0 when empty).
-    fn sum(x: &[T]) -> T;
+    fn sum(x: &[T]) -> T {
+        x.iter().fold(T::zero(), |acc, &v| acc + v)
+    }
 
     /// `max_i x_i` (negative infinity when empty). Inputs must not hold NaN.
-    fn max(x: &[T]) -> T;
+    fn max(x: &[T]) -> T {
+        x.iter()
+            .fold(T::neg_infinity(), |m, &v| if v > m { v } else { m })
+    }
 
     /// `log sum_i exp(x_i)`, with the maximum shifted out so that it neither
     /// overflows nor underflows. Negative infinity when empty or when every `x_i` is
     /// negative infinity.
-    fn lse(x: &[T]) -> T;
-
-    /// One row of an online column log-sum-exp.
-    ///
-    /// With `v_j = alpha * x_j + beta`, updates the running pairs so that after
-    /// streaming all rows of a matrix, `max_j + ln(sum_j)` is the log-sum-exp of
-    /// column `j`. Start from `max = -inf`, `sum = 0`. Each call reads `x` once and
-    /// costs one exponential per element (`sum_j` stays in `[1, rows]` once a finite
-    /// value has been seen). `v_j = -inf` contributes nothing.
-    fn lse_accumulate(alpha: T, x: &[T], beta: T, max: &mut [T], sum: &mut [T]);
+    fn lse(x: &[T]) -> T {
+        let m = Self::max(x);
+        if !m.is_finite() {
+            // All -inf (or empty): -inf. Some +inf: +inf. Shifting would give NaN.
+            return m;
+        }
+        let s = x.iter().fold(T::zero(), |acc, &v| acc + (v - m).exp());
+        m + s.ln()
+    }
 
     /// `y <- A x` for a dense row-major `A` (`rows x cols`), `x` of `cols`, `y` of
     /// `rows`.
-    fn gemv(a: Dense<'_, T>, x: &[T], y: &mut [T]);
+    fn gemv(a: Dense<'_, T>, x: &[T], y: &mut [T]) {
+        debug_assert!(x.len() == a.cols() && y.len() == a.rows());
+        for (yi, row) in y.iter_mut().zip(a.row_iter()) {
+            *yi = Self::dot(row, x);
+        }
+    }
 
     /// `y <- A^T x` for a dense row-major `A` (`rows x cols`), `x` of `rows`, `y` of
     /// `cols`. Streams `A` once, row by row.
-    fn gemv_t(a: Dense<'_, T>, x: &[T], y: &mut [T]);
-
-    // h2o primitives
-
-    /// `x_i <- exp(x_i - shift)`, returning `sum_i` of the new `x_i` (0 when empty).
-    ///
-    /// The scaled exponentials of an online softmax: with `shift` the running maximum
-    /// every term lies in `(0, 1]`, and `x_i = -inf` gives 0. Callers pass no NaN.
-    fn exp_shift(shift: T, x: &mut [T]) -> T;
-    // sinkhorn primitives
-
-    /// `log sum_j exp(alpha x_j + y_j)` with the maximum shifted out (two passes over
-    /// `x` and `y`: the maximum, then the sum). Negative infinity when empty or every
-    /// term is negative infinity; positive infinity if a term is. `x` and `y` have
-    /// the same length.
-    fn lse_affine(alpha: T, x: &[T], y: &[T]) -> T;
-
-    /// `out_j = exp(alpha x_j + y_j + beta)`; `x`, `y` and `out` have the same length.
-    fn exp_affine(alpha: T, x: &[T], beta: T, y: &[T], out: &mut [T]);
-
-    /// `sum_j exp(alpha x_j + y_j + beta)`, without a shift (callers choose `beta`
-    /// so that the terms neither overflow nor all underflow). `x`, `y` have the
-    /// same length.
-    fn sum_exp_affine(alpha: T, x: &[T], beta: T, y: &[T]) -> T;
-
-    /// `sum_j <- sum_j + exp(alpha x_j + y_j + beta)`: one row of column sums of
-    /// exponentials, without a shift. `x`, `y`, `sum` have the same length.
-    fn exp_affine_accumulate(alpha: T, x: &[T], beta: T, y: &[T], sum: &mut [T]);
-
-    // linattn primitives
+    fn gemv_t(a: Dense<'_, T>, x: &[T], y: &mut [T]) {
+        debug_assert!(x.len() == a.rows() && y.len() == a.cols());
+        y.fill(T::zero());
+        for (&xi, row) in x.iter().zip(a.row_iter()) {
+            Self::axpy(xi, row, y);
+        }
+    }
 
     /// `C <- C + alpha A diag(w) B` for `A` (`m x k`), `w` (`k`, `None` = ones), `B`
     /// (`k x n`) and `C` (`m x n`): the small dense products of chunked attention.
@@ -90,9 +95,37 @@ pub trait Primitives<T: Real> {
     /// rows (`col_stride` 1) and `A` with contiguous rows or columns (so `A` may be a
     /// transpose, e.g. `K^T` for a rank-`k` update of a state). Dimensions that
     /// disagree are cut to their common prefix.
-    fn gemm(alpha: T, a: Strided<'_, T>, w: Option<&[T]>, b: Strided<'_, T>, c: StridedMut<'_, T>);
+    fn gemm(
+        alpha: T,
+        a: Strided<'_, T>,
+        w: Option<&[T]>,
+        b: Strided<'_, T>,
+        mut c: StridedMut<'_, T>,
+    ) {
+        let (m, n, k) = crate::product_dims(&a, w, &b, &c);
+        for i in 0..m {
+            for p in 0..k {
+                let weight = w.map_or(T::one(), |w| w[p]);
+                let aip = alpha * *a.at(i, p) * weight;
+                for j in 0..n {
+                    let cij = c.at_mut(i, j);
+                    *cij = *cij + aip * *b.at(p, j);
+                }
+            }
+        }
+    }
 
-    // sor primitives
+    /// `sum_k vals[k] x[cols[k]]`: one row of a CSR matrix-vector product. A column
+    /// index beyond `x` contributes nothing (callers validate the structure first).
+    fn csr_dot(cols: &[u32], vals: &[T], x: &[T]) -> T {
+        debug_assert_eq!(cols.len(), vals.len());
+        cols.iter()
+            .zip(vals)
+            .fold(T::zero(), |acc, (&c, &v)| match x.get(c as usize) {
+                Some(&xc) => acc + v * xc,
+                None => acc,
+            })
+    }
 
     /// One CSR row against `x` with two columns split off: returns
     /// `(sum over k with cols[k] not in {diag, recent} of vals[k] x[cols[k]],
@@ -101,58 +134,22 @@ pub trait Primitives<T: Real> {
     /// (callers validate the structure first). `recent` is the row a sweep updated
     /// last: leaving it out lets the sweep keep that value in a register, off the
     /// chain of dependent rows (`usize::MAX` for none).
-    fn csr_row_split(cols: &[u32], vals: &[T], x: &[T], diag: usize, recent: usize) -> (T, T, T);
-
-    /// One colour of one row of a red-black SOR sweep on the 5-point stencil: for
-    /// every `j` with `j % 2 == parity`,
-    /// `row[j] <- keep row[j] + gain (((l + r) + (u + d)) + b[j])` with
-    /// `l = row[j-1]`, `r = row[j+1]`, `u = up[j]`, `d = down[j]`, and 0 for a
-    /// neighbour outside the row or a missing (`None`) neighbour row (the Dirichlet
-    /// boundary). Entries of the other parity are read, never written, so the result
-    /// does not depend on the order of the updates. Every implementation performs the
-    /// same operations in the same order (no fused multiply-add): results are
-    /// identical, not merely close.
-    fn rb_row(
-        parity: usize,
-        keep: T,
-        gain: T,
-        b: &[T],
-        up: Option<&[T]>,
-        down: Option<&[T]>,
-        row: &mut [T],
-    );
-
-    // sinkhorn primitives (one-pass iterations)
-
-    /// `out_j = exp(alpha x_j + y_j + beta)`, returning `sum_j out_j`, without a
-    /// shift: [`exp_affine`](Primitives::exp_affine) and
-    /// [`sum_exp_affine`](Primitives::sum_exp_affine) in one pass, for a caller
-    /// that reuses the terms once it knows their sum. `x`, `y`, `out` have the same
-    /// length.
-    fn exp_affine_sum(alpha: T, x: &[T], beta: T, y: &[T], out: &mut [T]) -> T;
-
-    /// Returns `sum_j x_j v_j` and, in the same loop, `y <- y + a w`: one row of
-    /// `K v` fused with the previous row's contribution to `K^T u`, so that a
-    /// Sinkhorn-Knopp iteration streams `K` from memory once (`w`, read just before,
-    /// is still in cache). `x`, `v`, `w`, `y` have the same length.
-    fn dot_axpy(x: &[T], v: &[T], a: T, w: &[T], y: &mut [T]) -> T;
-
-    // cg primitives
-
-    /// `sum_k vals[k] x[cols[k]]`: one row of a CSR matrix-vector product. A column
-    /// index beyond `x` contributes nothing (callers validate the structure first).
-    fn csr_dot(cols: &[u32], vals: &[T], x: &[T]) -> T;
-
-    /// The CG update `x <- x + alpha p`, `r <- r - alpha q` in one pass, returning
-    /// `sum_i r_i^2` of the new `r`. All four slices have the same length.
-    fn cg_update(alpha: T, p: &[T], q: &[T], x: &mut [T], r: &mut [T]) -> T;
-
-    /// `z_i <- d_i r_i`, returning `sum_i r_i z_i` (a diagonal preconditioner and the
-    /// inner product CG needs next, in one pass). All three have the same length.
-    fn mul_dot(d: &[T], r: &[T], z: &mut [T]) -> T;
-
-    /// `p <- z + beta p` (CG's new search direction). Same lengths.
-    fn xpby(z: &[T], beta: T, p: &mut [T]);
+    #[inline]
+    fn csr_row_split(cols: &[u32], vals: &[T], x: &[T], diag: usize, recent: usize) -> (T, T, T) {
+        debug_assert_eq!(cols.len(), vals.len());
+        let (mut off, mut d, mut r) = (T::zero(), T::zero(), T::zero());
+        for (&c, &v) in cols.iter().zip(vals) {
+            let c = c as usize;
+            if c == diag {
+                d = v;
+            } else if c == recent {
+                r = v;
+            } else if let Some(&xc) = x.get(c) {
+                off = off + v * xc;
+            }
+        }
+        (off, d, r)
+    }
 
     /// A hint that `x` is about to be read: implementations may start bringing it
     /// into the cache. No effect on any result; the default does nothing.

@@ -6,9 +6,10 @@ use crate::report::{finish, kn_report};
 use crate::sor::csr_args;
 use crate::status::kn_status;
 use core::ffi::c_void;
+use kernels_core::cg::CgKernels;
 use kernels_core::cg::{self, CgOpts, Precond};
 use kernels_core::sor::SorCsr;
-use kernels_core::{Error, Primitives, Real, Result};
+use kernels_core::{Error, Real, Result};
 use kernels_simd::Simd;
 
 /// No preconditioner: plain CG.
@@ -70,7 +71,7 @@ unsafe fn cg_body<T: Real>(
     rep: *mut kn_report,
 ) -> Result<Done>
 where
-    Simd: Primitives<T>,
+    Simd: CgKernels<T>,
 {
     // SAFETY: the caller's contract: each non-NULL pointer covers the length implied
     // by n and indptr[n], and outputs are not aliased (checked below with `disjoint`).

@@ -98,7 +98,7 @@ unsafe fn scale_body<T: Real>(
     rep: *mut kn_report,
 ) -> Result<Done>
 where
-    Simd: kernels_core::Primitives<T>,
+    Simd: kernels_core::sinkhorn::SinkhornKernels<T>,
 {
     let nm = checked_product(&[n, m])?;
     // SAFETY: the caller's contract: each non-NULL pointer covers the length implied
@@ -146,7 +146,7 @@ unsafe fn sinkhorn_body<T: Real>(
     rep: *mut kn_report,
 ) -> Result<Done>
 where
-    Simd: kernels_core::Primitives<T>,
+    Simd: kernels_core::sinkhorn::SinkhornKernels<T>,
 {
     let nm = checked_product(&[n, m])?;
     // SAFETY: the caller's contract: each non-NULL pointer covers the length implied

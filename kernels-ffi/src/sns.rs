@@ -94,7 +94,7 @@ unsafe fn sns_body<T: Real>(
     rep: *mut kn_report,
 ) -> Result<Done>
 where
-    Simd: kernels_core::Primitives<T>,
+    Simd: kernels_core::sns::SnsKernels<T>,
 {
     let nm = checked_product(&[n, m])?;
     // SAFETY: the caller's contract: each non-NULL pointer covers the length implied

@@ -5,8 +5,9 @@ use crate::guard::{Done, status};
 use crate::report::{finish, kn_report};
 use crate::status::kn_status;
 use core::ffi::c_void;
+use kernels_core::sor::SorKernels;
 use kernels_core::sor::{self, SorCsr, Sweep};
-use kernels_core::{Error, Primitives, Real, Result, checked_product};
+use kernels_core::{Error, Real, Result, checked_product};
 use kernels_simd::Simd;
 
 /// Sweep rows 0 .. n-1.
@@ -93,7 +94,7 @@ unsafe fn sor_csr<T: Real>(
     sweeps: u32,
 ) -> kn_status
 where
-    Simd: Primitives<T>,
+    Simd: SorKernels<T>,
 {
     status(|| {
         // SAFETY: the caller's contract (see the exported function).
@@ -201,7 +202,7 @@ unsafe fn sor_solve<T: Real>(
     rep: *mut kn_report,
 ) -> kn_status
 where
-    Simd: Primitives<T>,
+    Simd: SorKernels<T>,
 {
     status(|| {
         // SAFETY: the caller's contract (see the exported function).
@@ -310,7 +311,7 @@ unsafe fn sor_grid2d<T: Real>(
     sweeps: u32,
 ) -> kn_status
 where
-    Simd: Primitives<T>,
+    Simd: SorKernels<T>,
 {
     status(|| {
         let len = checked_product(&[nx, ny])?;

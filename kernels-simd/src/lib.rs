@@ -62,7 +62,15 @@ pub mod isa;
 mod lanes;
 mod math;
 mod primitives;
-mod red_black;
+
+// The kernel families, mirroring kernels-core: each folder implements its family's
+// kernel trait for `Simd`.
+pub mod cg;
+pub mod h2o;
+pub mod linattn;
+pub mod sinkhorn;
+pub mod sns;
+pub mod sor;
 
 pub use math::{exp_f32x8, exp_f64x4, ln_f32x8, ln_f64x4};
 pub use primitives::Simd;

@@ -9,6 +9,7 @@ use kernels::{
     KN_ERR_WORKSPACE, KN_NOT_CONVERGED, KN_OK, KN_PRECOND_JACOBI, KN_PRECOND_NONE, KN_PRECOND_SSOR,
     kn_cg_csr_f32, kn_cg_csr_f64, kn_cg_opts, kn_cg_work_bytes, kn_report, kn_status,
 };
+use kernels_core::cg::CgKernels;
 use kernels_core::cg::{self, CgOpts, Precond};
 use kernels_core::sor::SorCsr;
 use kernels_core::{Error, Primitives, Real, Scalar};
@@ -197,7 +198,7 @@ fn work_for<T: Real>(n: usize) -> Vec<u8> {
     vec![0u8; cg::cg_work_size::<T>(n).unwrap().bytes()]
 }
 
-fn solve<T: Real, P: Primitives<T>>(
+fn solve<T: Real, P: CgKernels<T>>(
     m: &Mat,
     b: &[f64],
     precond: Precond,
@@ -248,7 +249,7 @@ fn precond() -> impl Strategy<Value = Precond> {
 /// CG on `m` agrees with Cholesky: the returned `x` has the relative residual the
 /// report claims (up to the rounding of `A` and of the residual in `T`), and
 /// `||x - x*|| / ||x*|| <= cond * residual`.
-fn against_cholesky<T: Real, P: Primitives<T>>(
+fn against_cholesky<T: Real, P: CgKernels<T>>(
     m: &Mat,
     cond: f64,
     seed: u64,
@@ -792,7 +793,7 @@ fn abs_sum<T: Real>(it: impl Iterator<Item = T>) -> T {
 
 fn primitives_agree<T: Real>(v: &[Vec<f64>; 4], a: f64, cols: &[u32]) -> Result<(), TestCaseError>
 where
-    Simd: Primitives<T>,
+    Simd: CgKernels<T>,
 {
     type S = Scalar;
     type V = Simd;
@@ -800,8 +801,8 @@ where
     let (a, n) = (T::of(a), p.len());
 
     let (mut xs, mut rs, mut xv, mut rv) = (x.clone(), r.clone(), x.clone(), r.clone());
-    let ss = <S as Primitives<T>>::cg_update(a, &p, &q, &mut xs, &mut rs);
-    let sv = <V as Primitives<T>>::cg_update(a, &p, &q, &mut xv, &mut rv);
+    let ss = <S as CgKernels<T>>::cg_update(a, &p, &q, &mut xs, &mut rs);
+    let sv = <V as CgKernels<T>>::cg_update(a, &p, &q, &mut xv, &mut rv);
     let mut spread = T::zero();
     for i in 0..n {
         prop_assert!(
@@ -822,8 +823,8 @@ where
     // mul_dot with a positive diagonal (as Jacobi's inverse diagonal is).
     let d: Vec<T> = p.iter().map(|v| v.abs() + T::of(0.5)).collect();
     let (mut zs, mut zv) = (vec![T::zero(); n], vec![T::zero(); n]);
-    let ds = <S as Primitives<T>>::mul_dot(&d, &r, &mut zs);
-    let dv = <V as Primitives<T>>::mul_dot(&d, &r, &mut zv);
+    let ds = <S as CgKernels<T>>::mul_dot(&d, &r, &mut zs);
+    let dv = <V as CgKernels<T>>::mul_dot(&d, &r, &mut zv);
     prop_assert_eq!(&zs, &zv);
     let bound = bounds::reduction(n, abs_sum(r.iter().zip(&zs).map(|(a, b)| *a * *b)));
     prop_assert!(
@@ -832,8 +833,8 @@ where
     );
 
     let (mut ps, mut pv) = (p.clone(), p.clone());
-    <S as Primitives<T>>::xpby(&q, a, &mut ps);
-    <V as Primitives<T>>::xpby(&q, a, &mut pv);
+    <S as CgKernels<T>>::xpby(&q, a, &mut ps);
+    <V as CgKernels<T>>::xpby(&q, a, &mut pv);
     for i in 0..n {
         prop_assert!(
             (ps[i] - pv[i]).abs() <= bounds::axpy(a * p[i], q[i]),

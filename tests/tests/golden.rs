@@ -10,18 +10,24 @@
 //! SKIPPED and only the scalar ones run. The other levels are checked against the
 //! scalar reference within the documented bounds by the agreement tests.
 
+use kernels_core::cg::CgKernels;
 use kernels_core::cg::{CgOpts, Precond, cg, cg_work_size};
+use kernels_core::h2o::H2oKernels;
 use kernels_core::h2o::{H2oCache, H2oOpts, decode, decode_work_size, prefill, prefill_work_size};
+use kernels_core::linattn::LinattnKernels;
 use kernels_core::linattn::{
     Inputs, Scan, Shape, chunk_state, forward, forward_work_size, state_scan,
 };
 use kernels_core::paging::{Policy, offline, offline_work_size, pager_work_size, simulate};
+use kernels_core::sinkhorn::SinkhornKernels;
 use kernels_core::sinkhorn::{
     SinkhornOpts, scale, scale_work_size, sinkhorn_log, sinkhorn_work_size,
 };
+use kernels_core::sns::SnsKernels;
 use kernels_core::sns::{SnsOpts, sns, sns_work_size};
+use kernels_core::sor::SorKernels;
 use kernels_core::sor::{SorCsr, Sweep, sor_csr, sor_grid2d, sor_solve};
-use kernels_core::{Dense, Primitives, Real, Scalar};
+use kernels_core::{Dense, Real, Scalar};
 use kernels_simd::Simd;
 use kernels_simd::isa::{self, Level};
 use kernels_tests::{cast, uniform};
@@ -139,7 +145,7 @@ fn transport(n: usize, m: usize) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
     )
 }
 
-fn sinkhorn_hash<T: Real, P: Primitives<T>>() -> u64 {
+fn sinkhorn_hash<T: Real, P: SinkhornKernels<T>>() -> u64 {
     let (n, m) = (37, 29);
     let (c, a, b) = transport(n, m);
     let (c, a, b) = (cast::<T>(&c), cast::<T>(&a), cast::<T>(&b));
@@ -173,7 +179,7 @@ fn sinkhorn_hash<T: Real, P: Primitives<T>>() -> u64 {
     h.reals(&u).reals(&v).value(rep.error).0
 }
 
-fn sns_hash<T: Real, P: Primitives<T>>() -> u64 {
+fn sns_hash<T: Real, P: SnsKernels<T>>() -> u64 {
     let (n, m) = (24, 20);
     let (c, a, b) = transport(n, m);
     let (c, a, b) = (cast::<T>(&c), cast::<T>(&a), cast::<T>(&b));
@@ -234,7 +240,7 @@ fn poisson(nx: usize, ny: usize, shift: f64) -> (Vec<usize>, Vec<u32>, Vec<f64>)
     (indptr, indices, values)
 }
 
-fn cg_hash<T: Real, P: Primitives<T>>() -> u64 {
+fn cg_hash<T: Real, P: CgKernels<T>>() -> u64 {
     let (nx, ny) = (23, 17);
     let n = nx * ny;
     let (indptr, indices, values) = poisson(nx, ny, 0.0);
@@ -256,7 +262,7 @@ fn cg_hash<T: Real, P: Primitives<T>>() -> u64 {
     h.0
 }
 
-fn sor_hash<T: Real, P: Primitives<T>>() -> u64 {
+fn sor_hash<T: Real, P: SorKernels<T>>() -> u64 {
     let (nx, ny) = (19, 13);
     let n = nx * ny;
     let (indptr, indices, values) = poisson(nx, ny, 0.3);
@@ -280,7 +286,7 @@ fn sor_hash<T: Real, P: Primitives<T>>() -> u64 {
     h.reals(&x).0
 }
 
-fn linattn_hash<T: Real, P: Primitives<T>>() -> u64 {
+fn linattn_hash<T: Real, P: LinattnKernels<T>>() -> u64 {
     let shape = Shape {
         n_heads: 2,
         len: 45,
@@ -328,7 +334,7 @@ fn linattn_hash<T: Real, P: Primitives<T>>() -> u64 {
     h.reals(&prefix).0
 }
 
-fn h2o_hash<P: Primitives<f32>>() -> u64 {
+fn h2o_hash<P: H2oKernels<f32>>() -> u64 {
     let (nh, nkv, seq, d) = (4, 2, 150, 16);
     let q = uniform::<f32>(nh * seq * d, 51, 1.0);
     let k = uniform::<f32>(nkv * seq * d, 52, 1.0);

@@ -3,8 +3,9 @@
 //! prefill against decode steps token by token, the cache invariants, GQA with 1, 2
 //! and 8 query heads per kv head, SIMD against scalar, and every bad-input class.
 
+use kernels_core::h2o::H2oKernels;
 use kernels_core::h2o::{self, H2oCache, H2oOpts};
-use kernels_core::{Error, Primitives, Scalar};
+use kernels_core::{Error, Scalar};
 use kernels_simd::{Simd, bounds};
 use kernels_tests::uniform;
 use proptest::prelude::*;
@@ -66,7 +67,7 @@ struct Prefilled {
     keep: Vec<u8>,
 }
 
-fn prefill<P: Primitives<f32>>(c: &Case) -> Result<Prefilled, Error> {
+fn prefill<P: H2oKernels<f32>>(c: &Case) -> Result<Prefilled, Error> {
     let bytes = h2o::prefill_work_size(c.n_heads, c.n_kv, c.seq, c.d)?.bytes();
     let mut work = vec![0u8; bytes];
     let mut r = Prefilled {
@@ -93,7 +94,7 @@ fn prefill<P: Primitives<f32>>(c: &Case) -> Result<Prefilled, Error> {
 
 /// Prefill asking for no scores (the kept set only): with a budget covering the prompt
 /// this is the blocked causal path.
-fn prefill_without_scores<P: Primitives<f32>>(c: &Case) -> (Vec<f32>, Vec<u8>) {
+fn prefill_without_scores<P: H2oKernels<f32>>(c: &Case) -> (Vec<f32>, Vec<u8>) {
     let bytes = h2o::prefill_work_size(c.n_heads, c.n_kv, c.seq, c.d)
         .unwrap()
         .bytes();
@@ -182,7 +183,7 @@ fn naive(c: &Case) -> (Vec<f64>, Vec<f64>, Vec<u8>, bool) {
 /// out like prefill's and the final cache contents (positions and scores per kv head),
 /// checking after every step that the cache holds at most its budget, distinct
 /// positions, every sink and every recent token.
-fn decode_all<P: Primitives<f32>>(c: &Case) -> (Vec<f32>, Vec<Vec<(u64, f32)>>) {
+fn decode_all<P: H2oKernels<f32>>(c: &Case) -> (Vec<f32>, Vec<Vec<(u64, f32)>>) {
     let (seq, d, b) = (c.seq, c.d, c.budget());
     let (mut k, mut v) = (vec![0.0; c.n_kv * b * d], vec![0.0; c.n_kv * b * d]);
     let (mut score, mut pos) = (vec![0.0; c.n_kv * b], vec![0u64; c.n_kv * b]);
@@ -288,7 +289,7 @@ fn out_tol(c: &Case) -> f64 {
     2e-5 * (1.0 + (c.d as f64).sqrt()) * max_abs(&c.v).max(1e-30)
 }
 
-fn check_against_naive<P: Primitives<f32>>(c: &Case) -> Result<(), TestCaseError> {
+fn check_against_naive<P: H2oKernels<f32>>(c: &Case) -> Result<(), TestCaseError> {
     let got = prefill::<P>(c).unwrap();
     let (out, scores, keep, near_tie) = naive(c);
     prop_assume!(!near_tie);
@@ -388,8 +389,8 @@ proptest! {
     #[test]
     fn exp_shift_simd_vs_scalar(x in prop::collection::vec(-80.0f32..10.0, 0..300), shift in -5.0f32..10.0) {
         let (mut s, mut v) = (x.clone(), x.clone());
-        let ss = <Scalar as Primitives<f32>>::exp_shift(shift, &mut s);
-        let sv = <Simd as Primitives<f32>>::exp_shift(shift, &mut v);
+        let ss = <Scalar as H2oKernels<f32>>::exp_shift(shift, &mut s);
+        let sv = <Simd as H2oKernels<f32>>::exp_shift(shift, &mut v);
         for (a, b) in s.iter().zip(&v) {
             prop_assert!((a - b).abs() <= bounds::exp_shift_element(*a), "{} vs {}", a, b);
         }

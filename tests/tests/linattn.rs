@@ -3,6 +3,7 @@
 //! closed form of a constant sequence, SIMD against scalar, and every class of bad
 //! input (status and untouched outputs).
 
+use kernels_core::linattn::LinattnKernels;
 use kernels_core::linattn::{self, Inputs, Scan, Shape};
 use kernels_core::{Error, Primitives, Scalar, Strided, StridedMut};
 use kernels_simd::{Simd, bounds};
@@ -171,7 +172,7 @@ impl F32Problem {
         }
     }
 
-    fn forward<P: Primitives<f32>>(&self, chunk: usize) -> Result<(Vec<f32>, Vec<f32>), Error> {
+    fn forward<P: LinattnKernels<f32>>(&self, chunk: usize) -> Result<(Vec<f32>, Vec<f32>), Error> {
         let bytes = linattn::forward_work_size::<f32>(self.shape, chunk)?.bytes();
         let mut work = vec![0u8; bytes];
         let mut out = vec![0.0; self.shape.v_len()?];
@@ -362,7 +363,7 @@ fn check_gemm<T: kernels_core::Real>(
     seed: u64,
 ) -> Result<(), TestCaseError>
 where
-    Simd: Primitives<T>,
+    Simd: LinattnKernels<T>,
 {
     // A is m x k with padded rows (or stored transposed), B is k x n, C is m x n.
     let a_data = uniform::<T>((m.max(k)) * (m.max(k) + pad), seed, 1.0);

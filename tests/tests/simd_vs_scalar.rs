@@ -2,6 +2,7 @@
 //! kernels-simd documents, on lengths that exercise every tail: empty, one, a lane
 //! short of and past a vector, a block of accumulators plus or minus one, and long.
 
+use kernels_core::sinkhorn::SinkhornKernels;
 use kernels_core::{Dense, Primitives, Real, Scalar};
 use kernels_simd::{Simd, bounds};
 use kernels_tests::{cast, uniform};
@@ -40,7 +41,7 @@ fn abs_sum<T: Real>(it: impl Iterator<Item = T>) -> T {
 
 fn check_all<T: Real>(x: &[f64], y: &[f64], a: f64) -> Result<(), TestCaseError>
 where
-    Simd: Primitives<T>,
+    Simd: SinkhornKernels<T>,
 {
     let (x, y, a) = (cast::<T>(x), cast::<T>(y), T::of(a));
     let n = x.len();
@@ -119,7 +120,7 @@ fn column_lse<T: Real>(
     beta: f64,
 ) -> Result<(), TestCaseError>
 where
-    Simd: Primitives<T>,
+    Simd: SinkhornKernels<T>,
 {
     let m = uniform::<T>(rows * cols, seed, 30.0);
     let (alpha, beta) = (T::of(alpha), T::of(beta));
@@ -127,8 +128,8 @@ where
     let ((mut ms, mut ss), (mut mv, mut sv)) = (fresh(), fresh());
     for r in 0..rows {
         let row = &m[r * cols..(r + 1) * cols];
-        <Scalar as Primitives<T>>::lse_accumulate(alpha, row, beta, &mut ms, &mut ss);
-        <Simd as Primitives<T>>::lse_accumulate(alpha, row, beta, &mut mv, &mut sv);
+        <Scalar as SinkhornKernels<T>>::lse_accumulate(alpha, row, beta, &mut ms, &mut ss);
+        <Simd as SinkhornKernels<T>>::lse_accumulate(alpha, row, beta, &mut mv, &mut sv);
     }
     for j in 0..cols {
         // The plain two-pass log-sum-exp of the column is the reference for both.
@@ -151,7 +152,7 @@ where
 
 fn gemv<T: Real>(rows: usize, cols: usize, seed: u64) -> Result<(), TestCaseError>
 where
-    Simd: Primitives<T>,
+    Simd: SinkhornKernels<T>,
 {
     let data = uniform::<T>(rows * cols, seed, 1.0);
     let a = Dense::new(&data, rows, cols).unwrap();

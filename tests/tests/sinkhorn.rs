@@ -3,10 +3,11 @@
 //! starts, f32 against f64, SIMD against scalar, small eps where kernel mode
 //! underflows, and every class of bad input (status and untouched outputs).
 
+use kernels_core::sinkhorn::SinkhornKernels;
 use kernels_core::sinkhorn::{
     SinkhornOpts, log_steps, scale, scale_work_size, sinkhorn_log, sinkhorn_work_size,
 };
-use kernels_core::{Dense, Error, Primitives, Real, Report, Result, Scalar};
+use kernels_core::{Dense, Error, Real, Report, Result, Scalar};
 use kernels_simd::Simd;
 use kernels_tests::uniform;
 use proptest::prelude::*;
@@ -62,7 +63,7 @@ type Solved = (Report, Vec<f64>, Vec<f64>, Vec<f64>);
 
 /// Runs the log-domain solver on `p` in `T` with primitives `P`; returns the
 /// report, the potentials and the plan (all widened to f64).
-fn solve<T: Real, P: Primitives<T>>(
+fn solve<T: Real, P: SinkhornKernels<T>>(
     p: &Problem,
     o: &SinkhornOpts,
     warm: Option<(&[f64], &[f64])>,
@@ -146,7 +147,7 @@ fn two_by_two() -> Problem {
     }
 }
 
-fn closed_form_log<T: Real, P: Primitives<T>>(tol: f64, plan_tol: f64) {
+fn closed_form_log<T: Real, P: SinkhornKernels<T>>(tol: f64, plan_tol: f64) {
     let (rep, _, _, plan) = solve::<T, P>(&two_by_two(), &opts(1.0, tol, 1000, 1), None).unwrap();
     assert!(rep.converged, "{} {}: {rep:?}", T::NAME, P::name());
     assert!(max_diff(&plan, &PLAN_2X2) < plan_tol, "{plan:?}");
@@ -162,7 +163,7 @@ fn two_by_two_closed_form_log_domain() {
     closed_form_log::<f32, Simd>(1e-6, 1e-6);
 }
 
-fn closed_form_scale<T: Real, P: Primitives<T>>(tol: f64, plan_tol: f64) {
+fn closed_form_scale<T: Real, P: SinkhornKernels<T>>(tol: f64, plan_tol: f64) {
     let e = (-1.0f64).exp();
     let k = cast::<T>(&[1.0, e, e, 1.0]);
     let half = cast::<T>(&[0.5, 0.5]);
@@ -203,7 +204,7 @@ fn two_by_two_closed_form_kernel_mode() {
 
 /// The solver's plan against the naive formulas: marginals within `tol`, the
 /// reported error and cost equal to the naive ones.
-fn marginals_hold<T: Real, P: Primitives<T>>(
+fn marginals_hold<T: Real, P: SinkhornKernels<T>>(
     p: &Problem,
     eps: f64,
     tol: f64,
@@ -347,11 +348,11 @@ fn lse_affine_agrees<T: Real>(
     beta: f64,
 ) -> std::result::Result<(), TestCaseError>
 where
-    Simd: Primitives<T>,
+    Simd: SinkhornKernels<T>,
 {
     let (x, y, alpha, beta) = (cast::<T>(x), cast::<T>(y), T::of(alpha), T::of(beta));
-    let s = <Scalar as Primitives<T>>::lse_affine(alpha, &x, &y);
-    let v = <Simd as Primitives<T>>::lse_affine(alpha, &x, &y);
+    let s = <Scalar as SinkhornKernels<T>>::lse_affine(alpha, &x, &y);
+    let v = <Simd as SinkhornKernels<T>>::lse_affine(alpha, &x, &y);
     if x.is_empty() {
         prop_assert!(s == T::neg_infinity() && v == T::neg_infinity());
     } else {
@@ -363,8 +364,8 @@ where
         prop_assert!((s - v).abs() <= bound, "{} lse_affine {s} vs {v}", T::NAME);
     }
     let (mut os, mut ov) = (vec![T::zero(); x.len()], vec![T::zero(); x.len()]);
-    <Scalar as Primitives<T>>::exp_affine(alpha, &x, beta, &y, &mut os);
-    <Simd as Primitives<T>>::exp_affine(alpha, &x, beta, &y, &mut ov);
+    <Scalar as SinkhornKernels<T>>::exp_affine(alpha, &x, beta, &y, &mut os);
+    <Simd as SinkhornKernels<T>>::exp_affine(alpha, &x, beta, &y, &mut ov);
     for j in 0..x.len() {
         let arg = (alpha * x[j]).abs() + y[j].abs() + beta.abs();
         let bound = kernels_simd::bounds::exp_affine(os[j], arg);
@@ -378,8 +379,8 @@ where
     let arg = x.iter().zip(&y).fold(T::zero(), |m, (a, b)| {
         m.max((alpha * *a).abs() + b.abs() + beta.abs())
     });
-    let ss = <Scalar as Primitives<T>>::sum_exp_affine(alpha, &x, beta, &y);
-    let sv = <Simd as Primitives<T>>::sum_exp_affine(alpha, &x, beta, &y);
+    let ss = <Scalar as SinkhornKernels<T>>::sum_exp_affine(alpha, &x, beta, &y);
+    let sv = <Simd as SinkhornKernels<T>>::sum_exp_affine(alpha, &x, beta, &y);
     let bound = kernels_simd::bounds::sum_exp_affine(x.len(), ss, arg);
     prop_assert!(
         ss == sv || (ss - sv).abs() <= bound,
@@ -387,8 +388,8 @@ where
     );
     let start: Vec<T> = (0..x.len()).map(|j| T::of(j as f64 * 0.5)).collect();
     let (mut accs, mut accv) = (start.clone(), start.clone());
-    <Scalar as Primitives<T>>::exp_affine_accumulate(alpha, &x, beta, &y, &mut accs);
-    <Simd as Primitives<T>>::exp_affine_accumulate(alpha, &x, beta, &y, &mut accv);
+    <Scalar as SinkhornKernels<T>>::exp_affine_accumulate(alpha, &x, beta, &y, &mut accs);
+    <Simd as SinkhornKernels<T>>::exp_affine_accumulate(alpha, &x, beta, &y, &mut accv);
     for j in 0..x.len() {
         let term = accs[j] - start[j];
         let a = (alpha * x[j]).abs() + y[j].abs() + beta.abs();
@@ -400,8 +401,8 @@ where
         );
     }
     let (mut es, mut ev) = (vec![T::zero(); x.len()], vec![T::zero(); x.len()]);
-    let rs = <Scalar as Primitives<T>>::exp_affine_sum(alpha, &x, beta, &y, &mut es);
-    let rv = <Simd as Primitives<T>>::exp_affine_sum(alpha, &x, beta, &y, &mut ev);
+    let rs = <Scalar as SinkhornKernels<T>>::exp_affine_sum(alpha, &x, beta, &y, &mut es);
+    let rv = <Simd as SinkhornKernels<T>>::exp_affine_sum(alpha, &x, beta, &y, &mut ev);
     // The scalar sum and terms are those of sum_exp_affine and exp_affine.
     prop_assert!(rs == ss && es == os, "exp_affine_sum scalar");
     let bound = kernels_simd::bounds::sum_exp_affine(x.len(), rs, arg);
@@ -430,7 +431,7 @@ fn dot_axpy_agrees<T: Real>(
     a: f64,
 ) -> std::result::Result<(), TestCaseError>
 where
-    Simd: Primitives<T>,
+    Simd: SinkhornKernels<T>,
 {
     let n = xv.len().min(wy.len());
     let x: Vec<T> = xv[..n].iter().map(|p| T::of(p.0)).collect();
@@ -439,8 +440,8 @@ where
     let y: Vec<T> = wy[..n].iter().map(|p| T::of(p.1)).collect();
     let a = T::of(a);
     let (mut ys, mut yv) = (y.clone(), y.clone());
-    let ds = <Scalar as Primitives<T>>::dot_axpy(&x, &v, a, &w, &mut ys);
-    let dv = <Simd as Primitives<T>>::dot_axpy(&x, &v, a, &w, &mut yv);
+    let ds = <Scalar as SinkhornKernels<T>>::dot_axpy(&x, &v, a, &w, &mut ys);
+    let dv = <Simd as SinkhornKernels<T>>::dot_axpy(&x, &v, a, &w, &mut yv);
     let sum_abs = x
         .iter()
         .zip(&v)
@@ -503,8 +504,8 @@ proptest! {
 fn lse_affine_handles_infinities() {
     fn both(x: &[f64], y: &[f64]) -> (f64, f64) {
         (
-            <Scalar as Primitives<f64>>::lse_affine(1.0, x, y),
-            <Simd as Primitives<f64>>::lse_affine(1.0, x, y),
+            <Scalar as SinkhornKernels<f64>>::lse_affine(1.0, x, y),
+            <Simd as SinkhornKernels<f64>>::lse_affine(1.0, x, y),
         )
     }
     let x = [0.0; 9];

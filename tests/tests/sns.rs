@@ -4,8 +4,9 @@
 //! input (status and untouched outputs).
 
 use kernels_core::sinkhorn::{SinkhornOpts, sinkhorn_log, sinkhorn_work_size};
+use kernels_core::sns::SnsKernels;
 use kernels_core::sns::{SnsOpts, SnsOutcome, sns, sns_work_size};
-use kernels_core::{Dense, Error, Primitives, Real, Result, Scalar};
+use kernels_core::{Dense, Error, Real, Result, Scalar};
 use kernels_simd::Simd;
 use kernels_tests::{cast, uniform};
 
@@ -38,7 +39,7 @@ struct Solution<T> {
     plan: Vec<T>,
 }
 
-fn run<T: Real, P: Primitives<T>>(
+fn run<T: Real, P: SnsKernels<T>>(
     n: usize,
     c: &[T],
     w: &[T],

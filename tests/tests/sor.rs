@@ -2,6 +2,7 @@
 //! red-black grid sweeps against a CSR sweep in red-black order, SIMD against
 //! scalar, the Poisson sweep counts of ALGORITHMS.md, and bad input.
 
+use kernels_core::sor::SorKernels;
 use kernels_core::sor::{self, SorCsr, Sweep};
 use kernels_core::{Error, Primitives, Real, Scalar};
 use kernels_simd::{Simd, bounds};
@@ -127,7 +128,7 @@ fn close<T: Real>(got: &[T], want: &[f64], rel: f64) -> Result<(), TestCaseError
     Ok(())
 }
 
-fn csr_vs_dense<T: Real, P: Primitives<T>>(
+fn csr_vs_dense<T: Real, P: SorKernels<T>>(
     m: &Mat,
     seed: u64,
     w: f64,
@@ -242,7 +243,7 @@ fn rb_row_identical<T: Real>(
     seed: u64,
 ) -> Result<(), TestCaseError>
 where
-    Simd: Primitives<T>,
+    Simd: SorKernels<T>,
 {
     let v = uniform::<T>(4 * n, seed, 2.0);
     let (b, up, down, row) = (&v[..n], &v[n..2 * n], &v[2 * n..3 * n], &v[3 * n..]);
@@ -250,8 +251,8 @@ where
     let down = has_down.then_some(down);
     let (keep, gain) = (T::of(-0.3), T::of(0.26));
     let (mut rs, mut rv) = (row.to_vec(), row.to_vec());
-    <Scalar as Primitives<T>>::rb_row(parity, keep, gain, b, up, down, &mut rs);
-    <Simd as Primitives<T>>::rb_row(parity, keep, gain, b, up, down, &mut rv);
+    <Scalar as SorKernels<T>>::rb_row(parity, keep, gain, b, up, down, &mut rs);
+    <Simd as SorKernels<T>>::rb_row(parity, keep, gain, b, up, down, &mut rv);
     prop_assert_eq!(&rs, &rv);
     // The other colour is untouched.
     for j in (1 - parity..n).step_by(2) {
@@ -267,7 +268,7 @@ fn row_split<T: Real>(
     seed: u64,
 ) -> Result<(), TestCaseError>
 where
-    Simd: Primitives<T>,
+    Simd: SorKernels<T>,
 {
     let x = uniform::<T>(80, seed, 3.0);
     let vals = uniform::<T>(len, seed ^ 9, 2.0);

@@ -3,9 +3,10 @@
 use crate::Mode;
 use crate::machine::Machine;
 use crate::report::Section;
+use kernels_core::cg::CgKernels;
 use kernels_core::cg::{self, CgOpts, Precond};
 use kernels_core::sor::SorCsr;
-use kernels_core::{Primitives, Real, Scalar};
+use kernels_core::{Real, Scalar};
 use kernels_simd::Simd;
 use kernels_tests::uniform;
 use std::path::Path;
@@ -135,7 +136,7 @@ fn name(p: Precond) -> &'static str {
 }
 
 /// Runs CG from x = 0; the result and x.
-fn solve<P: Primitives<f64>>(
+fn solve<P: CgKernels<f64>>(
     m: &Poisson,
     b: &[f64],
     precond: Precond,
@@ -264,7 +265,7 @@ fn now(start: Instant) -> f64 {
 /// `t` the fastest of `repeats` runs, the two sizes interleaved. On a shared machine
 /// other work only adds time, so the minimum is the steadiest estimate (the scipy
 /// peer is timed the same way).
-fn per_iteration<P: Primitives<f64>>(
+fn per_iteration<P: CgKernels<f64>>(
     m: &Poisson,
     b: &[f64],
     precond: Precond,

@@ -6,8 +6,9 @@ use crate::bench::seconds_per_call;
 use crate::machine::Machine;
 use crate::report::Section;
 use crate::svg::LineChart;
+use kernels_core::Scalar;
+use kernels_core::h2o::H2oKernels;
 use kernels_core::h2o::{self, H2oCache, H2oOpts};
-use kernels_core::{Primitives, Scalar};
 use kernels_simd::Simd;
 use kernels_tests::uniform;
 use std::time::Duration;
@@ -55,7 +56,7 @@ impl Prompt {
         }
     }
 
-    fn prefill<P: Primitives<f32>>(&self, opts: &H2oOpts, work: &mut [u8]) -> Vec<f32> {
+    fn prefill<P: H2oKernels<f32>>(&self, opts: &H2oOpts, work: &mut [u8]) -> Vec<f32> {
         let mut out = vec![0.0; self.q.len()];
         h2o::prefill::<P>(
             self.heads, self.heads, self.seq, self.d, &self.q, &self.k, &self.v, opts, &mut out,

@@ -5,6 +5,7 @@ use crate::bench::seconds_per_call;
 use crate::machine::Machine;
 use crate::report::Section;
 use crate::svg::LineChart;
+use kernels_core::linattn::LinattnKernels;
 use kernels_core::linattn::{self, Inputs, Scan, Shape};
 use kernels_core::{Dense, Primitives, Scalar, Strided, StridedMut};
 use kernels_simd::Simd;
@@ -60,7 +61,7 @@ impl Data {
 }
 
 /// The chunked forward with its own workspace: (out, final state).
-fn forward<P: Primitives<f32>>(inp: &Inputs<'_, f32>, chunk: usize) -> (Vec<f32>, Vec<f32>) {
+fn forward<P: LinattnKernels<f32>>(inp: &Inputs<'_, f32>, chunk: usize) -> (Vec<f32>, Vec<f32>) {
     let shape = inp.shape;
     let bytes = linattn::forward_work_size::<f32>(shape, chunk).map_or(0, |w| w.bytes());
     let mut work = vec![0u8; bytes];
@@ -90,7 +91,7 @@ impl Buffers {
         }
     }
 
-    fn forward<P: Primitives<f32>>(&mut self, inp: &Inputs<'_, f32>, chunk: usize) {
+    fn forward<P: LinattnKernels<f32>>(&mut self, inp: &Inputs<'_, f32>, chunk: usize) {
         let r = linattn::forward::<f32, P>(
             inp,
             chunk,
@@ -101,14 +102,14 @@ impl Buffers {
         std::hint::black_box((r.is_ok(), &self.out));
     }
 
-    fn recurrence<P: Primitives<f32>>(&mut self, inp: &Inputs<'_, f32>) {
+    fn recurrence<P: LinattnKernels<f32>>(&mut self, inp: &Inputs<'_, f32>) {
         let r = linattn::recurrence::<f32, P>(inp, &mut self.out, &mut self.state);
         std::hint::black_box((r.is_ok(), &self.out));
     }
 }
 
 /// The token-by-token recurrence: (out, final state).
-fn recurrence<P: Primitives<f32>>(inp: &Inputs<'_, f32>) -> (Vec<f32>, Vec<f32>) {
+fn recurrence<P: LinattnKernels<f32>>(inp: &Inputs<'_, f32>) -> (Vec<f32>, Vec<f32>) {
     let shape = inp.shape;
     let mut out = vec![0.0; shape.n_heads * shape.len * shape.dv];
     let mut state = vec![0.0; shape.n_heads * shape.dk * shape.dv];

@@ -5,6 +5,7 @@ use crate::bench::seconds_per_call;
 use crate::machine::Machine;
 use crate::report::Section;
 use crate::svg::BarChart;
+use kernels_core::sinkhorn::SinkhornKernels;
 use kernels_core::{Dense, Primitives, Real, Scalar};
 use kernels_simd::{Simd, bounds};
 use kernels_tests::uniform;
@@ -152,7 +153,7 @@ impl Timer<'_> {
 
 fn measure_type<T: Real>(section: &mut Section, n: usize, budget: Duration) -> Vec<Measured>
 where
-    Simd: Primitives<T>,
+    Simd: SinkhornKernels<T>,
 {
     type S = Scalar;
     type V = Simd;
@@ -264,8 +265,8 @@ where
     let (mut ms, mut ss) = (vec![T::neg_infinity(); n], vec![T::zero(); n]);
     let (mut mv, mut sv) = (ms.clone(), ss.clone());
     for row in [&x, &y] {
-        <S as Primitives<T>>::lse_accumulate(a, row, beta, &mut ms, &mut ss);
-        <V as Primitives<T>>::lse_accumulate(a, row, beta, &mut mv, &mut sv);
+        <S as SinkhornKernels<T>>::lse_accumulate(a, row, beta, &mut ms, &mut ss);
+        <V as SinkhornKernels<T>>::lse_accumulate(a, row, beta, &mut mv, &mut sv);
     }
     let ok = (0..n).all(|j| {
         let (rs, rv) = (ms[j] + ss[j].ln(), mv[j] + sv[j].ln());
@@ -276,8 +277,8 @@ where
         n,
         bytes(5.0),
         ok,
-        || <S as Primitives<T>>::lse_accumulate(a, &x, beta, &mut ms, &mut ss),
-        || <V as Primitives<T>>::lse_accumulate(a, &x, beta, &mut mv, &mut sv),
+        || <S as SinkhornKernels<T>>::lse_accumulate(a, &x, beta, &mut ms, &mut ss),
+        || <V as SinkhornKernels<T>>::lse_accumulate(a, &x, beta, &mut mv, &mut sv),
     );
 
     // gemv and gemv_t on a rows x cols matrix holding the n values of x.
@@ -340,7 +341,7 @@ fn at_level<T: Real>(
     n: usize,
     budget: Duration,
 ) where
-    Simd: Primitives<T>,
+    Simd: SinkhornKernels<T>,
 {
     type S = Scalar;
     type V = Simd;
@@ -357,8 +358,8 @@ fn at_level<T: Real>(
     let name = level.name();
 
     let (mut os, mut ov) = (vec![T::zero(); n], vec![T::zero(); n]);
-    let ss = <S as Primitives<T>>::exp_affine_sum(alpha, &x, beta, &y, &mut os);
-    let sv = <V as Primitives<T>>::exp_affine_sum(alpha, &x, beta, &y, &mut ov);
+    let ss = <S as SinkhornKernels<T>>::exp_affine_sum(alpha, &x, beta, &y, &mut os);
+    let sv = <V as SinkhornKernels<T>>::exp_affine_sum(alpha, &x, beta, &y, &mut ov);
     let arg = |i: usize| (alpha * x[i]).abs() + y[i].abs() + beta.abs();
     let arg_max = (0..n)
         .map(arg)
@@ -371,12 +372,12 @@ fn at_level<T: Real>(
         3.0 * n as f64 * size,
         ok,
         || {
-            std::hint::black_box(<S as Primitives<T>>::exp_affine_sum(
+            std::hint::black_box(<S as SinkhornKernels<T>>::exp_affine_sum(
                 alpha, &x, beta, &y, &mut os,
             ));
         },
         || {
-            std::hint::black_box(<V as Primitives<T>>::exp_affine_sum(
+            std::hint::black_box(<V as SinkhornKernels<T>>::exp_affine_sum(
                 alpha, &x, beta, &y, &mut ov,
             ));
         },

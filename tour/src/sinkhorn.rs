@@ -4,10 +4,11 @@ use crate::Mode;
 use crate::machine::Machine;
 use crate::report::Section;
 use crate::svg::LineChart;
+use kernels_core::sinkhorn::SinkhornKernels;
 use kernels_core::sinkhorn::{
     SinkhornOpts, scale, scale_work_size, sinkhorn_log, sinkhorn_work_size,
 };
-use kernels_core::{Dense, Primitives, Real, Report, Result, Scalar};
+use kernels_core::{Dense, Real, Report, Result, Scalar};
 use kernels_simd::Simd;
 use kernels_tests::uniform;
 use std::time::Instant;
@@ -127,7 +128,11 @@ impl<T: Real> State<T> {
 
     /// One call of the log solver from the current potentials (plan written when
     /// `with_plan`).
-    pub fn log<P: Primitives<T>>(&mut self, o: &SinkhornOpts, with_plan: bool) -> Result<Report> {
+    pub fn log<P: SinkhornKernels<T>>(
+        &mut self,
+        o: &SinkhornOpts,
+        with_plan: bool,
+    ) -> Result<Report> {
         let c = Dense::new(&self.c, self.n, self.m)?;
         let plan = with_plan.then_some(&mut self.plan[..]);
         sinkhorn_log::<T, P>(
@@ -143,7 +148,7 @@ impl<T: Real> State<T> {
     }
 
     /// One call of kernel-mode scaling from the current scalings.
-    pub fn scale<P: Primitives<T>>(&mut self, o: &SinkhornOpts) -> Result<Report> {
+    pub fn scale<P: SinkhornKernels<T>>(&mut self, o: &SinkhornOpts) -> Result<Report> {
         let k = Dense::new(&self.c, self.n, self.m)?;
         scale::<T, P>(
             k,
@@ -444,7 +449,7 @@ fn per_iteration(mut call: impl FnMut(u32), target: f64) -> f64 {
 /// Exponentials per second of `P::sum_exp_affine` on one row that stays in L1: the
 /// log mode's per-entry work (load, one fused multiply-add, exp, add) without its
 /// memory traffic, which is the compute bound the log mode is judged against.
-fn exp_rate<T: Real, P: Primitives<T>>() -> f64 {
+fn exp_rate<T: Real, P: SinkhornKernels<T>>() -> f64 {
     let m = 1024;
     let x: Vec<T> = (0..m).map(|j| T::of(j as f64 / m as f64)).collect();
     let y: Vec<T> = (0..m).map(|j| T::of(-0.1 * (j % 7) as f64)).collect();
@@ -468,7 +473,7 @@ struct Ours {
     kernel: f64,
 }
 
-fn measure<T: Real, P: Primitives<T>>(p: &Clouds, reg: f64, target: f64) -> Ours {
+fn measure<T: Real, P: SinkhornKernels<T>>(p: &Clouds, reg: f64, target: f64) -> Ours {
     let never = |k: u32| opts(reg, 1e-300, k, k);
     let mut s = State::<T>::new(p, None);
     let log = per_iteration(

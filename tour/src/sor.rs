@@ -9,8 +9,9 @@ use crate::machine::Machine;
 use crate::report::Section;
 use crate::svg::LineChart;
 use experiment::{ARMS, Method};
+use kernels_core::sor::SorKernels;
 use kernels_core::sor::{self, SorCsr, Sweep};
-use kernels_core::{Primitives, Real, Scalar};
+use kernels_core::{Real, Scalar};
 use kernels_simd::Simd;
 use sample::Rng;
 use std::path::Path;
@@ -193,7 +194,7 @@ fn cast<T: Real>(v: &[f64]) -> Vec<T> {
 /// Times one red-black sweep at n x n for one type; returns (scalar s, simd s).
 fn time_grid<T: Real>(n: usize, budget: Duration) -> (f64, f64)
 where
-    Simd: Primitives<T>,
+    Simd: SorKernels<T>,
 {
     let b: Vec<T> = cast(&normal(n * n, 1));
     let mut x = vec![T::zero(); n * n];

@@ -8,8 +8,10 @@
 //! it. A curvature `p^T A p <= 0` proves `A` is not positive definite and stops
 //! the solve with [`Error::Numerical`](crate::Error).
 
+mod kernels;
 mod opts;
 mod solve;
 
+pub use kernels::CgKernels;
 pub use opts::{CgOpts, Precond};
 pub use solve::{cg, cg_work_size};

@@ -1,8 +1,9 @@
 //! The CG iteration.
 
 use super::{CgOpts, Precond};
+use crate::cg::CgKernels;
 use crate::sor::{SorCsr, residual_norm, ssor_apply};
-use crate::{Error, Primitives, Real, Report, Result, Workspace, WorkspaceSize, check_finite};
+use crate::{Error, Real, Report, Result, Workspace, WorkspaceSize, check_finite};
 use num_traits::Float;
 
 /// Workspace bytes [`cg`] needs for order `n` (any preconditioner): the residual,
@@ -38,7 +39,7 @@ pub fn cg_work_size<T: Real>(n: usize) -> Result<WorkspaceSize> {
 /// During the iteration a curvature `p^T A p <= 0` (or a preconditioned residual
 /// with `r^T z <= 0`, or an overflow) is [`Error::Numerical`] with `x` holding the
 /// last iterate.
-pub fn cg<T: Real, P: Primitives<T>>(
+pub fn cg<T: Real, P: CgKernels<T>>(
     a: &SorCsr<'_, T>,
     b: &[T],
     x: &mut [T],
@@ -129,7 +130,7 @@ struct Preconditioner<'a, T> {
 impl<T: Real> Preconditioner<'_, T> {
     /// `z <- M^-1 r`, returning `r^T z`; [`Error::Numerical`] unless it is positive
     /// and finite (`r = 0` cannot reach here: the caller stops at `tol > 0`).
-    fn apply<P: Primitives<T>>(&self, a: &SorCsr<'_, T>, r: &[T], z: &mut [T]) -> Result<T> {
+    fn apply<P: CgKernels<T>>(&self, a: &SorCsr<'_, T>, r: &[T], z: &mut [T]) -> Result<T> {
         let rz = match self.kind {
             Precond::None => {
                 z.copy_from_slice(r);
@@ -155,7 +156,7 @@ fn positive<T: Real>(v: T) -> Result<T> {
 }
 
 /// `r <- b - A x`.
-fn residual<T: Real, P: Primitives<T>>(a: &SorCsr<'_, T>, b: &[T], x: &[T], r: &mut [T]) {
+fn residual<T: Real, P: CgKernels<T>>(a: &SorCsr<'_, T>, b: &[T], x: &[T], r: &mut [T]) {
     let csr = a.csr();
     let (indptr, indices, values) = (csr.indptr(), csr.indices(), csr.values());
     for ((ri, &bi), w) in r.iter_mut().zip(b).zip(indptr.windows(2)) {
@@ -165,7 +166,7 @@ fn residual<T: Real, P: Primitives<T>>(a: &SorCsr<'_, T>, b: &[T], x: &[T], r: &
 }
 
 /// `q <- A p`, returning `p^T A p`.
-fn spmv_dot<T: Real, P: Primitives<T>>(a: &SorCsr<'_, T>, p: &[T], q: &mut [T]) -> T {
+fn spmv_dot<T: Real, P: CgKernels<T>>(a: &SorCsr<'_, T>, p: &[T], q: &mut [T]) -> T {
     let csr = a.csr();
     let (indptr, indices, values) = (csr.indptr(), csr.indices(), csr.values());
     let mut pq = T::zero();

@@ -5,7 +5,8 @@
 //! which is what makes grouped-query attention cheaper than one pass per head.
 
 use super::{row, row_mut};
-use crate::{Error, Primitives, Result, Workspace, WorkspaceSize};
+use crate::h2o::H2oKernels;
+use crate::{Error, Result, Workspace, WorkspaceSize};
 
 /// Slots per tile of logits.
 pub const TILE: usize = 64;
@@ -82,7 +83,7 @@ impl<'w> RowScratch<'w> {
 /// V must be rescaled by (`None` when it is 1 or nothing finite was seen yet).
 ///
 /// [`Error::Numerical`] when a logit is NaN or `+inf`.
-pub(crate) fn online_tile<P: Primitives<f32>>(
+pub(crate) fn online_tile<P: H2oKernels<f32>>(
     exps: &mut [f32],
     max: &mut f32,
     sum: &mut f32,
@@ -107,7 +108,7 @@ pub(crate) fn online_tile<P: Primitives<f32>>(
 
 /// Divides a row's weighted sum of V by its softmax sum, or [`Error::Numerical`] when
 /// the running maximum or sum is not finite and positive.
-pub(crate) fn finish_row<P: Primitives<f32>>(max: f32, sum: f32, out: &mut [f32]) -> Result<()> {
+pub(crate) fn finish_row<P: H2oKernels<f32>>(max: f32, sum: f32, out: &mut [f32]) -> Result<()> {
     if !max.is_finite() || !sum.is_finite() || sum <= 0.0 {
         return Err(Error::Numerical);
     }
@@ -139,7 +140,7 @@ impl<F: Fn(usize) -> usize> Group<'_, F> {
 
     /// Starts bringing slot `j`'s row of `kv` (K or V) into the cache, if there is
     /// such a slot.
-    fn prefetch_row<P: Primitives<f32>>(&self, kv: &[f32], j: usize) {
+    fn prefetch_row<P: H2oKernels<f32>>(&self, kv: &[f32], j: usize) {
         if j < self.slots
             && let Ok(r) = row(kv, (self.kv_row)(j), self.d)
         {
@@ -149,7 +150,7 @@ impl<F: Fn(usize) -> usize> Group<'_, F> {
 
     /// `scale * q_i . k_s` for the heads of the group and the slots `start..start + n`,
     /// into `exps[i * cap + s]`. Each K row is read once for all heads.
-    fn logits<P: Primitives<f32>>(
+    fn logits<P: H2oKernels<f32>>(
         &self,
         start: usize,
         n: usize,
@@ -174,7 +175,7 @@ impl<F: Fn(usize) -> usize> Group<'_, F> {
     /// rows then hold unspecified values.
     ///
     /// [`add_scores`]: Group::add_scores
-    pub(crate) fn attend<P: Primitives<f32>>(
+    pub(crate) fn attend<P: H2oKernels<f32>>(
         &self,
         out: &mut [f32],
         s: &mut RowScratch<'_>,
@@ -229,7 +230,7 @@ impl<F: Fn(usize) -> usize> Group<'_, F> {
     /// per tile and head, with no logit recomputed and no K row read again.
     ///
     /// [`attend`]: Group::attend
-    pub(crate) fn add_scores<P: Primitives<f32>>(
+    pub(crate) fn add_scores<P: H2oKernels<f32>>(
         &self,
         score: &mut [f32],
         s: &RowScratch<'_>,

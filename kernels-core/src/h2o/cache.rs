@@ -4,7 +4,8 @@ use super::attend::{Group, RowScratch};
 use super::evict::victim;
 use super::opts::{budget, resolve_scale};
 use super::{group_size, row_mut};
-use crate::{Error, Primitives, Result, Workspace, WorkspaceSize, check_finite, checked_product};
+use crate::h2o::H2oKernels;
+use crate::{Error, Result, Workspace, WorkspaceSize, check_finite, checked_product};
 
 /// A KV cache of `sink + heavy + recent` slots per kv head on caller buffers (the C
 /// `kn_h2o_cache`). Slot `s` of kv head `g` holds its K and V rows at
@@ -176,7 +177,7 @@ pub fn decode_work_size(
 /// logits overflow: the token has been inserted, `out` holds unspecified values and
 /// no score has changed.
 #[allow(clippy::too_many_arguments)]
-pub fn decode<P: Primitives<f32>>(
+pub fn decode<P: H2oKernels<f32>>(
     cache: &mut H2oCache<'_>,
     n_heads: usize,
     q: &[f32],

@@ -17,7 +17,8 @@
 use super::TILE;
 use super::attend::{finish_row, online_tile};
 use super::row_mut;
-use crate::{Error, Primitives, Result, Strided, StridedMut, Workspace, WorkspaceSize};
+use crate::h2o::H2oKernels;
+use crate::{Error, Result, Strided, StridedMut, Workspace, WorkspaceSize};
 
 /// Scratch: one kv head's transposed key tiles, one block of logits and the block
 /// rows' running maxima and sums.
@@ -69,7 +70,7 @@ pub(crate) struct Prompt<'a> {
 /// Plain causal softmax attention of every head into `out` (sizes already checked).
 ///
 /// [`Error::Numerical`] when logits overflow; `out` then holds unspecified values.
-pub(crate) fn causal<P: Primitives<f32>>(
+pub(crate) fn causal<P: H2oKernels<f32>>(
     p: &Prompt<'_>,
     out: &mut [f32],
     s: &mut CausalScratch<'_>,
@@ -103,7 +104,7 @@ fn transpose_keys(p: &Prompt<'_>, g: usize, kt: &mut [f32]) -> Result<()> {
 }
 
 /// Rows `t0..t0 + TILE` (cut at the prompt's end) of head `h`, which reads kv head `g`.
-fn block<P: Primitives<f32>>(
+fn block<P: H2oKernels<f32>>(
     p: &Prompt<'_>,
     g: usize,
     h: usize,

@@ -44,11 +44,13 @@ mod attend;
 mod cache;
 mod causal;
 mod evict;
+mod kernels;
 mod opts;
 mod prefill;
 
 pub use attend::TILE;
 pub use cache::{H2oCache, decode, decode_work_size};
+pub use kernels::H2oKernels;
 pub use opts::H2oOpts;
 pub use prefill::{prefill, prefill_work_size};
 

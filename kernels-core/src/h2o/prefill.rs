@@ -4,7 +4,8 @@ use super::attend::{Group, RowScratch};
 use super::causal::{CausalScratch, Prompt, causal};
 use super::evict::victim;
 use super::{H2oOpts, group_size};
-use crate::{Error, Primitives, Result, Workspace, WorkspaceSize, check_finite, checked_product};
+use crate::h2o::H2oKernels;
+use crate::{Error, Result, Workspace, WorkspaceSize, check_finite, checked_product};
 
 /// Workspace of [`prefill`], for any budget: the slot table of one kv head and one
 /// row's scratch (budgets beyond `seq` never need more than `seq` slots), then the
@@ -41,7 +42,7 @@ pub fn prefill_work_size(
 /// infinity in `q`, `k`, `v`), [`Error::Workspace`]. [`Error::Numerical`] when logits
 /// overflow: `out`, `scores` and `keep` then hold unspecified values.
 #[allow(clippy::too_many_arguments)]
-pub fn prefill<P: Primitives<f32>>(
+pub fn prefill<P: H2oKernels<f32>>(
     n_heads: usize,
     n_kv_heads: usize,
     seq: usize,

@@ -2,7 +2,8 @@
 
 use super::powers::fill_powers;
 use super::{DEFAULT_CHUNK, Inputs, Shape, all_finite, decay_of, head, head_mut, view, view_mut};
-use crate::{Error, Primitives, Real, Result, Workspace, WorkspaceSize};
+use crate::linattn::LinattnKernels;
+use crate::{Error, Real, Result, Workspace, WorkspaceSize};
 
 /// Rows of a chunk's score block computed at a time. The block `Q K^T` is causal:
 /// row block `[r0, r1)` needs only columns `[0, r1)`, so computing it in strips of
@@ -59,7 +60,7 @@ struct Scratch<'a, T> {
 /// decay or scale), [`Error::Argument`] (a decay outside `(0, 1]`). After
 /// [`Error::Numerical`] (a value overflowed) `out` and `state_out` hold the computed
 /// values, some of them infinite or NaN.
-pub fn forward<T: Real, P: Primitives<T>>(
+pub fn forward<T: Real, P: LinattnKernels<T>>(
     inp: &Inputs<'_, T>,
     chunk: usize,
     out: &mut [T],
@@ -154,7 +155,7 @@ struct Chunk<'a, T> {
 impl<T: Real> Chunk<'_, T> {
     /// Writes the chunk's outputs `o` (`len x dv`) from the state before it and
     /// advances the state past it. `fresh`: the state is known to be zero.
-    fn run<P: Primitives<T>>(
+    fn run<P: LinattnKernels<T>>(
         &self,
         g: T,
         fresh: bool,

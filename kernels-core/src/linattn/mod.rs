@@ -28,16 +28,18 @@
 //! terms are below any meaningful tolerance, and subnormal arithmetic is slow).
 
 mod forward;
+mod kernels;
 mod powers;
 mod recurrence;
 mod state;
 
 pub use forward::{chunk_len, forward, forward_work_size};
+pub use kernels::LinattnKernels;
 pub use powers::power;
 pub use recurrence::recurrence;
 pub use state::{Scan, chunk_state, state_scan};
 
-use crate::{Error, Primitives, Real, Result, Strided, StridedMut, check_finite, checked_product};
+use crate::{Error, Real, Result, Strided, StridedMut, check_finite, checked_product};
 
 /// The chunk length used when the caller passes 0.
 pub const DEFAULT_CHUNK: usize = 64;
@@ -107,7 +109,11 @@ impl<T: Real> Inputs<'_, T> {
     /// lengths (`Dimension`), decay range (`NonFinite` for NaN/inf, `Argument`
     /// outside `(0, 1]`), scale, then finiteness of every array (`NonFinite`).
     /// Returns the effective scale.
-    fn validate<P: Primitives<T>>(&self, out_len: usize, state_out: Option<usize>) -> Result<T> {
+    fn validate<P: LinattnKernels<T>>(
+        &self,
+        out_len: usize,
+        state_out: Option<usize>,
+    ) -> Result<T> {
         let s = self.shape;
         s.check()?;
         let (qk, vl, sl) = (s.qk_len()?, s.v_len()?, s.state_len()?);
@@ -172,7 +178,7 @@ pub fn effective_scale<T: Real>(scale: T, dk: usize) -> Result<T> {
 /// sum is not finite (possibly finite values overflowing) gets the exact scan. The
 /// inputs must be checked in full before the first write, so this pass is on every
 /// call's critical path.
-fn all_finite<T: Real, P: Primitives<T>>(x: &[T]) -> Result<()> {
+fn all_finite<T: Real, P: LinattnKernels<T>>(x: &[T]) -> Result<()> {
     for block in x.chunks(4096) {
         if !P::sum(block).is_finite() {
             check_finite(block)?;
@@ -182,7 +188,7 @@ fn all_finite<T: Real, P: Primitives<T>>(x: &[T]) -> Result<()> {
 }
 
 /// [`Error::Numerical`] if a computed value overflowed.
-fn check_output<T: Real, P: Primitives<T>>(x: &[T]) -> Result<()> {
+fn check_output<T: Real, P: LinattnKernels<T>>(x: &[T]) -> Result<()> {
     all_finite::<T, P>(x).map_err(|_| Error::Numerical)
 }
 

@@ -1,7 +1,8 @@
 //! The token-by-token recurrence: the definition, and the decode step.
 
 use super::{Inputs, check_output, decay_of, head, head_mut};
-use crate::{Dense, Error, Primitives, Real, Result};
+use crate::linattn::LinattnKernels;
+use crate::{Dense, Error, Real, Result};
 
 /// `S_t = g S_{t-1} + k_t^T v_t`, `o_t = scale q_t S_t`, one token at a time.
 ///
@@ -10,7 +11,7 @@ use crate::{Dense, Error, Primitives, Real, Result};
 /// vector-matrix product, so this streams the whole state per token: the baseline the
 /// chunked [`forward`](super::forward) is measured against, and the natural form for
 /// decoding one token at a time. Errors as for [`forward`](super::forward).
-pub fn recurrence<T: Real, P: Primitives<T>>(
+pub fn recurrence<T: Real, P: LinattnKernels<T>>(
     inp: &Inputs<'_, T>,
     out: &mut [T],
     state: &mut [T],

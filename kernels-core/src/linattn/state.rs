@@ -3,7 +3,8 @@
 use super::{
     Shape, all_finite, check_decay, check_output, decay_of, head, head_mut, power, view_mut,
 };
-use crate::{Error, Primitives, Real, Result, Strided, checked_product};
+use crate::linattn::LinattnKernels;
+use crate::{Error, Real, Result, Strided, checked_product};
 
 /// Tokens folded into the state per product in [`chunk_state`]: the decay weights of
 /// a block live on the stack (the function takes no workspace).
@@ -16,7 +17,7 @@ const BLOCK: usize = 64;
 /// row-major keys (read as `K^T` without a copy). Errors, with nothing written:
 /// [`Error::Dimension`], [`Error::NonFinite`], [`Error::Argument`] (decay outside
 /// `(0, 1]`); [`Error::Numerical`] if a value overflowed (then `state` holds it).
-pub fn chunk_state<T: Real, P: Primitives<T>>(
+pub fn chunk_state<T: Real, P: LinattnKernels<T>>(
     shape: Shape,
     k: &[T],
     v: &[T],
@@ -90,7 +91,10 @@ pub struct Scan<'a, T> {
 /// length, chunk lengths whose sum overflows, array lengths that disagree),
 /// [`Error::NonFinite`], [`Error::Argument`]; [`Error::Numerical`] if a sum overflowed
 /// (then `prefix` holds it).
-pub fn state_scan<T: Real, P: Primitives<T>>(scan: &Scan<'_, T>, prefix: &mut [T]) -> Result<()> {
+pub fn state_scan<T: Real, P: LinattnKernels<T>>(
+    scan: &Scan<'_, T>,
+    prefix: &mut [T],
+) -> Result<()> {
     let n_chunks = scan.chunk_lens.len();
     if n_chunks == 0 || scan.n_heads == 0 || scan.dk == 0 || scan.dv == 0 {
         return Err(Error::Dimension);

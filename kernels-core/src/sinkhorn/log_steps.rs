@@ -11,12 +11,13 @@
 //!
 //! Each pass over `C` costs `n m` exponentials; everything else is `O(n + m)`.
 
-use crate::{Dense, Error, Primitives, Real, Result};
+use crate::sinkhorn::SinkhornKernels;
+use crate::{Dense, Error, Real, Result};
 
 /// `L_i = LSE_j((g_j - C_ij) / eps)` for every row `i`, into `out` (n).
 ///
 /// `g_scaled` (m) is scratch; it receives `g / eps`.
-pub fn row_lse<T: Real, P: Primitives<T>>(
+pub fn row_lse<T: Real, P: SinkhornKernels<T>>(
     c: Dense<'_, T>,
     g: &[T],
     eps: T,
@@ -34,7 +35,7 @@ pub fn row_lse<T: Real, P: Primitives<T>>(
 ///
 /// Streams `C` once, row by row, with an online (max, sum) per column; `sum` (m) is
 /// scratch.
-pub fn col_lse<T: Real, P: Primitives<T>>(
+pub fn col_lse<T: Real, P: SinkhornKernels<T>>(
     c: Dense<'_, T>,
     f: &[T],
     eps: T,
@@ -65,7 +66,7 @@ fn usable<T: Real>(s: T) -> bool {
 /// column update every plan entry is at most `b_j`, so `r_i` is representable
 /// unless the potentials are far from balanced; rows where it is not usable fall
 /// back to the max-shifted form. The results agree with [`row_lse`] to rounding.
-pub fn row_lse_shifted<T: Real, P: Primitives<T>>(
+pub fn row_lse_shifted<T: Real, P: SinkhornKernels<T>>(
     c: Dense<'_, T>,
     f: &[T],
     g: &[T],
@@ -92,7 +93,7 @@ pub fn row_lse_shifted<T: Real, P: Primitives<T>>(
 /// row update every plan entry is at most `a_i`; if any column sum is not usable
 /// (far from balanced potentials, e.g. the first steps from a cold start at small
 /// eps) the whole pass is redone with [`col_lse`]. `g_scaled` (m) is scratch.
-pub fn col_lse_shifted<T: Real, P: Primitives<T>>(
+pub fn col_lse_shifted<T: Real, P: SinkhornKernels<T>>(
     c: Dense<'_, T>,
     f: &[T],
     g: &[T],
@@ -136,7 +137,7 @@ pub fn col_lse_shifted<T: Real, P: Primitives<T>>(
 /// scratch. Returns the L1 error of the row marginals at the current `(f, g)` when
 /// `measure` (else 0), and whether every `f_new_i` is finite.
 #[allow(clippy::too_many_arguments)]
-pub fn f_update_fused<T: Real, P: Primitives<T>>(
+pub fn f_update_fused<T: Real, P: SinkhornKernels<T>>(
     c: Dense<'_, T>,
     f: &[T],
     g: &[T],
@@ -183,7 +184,7 @@ pub fn f_update_fused<T: Real, P: Primitives<T>>(
 /// Column log-sum-exps `M_j` (into `max`) from the sums [`f_update_fused`] left in
 /// `sum`, computed with the shift `g_scaled = g / eps`; when a sum is not safely
 /// representable, recomputes every `M_j` with [`col_lse`] from `f` (the new one).
-pub fn col_lse_from_sums<T: Real, P: Primitives<T>>(
+pub fn col_lse_from_sums<T: Real, P: SinkhornKernels<T>>(
     c: Dense<'_, T>,
     f: &[T],
     eps: T,
@@ -238,7 +239,7 @@ pub fn marginal_error<T: Real>(eps: T, p: &[T], lse: &[T], w: &[T]) -> T {
 
 /// One row of the plan: `out_j = exp((f_i + g_j - C_ij) / eps)`, given
 /// `g_scaled = g / eps`.
-pub fn plan_row<T: Real, P: Primitives<T>>(
+pub fn plan_row<T: Real, P: SinkhornKernels<T>>(
     c_row: &[T],
     f_i: T,
     g_scaled: &[T],
@@ -254,7 +255,7 @@ pub fn plan_row<T: Real, P: Primitives<T>>(
 ///
 /// `g_scaled` (m) is scratch and receives `g / eps`; `row` (m) is scratch for a plan
 /// row when `plan` is `None`.
-pub fn transport_cost<T: Real, P: Primitives<T>>(
+pub fn transport_cost<T: Real, P: SinkhornKernels<T>>(
     c: Dense<'_, T>,
     f: &[T],
     g: &[T],

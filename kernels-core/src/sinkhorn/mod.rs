@@ -27,11 +27,13 @@
 
 pub mod check;
 mod driver;
+mod kernels;
 pub mod log_steps;
 mod opts;
 mod scale;
 mod solve_log;
 
+pub use kernels::SinkhornKernels;
 pub use opts::SinkhornOpts;
 pub use scale::{scale, scale_work_size};
 pub use solve_log::{sinkhorn_log, sinkhorn_work_size};

@@ -2,7 +2,8 @@
 
 use super::driver::{HalfSteps, iterate};
 use super::{SinkhornOpts, check};
-use crate::{Dense, Error, Primitives, Real, Report, Result, Workspace, WorkspaceSize};
+use crate::sinkhorn::SinkhornKernels;
+use crate::{Dense, Error, Real, Report, Result, Workspace, WorkspaceSize};
 use core::marker::PhantomData;
 
 /// Workspace bytes [`scale`] needs for an `n x m` matrix.
@@ -33,7 +34,7 @@ pub fn scale_work_size<T: Real>(n: usize, m: usize) -> Result<WorkspaceSize> {
 /// [`Error::Numerical`] (a row or column of `K` is all zero). [`Error::Numerical`]
 /// during the iteration (`K^T u` or `K v` underflowed to zero, or a scaling
 /// overflowed) leaves in `u` and `v` the last iterate that was finite.
-pub fn scale<T: Real, P: Primitives<T>>(
+pub fn scale<T: Real, P: SinkhornKernels<T>>(
     k: Dense<'_, T>,
     a: &[T],
     b: &[T],
@@ -132,7 +133,7 @@ fn divide_into<T: Real>(w: &[T], s: Option<&[T]>, x: &mut [T]) -> Result<T> {
 /// instead of twice. Returns the L1 error of `x * (K v)` against `w` (rounding
 /// level). [`Error::Numerical`] if a quotient is not finite and positive (then `x`
 /// and `y` are unspecified).
-fn divide_rows_then_transpose<T: Real, P: Primitives<T>>(
+fn divide_rows_then_transpose<T: Real, P: SinkhornKernels<T>>(
     k: Dense<'_, T>,
     v: &[T],
     w: &[T],
@@ -158,7 +159,7 @@ fn divide_rows_then_transpose<T: Real, P: Primitives<T>>(
     if ok { Ok(after) } else { Err(Error::Numerical) }
 }
 
-impl<T: Real, P: Primitives<T>> HalfSteps<T> for ScaleSteps<'_, T, P> {
+impl<T: Real, P: SinkhornKernels<T>> HalfSteps<T> for ScaleSteps<'_, T, P> {
     fn first(&mut self, measure: bool) -> Result<T> {
         if !self.ktu_current {
             P::gemv_t(self.k, self.u, self.ktu);

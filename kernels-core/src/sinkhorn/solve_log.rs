@@ -5,7 +5,8 @@ use super::log_steps::{
     col_lse_from_sums, f_update_fused, marginal_error, potential_from_lse, transport_cost,
 };
 use super::{SinkhornOpts, check};
-use crate::{Dense, Error, Primitives, Real, Report, Result, Workspace, WorkspaceSize};
+use crate::sinkhorn::SinkhornKernels;
+use crate::{Dense, Error, Real, Report, Result, Workspace, WorkspaceSize};
 use core::marker::PhantomData;
 
 /// Workspace bytes [`sinkhorn_log`] needs for an `n x m` cost matrix.
@@ -45,7 +46,7 @@ pub fn sinkhorn_work_size<T: Real>(n: usize, m: usize) -> Result<WorkspaceSize> 
 /// during the iteration (a potential overflowed) leaves in `f` and `g` the last
 /// iterate that was finite and does not touch `plan`.
 #[allow(clippy::too_many_arguments)]
-pub fn sinkhorn_log<T: Real, P: Primitives<T>>(
+pub fn sinkhorn_log<T: Real, P: SinkhornKernels<T>>(
     c: Dense<'_, T>,
     a: &[T],
     b: &[T],
@@ -119,7 +120,7 @@ struct LogSteps<'a, T, P> {
     primitives: PhantomData<P>,
 }
 
-impl<T: Real, P: Primitives<T>> HalfSteps<T> for LogSteps<'_, T, P> {
+impl<T: Real, P: SinkhornKernels<T>> HalfSteps<T> for LogSteps<'_, T, P> {
     fn first(&mut self, measure: bool) -> Result<T> {
         let (error, finite) = f_update_fused::<T, P>(
             self.c,

@@ -20,11 +20,13 @@
 //!   result is never worse than the starting point.
 
 mod hessian;
+mod kernels;
 mod newton;
 mod objective;
 mod opts;
 mod select;
 mod solve;
 
+pub use kernels::SnsKernels;
 pub use opts::SnsOpts;
 pub use solve::{SnsOutcome, sns, sns_observed, sns_work_size};

@@ -3,9 +3,10 @@
 use super::hessian::{NewtonCsr, assemble};
 use super::objective::{PlanBuffers, Problem};
 use super::select::Keep;
+use crate::Real;
 use crate::cg::{CgOpts, cg};
+use crate::sns::SnsKernels;
 use crate::sor::SorCsr;
-use crate::{Primitives, Real};
 
 /// The fraction of the plan's mass that may be left out of the Hessian below the
 /// cap on kept entries.
@@ -34,7 +35,7 @@ impl<T: Real> NewtonSystem<'_, T> {
     /// `grad . d` and the CG iterations, or `None` when the system cannot be solved
     /// (a marginal underflowed to zero, CG broke down) or the direction does not
     /// ascend.
-    pub(crate) fn direction<P: Primitives<T>>(
+    pub(crate) fn direction<P: SnsKernels<T>>(
         &mut self,
         problem: &Problem<'_, T>,
         buf: &PlanBuffers<'_, T>,

@@ -1,7 +1,8 @@
 //! The plan, its marginals, the dual objective and the marginal error at a point.
 
 use crate::sinkhorn::log_steps::scaled;
-use crate::{Dense, Primitives, Real};
+use crate::sns::SnsKernels;
+use crate::{Dense, Real};
 
 /// Buffers one evaluation fills: the plan (n*m) and its row (n) and column (m)
 /// sums; `g_scaled` (m) is scratch.
@@ -33,7 +34,7 @@ pub(crate) struct Problem<'a, T> {
 impl<T: Real> Problem<'_, T> {
     /// Writes the plan at `(f, g)` and its marginals into `buf` (one pass over `C`,
     /// one exponential per entry) and returns the objective and the error.
-    pub(crate) fn evaluate<P: Primitives<T>>(
+    pub(crate) fn evaluate<P: SnsKernels<T>>(
         &self,
         f: &[T],
         g: &[T],

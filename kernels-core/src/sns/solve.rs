@@ -9,7 +9,8 @@ use super::opts::kept_entries;
 use super::select::BUCKETS;
 use crate::cg::{CgOpts, Precond, cg_work_size};
 use crate::sinkhorn::{SinkhornOpts, check, sinkhorn_log, sinkhorn_work_size};
-use crate::{Dense, Error, Primitives, Real, Report, Result, Workspace, WorkspaceSize};
+use crate::sns::SnsKernels;
+use crate::{Dense, Error, Real, Report, Result, Workspace, WorkspaceSize};
 
 /// Armijo's sufficient-increase fraction.
 const ARMIJO: f64 = 1e-4;
@@ -88,7 +89,7 @@ pub fn sns_work_size<T: Real>(n: usize, m: usize, density: f64) -> Result<Worksp
 /// overflowed) leaves in `f`, `g` the best iterate so far; `plan` is then
 /// unspecified.
 #[allow(clippy::too_many_arguments)]
-pub fn sns<T: Real, P: Primitives<T>>(
+pub fn sns<T: Real, P: SnsKernels<T>>(
     c: Dense<'_, T>,
     a: &[T],
     b: &[T],
@@ -106,7 +107,7 @@ pub fn sns<T: Real, P: Primitives<T>>(
 /// `report.error`): progress for long runs, and convergence curves timed in one
 /// uninterrupted solve.
 #[allow(clippy::too_many_arguments)]
-pub fn sns_observed<T: Real, P: Primitives<T>>(
+pub fn sns_observed<T: Real, P: SnsKernels<T>>(
     c: Dense<'_, T>,
     a: &[T],
     b: &[T],
@@ -278,7 +279,7 @@ impl<T: Real> Trial<'_, T> {
     /// left in `self` (its plan in `buf`) and its value returned. `None` after
     /// [`MAX_HALVINGS`].
     #[allow(clippy::too_many_arguments)]
-    fn search<P: Primitives<T>>(
+    fn search<P: SnsKernels<T>>(
         self,
         problem: &Problem<'_, T>,
         here: Value,

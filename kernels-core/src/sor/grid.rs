@@ -21,10 +21,11 @@
 //! 1.6-2.0x and 2.2-2.7x.
 
 use super::check_omega;
-use crate::{Error, Primitives, Real, Result, check_finite, checked_product};
+use crate::sor::SorKernels;
+use crate::{Error, Real, Result, check_finite, checked_product};
 
 /// One red-black sweep (no validation): `keep = 1 - omega`, `gain = omega / (4 + shift)`.
-pub fn grid_sweep<T: Real, P: Primitives<T>>(
+pub fn grid_sweep<T: Real, P: SorKernels<T>>(
     nx: usize,
     ny: usize,
     keep: T,
@@ -49,7 +50,7 @@ pub fn grid_sweep<T: Real, P: Primitives<T>>(
 
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn update_row<T: Real, P: Primitives<T>>(
+fn update_row<T: Real, P: SorKernels<T>>(
     nx: usize,
     ny: usize,
     i: usize,
@@ -113,7 +114,7 @@ pub fn grid_coefficients<T: Real>(
 /// finite), [`Error::Argument`]; NaN or infinity in `shift`, `b` or `x`,
 /// [`Error::NonFinite`]. A non-finite `x` after the sweeps (SOR diverged) is
 /// [`Error::Numerical`], with `x` holding the last sweep's values.
-pub fn sor_grid2d<T: Real, P: Primitives<T>>(
+pub fn sor_grid2d<T: Real, P: SorKernels<T>>(
     nx: usize,
     ny: usize,
     shift: T,

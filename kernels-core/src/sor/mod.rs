@@ -13,16 +13,16 @@
 //!   (ChebCB) over the same grid; fixed size, seeded, deterministic.
 
 mod grid;
+mod kernels;
 mod matrix;
 mod solve;
-mod stencil;
 mod sweep;
 mod tuner;
 
 pub use grid::{grid_coefficients, grid_sweep, sor_grid2d};
+pub use kernels::SorKernels;
 pub use matrix::SorCsr;
 pub use solve::{residual_norm, sor_solve, sor_solve_work_size};
-pub use stencil::{rb_len, rb_point};
 pub use sweep::{Sweep, sor_csr, ssor_apply, sweep_once};
 pub use tuner::{
     OMEGA_TUNER_MAX_ARMS, OMEGA_TUNER_WORDS, OmegaTuner, TunerWords, tuner_feedback, tuner_init,

@@ -1,7 +1,8 @@
 //! SOR iteration to a relative residual.
 
 use super::{SorCsr, check_omega, sweep_once};
-use crate::{Error, Primitives, Real, Report, Result, WorkspaceSize, check_finite};
+use crate::sor::SorKernels;
+use crate::{Error, Real, Report, Result, WorkspaceSize, check_finite};
 use num_traits::Float;
 
 /// The workspace of [`sor_solve`] for order `n`: none. The residual is computed in a
@@ -16,7 +17,7 @@ pub fn sor_solve_work_size(n: usize) -> Result<WorkspaceSize> {
 }
 
 /// `||b - A x||_2`, in `f64`, row by row (no storage).
-pub fn residual_norm<T: Real, P: Primitives<T>>(a: &SorCsr<'_, T>, b: &[T], x: &[T]) -> f64 {
+pub fn residual_norm<T: Real, P: SorKernels<T>>(a: &SorCsr<'_, T>, b: &[T], x: &[T]) -> f64 {
     let csr = a.csr();
     let (indptr, indices, values) = (csr.indptr(), csr.indices(), csr.values());
     let r = |i: usize| {
@@ -54,7 +55,7 @@ pub fn residual_norm<T: Real, P: Primitives<T>>(a: &SorCsr<'_, T>, b: &[T], x: &
 /// workspace is taken (see [`sor_solve_work_size`]). A residual that becomes
 /// non-finite (SOR diverged) is [`Error::Numerical`], with `x` holding the
 /// last iterate.
-pub fn sor_solve<T: Real, P: Primitives<T>>(
+pub fn sor_solve<T: Real, P: SorKernels<T>>(
     a: &SorCsr<'_, T>,
     b: &[T],
     x: &mut [T],

@@ -1,7 +1,8 @@
 //! The SOR sweep on CSR: one implementation, run forward or backward.
 
 use super::{SorCsr, check_omega};
-use crate::{Error, Primitives, Real, Result, check_finite};
+use crate::sor::SorKernels;
+use crate::{Error, Real, Result, check_finite};
 
 /// The order of a sweep (the C `KN_SWEEP_*` codes).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -34,7 +35,7 @@ impl Sweep {
 /// iteration, and an SSOR preconditioner (a forward then a backward sweep from
 /// `x = 0` with the residual as `b`). `omega` is not checked here. Fails with
 /// [`Error::Dimension`] (before writing) when `b` or `x` is not of length `n`.
-pub fn sweep_once<T: Real, P: Primitives<T>>(
+pub fn sweep_once<T: Real, P: SorKernels<T>>(
     a: &SorCsr<'_, T>,
     b: &[T],
     x: &mut [T],
@@ -60,7 +61,7 @@ pub fn sweep_once<T: Real, P: Primitives<T>>(
 /// inlined, so every row paid a call and `prev` made a round trip through memory on
 /// the chain from one row to the next (measured 1.4-1.7x slower).
 #[inline(always)]
-fn rows<T: Real, P: Primitives<T>>(
+fn rows<T: Real, P: SorKernels<T>>(
     a: &SorCsr<'_, T>,
     b: &[T],
     x: &mut [T],
@@ -107,7 +108,7 @@ fn rows<T: Real, P: Primitives<T>>(
 /// infinity in `b` or `x`, [`Error::NonFinite`]. After the sweeps, a non-finite
 /// entry in `x` (SOR diverged, e.g. on an indefinite matrix) is
 /// [`Error::Numerical`], with `x` holding the last sweep's values.
-pub fn sor_csr<T: Real, P: Primitives<T>>(
+pub fn sor_csr<T: Real, P: SorKernels<T>>(
     a: &SorCsr<'_, T>,
     b: &[T],
     x: &mut [T],
@@ -144,7 +145,7 @@ pub fn sor_csr<T: Real, P: Primitives<T>>(
 /// Errors, before `z` is written: lengths, [`Error::Dimension`]; `omega` outside
 /// `(0, 2)`, [`Error::Argument`]. `r` is not checked for NaN (the caller's iteration
 /// owns it).
-pub fn ssor_apply<T: Real, P: Primitives<T>>(
+pub fn ssor_apply<T: Real, P: SorKernels<T>>(
     a: &SorCsr<'_, T>,
     r: &[T],
     z: &mut [T],

@@ -16,13 +16,13 @@
 //!
 //! Both take rows with both neighbour rows present and at least `L + 2` entries
 //! (the caller sends the rest to the scalar reference), and compute each point with
-//! [`rb_point`](kernels_core::sor::rb_point)'s operations in its order, so results
+//! [`rb_point`](kernels_core::stencil::rb_point)'s operations in its order, so results
 //! are identical to the scalar loop.
 
 macro_rules! red_black {
     ($module:ident, $t:ty, $v:ident, $lanes:literal, $split_v:ident, $split_lanes:literal) => {
         pub(crate) mod $module {
-            use kernels_core::sor::rb_point;
+            use kernels_core::stencil::rb_point;
             use wide::{$split_v, $v};
 
             /// One point at column `j` of a row of length `n` (edges of the row and
@@ -181,7 +181,8 @@ red_black!(f64s, f64, f64x4, 4, f64x2, 2);
 #[cfg(test)]
 mod tests {
     extern crate std;
-    use kernels_core::{Primitives, Scalar};
+    use kernels_core::Scalar;
+    use kernels_core::sor::SorKernels;
     use proptest::prelude::*;
     use std::vec::Vec;
 
@@ -198,7 +199,7 @@ mod tests {
                     let row: Vec<$t> = v[240..240 + n].to_vec();
                     let (keep, gain) = (-0.3, 0.26);
                     let mut want = row.clone();
-                    <Scalar as Primitives<$t>>::rb_row(
+                    <Scalar as SorKernels<$t>>::rb_row(
                         parity, keep, gain, b, Some(up), Some(down), &mut want,
                     );
                     if n >= 10 {

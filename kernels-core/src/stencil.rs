@@ -1,5 +1,6 @@
 //! The operation order of one red-black grid point, shared by every implementation
-//! of [`Primitives::rb_row`](crate::Primitives::rb_row) so that they agree exactly.
+//! of [`SorKernels::rb_row`](crate::sor::SorKernels::rb_row), so that they
+//! agree exactly.
 
 use crate::Real;
 

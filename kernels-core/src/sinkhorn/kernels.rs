@@ -1,0 +1,131 @@
+//! The inner loops of matrix scaling: log-sum-exps and exponentials of affine
+//! terms, one matrix row at a time, and the fused row pass of kernel mode.
+
+use crate::{Primitives, Real, Scalar};
+
+/// The Sinkhorn family's loops, with the scalar reference as the default bodies.
+pub trait SinkhornKernels<T: Real>: Primitives<T> {
+    /// One row of an online column log-sum-exp.
+    ///
+    /// With `v_j = alpha * x_j + beta`, updates the running pairs so that after
+    /// streaming all rows of a matrix, `max_j + ln(sum_j)` is the log-sum-exp of
+    /// column `j`. Start from `max = -inf`, `sum = 0`. Each call reads `x` once and
+    /// costs one exponential per element (`sum_j` stays in `[1, rows]` once a finite
+    /// value has been seen). `v_j = -inf` contributes nothing.
+    fn lse_accumulate(alpha: T, x: &[T], beta: T, max: &mut [T], sum: &mut [T]) {
+        debug_assert!(x.len() == max.len() && x.len() == sum.len());
+        for ((&xj, m), s) in x.iter().zip(max.iter_mut()).zip(sum.iter_mut()) {
+            let v = alpha * xj + beta;
+            if v > *m {
+                // New maximum: rescale the old sum to it; the new term is exp(0) = 1.
+                *s = *s * (*m - v).exp() + T::one();
+                *m = v;
+            } else if v > T::neg_infinity() {
+                *s = *s + (v - *m).exp();
+            }
+        }
+    }
+
+    /// `log sum_j exp(alpha x_j + y_j)` with the maximum shifted out (two passes over
+    /// `x` and `y`: the maximum, then the sum). Negative infinity when empty or every
+    /// term is negative infinity; positive infinity if a term is. `x` and `y` have
+    /// the same length.
+    fn lse_affine(alpha: T, x: &[T], y: &[T]) -> T {
+        debug_assert_eq!(x.len(), y.len());
+        let term = |(&xj, &yj): (&T, &T)| alpha * xj + yj;
+        let m = x
+            .iter()
+            .zip(y)
+            .map(term)
+            .fold(T::neg_infinity(), |m, v| if v > m { v } else { m });
+        if !m.is_finite() {
+            return m;
+        }
+        let s = x
+            .iter()
+            .zip(y)
+            .map(term)
+            .fold(T::zero(), |acc, v| acc + (v - m).exp());
+        m + s.ln()
+    }
+
+    /// `out_j = exp(alpha x_j + y_j + beta)`; `x`, `y` and `out` have the same length.
+    fn exp_affine(alpha: T, x: &[T], beta: T, y: &[T], out: &mut [T]) {
+        debug_assert!(x.len() == y.len() && x.len() == out.len());
+        for ((o, &xj), &yj) in out.iter_mut().zip(x).zip(y) {
+            *o = (alpha * xj + yj + beta).exp();
+        }
+    }
+
+    /// `sum_j exp(alpha x_j + y_j + beta)`, without a shift (callers choose `beta`
+    /// so that the terms neither overflow nor all underflow). `x`, `y` have the
+    /// same length.
+    fn sum_exp_affine(alpha: T, x: &[T], beta: T, y: &[T]) -> T {
+        debug_assert_eq!(x.len(), y.len());
+        x.iter().zip(y).fold(T::zero(), |acc, (&xj, &yj)| {
+            acc + (alpha * xj + yj + beta).exp()
+        })
+    }
+
+    /// `sum_j <- sum_j + exp(alpha x_j + y_j + beta)`: one row of column sums of
+    /// exponentials, without a shift. `x`, `y`, `sum` have the same length.
+    fn exp_affine_accumulate(alpha: T, x: &[T], beta: T, y: &[T], sum: &mut [T]) {
+        debug_assert!(x.len() == y.len() && x.len() == sum.len());
+        for ((s, &xj), &yj) in sum.iter_mut().zip(x).zip(y) {
+            *s = *s + (alpha * xj + yj + beta).exp();
+        }
+    }
+
+    /// `out_j = exp(alpha x_j + y_j + beta)`, returning `sum_j out_j`, without a
+    /// shift: [`exp_affine`](SinkhornKernels::exp_affine) and
+    /// [`sum_exp_affine`](SinkhornKernels::sum_exp_affine) in one pass, for a caller
+    /// that reuses the terms once it knows their sum. `x`, `y`, `out` have the same
+    /// length.
+    fn exp_affine_sum(alpha: T, x: &[T], beta: T, y: &[T], out: &mut [T]) -> T {
+        debug_assert!(x.len() == y.len() && x.len() == out.len());
+        out.iter_mut()
+            .zip(x)
+            .zip(y)
+            .fold(T::zero(), |acc, ((o, &xj), &yj)| {
+                *o = (alpha * xj + yj + beta).exp();
+                acc + *o
+            })
+    }
+
+    /// Returns `sum_j x_j v_j` and, in the same loop, `y <- y + a w`: one row of
+    /// `K v` fused with the previous row's contribution to `K^T u`, so that a
+    /// Sinkhorn-Knopp iteration streams `K` from memory once (`w`, read just before,
+    /// is still in cache). `x`, `v`, `w`, `y` have the same length.
+    fn dot_axpy(x: &[T], v: &[T], a: T, w: &[T], y: &mut [T]) -> T {
+        debug_assert!(x.len() == v.len() && x.len() == w.len() && x.len() == y.len());
+        Self::axpy(a, w, y);
+        Self::dot(x, v)
+    }
+}
+
+impl<T: Real> SinkhornKernels<T> for Scalar {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    type S = Scalar;
+
+    #[test]
+    fn column_lse_matches_per_column_lse() {
+        // 3 x 2 matrix, columns [1, 3, -2] and [700, -700, 0], with alpha = -2, beta = 1.
+        let rows = [[1.0f64, 700.0], [3.0, -700.0], [-2.0, 0.0]];
+        let (alpha, beta) = (-2.0, 1.0);
+        let mut m = [f64::NEG_INFINITY; 2];
+        let mut s = [0.0; 2];
+        for r in &rows {
+            <S as SinkhornKernels<f64>>::lse_accumulate(alpha, r, beta, &mut m, &mut s);
+        }
+        for j in 0..2 {
+            let col: [f64; 3] = core::array::from_fn(|i| alpha * rows[i][j] + beta);
+            let want = <S as Primitives<f64>>::lse(&col);
+            let got = m[j] + s[j].ln();
+            assert!((got - want).abs() <= 1e-12 * want.abs().max(1.0));
+        }
+    }
+}

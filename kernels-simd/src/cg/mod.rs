@@ -1,0 +1,3 @@
+//! cg
+
+mod kernels;

@@ -1,0 +1,3 @@
+//! h2o
+
+mod kernels;

@@ -1,0 +1,3 @@
+//! linattn
+
+mod kernels;

@@ -1,0 +1,3 @@
+//! Matrix scaling and entropic optimal transport on the SIMD kernels.
+
+mod kernels;

@@ -1,0 +1,3 @@
+//! sns
+
+mod kernels;

@@ -1,0 +1,4 @@
+//! sor
+
+mod kernels;
+mod red_black;
