@@ -15,7 +15,9 @@
 //! row or column sum ([`Error::Numerical`], nothing written).
 //!
 //! # The iteration
-//! The host drives the loop; each half-step is one pass over the matrix (a row pass,
+//! The host drives the loop: `kernels_core::sinkhorn::driver::iterate`, the host
+//! solvers' own, over this module's [`HalfSteps`]. Each half-step is one pass over
+//! the matrix (a row pass,
 //! one block per row, or a column pass: coalesced column strips over row tiles
 //! writing per-tile partials, folded by a second launch in a fixed order). A
 //! half-step computes its update into the workspace with per-element error terms; a
@@ -46,6 +48,7 @@ use crate::context::Context;
 use crate::nvrtc::BLOCK_SIZE;
 use crate::sources::SINKHORN;
 use cudarc::driver::{CudaSlice, DevicePtrMut, LaunchConfig, PushKernelArg};
+use kernels_core::sinkhorn::driver::{HalfSteps, iterate};
 use kernels_core::sinkhorn::{SinkhornOpts, check};
 use kernels_core::{Error, Report, Result, checked_product};
 
@@ -329,54 +332,15 @@ impl<'a, T: CudaReal> Run<'a, T> {
     }
 
     /// The error check of the loop: sums both sides' terms on the device and reads
-    /// the flag and the error back.
-    fn measure(&self) -> Result<(bool, f64)> {
+    /// the flag and the error back; a flagged non-finite update is
+    /// [`Error::Numerical`].
+    fn error(&self) -> Result<f64> {
         let l = self.layout;
         self.reduce(STATUS_ERROR, l.terms_rows, self.n, l.terms_cols, self.m)?;
-        self.status(STATUS_ERROR)
-    }
-}
-
-/// One solver's two half-steps on the device (see [`iterate`]).
-trait DeviceSteps<T> {
-    fn run(&self) -> &Run<'_, T>;
-    /// Queues the first update into the workspace (candidates, error terms of the
-    /// marginal it matches at the current pair, flag).
-    fn first(&mut self) -> Result<()>;
-    /// Queues the copy of the first update into the caller's vector.
-    fn apply_first(&mut self) -> Result<()>;
-    /// Queues the second update and its copy.
-    fn second(&mut self) -> Result<()>;
-}
-
-/// The host solvers' loop (`kernels_core::sinkhorn`'s driver), with the error read
-/// back only at checks: the first check comes after `check_every` iterations and one
-/// is forced at `max_iter`; the pair it measures is the one returned.
-fn iterate<T: CudaReal>(steps: &mut impl DeviceSteps<T>, opts: &SinkhornOpts) -> Result<Report> {
-    let period = opts.period();
-    let mut it = 0u32;
-    loop {
-        let check = it > 0 && (it >= opts.max_iter || it.is_multiple_of(period));
-        steps.first()?;
-        if check {
-            let (flag, error) = steps.run().measure()?;
-            if flag {
-                return Err(Error::Numerical);
-            }
-            let converged = error <= opts.tol;
-            if converged || it >= opts.max_iter {
-                return Ok(Report {
-                    iterations: it,
-                    inner_iterations: 0,
-                    error,
-                    value: 0.0,
-                    converged,
-                });
-            }
+        match self.status(STATUS_ERROR)? {
+            (true, _) => Err(Error::Numerical),
+            (false, error) => Ok(error),
         }
-        steps.apply_first()?;
-        steps.second()?;
-        it += 1;
     }
 }
 
@@ -485,11 +449,13 @@ impl<T: CudaReal> ScaleSteps<'_, '_, T> {
     }
 }
 
-impl<T: CudaReal> DeviceSteps<T> for ScaleSteps<'_, '_, T> {
-    fn run(&self) -> &Run<'_, T> {
-        &self.run
+// The first half-step queues its error terms at every iteration; the loop reads
+// them back only at checks.
+impl<T: CudaReal> HalfSteps for ScaleSteps<'_, '_, T> {
+    fn error(&mut self) -> Result<f64> {
+        self.run.error()
     }
-    fn first(&mut self) -> Result<()> {
+    fn first(&mut self, _check: bool) -> Result<()> {
         self.cols(false)
     }
     fn apply_first(&mut self) -> Result<()> {
@@ -627,12 +593,14 @@ impl<T: CudaReal> LogSteps<'_, '_, T> {
     }
 }
 
-impl<T: CudaReal> DeviceSteps<T> for LogSteps<'_, '_, T> {
-    fn run(&self) -> &Run<'_, T> {
-        &self.run
+// The first half-step queues its error terms at every iteration; the loop reads
+// them back only at checks.
+impl<T: CudaReal> HalfSteps for LogSteps<'_, '_, T> {
+    fn error(&mut self) -> Result<f64> {
+        self.run.error()
     }
 
-    fn first(&mut self) -> Result<()> {
+    fn first(&mut self, _check: bool) -> Result<()> {
         let r = &self.run;
         let func = r.function("lse_rows")?;
         let (n, m, eps, inv) = (r.n, r.m, self.eps, self.inv);

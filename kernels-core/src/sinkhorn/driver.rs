@@ -1,4 +1,5 @@
-//! The iteration loop both solvers share.
+//! The iteration loop every Sinkhorn solver shares: the host solvers here and the
+//! device solvers of `kernels-cuda`.
 //!
 //! An iteration is two half-steps; each matches one marginal exactly (up to
 //! rounding). The first half-step of iteration `k + 1` computes, on its way, the
@@ -6,41 +7,48 @@
 //! at that iterate came out of the previous half-step, so the L1 error of the
 //! current pair is known before the first update is applied. The loop stops there,
 //! returning exactly the pair whose error it reports.
+//!
+//! A backend implements [`HalfSteps`] and calls [`iterate`]; a variant of the
+//! scheme (another update, another stopping measure) is a new `HalfSteps`, not a
+//! new loop.
 
 use super::SinkhornOpts;
 use crate::{Real, Report, Result};
 
-/// One Sinkhorn scheme as two half-steps over the caller's iterate.
-pub(crate) trait HalfSteps<T: Real> {
-    /// Computes the first update from the current pair into scratch, without
-    /// applying it. When `measure`, returns the L1 error of the marginal this update
-    /// matches, at the current pair (else zero). [`Error::Numerical`](crate::Error)
-    /// when the update is not finite.
-    fn first(&mut self, measure: bool) -> Result<T>;
+/// One Sinkhorn scheme as two half-steps over the caller's iterate, on any backend.
+pub trait HalfSteps {
+    /// Computes the first update from the current pair, without applying it. When
+    /// `check`, it also gathers what [`error`](HalfSteps::error) needs: the L1 error
+    /// of the marginal this update matches, at the current pair. A host backend
+    /// returns [`Error::Numerical`](crate::Error) here when the update is not finite.
+    fn first(&mut self, check: bool) -> Result<()>;
+
+    /// The L1 marginal error of the current pair: called only after
+    /// `first(true)`. A backend that defers its finiteness check to the checks (a
+    /// device that reads back only the error) returns
+    /// [`Error::Numerical`](crate::Error) here.
+    fn error(&mut self) -> Result<f64>;
 
     /// Applies the update computed by [`first`](HalfSteps::first).
-    fn apply_first(&mut self);
+    fn apply_first(&mut self) -> Result<()>;
 
-    /// Computes and applies the second update; returns the L1 error of the marginal
-    /// it matched, at the new pair (rounding level).
-    fn second(&mut self) -> Result<T>;
+    /// Computes and applies the second update (and the error of the marginal it
+    /// matched, at the new pair, where the backend measures it there).
+    fn second(&mut self) -> Result<()>;
 }
 
 /// Runs the half-steps until the L1 error is at most `tol` at a check, or until
-/// `max_iter` iterations. The first check comes after `check_every` iterations; a
-/// converged warm start therefore costs one check period.
-pub(crate) fn iterate<T: Real>(
-    steps: &mut impl HalfSteps<T>,
-    opts: &SinkhornOpts,
-) -> Result<Report> {
+/// `max_iter` iterations. The first check comes after `check_every` iterations and
+/// one is forced at `max_iter`; a converged warm start therefore costs one check
+/// period. The pair the last check measured is the one left in place.
+pub fn iterate(steps: &mut impl HalfSteps, opts: &SinkhornOpts) -> Result<Report> {
     let period = opts.period();
-    let mut second_error: Option<T> = None;
     let mut it = 0u32;
     loop {
-        let check = second_error.is_some() && (it >= opts.max_iter || it.is_multiple_of(period));
-        let first_error = steps.first(check)?;
-        if let (true, Some(e2)) = (check, second_error) {
-            let error = (first_error + e2).to_f64_lossless();
+        let check = it > 0 && (it >= opts.max_iter || it.is_multiple_of(period));
+        steps.first(check)?;
+        if check {
+            let error = steps.error()?;
             let converged = error <= opts.tol;
             if converged || it >= opts.max_iter {
                 return Ok(Report {
@@ -52,8 +60,63 @@ pub(crate) fn iterate<T: Real>(
                 });
             }
         }
-        steps.apply_first();
-        second_error = Some(steps.second()?);
+        steps.apply_first()?;
+        steps.second()?;
         it += 1;
+    }
+}
+
+/// Host half-steps that measure each marginal's L1 error where they compute it:
+/// [`first`](HostSteps::first) at the current pair (when asked),
+/// [`second`](HostSteps::second) at the new pair. [`Measured`] turns them into
+/// [`HalfSteps`].
+pub(crate) trait HostSteps<T: Real> {
+    /// As [`HalfSteps::first`]; returns the error when `measure` (else zero).
+    fn first(&mut self, measure: bool) -> Result<T>;
+
+    /// As [`HalfSteps::apply_first`].
+    fn apply_first(&mut self);
+
+    /// As [`HalfSteps::second`]; returns the error of the marginal it matched.
+    fn second(&mut self) -> Result<T>;
+}
+
+/// [`HostSteps`] with the two errors of the latest half-steps kept for
+/// [`HalfSteps::error`].
+pub(crate) struct Measured<S, T> {
+    pub(crate) steps: S,
+    first_error: T,
+    second_error: T,
+}
+
+impl<S, T: Real> Measured<S, T> {
+    pub(crate) fn new(steps: S) -> Self {
+        Measured {
+            steps,
+            first_error: T::zero(),
+            second_error: T::zero(),
+        }
+    }
+}
+
+impl<S: HostSteps<T>, T: Real> HalfSteps for Measured<S, T> {
+    fn first(&mut self, check: bool) -> Result<()> {
+        self.first_error = self.steps.first(check)?;
+        Ok(())
+    }
+
+    fn error(&mut self) -> Result<f64> {
+        // Summed in T, then widened: the order the report has always used.
+        Ok((self.first_error + self.second_error).to_f64_lossless())
+    }
+
+    fn apply_first(&mut self) -> Result<()> {
+        self.steps.apply_first();
+        Ok(())
+    }
+
+    fn second(&mut self) -> Result<()> {
+        self.second_error = self.steps.second()?;
+        Ok(())
     }
 }

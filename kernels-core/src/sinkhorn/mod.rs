@@ -1,6 +1,6 @@
 //! Matrix scaling: Sinkhorn-Knopp and log-domain entropic optimal transport.
 //!
-//! Two solvers share one iteration loop (the private `driver` module):
+//! Two solvers share one iteration loop ([`driver`], which the CUDA backend runs too):
 //! - [`scale`] (kernel mode): positive `u`, `v` with `diag(u) K diag(v)` having row
 //!   sums `a` and column sums `b`. Two matrix-vector products per iteration, fused
 //!   into one pass over `K` (each row's `u_i` is known as soon as its `(K v)_i` is,
@@ -26,7 +26,7 @@
 //! pass over the matrix.
 
 pub mod check;
-mod driver;
+pub mod driver;
 mod kernels;
 pub mod log_steps;
 mod opts;

@@ -1,6 +1,6 @@
 //! Sinkhorn-Knopp matrix scaling (kernel mode).
 
-use super::driver::{HalfSteps, iterate};
+use super::driver::{HostSteps, Measured, iterate};
 use super::{SinkhornOpts, check};
 use crate::sinkhorn::SinkhornKernels;
 use crate::{Dense, Error, Real, Report, Result, Workspace, WorkspaceSize};
@@ -75,7 +75,7 @@ pub fn scale<T: Real, P: SinkhornKernels<T>>(
     if u.iter().all(|&x| x == T::zero()) {
         u.fill(T::one());
     }
-    let mut steps = ScaleSteps::<T, P> {
+    let mut steps = Measured::new(ScaleSteps::<T, P> {
         k,
         a,
         b,
@@ -85,7 +85,7 @@ pub fn scale<T: Real, P: SinkhornKernels<T>>(
         ktu,
         ktu_current: false,
         primitives: PhantomData,
-    };
+    });
     iterate(&mut steps, opts)
 }
 
@@ -101,7 +101,7 @@ struct ScaleSteps<'a, T, P> {
     /// `K^T u`, then the candidate `v`.
     ktu: &'a mut [T],
     /// Whether `ktu` holds `K^T u` for the current `u`, as the fused pass of
-    /// [`HalfSteps::second`] leaves it.
+    /// [`HostSteps::second`] leaves it.
     ktu_current: bool,
     primitives: PhantomData<P>,
 }
@@ -159,7 +159,7 @@ fn divide_rows_then_transpose<T: Real, P: SinkhornKernels<T>>(
     if ok { Ok(after) } else { Err(Error::Numerical) }
 }
 
-impl<T: Real, P: SinkhornKernels<T>> HalfSteps<T> for ScaleSteps<'_, T, P> {
+impl<T: Real, P: SinkhornKernels<T>> HostSteps<T> for ScaleSteps<'_, T, P> {
     fn first(&mut self, measure: bool) -> Result<T> {
         if !self.ktu_current {
             P::gemv_t(self.k, self.u, self.ktu);

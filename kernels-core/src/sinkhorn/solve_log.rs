@@ -1,6 +1,6 @@
 //! Log-domain Sinkhorn for entropic optimal transport.
 
-use super::driver::{HalfSteps, iterate};
+use super::driver::{HostSteps, Measured, iterate};
 use super::log_steps::{
     col_lse_from_sums, f_update_fused, marginal_error, potential_from_lse, transport_cost,
 };
@@ -79,7 +79,7 @@ pub fn sinkhorn_log<T: Real, P: SinkhornKernels<T>>(
     for (l, &w) in log_a.iter_mut().zip(a).chain(log_b.iter_mut().zip(b)) {
         *l = w.ln();
     }
-    let mut steps = LogSteps::<T, P> {
+    let mut steps = Measured::new(LogSteps::<T, P> {
         c,
         eps,
         a,
@@ -93,7 +93,7 @@ pub fn sinkhorn_log<T: Real, P: SinkhornKernels<T>>(
         col_max: &mut *col_max,
         col_sum,
         primitives: PhantomData,
-    };
+    });
     let mut report = iterate(&mut steps, opts)?;
     report.value = transport_cost::<T, P>(c, f, g, eps, g_scaled, plan, col_max);
     Ok(report)
@@ -120,7 +120,7 @@ struct LogSteps<'a, T, P> {
     primitives: PhantomData<P>,
 }
 
-impl<T: Real, P: SinkhornKernels<T>> HalfSteps<T> for LogSteps<'_, T, P> {
+impl<T: Real, P: SinkhornKernels<T>> HostSteps<T> for LogSteps<'_, T, P> {
     fn first(&mut self, measure: bool) -> Result<T> {
         let (error, finite) = f_update_fused::<T, P>(
             self.c,
