@@ -29,6 +29,9 @@
 // SSOR with relaxation `omega` in (0, 2): a forward then a backward SOR sweep.
 #define KN_PRECOND_SSOR 2
 
+// Number of words of a [`kn_csr`].
+#define KN_CSR_WORDS 8
+
 // Policy: least recently used (ignores the bits).
 #define KN_PAGING_LRU 0
 
@@ -106,6 +109,22 @@ typedef struct kn_report {
   // 1 if error <= tol, else 0.
   int32_t converged;
 } kn_report;
+
+// A validated square CSR matrix: the caller's `indptr`, `indices` and `values`
+// arrays, checked once by `kn_csr_init_f32`/`_f64` (structure, a nonzero diagonal
+// entry in every row, finite values) so that the `*_csr_h_*` functions, called many
+// times, do not read the whole matrix again to check it. Opaque, fixed size, owned
+// by the caller; it holds the three pointers, not copies: the arrays must stay
+// valid and unchanged while the handle is used (after changing them, call init
+// again). A handle whose arrays changed after init is the caller's responsibility,
+// as with `kn_h2o_cache`: the library then computes garbage or returns
+// `KN_ERR_INTERNAL`, but still never writes outside the arrays it is given. Every
+// call checks the handle itself (magic word, element type, checksum) and answers
+// `KN_ERR_ARGUMENT` for anything `kn_csr_init_*` did not write.
+typedef struct kn_csr {
+  // Private to the library.
+  uint64_t opaque[KN_CSR_WORDS];
+} kn_csr;
 
 // An H2O KV cache with a fixed budget of `sink + heavy + recent` slots per kv head.
 //
@@ -317,6 +336,65 @@ kn_status kn_cg_csr_f64(size_t n,
                         void *work,
                         size_t work_bytes,
                         struct kn_report *rep);
+
+// `kn_cg_csr_f32` on a matrix checked once by `kn_csr_init_f32`: the same solve and
+// statuses, without reading the whole matrix to validate it (the handle's contract:
+// its arrays are unchanged since init). A handle that `kn_csr_init_f32` did not
+// write (or wrote for f64) is `KN_ERR_ARGUMENT`.
+//
+// # Safety
+// `h` must be NULL or point to a readable `kn_csr` whose arrays are still valid;
+// the rest as for `kn_cg_csr_f32`.
+kn_status kn_cg_csr_h_f32(const struct kn_csr *h,
+                          const float *b,
+                          float *x,
+                          const struct kn_cg_opts *opts,
+                          void *work,
+                          size_t work_bytes,
+                          struct kn_report *rep);
+
+// `kn_cg_csr_h_f32` for f64 (a handle from `kn_csr_init_f64`).
+//
+// # Safety
+// As for `kn_cg_csr_h_f32`.
+kn_status kn_cg_csr_h_f64(const struct kn_csr *h,
+                          const double *b,
+                          double *x,
+                          const struct kn_cg_opts *opts,
+                          void *work,
+                          size_t work_bytes,
+                          struct kn_report *rep);
+
+// Checks the `n x n` CSR matrix (f32) once and writes a handle to it for
+// `kn_sor_csr_h_f32`, `kn_sor_solve_csr_h_f32` and `kn_cg_csr_h_f32`.
+//
+// Arguments: `indptr` (n + 1), `indices` (`indptr[n]`, strictly increasing within a
+// row, < n) and `values` (`indptr[n]`), as `kn_sor_csr_f32` takes them; they must
+// stay valid and unchanged while the handle is used.
+//
+// Status: `KN_OK`; `KN_ERR_NULL` (a NULL array or `h`); `KN_ERR_DIMENSION` (n = 0,
+// or sizes that overflow); `KN_ERR_ARGUMENT` (a malformed structure, a zero or
+// missing diagonal entry, misaligned arrays); `KN_ERR_NON_FINITE` (NaN or infinity
+// in values): on all of these `*h` is untouched.
+//
+// # Safety
+// Each non-NULL pointer must point to the number of values given above; `h` to one
+// writable `kn_csr`.
+kn_status kn_csr_init_f32(struct kn_csr *h,
+                          size_t n,
+                          const size_t *indptr,
+                          const uint32_t *indices,
+                          const float *values);
+
+// `kn_csr_init_f32` for f64 values (a handle for the `_f64` functions).
+//
+// # Safety
+// As for `kn_csr_init_f32`.
+kn_status kn_csr_init_f64(struct kn_csr *h,
+                          size_t n,
+                          const size_t *indptr,
+                          const uint32_t *indices,
+                          const double *values);
 
 // 1 if the `kn_cuda_*` functions can run here (the library was built with CUDA
 // support, and a CUDA driver, a device and NVRTC were found), else 0. Never fails.
@@ -1460,6 +1538,61 @@ kn_status kn_sor_solve_csr_f64(size_t n,
                                void *work,
                                size_t work_bytes,
                                struct kn_report *rep);
+
+// `kn_sor_csr_f32` on a matrix checked once by `kn_csr_init_f32`: the same sweeps
+// and statuses, without reading the whole matrix to validate it (the handle's
+// contract: its arrays are unchanged since init). A handle that `kn_csr_init_f32`
+// did not write (or wrote for f64) is `KN_ERR_ARGUMENT`.
+//
+// # Safety
+// `h` must be NULL or point to a readable `kn_csr` whose arrays are still valid;
+// `b` and `x` as for `kn_sor_csr_f32`.
+kn_status kn_sor_csr_h_f32(const struct kn_csr *h,
+                           const float *b,
+                           float *x,
+                           float omega,
+                           int32_t sweep,
+                           uint32_t sweeps);
+
+// `kn_sor_csr_h_f32` for f64 (a handle from `kn_csr_init_f64`).
+//
+// # Safety
+// As for `kn_sor_csr_h_f32`.
+kn_status kn_sor_csr_h_f64(const struct kn_csr *h,
+                           const double *b,
+                           double *x,
+                           double omega,
+                           int32_t sweep,
+                           uint32_t sweeps);
+
+// `kn_sor_solve_csr_f32` on a matrix checked once by `kn_csr_init_f32` (see
+// `kn_sor_csr_h_f32`).
+//
+// # Safety
+// `h` as for `kn_sor_csr_h_f32`; the rest as for `kn_sor_solve_csr_f32`.
+kn_status kn_sor_solve_csr_h_f32(const struct kn_csr *h,
+                                 const float *b,
+                                 float *x,
+                                 float omega,
+                                 double tol,
+                                 uint32_t max_iter,
+                                 void *work,
+                                 size_t work_bytes,
+                                 struct kn_report *rep);
+
+// `kn_sor_solve_csr_h_f32` for f64 (a handle from `kn_csr_init_f64`).
+//
+// # Safety
+// As for `kn_sor_solve_csr_h_f32`.
+kn_status kn_sor_solve_csr_h_f64(const struct kn_csr *h,
+                                 const double *b,
+                                 double *x,
+                                 double omega,
+                                 double tol,
+                                 uint32_t max_iter,
+                                 void *work,
+                                 size_t work_bytes,
+                                 struct kn_report *rep);
 
 // In-place red-black SOR sweeps (f32) for the matrix `(4 + shift) I - (sum of the
 // four neighbours)` on an `nx`-by-`ny` interior grid with zero Dirichlet boundary.

@@ -39,7 +39,7 @@ pub use real::Real;
 pub use report::Report;
 pub use scalar::Scalar;
 pub use strided::{Strided, StridedMut, product_dims};
-pub use view::{Csr, Dense, check_finite, checked_product};
+pub use view::{Csr, Dense, SquareCsr, check_finite, checked_product};
 pub use workspace::{Workspace, WorkspaceSize};
 
 // linattn

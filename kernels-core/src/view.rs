@@ -256,3 +256,66 @@ mod tests {
         );
     }
 }
+
+/// A validated square CSR matrix: `n > 0`, well formed, every diagonal entry stored
+/// and nonzero, every value finite. What SOR sweeps, CG multiplies and SNS builds its
+/// Newton systems in; validated once by [`SquareCsr::new`], so the kernels that take
+/// it do not check it again.
+#[derive(Clone, Copy, Debug)]
+pub struct SquareCsr<'a, T> {
+    csr: Csr<'a, T>,
+}
+
+impl<'a, T: Real> SquareCsr<'a, T> {
+    /// Validates an `n x n` CSR matrix.
+    ///
+    /// Errors: `n == 0` or lengths that disagree, [`Error::Dimension`]; a malformed
+    /// structure or a zero or missing diagonal entry, [`Error::Argument`]; a NaN or
+    /// infinite value, [`Error::NonFinite`].
+    pub fn new(n: usize, indptr: &'a [usize], indices: &'a [u32], values: &'a [T]) -> Result<Self> {
+        if n == 0 {
+            return Err(Error::Dimension);
+        }
+        let csr = Csr::new(n, n, indptr, indices, values)?;
+        for i in 0..n {
+            match csr.get(i, i) {
+                Some(d) if *d != T::zero() => {}
+                _ => return Err(Error::Argument),
+            }
+        }
+        check_finite(values)?;
+        Ok(SquareCsr { csr })
+    }
+
+    /// Views arrays that passed [`SquareCsr::new`] earlier and have not changed since,
+    /// without checking them again: for a caller that validated once and sweeps many
+    /// times (the C handle `kn_csr`). Nothing is checked beyond the lengths that
+    /// slicing needs; if the promise is broken the kernels compute garbage or panic,
+    /// never worse (this crate has no `unsafe`).
+    pub fn from_validated_parts(
+        n: usize,
+        indptr: &'a [usize],
+        indices: &'a [u32],
+        values: &'a [T],
+    ) -> Self {
+        SquareCsr {
+            csr: Csr {
+                n_rows: n,
+                n_cols: n,
+                indptr,
+                indices,
+                values,
+            },
+        }
+    }
+
+    /// The order `n`.
+    pub fn n(&self) -> usize {
+        self.csr.n_rows()
+    }
+
+    /// The underlying CSR view.
+    pub fn csr(&self) -> Csr<'a, T> {
+        self.csr
+    }
+}

@@ -1,14 +1,13 @@
 //! Preconditioned conjugate gradients on CSR matrices.
 
 use crate::args::{disjoint, input, out_value, output, output_opt, span, workspace};
+use crate::csr::{CsrArgs, csr_args, handle_args, kn_csr};
 use crate::guard::{Done, status};
 use crate::report::{finish, kn_report};
-use crate::sor::csr_args;
 use crate::status::kn_status;
 use core::ffi::c_void;
 use kernels_core::cg::CgKernels;
 use kernels_core::cg::{self, CgOpts, Precond};
-use kernels_core::sor::SorCsr;
 use kernels_core::{Error, Real, Result};
 use kernels_simd::Simd;
 
@@ -59,10 +58,7 @@ pub unsafe extern "C" fn kn_cg_work_bytes(n: usize, bytes: *mut usize) -> kn_sta
 /// The pointer contract of `kn_cg_csr_f32`.
 #[allow(clippy::too_many_arguments)]
 unsafe fn cg_body<T: Real>(
-    n: usize,
-    indptr: *const usize,
-    indices: *const u32,
-    values: *const T,
+    m: Result<CsrArgs<'_, T>>,
     b: *const T,
     x: *mut T,
     opts: *const kn_cg_opts,
@@ -73,11 +69,12 @@ unsafe fn cg_body<T: Real>(
 where
     Simd: CgKernels<T>,
 {
+    let m = m?;
+    let n = m.n();
     // SAFETY: the caller's contract: each non-NULL pointer covers the length implied
-    // by n and indptr[n], and outputs are not aliased (checked below with `disjoint`).
-    let (m, b, opts, x, work, rep) = unsafe {
+    // by n, and outputs are not aliased (checked below with `disjoint`).
+    let (b, opts, x, work, rep) = unsafe {
         (
-            csr_args(n, indptr, indices, values)?,
             input(b, n)?,
             input(opts, 1)?,
             output(x, n)?,
@@ -97,7 +94,7 @@ where
         max_iter: o.max_iter,
         precond: Precond::from_code(o.precond, o.omega)?,
     };
-    let a = SorCsr::new(n, m.indptr, m.indices, m.values)?;
+    let a = m.matrix()?;
     let report = cg::cg::<T, Simd>(&a, b, x, &opts, work)?;
     finish(report, rep.and_then(|r| r.first_mut()))
 }
@@ -146,9 +143,8 @@ pub unsafe extern "C" fn kn_cg_csr_f32(
 ) -> kn_status {
     // SAFETY: forwarded contract.
     status(|| unsafe {
-        cg_body(
-            n, indptr, indices, values, b, x, opts, work, work_bytes, rep,
-        )
+        let m = csr_args(n, indptr, indices, values);
+        cg_body(m, b, x, opts, work, work_bytes, rep)
     })
 }
 
@@ -171,8 +167,47 @@ pub unsafe extern "C" fn kn_cg_csr_f64(
 ) -> kn_status {
     // SAFETY: forwarded contract.
     status(|| unsafe {
-        cg_body(
-            n, indptr, indices, values, b, x, opts, work, work_bytes, rep,
-        )
+        let m = csr_args(n, indptr, indices, values);
+        cg_body(m, b, x, opts, work, work_bytes, rep)
     })
+}
+
+/// `kn_cg_csr_f32` on a matrix checked once by `kn_csr_init_f32`: the same solve and
+/// statuses, without reading the whole matrix to validate it (the handle's contract:
+/// its arrays are unchanged since init). A handle that `kn_csr_init_f32` did not
+/// write (or wrote for f64) is `KN_ERR_ARGUMENT`.
+///
+/// # Safety
+/// `h` must be NULL or point to a readable `kn_csr` whose arrays are still valid;
+/// the rest as for `kn_cg_csr_f32`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn kn_cg_csr_h_f32(
+    h: *const kn_csr,
+    b: *const f32,
+    x: *mut f32,
+    opts: *const kn_cg_opts,
+    work: *mut c_void,
+    work_bytes: usize,
+    rep: *mut kn_report,
+) -> kn_status {
+    // SAFETY: forwarded contract.
+    status(|| unsafe { cg_body(handle_args(h), b, x, opts, work, work_bytes, rep) })
+}
+
+/// `kn_cg_csr_h_f32` for f64 (a handle from `kn_csr_init_f64`).
+///
+/// # Safety
+/// As for `kn_cg_csr_h_f32`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn kn_cg_csr_h_f64(
+    h: *const kn_csr,
+    b: *const f64,
+    x: *mut f64,
+    opts: *const kn_cg_opts,
+    work: *mut c_void,
+    work_bytes: usize,
+    rep: *mut kn_report,
+) -> kn_status {
+    // SAFETY: forwarded contract.
+    status(|| unsafe { cg_body(handle_args(h), b, x, opts, work, work_bytes, rep) })
 }

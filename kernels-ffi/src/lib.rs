@@ -18,6 +18,7 @@
 
 mod args;
 mod cg;
+mod csr;
 mod cuda;
 mod guard;
 mod h2o;
@@ -30,6 +31,7 @@ mod sor;
 mod status;
 
 pub use cg::*;
+pub use csr::*;
 pub use cuda::*;
 pub use h2o::*;
 pub use linattn::*;

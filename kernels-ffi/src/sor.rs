@@ -1,12 +1,13 @@
 //! SOR sweeps, SOR iteration, red-black grid SOR and the omega tuner.
 
 use crate::args;
+use crate::csr::{CsrArgs, csr_args, handle_args, kn_csr};
 use crate::guard::{Done, status};
 use crate::report::{finish, kn_report};
 use crate::status::kn_status;
 use core::ffi::c_void;
 use kernels_core::sor::SorKernels;
-use kernels_core::sor::{self, SorCsr, Sweep};
+use kernels_core::sor::{self, Sweep};
 use kernels_core::{Error, Real, Result, checked_product};
 use kernels_simd::Simd;
 
@@ -37,56 +38,11 @@ pub struct kn_omega_tuner {
     pub opaque: [u64; KN_OMEGA_TUNER_WORDS],
 }
 
-/// The CSR arrays of an `n x n` matrix, and their spans for the overlap check (also
-/// read by the CG entry points).
-pub(crate) struct CsrArgs<'a, T> {
-    pub(crate) indptr: &'a [usize],
-    pub(crate) indices: &'a [u32],
-    pub(crate) values: &'a [T],
-}
-
-/// # Safety
-/// The pointers must satisfy the contracts of [`args::input`] for `n + 1`,
-/// `indptr[n]` and `indptr[n]` values.
-pub(crate) unsafe fn csr_args<'a, T>(
-    n: usize,
-    indptr: *const usize,
-    indices: *const u32,
-    values: *const T,
-) -> Result<CsrArgs<'a, T>> {
-    let rows = n.checked_add(1).ok_or(Error::Dimension)?;
-    // SAFETY: forwarded contract.
-    let indptr = unsafe { args::input(indptr, rows) }?;
-    let nnz = indptr.last().copied().ok_or(Error::Dimension)?;
-    // SAFETY: forwarded contract; nnz comes from the caller's own indptr.
-    let indices = unsafe { args::input(indices, nnz) }?;
-    // SAFETY: as above.
-    let values = unsafe { args::input(values, nnz) }?;
-    Ok(CsrArgs {
-        indptr,
-        indices,
-        values,
-    })
-}
-
-impl<T> CsrArgs<'_, T> {
-    pub(crate) fn spans(&self) -> [(usize, usize); 3] {
-        [
-            args::span(self.indptr),
-            args::span(self.indices),
-            args::span(self.values),
-        ]
-    }
-}
-
 /// # Safety
 /// See the exported functions.
 #[allow(clippy::too_many_arguments)]
 unsafe fn sor_csr<T: Real>(
-    n: usize,
-    indptr: *const usize,
-    indices: *const u32,
-    values: *const T,
+    m: Result<CsrArgs<'_, T>>,
     b: *const T,
     x: *mut T,
     omega: T,
@@ -97,8 +53,8 @@ where
     Simd: SorKernels<T>,
 {
     status(|| {
-        // SAFETY: the caller's contract (see the exported function).
-        let m = unsafe { csr_args(n, indptr, indices, values) }?;
+        let m = m?;
+        let n = m.n();
         // SAFETY: b holds n values.
         let b = unsafe { args::input(b, n) }?;
         // SAFETY: x holds n values, checked for overlap below.
@@ -106,7 +62,7 @@ where
         let [s0, s1, s2] = m.spans();
         args::disjoint(&[args::span(x)], &[s0, s1, s2, args::span(b)])?;
         let sweep = Sweep::from_code(sweep)?;
-        let a = SorCsr::new(n, m.indptr, m.indices, m.values)?;
+        let a = m.matrix()?;
         sor::sor_csr::<T, Simd>(&a, b, x, omega, sweep, sweeps)?;
         Ok(Done::Ok)
     })
@@ -144,7 +100,16 @@ pub unsafe extern "C" fn kn_sor_csr_f32(
     sweeps: u32,
 ) -> kn_status {
     // SAFETY: forwarded contract.
-    unsafe { sor_csr(n, indptr, indices, values, b, x, omega, sweep, sweeps) }
+    unsafe {
+        sor_csr(
+            csr_args(n, indptr, indices, values),
+            b,
+            x,
+            omega,
+            sweep,
+            sweeps,
+        )
+    }
 }
 
 /// In-place SOR sweeps on a CSR matrix (f64); see `kn_sor_csr_f32`.
@@ -164,7 +129,16 @@ pub unsafe extern "C" fn kn_sor_csr_f64(
     sweeps: u32,
 ) -> kn_status {
     // SAFETY: forwarded contract.
-    unsafe { sor_csr(n, indptr, indices, values, b, x, omega, sweep, sweeps) }
+    unsafe {
+        sor_csr(
+            csr_args(n, indptr, indices, values),
+            b,
+            x,
+            omega,
+            sweep,
+            sweeps,
+        )
+    }
 }
 
 /// Workspace bytes `kn_sor_solve_csr_f32`/`_f64` need for order `n`, into `*bytes`
@@ -188,10 +162,7 @@ pub unsafe extern "C" fn kn_sor_solve_work_bytes(n: usize, bytes: *mut usize) ->
 /// See the exported functions.
 #[allow(clippy::too_many_arguments)]
 unsafe fn sor_solve<T: Real>(
-    n: usize,
-    indptr: *const usize,
-    indices: *const u32,
-    values: *const T,
+    m: Result<CsrArgs<'_, T>>,
     b: *const T,
     x: *mut T,
     omega: T,
@@ -205,8 +176,8 @@ where
     Simd: SorKernels<T>,
 {
     status(|| {
-        // SAFETY: the caller's contract (see the exported function).
-        let m = unsafe { csr_args(n, indptr, indices, values) }?;
+        let m = m?;
+        let n = m.n();
         // SAFETY: b holds n values.
         let b = unsafe { args::input(b, n) }?;
         // SAFETY: x holds n values, checked for overlap below.
@@ -224,7 +195,7 @@ where
         if work.len() < sor::sor_solve_work_size(n)?.bytes() {
             return Err(Error::Workspace);
         }
-        let a = SorCsr::new(n, m.indptr, m.indices, m.values)?;
+        let a = m.matrix()?;
         let report = sor::sor_solve::<T, Simd>(&a, b, x, omega, tol, max_iter)?;
         finish(report, rep.and_then(|r| r.first_mut()))
     })
@@ -265,9 +236,8 @@ pub unsafe extern "C" fn kn_sor_solve_csr_f32(
 ) -> kn_status {
     // SAFETY: forwarded contract.
     unsafe {
-        sor_solve(
-            n, indptr, indices, values, b, x, omega, tol, max_iter, work, work_bytes, rep,
-        )
+        let m = csr_args(n, indptr, indices, values);
+        sor_solve(m, b, x, omega, tol, max_iter, work, work_bytes, rep)
     }
 }
 
@@ -292,8 +262,112 @@ pub unsafe extern "C" fn kn_sor_solve_csr_f64(
 ) -> kn_status {
     // SAFETY: forwarded contract.
     unsafe {
+        let m = csr_args(n, indptr, indices, values);
+        sor_solve(m, b, x, omega, tol, max_iter, work, work_bytes, rep)
+    }
+}
+
+/// `kn_sor_csr_f32` on a matrix checked once by `kn_csr_init_f32`: the same sweeps
+/// and statuses, without reading the whole matrix to validate it (the handle's
+/// contract: its arrays are unchanged since init). A handle that `kn_csr_init_f32`
+/// did not write (or wrote for f64) is `KN_ERR_ARGUMENT`.
+///
+/// # Safety
+/// `h` must be NULL or point to a readable `kn_csr` whose arrays are still valid;
+/// `b` and `x` as for `kn_sor_csr_f32`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn kn_sor_csr_h_f32(
+    h: *const kn_csr,
+    b: *const f32,
+    x: *mut f32,
+    omega: f32,
+    sweep: i32,
+    sweeps: u32,
+) -> kn_status {
+    // SAFETY: forwarded contract.
+    unsafe { sor_csr(handle_args(h), b, x, omega, sweep, sweeps) }
+}
+
+/// `kn_sor_csr_h_f32` for f64 (a handle from `kn_csr_init_f64`).
+///
+/// # Safety
+/// As for `kn_sor_csr_h_f32`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn kn_sor_csr_h_f64(
+    h: *const kn_csr,
+    b: *const f64,
+    x: *mut f64,
+    omega: f64,
+    sweep: i32,
+    sweeps: u32,
+) -> kn_status {
+    // SAFETY: forwarded contract.
+    unsafe { sor_csr(handle_args(h), b, x, omega, sweep, sweeps) }
+}
+
+/// `kn_sor_solve_csr_f32` on a matrix checked once by `kn_csr_init_f32` (see
+/// `kn_sor_csr_h_f32`).
+///
+/// # Safety
+/// `h` as for `kn_sor_csr_h_f32`; the rest as for `kn_sor_solve_csr_f32`.
+#[unsafe(no_mangle)]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn kn_sor_solve_csr_h_f32(
+    h: *const kn_csr,
+    b: *const f32,
+    x: *mut f32,
+    omega: f32,
+    tol: f64,
+    max_iter: u32,
+    work: *mut c_void,
+    work_bytes: usize,
+    rep: *mut kn_report,
+) -> kn_status {
+    // SAFETY: forwarded contract.
+    unsafe {
         sor_solve(
-            n, indptr, indices, values, b, x, omega, tol, max_iter, work, work_bytes, rep,
+            handle_args(h),
+            b,
+            x,
+            omega,
+            tol,
+            max_iter,
+            work,
+            work_bytes,
+            rep,
+        )
+    }
+}
+
+/// `kn_sor_solve_csr_h_f32` for f64 (a handle from `kn_csr_init_f64`).
+///
+/// # Safety
+/// As for `kn_sor_solve_csr_h_f32`.
+#[unsafe(no_mangle)]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn kn_sor_solve_csr_h_f64(
+    h: *const kn_csr,
+    b: *const f64,
+    x: *mut f64,
+    omega: f64,
+    tol: f64,
+    max_iter: u32,
+    work: *mut c_void,
+    work_bytes: usize,
+    rep: *mut kn_report,
+) -> kn_status {
+    // SAFETY: forwarded contract.
+    unsafe {
+        sor_solve(
+            handle_args(h),
+            b,
+            x,
+            omega,
+            tol,
+            max_iter,
+            work,
+            work_bytes,
+            rep,
         )
     }
 }

@@ -9,9 +9,9 @@ use kernels::{
     KN_ERR_WORKSPACE, KN_NOT_CONVERGED, KN_OK, KN_PRECOND_JACOBI, KN_PRECOND_NONE, KN_PRECOND_SSOR,
     kn_cg_csr_f32, kn_cg_csr_f64, kn_cg_opts, kn_cg_work_bytes, kn_report, kn_status,
 };
+use kernels_core::SquareCsr;
 use kernels_core::cg::CgKernels;
 use kernels_core::cg::{self, CgOpts, Precond};
-use kernels_core::sor::SorCsr;
 use kernels_core::{Error, Primitives, Real, Scalar};
 use kernels_simd::{Simd, bounds};
 use kernels_tests::{cast, uniform};
@@ -206,7 +206,7 @@ fn solve<T: Real, P: CgKernels<T>>(
     max_iter: u32,
 ) -> (kernels_core::Result<kernels_core::Report>, Vec<T>) {
     let values = cast::<T>(&m.values);
-    let a = SorCsr::new(m.n, &m.indptr, &m.indices, &values).unwrap();
+    let a = SquareCsr::new(m.n, &m.indptr, &m.indices, &values).unwrap();
     let mut x = vec![T::zero(); m.n];
     let opts = CgOpts {
         tol,
@@ -538,18 +538,18 @@ fn malformed_csr_is_refused_before_any_write() {
     let (ip, ix, v) = (&m.indptr, &m.indices, &m.values);
     let short = ix.len() - 1;
     assert_eq!(
-        SorCsr::new(m.n, ip, &ix[..short], v).unwrap_err(),
+        SquareCsr::new(m.n, ip, &ix[..short], v).unwrap_err(),
         Error::Dimension
     );
     assert_eq!(
-        SorCsr::new(m.n, ip, ix, &v[..short]).unwrap_err(),
+        SquareCsr::new(m.n, ip, ix, &v[..short]).unwrap_err(),
         Error::Dimension
     );
     assert_eq!(
-        SorCsr::new(m.n - 1, ip, ix, v).unwrap_err(),
+        SquareCsr::new(m.n - 1, ip, ix, v).unwrap_err(),
         Error::Dimension
     );
-    let a = SorCsr::new(m.n, ip, ix, v).unwrap();
+    let a = SquareCsr::new(m.n, ip, ix, v).unwrap();
     let opts = CgOpts {
         tol: 1e-8,
         max_iter: 10,

@@ -10,6 +10,7 @@
 //! SKIPPED and only the scalar ones run. The other levels are checked against the
 //! scalar reference within the documented bounds by the agreement tests.
 
+use kernels_core::SquareCsr;
 use kernels_core::cg::CgKernels;
 use kernels_core::cg::{CgOpts, Precond, cg, cg_work_size};
 use kernels_core::h2o::H2oKernels;
@@ -26,7 +27,7 @@ use kernels_core::sinkhorn::{
 use kernels_core::sns::SnsKernels;
 use kernels_core::sns::{SnsOpts, sns, sns_work_size};
 use kernels_core::sor::SorKernels;
-use kernels_core::sor::{SorCsr, Sweep, sor_csr, sor_grid2d, sor_solve};
+use kernels_core::sor::{Sweep, sor_csr, sor_grid2d, sor_solve};
 use kernels_core::{Dense, Real, Scalar};
 use kernels_simd::Simd;
 use kernels_simd::isa::{self, Level};
@@ -245,7 +246,7 @@ fn cg_hash<T: Real, P: CgKernels<T>>() -> u64 {
     let n = nx * ny;
     let (indptr, indices, values) = poisson(nx, ny, 0.0);
     let values = cast::<T>(&values);
-    let a = SorCsr::new(n, &indptr, &indices, &values).unwrap();
+    let a = SquareCsr::new(n, &indptr, &indices, &values).unwrap();
     let b = cast::<T>(&uniform::<f64>(n, 21, 1.0));
     let mut h = Hash::new();
     for precond in [Precond::None, Precond::Jacobi, Precond::Ssor { omega: 1.5 }] {
@@ -267,7 +268,7 @@ fn sor_hash<T: Real, P: SorKernels<T>>() -> u64 {
     let n = nx * ny;
     let (indptr, indices, values) = poisson(nx, ny, 0.3);
     let values = cast::<T>(&values);
-    let a = SorCsr::new(n, &indptr, &indices, &values).unwrap();
+    let a = SquareCsr::new(n, &indptr, &indices, &values).unwrap();
     let b = cast::<T>(&uniform::<f64>(n, 31, 1.0));
     let mut h = Hash::new();
     for sweep in [Sweep::Forward, Sweep::Backward, Sweep::Symmetric] {

@@ -2,8 +2,9 @@
 //! red-black grid sweeps against a CSR sweep in red-black order, SIMD against
 //! scalar, the Poisson sweep counts of ALGORITHMS.md, and bad input.
 
+use kernels_core::SquareCsr;
 use kernels_core::sor::SorKernels;
-use kernels_core::sor::{self, SorCsr, Sweep};
+use kernels_core::sor::{self, Sweep};
 use kernels_core::{Error, Primitives, Real, Scalar};
 use kernels_simd::{Simd, bounds};
 use kernels_tests::uniform;
@@ -18,11 +19,11 @@ struct Mat {
 }
 
 impl Mat {
-    fn view<T: Real>(&self, values: &[T]) -> SorCsr<'_, T> {
+    fn view<T: Real>(&self, values: &[T]) -> SquareCsr<'_, T> {
         // The values are passed in so that f32 copies can be viewed too; a test may
         // leak them.
         let v: &'static [T] = Box::leak(values.to_vec().into_boxed_slice());
-        SorCsr::new(self.n, &self.indptr, &self.indices, v).unwrap()
+        SquareCsr::new(self.n, &self.indptr, &self.indices, v).unwrap()
     }
 
     fn dense(&self) -> Vec<f64> {
@@ -462,35 +463,35 @@ fn matrices_sor_cannot_sweep_are_refused() {
     // Zero diagonal entry, missing diagonal entry, malformed structure, NaN value.
     let ip = [0usize, 2, 4];
     assert_eq!(
-        SorCsr::new(2, &ip, &[0, 1, 0, 1], &[0.0, 1.0, 1.0, 2.0]).unwrap_err(),
+        SquareCsr::new(2, &ip, &[0, 1, 0, 1], &[0.0, 1.0, 1.0, 2.0]).unwrap_err(),
         Error::Argument
     );
     assert_eq!(
-        SorCsr::new(2, &[0, 1, 3], &[1, 0, 1], &[1.0, 1.0, 2.0]).unwrap_err(),
+        SquareCsr::new(2, &[0, 1, 3], &[1, 0, 1], &[1.0, 1.0, 2.0]).unwrap_err(),
         Error::Argument
     );
     assert_eq!(
-        SorCsr::new(2, &ip, &[1, 0, 0, 1], &[1.0, 1.0, 1.0, 2.0]).unwrap_err(),
+        SquareCsr::new(2, &ip, &[1, 0, 0, 1], &[1.0, 1.0, 1.0, 2.0]).unwrap_err(),
         Error::Argument
     );
     assert_eq!(
-        SorCsr::new(2, &[0, 2, 1], &[0, 1, 1], &[1.0, 1.0, 2.0]).unwrap_err(),
+        SquareCsr::new(2, &[0, 2, 1], &[0, 1, 1], &[1.0, 1.0, 2.0]).unwrap_err(),
         Error::Argument
     );
     assert_eq!(
-        SorCsr::new(2, &ip, &[0, 1, 0, 2], &[1.0, 1.0, 1.0, 2.0]).unwrap_err(),
+        SquareCsr::new(2, &ip, &[0, 1, 0, 2], &[1.0, 1.0, 1.0, 2.0]).unwrap_err(),
         Error::Argument
     );
     assert_eq!(
-        SorCsr::new(2, &ip, &[0, 1, 0, 1], &[1.0, f64::NAN, 1.0, 2.0]).unwrap_err(),
+        SquareCsr::new(2, &ip, &[0, 1, 0, 1], &[1.0, f64::NAN, 1.0, 2.0]).unwrap_err(),
         Error::NonFinite
     );
     assert_eq!(
-        SorCsr::<f64>::new(0, &[0], &[], &[]).unwrap_err(),
+        SquareCsr::<f64>::new(0, &[0], &[], &[]).unwrap_err(),
         Error::Dimension
     );
     assert_eq!(
-        SorCsr::new(3, &ip, &[0, 1, 0, 1], &[1.0, 1.0, 1.0, 2.0]).unwrap_err(),
+        SquareCsr::new(3, &ip, &[0, 1, 0, 1], &[1.0, 1.0, 1.0, 2.0]).unwrap_err(),
         Error::Dimension
     );
 }

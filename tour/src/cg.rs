@@ -3,9 +3,9 @@
 use crate::Mode;
 use crate::machine::Machine;
 use crate::report::Section;
+use kernels_core::SquareCsr;
 use kernels_core::cg::CgKernels;
 use kernels_core::cg::{self, CgOpts, Precond};
-use kernels_core::sor::SorCsr;
 use kernels_core::{Real, Scalar};
 use kernels_simd::Simd;
 use kernels_tests::uniform;
@@ -92,8 +92,8 @@ impl Poisson {
         m
     }
 
-    fn view(&self) -> SorCsr<'_, f64> {
-        SorCsr::new(self.n, &self.indptr, &self.indices, &self.values).expect("valid Poisson")
+    fn view(&self) -> SquareCsr<'_, f64> {
+        SquareCsr::new(self.n, &self.indptr, &self.indices, &self.values).expect("valid Poisson")
     }
 
     /// `||b - A x|| / ||b||`, independently of the library.

@@ -9,8 +9,9 @@ use crate::machine::Machine;
 use crate::report::Section;
 use crate::svg::LineChart;
 use experiment::{ARMS, Method};
+use kernels_core::SquareCsr;
 use kernels_core::sor::SorKernels;
-use kernels_core::sor::{self, SorCsr, Sweep};
+use kernels_core::sor::{self, Sweep};
 use kernels_core::{Real, Scalar};
 use kernels_simd::Simd;
 use sample::Rng;
@@ -111,7 +112,7 @@ fn normal(n: usize, seed: u64) -> Vec<f64> {
 fn checks(s: &mut Section) {
     let n = 32;
     let (ip, ix, v) = grid_csr(n, 0.0);
-    let a = SorCsr::new(n * n, &ip, &ix, &v).expect("valid");
+    let a = SquareCsr::new(n * n, &ip, &ix, &v).expect("valid");
     let w_opt = 2.0 / (1.0 + (std::f64::consts::PI / (n as f64 + 1.0)).sin());
     let mut counts = [Vec::new(), Vec::new()];
     for seed in 0..8 {
@@ -240,7 +241,7 @@ fn speed(s: &mut Section, machine: &Machine, n: usize, budget: Duration, peers: 
     }
 
     let (ip, ix, v) = grid_csr(n, 0.0);
-    let a = SorCsr::new(n * n, &ip, &ix, &v).expect("valid");
+    let a = SquareCsr::new(n * n, &ip, &ix, &v).expect("valid");
     let b = normal(n * n, 2);
     let omega = 1.5;
     let mut x = vec![0.0; n * n];
@@ -339,7 +340,7 @@ fn pyamg(s: &mut Section, ip: &[usize], ix: &[u32], v: &[f64], b: &[f64], omega:
         return;
     };
     // Agreement: one sweep from x = 0, ours against pyamg's.
-    let a = SorCsr::new(b.len(), ip, ix, v).expect("valid");
+    let a = SquareCsr::new(b.len(), ip, ix, v).expect("valid");
     let mut x = vec![0.0; b.len()];
     let _ = sor::sweep_once::<f64, Simd>(&a, b, &mut x, omega, false);
     let theirs_x: Vec<f64> = std::fs::read(dir.join("pyamg_x.f64"))

@@ -1,8 +1,9 @@
 //! The CG iteration.
 
 use super::{CgOpts, Precond};
+use crate::SquareCsr;
 use crate::cg::CgKernels;
-use crate::sor::{SorCsr, residual_norm, ssor_apply};
+use crate::sor::{residual_norm, ssor_apply};
 use crate::{Error, Real, Report, Result, Workspace, WorkspaceSize, check_finite};
 use num_traits::Float;
 
@@ -40,7 +41,7 @@ pub fn cg_work_size<T: Real>(n: usize) -> Result<WorkspaceSize> {
 /// with `r^T z <= 0`, or an overflow) is [`Error::Numerical`] with `x` holding the
 /// last iterate.
 pub fn cg<T: Real, P: CgKernels<T>>(
-    a: &SorCsr<'_, T>,
+    a: &SquareCsr<'_, T>,
     b: &[T],
     x: &mut [T],
     opts: &CgOpts,
@@ -64,7 +65,7 @@ pub fn cg<T: Real, P: CgKernels<T>>(
     let d_inv = ws.take::<T>(n)?;
     let csr = a.csr();
     for (i, d) in d_inv.iter_mut().enumerate() {
-        // SorCsr checked that every diagonal entry is stored and nonzero.
+        // SquareCsr checked that every diagonal entry is stored and nonzero.
         let diag = csr.get(i, i).copied().ok_or(Error::Internal)?;
         if diag < T::zero() {
             return Err(Error::Numerical);
@@ -130,7 +131,7 @@ struct Preconditioner<'a, T> {
 impl<T: Real> Preconditioner<'_, T> {
     /// `z <- M^-1 r`, returning `r^T z`; [`Error::Numerical`] unless it is positive
     /// and finite (`r = 0` cannot reach here: the caller stops at `tol > 0`).
-    fn apply<P: CgKernels<T>>(&self, a: &SorCsr<'_, T>, r: &[T], z: &mut [T]) -> Result<T> {
+    fn apply<P: CgKernels<T>>(&self, a: &SquareCsr<'_, T>, r: &[T], z: &mut [T]) -> Result<T> {
         let rz = match self.kind {
             Precond::None => {
                 z.copy_from_slice(r);
@@ -156,7 +157,7 @@ fn positive<T: Real>(v: T) -> Result<T> {
 }
 
 /// `r <- b - A x`.
-fn residual<T: Real, P: CgKernels<T>>(a: &SorCsr<'_, T>, b: &[T], x: &[T], r: &mut [T]) {
+fn residual<T: Real, P: CgKernels<T>>(a: &SquareCsr<'_, T>, b: &[T], x: &[T], r: &mut [T]) {
     let csr = a.csr();
     let (indptr, indices, values) = (csr.indptr(), csr.indices(), csr.values());
     for ((ri, &bi), w) in r.iter_mut().zip(b).zip(indptr.windows(2)) {
@@ -166,7 +167,7 @@ fn residual<T: Real, P: CgKernels<T>>(a: &SorCsr<'_, T>, b: &[T], x: &[T], r: &m
 }
 
 /// `q <- A p`, returning `p^T A p`.
-fn spmv_dot<T: Real, P: CgKernels<T>>(a: &SorCsr<'_, T>, p: &[T], q: &mut [T]) -> T {
+fn spmv_dot<T: Real, P: CgKernels<T>>(a: &SquareCsr<'_, T>, p: &[T], q: &mut [T]) -> T {
     let csr = a.csr();
     let (indptr, indices, values) = (csr.indptr(), csr.indices(), csr.values());
     let mut pq = T::zero();
@@ -201,7 +202,7 @@ mod tests {
     #[test]
     fn solves_the_laplacian_with_each_preconditioner() {
         let (indptr, indices, values) = laplacian();
-        let a = SorCsr::new(50, &indptr, &indices, &values).unwrap();
+        let a = SquareCsr::new(50, &indptr, &indices, &values).unwrap();
         let b: [f64; 50] = core::array::from_fn(|i| (i as f64 * 0.37).sin());
         for precond in [Precond::None, Precond::Jacobi, Precond::Ssor { omega: 1.5 }] {
             let mut x = [0.0; 50];
@@ -226,7 +227,7 @@ mod tests {
         for v in values.iter_mut().filter(|v| **v < 0.0) {
             *v = -3.0;
         }
-        let a = SorCsr::new(50, &indptr, &indices, &values).unwrap();
+        let a = SquareCsr::new(50, &indptr, &indices, &values).unwrap();
         let b = [1.0; 50];
         let mut x = [0.0; 50];
         let mut work = [0u8; 5 * 50 * 8 + 40];

@@ -4,9 +4,9 @@ use super::hessian::{NewtonCsr, assemble};
 use super::objective::{PlanBuffers, Problem};
 use super::select::Keep;
 use crate::Real;
+use crate::SquareCsr;
 use crate::cg::{CgOpts, cg};
 use crate::sns::SnsKernels;
-use crate::sor::SorCsr;
 
 /// The fraction of the plan's mass that may be left out of the Hessian below the
 /// cap on kept entries.
@@ -61,7 +61,7 @@ impl<T: Real> NewtonSystem<'_, T> {
             *r = eps * (w - s);
         }
         let (indices, values) = (self.csr.indices.get(..nnz)?, self.csr.values.get(..nnz)?);
-        let h = SorCsr::new(self.rhs.len(), self.csr.indptr, indices, values).ok()?;
+        let h = SquareCsr::new(self.rhs.len(), self.csr.indptr, indices, values).ok()?;
         self.dir.fill(T::zero());
         let report = cg::<T, P>(&h, self.rhs, self.dir, &self.cg_opts, self.cg_work).ok()?;
         // rhs = eps grad, so grad . d = rhs . d / eps.

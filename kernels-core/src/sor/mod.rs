@@ -2,8 +2,8 @@
 //! SOR iteration to a tolerance, and an online tuner that learns the relaxation
 //! factor omega across a sequence of related systems.
 //!
-//! - [`SorCsr`] validates a square CSR matrix once (structure, a nonzero diagonal in
-//!   every row, finite values). [`sweep_once`] is the one sweep implementation
+//! - Sweeps run on a [`SquareCsr`](crate::SquareCsr), validated once (structure, a
+//!   nonzero diagonal in every row, finite values). [`sweep_once`] is the one sweep implementation
 //!   (forward or backward); [`sor_csr`] (any number of forward, backward or
 //!   symmetric sweeps), [`sor_solve`] and the SSOR preconditioner [`ssor_apply`]
 //!   are built on it.
@@ -14,14 +14,12 @@
 
 mod grid;
 mod kernels;
-mod matrix;
 mod solve;
 mod sweep;
 mod tuner;
 
 pub use grid::{grid_coefficients, grid_sweep, sor_grid2d};
 pub use kernels::SorKernels;
-pub use matrix::SorCsr;
 pub use solve::{residual_norm, sor_solve, sor_solve_work_size};
 pub use sweep::{Sweep, sor_csr, ssor_apply, sweep_once};
 pub use tuner::{

@@ -1,6 +1,7 @@
 //! SOR iteration to a relative residual.
 
-use super::{SorCsr, check_omega, sweep_once};
+use super::{check_omega, sweep_once};
+use crate::SquareCsr;
 use crate::sor::SorKernels;
 use crate::{Error, Real, Report, Result, WorkspaceSize, check_finite};
 use num_traits::Float;
@@ -17,7 +18,7 @@ pub fn sor_solve_work_size(n: usize) -> Result<WorkspaceSize> {
 }
 
 /// `||b - A x||_2`, in `f64`, row by row (no storage).
-pub fn residual_norm<T: Real, P: SorKernels<T>>(a: &SorCsr<'_, T>, b: &[T], x: &[T]) -> f64 {
+pub fn residual_norm<T: Real, P: SorKernels<T>>(a: &SquareCsr<'_, T>, b: &[T], x: &[T]) -> f64 {
     let csr = a.csr();
     let (indptr, indices, values) = (csr.indptr(), csr.indices(), csr.values());
     let r = |i: usize| {
@@ -56,7 +57,7 @@ pub fn residual_norm<T: Real, P: SorKernels<T>>(a: &SorCsr<'_, T>, b: &[T], x: &
 /// non-finite (SOR diverged) is [`Error::Numerical`], with `x` holding the
 /// last iterate.
 pub fn sor_solve<T: Real, P: SorKernels<T>>(
-    a: &SorCsr<'_, T>,
+    a: &SquareCsr<'_, T>,
     b: &[T],
     x: &mut [T],
     omega: T,

@@ -1,6 +1,7 @@
 //! The SOR sweep on CSR: one implementation, run forward or backward.
 
-use super::{SorCsr, check_omega};
+use super::check_omega;
+use crate::SquareCsr;
 use crate::sor::SorKernels;
 use crate::{Error, Real, Result, check_finite};
 
@@ -36,7 +37,7 @@ impl Sweep {
 /// `x = 0` with the residual as `b`). `omega` is not checked here. Fails with
 /// [`Error::Dimension`] (before writing) when `b` or `x` is not of length `n`.
 pub fn sweep_once<T: Real, P: SorKernels<T>>(
-    a: &SorCsr<'_, T>,
+    a: &SquareCsr<'_, T>,
     b: &[T],
     x: &mut [T],
     omega: T,
@@ -62,7 +63,7 @@ pub fn sweep_once<T: Real, P: SorKernels<T>>(
 /// the chain from one row to the next (measured 1.4-1.7x slower).
 #[inline(always)]
 fn rows<T: Real, P: SorKernels<T>>(
-    a: &SorCsr<'_, T>,
+    a: &SquareCsr<'_, T>,
     b: &[T],
     x: &mut [T],
     omega: T,
@@ -78,7 +79,7 @@ fn rows<T: Real, P: SorKernels<T>>(
     // (the other terms, omega / d: a division) runs ahead out of order.
     let mut prev = T::zero();
     for i in order {
-        // SorCsr validated the structure: these lookups succeed for i < n.
+        // SquareCsr validated the structure: these lookups succeed for i < n.
         let (Some(&start), Some(&end)) = (indptr.get(i), indptr.get(i + 1)) else {
             return;
         };
@@ -91,7 +92,7 @@ fn rows<T: Real, P: SorKernels<T>>(
             return;
         };
         let (off, d, a_recent) = P::csr_row_split(cols, vals, x, i, i.wrapping_add(step));
-        // d != 0: SorCsr checked every diagonal entry.
+        // d != 0: SquareCsr checked every diagonal entry.
         let g = omega / d;
         let ahead = keep * xi + g * (bi - off);
         prev = ahead - (g * a_recent) * prev;
@@ -109,7 +110,7 @@ fn rows<T: Real, P: SorKernels<T>>(
 /// entry in `x` (SOR diverged, e.g. on an indefinite matrix) is
 /// [`Error::Numerical`], with `x` holding the last sweep's values.
 pub fn sor_csr<T: Real, P: SorKernels<T>>(
-    a: &SorCsr<'_, T>,
+    a: &SquareCsr<'_, T>,
     b: &[T],
     x: &mut [T],
     omega: T,
@@ -146,7 +147,7 @@ pub fn sor_csr<T: Real, P: SorKernels<T>>(
 /// `(0, 2)`, [`Error::Argument`]. `r` is not checked for NaN (the caller's iteration
 /// owns it).
 pub fn ssor_apply<T: Real, P: SorKernels<T>>(
-    a: &SorCsr<'_, T>,
+    a: &SquareCsr<'_, T>,
     r: &[T],
     z: &mut [T],
     omega: T,

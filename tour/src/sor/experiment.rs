@@ -3,7 +3,8 @@
 //! tuners.
 
 use super::sample::Rng;
-use kernels_core::sor::{OmegaTuner, SorCsr, sor_solve};
+use kernels_core::SquareCsr;
+use kernels_core::sor::{OmegaTuner, sor_solve};
 use kernels_simd::Simd;
 
 /// Arms: omega = 1.00, 1.05, ..., 1.95.
@@ -63,7 +64,7 @@ pub fn table(instances: usize, a: f64, b: f64, seed: u64) -> Table {
         for &d in &diag {
             values[d] = 4.0 + c;
         }
-        let m = SorCsr::new(n, &indptr, &indices, &values).expect("a valid matrix");
+        let m = SquareCsr::new(n, &indptr, &indices, &values).expect("a valid matrix");
         let mut row = [0u32; ARMS];
         for (k, s) in row.iter_mut().enumerate() {
             x.fill(0.0);
