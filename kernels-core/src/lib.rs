@@ -16,9 +16,11 @@
 //! - errors are [`Error`] values whose numeric codes are the C status codes;
 //! - iterative kernels return a [`Report`]; not converging is not an error.
 #![no_std]
+#![forbid(unsafe_code)]
 
 pub mod cg;
 mod error;
+mod exec;
 pub mod h2o;
 pub mod paging;
 mod primitives;
@@ -34,6 +36,7 @@ mod view;
 mod workspace;
 
 pub use error::{Error, Result};
+pub use exec::{Exec, Sequential};
 pub use primitives::Primitives;
 pub use real::Real;
 pub use report::Report;

@@ -14,6 +14,7 @@
 //! target printed as a verdict, not asserted.
 
 use kernels_core::Scalar;
+use kernels_core::Sequential;
 use kernels_core::h2o::{self as core_h2o, H2oCache};
 use kernels_cuda::cudarc::driver::CudaSlice;
 use kernels_cuda::h2o::{self, DeviceH2oCache};
@@ -629,8 +630,15 @@ fn check_la_states(ctx: &Context) {
     ] {
         let d = la_data(shape, 700);
         let mut want = vec![0.0; shape.state_len().unwrap()];
-        core_la::chunk_state::<f32, Scalar>(shape, &d.k, &d.v, decay.as_deref(), &mut want)
-            .unwrap();
+        core_la::chunk_state::<f32, Scalar>(
+            &Sequential,
+            shape,
+            &d.k,
+            &d.v,
+            decay.as_deref(),
+            &mut want,
+        )
+        .unwrap();
         let (k, v) = (s.clone_htod(&d.k).unwrap(), s.clone_htod(&d.v).unwrap());
         let g = decay.as_ref().map(|g| s.clone_htod(g).unwrap());
         let mut state = s.alloc_zeros::<f32>(want.len()).unwrap();

@@ -4,6 +4,7 @@ use crate::args::{disjoint, input, input_opt, out_value, output, output_opt, spa
 use crate::guard::{Done, status};
 use crate::status::kn_status;
 use core::ffi::c_void;
+use kernels_core::Sequential;
 use kernels_core::linattn::{self, Inputs, Scan, Shape};
 use kernels_simd::Simd;
 
@@ -182,7 +183,7 @@ pub unsafe extern "C" fn kn_linattn_chunk_state_f32(
         };
         let inputs = vec_spans([Some(span(k)), Some(span(v)), decay.map(span)]);
         disjoint(&[span(state)], inputs.items())?;
-        linattn::chunk_state::<f32, Simd>(shape, k, v, decay, state)?;
+        linattn::chunk_state::<f32, Simd>(&Sequential, shape, k, v, decay, state)?;
         Ok(Done::Ok)
     })
 }

@@ -10,6 +10,7 @@
 //! SKIPPED and only the scalar ones run. The other levels are checked against the
 //! scalar reference within the documented bounds by the agreement tests.
 
+use kernels_core::Sequential;
 use kernels_core::SquareCsr;
 use kernels_core::cg::CgKernels;
 use kernels_core::cg::{CgOpts, Precond, cg, cg_work_size};
@@ -319,7 +320,7 @@ fn linattn_hash<T: Real, P: LinattnKernels<T>>() -> u64 {
     forward::<T, P>(&inp, chunk, &mut out, Some(&mut state), &mut work).unwrap();
     let mut h = Hash::new().reals(&out).reals(&state);
     let mut cs = vec![T::zero(); sl];
-    chunk_state::<T, P>(shape, &k, &v, Some(&decay), &mut cs).unwrap();
+    chunk_state::<T, P>(&Sequential, shape, &k, &v, Some(&decay), &mut cs).unwrap();
     h = h.reals(&cs);
     let states = cast::<T>(&uniform::<f64>(3 * sl, 45, 1.0));
     let scan = Scan {

@@ -3,6 +3,7 @@
 //! closed form of a constant sequence, SIMD against scalar, and every class of bad
 //! input (status and untouched outputs).
 
+use kernels_core::Sequential;
 use kernels_core::linattn::LinattnKernels;
 use kernels_core::linattn::{self, Inputs, Scan, Shape};
 use kernels_core::{Error, Primitives, Scalar, Strided, StridedMut};
@@ -262,7 +263,7 @@ proptest! {
         // The plain recurrence of the library too.
         let mut out = vec![0.0; want.len()];
         let mut state = vec![0.0; want_state.len()];
-        linattn::recurrence::<f32, Simd>(&f.inputs(), &mut out, &mut state).unwrap();
+        linattn::recurrence::<f32, Simd>(&Sequential, &f.inputs(), &mut out, &mut state).unwrap();
         prop_assert!(worst(&out, &want, &mag, t) <= 1.0);
         prop_assert!(worst(&state, &want_state, &mag_state, t) <= 1.0);
     }
@@ -291,7 +292,7 @@ proptest! {
         let mut t0 = 0;
         for (c, &l) in lens.iter().enumerate() {
             let shape = Shape { n_heads: h, len: l, dk, dv };
-            linattn::chunk_state::<f32, Simd>(
+            linattn::chunk_state::<f32, Simd>(&Sequential,
                 shape, &piece(&f.k, dk, t0, l), &piece(&f.v, dv, t0, l),
                 f.decay.as_deref(), &mut states[c * sl..(c + 1) * sl]).unwrap();
             t0 += l;
@@ -547,12 +548,13 @@ fn chunk_state_and_scan_refuse_bad_input_without_writing() {
         (vec![1.0001], Error::Argument),
         (vec![f32::NAN], Error::NonFinite),
     ] {
-        let got = linattn::chunk_state::<f32, Simd>(shape, &k, &v, Some(&decay), &mut state);
+        let got =
+            linattn::chunk_state::<f32, Simd>(&Sequential, shape, &k, &v, Some(&decay), &mut state);
         assert_eq!(got, Err(want));
     }
     let zero = Shape { dv: 0, ..shape };
     assert_eq!(
-        linattn::chunk_state::<f32, Simd>(zero, &k, &[], None, &mut []),
+        linattn::chunk_state::<f32, Simd>(&Sequential, zero, &k, &[], None, &mut []),
         Err(Error::Dimension)
     );
     assert!(state.iter().all(|&x| x == 7.0));
@@ -630,10 +632,10 @@ fn overflow_is_a_numerical_error_with_the_values_written() {
     assert_eq!(f.forward::<Simd>(0).unwrap_err(), Error::Numerical);
     let mut out = vec![0.0f32; 6];
     let mut state = vec![0.0f32; 4];
-    let r = linattn::recurrence::<f32, Scalar>(&f.inputs(), &mut out, &mut state);
+    let r = linattn::recurrence::<f32, Scalar>(&Sequential, &f.inputs(), &mut out, &mut state);
     assert_eq!(r, Err(Error::Numerical));
     assert!(out.iter().any(|x| !x.is_finite()));
     let mut st = vec![0.0f32; 4];
-    let r = linattn::chunk_state::<f32, Simd>(shape, &f.k, &f.v, None, &mut st);
+    let r = linattn::chunk_state::<f32, Simd>(&Sequential, shape, &f.k, &f.v, None, &mut st);
     assert_eq!(r, Err(Error::Numerical));
 }

@@ -5,6 +5,7 @@ use crate::bench::seconds_per_call;
 use crate::machine::Machine;
 use crate::report::Section;
 use crate::svg::LineChart;
+use kernels_core::Sequential;
 use kernels_core::linattn::LinattnKernels;
 use kernels_core::linattn::{self, Inputs, Scan, Shape};
 use kernels_core::{Dense, Primitives, Scalar, Strided, StridedMut};
@@ -103,7 +104,7 @@ impl Buffers {
     }
 
     fn recurrence<P: LinattnKernels<f32>>(&mut self, inp: &Inputs<'_, f32>) {
-        let r = linattn::recurrence::<f32, P>(inp, &mut self.out, &mut self.state);
+        let r = linattn::recurrence::<f32, P>(&Sequential, inp, &mut self.out, &mut self.state);
         std::hint::black_box((r.is_ok(), &self.out));
     }
 }
@@ -113,7 +114,7 @@ fn recurrence<P: LinattnKernels<f32>>(inp: &Inputs<'_, f32>) -> (Vec<f32>, Vec<f
     let shape = inp.shape;
     let mut out = vec![0.0; shape.n_heads * shape.len * shape.dv];
     let mut state = vec![0.0; shape.n_heads * shape.dk * shape.dv];
-    if linattn::recurrence::<f32, P>(inp, &mut out, &mut state).is_err() {
+    if linattn::recurrence::<f32, P>(&Sequential, inp, &mut out, &mut state).is_err() {
         out.fill(f32::NAN);
     }
     (out, state)
@@ -176,7 +177,9 @@ fn split_run(d: &Data, parts: usize) -> (Vec<f32>, Vec<f32>) {
         let shape = Shape { len: l, ..d.shape };
         let (k, v) = (slice(&d.k, dk, t0, l), slice(&d.v, dv, t0, l));
         let st = &mut states[r * sl..(r + 1) * sl];
-        if linattn::chunk_state::<f32, Simd>(shape, &k, &v, Some(&d.decay), st).is_err() {
+        if linattn::chunk_state::<f32, Simd>(&Sequential, shape, &k, &v, Some(&d.decay), st)
+            .is_err()
+        {
             st.fill(f32::NAN);
         }
     }

@@ -1,8 +1,8 @@
 //! The token-by-token recurrence: the definition, and the decode step.
 
-use super::{Inputs, check_output, decay_of, head, head_mut};
+use super::{Inputs, check_output, decay_of, head};
 use crate::linattn::LinattnKernels;
-use crate::{Dense, Error, Real, Result};
+use crate::{Dense, Error, Exec, Real, Result};
 
 /// `S_t = g S_{t-1} + k_t^T v_t`, `o_t = scale q_t S_t`, one token at a time.
 ///
@@ -10,8 +10,10 @@ use crate::{Dense, Error, Real, Result};
 /// the running state). Each token costs a rank-1 update of the state and a
 /// vector-matrix product, so this streams the whole state per token: the baseline the
 /// chunked [`forward`](super::forward) is measured against, and the natural form for
-/// decoding one token at a time. Errors as for [`forward`](super::forward).
+/// decoding one token at a time. Errors as for [`forward`](super::forward). The heads
+/// are independent tiles run by `exec`; the result does not depend on it.
 pub fn recurrence<T: Real, P: LinattnKernels<T>>(
+    exec: &impl Exec,
     inp: &Inputs<'_, T>,
     out: &mut [T],
     state: &mut [T],
@@ -20,9 +22,12 @@ pub fn recurrence<T: Real, P: LinattnKernels<T>>(
     let scale = inp.validate::<P>(out.len(), Some(state.len()))?;
     let (dk, dv) = (shape.dk, shape.dv);
     let (per_qk, per_v, per_s) = (shape.len * dk, shape.len * dv, dk * dv);
-    for h in 0..shape.n_heads {
+    // One tile per head: its rows of `out` and its state.
+    let heads = out
+        .chunks_exact_mut(per_v)
+        .zip(state.chunks_exact_mut(per_s));
+    exec.for_each(heads, |h, (out, s)| {
         let g = decay_of(inp.decay, h);
-        let s = head_mut(state, h, per_s);
         match inp.state_in {
             Some(x) => s.copy_from_slice(head(x, h, per_s)),
             None => s.fill(T::zero()),
@@ -31,7 +36,7 @@ pub fn recurrence<T: Real, P: LinattnKernels<T>>(
             .chunks_exact(dk)
             .zip(head(inp.k, h, per_qk).chunks_exact(dk))
             .zip(head(inp.v, h, per_v).chunks_exact(dv))
-            .zip(head_mut(out, h, per_v).chunks_exact_mut(dv));
+            .zip(out.chunks_exact_mut(dv));
         for (((q, k), v), o) in tokens {
             if g != T::one() {
                 P::scale(g, s);
@@ -43,7 +48,8 @@ pub fn recurrence<T: Real, P: LinattnKernels<T>>(
             P::gemv_t(sv, q, o);
             P::scale(scale, o);
         }
-    }
+        Ok(())
+    })?;
     check_output::<T, P>(out)?;
     check_output::<T, P>(state)
 }

@@ -4,7 +4,7 @@ use super::{
     Shape, all_finite, check_decay, check_output, decay_of, head, head_mut, power, view_mut,
 };
 use crate::linattn::LinattnKernels;
-use crate::{Error, Real, Result, Strided, checked_product};
+use crate::{Error, Exec, Real, Result, Strided, checked_product};
 
 /// Tokens folded into the state per product in [`chunk_state`]: the decay weights of
 /// a block live on the stack (the function takes no workspace).
@@ -17,7 +17,10 @@ const BLOCK: usize = 64;
 /// row-major keys (read as `K^T` without a copy). Errors, with nothing written:
 /// [`Error::Dimension`], [`Error::NonFinite`], [`Error::Argument`] (decay outside
 /// `(0, 1]`); [`Error::Numerical`] if a value overflowed (then `state` holds it).
+/// The heads are independent tiles run by `exec` ([`Sequential`](crate::Sequential)
+/// for one thread); the result does not depend on it.
 pub fn chunk_state<T: Real, P: LinattnKernels<T>>(
+    exec: &impl Exec,
     shape: Shape,
     k: &[T],
     v: &[T],
@@ -36,11 +39,11 @@ pub fn chunk_state<T: Real, P: LinattnKernels<T>>(
     all_finite::<T, P>(v)?;
     let (dk, dv) = (shape.dk, shape.dv);
     let (per_qk, per_v, per_s) = (shape.len * dk, shape.len * dv, dk * dv);
-    let mut weights = [T::one(); BLOCK];
-    for h in 0..shape.n_heads {
+    // One tile per head: its state.
+    exec.for_each(state.chunks_exact_mut(per_s), |h, s| {
+        let mut weights = [T::one(); BLOCK];
         let g = decay_of(decay, h);
         let (kh, vh) = (head(k, h, per_qk), head(v, h, per_v));
-        let s = head_mut(state, h, per_s);
         s.fill(T::zero());
         let mut t0 = 0;
         while t0 < shape.len {
@@ -61,7 +64,8 @@ pub fn chunk_state<T: Real, P: LinattnKernels<T>>(
             P::gemm(T::one(), kt, w, values, view_mut(s, dk, dv, dv)?);
             t0 += b;
         }
-    }
+        Ok(())
+    })?;
     check_output::<T, P>(state)
 }
 

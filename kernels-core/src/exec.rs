@@ -1,0 +1,39 @@
+//! The execution seam: how an algorithm runs work that splits into independent tiles.
+//!
+//! An algorithm whose heads, rows or blocks are independent hands them to an
+//! [`Exec`] as an iterator of tiles, each tile carrying the disjoint parts of the
+//! outputs it writes (`out.chunks_mut(per_head).zip(state.chunks_mut(per_state))`).
+//! The tiles depend on the problem size only, never on the executor, and nothing is
+//! summed across tiles inside `for_each`: a reduction writes one partial per tile
+//! and sums the partials in tile order afterwards. So the result is the same, bit for
+//! bit, whichever executor runs the tiles and in whatever order or on however many
+//! threads. [`Sequential`] runs them in order on the calling thread (core and
+//! firmware builds); a threaded executor belongs to a `std` layer above.
+
+use crate::Result;
+
+/// Runs independent tiles.
+pub trait Exec: Sync {
+    /// Calls `f(i, tile)` for every tile, `i` being its position in `tiles`, in any
+    /// order and possibly several at once. Returns `Ok` if every call did, else the
+    /// error of the first failing tile in tile order (the calls after a failure may
+    /// or may not have run).
+    fn for_each<I>(&self, tiles: I, f: impl Fn(usize, I::Item) -> Result<()> + Sync) -> Result<()>
+    where
+        I: Iterator + Send,
+        I::Item: Send;
+}
+
+/// Every tile in order on the calling thread.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Sequential;
+
+impl Exec for Sequential {
+    fn for_each<I>(&self, tiles: I, f: impl Fn(usize, I::Item) -> Result<()> + Sync) -> Result<()>
+    where
+        I: Iterator + Send,
+        I::Item: Send,
+    {
+        tiles.enumerate().try_for_each(|(i, t)| f(i, t))
+    }
+}
