@@ -176,12 +176,11 @@ pub fn decode(
     if q.len() != q_len || out.len() != q_len || k_new.len() != kv_len || v_new.len() != kv_len {
         return Err(Error::Dimension);
     }
-    let opts = H2oOpts {
-        sink: cache.sink,
-        heavy: cache.heavy,
-        recent: cache.recent,
-        scale,
-    };
+    let opts = H2oOpts::default()
+        .sink(cache.sink)
+        .heavy(cache.heavy)
+        .recent(cache.recent)
+        .scale(scale);
     let scale = opts.scale_for(d)?;
     let lay = layout(n_kv, d, budget, n_heads)?;
     if work.len() < lay.total {

@@ -89,12 +89,11 @@ fn down<T: CudaReal>(ctx: &Context, v: &CudaSlice<T>) -> Vec<T> {
 }
 
 fn opts(reg: f64, tol: f64, max_iter: u32, check_every: u32) -> SinkhornOpts {
-    SinkhornOpts {
-        reg,
-        tol,
-        max_iter,
-        check_every,
-    }
+    SinkhornOpts::default()
+        .reg(reg)
+        .tol(tol)
+        .max_iter(max_iter)
+        .check_every(check_every)
 }
 
 fn is_f32<T: Real>() -> bool {

@@ -91,11 +91,10 @@ where
         &[s0, s1, s2, span(b), span(opts)],
     )?;
     let o = *opts.first().ok_or(Error::Internal)?;
-    let opts = CgOpts {
-        tol: o.tol,
-        max_iter: o.max_iter,
-        precond: Precond::from_code(o.precond, o.omega)?,
-    };
+    let opts = CgOpts::default()
+        .tol(o.tol)
+        .max_iter(o.max_iter)
+        .precond(Precond::from_code(o.precond, o.omega)?);
     let a = SorCsr::new(n, m.indptr, m.indices, m.values)?;
     let report = cg::cg::<T, Simd>(&a, b, x, &opts, work)?;
     finish(report, rep.and_then(|r| r.first_mut()))

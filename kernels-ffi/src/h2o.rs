@@ -63,12 +63,11 @@ pub struct kn_h2o_cache {
 
 impl From<&kn_h2o_opts> for H2oOpts {
     fn from(o: &kn_h2o_opts) -> Self {
-        H2oOpts {
-            sink: o.sink,
-            heavy: o.heavy,
-            recent: o.recent,
-            scale: o.scale,
-        }
+        H2oOpts::default()
+            .sink(o.sink)
+            .heavy(o.heavy)
+            .recent(o.recent)
+            .scale(o.scale)
     }
 }
 

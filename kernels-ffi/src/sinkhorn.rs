@@ -26,12 +26,11 @@ pub struct kn_sinkhorn_opts {
 
 impl From<kn_sinkhorn_opts> for SinkhornOpts {
     fn from(o: kn_sinkhorn_opts) -> Self {
-        SinkhornOpts {
-            reg: o.reg,
-            tol: o.tol,
-            max_iter: o.max_iter,
-            check_every: o.check_every,
-        }
+        SinkhornOpts::default()
+            .reg(o.reg)
+            .tol(o.tol)
+            .max_iter(o.max_iter)
+            .check_every(o.check_every)
     }
 }
 

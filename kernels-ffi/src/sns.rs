@@ -36,15 +36,14 @@ pub struct kn_sns_opts {
 
 impl From<kn_sns_opts> for SnsOpts {
     fn from(o: kn_sns_opts) -> Self {
-        SnsOpts {
-            reg: o.reg,
-            tol: o.tol,
-            sinkhorn_iters: o.sinkhorn_iters,
-            max_newton: o.max_newton,
-            density: o.density,
-            cg_max_iter: o.cg_max_iter,
-            cg_tol: o.cg_tol,
-        }
+        SnsOpts::default()
+            .reg(o.reg)
+            .tol(o.tol)
+            .sinkhorn_iters(o.sinkhorn_iters)
+            .max_newton(o.max_newton)
+            .density(o.density)
+            .cg_max_iter(o.cg_max_iter)
+            .cg_tol(o.cg_tol)
     }
 }
 

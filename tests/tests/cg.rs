@@ -207,11 +207,10 @@ fn solve<T: Real, P: Primitives<T>>(
     let values = cast::<T>(&m.values);
     let a = SorCsr::new(m.n, &m.indptr, &m.indices, &values).unwrap();
     let mut x = vec![T::zero(); m.n];
-    let opts = CgOpts {
-        tol,
-        max_iter,
-        precond,
-    };
+    let opts = CgOpts::default()
+        .tol(tol)
+        .max_iter(max_iter)
+        .precond(precond);
     let got = cg::cg::<T, P>(&a, &cast::<T>(b), &mut x, &opts, &mut work_for::<T>(m.n));
     (got, x)
 }
@@ -549,11 +548,10 @@ fn malformed_csr_is_refused_before_any_write() {
         Error::Dimension
     );
     let a = SorCsr::new(m.n, ip, ix, v).unwrap();
-    let opts = CgOpts {
-        tol: 1e-8,
-        max_iter: 10,
-        precond: Precond::Jacobi,
-    };
+    let opts = CgOpts::default()
+        .tol(1e-8)
+        .max_iter(10)
+        .precond(Precond::Jacobi);
     let mut work = work_for::<f64>(m.n);
     let mut x = vec![3.0; m.n];
     for (bl, xl) in [(m.n - 1, m.n), (m.n, m.n + 1)] {
