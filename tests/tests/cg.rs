@@ -387,6 +387,7 @@ fn not_converged_reports_and_keeps_the_iterate() {
             max_iter: 500,
             precond: p,
             omega,
+            ..Default::default()
         };
         assert_eq!(c.run_f32(), KN_OK, "precond {p}");
         assert!(c.rep.error <= 1e-5 && m.residual(&b, &c.xf) <= 1.1e-5);
@@ -438,6 +439,7 @@ impl Call {
                 max_iter: 1000,
                 precond: KN_PRECOND_JACOBI,
                 omega: 1.0,
+                ..Default::default()
             },
             work: vec![0; bytes],
             rep: sentinel(),
@@ -611,6 +613,7 @@ fn bad_arguments_are_refused_before_any_write() {
                 max_iter,
                 precond,
                 omega,
+                ..Default::default()
             }
         });
     }

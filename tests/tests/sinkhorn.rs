@@ -830,6 +830,7 @@ fn f32_entry_points_and_scale_query_refuse_bad_input_untouched() {
         tol: 1e-6,
         max_iter: 100,
         check_every: 1,
+        ..Default::default()
     };
     let mut bytes = 0usize;
     // SAFETY: every pointer is NULL or a live buffer of the size (2 x 2) implies.

@@ -9,8 +9,9 @@ use core::ffi::c_void;
 #[cfg(feature = "cuda")]
 use {
     super::device,
-    crate::args::{input, out_value, output_opt},
+    crate::args::{out_value, output_opt},
     crate::guard::Done,
+    crate::opts,
     crate::report::finish,
     kernels_core::sinkhorn::SinkhornOpts,
     kernels_core::{Error, Result, checked_product},
@@ -151,12 +152,12 @@ unsafe fn scale_device<T: CudaReal>(
     // SAFETY: the caller's contract: opts and rep are host memory; every other
     // pointer is device memory of the length n and m imply, in ctx's context.
     // Checked in the host function's order: K, a, b, opts, u, v, work, rep.
-    let (k, a, b, opts, mut u, mut v) = unsafe {
+    let (k, a, b, (opts, _), mut u, mut v) = unsafe {
         (
             device::buffer(&ctx, k, nm)?,
             device::buffer(&ctx, a, n)?,
             device::buffer(&ctx, b, m)?,
-            input(opts, 1)?,
+            opts::read(opts)?,
             device::buffer(&ctx, u.cast_const(), n)?,
             device::buffer(&ctx, v.cast_const(), m)?,
         )
@@ -171,7 +172,7 @@ unsafe fn scale_device<T: CudaReal>(
         &[u.span(), v.span(), work.span()],
         &[k.span(), a.span(), b.span()],
     )?;
-    let opts = SinkhornOpts::from(*opts.first().ok_or(Error::Internal)?);
+    let opts = SinkhornOpts::from(opts);
     let report = dev::scale(&ctx, n, m, &k, &a, &b, &opts, &mut u, &mut v, &mut work)?;
     finish(report, rep.and_then(|r| r.first_mut()))
 }
@@ -203,12 +204,12 @@ unsafe fn sinkhorn_device<T: CudaReal>(
     // SAFETY: the caller's contract: opts and rep are host memory; every other
     // pointer is device memory of the length n and m imply, in ctx's context.
     // Checked in the host function's order: C, a, b, opts, f, g, plan, work, rep.
-    let (c, a, b, opts, mut f, mut g) = unsafe {
+    let (c, a, b, (opts, _), mut f, mut g) = unsafe {
         (
             device::buffer(&ctx, c, nm)?,
             device::buffer(&ctx, a, n)?,
             device::buffer(&ctx, b, m)?,
-            input(opts, 1)?,
+            opts::read(opts)?,
             device::buffer(&ctx, f.cast_const(), n)?,
             device::buffer(&ctx, g.cast_const(), m)?,
         )
@@ -230,7 +231,7 @@ unsafe fn sinkhorn_device<T: CudaReal>(
         &[f.span(), g.span(), plan_span, work.span()],
         &[c.span(), a.span(), b.span()],
     )?;
-    let opts = SinkhornOpts::from(*opts.first().ok_or(Error::Internal)?);
+    let opts = SinkhornOpts::from(opts);
     let report = dev::sinkhorn(
         &ctx,
         n,
@@ -422,6 +423,7 @@ mod tests {
             tol: 1e-9,
             max_iter: 10,
             check_every: 1,
+            ..Default::default()
         };
         let mut u = [7.0f64; 2];
         let mut v = [7.0f64; 3];
