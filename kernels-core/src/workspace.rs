@@ -61,11 +61,12 @@ impl WorkspaceSize {
         Ok(WorkspaceSize { bytes })
     }
 
-    /// The number of `T` values a buffer must hold to span at least
-    /// [`bytes`](Self::bytes): the length to allocate where memory comes typed and aligned,
-    /// as device memory does.
+    /// The number of whole `T` values in [`bytes`](Self::bytes). For a size made of
+    /// one array of `T` this is the array's length (its alignment slack is less than
+    /// one value): the length to allocate where memory comes typed and aligned, as
+    /// device memory does.
     pub const fn len_of<T>(self) -> usize {
-        self.bytes.div_ceil(size_of::<T>())
+        self.bytes / size_of::<T>()
     }
 }
 
@@ -152,8 +153,8 @@ mod tests {
         assert_eq!(a.max(b), a);
         assert_eq!(b.max(a), a);
         assert_eq!(a.then(b).unwrap().bytes(), 54);
-        assert_eq!(a.len_of::<f64>(), 4);
-        assert_eq!(b.len_of::<f32>(), 6);
+        assert_eq!(a.len_of::<f64>(), 3);
+        assert_eq!(b.len_of::<f32>(), 5);
         assert_eq!(WorkspaceSize::new().len_of::<f64>(), 0);
         let big = WorkspaceSize::new().array::<u8>(usize::MAX).unwrap();
         assert_eq!(big.then(b).unwrap_err(), Error::Dimension);

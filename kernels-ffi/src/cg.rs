@@ -87,8 +87,8 @@ pub unsafe extern "C" fn kn_cg_work_bytes(n: usize, bytes: *mut usize) -> kn_sta
         // SAFETY: the caller's contract.
         let out = unsafe { out_value(bytes) }?;
         *out = cg::cg_work_size::<f64>(n)?
-            .bytes()
-            .max(cg::cg_work_size::<f32>(n)?.bytes());
+            .max(cg::cg_work_size::<f32>(n)?)
+            .bytes();
         Ok(Done::Ok)
     })
 }

@@ -83,8 +83,8 @@ pub unsafe extern "C" fn kn_scale_work_bytes(n: usize, m: usize, bytes: *mut usi
         // SAFETY: the caller passes a valid pointer to one size_t or NULL.
         let out = unsafe { out_value(bytes) }?;
         *out = sinkhorn::scale_work_size::<f64>(n, m)?
-            .bytes()
-            .max(sinkhorn::scale_work_size::<f32>(n, m)?.bytes());
+            .max(sinkhorn::scale_work_size::<f32>(n, m)?)
+            .bytes();
         Ok(Done::Ok)
     })
 }
@@ -107,8 +107,8 @@ pub unsafe extern "C" fn kn_sinkhorn_work_bytes(
         // SAFETY: the caller passes a valid pointer to one size_t or NULL.
         let out = unsafe { out_value(bytes) }?;
         *out = sinkhorn::sinkhorn_work_size::<f64>(n, m)?
-            .bytes()
-            .max(sinkhorn::sinkhorn_work_size::<f32>(n, m)?.bytes());
+            .max(sinkhorn::sinkhorn_work_size::<f32>(n, m)?)
+            .bytes();
         Ok(Done::Ok)
     })
 }

@@ -107,8 +107,8 @@ pub unsafe extern "C" fn kn_sns_work_bytes(
         // SAFETY: the caller passes a valid pointer to one size_t or NULL.
         let out = unsafe { out_value(bytes) }?;
         *out = sns::sns_work_size::<f64>(n, m, density)?
-            .bytes()
-            .max(sns::sns_work_size::<f32>(n, m, density)?.bytes());
+            .max(sns::sns_work_size::<f32>(n, m, density)?)
+            .bytes();
         Ok(Done::Ok)
     })
 }
