@@ -75,17 +75,19 @@
 #define KN_VERSION_MAJOR 0
 
 // Minor version.
-#define KN_VERSION_MINOR 1
+#define KN_VERSION_MINOR 2
 
 // Patch version.
 #define KN_VERSION_PATCH 0
 
-// The result of every fallible function: `KN_OK`, `KN_NOT_CONVERGED`, or a negative
-// `KN_ERR_*` code.
-typedef int32_t kn_status;
-
 // Options of `kn_cg_csr_f32`/`kn_cg_csr_f64`.
 typedef struct kn_cg_opts {
+  // `sizeof` of this struct as the caller compiled it; `kn_cg_opts_default()`
+  // fills it in.
+  // The library reads only the fields that fit in `size` bytes (later fields take
+  // their defaults); `size` below the first version of the struct (version 0.2.0)
+  // or above what the library knows (a newer header) is `KN_ERR_ARGUMENT`.
+  uint32_t size;
   // Stop when `||b - A x|| / ||b|| <= tol`; > 0 and finite.
   double tol;
   // Iteration cap; > 0.
@@ -95,6 +97,10 @@ typedef struct kn_cg_opts {
   // SSOR relaxation factor in (0, 2); ignored by the other preconditioners.
   double omega;
 } kn_cg_opts;
+
+// The result of every fallible function: `KN_OK`, `KN_NOT_CONVERGED`, or a negative
+// `KN_ERR_*` code.
+typedef int32_t kn_status;
 
 // What an iterative kernel reports. The pointer a kernel takes may be NULL.
 typedef struct kn_report {
@@ -161,6 +167,12 @@ typedef struct kn_h2o_cache {
 
 // Options of `kn_scale_*` and `kn_sinkhorn_*`.
 typedef struct kn_sinkhorn_opts {
+  // `sizeof` of this struct as the caller compiled it; `kn_sinkhorn_opts_default()`
+  // fills it in.
+  // The library reads only the fields that fit in `size` bytes (later fields take
+  // their defaults); `size` below the first version of the struct (version 0.2.0)
+  // or above what the library knows (a newer header) is `KN_ERR_ARGUMENT`.
+  uint32_t size;
   // Entropic regularisation epsilon > 0, finite (ignored by `kn_scale_*`).
   double reg;
   // Stop when the L1 marginal error is <= tol; > 0.
@@ -178,6 +190,12 @@ typedef struct kn_sinkhorn_opts {
 // `recent` newest (the current token included) and heavy hitters chosen by
 // accumulated attention. The sum must be at least 1 and `heavy + recent` at least 1.
 typedef struct kn_h2o_opts {
+  // `sizeof` of this struct as the caller compiled it; `kn_h2o_opts_default()`
+  // fills it in.
+  // The library reads only the fields that fit in `size` bytes (later fields take
+  // their defaults); `size` below the first version of the struct (version 0.2.0)
+  // or above what the library knows (a newer header) is `KN_ERR_ARGUMENT`.
+  uint32_t size;
   // First positions never evicted (attention sinks).
   size_t sink;
   // Slots for heavy hitters (lowest accumulated score evicted first).
@@ -208,6 +226,12 @@ typedef struct kn_access {
 
 // Options of `kn_sns_*`.
 typedef struct kn_sns_opts {
+  // `sizeof` of this struct as the caller compiled it; `kn_sns_opts_default()`
+  // fills it in.
+  // The library reads only the fields that fit in `size` bytes (later fields take
+  // their defaults); `size` below the first version of the struct (version 0.2.0)
+  // or above what the library knows (a newer header) is `KN_ERR_ARGUMENT`.
+  uint32_t size;
   // Entropic regularisation epsilon > 0, finite.
   double reg;
   // Stop when the L1 marginal error is <= tol; > 0.
@@ -271,6 +295,12 @@ typedef struct kn_omega_tuner {
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
+
+// The default options of `kn_cg_csr_*`, with `size` filled in: `tol` = 1e-8,
+// `max_iter` = 1000, `precond` = `KN_PRECOND_JACOBI`, `omega` = 1 (used only if
+// `precond` is set to `KN_PRECOND_SSOR`: symmetric Gauss-Seidel). Start from these
+// and set the fields you need, so that fields added later keep their defaults.
+struct kn_cg_opts kn_cg_opts_default(void);
 
 // Workspace bytes of `kn_cg_csr_f32`/`kn_cg_csr_f64` for order `n` (the larger of
 // the two types, so one query serves both; the same for every preconditioner).
@@ -810,6 +840,12 @@ kn_status kn_cuda_sor_grid2d_f64(size_t nx,
                                  size_t work_bytes,
                                  void *stream);
 
+// The default options of `kn_h2o_prefill_f32`, with `size` filled in: a budget of
+// 128 per kv head, `sink` = 4, `heavy` = 60, `recent` = 64, and `scale` = 0
+// (1/sqrt(d)). Start from these and set the fields you need, so that fields added
+// later keep their defaults.
+struct kn_h2o_opts kn_h2o_opts_default(void);
+
 // Workspace size of `kn_h2o_prefill_f32` (for any budget).
 //
 // Returns KN_OK, KN_ERR_NULL (`bytes` NULL), KN_ERR_DIMENSION (a size is 0,
@@ -1148,6 +1184,11 @@ kn_status kn_paging_offline(size_t capacity,
                             void *work,
                             size_t work_bytes);
 
+// The default options of `kn_scale_*` and `kn_sinkhorn_*`, with `size` filled in:
+// `reg` = 0.05, `tol` = 1e-9, `max_iter` = 1000, `check_every` = 10. Start from
+// these and set the fields you need, so that fields added later keep their defaults.
+struct kn_sinkhorn_opts kn_sinkhorn_opts_default(void);
+
 // Workspace bytes of `kn_scale_f32`/`kn_scale_f64` for an `n x m` matrix (the
 // larger of the two types, so one query serves both).
 //
@@ -1335,6 +1376,12 @@ kn_status kn_sinkhorn_f64(size_t n,
                           void *work,
                           size_t work_bytes,
                           struct kn_report *rep);
+
+// The default options of `kn_sns_*`, with `size` filled in: `reg` = 0.05, `tol` =
+// 1e-9, `sinkhorn_iters` = 20, `max_newton` = 100, and 0 (each field's default) for
+// `density`, `cg_max_iter` and `cg_tol`. Start from these and set the fields you
+// need, so that fields added later keep their defaults.
+struct kn_sns_opts kn_sns_opts_default(void);
 
 // Workspace bytes of `kn_sns_f32`/`kn_sns_f64` for an `n x m` problem keeping
 // at most `density * n * m` plan entries (0: the default of `kn_sns_opts`); the larger of

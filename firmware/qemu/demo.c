@@ -85,7 +85,10 @@ static void demo_sinkhorn(void) {
   const double C[4] = {0.0, 1.0, 1.0, 0.0};
   const double a[2] = {0.5, 0.5}, b[2] = {0.5, 0.5};
   double f[2] = {0}, g[2] = {0}, plan[4];
-  kn_sinkhorn_opts opts = {1.0, 1e-12, 1000, 1};
+  kn_sinkhorn_opts opts = kn_sinkhorn_opts_default();
+  opts.reg = 1.0;
+  opts.tol = 1e-12;
+  opts.check_every = 1;
   kn_report rep;
   size_t bytes = 0;
   if (!fits("sinkhorn work", kn_sinkhorn_work_bytes(2, 2, &bytes), bytes)) return;
@@ -98,7 +101,11 @@ static void demo_sinkhorn(void) {
   const float K[9] = {1.0f, 0.5f, 0.25f, 0.5f, 1.0f, 0.5f, 0.25f, 0.5f, 1.0f};
   const float r[3] = {1.0f / 3, 1.0f / 3, 1.0f / 3};
   float u[3] = {0}, v[3] = {0};
-  kn_sinkhorn_opts sopts = {1.0, 1e-5, 500, 1};
+  kn_sinkhorn_opts sopts = kn_sinkhorn_opts_default();
+  sopts.reg = 1.0;
+  sopts.tol = 1e-5;
+  sopts.max_iter = 500;
+  sopts.check_every = 1;
   if (!fits("scale work", kn_scale_work_bytes(3, 3, &bytes), bytes)) return;
   expect("kn_scale_f32", kn_scale_f32(3, 3, K, r, r, &sopts, u, v, work, bytes, &rep), KN_OK);
   print_floats("scale u", u, 3);
@@ -113,7 +120,11 @@ static void demo_sns(void) {
   for (unsigned k = 0; k < N * M; ++k) C[k] = 0.5 * (1.0 + sin(0.7 * k + 0.3));
   for (unsigned i = 0; i < N; ++i) a[i] = 1.0 / N;
   for (unsigned j = 0; j < M; ++j) b[j] = 1.0 / M;
-  kn_sns_opts opts = {0.05, 1e-12, 5, 50, 0.5, 0, 0.0};
+  kn_sns_opts opts = kn_sns_opts_default();
+  opts.tol = 1e-12;
+  opts.sinkhorn_iters = 5;
+  opts.max_newton = 50;
+  opts.density = 0.5;
   kn_report rep;
   size_t bytes = 0;
   if (!fits("sns work", kn_sns_work_bytes(N, M, opts.density, &bytes), bytes)) return;
@@ -130,7 +141,10 @@ static void demo_h2o(void) {
   uint8_t keep[KV * SEQ];
   for (unsigned i = 0; i < H * SEQ * D; ++i) q[i] = wave(i);
   for (unsigned i = 0; i < KV * SEQ * D; ++i) k[i] = wave(i + 100), v[i] = wave(i + 200);
-  kn_h2o_opts opts = {1, 2, 2, 0.0f}; /* sink 1, heavy 2, recent 2: a budget of 5 of 8 */
+  kn_h2o_opts opts = kn_h2o_opts_default(); /* sink 1, heavy 2, recent 2: a budget of 5 of 8 */
+  opts.sink = 1;
+  opts.heavy = 2;
+  opts.recent = 2;
   size_t bytes = 0;
   if (!fits("h2o prefill work", kn_h2o_prefill_work_bytes(H, KV, SEQ, D, &bytes), bytes)) return;
   expect("kn_h2o_prefill_f32",
@@ -297,7 +311,11 @@ static void demo_cg(void) {
   const int32_t pre[3] = {KN_PRECOND_NONE, KN_PRECOND_JACOBI, KN_PRECOND_SSOR};
   printf("cg iterations (none jacobi ssor):");
   for (unsigned k = 0; k < 3; ++k) {
-    kn_cg_opts opts = {1e-10, 100, pre[k], 1.5};
+    kn_cg_opts opts = kn_cg_opts_default();
+    opts.tol = 1e-10;
+    opts.max_iter = 100;
+    opts.precond = pre[k];
+    opts.omega = 1.5;
     kn_report rep;
     for (unsigned i = 0; i < N; ++i) x[i] = 0.0;
     expect("kn_cg_csr_f64",

@@ -37,6 +37,37 @@ impl WorkspaceSize {
     pub const fn bytes(self) -> usize {
         self.bytes
     }
+
+    /// The larger of two sizes: a workspace that serves either use (for example one
+    /// query for the `f32` and `f64` versions of a kernel).
+    #[must_use]
+    pub const fn max(self, other: Self) -> Self {
+        if other.bytes > self.bytes {
+            other
+        } else {
+            self
+        }
+    }
+
+    /// Both sizes, one after the other: a workspace carved first as `self` says, then
+    /// as `other` says (a kernel that calls another with the rest of its buffer).
+    ///
+    /// Fails with [`Error::Dimension`] when the total overflows `usize`.
+    pub fn then(self, other: Self) -> Result<Self> {
+        let bytes = self
+            .bytes
+            .checked_add(other.bytes)
+            .ok_or(Error::Dimension)?;
+        Ok(WorkspaceSize { bytes })
+    }
+
+    /// The number of whole `T` values in [`bytes`](Self::bytes). For a size made of
+    /// one array of `T` this is the array's length (its alignment slack is less than
+    /// one value): the length to allocate where memory comes typed and aligned, as
+    /// device memory does.
+    pub const fn len_of<T>(self) -> usize {
+        self.bytes / size_of::<T>()
+    }
 }
 
 /// A caller's scratch buffer being carved into typed, aligned slices.
@@ -112,6 +143,21 @@ mod tests {
         assert_eq!(ws.take::<u8>(17).unwrap_err(), Error::Workspace);
         assert_eq!(ws.remaining(), 16);
         assert_eq!(ws.take::<u8>(16).unwrap().len(), 16);
+    }
+
+    #[test]
+    fn sizes_compose() {
+        let a = WorkspaceSize::new().array::<f64>(3).unwrap();
+        let b = WorkspaceSize::new().array::<f32>(5).unwrap();
+        assert_eq!((a.bytes(), b.bytes()), (31, 23));
+        assert_eq!(a.max(b), a);
+        assert_eq!(b.max(a), a);
+        assert_eq!(a.then(b).unwrap().bytes(), 54);
+        assert_eq!(a.len_of::<f64>(), 3);
+        assert_eq!(b.len_of::<f32>(), 5);
+        assert_eq!(WorkspaceSize::new().len_of::<f64>(), 0);
+        let big = WorkspaceSize::new().array::<u8>(usize::MAX).unwrap();
+        assert_eq!(big.then(b).unwrap_err(), Error::Dimension);
     }
 
     #[test]

@@ -19,7 +19,7 @@ use crate::context::Context;
 use crate::nvrtc::BLOCK_SIZE;
 use crate::sources::BLAS1;
 use cudarc::driver::{CudaSlice, PushKernelArg};
-use kernels_core::{Error, Result};
+use kernels_core::{Error, Result, WorkspaceSize};
 
 // The kernels take element counts as `unsigned long long`; the drivers pass `usize`.
 const _: () = assert!(size_of::<usize>() == 8, "kernels-cuda needs a 64-bit host");
@@ -40,10 +40,10 @@ pub fn dot_blocks(n: usize) -> usize {
     n.div_ceil(BLOCK).clamp(1, DOT_MAX_BLOCKS)
 }
 
-/// The length (in elements of `T`) of the device workspace [`dot_into`] needs for
-/// vectors of length `n`.
-pub fn dot_work_len(n: usize) -> usize {
-    dot_blocks(n)
+/// The device workspace [`dot_into`] needs for vectors of length `n`: [`dot_blocks`]
+/// values of `T` ([`WorkspaceSize::len_of`] gives the length to allocate).
+pub fn dot_work_size<T: CudaReal>(n: usize) -> Result<WorkspaceSize> {
+    WorkspaceSize::new().array::<T>(dot_blocks(n))
 }
 
 /// Grid of a grid-stride elementwise kernel: enough blocks to cover `n` once, capped at
@@ -105,7 +105,7 @@ pub fn scale<T: CudaReal>(ctx: &Context, a: T, x: &mut CudaSlice<T>) -> Result<(
 }
 
 /// `out[0] <- sum_i x[i] * y[i]`, with caller-owned device memory: `work` must hold at
-/// least [`dot_work_len`]`(n)` elements ([`Error::Workspace`] otherwise) and `out` at
+/// least [`dot_blocks`]`(n)` elements ([`Error::Workspace`] otherwise) and `out` at
 /// least one ([`Error::Dimension`] otherwise). Asynchronous: two launches on
 /// [`Context::stream`], no allocation, no host synchronisation. `x` and `y` may be the
 /// same buffer.
@@ -162,7 +162,7 @@ pub fn dot<T: CudaReal>(ctx: &Context, x: &CudaSlice<T>, y: &CudaSlice<T>) -> Re
     ctx.check_slice(y)?;
     let stream = ctx.stream();
     let mut work = stream
-        .alloc_zeros::<T>(dot_work_len(x.len()))
+        .alloc_zeros::<T>(dot_blocks(x.len()))
         .map_err(|e| ctx.driver_error("dot workspace allocation", e))?;
     let mut out = stream
         .alloc_zeros::<T>(1)
@@ -187,7 +187,8 @@ mod tests {
         assert_eq!(dot_blocks(BLOCK + 1), 2);
         assert_eq!(dot_blocks(BLOCK * DOT_MAX_BLOCKS), DOT_MAX_BLOCKS);
         assert_eq!(dot_blocks(usize::MAX), DOT_MAX_BLOCKS);
-        assert_eq!(dot_work_len(10_000), dot_blocks(10_000));
+        let size = dot_work_size::<f64>(10_000).unwrap();
+        assert_eq!(size.len_of::<f64>(), dot_blocks(10_000));
     }
 
     #[test]

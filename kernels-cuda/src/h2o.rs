@@ -16,8 +16,8 @@ use crate::context::Context;
 use crate::nvrtc::BLOCK_SIZE;
 use crate::sources::H2O;
 use cudarc::driver::{CudaSlice, CudaView, PushKernelArg};
-use kernels_core::h2o::{H2oCache, H2oOpts, decode_work_size};
-use kernels_core::{Error, Result, checked_product};
+use kernels_core::h2o::{self as core_h2o, H2oCache, H2oOpts};
+use kernels_core::{Error, Result, WorkspaceSize, checked_product};
 
 /// Slots per block of the tile pass (`H2O_TILE` in h2o.cu).
 pub const DECODE_TILE: usize = 64;
@@ -113,19 +113,20 @@ fn check_cache(c: &DeviceH2oCache<'_>) -> Result<usize> {
     Ok(budget)
 }
 
-/// The length, in `f32` elements, of the device workspace [`decode`] needs for a cache
-/// of `n_kv_heads`, `d`, `budget` slots per kv head and `n_heads` query heads.
+/// The device workspace [`decode`] needs for a cache of `n_kv_heads`, `d`, `budget`
+/// slots per kv head and `n_heads` query heads: an array of `f32`
+/// ([`WorkspaceSize::len_of`] gives its length).
 ///
 /// [`Error::Dimension`] when a count or `d` is 0, `n_heads % n_kv_heads != 0` or the
 /// size overflows.
-pub fn decode_work_len(
+pub fn decode_work_size(
     n_kv_heads: usize,
     d: usize,
     budget: usize,
     n_heads: usize,
-) -> Result<usize> {
-    decode_work_size(n_kv_heads, d, budget, n_heads)?;
-    Ok(layout(n_kv_heads, d, budget, n_heads)?.total)
+) -> Result<WorkspaceSize> {
+    core_h2o::decode_work_size(n_kv_heads, d, budget, n_heads)?;
+    WorkspaceSize::new().array::<f32>(layout(n_kv_heads, d, budget, n_heads)?.total)
 }
 
 fn grid(blocks: usize) -> Result<u32> {
@@ -148,7 +149,7 @@ fn words(ctx: &Context, flags: &CudaView<'_, f32>) -> Result<Vec<u32>> {
 /// `v_new`: `[n_kv_heads][d]`), attends each query head (`q`, `out`: `[n_heads][d]`),
 /// adds this step's probabilities to the scores, then advances `cache.len` and
 /// `cache.next_pos`. `scale` 0 means `1 / sqrt(d)`. `work` holds at least
-/// [`decode_work_len`] elements.
+/// [`decode_work_size`] elements.
 ///
 /// Errors, before anything but `work` is written: [`Error::Dimension`],
 /// [`Error::Argument`] (corrupt cache, non-finite scale, `next_pos` at its maximum,
@@ -169,19 +170,18 @@ pub fn decode(
 ) -> Result<()> {
     let budget = check_cache(cache)?;
     let (n_kv, d) = (cache.n_kv_heads, cache.d);
-    decode_work_size(n_kv, d, budget, n_heads)?; // group and size checks, as the host
+    core_h2o::decode_work_size(n_kv, d, budget, n_heads)?; // group and size checks, as the host
     let group = n_heads / n_kv;
     let q_len = checked_product(&[n_heads, d])?;
     let kv_len = checked_product(&[n_kv, d])?;
     if q.len() != q_len || out.len() != q_len || k_new.len() != kv_len || v_new.len() != kv_len {
         return Err(Error::Dimension);
     }
-    let opts = H2oOpts {
-        sink: cache.sink,
-        heavy: cache.heavy,
-        recent: cache.recent,
-        scale,
-    };
+    let opts = H2oOpts::default()
+        .sink(cache.sink)
+        .heavy(cache.heavy)
+        .recent(cache.recent)
+        .scale(scale);
     let scale = opts.scale_for(d)?;
     let lay = layout(n_kv, d, budget, n_heads)?;
     if work.len() < lay.total {
@@ -368,6 +368,8 @@ mod tests {
         assert_eq!(l.part_m, 24 + 6 * 72);
         assert_eq!(l.part_o, l.part_s + 6 * 2);
         assert_eq!(l.total, l.part_o + 6 * 2 * 72);
+        let decode_work_len =
+            |kv, d, b, h| decode_work_size(kv, d, b, h).map(|s| s.len_of::<f32>());
         assert_eq!(decode_work_len(2, 72, 72, 6), Ok(l.total));
         assert_eq!(decode_work_len(2, 72, 72, 5), Err(Error::Dimension));
         assert_eq!(decode_work_len(0, 72, 72, 6), Err(Error::Dimension));

@@ -23,7 +23,7 @@ use crate::nvrtc::BLOCK_SIZE;
 use crate::sources::LINATTN;
 use cudarc::driver::{CudaSlice, CudaView, CudaViewMut, PushKernelArg};
 use kernels_core::linattn::{Shape, chunk_len, effective_scale};
-use kernels_core::{Error, Result, checked_product};
+use kernels_core::{Error, Result, WorkspaceSize, checked_product};
 
 /// Words at the start of every workspace: the verdicts of the input and output checks.
 pub const FLAG_WORDS: usize = 2;
@@ -89,7 +89,7 @@ fn flags_plus(states: usize, shape: Shape) -> Result<usize> {
 /// dv` with `n_chunks = ceil(len / chunk)` (`chunk` 0 = 64).
 ///
 /// [`Error::Dimension`] for a zero size or one that overflows.
-pub fn forward_work_len(shape: Shape, chunk: usize) -> Result<usize> {
+fn forward_len(shape: Shape, chunk: usize) -> Result<usize> {
     shape.check()?;
     let n_chunks = shape.len.div_ceil(chunk_len(chunk, shape.len));
     flags_plus(n_chunks + 1, shape)
@@ -99,16 +99,41 @@ pub fn forward_work_len(shape: Shape, chunk: usize) -> Result<usize> {
 /// and one state per 64-token segment, `ceil(len / 64) * n_heads * dk * dv`.
 ///
 /// [`Error::Dimension`] for a zero size or one that overflows.
-pub fn chunk_state_work_len(shape: Shape) -> Result<usize> {
+fn chunk_state_len(shape: Shape) -> Result<usize> {
     shape.check()?;
     flags_plus(shape.len.div_ceil(SEGMENT), shape)
 }
 
 /// The length, in `f32` elements, of the workspace of [`state_scan`]: the verdicts
 /// ([`FLAG_WORDS`]). [`Error::Dimension`] as `state_scan` for the sizes.
-pub fn state_scan_work_len(n_chunks: usize, n_heads: usize, dk: usize, dv: usize) -> Result<usize> {
+fn state_scan_len(n_chunks: usize, n_heads: usize, dk: usize, dv: usize) -> Result<usize> {
     scan_sizes(n_chunks, n_heads, dk, dv)?;
     Ok(FLAG_WORDS)
+}
+
+/// The device workspace of [`forward`]: an array of `f32` of the length described at
+/// `forward_len` ([`WorkspaceSize::len_of`] gives it). [`Error::Dimension`] for a zero
+/// size or one that overflows.
+pub fn forward_work_size(shape: Shape, chunk: usize) -> Result<WorkspaceSize> {
+    WorkspaceSize::new().array::<f32>(forward_len(shape, chunk)?)
+}
+
+/// The device workspace of [`chunk_state`]: an array of `f32` (the verdicts and one
+/// state per 64-token segment). [`Error::Dimension`] for a zero size or one that
+/// overflows.
+pub fn chunk_state_work_size(shape: Shape) -> Result<WorkspaceSize> {
+    WorkspaceSize::new().array::<f32>(chunk_state_len(shape)?)
+}
+
+/// The device workspace of [`state_scan`]: an array of `f32` (the verdicts).
+/// [`Error::Dimension`] as `state_scan` for the sizes.
+pub fn state_scan_work_size(
+    n_chunks: usize,
+    n_heads: usize,
+    dk: usize,
+    dv: usize,
+) -> Result<WorkspaceSize> {
+    WorkspaceSize::new().array::<f32>(state_scan_len(n_chunks, n_heads, dk, dv)?)
 }
 
 /// Values per chunk and in all; [`Error::Dimension`] for a zero or overflowing size.
@@ -324,7 +349,7 @@ fn scan(
 /// Causal linear attention, chunk by chunk: `kernels_core::linattn::forward` on device
 /// buffers. Writes `out` (`[n_heads][len][dv]`) and, if given, `state_out` (`S_len`).
 /// `chunk` 0 means 64; a chunk longer than the sequence is the whole sequence. `work`
-/// holds at least [`forward_work_len`] elements.
+/// holds at least [`forward_work_size`] elements.
 ///
 /// Errors, with nothing but `work` written: [`Error::Dimension`] (a zero size, lengths
 /// that disagree), [`Error::Workspace`], [`Error::NonFinite`] (NaN or infinity in an
@@ -352,7 +377,7 @@ pub fn forward(
     if !lengths_ok {
         return Err(Error::Dimension);
     }
-    let needed = forward_work_len(shape, chunk)?;
+    let needed = forward_len(shape, chunk)?;
     if work.len() < needed {
         return Err(Error::Workspace);
     }
@@ -495,7 +520,7 @@ fn value_error(verdict: u32) -> Result<()> {
 /// A chunk's own state from `S_0 = 0`, `sum_t g^(len-1-t) k_t^T v_t`, written to
 /// `state` (`[n_heads][dk][dv]`): `kernels_core::linattn::chunk_state` on device
 /// buffers, computed as the states of 64-token segments (in `work`, at least
-/// [`chunk_state_work_len`] elements) scanned into the last.
+/// [`chunk_state_work_size`] elements) scanned into the last.
 ///
 /// Errors, with nothing but `work` written: [`Error::Dimension`], [`Error::Workspace`],
 /// [`Error::NonFinite`], [`Error::Argument`] (decay outside `(0, 1]`, a buffer of
@@ -519,7 +544,7 @@ pub fn chunk_state(
     {
         return Err(Error::Dimension);
     }
-    let needed = chunk_state_work_len(shape)?;
+    let needed = chunk_state_len(shape)?;
     if work.len() < needed {
         return Err(Error::Workspace);
     }
@@ -585,7 +610,7 @@ pub fn chunk_state(
 /// The LASP-2 exclusive prefix over chunk states: `prefix[0] = 0`,
 /// `prefix[c + 1] = g^(len_c) prefix[c] + states[c]`, that is
 /// `kernels_core::linattn::state_scan` on device buffers (`chunk_lens` too). `work`
-/// holds at least [`state_scan_work_len`] elements.
+/// holds at least [`state_scan_work_size`] elements.
 ///
 /// Errors, with nothing but `work` written: [`Error::Dimension`] (no chunks, a zero
 /// size or chunk length, chunk lengths whose sum overflows, lengths that disagree),
@@ -606,7 +631,7 @@ pub fn state_scan(
     {
         return Err(Error::Dimension);
     }
-    if work.len() < state_scan_work_len(n_chunks, scan_in.n_heads, scan_in.dk, scan_in.dv)? {
+    if work.len() < state_scan_len(n_chunks, scan_in.n_heads, scan_in.dk, scan_in.dv)? {
         return Err(Error::Workspace);
     }
     ctx.check_slice(scan_in.chunk_lens)?;
@@ -702,26 +727,23 @@ mod tests {
             dv: 7,
         };
         // 130 tokens in chunks of 64: 3 chunks, 4 states.
-        assert_eq!(forward_work_len(shape, 0), Ok(2 + 4 * 105));
-        assert_eq!(forward_work_len(shape, 100), Ok(2 + 3 * 105));
+        assert_eq!(forward_len(shape, 0), Ok(2 + 4 * 105));
+        assert_eq!(forward_len(shape, 100), Ok(2 + 3 * 105));
         // A chunk longer than the sequence: one chunk.
-        assert_eq!(forward_work_len(shape, 1000), Ok(2 + 2 * 105));
-        assert_eq!(chunk_state_work_len(shape), Ok(2 + 3 * 105));
-        assert_eq!(state_scan_work_len(4, 3, 5, 7), Ok(FLAG_WORDS));
-        assert_eq!(state_scan_work_len(0, 3, 5, 7), Err(Error::Dimension));
+        assert_eq!(forward_len(shape, 1000), Ok(2 + 2 * 105));
+        assert_eq!(chunk_state_len(shape), Ok(2 + 3 * 105));
+        assert_eq!(state_scan_len(4, 3, 5, 7), Ok(FLAG_WORDS));
+        assert_eq!(state_scan_len(0, 3, 5, 7), Err(Error::Dimension));
         let zero = Shape { dk: 0, ..shape };
-        assert_eq!(forward_work_len(zero, 0), Err(Error::Dimension));
-        assert_eq!(chunk_state_work_len(zero), Err(Error::Dimension));
+        assert_eq!(forward_len(zero, 0), Err(Error::Dimension));
+        assert_eq!(chunk_state_len(zero), Err(Error::Dimension));
         let huge = Shape {
             n_heads: usize::MAX / 2,
             len: 1,
             dk: 2,
             dv: 1,
         };
-        assert_eq!(forward_work_len(huge, 0), Err(Error::Dimension));
-        assert_eq!(
-            state_scan_work_len(usize::MAX, 2, 1, 1),
-            Err(Error::Dimension)
-        );
+        assert_eq!(forward_len(huge, 0), Err(Error::Dimension));
+        assert_eq!(state_scan_len(usize::MAX, 2, 1, 1), Err(Error::Dimension));
     }
 }

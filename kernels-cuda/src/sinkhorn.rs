@@ -50,7 +50,7 @@ use crate::sources::SINKHORN;
 use cudarc::driver::{CudaSlice, DevicePtrMut, LaunchConfig, PushKernelArg};
 use kernels_core::sinkhorn::driver::{HalfSteps, iterate};
 use kernels_core::sinkhorn::{SinkhornOpts, check};
-use kernels_core::{Error, Report, Result, checked_product};
+use kernels_core::{Error, Report, Result, WorkspaceSize, checked_product};
 
 const BLOCK: usize = BLOCK_SIZE as usize;
 
@@ -130,17 +130,18 @@ impl Layout {
     }
 }
 
-/// The length (in elements of `T`) of the device workspace [`scale`] needs for an
-/// `n x m` matrix. [`Error::Dimension`] if a size is zero or the total overflows.
-pub fn scale_work_len(n: usize, m: usize) -> Result<usize> {
-    Layout::new(n, m, 1).map(|l| l.len)
+/// The device workspace [`scale`] needs for an `n x m` matrix, an array of `T`
+/// ([`WorkspaceSize::len_of`] gives its length). [`Error::Dimension`] if a size is
+/// zero or the total overflows.
+pub fn scale_work_size<T: CudaReal>(n: usize, m: usize) -> Result<WorkspaceSize> {
+    WorkspaceSize::new().array::<T>(Layout::new(n, m, 1)?.len)
 }
 
-/// The length (in elements of `T`) of the device workspace [`sinkhorn`] needs for an
-/// `n x m` cost matrix. [`Error::Dimension`] if a size is zero or the total
-/// overflows.
-pub fn sinkhorn_work_len(n: usize, m: usize) -> Result<usize> {
-    Layout::new(n, m, 2).map(|l| l.len)
+/// The device workspace [`sinkhorn`] needs for an `n x m` cost matrix, an array of
+/// `T` ([`WorkspaceSize::len_of`] gives its length). [`Error::Dimension`] if a size is
+/// zero or the total overflows.
+pub fn sinkhorn_work_size<T: CudaReal>(n: usize, m: usize) -> Result<WorkspaceSize> {
+    WorkspaceSize::new().array::<T>(Layout::new(n, m, 2)?.len)
 }
 
 fn kernel_name<T: CudaReal>(base: &str) -> String {
@@ -472,7 +473,7 @@ impl<T: CudaReal> HalfSteps for ScaleSteps<'_, '_, T> {
 /// semantics of [`kernels_core::sinkhorn::scale`] (cold start when `u` is all zero,
 /// report, errors, what `u` and `v` hold after [`Error::Numerical`]).
 ///
-/// `work` must hold at least [`scale_work_len`]`(n, m)` values
+/// `work` must hold at least [`scale_work_size`]`(n, m)` values
 /// ([`Error::Workspace`]); buffers from another CUDA context are
 /// [`Error::Argument`]. Synchronises the stream at validation and at every check.
 #[allow(clippy::too_many_arguments)]
@@ -689,7 +690,7 @@ impl<T: CudaReal> HalfSteps for LogSteps<'_, '_, T> {
 /// zeros the cold start; `plan` (n*m) written when given; report with `value` =
 /// `<P, C>`; errors, and what `f`, `g`, `plan` hold after [`Error::Numerical`]).
 ///
-/// `work` must hold at least [`sinkhorn_work_len`]`(n, m)` values
+/// `work` must hold at least [`sinkhorn_work_size`]`(n, m)` values
 /// ([`Error::Workspace`]); buffers from another CUDA context are
 /// [`Error::Argument`]. Synchronises the stream at validation, at every check and at
 /// the end.
@@ -772,6 +773,8 @@ mod tests {
     #[test]
     fn workspace_lengths() {
         // n + m candidates, n + m terms, status, then max(partials, check verdicts).
+        let scale_work_len = |n, m| scale_work_size::<f64>(n, m).map(|s| s.len_of::<f64>());
+        let sinkhorn_work_len = |n, m| sinkhorn_work_size::<f64>(n, m).map(|s| s.len_of::<f64>());
         let (n, m) = (16384, 16384);
         let base = 2 * (n + m) + STATUS_LEN;
         assert_eq!(scale_work_len(n, m).unwrap(), base + 64 * m);

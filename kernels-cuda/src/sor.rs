@@ -23,7 +23,7 @@ use crate::nvrtc::BLOCK_SIZE;
 use crate::sources::SOR;
 use cudarc::driver::{CudaFunction, CudaSlice, LaunchConfig, PushKernelArg};
 use kernels_core::sor::grid_coefficients;
-use kernels_core::{Error, Result};
+use kernels_core::{Error, Result, WorkspaceSize};
 
 const BLOCK: usize = BLOCK_SIZE as usize;
 
@@ -35,13 +35,17 @@ const MAX_GRID_Y: usize = 65_535;
 /// kernels: two waves of 8 resident blocks of 256 threads on Hopper).
 const CHECK_BLOCKS_PER_SM: usize = 16;
 
-/// The length (in elements of `T`) of the device workspace [`sor_grid2d`] needs: one
-/// flag, through which the device's finiteness checks report back. It does not depend
-/// on the grid today; the dimensions are parameters so callers need not change if it
-/// ever does.
-pub fn sor_grid2d_work_len(nx: usize, ny: usize) -> usize {
+/// Elements of `T` in the workspace of [`sor_grid2d`]: one flag, through which the
+/// device's finiteness checks report back.
+const WORK_LEN: usize = 1;
+
+/// The device workspace [`sor_grid2d`] needs: one value of `T`, a flag through which
+/// the device's finiteness checks report back ([`WorkspaceSize::len_of`] gives the
+/// length to allocate). It does not depend on the grid today; the dimensions are
+/// parameters so callers need not change if it ever does.
+pub fn sor_grid2d_work_size<T: CudaReal>(nx: usize, ny: usize) -> Result<WorkspaceSize> {
     let _ = (nx, ny);
-    1
+    WorkspaceSize::new().array::<T>(WORK_LEN)
 }
 
 fn kernel_name<T: CudaReal>(base: &str) -> String {
@@ -105,7 +109,7 @@ fn any_nonfinite<T: CudaReal>(
 
 /// `sweeps` red-black SOR sweeps on the grid, in place in `x`, on
 /// [`Context::stream`]; `work` is device scratch of at least
-/// [`sor_grid2d_work_len`]`(nx, ny)` elements.
+/// [`sor_grid2d_work_size`]`(nx, ny)` (one element).
 ///
 /// Errors, all before `x` is written, as `kernels_core::sor::sor_grid2d` and in its
 /// order: `nx` or `ny` zero, their product overflowing, or `b`/`x` not of length
@@ -133,7 +137,7 @@ pub fn sor_grid2d<T: CudaReal>(
     work: &mut CudaSlice<T>,
 ) -> Result<()> {
     let (keep, gain) = grid_coefficients(nx, ny, shift, omega, b.len(), x.len())?;
-    if work.len() < sor_grid2d_work_len(nx, ny) {
+    if work.len() < WORK_LEN {
         return Err(Error::Workspace);
     }
     for s in [b, &*x, &*work] {
@@ -237,7 +241,8 @@ mod tests {
 
     #[test]
     fn work_is_one_flag() {
-        assert_eq!(sor_grid2d_work_len(1, 1), 1);
-        assert_eq!(sor_grid2d_work_len(8192, 8192), 1);
+        let len = |nx, ny| sor_grid2d_work_size::<f64>(nx, ny).unwrap().len_of::<f64>();
+        assert_eq!(len(1, 1), 1);
+        assert_eq!(len(8192, 8192), 1);
     }
 }

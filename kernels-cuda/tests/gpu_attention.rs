@@ -185,7 +185,11 @@ fn check_decode(ctx: &Context, n_kv: usize, group: usize, d: usize, steps: usize
     let b = host.budget();
     let s = ctx.stream().clone();
     let mut work = s
-        .alloc_zeros::<f32>(h2o::decode_work_len(n_kv, d, b, n_heads).unwrap())
+        .alloc_zeros::<f32>(
+            h2o::decode_work_size(n_kv, d, b, n_heads)
+                .unwrap()
+                .len_of::<f32>(),
+        )
         .unwrap();
     let mut out = s.alloc_zeros::<f32>(n_heads * d).unwrap();
     for step in 0..steps {
@@ -238,7 +242,11 @@ fn check_decode_bad_input(ctx: &Context) {
     }
     let s = ctx.stream().clone();
     let mut work = s
-        .alloc_zeros::<f32>(h2o::decode_work_len(n_kv, d, b, n_heads).unwrap())
+        .alloc_zeros::<f32>(
+            h2o::decode_work_size(n_kv, d, b, n_heads)
+                .unwrap()
+                .len_of::<f32>(),
+        )
         .unwrap();
     let sentinel = vec![7.0f32; n_heads * d];
     let mut out = s.clone_htod(&sentinel).unwrap();
@@ -325,7 +333,11 @@ fn time_decode(ctx: &Context) {
     let vn = s.clone_htod(&data(n_kv * d, 3)).unwrap();
     let mut out = s.alloc_zeros::<f32>(n_heads * d).unwrap();
     let mut work = s
-        .alloc_zeros::<f32>(h2o::decode_work_len(n_kv, d, b, n_heads).unwrap())
+        .alloc_zeros::<f32>(
+            h2o::decode_work_size(n_kv, d, b, n_heads)
+                .unwrap()
+                .len_of::<f32>(),
+        )
         .unwrap();
     ctx.load(&kernels_cuda::sources::H2O).unwrap();
     let mut dc = DeviceH2oCache {
@@ -516,7 +528,9 @@ fn gpu_forward(
 fn check_la_forward(ctx: &Context, c: &LaCase, seed: u64) -> (f32, f32) {
     let d = la_data(c.shape, seed);
     let (want, want_s) = cpu_forward(c, &d, 0.0);
-    let work_len = la::forward_work_len(c.shape, c.chunk).unwrap();
+    let work_len = la::forward_work_size(c.shape, c.chunk)
+        .unwrap()
+        .len_of::<f32>();
     let (r, got, got_s) = gpu_forward(ctx, c, &d, 0.0, work_len);
     r.unwrap_or_else(|e| panic!("{e:?}: {}", ctx.last_error_detail().unwrap_or_default()));
     let what = format!(
@@ -546,7 +560,7 @@ fn check_la_bad_input(ctx: &Context) {
         state_out: true,
     };
     let d = la_data(shape, 500);
-    let work_len = la::forward_work_len(shape, 0).unwrap();
+    let work_len = la::forward_work_size(shape, 0).unwrap().len_of::<f32>();
     let untouched =
         |r: Result<(), Error>, want: Error, out: &[f32], so: &Option<Vec<f32>>, what: &str| {
             assert_eq!(r, Err(want), "{what}");
@@ -643,7 +657,7 @@ fn check_la_states(ctx: &Context) {
         let g = decay.as_ref().map(|g| s.clone_htod(g).unwrap());
         let mut state = s.alloc_zeros::<f32>(want.len()).unwrap();
         let mut work = s
-            .alloc_zeros::<f32>(la::chunk_state_work_len(shape).unwrap())
+            .alloc_zeros::<f32>(la::chunk_state_work_size(shape).unwrap().len_of::<f32>())
             .unwrap();
         la::chunk_state(ctx, shape, &k, &v, g.as_ref(), &mut state, &mut work).unwrap();
         let got = s.clone_dtoh(&state).unwrap();
@@ -672,7 +686,11 @@ fn check_la_states(ctx: &Context) {
         let ds = s.clone_htod(states).unwrap();
         let mut prefix = s.clone_htod(&vec![7.0f32; states.len()]).unwrap();
         let mut work = s
-            .alloc_zeros::<f32>(la::state_scan_work_len(lens.len(), n_heads, dk, dv).unwrap())
+            .alloc_zeros::<f32>(
+                la::state_scan_work_size(lens.len(), n_heads, dk, dv)
+                    .unwrap()
+                    .len_of::<f32>(),
+            )
             .unwrap();
         let sc = DeviceScan {
             n_heads,
@@ -740,7 +758,7 @@ fn check_la_lasp2(ctx: &Context) {
         state_in: false,
         state_out: false,
     };
-    let work_len = la::forward_work_len(shape, 0).unwrap();
+    let work_len = la::forward_work_size(shape, 0).unwrap().len_of::<f32>();
     let (r, whole, _) = gpu_forward(ctx, &c, &d, 0.0, work_len);
     r.unwrap();
     let s = ctx.stream().clone();
@@ -760,7 +778,7 @@ fn check_la_lasp2(ctx: &Context) {
         let v = s.clone_htod(&part_of(&d.v, dv, t0, n)).unwrap();
         let mut st = s.alloc_zeros::<f32>(per).unwrap();
         let mut w = s
-            .alloc_zeros::<f32>(la::chunk_state_work_len(ps).unwrap())
+            .alloc_zeros::<f32>(la::chunk_state_work_size(ps).unwrap().len_of::<f32>())
             .unwrap();
         la::chunk_state(ctx, ps, &k, &v, Some(&dd), &mut st, &mut w).unwrap();
         states.extend(s.clone_dtoh(&st).unwrap());
@@ -771,7 +789,11 @@ fn check_la_lasp2(ctx: &Context) {
     let ds = s.clone_htod(&states).unwrap();
     let mut prefix = s.alloc_zeros::<f32>(states.len()).unwrap();
     let mut w = s
-        .alloc_zeros::<f32>(la::state_scan_work_len(parts.len(), n_heads, dk, dv).unwrap())
+        .alloc_zeros::<f32>(
+            la::state_scan_work_size(parts.len(), n_heads, dk, dv)
+                .unwrap()
+                .len_of::<f32>(),
+        )
         .unwrap();
     let sc = DeviceScan {
         n_heads,
@@ -800,7 +822,13 @@ fn check_la_lasp2(ctx: &Context) {
             state_in: true,
             state_out: false,
         };
-        let (r, got, _) = gpu_forward(ctx, &pc, &pd, 0.0, la::forward_work_len(ps, 0).unwrap());
+        let (r, got, _) = gpu_forward(
+            ctx,
+            &pc,
+            &pd,
+            0.0,
+            la::forward_work_size(ps, 0).unwrap().len_of::<f32>(),
+        );
         r.unwrap();
         let want = part_of(&whole, dv, t0, n);
         close_normwise(&got, &want, 5e-5, &format!("LASP-2 part {p}"));
@@ -825,7 +853,7 @@ fn time_la_forward(ctx: &Context) {
     let decay = s.clone_htod(&vec![0.999f32; shape.n_heads]).unwrap();
     let mut out = s.alloc_zeros::<f32>(shape.v_len().unwrap()).unwrap();
     let mut work = s
-        .alloc_zeros::<f32>(la::forward_work_len(shape, 64).unwrap())
+        .alloc_zeros::<f32>(la::forward_work_size(shape, 64).unwrap().len_of::<f32>())
         .unwrap();
     let inp = DeviceInputs {
         shape,

@@ -26,7 +26,7 @@
 use kernels_core::sinkhorn::{SinkhornOpts, scale_work_size, sinkhorn_log, sinkhorn_work_size};
 use kernels_core::{Dense, Error, Real, Report, Scalar};
 use kernels_cuda::cudarc::driver::CudaSlice;
-use kernels_cuda::sinkhorn::{self as dev, scale_work_len, sinkhorn_work_len};
+use kernels_cuda::sinkhorn as dev;
 use kernels_cuda::{Context, CudaReal};
 use std::time::Instant;
 
@@ -89,12 +89,11 @@ fn down<T: CudaReal>(ctx: &Context, v: &CudaSlice<T>) -> Vec<T> {
 }
 
 fn opts(reg: f64, tol: f64, max_iter: u32, check_every: u32) -> SinkhornOpts {
-    SinkhornOpts {
-        reg,
-        tol,
-        max_iter,
-        check_every,
-    }
+    SinkhornOpts::default()
+        .reg(reg)
+        .tol(tol)
+        .max_iter(max_iter)
+        .check_every(check_every)
 }
 
 fn is_f32<T: Real>() -> bool {
@@ -150,7 +149,10 @@ fn gpu_scale<T: CudaReal>(
     let (dk, da, db) = (up(ctx, k), up(ctx, a), up(ctx, b));
     let mut du = up(ctx, &vec![T::zero(); n]);
     let mut dv = up(ctx, &vec![T::zero(); m]);
-    let mut work = up(ctx, &vec![T::zero(); scale_work_len(n, m).unwrap()]);
+    let mut work = up(
+        ctx,
+        &vec![T::zero(); dev::scale_work_size::<T>(n, m).unwrap().len_of::<T>()],
+    );
     let report = dev::scale(ctx, n, m, &dk, &da, &db, o, &mut du, &mut dv, &mut work)?;
     Ok(Scaled {
         report,
@@ -277,7 +279,7 @@ fn check_scale_bad_input<T: CudaReal>(ctx: &Context) {
         );
         e
     };
-    let full = scale_work_len(n, m).unwrap();
+    let full = dev::scale_work_size::<T>(n, m).unwrap().len_of::<T>();
     assert_eq!(run(&k, &a, &b, &good, full - 1), Error::Workspace);
     assert_eq!(
         run(&k, &a, &b, &opts(0.0, 0.0, 100, 1), full),
@@ -356,7 +358,10 @@ fn gpu_sinkhorn<T: CudaReal>(
     let mut df = up(ctx, &vec![T::zero(); n]);
     let mut dg = up(ctx, &vec![T::zero(); m]);
     let mut dp = up(ctx, &vec![T::zero(); n * m]);
-    let mut work = up(ctx, &vec![T::zero(); sinkhorn_work_len(n, m).unwrap()]);
+    let mut work = up(
+        ctx,
+        &vec![T::zero(); dev::sinkhorn_work_size::<T>(n, m).unwrap().len_of::<T>()],
+    );
     let report = dev::sinkhorn(
         ctx,
         n,
@@ -523,7 +528,7 @@ fn check_sinkhorn_bad_input<T: CudaReal>(ctx: &Context) {
         assert_eq!(wide(&down(ctx, &dp)), wide(&sp), "plan written on {e:?}");
         e
     };
-    let full = sinkhorn_work_len(n, m).unwrap();
+    let full = dev::sinkhorn_work_size::<T>(n, m).unwrap().len_of::<T>();
     assert_eq!(run(&c, &a, &sf, &good, full - 1), Error::Workspace);
     assert_eq!(
         run(&c, &a, &sf, &opts(0.0, 1e-6, 100, 1), full),
@@ -615,7 +620,15 @@ fn gpu_sinkhorn_bandwidth_at_16384() {
     let (da, db) = (up(&ctx, &w), up(&ctx, &w));
     let mut du = up(&ctx, &vec![0.0f32; n]);
     let mut dv = up(&ctx, &vec![0.0f32; n]);
-    let mut work = up(&ctx, &vec![0.0f32; sinkhorn_work_len(n, n).unwrap()]);
+    let mut work = up(
+        &ctx,
+        &vec![
+            0.0f32;
+            dev::sinkhorn_work_size::<f32>(n, n)
+                .unwrap()
+                .len_of::<f32>()
+        ],
+    );
     let copy = copy_bandwidth(&ctx, &dk);
     let bytes = (nm * 4) as f64;
 

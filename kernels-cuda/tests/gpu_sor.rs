@@ -16,7 +16,7 @@
 
 use kernels_core::{Real, Scalar};
 use kernels_cuda::cudarc::driver::CudaSlice;
-use kernels_cuda::sor::{sor_grid2d, sor_grid2d_work_len};
+use kernels_cuda::sor::{sor_grid2d, sor_grid2d_work_size};
 use kernels_cuda::{Context, CudaReal, Error, nvrtc};
 use std::time::Instant;
 
@@ -63,7 +63,7 @@ fn upload<T: CudaReal>(ctx: &Context, nx: usize, ny: usize, b: &[T], x: &[T]) ->
         b: stream.clone_htod(b).unwrap(),
         x: stream.clone_htod(x).unwrap(),
         work: stream
-            .alloc_zeros::<T>(sor_grid2d_work_len(nx, ny))
+            .alloc_zeros::<T>(sor_grid2d_work_size::<T>(nx, ny).unwrap().len_of::<T>())
             .unwrap(),
     }
 }

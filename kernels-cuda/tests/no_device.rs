@@ -216,7 +216,9 @@ fn check_dot<T: CudaReal>(ctx: &Context) {
         );
 
         // dot_into with caller-owned buffers gives the very same bits.
-        let mut work = stream.alloc_zeros::<T>(blas1::dot_work_len(n)).unwrap();
+        let mut work = stream
+            .alloc_zeros::<T>(blas1::dot_work_size::<T>(n).unwrap().len_of::<T>())
+            .unwrap();
         let mut out = stream.alloc_zeros::<T>(1).unwrap();
         blas1::dot_into(ctx, &dx, &dy, &mut work, &mut out).unwrap();
         let into = stream.clone_dtoh(&out).unwrap()[0];
@@ -275,13 +277,17 @@ fn check_validation<T: CudaReal>(ctx: &Context) {
 
     let n = 3 * BLOCK_SIZE as usize;
     let dx = stream.clone_htod(&data::<T>(n, 7)).unwrap();
-    let mut short = stream.alloc_zeros::<T>(blas1::dot_work_len(n) - 1).unwrap();
+    let mut short = stream
+        .alloc_zeros::<T>(blas1::dot_work_size::<T>(n).unwrap().len_of::<T>() - 1)
+        .unwrap();
     let mut out = stream.alloc_zeros::<T>(1).unwrap();
     assert_eq!(
         blas1::dot_into(ctx, &dx, &dx, &mut short, &mut out).unwrap_err(),
         Error::Workspace
     );
-    let mut work = stream.alloc_zeros::<T>(blas1::dot_work_len(n)).unwrap();
+    let mut work = stream
+        .alloc_zeros::<T>(blas1::dot_work_size::<T>(n).unwrap().len_of::<T>())
+        .unwrap();
     if let Some(mut empty) = upload::<T>(ctx, &[]) {
         assert_eq!(
             blas1::dot_into(ctx, &dx, &dx, &mut work, &mut empty).unwrap_err(),

@@ -3,12 +3,13 @@
 use crate::args::{disjoint, input, out_value, output, output_opt, span, workspace};
 use crate::csr::{CsrArgs, csr_args, handle_args, kn_csr};
 use crate::guard::{Done, status};
+use crate::opts::{self, Opts, size_of_u32};
 use crate::report::{finish, kn_report};
 use crate::status::kn_status;
 use core::ffi::c_void;
 use kernels_core::cg::CgKernels;
 use kernels_core::cg::{self, CgOpts, Precond};
-use kernels_core::{Error, Real, Result};
+use kernels_core::{Real, Result};
 use kernels_simd::Simd;
 
 /// No preconditioner: plain CG.
@@ -22,6 +23,12 @@ pub const KN_PRECOND_SSOR: i32 = 2;
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct kn_cg_opts {
+    /// `sizeof` of this struct as the caller compiled it; `kn_cg_opts_default()`
+    /// fills it in.
+    /// The library reads only the fields that fit in `size` bytes (later fields take
+    /// their defaults); `size` below the first version of the struct (version 0.2.0)
+    /// or above what the library knows (a newer header) is `KN_ERR_ARGUMENT`.
+    pub size: u32,
     /// Stop when `||b - A x|| / ||b|| <= tol`; > 0 and finite.
     pub tol: f64,
     /// Iteration cap; > 0.
@@ -30,6 +37,40 @@ pub struct kn_cg_opts {
     pub precond: i32,
     /// SSOR relaxation factor in (0, 2); ignored by the other preconditioners.
     pub omega: f64,
+}
+
+// SAFETY: repr(C), begins with `size: u32`, numbers only.
+unsafe impl Opts for kn_cg_opts {
+    // size, padding, tol, max_iter, precond, omega.
+    const V1_SIZE: usize = 32;
+}
+
+impl Default for kn_cg_opts {
+    /// What `kn_cg_opts_default` returns.
+    fn default() -> Self {
+        let o = CgOpts::default();
+        let (precond, omega) = match o.precond {
+            Precond::None => (KN_PRECOND_NONE, 1.0),
+            Precond::Jacobi => (KN_PRECOND_JACOBI, 1.0),
+            Precond::Ssor { omega } => (KN_PRECOND_SSOR, omega),
+        };
+        kn_cg_opts {
+            size: size_of_u32::<Self>(),
+            tol: o.tol,
+            max_iter: o.max_iter,
+            precond,
+            omega,
+        }
+    }
+}
+
+/// The default options of `kn_cg_csr_*`, with `size` filled in: `tol` = 1e-8,
+/// `max_iter` = 1000, `precond` = `KN_PRECOND_JACOBI`, `omega` = 1 (used only if
+/// `precond` is set to `KN_PRECOND_SSOR`: symmetric Gauss-Seidel). Start from these
+/// and set the fields you need, so that fields added later keep their defaults.
+#[unsafe(no_mangle)]
+pub extern "C" fn kn_cg_opts_default() -> kn_cg_opts {
+    kn_cg_opts::default()
 }
 
 /// Workspace bytes of `kn_cg_csr_f32`/`kn_cg_csr_f64` for order `n` (the larger of
@@ -46,8 +87,8 @@ pub unsafe extern "C" fn kn_cg_work_bytes(n: usize, bytes: *mut usize) -> kn_sta
         // SAFETY: the caller's contract.
         let out = unsafe { out_value(bytes) }?;
         *out = cg::cg_work_size::<f64>(n)?
-            .bytes()
-            .max(cg::cg_work_size::<f32>(n)?.bytes());
+            .max(cg::cg_work_size::<f32>(n)?)
+            .bytes();
         Ok(Done::Ok)
     })
 }
@@ -73,10 +114,10 @@ where
     let n = m.n();
     // SAFETY: the caller's contract: each non-NULL pointer covers the length implied
     // by n, and outputs are not aliased (checked below with `disjoint`).
-    let (b, opts, x, work, rep) = unsafe {
+    let (b, (o, opts_span), x, work, rep) = unsafe {
         (
             input(b, n)?,
-            input(opts, 1)?,
+            opts::read(opts)?,
             output(x, n)?,
             workspace(work, work_bytes)?,
             output_opt(rep, 1)?,
@@ -86,14 +127,12 @@ where
     let rep_span = rep.as_deref().map_or((0, 0), span);
     disjoint(
         &[span(x), span(work), rep_span],
-        &[s0, s1, s2, span(b), span(opts)],
+        &[s0, s1, s2, span(b), opts_span],
     )?;
-    let o = *opts.first().ok_or(Error::Internal)?;
-    let opts = CgOpts {
-        tol: o.tol,
-        max_iter: o.max_iter,
-        precond: Precond::from_code(o.precond, o.omega)?,
-    };
+    let opts = CgOpts::default()
+        .tol(o.tol)
+        .max_iter(o.max_iter)
+        .precond(Precond::from_code(o.precond, o.omega)?);
     let a = m.matrix()?;
     let report = cg::cg::<T, Simd>(&a, b, x, &opts, work)?;
     finish(report, rep.and_then(|r| r.first_mut()))

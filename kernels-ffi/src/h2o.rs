@@ -2,6 +2,7 @@
 
 use crate::args::{disjoint, input, out_value, output, output_opt, span, workspace};
 use crate::guard::{Done, status};
+use crate::opts::{self, Opts, size_of_u32};
 use crate::status::kn_status;
 use core::ffi::c_void;
 use kernels_core::h2o::{self, H2oCache, H2oOpts};
@@ -14,8 +15,14 @@ use kernels_simd::Simd;
 /// `recent` newest (the current token included) and heavy hitters chosen by
 /// accumulated attention. The sum must be at least 1 and `heavy + recent` at least 1.
 #[repr(C)]
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct kn_h2o_opts {
+    /// `sizeof` of this struct as the caller compiled it; `kn_h2o_opts_default()`
+    /// fills it in.
+    /// The library reads only the fields that fit in `size` bytes (later fields take
+    /// their defaults); `size` below the first version of the struct (version 0.2.0)
+    /// or above what the library knows (a newer header) is `KN_ERR_ARGUMENT`.
+    pub size: u32,
     /// First positions never evicted (attention sinks).
     pub sink: usize,
     /// Slots for heavy hitters (lowest accumulated score evicted first).
@@ -61,14 +68,42 @@ pub struct kn_h2o_cache {
     pub pos: *mut u64,
 }
 
-impl From<&kn_h2o_opts> for H2oOpts {
-    fn from(o: &kn_h2o_opts) -> Self {
-        H2oOpts {
+// SAFETY: repr(C), begins with `size: u32`, numbers only.
+unsafe impl Opts for kn_h2o_opts {
+    // size, padding, sink, heavy, recent, scale, padding (64-bit targets).
+    const V1_SIZE: usize = size_of::<[usize; 5]>();
+}
+
+impl Default for kn_h2o_opts {
+    /// What `kn_h2o_opts_default` returns.
+    fn default() -> Self {
+        let o = H2oOpts::default();
+        kn_h2o_opts {
+            size: size_of_u32::<Self>(),
             sink: o.sink,
             heavy: o.heavy,
             recent: o.recent,
             scale: o.scale,
         }
+    }
+}
+
+/// The default options of `kn_h2o_prefill_f32`, with `size` filled in: a budget of
+/// 128 per kv head, `sink` = 4, `heavy` = 60, `recent` = 64, and `scale` = 0
+/// (1/sqrt(d)). Start from these and set the fields you need, so that fields added
+/// later keep their defaults.
+#[unsafe(no_mangle)]
+pub extern "C" fn kn_h2o_opts_default() -> kn_h2o_opts {
+    kn_h2o_opts::default()
+}
+
+impl From<&kn_h2o_opts> for H2oOpts {
+    fn from(o: &kn_h2o_opts) -> Self {
+        H2oOpts::default()
+            .sink(o.sink)
+            .heavy(o.heavy)
+            .recent(o.recent)
+            .scale(o.scale)
     }
 }
 
@@ -145,12 +180,12 @@ pub unsafe extern "C" fn kn_h2o_prefill_f32(
         let kv_len = checked_product(&[n_kv_heads, seq, d])?;
         let per_token = checked_product(&[n_kv_heads, seq])?;
         // SAFETY: the caller's contract on every pointer; lengths from the dimensions.
-        let (q, k, v, opts) = unsafe {
+        let (q, k, v, (opts, opts_span)) = unsafe {
             (
                 input(q, q_len)?,
                 input(k, kv_len)?,
                 input(v, kv_len)?,
-                input(opts, 1)?,
+                opts::read(opts)?,
             )
         };
         // SAFETY: as above; overlap is refused just below, before any use.
@@ -169,8 +204,8 @@ pub unsafe extern "C" fn kn_h2o_prefill_f32(
         if let Some(s) = &keep {
             outs[3] = span(s);
         }
-        disjoint(&outs, &[span(q), span(k), span(v), span(opts)])?;
-        let opts = H2oOpts::from(&opts[0]);
+        disjoint(&outs, &[span(q), span(k), span(v), opts_span])?;
+        let opts = H2oOpts::from(&opts);
         h2o::prefill::<Simd>(
             n_heads, n_kv_heads, seq, d, q, k, v, &opts, out, scores, keep, work,
         )?;

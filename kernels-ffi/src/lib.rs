@@ -23,6 +23,7 @@ mod cuda;
 mod guard;
 mod h2o;
 mod linattn;
+mod opts;
 mod paging;
 mod report;
 mod sinkhorn;

@@ -2,17 +2,24 @@
 
 use crate::args::{disjoint, input, out_value, output, output_opt, span, workspace};
 use crate::guard::{Done, status};
+use crate::opts::{self, Opts, size_of_u32};
 use crate::report::{finish, kn_report};
 use crate::status::kn_status;
 use core::ffi::c_void;
 use kernels_core::sinkhorn::{self, SinkhornOpts};
-use kernels_core::{Dense, Error, Real, Result, checked_product};
+use kernels_core::{Dense, Real, Result, checked_product};
 use kernels_simd::Simd;
 
 /// Options of `kn_scale_*` and `kn_sinkhorn_*`.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct kn_sinkhorn_opts {
+    /// `sizeof` of this struct as the caller compiled it; `kn_sinkhorn_opts_default()`
+    /// fills it in.
+    /// The library reads only the fields that fit in `size` bytes (later fields take
+    /// their defaults); `size` below the first version of the struct (version 0.2.0)
+    /// or above what the library knows (a newer header) is `KN_ERR_ARGUMENT`.
+    pub size: u32,
     /// Entropic regularisation epsilon > 0, finite (ignored by `kn_scale_*`).
     pub reg: f64,
     /// Stop when the L1 marginal error is <= tol; > 0.
@@ -24,14 +31,41 @@ pub struct kn_sinkhorn_opts {
     pub check_every: u32,
 }
 
-impl From<kn_sinkhorn_opts> for SinkhornOpts {
-    fn from(o: kn_sinkhorn_opts) -> Self {
-        SinkhornOpts {
+// SAFETY: repr(C), begins with `size: u32`, numbers only.
+unsafe impl Opts for kn_sinkhorn_opts {
+    // size, padding, reg, tol, max_iter, check_every.
+    const V1_SIZE: usize = 32;
+}
+
+impl Default for kn_sinkhorn_opts {
+    /// What `kn_sinkhorn_opts_default` returns.
+    fn default() -> Self {
+        let o = SinkhornOpts::default();
+        kn_sinkhorn_opts {
+            size: size_of_u32::<Self>(),
             reg: o.reg,
             tol: o.tol,
             max_iter: o.max_iter,
             check_every: o.check_every,
         }
+    }
+}
+
+/// The default options of `kn_scale_*` and `kn_sinkhorn_*`, with `size` filled in:
+/// `reg` = 0.05, `tol` = 1e-9, `max_iter` = 1000, `check_every` = 10. Start from
+/// these and set the fields you need, so that fields added later keep their defaults.
+#[unsafe(no_mangle)]
+pub extern "C" fn kn_sinkhorn_opts_default() -> kn_sinkhorn_opts {
+    kn_sinkhorn_opts::default()
+}
+
+impl From<kn_sinkhorn_opts> for SinkhornOpts {
+    fn from(o: kn_sinkhorn_opts) -> Self {
+        SinkhornOpts::default()
+            .reg(o.reg)
+            .tol(o.tol)
+            .max_iter(o.max_iter)
+            .check_every(o.check_every)
     }
 }
 
@@ -49,8 +83,8 @@ pub unsafe extern "C" fn kn_scale_work_bytes(n: usize, m: usize, bytes: *mut usi
         // SAFETY: the caller passes a valid pointer to one size_t or NULL.
         let out = unsafe { out_value(bytes) }?;
         *out = sinkhorn::scale_work_size::<f64>(n, m)?
-            .bytes()
-            .max(sinkhorn::scale_work_size::<f32>(n, m)?.bytes());
+            .max(sinkhorn::scale_work_size::<f32>(n, m)?)
+            .bytes();
         Ok(Done::Ok)
     })
 }
@@ -73,8 +107,8 @@ pub unsafe extern "C" fn kn_sinkhorn_work_bytes(
         // SAFETY: the caller passes a valid pointer to one size_t or NULL.
         let out = unsafe { out_value(bytes) }?;
         *out = sinkhorn::sinkhorn_work_size::<f64>(n, m)?
-            .bytes()
-            .max(sinkhorn::sinkhorn_work_size::<f32>(n, m)?.bytes());
+            .max(sinkhorn::sinkhorn_work_size::<f32>(n, m)?)
+            .bytes();
         Ok(Done::Ok)
     })
 }
@@ -103,12 +137,12 @@ where
     let nm = checked_product(&[n, m])?;
     // SAFETY: the caller's contract: each non-NULL pointer covers the length implied
     // by n and m, and outputs are not aliased (checked below with `disjoint`).
-    let (k, a, b, opts, u, v, work, rep) = unsafe {
+    let (k, a, b, (opts, opts_span), u, v, work, rep) = unsafe {
         (
             input(k, nm)?,
             input(a, n)?,
             input(b, m)?,
-            input(opts, 1)?,
+            opts::read(opts)?,
             output(u, n)?,
             output(v, m)?,
             workspace(work, work_bytes)?,
@@ -118,9 +152,9 @@ where
     let rep_span = rep.as_deref().map_or((0, 0), span);
     disjoint(
         &[span(u), span(v), span(work), rep_span],
-        &[span(k), span(a), span(b), span(opts)],
+        &[span(k), span(a), span(b), opts_span],
     )?;
-    let opts = SinkhornOpts::from(*opts.first().ok_or(Error::Internal)?);
+    let opts = SinkhornOpts::from(opts);
     let k = Dense::new(k, n, m)?;
     let report = sinkhorn::scale::<T, Simd>(k, a, b, &opts, u, v, work)?;
     finish(report, rep.and_then(|r| r.first_mut()))
@@ -151,12 +185,12 @@ where
     let nm = checked_product(&[n, m])?;
     // SAFETY: the caller's contract: each non-NULL pointer covers the length implied
     // by n and m, and outputs are not aliased (checked below with `disjoint`).
-    let (c, a, b, opts, f, g, plan, work, rep) = unsafe {
+    let (c, a, b, (opts, opts_span), f, g, plan, work, rep) = unsafe {
         (
             input(c, nm)?,
             input(a, n)?,
             input(b, m)?,
-            input(opts, 1)?,
+            opts::read(opts)?,
             output(f, n)?,
             output(g, m)?,
             output_opt(plan, nm)?,
@@ -168,9 +202,9 @@ where
     let rep_span = rep.as_deref().map_or((0, 0), span);
     disjoint(
         &[span(f), span(g), plan_span, span(work), rep_span],
-        &[span(c), span(a), span(b), span(opts)],
+        &[span(c), span(a), span(b), opts_span],
     )?;
-    let opts = SinkhornOpts::from(*opts.first().ok_or(Error::Internal)?);
+    let opts = SinkhornOpts::from(opts);
     let c = Dense::new(c, n, m)?;
     let report = sinkhorn::sinkhorn_log::<T, Simd>(c, a, b, &opts, f, g, plan, work)?;
     finish(report, rep.and_then(|r| r.first_mut()))

@@ -2,17 +2,24 @@
 
 use crate::args::{disjoint, input, out_value, output, output_opt, span, workspace};
 use crate::guard::{Done, status};
+use crate::opts::{self, Opts, size_of_u32};
 use crate::report::{finish, kn_report};
 use crate::status::kn_status;
 use core::ffi::c_void;
 use kernels_core::sns::{self, SnsOpts};
-use kernels_core::{Dense, Error, Real, Result, checked_product};
+use kernels_core::{Dense, Real, Result, checked_product};
 use kernels_simd::Simd;
 
 /// Options of `kn_sns_*`.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct kn_sns_opts {
+    /// `sizeof` of this struct as the caller compiled it; `kn_sns_opts_default()`
+    /// fills it in.
+    /// The library reads only the fields that fit in `size` bytes (later fields take
+    /// their defaults); `size` below the first version of the struct (version 0.2.0)
+    /// or above what the library knows (a newer header) is `KN_ERR_ARGUMENT`.
+    pub size: u32,
     /// Entropic regularisation epsilon > 0, finite.
     pub reg: f64,
     /// Stop when the L1 marginal error is <= tol; > 0.
@@ -34,9 +41,19 @@ pub struct kn_sns_opts {
     pub cg_tol: f64,
 }
 
-impl From<kn_sns_opts> for SnsOpts {
-    fn from(o: kn_sns_opts) -> Self {
-        SnsOpts {
+// SAFETY: repr(C), begins with `size: u32`, numbers only.
+unsafe impl Opts for kn_sns_opts {
+    // size, padding, reg, tol, sinkhorn_iters, max_newton, density, cg_max_iter,
+    // padding, cg_tol.
+    const V1_SIZE: usize = 56;
+}
+
+impl Default for kn_sns_opts {
+    /// What `kn_sns_opts_default` returns.
+    fn default() -> Self {
+        let o = SnsOpts::default();
+        kn_sns_opts {
+            size: size_of_u32::<Self>(),
             reg: o.reg,
             tol: o.tol,
             sinkhorn_iters: o.sinkhorn_iters,
@@ -45,6 +62,28 @@ impl From<kn_sns_opts> for SnsOpts {
             cg_max_iter: o.cg_max_iter,
             cg_tol: o.cg_tol,
         }
+    }
+}
+
+/// The default options of `kn_sns_*`, with `size` filled in: `reg` = 0.05, `tol` =
+/// 1e-9, `sinkhorn_iters` = 20, `max_newton` = 100, and 0 (each field's default) for
+/// `density`, `cg_max_iter` and `cg_tol`. Start from these and set the fields you
+/// need, so that fields added later keep their defaults.
+#[unsafe(no_mangle)]
+pub extern "C" fn kn_sns_opts_default() -> kn_sns_opts {
+    kn_sns_opts::default()
+}
+
+impl From<kn_sns_opts> for SnsOpts {
+    fn from(o: kn_sns_opts) -> Self {
+        SnsOpts::default()
+            .reg(o.reg)
+            .tol(o.tol)
+            .sinkhorn_iters(o.sinkhorn_iters)
+            .max_newton(o.max_newton)
+            .density(o.density)
+            .cg_max_iter(o.cg_max_iter)
+            .cg_tol(o.cg_tol)
     }
 }
 
@@ -68,8 +107,8 @@ pub unsafe extern "C" fn kn_sns_work_bytes(
         // SAFETY: the caller passes a valid pointer to one size_t or NULL.
         let out = unsafe { out_value(bytes) }?;
         *out = sns::sns_work_size::<f64>(n, m, density)?
-            .bytes()
-            .max(sns::sns_work_size::<f32>(n, m, density)?.bytes());
+            .max(sns::sns_work_size::<f32>(n, m, density)?)
+            .bytes();
         Ok(Done::Ok)
     })
 }
@@ -99,12 +138,12 @@ where
     let nm = checked_product(&[n, m])?;
     // SAFETY: the caller's contract: each non-NULL pointer covers the length implied
     // by n and m, and outputs are not aliased (checked below with `disjoint`).
-    let (c, a, b, opts, f, g, plan, work, rep) = unsafe {
+    let (c, a, b, (opts, opts_span), f, g, plan, work, rep) = unsafe {
         (
             input(c, nm)?,
             input(a, n)?,
             input(b, m)?,
-            input(opts, 1)?,
+            opts::read(opts)?,
             output(f, n)?,
             output(g, m)?,
             output(plan, nm)?,
@@ -115,9 +154,9 @@ where
     let rep_span = rep.as_deref().map_or((0, 0), span);
     disjoint(
         &[span(f), span(g), span(plan), span(work), rep_span],
-        &[span(c), span(a), span(b), span(opts)],
+        &[span(c), span(a), span(b), opts_span],
     )?;
-    let opts = SnsOpts::from(*opts.first().ok_or(Error::Internal)?);
+    let opts = SnsOpts::from(opts);
     let c = Dense::new(c, n, m)?;
     let outcome = sns::sns::<T, Simd>(c, a, b, &opts, f, g, plan, work)?;
     finish(outcome.report, rep.and_then(|r| r.first_mut()))

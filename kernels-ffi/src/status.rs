@@ -34,7 +34,7 @@ pub const KN_ERR_INTERNAL: kn_status = -8;
 /// Major version; equals the crate version in Cargo.toml (checked by a test).
 pub const KN_VERSION_MAJOR: u32 = 0;
 /// Minor version.
-pub const KN_VERSION_MINOR: u32 = 1;
+pub const KN_VERSION_MINOR: u32 = 2;
 /// Patch version.
 pub const KN_VERSION_PATCH: u32 = 0;
 

@@ -13,6 +13,16 @@
 #define NX 12
 #define N (NX * NX)
 
+/* Options from the defaults, so that fields added later keep their defaults. */
+static kn_cg_opts cg_opts(double tol, uint32_t max_iter, int32_t precond, double omega) {
+  kn_cg_opts o = kn_cg_opts_default();
+  o.tol = tol;
+  o.max_iter = max_iter;
+  o.precond = precond;
+  o.omega = omega;
+  return o;
+}
+
 /* 4 I - neighbours on the NX x NX grid, lexicographic. */
 static size_t indptr[N + 1];
 static uint32_t indices[5 * N];
@@ -56,7 +66,7 @@ static void test_solves(void) {
   const int32_t pre[3] = {KN_PRECOND_NONE, KN_PRECOND_JACOBI, KN_PRECOND_SSOR};
   uint32_t iters[3];
   for (int k = 0; k < 3; ++k) {
-    kn_cg_opts opts = {1e-10, 1000, pre[k], 1.6};
+    kn_cg_opts opts = cg_opts(1e-10, 1000, pre[k], 1.6);
     kn_report rep;
     memset(x, 0, sizeof x);
     CHECK(kn_cg_csr_f64(N, indptr, indices, values, b, x, &opts, work, work_bytes, &rep) == KN_OK);
@@ -68,7 +78,7 @@ static void test_solves(void) {
   CHECK(iters[2] < iters[1]);
 
   /* A warm start at the solution: zero iterations. NULL rep is allowed. */
-  kn_cg_opts opts = {1e-8, 1000, KN_PRECOND_JACOBI, 0.0};
+  kn_cg_opts opts = cg_opts(1e-8, 1000, KN_PRECOND_JACOBI, 0.0);
   CHECK(kn_cg_csr_f64(N, indptr, indices, values, b, x, &opts, work, work_bytes, NULL) == KN_OK);
 
   /* Too few iterations: KN_NOT_CONVERGED with the iterate and the report written. */
@@ -84,7 +94,7 @@ static void test_solves(void) {
   float vf[5 * N], bf[N], xf[N];
   for (size_t k = 0; k < indptr[N]; ++k) vf[k] = (float)values[k];
   for (size_t i = 0; i < N; ++i) { bf[i] = (float)b[i]; xf[i] = 0.0f; }
-  kn_cg_opts o32 = {1e-5, 500, KN_PRECOND_SSOR, 1.5};
+  kn_cg_opts o32 = cg_opts(1e-5, 500, KN_PRECOND_SSOR, 1.5);
   CHECK(kn_cg_csr_f32(N, indptr, indices, vf, bf, xf, &o32, work, work_bytes, &rep) == KN_OK);
   CHECK(rep.converged == 1 && rep.error <= 1e-5);
   double xd[N];
@@ -97,7 +107,7 @@ static void test_indefinite(void) {
   build_poisson(1.0);
   double b[N], x[N];
   for (size_t i = 0; i < N; ++i) { b[i] = 1.0; x[i] = 0.0; }
-  kn_cg_opts opts = {1e-10, 1000, KN_PRECOND_NONE, 0.0};
+  kn_cg_opts opts = cg_opts(1e-10, 1000, KN_PRECOND_NONE, 0.0);
   kn_report rep, keep;
   memset(&rep, 0x5a, sizeof rep);
   keep = rep;
@@ -118,16 +128,16 @@ static void test_bad_input(void) {
   kn_report rep, rep_keep;
   memset(&rep, 0x5a, sizeof rep);
   rep_keep = rep;
-  kn_cg_opts good = {1e-8, 100, KN_PRECOND_JACOBI, 1.0};
+  kn_cg_opts good = cg_opts(1e-8, 100, KN_PRECOND_JACOBI, 1.0);
 #define RUN(o) kn_cg_csr_f64(N, indptr, indices, values, b, x, (o), work, work_bytes, &rep)
 
   /* Options. */
   const kn_cg_opts bad[] = {
-      {0.0, 100, KN_PRECOND_NONE, 1.0},     {-1.0, 100, KN_PRECOND_NONE, 1.0},
-      {NAN, 100, KN_PRECOND_NONE, 1.0},     {INFINITY, 100, KN_PRECOND_NONE, 1.0},
-      {1e-8, 0, KN_PRECOND_JACOBI, 1.0},    {1e-8, 100, 3, 1.0},
-      {1e-8, 100, -1, 1.0},                 {1e-8, 100, KN_PRECOND_SSOR, 0.0},
-      {1e-8, 100, KN_PRECOND_SSOR, 2.0},    {1e-8, 100, KN_PRECOND_SSOR, NAN},
+      cg_opts(0.0, 100, KN_PRECOND_NONE, 1.0),  cg_opts(-1.0, 100, KN_PRECOND_NONE, 1.0),
+      cg_opts(NAN, 100, KN_PRECOND_NONE, 1.0),  cg_opts(INFINITY, 100, KN_PRECOND_NONE, 1.0),
+      cg_opts(1e-8, 0, KN_PRECOND_JACOBI, 1.0), cg_opts(1e-8, 100, 3, 1.0),
+      cg_opts(1e-8, 100, -1, 1.0),              cg_opts(1e-8, 100, KN_PRECOND_SSOR, 0.0),
+      cg_opts(1e-8, 100, KN_PRECOND_SSOR, 2.0), cg_opts(1e-8, 100, KN_PRECOND_SSOR, NAN),
   };
   for (size_t k = 0; k < sizeof bad / sizeof bad[0]; ++k) CHECK(RUN(&bad[k]) == KN_ERR_ARGUMENT);
 

@@ -42,11 +42,7 @@ static void build(void) {
 
 static unsigned char work[64 * N];
 
-/* Jacobi-preconditioned CG to 1e-8 in at most 1000 iterations. */
-static kn_cg_opts cg_opts(void) {
-  kn_cg_opts o = {1e-8, 1000, KN_PRECOND_JACOBI, 1.0};
-  return o;
-}
+
 
 /* The handle paths give the same bits as the array paths. */
 static void test_same_results(void) {
@@ -90,7 +86,7 @@ static void test_same_results(void) {
 
   const int32_t pre[3] = {KN_PRECOND_NONE, KN_PRECOND_JACOBI, KN_PRECOND_SSOR};
   for (int k = 0; k < 3; ++k) {
-    kn_cg_opts o = cg_opts();
+    kn_cg_opts o = kn_cg_opts_default();
     o.tol = 1e-10;
     o.precond = pre[k];
     o.omega = 1.4;
@@ -134,7 +130,7 @@ static void test_bad_input(void) {
   CHECK_STATUS(kn_csr_init_f32(&h32, N, indptr, indices, values32), KN_OK);
   double b[N], x[N];
   for (size_t i = 0; i < N; ++i) b[i] = 1.0, x[i] = 7.0;
-  kn_cg_opts o = cg_opts();
+  kn_cg_opts o = kn_cg_opts_default();
   kn_report rep;
   /* NULL, a handle init never wrote, a handle of the other type. */
   CHECK_STATUS(kn_sor_csr_h_f64(NULL, b, x, 1.3, KN_SWEEP_FORWARD, 1), KN_ERR_NULL);

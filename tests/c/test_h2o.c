@@ -23,6 +23,16 @@ static void fill(float *x, size_t n, unsigned seed) {
   }
 }
 
+/* Options from the defaults, so that fields added later keep their defaults. */
+static kn_h2o_opts h2o_opts(size_t sink, size_t heavy, size_t recent) {
+  kn_h2o_opts o = kn_h2o_opts_default();
+  o.sink = sink;
+  o.heavy = heavy;
+  o.recent = recent;
+  o.scale = 0.0f;
+  return o;
+}
+
 /* Plain causal softmax attention in double. */
 static void naive(double *out) {
   const size_t group = NH / NKV;
@@ -57,7 +67,7 @@ static void test_full_budget(void) {
   static double want[NH * SEQ * D];
   size_t bytes = 0;
   void *work = work_for_prefill(&bytes);
-  kn_h2o_opts opts = {2, SEQ, 4, 0.0f};
+  kn_h2o_opts opts = h2o_opts(2, SEQ, 4);
   uint8_t keep[NKV * SEQ];
   CHECK(kn_h2o_prefill_f32(NH, NKV, SEQ, D, q, k, v, &opts, out, NULL, keep, work, bytes) == KN_OK);
   naive(want);
@@ -75,7 +85,7 @@ static void test_prefill_equals_decode(void) {
   uint8_t keep[NKV * SEQ];
   size_t bytes = 0;
   void *work = work_for_prefill(&bytes);
-  kn_h2o_opts opts = {1, 3, 4, 0.0f};
+  kn_h2o_opts opts = h2o_opts(1, 3, 4);
   const size_t budget = 8;
   CHECK(kn_h2o_prefill_f32(NH, NKV, SEQ, D, q, k, v, &opts, out, scores, keep, work, bytes) == KN_OK);
   free(work);
@@ -163,8 +173,8 @@ static void test_bad_prefill(void) {
   void *work = work_for_prefill(&bytes);
   for (size_t i = 0; i < NH * SEQ * D; ++i) out[i] = -5.0f;
   for (size_t i = 0; i < NKV * SEQ; ++i) scores[i] = -6.0f;
-  kn_h2o_opts opts = {1, 3, 4, 0.0f};
-  kn_h2o_opts zero = {0, 0, 0, 0.0f};
+  kn_h2o_opts opts = h2o_opts(1, 3, 4);
+  kn_h2o_opts zero = h2o_opts(0, 0, 0);
   /* n_heads not a multiple of n_kv_heads, d = 0, budget 0, NaN in q/k/v */
   CHECK(kn_h2o_prefill_f32(3, NKV, SEQ, D, q, k, v, &opts, out, scores, NULL, work, bytes) ==
         KN_ERR_DIMENSION);

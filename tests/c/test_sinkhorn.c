@@ -11,6 +11,16 @@
 
 #include "check.h"
 
+/* Options from the defaults, so that fields added later keep their defaults. */
+static kn_sinkhorn_opts opts(double reg, double tol, uint32_t max_iter, uint32_t check_every) {
+  kn_sinkhorn_opts o = kn_sinkhorn_opts_default();
+  o.reg = reg;
+  o.tol = tol;
+  o.max_iter = max_iter;
+  o.check_every = check_every;
+  return o;
+}
+
 static const double PLAN_2X2[4] = {0.36552929, 0.13447071, 0.13447071, 0.36552929};
 
 static void *workspace(kn_status (*query)(size_t, size_t, size_t *), size_t n, size_t m,
@@ -25,7 +35,7 @@ static void test_closed_form(void) {
   const double C[4] = {0.0, 1.0, 1.0, 0.0};
   const double half[2] = {0.5, 0.5};
   double f[2] = {0}, g[2] = {0}, plan[4];
-  kn_sinkhorn_opts o = {1.0, 1e-13, 1000, 1};
+  kn_sinkhorn_opts o = opts(1.0, 1e-13, 1000, 1);
   size_t bytes;
   unsigned char *w = workspace(kn_sinkhorn_work_bytes, 2, 2, &bytes);
   kn_report rep;
@@ -73,7 +83,7 @@ static void test_random_and_warm_start(void) {
   }
   for (int i = 0; i < N; ++i) a[i] = 1.0 / N;
   for (int j = 0; j < M; ++j) b[j] = 1.0 / M;
-  kn_sinkhorn_opts o = {0.05, 1e-10, 10000, 10};
+  kn_sinkhorn_opts o = opts(0.05, 1e-10, 10000, 10);
   size_t bytes;
   unsigned char *w = workspace(kn_sinkhorn_work_bytes, N, M, &bytes);
   kn_report rep;
@@ -107,7 +117,7 @@ static void test_bad_input(void) {
   const double f0[2] = {0.125, 0.125}, g0[3] = {-0.25, -0.25, -0.25};
   double f[2], g[3], plan[6], u[2], v[3];
   const double plan0[6] = {7, 7, 7, 7, 7, 7};
-  kn_sinkhorn_opts o = {0.5, 1e-9, 100, 1};
+  kn_sinkhorn_opts o = opts(0.5, 1e-9, 100, 1);
   size_t bytes, sbytes;
   unsigned char *w = workspace(kn_sinkhorn_work_bytes, 2, 3, &bytes);
   unsigned char *sw = workspace(kn_scale_work_bytes, 2, 3, &sbytes);

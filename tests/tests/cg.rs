@@ -208,11 +208,10 @@ fn solve<T: Real, P: CgKernels<T>>(
     let values = cast::<T>(&m.values);
     let a = SquareCsr::new(m.n, &m.indptr, &m.indices, &values).unwrap();
     let mut x = vec![T::zero(); m.n];
-    let opts = CgOpts {
-        tol,
-        max_iter,
-        precond,
-    };
+    let opts = CgOpts::default()
+        .tol(tol)
+        .max_iter(max_iter)
+        .precond(precond);
     let got = cg::cg::<T, P>(&a, &cast::<T>(b), &mut x, &opts, &mut work_for::<T>(m.n));
     (got, x)
 }
@@ -389,6 +388,7 @@ fn not_converged_reports_and_keeps_the_iterate() {
             max_iter: 500,
             precond: p,
             omega,
+            ..Default::default()
         };
         assert_eq!(c.run_f32(), KN_OK, "precond {p}");
         assert!(c.rep.error <= 1e-5 && m.residual(&b, &c.xf) <= 1.1e-5);
@@ -440,6 +440,7 @@ impl Call {
                 max_iter: 1000,
                 precond: KN_PRECOND_JACOBI,
                 omega: 1.0,
+                ..Default::default()
             },
             work: vec![0; bytes],
             rep: sentinel(),
@@ -550,11 +551,10 @@ fn malformed_csr_is_refused_before_any_write() {
         Error::Dimension
     );
     let a = SquareCsr::new(m.n, ip, ix, v).unwrap();
-    let opts = CgOpts {
-        tol: 1e-8,
-        max_iter: 10,
-        precond: Precond::Jacobi,
-    };
+    let opts = CgOpts::default()
+        .tol(1e-8)
+        .max_iter(10)
+        .precond(Precond::Jacobi);
     let mut work = work_for::<f64>(m.n);
     let mut x = vec![3.0; m.n];
     for (bl, xl) in [(m.n - 1, m.n), (m.n, m.n + 1)] {
@@ -614,6 +614,7 @@ fn bad_arguments_are_refused_before_any_write() {
                 max_iter,
                 precond,
                 omega,
+                ..Default::default()
             }
         });
     }

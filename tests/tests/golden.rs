@@ -151,12 +151,11 @@ fn sinkhorn_hash<T: Real, P: SinkhornKernels<T>>() -> u64 {
     let (n, m) = (37, 29);
     let (c, a, b) = transport(n, m);
     let (c, a, b) = (cast::<T>(&c), cast::<T>(&a), cast::<T>(&b));
-    let o = SinkhornOpts {
-        reg: 0.05,
-        tol: 1e-30,
-        max_iter: 60,
-        check_every: 7,
-    };
+    let o = SinkhornOpts::default()
+        .reg(0.05)
+        .tol(1e-30)
+        .max_iter(60)
+        .check_every(7);
     let cm = Dense::new(&c, n, m).unwrap();
     let (mut f, mut g, mut plan) = (
         vec![T::zero(); n],
@@ -185,15 +184,14 @@ fn sns_hash<T: Real, P: SnsKernels<T>>() -> u64 {
     let (n, m) = (24, 20);
     let (c, a, b) = transport(n, m);
     let (c, a, b) = (cast::<T>(&c), cast::<T>(&a), cast::<T>(&b));
-    let o = SnsOpts {
-        reg: 0.01,
-        tol: 1e-30,
-        sinkhorn_iters: 10,
-        max_newton: 6,
-        density: 0.0,
-        cg_max_iter: 0,
-        cg_tol: 0.0,
-    };
+    let o = SnsOpts::default()
+        .reg(0.01)
+        .tol(1e-30)
+        .sinkhorn_iters(10)
+        .max_newton(6)
+        .density(0.0)
+        .cg_max_iter(0)
+        .cg_tol(0.0);
     let cm = Dense::new(&c, n, m).unwrap();
     let (mut f, mut g, mut plan) = (
         vec![T::zero(); n],
@@ -251,11 +249,7 @@ fn cg_hash<T: Real, P: CgKernels<T>>() -> u64 {
     let b = cast::<T>(&uniform::<f64>(n, 21, 1.0));
     let mut h = Hash::new();
     for precond in [Precond::None, Precond::Jacobi, Precond::Ssor { omega: 1.5 }] {
-        let o = CgOpts {
-            tol: 1e-30,
-            max_iter: 25,
-            precond,
-        };
+        let o = CgOpts::default().tol(1e-30).max_iter(25).precond(precond);
         let mut x = vec![T::zero(); n];
         let mut work = vec![0u8; cg_work_size::<T>(n).unwrap().bytes()];
         let rep = cg::<T, P>(&a, &b, &mut x, &o, &mut work).unwrap();
@@ -346,12 +340,11 @@ fn h2o_hash<P: H2oKernels<f32>>() -> u64 {
     // With eviction (row by row, scores and the kept set), then at full budget
     // without scores (the blocked path).
     for (sink, heavy, recent, with_scores) in [(2, 20, 10, true), (0, 0, seq, false)] {
-        let o = H2oOpts {
-            sink,
-            heavy,
-            recent,
-            scale: 0.0,
-        };
+        let o = H2oOpts::default()
+            .sink(sink)
+            .heavy(heavy)
+            .recent(recent)
+            .scale(0.0);
         let mut out = vec![0f32; nh * seq * d];
         let (mut scores, mut keep) = (vec![0f32; nkv * seq], vec![0u8; nkv * seq]);
         let (s, kp) = if with_scores {

@@ -42,12 +42,11 @@ impl Case {
             q: uniform(n_heads * seq * d, seed, 2.0),
             k: uniform(n_kv * seq * d, seed + 1, 2.0),
             v: uniform(n_kv * seq * d, seed + 2, 1.0),
-            opts: H2oOpts {
-                sink: budget.0,
-                heavy: budget.1,
-                recent: budget.2,
-                scale: 0.0,
-            },
+            opts: H2oOpts::default()
+                .sink(budget.0)
+                .heavy(budget.1)
+                .recent(budget.2)
+                .scale(0.0),
         }
     }
 
@@ -526,12 +525,7 @@ fn bad_input_is_refused_before_any_write() {
     untouched(&run(&c, None), Error::Dimension);
     // budget 0, and a budget of sinks only
     let mut c = base.clone();
-    c.opts = H2oOpts {
-        sink: 0,
-        heavy: 0,
-        recent: 0,
-        scale: 0.0,
-    };
+    c.opts = H2oOpts::default().sink(0).heavy(0).recent(0).scale(0.0);
     untouched(&run(&c, None), Error::Argument);
     c.opts.sink = 4;
     untouched(&run(&c, None), Error::Argument);

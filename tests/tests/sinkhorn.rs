@@ -50,12 +50,11 @@ fn to_f64<T: Real>(v: &[T]) -> Vec<f64> {
 }
 
 fn opts(reg: f64, tol: f64, max_iter: u32, check_every: u32) -> SinkhornOpts {
-    SinkhornOpts {
-        reg,
-        tol,
-        max_iter,
-        check_every,
-    }
+    SinkhornOpts::default()
+        .reg(reg)
+        .tol(tol)
+        .max_iter(max_iter)
+        .check_every(check_every)
 }
 
 /// A report with the potentials and the plan, widened to f64.
@@ -718,41 +717,21 @@ fn unequal_or_nonpositive_marginals_are_rejected_untouched() {
 fn bad_options_are_rejected_untouched() {
     let (c, a, b, o) = base();
     for reg in [0.0, -1.0, f64::NAN, f64::INFINITY] {
-        log_rejects(
-            Error::Argument,
-            &c,
-            (2, 3),
-            &a,
-            &b,
-            SinkhornOpts { reg, ..o },
-            fg(),
-            None,
-        );
+        log_rejects(Error::Argument, &c, (2, 3), &a, &b, o.reg(reg), fg(), None);
     }
     for tol in [0.0, -1e-9, f64::NAN] {
-        let bad = SinkhornOpts { tol, ..o };
+        let bad = o.tol(tol);
         log_rejects(Error::Argument, &c, (2, 3), &a, &b, bad, fg(), None);
         scale_rejects(Error::Argument, &c, (2, 3), &a, &b, bad, None);
     }
-    let bad = SinkhornOpts { max_iter: 0, ..o };
+    let bad = o.max_iter(0);
     log_rejects(Error::Argument, &c, (2, 3), &a, &b, bad, fg(), None);
     scale_rejects(Error::Argument, &c, (2, 3), &a, &b, bad, None);
     // kn_scale ignores reg.
     let mut work = vec![0u8; scale_work_size::<f64>(2, 3).unwrap().bytes()];
     let (mut u, mut v) = (vec![0.0; 2], vec![0.0; 3]);
     let cm = Dense::new(&c, 2, 3).unwrap();
-    assert!(
-        scale::<f64, Simd>(
-            cm,
-            &a,
-            &b,
-            &SinkhornOpts { reg: -1.0, ..o },
-            &mut u,
-            &mut v,
-            &mut work
-        )
-        .is_ok()
-    );
+    assert!(scale::<f64, Simd>(cm, &a, &b, &o.reg(-1.0), &mut u, &mut v, &mut work).is_ok());
 }
 
 #[test]
@@ -776,7 +755,7 @@ fn cost_over_reg_overflowing_is_numerical_untouched() {
         (2, 3),
         &a,
         &b,
-        SinkhornOpts { reg: 1e-10, ..o },
+        o.reg(1e-10),
         fg(),
         None,
     );
@@ -852,6 +831,7 @@ fn f32_entry_points_and_scale_query_refuse_bad_input_untouched() {
         tol: 1e-6,
         max_iter: 100,
         check_every: 1,
+        ..Default::default()
     };
     let mut bytes = 0usize;
     // SAFETY: every pointer is NULL or a live buffer of the size (2 x 2) implies.

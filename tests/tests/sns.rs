@@ -21,15 +21,14 @@ fn assignment(n: usize, seed: u64) -> (Vec<f64>, Vec<f64>) {
 }
 
 fn opts(reg: f64, tol: f64) -> SnsOpts {
-    SnsOpts {
-        reg,
-        tol,
-        sinkhorn_iters: 20,
-        max_newton: 100,
-        density: 0.0,
-        cg_max_iter: 0,
-        cg_tol: 0.0,
-    }
+    SnsOpts::default()
+        .reg(reg)
+        .tol(tol)
+        .sinkhorn_iters(20)
+        .max_newton(100)
+        .density(0.0)
+        .cg_max_iter(0)
+        .cg_tol(0.0)
 }
 
 /// Potentials and plan of one solve.
@@ -109,21 +108,17 @@ fn plan_agrees_with_a_long_sinkhorn_run() {
     let (c, w) = assignment(n, 11);
     let reg = 0.02;
     // A spread-out plan (large eps): keep a quarter of it in the Hessian.
-    let o = SnsOpts {
-        density: 0.25,
-        ..opts(reg, 1e-13)
-    };
+    let o = opts(reg, 1e-13).density(0.25);
     let (out, s) = run::<f64, Simd>(n, &c, &w, &o, None);
     let out = out.unwrap();
     assert!(out.report.converged, "{out:?}");
     let (mut f, mut g, mut plan) = (vec![0.0; n], vec![0.0; n], vec![0.0; n * n]);
     let mut work = vec![0u8; sinkhorn_work_size::<f64>(n, n).unwrap().bytes()];
-    let long = SinkhornOpts {
-        reg,
-        tol: 1e-14,
-        max_iter: 200_000,
-        check_every: 10,
-    };
+    let long = SinkhornOpts::default()
+        .reg(reg)
+        .tol(1e-14)
+        .max_iter(200_000)
+        .check_every(10);
     let cd = Dense::new(&c, n, n).unwrap();
     let rep = sinkhorn_log::<f64, Simd>(
         cd,
@@ -185,10 +180,7 @@ fn falls_back_to_sinkhorn_and_never_returns_a_worse_iterate() {
     // the pair returned is at least as good as the one given.
     let n = 60;
     let (c, w) = assignment(n, 13);
-    let dense = SnsOpts {
-        density: 1.0,
-        ..opts(0.02, 1e-15)
-    };
+    let dense = opts(0.02, 1e-15).density(1.0);
     let (_, s) = run::<f64, Simd>(n, &c, &w, &dense, None);
     // The given pair's error, recomputed naively from its plan (summation order
     // differs from the solver's by a rounding or so).
@@ -197,12 +189,10 @@ fn falls_back_to_sinkhorn_and_never_returns_a_worse_iterate() {
         n,
         &c,
         &w,
-        &SnsOpts {
-            sinkhorn_iters: 0,
-            max_newton: 10,
-            density: 1.0,
-            ..opts(0.02, 1e-300)
-        },
+        &opts(0.02, 1e-300)
+            .sinkhorn_iters(0)
+            .max_newton(10)
+            .density(1.0),
         Some((&s.f, &s.g)),
     );
     let out = out.unwrap();
@@ -221,13 +211,11 @@ fn a_worse_newton_step_is_not_returned_from_a_good_start() {
     let n = 40;
     let (c, w) = assignment(n, 17);
     let (_, s) = run::<f64, Simd>(n, &c, &w, &opts(0.05, 1e-9), None);
-    let bad = SnsOpts {
-        sinkhorn_iters: 0,
-        max_newton: 3,
-        density: 1e-9,
-        cg_max_iter: 1,
-        ..opts(0.05, 1e-300)
-    };
+    let bad = opts(0.05, 1e-300)
+        .sinkhorn_iters(0)
+        .max_newton(3)
+        .density(1e-9)
+        .cg_max_iter(1);
     let start_error = plan_error(n, &s.plan, 1.0 / n as f64);
     let (out, _) = run::<f64, Simd>(n, &c, &w, &bad, Some((&s.f, &s.g)));
     let out = out.unwrap();
@@ -272,33 +260,14 @@ fn bad_input_is_rejected_untouched() {
     let good = opts(0.1, 1e-9);
     // Options.
     for bad in [
-        SnsOpts { reg: 0.0, ..good },
-        SnsOpts {
-            reg: f64::INFINITY,
-            ..good
-        },
-        SnsOpts { tol: 0.0, ..good },
-        SnsOpts {
-            tol: f64::NAN,
-            ..good
-        },
-        SnsOpts {
-            density: 1.5,
-            ..good
-        },
-        SnsOpts {
-            density: -0.1,
-            ..good
-        },
-        SnsOpts {
-            cg_tol: 1.0,
-            ..good
-        },
-        SnsOpts {
-            sinkhorn_iters: 0,
-            max_newton: 0,
-            ..good
-        },
+        good.reg(0.0),
+        good.reg(f64::INFINITY),
+        good.tol(0.0),
+        good.tol(f64::NAN),
+        good.density(1.5),
+        good.density(-0.1),
+        good.cg_tol(1.0),
+        good.sinkhorn_iters(0).max_newton(0),
     ] {
         rejects(n, &c, &w, &w, &bad, None, &f0, Error::Argument);
     }
@@ -328,10 +297,7 @@ fn bad_input_is_rejected_untouched() {
         &c,
         &w,
         &w,
-        &SnsOpts {
-            reg: 1e-310,
-            ..good
-        },
+        &good.reg(1e-310),
         None,
         &f0,
         Error::Numerical,
@@ -423,11 +389,9 @@ fn density_experiment() {
     ];
     for (name, n, c, a, b, per_row) in cases {
         for &k in per_row {
-            let o = SnsOpts {
-                density: (k / n as f64).min(1.0),
-                max_newton: 300,
-                ..opts(1.0 / 1200.0, 1e-12)
-            };
+            let o = opts(1.0 / 1200.0, 1e-12)
+                .density((k / n as f64).min(1.0))
+                .max_newton(300);
             let (mut f, mut g, mut plan) = (vec![0.0; n], vec![0.0; n], vec![0.0; n * n]);
             let mut work = vec![0u8; sns_work_size::<f64>(n, n, o.density).unwrap().bytes()];
             let start = std::time::Instant::now();

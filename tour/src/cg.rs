@@ -145,11 +145,10 @@ fn solve<P: CgKernels<f64>>(
     work: &mut [u8],
 ) -> (kernels_core::Result<kernels_core::Report>, Vec<f64>) {
     let mut x = vec![0.0; m.n];
-    let opts = CgOpts {
-        tol,
-        max_iter,
-        precond,
-    };
+    let opts = CgOpts::default()
+        .tol(tol)
+        .max_iter(max_iter)
+        .precond(precond);
     let got = cg::cg::<f64, P>(&m.view(), b, &mut x, &opts, work);
     (got, x)
 }

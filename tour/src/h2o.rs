@@ -78,12 +78,11 @@ impl Prompt {
 fn split(budget: usize) -> H2oOpts {
     let sink = 4.min(budget / 4);
     let heavy = (budget - sink) / 2;
-    H2oOpts {
-        sink,
-        heavy,
-        recent: budget - sink - heavy,
-        scale: 0.0,
-    }
+    H2oOpts::default()
+        .sink(sink)
+        .heavy(heavy)
+        .recent(budget - sink - heavy)
+        .scale(0.0)
 }
 
 fn rel_error(a: &[f32], reference: &[f32]) -> f64 {
@@ -153,12 +152,7 @@ pub fn run(mode: Mode, machine: &Machine) -> Section {
     };
     let p = Prompt::planted(heads, seq, d, 42);
     let mut work = p.work();
-    let full = H2oOpts {
-        sink: 0,
-        heavy: 0,
-        recent: seq,
-        scale: 0.0,
-    };
+    let full = H2oOpts::default().sink(0).heavy(0).recent(seq).scale(0.0);
     let reference = p.prefill::<Scalar>(&full, &mut work);
     let fast = p.prefill::<Simd>(&full, &mut work);
     let err = rel_error(&fast, &reference);
@@ -205,12 +199,7 @@ pub fn run(mode: Mode, machine: &Machine) -> Section {
     for &pc in &percents {
         let b = ((seq as f64 * pc / 100.0).round() as usize).max(2);
         let h2o_err = rel_error(&p.prefill::<Simd>(&split(b), &mut work), &fast);
-        let window = H2oOpts {
-            sink: 0,
-            heavy: 0,
-            recent: b,
-            scale: 0.0,
-        };
+        let window = H2oOpts::default().sink(0).heavy(0).recent(b).scale(0.0);
         let window_err = rel_error(&p.prefill::<Simd>(&window, &mut work), &fast);
         let random_err = rel_error(&random_eviction(&p, b, 7), &fast);
         for (s, e) in series.iter_mut().zip([h2o_err, window_err, random_err]) {
@@ -385,12 +374,7 @@ pub fn bench(machine: &Machine) -> Section {
     let (heads, seq, d) = (8, 2048, 128);
     let p = Prompt::planted(heads, seq, d, 5);
     let mut work = p.work();
-    let full = H2oOpts {
-        sink: 0,
-        heavy: 0,
-        recent: seq,
-        scale: 0.0,
-    };
+    let full = H2oOpts::default().sink(0).heavy(0).recent(seq).scale(0.0);
     let time = Duration::from_secs(3);
     let ours_full = p.prefill::<Simd>(&full, &mut work);
     let t_full = seconds_per_call(time, || {

@@ -71,12 +71,11 @@ fn cast<T: Real>(v: &[f64]) -> Vec<T> {
 }
 
 fn opts(reg: f64, tol: f64, max_iter: u32, check_every: u32) -> SinkhornOpts {
-    SinkhornOpts {
-        reg,
-        tol,
-        max_iter,
-        check_every,
-    }
+    SinkhornOpts::default()
+        .reg(reg)
+        .tol(tol)
+        .max_iter(max_iter)
+        .check_every(check_every)
 }
 
 /// Problem data in `T` with the solver state: potentials (or scalings), plan,

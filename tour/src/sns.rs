@@ -115,15 +115,14 @@ impl History {
 /// SNS to `TOL` in one uninterrupted solve, the history taken by its observer.
 fn run_sns(p: &Problem, density: f64) -> History {
     let n = p.n;
-    let o = SnsOpts {
-        reg: REG,
-        tol: TOL,
-        sinkhorn_iters: 20,
-        max_newton: 500,
-        density,
-        cg_max_iter: 0,
-        cg_tol: 0.0,
-    };
+    let o = SnsOpts::default()
+        .reg(REG)
+        .tol(TOL)
+        .sinkhorn_iters(20)
+        .max_newton(500)
+        .density(density)
+        .cg_max_iter(0)
+        .cg_tol(0.0);
     let (mut f, mut g, mut plan) = (vec![0.0; n], vec![0.0; n], vec![0.0; n * n]);
     let mut work = vec![0u8; sns_work_size::<f64>(n, n, density).map_or(0, |w| w.bytes())];
     let mut points = Vec::new();
@@ -166,12 +165,11 @@ fn run_sinkhorn(p: &Problem, max_iter: u32, budget_s: f64) -> History {
     let start = Instant::now();
     let (mut converged, mut next_report) = (false, 10.0);
     while done < max_iter && !converged && start.elapsed().as_secs_f64() < budget_s {
-        let o = SinkhornOpts {
-            reg: REG,
-            tol: TOL,
-            max_iter: chunk.min(max_iter - done),
-            check_every: 10,
-        };
+        let o = SinkhornOpts::default()
+            .reg(REG)
+            .tol(TOL)
+            .max_iter(chunk.min(max_iter - done))
+            .check_every(10);
         let Ok(rep) = sinkhorn_log::<f64, Simd>(c, &p.a, &p.b, &o, &mut f, &mut g, None, &mut work)
         else {
             break;
@@ -189,12 +187,11 @@ fn run_sinkhorn(p: &Problem, max_iter: u32, budget_s: f64) -> History {
         points.push((f64::from(done), elapsed, rep.error));
         chunk = (chunk + chunk / 4).min(5000);
     }
-    let o = SinkhornOpts {
-        reg: REG,
-        tol: TOL,
-        max_iter: 1,
-        check_every: 1,
-    };
+    let o = SinkhornOpts::default()
+        .reg(REG)
+        .tol(TOL)
+        .max_iter(1)
+        .check_every(1);
     // The plan of the final potentials (one more iteration, not timed).
     let _ = sinkhorn_log::<f64, Simd>(
         c,

@@ -31,7 +31,13 @@ impl Precond {
 }
 
 /// The options of [`cg`](super::cg).
+///
+/// Build it from [`Default`] and the setters, e.g.
+/// `CgOpts::default().tol(1e-10).precond(Precond::None)`: the struct is
+/// `#[non_exhaustive]` so that options can be added without breaking callers. The
+/// fields stay readable.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct CgOpts {
     /// Stop when `||b - A x|| / ||b|| <= tol`; positive and finite.
     pub tol: f64,
@@ -41,7 +47,39 @@ pub struct CgOpts {
     pub precond: Precond,
 }
 
+impl Default for CgOpts {
+    /// `tol = 1e-8`, `max_iter = 1000`, `precond = Precond::Jacobi`.
+    fn default() -> Self {
+        CgOpts {
+            tol: 1e-8,
+            max_iter: 1000,
+            precond: Precond::Jacobi,
+        }
+    }
+}
+
 impl CgOpts {
+    /// Sets `tol`, the relative residual to stop at.
+    #[must_use]
+    pub fn tol(mut self, tol: f64) -> Self {
+        self.tol = tol;
+        self
+    }
+
+    /// Sets `max_iter`, the iteration cap.
+    #[must_use]
+    pub fn max_iter(mut self, max_iter: u32) -> Self {
+        self.max_iter = max_iter;
+        self
+    }
+
+    /// Sets `precond`, the preconditioner.
+    #[must_use]
+    pub fn precond(mut self, precond: Precond) -> Self {
+        self.precond = precond;
+        self
+    }
+
     /// [`Error::Argument`] unless `tol` is positive and finite, `max_iter` positive
     /// and an SSOR `omega` in `(0, 2)`.
     pub(crate) fn check(&self) -> Result<()> {

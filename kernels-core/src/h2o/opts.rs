@@ -3,7 +3,12 @@
 use crate::{Error, Result};
 
 /// The per-kv-head budget and the logit scale (the C `kn_h2o_opts`).
+///
+/// Build it from [`Default`] and the setters, e.g.
+/// `H2oOpts::default().heavy(28).recent(32)`: the struct is `#[non_exhaustive]` so
+/// that options can be added without breaking callers. The fields stay readable.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct H2oOpts {
     /// First positions never evicted (attention sinks).
     pub sink: usize,
@@ -15,7 +20,48 @@ pub struct H2oOpts {
     pub scale: f32,
 }
 
+impl Default for H2oOpts {
+    /// A budget of 128 per kv head: `sink = 4`, `heavy = 60`, `recent = 64`; `scale =
+    /// 0` (`1 / sqrt(d)`).
+    fn default() -> Self {
+        H2oOpts {
+            sink: 4,
+            heavy: 60,
+            recent: 64,
+            scale: 0.0,
+        }
+    }
+}
+
 impl H2oOpts {
+    /// Sets `sink`, the first positions never evicted.
+    #[must_use]
+    pub fn sink(mut self, sink: usize) -> Self {
+        self.sink = sink;
+        self
+    }
+
+    /// Sets `heavy`, the heavy-hitter slots.
+    #[must_use]
+    pub fn heavy(mut self, heavy: usize) -> Self {
+        self.heavy = heavy;
+        self
+    }
+
+    /// Sets `recent`, the newest positions never evicted.
+    #[must_use]
+    pub fn recent(mut self, recent: usize) -> Self {
+        self.recent = recent;
+        self
+    }
+
+    /// Sets `scale`, the logit scale (0: `1 / sqrt(d)`).
+    #[must_use]
+    pub fn scale(mut self, scale: f32) -> Self {
+        self.scale = scale;
+        self
+    }
+
     /// `sink + heavy + recent` after checking the rule can run.
     ///
     /// [`Error::Dimension`] when the sum overflows; [`Error::Argument`] when it is 0 or

@@ -3,7 +3,13 @@
 use crate::{Error, Result};
 
 /// Options of [`sns`](super::sns).
+///
+/// Build it from [`Default`] and the setters, e.g.
+/// `SnsOpts::default().reg(1.0 / 1200.0).tol(1e-12)`: the struct is
+/// `#[non_exhaustive]` so that options can be added without breaking callers. The
+/// fields stay readable.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct SnsOpts {
     /// Entropic regularisation `eps`, positive and finite.
     pub reg: f64,
@@ -27,7 +33,77 @@ pub struct SnsOpts {
     pub cg_tol: f64,
 }
 
+impl Default for SnsOpts {
+    /// `reg = 0.05`, `tol = 1e-9` (as [`SinkhornOpts`](crate::sinkhorn::SinkhornOpts)),
+    /// `sinkhorn_iters = 20`, `max_newton = 100`, and 0 (the defaults described on
+    /// each field) for `density`, `cg_max_iter` and `cg_tol`.
+    fn default() -> Self {
+        SnsOpts {
+            reg: 0.05,
+            tol: 1e-9,
+            sinkhorn_iters: 20,
+            max_newton: 100,
+            density: 0.0,
+            cg_max_iter: 0,
+            cg_tol: 0.0,
+        }
+    }
+}
+
 impl SnsOpts {
+    /// Sets `reg`, the entropic regularisation.
+    #[must_use]
+    pub fn reg(mut self, reg: f64) -> Self {
+        self.reg = reg;
+        self
+    }
+
+    /// Sets `tol`, the L1 marginal error to stop at.
+    #[must_use]
+    pub fn tol(mut self, tol: f64) -> Self {
+        self.tol = tol;
+        self
+    }
+
+    /// Sets `sinkhorn_iters`, the Sinkhorn iterations before
+    /// the Newton stage.
+    #[must_use]
+    pub fn sinkhorn_iters(mut self, sinkhorn_iters: u32) -> Self {
+        self.sinkhorn_iters = sinkhorn_iters;
+        self
+    }
+
+    /// Sets `max_newton`, the cap on Newton-stage steps.
+    #[must_use]
+    pub fn max_newton(mut self, max_newton: u32) -> Self {
+        self.max_newton = max_newton;
+        self
+    }
+
+    /// Sets `density`, the cap on kept plan entries as a fraction of
+    /// `n * m` (0: the default).
+    #[must_use]
+    pub fn density(mut self, density: f64) -> Self {
+        self.density = density;
+        self
+    }
+
+    /// Sets `cg_max_iter`, the CG iterations per Newton step
+    /// (0: `n + m`).
+    #[must_use]
+    pub fn cg_max_iter(mut self, cg_max_iter: u32) -> Self {
+        self.cg_max_iter = cg_max_iter;
+        self
+    }
+
+    /// Sets `cg_tol`, the relative residual of the Newton system (0:
+    /// the default of the type).
+    #[must_use]
+    pub fn cg_tol(mut self, cg_tol: f64) -> Self {
+        self.cg_tol = cg_tol;
+        self
+    }
+
     /// [`Error::Argument`] unless `reg` and `tol` are positive (and `reg` finite),
     /// `density` is 0 or in `(0, 1]`, `cg_tol` is 0 or in `(0, 1)`, and at least
     /// one iteration of either stage is allowed.

@@ -8,10 +8,6 @@ use core::ffi::c_void;
 #[cfg(feature = "cuda")]
 use kernels_core::Result;
 
-/// Workspace alignment slack: `work` may have any alignment; the kernels need 4 bytes.
-#[cfg(feature = "cuda")]
-const WORK_SLACK: usize = 3;
-
 /// Device workspace size of `kn_cuda_h2o_decode_f32` for this cache and `n_heads`
 /// query heads, in bytes (device memory; any alignment).
 ///
@@ -49,11 +45,8 @@ unsafe fn work_bytes_device(
     if c.len > budget {
         return Err(Error::Argument);
     }
-    let words = kernels_cuda::h2o::decode_work_len(c.n_kv_heads, c.d, budget, n_heads)?;
-    *bytes = words
-        .checked_mul(4)
-        .and_then(|b| b.checked_add(WORK_SLACK))
-        .ok_or(Error::Dimension)?;
+    // An array of f32 with its alignment slack: `work` may have any alignment.
+    *bytes = kernels_cuda::h2o::decode_work_size(c.n_kv_heads, c.d, budget, n_heads)?.bytes();
     Ok(Done::Ok)
 }
 

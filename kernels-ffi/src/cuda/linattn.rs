@@ -9,11 +9,7 @@ use core::ffi::c_void;
 #[cfg(not(feature = "cuda"))]
 use kernels_core::Error;
 #[cfg(feature = "cuda")]
-use kernels_core::{Error, Result, linattn::Shape};
-
-/// Workspace alignment slack: `work` may have any alignment; the kernels need 4 bytes.
-#[cfg(feature = "cuda")]
-const WORK_SLACK: usize = 3;
+use kernels_core::{Error, Result, WorkspaceSize, linattn::Shape};
 
 #[cfg(feature = "cuda")]
 fn shape(n_heads: usize, len: usize, dk: usize, dv: usize) -> Shape {
@@ -25,19 +21,17 @@ fn shape(n_heads: usize, len: usize, dk: usize, dv: usize) -> Shape {
     }
 }
 
-/// `words` 4-byte words plus the alignment slack, in bytes, written to `*bytes`.
+/// A workspace size (an array of `f32`, its alignment slack included: `work` may have
+/// any alignment), in bytes, written to `*bytes`.
 ///
 /// # Safety
 /// `bytes` is NULL or valid for one write.
 #[cfg(feature = "cuda")]
-unsafe fn write_bytes(words: Result<usize>, bytes: *mut usize) -> Result<Done> {
+unsafe fn write_bytes(size: Result<WorkspaceSize>, bytes: *mut usize) -> Result<Done> {
     super::device::require()?;
     // SAFETY: the caller's contract on `bytes`.
     let bytes = unsafe { crate::args::out_value(bytes) }?;
-    *bytes = words?
-        .checked_mul(4)
-        .and_then(|b| b.checked_add(WORK_SLACK))
-        .ok_or(Error::Dimension)?;
+    *bytes = size?.bytes();
     Ok(Done::Ok)
 }
 
@@ -86,7 +80,7 @@ pub unsafe extern "C" fn kn_cuda_linattn_work_bytes(
         // SAFETY: forwarded pointer contract.
         return unsafe {
             write_bytes(
-                kernels_cuda::linattn::forward_work_len(shape(n_heads, len, dk, dv), chunk),
+                kernels_cuda::linattn::forward_work_size(shape(n_heads, len, dk, dv), chunk),
                 bytes,
             )
         };
@@ -269,7 +263,7 @@ pub unsafe extern "C" fn kn_cuda_linattn_chunk_state_work_bytes(
         // SAFETY: forwarded pointer contract.
         return unsafe {
             write_bytes(
-                kernels_cuda::linattn::chunk_state_work_len(shape(n_heads, len, dk, dv)),
+                kernels_cuda::linattn::chunk_state_work_size(shape(n_heads, len, dk, dv)),
                 bytes,
             )
         };
@@ -393,7 +387,7 @@ pub unsafe extern "C" fn kn_cuda_linattn_state_scan_work_bytes(
         // SAFETY: forwarded pointer contract.
         return unsafe {
             write_bytes(
-                kernels_cuda::linattn::state_scan_work_len(n_chunks, n_heads, dk, dv),
+                kernels_cuda::linattn::state_scan_work_size(n_chunks, n_heads, dk, dv),
                 bytes,
             )
         };

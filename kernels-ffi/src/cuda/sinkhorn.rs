@@ -9,11 +9,12 @@ use core::ffi::c_void;
 #[cfg(feature = "cuda")]
 use {
     super::device,
-    crate::args::{input, out_value, output_opt},
+    crate::args::{out_value, output_opt},
     crate::guard::Done,
+    crate::opts,
     crate::report::finish,
     kernels_core::sinkhorn::SinkhornOpts,
-    kernels_core::{Error, Result, checked_product},
+    kernels_core::{Error, Result, WorkspaceSize, checked_product},
     kernels_cuda::{Borrowed, Context, CudaReal, sinkhorn as dev},
 };
 
@@ -21,16 +22,9 @@ use {
 #[cfg(feature = "cuda")]
 const WORK_ALIGN: usize = 16;
 
-/// Bytes for a workspace of `len` f64 values at any alignment: enough for f32 too.
-#[cfg(feature = "cuda")]
-fn work_bytes_for(len: usize) -> Result<usize> {
-    len.checked_mul(size_of::<f64>())
-        .and_then(|b| b.checked_add(WORK_ALIGN))
-        .ok_or(Error::Dimension)
-}
-
 /// The body of both workspace queries (`log`: the log-domain solver's, else kernel
-/// mode's): the scratch elements, in bytes with alignment slack.
+/// mode's): the larger of the f32 and f64 workspaces, plus the slack that aligns it at
+/// any address of `work`.
 ///
 /// # Safety
 /// `bytes` is NULL or points to a writable `size_t`.
@@ -39,12 +33,14 @@ unsafe fn work_bytes_device(log: bool, n: usize, m: usize, bytes: *mut usize) ->
     device::require()?;
     // SAFETY: the caller passes a valid pointer to one size_t or NULL.
     let out = unsafe { out_value(bytes) }?;
-    let len = if log {
-        dev::sinkhorn_work_len(n, m)
+    let size = if log {
+        dev::sinkhorn_work_size::<f64>(n, m)?.max(dev::sinkhorn_work_size::<f32>(n, m)?)
     } else {
-        dev::scale_work_len(n, m)
+        dev::scale_work_size::<f64>(n, m)?.max(dev::scale_work_size::<f32>(n, m)?)
     };
-    *out = work_bytes_for(len?)?;
+    *out = size
+        .then(WorkspaceSize::new().array::<u8>(WORK_ALIGN)?)?
+        .bytes();
     Ok(Done::Ok)
 }
 
@@ -59,9 +55,9 @@ fn work_not_null(work: *mut c_void, bytes: usize) -> Result<()> {
     }
 }
 
-/// The caller's device workspace: `len` values of `T` from the first
-/// `WORK_ALIGN`-aligned address of `[work, work + bytes)`; `KN_ERR_WORKSPACE` when it
-/// is too small (or NULL).
+/// The caller's device workspace: the array of `T` that `size` describes, from the
+/// first `WORK_ALIGN`-aligned address of `[work, work + bytes)`; `KN_ERR_WORKSPACE`
+/// when it is too small (or NULL).
 ///
 /// # Safety
 /// `work` is NULL or a device allocation of at least `bytes` bytes in `ctx`'s context.
@@ -70,8 +66,9 @@ unsafe fn device_work<T>(
     ctx: &Context,
     work: *mut c_void,
     bytes: usize,
-    len: usize,
+    size: WorkspaceSize,
 ) -> Result<Borrowed<T>> {
+    let len = size.len_of::<T>();
     let addr = work as usize;
     let pad = addr
         .checked_next_multiple_of(WORK_ALIGN)
@@ -151,12 +148,12 @@ unsafe fn scale_device<T: CudaReal>(
     // SAFETY: the caller's contract: opts and rep are host memory; every other
     // pointer is device memory of the length n and m imply, in ctx's context.
     // Checked in the host function's order: K, a, b, opts, u, v, work, rep.
-    let (k, a, b, opts, mut u, mut v) = unsafe {
+    let (k, a, b, (opts, _), mut u, mut v) = unsafe {
         (
             device::buffer(&ctx, k, nm)?,
             device::buffer(&ctx, a, n)?,
             device::buffer(&ctx, b, m)?,
-            input(opts, 1)?,
+            opts::read(opts)?,
             device::buffer(&ctx, u.cast_const(), n)?,
             device::buffer(&ctx, v.cast_const(), m)?,
         )
@@ -164,14 +161,14 @@ unsafe fn scale_device<T: CudaReal>(
     work_not_null(work, work_bytes)?;
     // SAFETY: rep is NULL or a host kn_report.
     let rep = unsafe { output_opt(rep, 1) }?;
-    let len = dev::scale_work_len(n, m)?;
+    let size = dev::scale_work_size::<T>(n, m)?;
     // SAFETY: the caller's contract for work.
-    let mut work = unsafe { device_work::<T>(&ctx, work, work_bytes, len) }?;
+    let mut work = unsafe { device_work::<T>(&ctx, work, work_bytes, size) }?;
     device::disjoint_device(
         &[u.span(), v.span(), work.span()],
         &[k.span(), a.span(), b.span()],
     )?;
-    let opts = SinkhornOpts::from(*opts.first().ok_or(Error::Internal)?);
+    let opts = SinkhornOpts::from(opts);
     let report = dev::scale(&ctx, n, m, &k, &a, &b, &opts, &mut u, &mut v, &mut work)?;
     finish(report, rep.and_then(|r| r.first_mut()))
 }
@@ -203,12 +200,12 @@ unsafe fn sinkhorn_device<T: CudaReal>(
     // SAFETY: the caller's contract: opts and rep are host memory; every other
     // pointer is device memory of the length n and m imply, in ctx's context.
     // Checked in the host function's order: C, a, b, opts, f, g, plan, work, rep.
-    let (c, a, b, opts, mut f, mut g) = unsafe {
+    let (c, a, b, (opts, _), mut f, mut g) = unsafe {
         (
             device::buffer(&ctx, c, nm)?,
             device::buffer(&ctx, a, n)?,
             device::buffer(&ctx, b, m)?,
-            input(opts, 1)?,
+            opts::read(opts)?,
             device::buffer(&ctx, f.cast_const(), n)?,
             device::buffer(&ctx, g.cast_const(), m)?,
         )
@@ -222,15 +219,15 @@ unsafe fn sinkhorn_device<T: CudaReal>(
     work_not_null(work, work_bytes)?;
     // SAFETY: rep is NULL or a host kn_report.
     let rep = unsafe { output_opt(rep, 1) }?;
-    let len = dev::sinkhorn_work_len(n, m)?;
+    let size = dev::sinkhorn_work_size::<T>(n, m)?;
     // SAFETY: the caller's contract for work.
-    let mut work = unsafe { device_work::<T>(&ctx, work, work_bytes, len) }?;
+    let mut work = unsafe { device_work::<T>(&ctx, work, work_bytes, size) }?;
     let plan_span = plan.as_ref().map_or((0, 0), |p| p.span());
     device::disjoint_device(
         &[f.span(), g.span(), plan_span, work.span()],
         &[c.span(), a.span(), b.span()],
     )?;
-    let opts = SinkhornOpts::from(*opts.first().ok_or(Error::Internal)?);
+    let opts = SinkhornOpts::from(opts);
     let report = dev::sinkhorn(
         &ctx,
         n,
@@ -422,6 +419,7 @@ mod tests {
             tol: 1e-9,
             max_iter: 10,
             check_every: 1,
+            ..Default::default()
         };
         let mut u = [7.0f64; 2];
         let mut v = [7.0f64; 3];

@@ -39,10 +39,10 @@ unsafe fn work_bytes(nx: usize, ny: usize, bytes: *mut usize) -> Result<Done> {
         return Err(Error::Dimension);
     }
     checked_product(&[nx, ny])?;
-    let elems = sor::sor_grid2d_work_len(nx, ny);
-    *out = elems
-        .checked_mul(size_of::<f64>())
-        .ok_or(Error::Dimension)?;
+    // One query for both types.
+    *out = sor::sor_grid2d_work_size::<f64>(nx, ny)?
+        .max(sor::sor_grid2d_work_size::<f32>(nx, ny)?)
+        .bytes();
     Ok(Done::Ok)
 }
 

@@ -88,6 +88,7 @@ fn prefill(b: &mut Bytes<'_>) {
         heavy: b.size(4),
         recent: b.size(4),
         scale: scale(b),
+        ..Default::default()
     };
     let q_len = product(&[n_heads, seq, d]);
     let kv_len = product(&[n_kv, seq, d]);

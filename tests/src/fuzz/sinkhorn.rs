@@ -146,6 +146,7 @@ fn solve<T: Elem>(b: &mut Bytes<'_>, log: bool) {
             0..=7 => u32::MAX,
             x => u32::from(x % 5),
         },
+        ..Default::default()
     };
     let mix = b.mix();
     let mat: Vec<T> = b.values(nm, mix, if log { Sign::Any } else { Sign::NonNegative });

@@ -187,6 +187,7 @@ fn solve<T: Elem>(b: &mut Bytes<'_>) {
             4 => b.option(),
             x => 10f64.powi(-2 * i32::from(x)),
         },
+        ..Default::default()
     };
     let mix = b.mix();
     let mat: Vec<T> = b.values(nm, mix, Sign::Any);
