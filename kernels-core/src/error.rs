@@ -44,7 +44,7 @@ impl Error {
         Error::Internal,
     ];
 
-    /// The stable status code (negative), equal to the C `KN_ERR_*` constant.
+    /// The stable status code (negative), which the C library returns as its status.
     pub const fn code(self) -> i32 {
         self as i32
     }

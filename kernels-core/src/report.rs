@@ -1,6 +1,6 @@
 //! What an iterative kernel says about its run.
 
-/// The outcome of an iterative kernel (the C `kn_report`).
+/// The outcome of an iterative kernel.
 ///
 /// Kernels fill the fields they have a meaning for and document each one; the rest
 /// stay zero.

@@ -289,7 +289,7 @@ impl<'a, T: Real> SquareCsr<'a, T> {
 
     /// Views arrays that passed [`SquareCsr::new`] earlier and have not changed since,
     /// without checking them again: for a caller that validated once and sweeps many
-    /// times (the C handle `kn_csr`). Nothing is checked beyond the lengths that
+    /// times (the C library's CSR handle). Nothing is checked beyond the lengths that
     /// slicing needs; if the promise is broken the kernels compute garbage or panic,
     /// never worse (this crate has no `unsafe`).
     pub fn from_validated_parts(

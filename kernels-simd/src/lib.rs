@@ -1,10 +1,26 @@
-//! Portable SIMD primitives for the kernels crates.
+//! SIMD kernels for the kernels crates, and the Rust API that runs on them.
 //!
-//! [`Simd`] implements [`Primitives`](kernels_core::Primitives) for `f32` (eight lanes, `f32x8`) and `f64` (four
-//! lanes, `f64x4`) with the `wide` crate. No algorithm lives here: the kernels in
-//! `kernels-core` are generic over `Primitives`, and this crate only supplies faster
-//! inner loops, plus the vectorised [`exp_f32x8`]/[`ln_f32x8`] and
-//! [`exp_f64x4`]/[`ln_f64x4`] the log-domain kernels live on.
+//! [`Simd`] implements the base [`Primitives`](kernels_core::Primitives) and every
+//! family's kernel trait (`SinkhornKernels`, `CgKernels`, ...) for `f32` and `f64`. No
+//! algorithm lives here: the folders mirror kernels-core's families, each overriding
+//! the loops SIMD speeds up, and each offering that family's solvers with `Simd`
+//! chosen, so a Rust caller does not name a backend:
+//!
+//! ```
+//! use kernels_core::Dense;
+//! use kernels_simd::sinkhorn::{SinkhornOpts, sinkhorn_log, sinkhorn_work_size};
+//!
+//! let (c, a, b) = ([0.0f64, 1.0, 1.0, 0.0], [0.5, 0.5], [0.5, 0.5]);
+//! let (mut f, mut g) = ([0.0; 2], [0.0; 2]);
+//! let mut work = vec![0u8; sinkhorn_work_size::<f64>(2, 2)?.bytes()];
+//! let rep = sinkhorn_log(Dense::new(&c, 2, 2)?, &a, &b, &SinkhornOpts::default(),
+//!     &mut f, &mut g, None, &mut work)?;
+//! assert!(rep.converged);
+//! # Ok::<(), kernels_core::Error>(())
+//! ```
+//!
+//! The vectorised [`exp_f32x8`]/[`ln_f32x8`] and [`exp_f64x4`]/[`ln_f64x4`] the
+//! log-domain kernels live on are public too.
 //!
 //! # Instruction sets: compile time and run time
 //!

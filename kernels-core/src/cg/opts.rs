@@ -2,7 +2,7 @@
 
 use crate::{Error, Result};
 
-/// A preconditioner (the C `KN_PRECOND_*` codes).
+/// A preconditioner.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Precond {
     /// None: plain CG.

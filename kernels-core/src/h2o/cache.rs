@@ -7,8 +7,7 @@ use super::{group_size, row_mut};
 use crate::h2o::H2oKernels;
 use crate::{Error, Result, Workspace, WorkspaceSize, check_finite, checked_product};
 
-/// A KV cache of `sink + heavy + recent` slots per kv head on caller buffers (the C
-/// `kn_h2o_cache`). Slot `s` of kv head `g` holds its K and V rows at
+/// A KV cache of `sink + heavy + recent` slots per kv head on caller buffers. Slot `s` of kv head `g` holds its K and V rows at
 /// `(g * budget + s) * d`, its score and token position at `g * budget + s`; slots
 /// `0..len` are in use (the same count for every kv head: each step inserts one token
 /// per kv head). `next_pos` is the position the next token gets.

@@ -2,7 +2,7 @@
 
 use crate::{Error, Result};
 
-/// The per-kv-head budget and the logit scale (the C `kn_h2o_opts`).
+/// The per-kv-head budget and the logit scale.
 ///
 /// Build it from [`Default`] and the setters, e.g.
 /// `H2oOpts::default().heavy(28).recent(32)`: the struct is `#[non_exhaustive]` so

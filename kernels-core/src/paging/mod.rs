@@ -32,7 +32,7 @@ pub use pager::{
 
 use crate::{Error, Result};
 
-/// An eviction policy; the values are the C constants `KN_PAGING_*`.
+/// An eviction policy; the values are its stable numeric codes (the C library's).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[repr(i32)]
 pub enum Policy {
@@ -66,7 +66,7 @@ impl Policy {
             .ok_or(Error::Argument)
     }
 
-    /// Short upper-case name, as in the C constants.
+    /// Short upper-case name.
     pub fn name(self) -> &'static str {
         match self {
             Policy::Lru => "LRU",

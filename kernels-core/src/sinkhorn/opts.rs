@@ -1,4 +1,4 @@
-//! The options both solvers take (the C `kn_sinkhorn_opts`).
+//! The options both solvers take.
 
 use crate::{Error, Result};
 

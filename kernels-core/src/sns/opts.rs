@@ -1,4 +1,4 @@
-//! The options of an SNS solve (the C `kn_sns_opts`).
+//! The options of an SNS solve.
 
 use crate::{Error, Result};
 

@@ -20,10 +20,10 @@ const MAX_HALVINGS: u32 = 30;
 /// `D`, and a step is judged by the marginal error instead.
 const RESOLUTION: f64 = 1e-13;
 
-/// What [`sns`] did, beyond the C report.
+/// What [`sns`] did, beyond the [`Report`].
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct SnsOutcome {
-    /// The C report: `iterations` = Sinkhorn iterations + Newton-stage steps,
+    /// The report: `iterations` = Sinkhorn iterations + Newton-stage steps,
     /// `inner_iterations` = CG iterations, `error` = L1 marginal error of the
     /// returned potentials, `value` = `<P, C>`.
     pub report: Report,

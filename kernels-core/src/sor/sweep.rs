@@ -5,7 +5,7 @@ use crate::SquareCsr;
 use crate::sor::SorKernels;
 use crate::{Error, Real, Result, check_finite};
 
-/// The order of a sweep (the C `KN_SWEEP_*` codes).
+/// The order of a sweep; the values are its stable numeric codes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Sweep {
     /// Rows `0, 1, ..., n-1`.

@@ -1,3 +1,83 @@
-//! Matrix scaling and entropic optimal transport on the SIMD kernels.
+//! Matrix scaling and entropic optimal transport on the SIMD kernels: the solvers of
+//! [`kernels_core::sinkhorn`] with `Simd` chosen, and their options and workspace
+//! queries.
 
 mod kernels;
+
+use kernels_core::sinkhorn::{self as core_sinkhorn, SinkhornKernels};
+pub use kernels_core::sinkhorn::{SinkhornOpts, scale_work_size, sinkhorn_work_size};
+use kernels_core::{Dense, Real, Report, Result};
+
+use crate::Simd;
+
+/// Sinkhorn-Knopp scaling of a nonnegative `K`: positive `u`, `v` with
+/// `diag(u) K diag(v)` having row sums `a` and column sums `b`
+/// ([`kernels_core::sinkhorn::scale`] on the SIMD kernels).
+///
+/// ```
+/// use kernels_core::Dense;
+/// use kernels_simd::sinkhorn::{SinkhornOpts, scale, scale_work_size};
+///
+/// let k = [1.0f64, 2.0, 3.0, 4.0];
+/// let (a, b) = ([0.5, 0.5], [0.5, 0.5]);
+/// let (mut u, mut v) = ([0.0; 2], [0.0; 2]); // zeros: a cold start
+/// let mut work = vec![0u8; scale_work_size::<f64>(2, 2)?.bytes()];
+/// let opts = SinkhornOpts::default().tol(1e-12);
+/// let rep = scale(Dense::new(&k, 2, 2)?, &a, &b, &opts, &mut u, &mut v, &mut work)?;
+/// assert!(rep.converged);
+/// let row0 = u[0] * (k[0] * v[0] + k[1] * v[1]);
+/// assert!((row0 - 0.5).abs() < 1e-12);
+/// # Ok::<(), kernels_core::Error>(())
+/// ```
+pub fn scale<T: Real>(
+    k: Dense<'_, T>,
+    a: &[T],
+    b: &[T],
+    opts: &SinkhornOpts,
+    u: &mut [T],
+    v: &mut [T],
+    work: &mut [u8],
+) -> Result<Report>
+where
+    Simd: SinkhornKernels<T>,
+{
+    core_sinkhorn::scale::<T, Simd>(k, a, b, opts, u, v, work)
+}
+
+/// Entropic optimal transport by log-domain Sinkhorn iterations on the dual
+/// potentials `f`, `g` ([`kernels_core::sinkhorn::sinkhorn_log`] on the SIMD kernels).
+///
+/// ```
+/// use kernels_core::Dense;
+/// use kernels_simd::sinkhorn::{SinkhornOpts, sinkhorn_log, sinkhorn_work_size};
+///
+/// // Two points to two points; staying costs 0, moving costs 1.
+/// let c = [0.0, 1.0, 1.0, 0.0];
+/// let (a, b) = ([0.5, 0.5], [0.5, 0.5]);
+/// let (mut f, mut g, mut plan) = ([0.0; 2], [0.0; 2], [0.0; 4]);
+/// let mut work = vec![0u8; sinkhorn_work_size::<f64>(2, 2)?.bytes()];
+/// let opts = SinkhornOpts::default().reg(0.25).tol(1e-12);
+/// let c = Dense::new(&c, 2, 2)?;
+/// let rep = sinkhorn_log(c, &a, &b, &opts, &mut f, &mut g, Some(&mut plan), &mut work)?;
+/// assert!(rep.converged);
+/// // The closed form: P = [[p, q], [q, p]] with p + q = 1/2 and p / q = e^(1 / reg).
+/// let e = (1.0f64 / 0.25).exp();
+/// assert!((plan[0] - 0.5 * e / (1.0 + e)).abs() < 1e-10);
+/// # Ok::<(), kernels_core::Error>(())
+/// ```
+#[allow(clippy::too_many_arguments)]
+pub fn sinkhorn_log<T: Real>(
+    c: Dense<'_, T>,
+    a: &[T],
+    b: &[T],
+    opts: &SinkhornOpts,
+    f: &mut [T],
+    g: &mut [T],
+    plan: Option<&mut [T]>,
+    work: &mut [u8],
+) -> Result<Report>
+where
+    Simd: SinkhornKernels<T>,
+{
+    core_sinkhorn::sinkhorn_log::<T, Simd>(c, a, b, opts, f, g, plan, work)
+}

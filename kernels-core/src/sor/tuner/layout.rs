@@ -42,7 +42,7 @@ pub(super) const W_MODEL: usize = W_LOSS + OMEGA_TUNER_MAX_ARMS;
 /// the maximum number of arms (14,464 bytes).
 pub const OMEGA_TUNER_WORDS: usize = W_MODEL + OMEGA_TUNER_MAX_ARMS * PER_ARM;
 
-/// The state of an omega tuner, as the C `kn_omega_tuner` holds it.
+/// The state of an omega tuner: plain words, so that a C caller can hold it.
 pub type TunerWords = [u64; OMEGA_TUNER_WORDS];
 
 pub(super) fn f(w: &TunerWords, k: usize) -> f64 {

@@ -12,8 +12,7 @@
 //!   `[context_min, context_max]` (values outside are clamped).
 //!
 //! The whole state, the seeded PRNG included, lives in a fixed block of
-//! [`OMEGA_TUNER_WORDS`] `u64` words that the caller owns (the C `kn_omega_tuner`),
-//! so the tuner allocates nothing and the same seed replays the same choices. Words
+//! [`OMEGA_TUNER_WORDS`] `u64` words that the caller owns, so the tuner allocates nothing and the same seed replays the same choices. Words
 //! handed back by a caller are untrusted: every call first checks the magic word and
 //! every invariant, and refuses anything else with [`Error::Argument`] before
 //! writing.
