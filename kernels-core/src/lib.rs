@@ -39,7 +39,7 @@ pub use error::{Error, Result};
 pub use exec::{Exec, Sequential};
 pub use primitives::Primitives;
 pub use real::Real;
-pub use report::Report;
+pub use report::{History, Report};
 pub use scalar::Scalar;
 pub use strided::{Strided, StridedMut, product_dims};
 pub use view::{Csr, Dense, SquareCsr, check_finite, checked_product};

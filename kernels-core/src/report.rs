@@ -1,4 +1,4 @@
-//! What an iterative kernel says about its run.
+//! What an iterative kernel says about its run, and a fixed-size record of it.
 
 /// The outcome of an iterative kernel.
 ///
@@ -16,4 +16,72 @@ pub struct Report {
     pub value: f64,
     /// Whether `error <= tol` at exit.
     pub converged: bool,
+}
+
+/// The latest `N` reports of an iterative solve, in fixed memory: the observer of the
+/// `*_observed` solvers (`sinkhorn::sinkhorn_log_observed`, `sns::sns_observed`, ...)
+/// for a caller without an allocator, or one that wants only the tail of a long
+/// solve. Older reports are dropped first and counted.
+///
+/// ```
+/// use kernels_core::{History, Report};
+///
+/// let mut h = History::<2>::new();
+/// for it in [10, 20, 30] {
+///     h.record(&Report { iterations: it, ..Report::default() });
+/// }
+/// let kept: Vec<u32> = h.iter().map(|r| r.iterations).collect();
+/// assert_eq!((kept, h.dropped()), (vec![20, 30], 1));
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct History<const N: usize> {
+    reports: heapless::Deque<Report, N>,
+    dropped: u64,
+}
+
+impl<const N: usize> History<N> {
+    /// An empty history.
+    pub const fn new() -> Self {
+        History {
+            reports: heapless::Deque::new(),
+            dropped: 0,
+        }
+    }
+
+    /// Appends a report, dropping the oldest one when `N` are held.
+    pub fn record(&mut self, report: &Report) {
+        if self.reports.is_full() {
+            self.reports.pop_front();
+            self.dropped += 1;
+        }
+        if self.reports.push_back(*report).is_err() {
+            // Only when N = 0: nothing is kept.
+            self.dropped += 1;
+        }
+    }
+
+    /// The reports held, oldest first.
+    pub fn iter(&self) -> impl Iterator<Item = &Report> {
+        self.reports.iter()
+    }
+
+    /// The newest report, if any.
+    pub fn last(&self) -> Option<&Report> {
+        self.reports.back()
+    }
+
+    /// How many reports are held.
+    pub fn len(&self) -> usize {
+        self.reports.len()
+    }
+
+    /// Whether none is held.
+    pub fn is_empty(&self) -> bool {
+        self.reports.is_empty()
+    }
+
+    /// How many reports were dropped to make room (or, for `N = 0`, not kept).
+    pub fn dropped(&self) -> u64 {
+        self.dropped
+    }
 }

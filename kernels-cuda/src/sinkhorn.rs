@@ -529,7 +529,7 @@ pub fn scale<T: CudaReal>(
     if hu.iter().all(|&x| x == T::zero()) {
         fill(ctx, steps.u, T::one())?;
     }
-    iterate(&mut steps, opts)
+    iterate(&mut steps, opts, &mut |_| {})
 }
 
 /// `x <- value`, every element.
@@ -748,7 +748,7 @@ pub fn sinkhorn<T: CudaReal>(
         inv,
     };
     steps.run.reset_status()?;
-    let mut report = iterate(&mut steps, opts)?;
+    let mut report = iterate(&mut steps, opts, &mut |_| {})?;
     report.value = steps.cost(plan)?;
     Ok(report)
 }

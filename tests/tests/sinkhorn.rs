@@ -5,9 +5,10 @@
 
 use kernels_core::sinkhorn::SinkhornKernels;
 use kernels_core::sinkhorn::{
-    SinkhornOpts, log_steps, scale, scale_work_size, sinkhorn_log, sinkhorn_work_size,
+    SinkhornOpts, log_steps, scale, scale_observed, scale_work_size, sinkhorn_log,
+    sinkhorn_log_observed, sinkhorn_work_size,
 };
-use kernels_core::{Dense, Error, Real, Report, Result, Scalar};
+use kernels_core::{Dense, Error, History, Real, Report, Result, Scalar};
 use kernels_simd::Simd;
 use kernels_tests::uniform;
 use proptest::prelude::*;
@@ -981,4 +982,64 @@ fn f32_entry_points_and_scale_query_refuse_bad_input_untouched() {
         }
         assert_eq!((u, v, plan), ([3f32; 2], [3f32; 2], [3f32; 4]));
     }
+}
+
+/// The observed solvers report every check, the last one being the report returned;
+/// a `History` keeps the latest in fixed memory.
+#[test]
+fn observers_see_every_check() {
+    let p = problem(13, 9, 71);
+    let o = SinkhornOpts::default()
+        .reg(0.05)
+        .tol(1e-30)
+        .max_iter(47)
+        .check_every(5);
+    let c = Dense::new(&p.c, p.n, p.m).unwrap();
+    let (mut f, mut g) = (vec![0.0; p.n], vec![0.0; p.m]);
+    let mut work = vec![0u8; sinkhorn_work_size::<f64>(p.n, p.m).unwrap().bytes()];
+    let mut all = Vec::new();
+    let mut last3 = History::<3>::new();
+    let rep = sinkhorn_log_observed::<f64, Simd>(
+        c,
+        &p.a,
+        &p.b,
+        &o,
+        &mut f,
+        &mut g,
+        None,
+        &mut work,
+        &mut |r| {
+            all.push(*r);
+            last3.record(r);
+        },
+    )
+    .unwrap();
+    // Checks after 5, 10, ..., 45 iterations and the forced one at 47.
+    let its: Vec<u32> = all.iter().map(|r| r.iterations).collect();
+    assert_eq!(its, [5, 10, 15, 20, 25, 30, 35, 40, 45, 47]);
+    assert!(all.windows(2).all(|w| w[1].error <= w[0].error));
+    let last = all.last().unwrap();
+    assert_eq!((last.iterations, last.error), (rep.iterations, rep.error));
+    assert_eq!(last3.len(), 3);
+    assert_eq!(last3.dropped(), 7);
+    assert_eq!(
+        last3.iter().map(|r| r.iterations).collect::<Vec<_>>(),
+        [40, 45, 47]
+    );
+    // The observed solve is the plain one.
+    let (mut f2, mut g2) = (vec![0.0; p.n], vec![0.0; p.m]);
+    let plain =
+        sinkhorn_log::<f64, Simd>(c, &p.a, &p.b, &o, &mut f2, &mut g2, None, &mut work).unwrap();
+    assert_eq!((plain, &f2, &g2), (rep, &f, &g));
+    // Kernel mode too.
+    let k: Vec<f64> = p.c.iter().map(|x| (-x / 0.2).exp()).collect();
+    let (mut u, mut v) = (vec![0.0; p.n], vec![0.0; p.m]);
+    let mut work = vec![0u8; scale_work_size::<f64>(p.n, p.m).unwrap().bytes()];
+    let mut checks = 0;
+    let km = Dense::new(&k, p.n, p.m).unwrap();
+    scale_observed::<f64, Simd>(km, &p.a, &p.b, &o, &mut u, &mut v, &mut work, &mut |_| {
+        checks += 1
+    })
+    .unwrap();
+    assert_eq!(checks, 10);
 }

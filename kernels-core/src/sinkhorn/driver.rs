@@ -38,10 +38,16 @@ pub trait HalfSteps {
 }
 
 /// Runs the half-steps until the L1 error is at most `tol` at a check, or until
-/// `max_iter` iterations. The first check comes after `check_every` iterations and
-/// one is forced at `max_iter`; a converged warm start therefore costs one check
-/// period. The pair the last check measured is the one left in place.
-pub fn iterate(steps: &mut impl HalfSteps, opts: &SinkhornOpts) -> Result<Report> {
+/// `max_iter` iterations, calling `observe` with the report of every check (the last
+/// one is the report returned, before the solver fills in `value`). The first check
+/// comes after `check_every` iterations and one is forced at `max_iter`; a converged
+/// warm start therefore costs one check period. The pair the last check measured is
+/// the one left in place.
+pub fn iterate(
+    steps: &mut impl HalfSteps,
+    opts: &SinkhornOpts,
+    observe: &mut dyn FnMut(&Report),
+) -> Result<Report> {
     let period = opts.period();
     let mut it = 0u32;
     loop {
@@ -50,14 +56,16 @@ pub fn iterate(steps: &mut impl HalfSteps, opts: &SinkhornOpts) -> Result<Report
         if check {
             let error = steps.error()?;
             let converged = error <= opts.tol;
+            let report = Report {
+                iterations: it,
+                inner_iterations: 0,
+                error,
+                value: 0.0,
+                converged,
+            };
+            observe(&report);
             if converged || it >= opts.max_iter {
-                return Ok(Report {
-                    iterations: it,
-                    inner_iterations: 0,
-                    error,
-                    value: 0.0,
-                    converged,
-                });
+                return Ok(report);
             }
         }
         steps.apply_first()?;

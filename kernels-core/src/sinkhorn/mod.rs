@@ -35,5 +35,5 @@ mod solve_log;
 
 pub use kernels::SinkhornKernels;
 pub use opts::SinkhornOpts;
-pub use scale::{scale, scale_work_size};
-pub use solve_log::{sinkhorn_log, sinkhorn_work_size};
+pub use scale::{scale, scale_observed, scale_work_size};
+pub use solve_log::{sinkhorn_log, sinkhorn_log_observed, sinkhorn_work_size};

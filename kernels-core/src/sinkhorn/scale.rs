@@ -43,6 +43,22 @@ pub fn scale<T: Real, P: SinkhornKernels<T>>(
     v: &mut [T],
     work: &mut [u8],
 ) -> Result<Report> {
+    scale_observed::<T, P>(k, a, b, opts, u, v, work, &mut |_| {})
+}
+
+/// [`scale`], calling `observe` with the report of every error check (a
+/// [`History`](crate::History) keeps the latest ones in fixed memory).
+#[allow(clippy::too_many_arguments)]
+pub fn scale_observed<T: Real, P: SinkhornKernels<T>>(
+    k: Dense<'_, T>,
+    a: &[T],
+    b: &[T],
+    opts: &SinkhornOpts,
+    u: &mut [T],
+    v: &mut [T],
+    work: &mut [u8],
+    observe: &mut dyn FnMut(&Report),
+) -> Result<Report> {
     let (n, m) = (k.rows(), k.cols());
     check::dims(k, &[a, u], &[b, v])?;
     if work.len() < scale_work_size::<T>(n, m)?.bytes() {
@@ -86,7 +102,7 @@ pub fn scale<T: Real, P: SinkhornKernels<T>>(
         ktu_current: false,
         primitives: PhantomData,
     });
-    iterate(&mut steps, opts)
+    iterate(&mut steps, opts, observe)
 }
 
 /// Kernel-mode half-steps: `v` from `u` (columns), then `u` from `v` (rows).

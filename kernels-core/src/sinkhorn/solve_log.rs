@@ -56,6 +56,24 @@ pub fn sinkhorn_log<T: Real, P: SinkhornKernels<T>>(
     plan: Option<&mut [T]>,
     work: &mut [u8],
 ) -> Result<Report> {
+    sinkhorn_log_observed::<T, P>(c, a, b, opts, f, g, plan, work, &mut |_| {})
+}
+
+/// [`sinkhorn_log`], calling `observe` with the report of every error check (its
+/// `value` is filled in only in the report returned). A [`History`](crate::History)
+/// keeps the latest ones in fixed memory.
+#[allow(clippy::too_many_arguments)]
+pub fn sinkhorn_log_observed<T: Real, P: SinkhornKernels<T>>(
+    c: Dense<'_, T>,
+    a: &[T],
+    b: &[T],
+    opts: &SinkhornOpts,
+    f: &mut [T],
+    g: &mut [T],
+    plan: Option<&mut [T]>,
+    work: &mut [u8],
+    observe: &mut dyn FnMut(&Report),
+) -> Result<Report> {
     let (n, m) = (c.rows(), c.cols());
     check::dims(c, &[a, f], &[b, g])?;
     if plan.as_ref().is_some_and(|p| p.len() != c.data().len()) {
@@ -94,7 +112,7 @@ pub fn sinkhorn_log<T: Real, P: SinkhornKernels<T>>(
         col_sum,
         primitives: PhantomData,
     });
-    let mut report = iterate(&mut steps, opts)?;
+    let mut report = iterate(&mut steps, opts, observe)?;
     report.value = transport_cost::<T, P>(c, f, g, eps, g_scaled, plan, col_max);
     Ok(report)
 }
