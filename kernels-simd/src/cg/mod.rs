@@ -1,3 +1,4 @@
 //! cg
 
 mod kernels;
+pub(crate) mod passes;

@@ -1,3 +1,4 @@
 //! Matrix scaling and entropic optimal transport on the SIMD kernels.
 
 mod kernels;
+pub(crate) mod passes;

@@ -1,4 +1,4 @@
 //! sor
 
 mod kernels;
-mod red_black;
+pub(crate) mod red_black;
