@@ -1,12 +1,11 @@
-//! The instruction set the hot kernels use, chosen at run time.
+//! The instruction set the vector kernels use, chosen at run time.
 //!
 //! `wide` fixes its instruction set when the crate is compiled, so a portable x86_64
-//! build (what a distribution or a plain `cargo build` produces) runs SSE2 code even
-//! on a machine with AVX-512. The kernels that dominate the run time (the
-//! exponential loops of Sinkhorn and attention, the register-tiled matrix product,
-//! `axpy`) are therefore compiled once per [`Level`] and picked when called, from
-//! what the CPU reports (CPUID) and the operating system has enabled (XGETBV). The
-//! other primitives use `wide` at the compile-time level.
+//! build (what a distribution or a plain `cargo build` produces) would run SSE2 code
+//! even on a machine with AVX-512. Every vector loop of the crate is therefore
+//! compiled once per [`Level`] and picked when called, from what the CPU reports
+//! (CPUID) and the operating system has enabled (XGETBV); `wide` is the
+//! [`Level::Portable`] build, the one other architectures run.
 //!
 //! [`set_cap`] lowers the level for the whole process: tests use it to check every
 //! level this machine has against the scalar reference, benchmarks to show what each

@@ -22,29 +22,36 @@
 //! The vectorised [`exp_f32x8`]/[`ln_f32x8`] and [`exp_f64x4`]/[`ln_f64x4`] the
 //! log-domain kernels live on are public too.
 //!
-//! # Instruction sets: compile time and run time
+//! # Instruction sets: chosen at run time
 //!
-//! `wide` picks its instruction set at compile time: a portable x86_64 build uses
-//! SSE2 (an `f32x8` is two 128-bit registers); build with `-C target-cpu=native` to
-//! get AVX2 and FMA where the machine has them. [`SIMD_ISA`] names what was compiled.
+//! Every vector loop (the base primitives `dot`, `axpy`, `scale`, `sum`, `max`,
+//! `lse`, `gemv`, `gemv_t`, `gemm`, and each family's loops: the exponential loops and
+//! row passes of Sinkhorn, `exp_shift` of H2O, the CG vector passes, the red-black
+//! `rb_row`) is written once against an internal vector interface and built for three
+//! [`isa::Level`]s:
 //!
-//! The primitives that dominate the run time of the kernels (`axpy`, `gemm`,
-//! `exp_shift` and the exponential loops of Sinkhorn: `lse_affine`, `exp_affine`,
-//! `sum_exp_affine`, `exp_affine_accumulate`, `exp_affine_sum`) do not depend on
-//! how the crate was compiled: they are written once against an internal vector
-//! interface and built for SSE2 (`wide`), AVX2+FMA and AVX-512, and each call runs
-//! the highest level the CPU supports ([`isa`]). So a portable build gets AVX-512 where
-//! the machine has it, and the `KN_SIMD` environment variable (with the `std`
-//! feature) or [`isa::set_cap`] lowers the level.
+//! | level | vectors (f32 / f64) | FMA |
+//! | --- | --- | --- |
+//! | portable | `wide`'s `f32x8` / `f64x4` at the compile-time instruction set (SSE2 on a plain x86_64 build: two registers per vector; NEON on aarch64) | when the build enables it ([`FMA`]) |
+//! | AVX2+FMA (x86_64) | 8 / 4 lanes, one 256-bit register | always |
+//! | AVX-512 (x86_64) | 16 / 8 lanes, one 512-bit register | always |
+//!
+//! Each call runs the highest level the CPU supports ([`isa`]), so a portable build
+//! runs AVX-512 code where the machine has it, and other targets (aarch64, ...) run
+//! the portable level. The `KN_SIMD` environment variable (with the `std` feature) or
+//! [`isa::set_cap`] lowers the level. [`SIMD_ISA`] names what the portable level was
+//! compiled for. The CSR row primitives (`csr_dot`, `csr_row_split`) are the scalar
+//! reference with prefetching at every level (short rows gain nothing from lanes).
 //!
 //! # Agreement with the scalar reference
 //!
 //! The vector loops sum in a different order (several accumulators, lanes reduced at
-//! the end), and `mul_add` is fused with FMA (always at the AVX2 and AVX-512 levels;
-//! for `wide`, when the build enables it), so results differ from
+//! the end; the order depends on the level's lane count), and `mul_add` is fused with
+//! FMA (always at the AVX2 and AVX-512 levels; at the portable level, when the build
+//! enables it), so results differ from
 //! [`Scalar`](kernels_core::Scalar) within these bounds (`u` = unit roundoff of the
 //! type, `n` = length), given as functions in [`bounds`] and checked by the
-//! cross-crate tests and the tour:
+//! cross-crate tests and the tour. The bounds hold at every level:
 //!
 //! | primitive | bound on `|simd - scalar|` |
 //! | --- | --- |
@@ -60,7 +67,7 @@
 //! | `exp_affine_accumulate` (sinkhorn) | the `exp_affine` bound on the term `+ 2u |sum|` per element |
 //! | `gemm` (linattn) | `2(k + 4) u (|c_ij| + sum_p |alpha a_ip w_p b_pj|)` per element |
 //! | `csr_row_split` (sor) | 0 today (the scalar loop: short rows gain nothing from lanes); documented as `2(n + 2) u sum_k |a_k x_k|` so a vector form may come |
-//! | `rb_row` (sor) | 0 (identical: same operations in the same order, no FMA) |
+//! | `rb_row` (sor) | 0 at every level (identical: same operations in the same order, no FMA) |
 //! | `exp_affine_sum` (sinkhorn) | the `exp_affine` bound per written element; the result: the `sum_exp_affine` bound |
 //! | `dot_axpy` (sinkhorn) | the result: the `dot` bound; `y`: the `axpy` bound per element |
 //! | `csr_dot` (cg) | 0 today (the scalar loop: five-entry rows gain nothing from lanes); documented as the `dot` bound over the row |
@@ -69,7 +76,7 @@
 //! | `xpby` (cg) | the `axpy` bound with `a x_i = beta p_i`, `y_i = z_i` (0 without FMA) |
 #![no_std]
 
-mod axpy;
+mod base;
 pub mod bounds;
 mod dispatch;
 mod exp_loops;
@@ -91,7 +98,7 @@ pub mod sor;
 pub use math::{exp_f32x8, exp_f64x4, ln_f32x8, ln_f64x4};
 pub use primitives::Simd;
 
-/// The instruction set `wide` was compiled for in this build.
+/// The instruction set `wide`, the portable level, was compiled for in this build.
 pub const SIMD_ISA: &str = if cfg!(target_feature = "avx512f") {
     "AVX-512"
 } else if cfg!(all(target_feature = "avx2", target_feature = "fma")) {
@@ -110,6 +117,6 @@ pub const SIMD_ISA: &str = if cfg!(target_feature = "avx512f") {
     "none (scalar emulation)"
 };
 
-/// Whether fused multiply-add is compiled in for the `wide` primitives (then `mul_add`
-/// rounds once); the dispatched ones fuse at the AVX2 and AVX-512 levels regardless.
+/// Whether fused multiply-add is compiled in for the portable level (then `mul_add`
+/// rounds once there); the AVX2 and AVX-512 levels fuse regardless.
 pub const FMA: bool = cfg!(target_feature = "fma");

@@ -46,8 +46,8 @@ pub fn run(mode: Mode, machine: &Machine) -> Section {
     };
     let mut memory_bound = Vec::new();
     for n in [small, large] {
-        let f32s = measure_type::<f32>(&mut section, n, budget);
-        let f64s = measure_type::<f64>(&mut section, n, budget);
+        let f32s = measure_type::<f32>(&mut section, n, budget, "");
+        let f64s = measure_type::<f64>(&mut section, n, budget, "");
         if n == large {
             memory_bound.push(f32s);
             memory_bound.push(f64s);
@@ -116,6 +116,8 @@ struct Timer<'a> {
     out: Vec<Measured>,
     budget: Duration,
     ty: &'static str,
+    /// Appended to each label (the level, in the per-level rows).
+    suffix: String,
 }
 
 impl Timer<'_> {
@@ -132,9 +134,10 @@ impl Timer<'_> {
         let ts = seconds_per_call(self.budget, scalar);
         let tv = seconds_per_call(self.budget, simd);
         let gbs = bytes / tv / 1e9;
+        let label = format!("{label}{}", self.suffix);
         self.section.ok &= ok;
         self.section.row(vec![
-            label.to_string(),
+            label.clone(),
             self.ty.to_string(),
             elems.to_string(),
             format!("{:.2}", ts * 1e6),
@@ -144,14 +147,19 @@ impl Timer<'_> {
             if ok { "ok".into() } else { "FAIL".into() },
         ]);
         self.out.push(Measured {
-            label: label.to_string(),
+            label,
             gbs,
             speedup: ts / tv,
         });
     }
 }
 
-fn measure_type<T: Real>(section: &mut Section, n: usize, budget: Duration) -> Vec<Measured>
+fn measure_type<T: Real>(
+    section: &mut Section,
+    n: usize,
+    budget: Duration,
+    suffix: &str,
+) -> Vec<Measured>
 where
     Simd: SinkhornKernels<T>,
 {
@@ -168,6 +176,7 @@ where
         out: Vec::new(),
         budget,
         ty: T::NAME,
+        suffix: suffix.to_string(),
     };
     let bb = std::hint::black_box::<T>;
 
@@ -321,14 +330,18 @@ where
     t.out
 }
 
-/// The kernels chosen at run time (axpy, the Sinkhorn exponential loop, gemm) at each
-/// instruction set level this CPU has, up to the cap in force: what each level is
-/// worth, and that each agrees with the scalar reference.
+/// The kernels chosen at run time (every SIMD loop: the base primitives above, the
+/// Sinkhorn exponential loop, gemm) at each instruction set level this CPU has, up to
+/// the cap in force: what each level is worth, and that each agrees with the scalar
+/// reference.
 fn levels(section: &mut Section, n: usize, budget: Duration) {
     use kernels_simd::isa;
     let cap = isa::cap();
     for level in isa::supported().filter(|&l| l <= cap) {
         isa::set_cap(level);
+        let suffix = format!(" [{}]", level.name());
+        measure_type::<f32>(section, n, budget, &suffix);
+        measure_type::<f64>(section, n, budget, &suffix);
         at_level::<f32>(section, level, n, budget);
         at_level::<f64>(section, level, n, budget);
     }
@@ -354,6 +367,7 @@ fn at_level<T: Real>(
         out: Vec::new(),
         budget,
         ty: T::NAME,
+        suffix: String::new(),
     };
     let name = level.name();
 
@@ -381,20 +395,6 @@ fn at_level<T: Real>(
                 alpha, &x, beta, &y, &mut ov,
             ));
         },
-    );
-
-    let (mut ys, mut yv) = (y.clone(), y.clone());
-    <S as Primitives<T>>::axpy(alpha, &x, &mut ys);
-    <V as Primitives<T>>::axpy(alpha, &x, &mut yv);
-    let ok = close_all(&ys, &yv, |i| bounds::axpy(alpha * x[i], y[i]));
-    let tiny = T::of(1e-9);
-    t.pair(
-        &format!("axpy [{name}]"),
-        n,
-        3.0 * n as f64 * size,
-        ok,
-        || <S as Primitives<T>>::axpy(tiny, &x, &mut ys),
-        || <V as Primitives<T>>::axpy(tiny, &x, &mut yv),
     );
 
     // A product of the shapes chunked linear attention multiplies: 64x128 by 128x128.

@@ -2,6 +2,7 @@
 //! `Simd` chosen, and its options and workspace query.
 
 mod kernels;
+pub(crate) mod passes;
 
 use kernels_core::cg::{self as core_cg, CgKernels};
 pub use kernels_core::cg::{CgOpts, Precond, cg_work_size};

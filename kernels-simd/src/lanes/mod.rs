@@ -1,4 +1,4 @@
-//! One vector interface, three instruction sets: the hot kernels are written once
+//! One vector interface, three instruction sets: the vector kernels are written once
 //! against [`Lanes`] and compiled for each [`Level`](crate::isa::Level).
 //!
 //! A `Lanes` value is a zero-sized token for an instruction set. The tokens for AVX2
@@ -37,6 +37,9 @@ pub(crate) trait Lanes<T: Element>: Copy {
     type U: Copy;
     /// Lanes per vector.
     const N: usize;
+    /// Lanes per hardware register: fewer than `N` where `wide` spreads a vector over
+    /// two registers (e.g. `f64x4` on SSE2). Kernels pick their form with it.
+    const REGISTER_LANES: usize;
 
     fn splat(self, x: T) -> Self::V;
     fn zero(self) -> Self::V;
@@ -50,12 +53,18 @@ pub(crate) trait Lanes<T: Element>: Copy {
     /// `c - a b`, fused where the instruction set has FMA.
     fn mul_neg_add(self, a: Self::V, b: Self::V, c: Self::V) -> Self::V;
     fn max(self, a: Self::V, b: Self::V) -> Self::V;
+    /// The larger of `a` and `b`, and `a` where `b` is NaN.
+    fn max_or_first(self, a: Self::V, b: Self::V) -> Self::V;
     fn min(self, a: Self::V, b: Self::V) -> Self::V;
     /// The sum of the lanes (in a tree order).
     fn reduce_add(self, a: Self::V) -> T;
     /// The largest lane (inputs hold no NaN).
     fn reduce_max(self, a: Self::V) -> T;
+    fn abs(self, a: Self::V) -> Self::V;
+    /// The sign flipped (NaN and zeros included).
+    fn neg(self, a: Self::V) -> Self::V;
     fn lt(self, a: Self::V, b: Self::V) -> Self::M;
+    fn gt(self, a: Self::V, b: Self::V) -> Self::M;
     fn is_nan(self, a: Self::V) -> Self::M;
     /// `m ? a : b` per lane.
     fn select(self, m: Self::M, a: Self::V, b: Self::V) -> Self::V;

@@ -8,12 +8,13 @@ use wide::{f32x8, f64x4, u32x8, u64x4};
 pub(crate) struct Portable;
 
 macro_rules! wide_lanes {
-    ($t:ty, $v:ident, $u:ident, $n:literal, $mant:literal) => {
+    ($t:ty, $v:ident, $u:ident, $n:literal, $mant:literal, $reg:expr) => {
         impl Lanes<$t> for Portable {
             type V = $v;
             type M = $v;
             type U = $u;
             const N: usize = $n;
+            const REGISTER_LANES: usize = $reg;
 
             #[inline(always)]
             fn splat(self, x: $t) -> $v {
@@ -72,8 +73,24 @@ macro_rules! wide_lanes {
                     .fold(<$t>::NEG_INFINITY, |m, v| if v > m { v } else { m })
             }
             #[inline(always)]
+            fn max_or_first(self, a: $v, b: $v) -> $v {
+                a.max(b)
+            }
+            #[inline(always)]
+            fn abs(self, a: $v) -> $v {
+                a.abs()
+            }
+            #[inline(always)]
+            fn neg(self, a: $v) -> $v {
+                -a
+            }
+            #[inline(always)]
             fn lt(self, a: $v, b: $v) -> $v {
                 a.simd_lt(b)
+            }
+            #[inline(always)]
+            fn gt(self, a: $v, b: $v) -> $v {
+                a.simd_gt(b)
             }
             #[inline(always)]
             fn is_nan(self, a: $v) -> $v {
@@ -115,5 +132,21 @@ macro_rules! wide_lanes {
     };
 }
 
-wide_lanes!(f32, f32x8, u32x8, 8, 23);
-wide_lanes!(f64, f64x4, u64x4, 4, 52);
+// A 256-bit vector is one register with AVX, two 128-bit ones on SSE2 and NEON (and
+// one lane at a time on targets `wide` emulates).
+wide_lanes!(
+    f32,
+    f32x8,
+    u32x8,
+    8,
+    23,
+    if cfg!(target_feature = "avx") { 8 } else { 4 }
+);
+wide_lanes!(
+    f64,
+    f64x4,
+    u64x4,
+    4,
+    52,
+    if cfg!(target_feature = "avx") { 4 } else { 2 }
+);

@@ -50,6 +50,7 @@ macro_rules! common {
     ($t:ty, $v:ty, $n:literal) => {
         type V = $v;
         const N: usize = $n;
+        const REGISTER_LANES: usize = $n;
 
         #[inline(always)]
         fn load(self, x: &[$t]) -> $v {
@@ -86,11 +87,16 @@ impl Lanes<f64> for Avx2 {
     op!(mul_neg_add(a: __m256d, b: __m256d, c: __m256d) -> __m256d = _mm256_fnmadd_pd(a, b, c));
     op!(max(a: __m256d, b: __m256d) -> __m256d = _mm256_max_pd(a, b));
     op!(min(a: __m256d, b: __m256d) -> __m256d = _mm256_min_pd(a, b));
+    // MAXPD returns its second operand when either is NaN.
+    op!(max_or_first(a: __m256d, b: __m256d) -> __m256d = _mm256_max_pd(b, a));
+    op!(abs(a: __m256d) -> __m256d = _mm256_andnot_pd(_mm256_set1_pd(-0.0), a));
+    op!(neg(a: __m256d) -> __m256d = _mm256_xor_pd(a, _mm256_set1_pd(-0.0)));
     op!(reduce_add(a: __m256d) -> f64 = {
         let s = _mm_add_pd(_mm256_castpd256_pd128(a), _mm256_extractf128_pd::<1>(a));
         _mm_cvtsd_f64(_mm_add_sd(s, _mm_unpackhi_pd(s, s)))
     });
     op!(lt(a: __m256d, b: __m256d) -> __m256d = _mm256_cmp_pd::<_CMP_LT_OQ>(a, b));
+    op!(gt(a: __m256d, b: __m256d) -> __m256d = _mm256_cmp_pd::<_CMP_GT_OQ>(a, b));
     op!(is_nan(a: __m256d) -> __m256d = _mm256_cmp_pd::<_CMP_UNORD_Q>(a, a));
     op!(select(m: __m256d, a: __m256d, b: __m256d) -> __m256d = _mm256_blendv_pd(b, a, m));
     op!(to_bits(a: __m256d) -> __m256i = _mm256_castpd_si256(a));
@@ -116,12 +122,17 @@ impl Lanes<f32> for Avx2 {
     op!(mul_neg_add(a: __m256, b: __m256, c: __m256) -> __m256 = _mm256_fnmadd_ps(a, b, c));
     op!(max(a: __m256, b: __m256) -> __m256 = _mm256_max_ps(a, b));
     op!(min(a: __m256, b: __m256) -> __m256 = _mm256_min_ps(a, b));
+    // MAXPS returns its second operand when either is NaN.
+    op!(max_or_first(a: __m256, b: __m256) -> __m256 = _mm256_max_ps(b, a));
+    op!(abs(a: __m256) -> __m256 = _mm256_andnot_ps(_mm256_set1_ps(-0.0), a));
+    op!(neg(a: __m256) -> __m256 = _mm256_xor_ps(a, _mm256_set1_ps(-0.0)));
     op!(reduce_add(a: __m256) -> f32 = {
         let s = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps::<1>(a));
         let s = _mm_add_ps(s, _mm_movehl_ps(s, s));
         _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)))
     });
     op!(lt(a: __m256, b: __m256) -> __m256 = _mm256_cmp_ps::<_CMP_LT_OQ>(a, b));
+    op!(gt(a: __m256, b: __m256) -> __m256 = _mm256_cmp_ps::<_CMP_GT_OQ>(a, b));
     op!(is_nan(a: __m256) -> __m256 = _mm256_cmp_ps::<_CMP_UNORD_Q>(a, a));
     op!(select(m: __m256, a: __m256, b: __m256) -> __m256 = _mm256_blendv_ps(b, a, m));
     op!(to_bits(a: __m256) -> __m256i = _mm256_castps_si256(a));
@@ -147,8 +158,16 @@ impl Lanes<f64> for Avx512 {
     op!(mul_neg_add(a: __m512d, b: __m512d, c: __m512d) -> __m512d = _mm512_fnmadd_pd(a, b, c));
     op!(max(a: __m512d, b: __m512d) -> __m512d = _mm512_max_pd(a, b));
     op!(min(a: __m512d, b: __m512d) -> __m512d = _mm512_min_pd(a, b));
+    // VMAXPD returns its second operand when either is NaN.
+    op!(max_or_first(a: __m512d, b: __m512d) -> __m512d = _mm512_max_pd(b, a));
+    op!(abs(a: __m512d) -> __m512d = _mm512_abs_pd(a));
+    op!(neg(a: __m512d) -> __m512d = _mm512_castsi512_pd(_mm512_xor_si512(
+        _mm512_castpd_si512(a),
+        _mm512_set1_epi64(i64::MIN),
+    )));
     op!(reduce_add(a: __m512d) -> f64 = _mm512_reduce_add_pd(a));
     op!(lt(a: __m512d, b: __m512d) -> __mmask8 = _mm512_cmp_pd_mask::<_CMP_LT_OQ>(a, b));
+    op!(gt(a: __m512d, b: __m512d) -> __mmask8 = _mm512_cmp_pd_mask::<_CMP_GT_OQ>(a, b));
     op!(is_nan(a: __m512d) -> __mmask8 = _mm512_cmp_pd_mask::<_CMP_UNORD_Q>(a, a));
     op!(select(m: __mmask8, a: __m512d, b: __m512d) -> __m512d = _mm512_mask_blend_pd(m, b, a));
     op!(to_bits(a: __m512d) -> __m512i = _mm512_castpd_si512(a));
@@ -174,8 +193,16 @@ impl Lanes<f32> for Avx512 {
     op!(mul_neg_add(a: __m512, b: __m512, c: __m512) -> __m512 = _mm512_fnmadd_ps(a, b, c));
     op!(max(a: __m512, b: __m512) -> __m512 = _mm512_max_ps(a, b));
     op!(min(a: __m512, b: __m512) -> __m512 = _mm512_min_ps(a, b));
+    // VMAXPS returns its second operand when either is NaN.
+    op!(max_or_first(a: __m512, b: __m512) -> __m512 = _mm512_max_ps(b, a));
+    op!(abs(a: __m512) -> __m512 = _mm512_abs_ps(a));
+    op!(neg(a: __m512) -> __m512 = _mm512_castsi512_ps(_mm512_xor_si512(
+        _mm512_castps_si512(a),
+        _mm512_set1_epi32(i32::MIN),
+    )));
     op!(reduce_add(a: __m512) -> f32 = _mm512_reduce_add_ps(a));
     op!(lt(a: __m512, b: __m512) -> __mmask16 = _mm512_cmp_ps_mask::<_CMP_LT_OQ>(a, b));
+    op!(gt(a: __m512, b: __m512) -> __mmask16 = _mm512_cmp_ps_mask::<_CMP_GT_OQ>(a, b));
     op!(is_nan(a: __m512) -> __mmask16 = _mm512_cmp_ps_mask::<_CMP_UNORD_Q>(a, a));
     op!(select(m: __mmask16, a: __m512, b: __m512) -> __m512 = _mm512_mask_blend_ps(m, b, a));
     op!(to_bits(a: __m512) -> __m512i = _mm512_castps_si512(a));

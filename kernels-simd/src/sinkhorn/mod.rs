@@ -3,6 +3,7 @@
 //! queries.
 
 mod kernels;
+pub(crate) mod passes;
 
 use kernels_core::sinkhorn::{self as core_sinkhorn, SinkhornKernels};
 pub use kernels_core::sinkhorn::{SinkhornOpts, scale_work_size, sinkhorn_work_size};

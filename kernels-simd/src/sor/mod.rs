@@ -2,7 +2,7 @@
 //! chosen, and the rest of that family (the sweep kinds, the omega tuner).
 
 mod kernels;
-mod red_black;
+pub(crate) mod red_black;
 
 use kernels_core::sor::{self as core_sor, SorKernels};
 pub use kernels_core::sor::{OmegaTuner, Sweep, sor_solve_work_size};

@@ -1,0 +1,160 @@
+//! The base primitives' vector loops (`dot`, `axpy`, `scale`, `sum`, `max`, `lse`,
+//! `gemv`, `gemv_t`), written once against [`Lanes`].
+//!
+//! The reductions keep [`ACC`] accumulators in flight over blocks of `ACC` vectors,
+//! add the vectors left after the last block to the first accumulators, combine the
+//! four as `(a0 + a1) + (a2 + a3)`, reduce the lanes and add the scalar tail.
+
+use crate::lanes::{Element, Lanes, prefetch_ahead, split};
+use crate::math::{ExpConsts, exp};
+use kernels_core::Dense;
+use num_traits::Float;
+
+/// Independent accumulators in the reductions: enough to cover the add latency.
+pub(crate) const ACC: usize = 4;
+
+/// For a common length `n`: where the blocks of [`ACC`] vectors end, and where the
+/// whole vectors end.
+#[inline(always)]
+pub(crate) fn block_ends<T: Element, L: Lanes<T>>(n: usize) -> (usize, usize) {
+    (n - n % (ACC * L::N), n - n % L::N)
+}
+
+/// The [`ACC`] accumulators combined into one vector.
+#[inline(always)]
+pub(crate) fn combine<T: Element, L: Lanes<T>>(l: L, acc: [L::V; ACC]) -> L::V {
+    l.add(l.add(acc[0], acc[1]), l.add(acc[2], acc[3]))
+}
+
+/// `sum_i x_i y_i`.
+#[inline(always)]
+pub(crate) fn dot<T: Element + Float, L: Lanes<T>>(l: L, x: &[T], y: &[T]) -> T {
+    let (n, _) = split::<T, L>(&[x.len(), y.len()]);
+    let (blocks, vectors) = block_ends::<T, L>(n);
+    let mut acc = [l.zero(); ACC];
+    let pairs = x[..blocks]
+        .chunks_exact(ACC * L::N)
+        .zip(y[..blocks].chunks_exact(ACC * L::N));
+    for (xs, ys) in pairs {
+        let vs = xs.chunks_exact(L::N).zip(ys.chunks_exact(L::N));
+        for (a, (xk, yk)) in acc.iter_mut().zip(vs) {
+            *a = l.mul_add(l.load(xk), l.load(yk), *a);
+        }
+    }
+    let vs = x[blocks..vectors]
+        .chunks_exact(L::N)
+        .zip(y[blocks..vectors].chunks_exact(L::N));
+    for (a, (xk, yk)) in acc.iter_mut().zip(vs) {
+        *a = l.mul_add(l.load(xk), l.load(yk), *a);
+    }
+    x[vectors..n]
+        .iter()
+        .zip(&y[vectors..n])
+        .fold(l.reduce_add(combine(l, acc)), |s, (&a, &b)| s + a * b)
+}
+
+/// `y += a x`.
+#[inline(always)]
+pub(crate) fn axpy<T: Element + Float, L: Lanes<T>>(l: L, a: T, x: &[T], y: &mut [T]) {
+    let (n, body) = split::<T, L>(&[x.len(), y.len()]);
+    let av = l.splat(a);
+    let (yb, yr) = y[..n].split_at_mut(body);
+    for (ys, xs) in yb.chunks_exact_mut(L::N).zip(x[..body].chunks_exact(L::N)) {
+        l.store(l.mul_add(av, l.load(xs), l.load(ys)), ys);
+    }
+    for (yi, &xi) in yr.iter_mut().zip(&x[body..n]) {
+        *yi = *yi + a * xi;
+    }
+}
+
+/// `x *= a`.
+#[inline(always)]
+pub(crate) fn scale<T: Element + Float, L: Lanes<T>>(l: L, a: T, x: &mut [T]) {
+    let (_, body) = split::<T, L>(&[x.len()]);
+    let av = l.splat(a);
+    let (xb, xr) = x.split_at_mut(body);
+    for xs in xb.chunks_exact_mut(L::N) {
+        l.store(l.mul(l.load(xs), av), xs);
+    }
+    for xi in xr {
+        *xi = *xi * a;
+    }
+}
+
+/// `sum_i x_i`.
+#[inline(always)]
+pub(crate) fn sum<T: Element + Float, L: Lanes<T>>(l: L, x: &[T]) -> T {
+    let (blocks, vectors) = block_ends::<T, L>(x.len());
+    let mut acc = [l.zero(); ACC];
+    for (blk, xs) in x[..blocks].chunks_exact(ACC * L::N).enumerate() {
+        prefetch_ahead(&[x.as_ptr()], blk * ACC * L::N);
+        for (a, xk) in acc.iter_mut().zip(xs.chunks_exact(L::N)) {
+            *a = l.add(*a, l.load(xk));
+        }
+    }
+    for (a, xk) in acc.iter_mut().zip(x[blocks..vectors].chunks_exact(L::N)) {
+        *a = l.add(*a, l.load(xk));
+    }
+    x[vectors..]
+        .iter()
+        .fold(l.reduce_add(combine(l, acc)), |s, &v| s + v)
+}
+
+/// `max_i x_i` (inputs hold no NaN, documented on the trait: `Lanes::max` is one
+/// instruction and may return either operand for NaN).
+#[inline(always)]
+pub(crate) fn max<T: Element + Float, L: Lanes<T>>(l: L, x: &[T]) -> T {
+    let (blocks, vectors) = block_ends::<T, L>(x.len());
+    let mut acc = [l.splat(T::neg_infinity()); ACC];
+    for xs in x[..blocks].chunks_exact(ACC * L::N) {
+        for (a, xk) in acc.iter_mut().zip(xs.chunks_exact(L::N)) {
+            *a = l.max(*a, l.load(xk));
+        }
+    }
+    for (a, xk) in acc.iter_mut().zip(x[blocks..vectors].chunks_exact(L::N)) {
+        *a = l.max(*a, l.load(xk));
+    }
+    let m = l.max(l.max(acc[0], acc[1]), l.max(acc[2], acc[3]));
+    x[vectors..]
+        .iter()
+        .fold(l.reduce_max(m), |m, &v| if v > m { v } else { m })
+}
+
+/// `log sum_i exp(x_i)`, max-shifted.
+#[inline(always)]
+pub(crate) fn lse<T: ExpConsts, L: Lanes<T>>(l: L, x: &[T]) -> T {
+    let m = max(l, x);
+    if !m.is_finite() {
+        // All -inf (or empty): -inf. Some +inf: +inf. Shifting would give NaN.
+        return m;
+    }
+    let (_, body) = split::<T, L>(&[x.len()]);
+    let mv = l.splat(m);
+    let mut acc = l.zero();
+    for xs in x[..body].chunks_exact(L::N) {
+        acc = l.add(acc, exp(l, l.sub(l.load(xs), mv)));
+    }
+    let s = x[body..]
+        .iter()
+        .fold(l.reduce_add(acc), |s, &v| s + (v - m).exp());
+    m + s.ln()
+}
+
+/// `y = A x`: a [`dot`] per row.
+#[inline(always)]
+pub(crate) fn gemv<T: Element + Float, L: Lanes<T>>(l: L, a: Dense<'_, T>, x: &[T], y: &mut [T]) {
+    debug_assert!(x.len() == a.cols() && y.len() == a.rows());
+    for (yi, row) in y.iter_mut().zip(a.row_iter()) {
+        *yi = dot(l, row, x);
+    }
+}
+
+/// `y = A^T x`: an [`axpy`] per row.
+#[inline(always)]
+pub(crate) fn gemv_t<T: Element + Float, L: Lanes<T>>(l: L, a: Dense<'_, T>, x: &[T], y: &mut [T]) {
+    debug_assert!(x.len() == a.rows() && y.len() == a.cols());
+    y.fill(T::zero());
+    for (&xi, row) in x.iter().zip(a.row_iter()) {
+        axpy(l, xi, row, y);
+    }
+}

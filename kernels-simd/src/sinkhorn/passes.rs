@@ -1,0 +1,85 @@
+//! The Sinkhorn row passes that are not exponential loops (those are in
+//! `exp_loops`): the online column log-sum-exp and kernel mode's fused `dot_axpy`,
+//! written once against [`Lanes`].
+
+use kernels_core::sinkhorn::SinkhornKernels;
+use kernels_core::{Real, Scalar};
+
+use crate::base::{ACC, axpy, block_ends, combine, dot};
+use crate::lanes::{Lanes, split};
+use crate::math::{ExpConsts, exp};
+
+/// One row of the online column log-sum-exp (`SinkhornKernels::lse_accumulate`).
+#[inline(always)]
+pub(crate) fn lse_accumulate<T: ExpConsts + Real, L: Lanes<T>>(
+    l: L,
+    alpha: T,
+    x: &[T],
+    beta: T,
+    max: &mut [T],
+    sum: &mut [T],
+) {
+    let (n, body) = split::<T, L>(&[x.len(), max.len(), sum.len()]);
+    let (av, bv, one) = (l.splat(alpha), l.splat(beta), l.splat(T::one()));
+    let rows = x[..body]
+        .chunks_exact(L::N)
+        .zip(max[..body].chunks_exact_mut(L::N))
+        .zip(sum[..body].chunks_exact_mut(L::N));
+    for ((xs, ms), ss) in rows {
+        // Rounded twice, as the scalar rule does: fused (at the AVX2 and AVX-512
+        // levels) the maximum would move by up to u |alpha x_j|, outside the `lse`
+        // bound for large terms (seen in the agreement tests: f32, |v| about 80).
+        let v = l.add(l.mul(av, l.load(xs)), bv);
+        let (m, s) = (l.load(ms), l.load(ss));
+        // One exponential per element: exp(-|v - m|) is the factor that rescales the
+        // old sum when v is the new maximum, and the new term otherwise. v = m = -inf
+        // gives NaN: that term is zero.
+        let d = l.sub(v, m);
+        let e = l.select(l.is_nan(d), l.zero(), exp(l, l.neg(l.abs(d))));
+        let new_max = l.gt(v, m);
+        l.store(l.select(new_max, l.mul_add(s, e, one), l.add(s, e)), ss);
+        l.store(l.max_or_first(m, v), ms);
+    }
+    // The remainder uses the scalar reference rule.
+    <Scalar as SinkhornKernels<T>>::lse_accumulate(
+        alpha,
+        &x[body..n],
+        beta,
+        &mut max[body..n],
+        &mut sum[body..n],
+    );
+}
+
+/// `sum_j x_j v_j` and `y += a w` in one pass (`SinkhornKernels::dot_axpy`).
+#[inline(always)]
+pub(crate) fn dot_axpy<T: ExpConsts, L: Lanes<T>>(
+    l: L,
+    x: &[T],
+    v: &[T],
+    a: T,
+    w: &[T],
+    y: &mut [T],
+) -> T {
+    let (n, _) = split::<T, L>(&[x.len(), v.len(), w.len(), y.len()]);
+    let (blocks, _) = block_ends::<T, L>(n);
+    let av = l.splat(a);
+    let mut acc = [l.zero(); ACC];
+    let rows = x[..blocks]
+        .chunks_exact(ACC * L::N)
+        .zip(v[..blocks].chunks_exact(ACC * L::N))
+        .zip(w[..blocks].chunks_exact(ACC * L::N))
+        .zip(y[..blocks].chunks_exact_mut(ACC * L::N));
+    for (((xs, vs), ws), ys) in rows {
+        let vectors = xs
+            .chunks_exact(L::N)
+            .zip(vs.chunks_exact(L::N))
+            .zip(ws.chunks_exact(L::N))
+            .zip(ys.chunks_exact_mut(L::N));
+        for (acc_k, (((xk, vk), wk), yk)) in acc.iter_mut().zip(vectors) {
+            *acc_k = l.mul_add(l.load(xk), l.load(vk), *acc_k);
+            l.store(l.mul_add(av, l.load(wk), l.load(yk)), yk);
+        }
+    }
+    axpy(l, a, &w[blocks..n], &mut y[blocks..n]);
+    l.reduce_add(combine(l, acc)) + dot(l, &x[blocks..n], &v[blocks..n])
+}
