@@ -1,4 +1,6 @@
-//! Run-time selection among the per-level builds of the vector kernels.
+//! Run-time selection among the per-level builds of the vector kernels: the
+//! `dispatched!` macro, and the table of the base primitives (each family folder
+//! dispatches its own loops with the same macro).
 //!
 //! `dispatched!` turns a kernel written once against [`Lanes`](crate::lanes::Lanes)
 //! into a function that runs it at [`isa::active`](crate::isa::active): inside a
@@ -56,14 +58,12 @@ macro_rules! dispatched {
     )*};
 }
 
-/// The dispatched kernels for one element type: every vector loop of the crate.
-macro_rules! simd_kernels {
+/// The dispatched base primitives for one element type (each family folder has its
+/// own table, next to the loops it dispatches).
+macro_rules! base_kernels {
     ($module:ident, $t:ty) => {
         pub(crate) mod $module {
-            use crate::cg::passes as cg;
-            use crate::sinkhorn::passes as sinkhorn;
-            use crate::sor::red_black;
-            use crate::{base, exp_loops, gemm};
+            use crate::{base, gemm};
             use kernels_core::{Dense, Strided, StridedMut};
 
             dispatched! {
@@ -85,60 +85,10 @@ macro_rules! simd_kernels {
                     b: Strided<'_, $t>,
                     c: StridedMut<'_, $t>,
                 ) -> () = gemm::gemm;
-                // H2O.
-                pub(crate) fn exp_shift / exp_shift_at(shift: $t, x: &mut [$t]) -> $t =
-                    exp_loops::exp_shift;
-                // Sinkhorn.
-                pub(crate) fn lse_affine / lse_affine_at(alpha: $t, x: &[$t], y: &[$t]) -> $t =
-                    exp_loops::lse_affine;
-                pub(crate) fn sum_exp_affine / sum_exp_affine_at(
-                    alpha: $t, x: &[$t], beta: $t, y: &[$t],
-                ) -> $t = exp_loops::sum_exp_affine;
-                pub(crate) fn exp_affine_accumulate / exp_affine_accumulate_at(
-                    alpha: $t, x: &[$t], beta: $t, y: &[$t], sum: &mut [$t],
-                ) -> $t = exp_loops::write_exp_affine::<$t, _, true>;
-                pub(crate) fn exp_affine_sum / exp_affine_sum_at(
-                    alpha: $t, x: &[$t], beta: $t, y: &[$t], out: &mut [$t],
-                ) -> $t = exp_loops::write_exp_affine::<$t, _, false>;
-                pub(crate) fn lse_accumulate / lse_accumulate_at(
-                    alpha: $t, x: &[$t], beta: $t, max: &mut [$t], sum: &mut [$t],
-                ) -> () = sinkhorn::lse_accumulate;
-                pub(crate) fn dot_axpy / dot_axpy_at(
-                    x: &[$t], v: &[$t], a: $t, w: &[$t], y: &mut [$t],
-                ) -> $t = sinkhorn::dot_axpy;
-                // CG.
-                pub(crate) fn cg_update / cg_update_at(
-                    alpha: $t, p: &[$t], q: &[$t], x: &mut [$t], r: &mut [$t],
-                ) -> $t = cg::cg_update;
-                pub(crate) fn mul_dot / mul_dot_at(d: &[$t], r: &[$t], z: &mut [$t]) -> $t =
-                    cg::mul_dot;
-                pub(crate) fn xpby / xpby_at(z: &[$t], beta: $t, p: &mut [$t]) -> () = cg::xpby;
-                // SOR.
-                pub(crate) fn rb_row / rb_row_at(
-                    parity: usize,
-                    keep: $t,
-                    gain: $t,
-                    b: &[$t],
-                    up: Option<&[$t]>,
-                    down: Option<&[$t]>,
-                    row: &mut [$t],
-                ) -> () = red_black::rb_row;
-                #[cfg(test)]
-                #[allow(dead_code, reason = "the tests pick the level")]
-                pub(crate) fn rb_form / rb_form_at(
-                    split: bool,
-                    parity: usize,
-                    keep: $t,
-                    gain: $t,
-                    b: &[$t],
-                    up: &[$t],
-                    down: &[$t],
-                    row: &mut [$t],
-                ) -> () = red_black::rb_form;
             }
         }
     };
 }
 
-simd_kernels!(f32s, f32);
-simd_kernels!(f64s, f64);
+base_kernels!(f32s, f32);
+base_kernels!(f64s, f64);

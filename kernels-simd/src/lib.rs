@@ -76,9 +76,12 @@
 //! | `xpby` (cg) | the `axpy` bound with `a x_i = beta p_i`, `y_i = z_i` (0 without FMA) |
 #![no_std]
 
+// First: its `dispatched!` macro builds every dispatch table, the families' too.
+#[macro_use]
+mod dispatch;
+
 mod base;
 pub mod bounds;
-mod dispatch;
 mod exp_loops;
 mod gemm;
 pub mod isa;
@@ -87,7 +90,7 @@ mod math;
 mod primitives;
 
 // The kernel families, mirroring kernels-core: each folder implements its family's
-// kernel trait for `Simd`.
+// kernel trait for `Simd`, with the dispatch table of its own loops.
 pub mod cg;
 pub mod h2o;
 pub mod linattn;

@@ -788,7 +788,7 @@ mod tests {
     /// the same kinds of inputs, and the special values of the docs.
     #[test]
     fn exp_every_level() {
-        use crate::dispatch::{f32s, f64s};
+        use crate::sinkhorn::kernels::{f32s, f64s};
         let mut rng = Rng(5);
         let mut x32: Vec<f32> = (0..=u64::from(u32::MAX))
             .step_by(scale(61, 2039) as usize)

@@ -1,5 +1,5 @@
 //! `CgKernels` for `Simd`: the fused vector passes of CG (`passes`), dispatched at run
-//! time.
+//! time by the table here.
 
 use kernels_core::cg::CgKernels;
 
@@ -7,17 +7,30 @@ use crate::Simd;
 
 macro_rules! cg_kernels {
     ($t:ty, $k:ident) => {
+        pub(crate) mod $k {
+            use super::super::passes as cg;
+
+            dispatched! {
+                pub(crate) fn cg_update / cg_update_at(
+                    alpha: $t, p: &[$t], q: &[$t], x: &mut [$t], r: &mut [$t],
+                ) -> $t = cg::cg_update;
+                pub(crate) fn mul_dot / mul_dot_at(d: &[$t], r: &[$t], z: &mut [$t]) -> $t =
+                    cg::mul_dot;
+                pub(crate) fn xpby / xpby_at(z: &[$t], beta: $t, p: &mut [$t]) -> () = cg::xpby;
+            }
+        }
+
         impl CgKernels<$t> for Simd {
             fn cg_update(alpha: $t, p: &[$t], q: &[$t], x: &mut [$t], r: &mut [$t]) -> $t {
-                crate::dispatch::$k::cg_update(alpha, p, q, x, r)
+                $k::cg_update(alpha, p, q, x, r)
             }
 
             fn mul_dot(d: &[$t], r: &[$t], z: &mut [$t]) -> $t {
-                crate::dispatch::$k::mul_dot(d, r, z)
+                $k::mul_dot(d, r, z)
             }
 
             fn xpby(z: &[$t], beta: $t, p: &mut [$t]) {
-                crate::dispatch::$k::xpby(z, beta, p);
+                $k::xpby(z, beta, p);
             }
         }
     };

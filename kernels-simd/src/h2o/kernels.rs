@@ -1,4 +1,5 @@
-//! `H2oKernels` for `Simd`: the online-softmax exponentials, dispatched at run time.
+//! `H2oKernels` for `Simd`: the online-softmax exponentials (`exp_loops`), dispatched
+//! at run time by the table here.
 
 use kernels_core::h2o::H2oKernels;
 
@@ -6,9 +7,18 @@ use crate::Simd;
 
 macro_rules! h2o_kernels {
     ($t:ty, $hot:ident) => {
+        pub(crate) mod $hot {
+            use crate::exp_loops;
+
+            dispatched! {
+                pub(crate) fn exp_shift / exp_shift_at(shift: $t, x: &mut [$t]) -> $t =
+                    exp_loops::exp_shift;
+            }
+        }
+
         impl H2oKernels<$t> for Simd {
             fn exp_shift(shift: $t, x: &mut [$t]) -> $t {
-                crate::dispatch::$hot::exp_shift(shift, x)
+                $hot::exp_shift(shift, x)
             }
         }
     };

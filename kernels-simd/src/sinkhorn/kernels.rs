@@ -1,5 +1,6 @@
-//! `SinkhornKernels` for `Simd`: every loop dispatched at run time (`dispatch`), the
-//! exponential loops from `exp_loops`, the other row passes from `passes`.
+//! `SinkhornKernels` for `Simd`: the table that dispatches this family's loops at run
+//! time (the exponential loops from `exp_loops`, the other row passes from `passes`),
+//! and the trait implementation on it.
 
 use kernels_core::sinkhorn::SinkhornKernels;
 
@@ -7,33 +8,58 @@ use crate::Simd;
 
 macro_rules! sinkhorn_kernels {
     ($t:ty, $k:ident) => {
+        pub(crate) mod $k {
+            use super::super::passes as sinkhorn;
+            use crate::exp_loops;
+
+            dispatched! {
+                pub(crate) fn lse_affine / lse_affine_at(alpha: $t, x: &[$t], y: &[$t]) -> $t =
+                    exp_loops::lse_affine;
+                pub(crate) fn sum_exp_affine / sum_exp_affine_at(
+                    alpha: $t, x: &[$t], beta: $t, y: &[$t],
+                ) -> $t = exp_loops::sum_exp_affine;
+                pub(crate) fn exp_affine_accumulate / exp_affine_accumulate_at(
+                    alpha: $t, x: &[$t], beta: $t, y: &[$t], sum: &mut [$t],
+                ) -> $t = exp_loops::write_exp_affine::<$t, _, true>;
+                pub(crate) fn exp_affine_sum / exp_affine_sum_at(
+                    alpha: $t, x: &[$t], beta: $t, y: &[$t], out: &mut [$t],
+                ) -> $t = exp_loops::write_exp_affine::<$t, _, false>;
+                pub(crate) fn lse_accumulate / lse_accumulate_at(
+                    alpha: $t, x: &[$t], beta: $t, max: &mut [$t], sum: &mut [$t],
+                ) -> () = sinkhorn::lse_accumulate;
+                pub(crate) fn dot_axpy / dot_axpy_at(
+                    x: &[$t], v: &[$t], a: $t, w: &[$t], y: &mut [$t],
+                ) -> $t = sinkhorn::dot_axpy;
+            }
+        }
+
         impl SinkhornKernels<$t> for Simd {
             fn lse_accumulate(alpha: $t, x: &[$t], beta: $t, max: &mut [$t], sum: &mut [$t]) {
-                crate::dispatch::$k::lse_accumulate(alpha, x, beta, max, sum);
+                $k::lse_accumulate(alpha, x, beta, max, sum);
             }
 
             fn lse_affine(alpha: $t, x: &[$t], y: &[$t]) -> $t {
-                crate::dispatch::$k::lse_affine(alpha, x, y)
+                $k::lse_affine(alpha, x, y)
             }
 
             fn exp_affine(alpha: $t, x: &[$t], beta: $t, y: &[$t], out: &mut [$t]) {
-                crate::dispatch::$k::exp_affine_sum(alpha, x, beta, y, out);
+                $k::exp_affine_sum(alpha, x, beta, y, out);
             }
 
             fn sum_exp_affine(alpha: $t, x: &[$t], beta: $t, y: &[$t]) -> $t {
-                crate::dispatch::$k::sum_exp_affine(alpha, x, beta, y)
+                $k::sum_exp_affine(alpha, x, beta, y)
             }
 
             fn exp_affine_accumulate(alpha: $t, x: &[$t], beta: $t, y: &[$t], sum: &mut [$t]) {
-                crate::dispatch::$k::exp_affine_accumulate(alpha, x, beta, y, sum);
+                $k::exp_affine_accumulate(alpha, x, beta, y, sum);
             }
 
             fn exp_affine_sum(alpha: $t, x: &[$t], beta: $t, y: &[$t], out: &mut [$t]) -> $t {
-                crate::dispatch::$k::exp_affine_sum(alpha, x, beta, y, out)
+                $k::exp_affine_sum(alpha, x, beta, y, out)
             }
 
             fn dot_axpy(x: &[$t], v: &[$t], a: $t, w: &[$t], y: &mut [$t]) -> $t {
-                crate::dispatch::$k::dot_axpy(x, v, a, w, y)
+                $k::dot_axpy(x, v, a, w, y)
             }
         }
     };

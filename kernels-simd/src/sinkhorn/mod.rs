@@ -2,7 +2,7 @@
 //! [`kernels_core::sinkhorn`] with `Simd` chosen, and their options and workspace
 //! queries.
 
-mod kernels;
+pub(crate) mod kernels;
 pub(crate) mod passes;
 
 use kernels_core::sinkhorn::{self as core_sinkhorn, SinkhornKernels};

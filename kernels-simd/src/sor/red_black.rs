@@ -301,7 +301,7 @@ mod tests {
                     for level in Level::ALL {
                         for split in [false, true] {
                             let mut got = row.clone();
-                            crate::dispatch::$module::rb_form_at(
+                            super::super::kernels::$module::rb_form_at(
                                 level, split, parity, keep, gain, b, up, down, &mut got,
                             );
                             prop_assert_eq!(&got, &want);
