@@ -97,7 +97,18 @@ impl HostCache {
             &mut self.pos,
         )
         .unwrap();
-        core_h2o::decode::<Scalar>(&mut view, n_heads, q, kn, vn, 0.0, out, &mut work).unwrap();
+        core_h2o::decode::<Scalar>(
+            &Sequential,
+            &mut view,
+            n_heads,
+            q,
+            kn,
+            vn,
+            0.0,
+            out,
+            &mut work,
+        )
+        .unwrap();
         self.len = view.len();
         self.next_pos = view.next_pos();
     }

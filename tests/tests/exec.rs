@@ -1,7 +1,9 @@
 //! The execution seam: algorithms that run their tiles through an `Exec` give the same
-//! bits whichever executor runs them: in order, in reverse order, or each tile on a
-//! thread of its own (which also proves the seam's bounds fit a threaded executor).
+//! bits whichever executor runs them (linear attention's heads, H2O decode's kv
+//! heads): in order, in reverse order, or each tile on a thread of its own (which also
+//! proves that the seam's bounds fit a threaded executor).
 
+use kernels_core::h2o::{self, H2oCache, decode_work_size};
 use kernels_core::linattn::{self, Inputs, Shape};
 use kernels_core::{Error, Exec, Result, Sequential};
 use kernels_simd::Simd;
@@ -90,13 +92,62 @@ fn run(exec: &impl Exec) -> Vec<f32> {
     state.into_iter().chain(out).chain(rstate).collect()
 }
 
+/// 40 H2O decode steps (6 query heads on 3 kv heads) through a cache that evicts:
+/// every output, then the scores and positions left in the cache.
+fn decode_steps(exec: &impl Exec) -> Vec<f32> {
+    let (n_heads, n_kv, d, (sink, heavy, recent)) = (6, 3, 8, (1, 4, 3));
+    let budget = sink + heavy + recent;
+    let (mut k, mut v) = (vec![0f32; n_kv * budget * d], vec![0f32; n_kv * budget * d]);
+    let (mut score, mut pos) = (vec![0f32; n_kv * budget], vec![0u64; n_kv * budget]);
+    let mut cache = H2oCache::new(
+        n_kv, d, sink, heavy, recent, &mut k, &mut v, &mut score, &mut pos,
+    )
+    .unwrap();
+    let mut work = vec![0u8; decode_work_size(n_kv, d, budget, n_heads).unwrap().bytes()];
+    let mut seen = Vec::new();
+    for t in 0..40 {
+        let q = uniform::<f32>(n_heads * d, 100 + t, 1.0);
+        let (kn, vn) = (
+            uniform::<f32>(n_kv * d, 200 + t, 1.0),
+            uniform::<f32>(n_kv * d, 300 + t, 1.0),
+        );
+        let mut out = vec![0f32; n_heads * d];
+        h2o::decode::<Simd>(
+            exec, &mut cache, n_heads, &q, &kn, &vn, 0.0, &mut out, &mut work,
+        )
+        .unwrap();
+        seen.extend(out);
+    }
+    for g in 0..n_kv {
+        seen.extend(cache.scores(g));
+        seen.extend(cache.positions(g).iter().map(|&p| p as f32));
+    }
+    seen
+}
+
 #[test]
 fn results_do_not_depend_on_the_executor() {
     let bits = |v: Vec<f32>| v.into_iter().map(f32::to_bits).collect::<Vec<_>>();
     let want = bits(run(&Sequential));
     assert!(want.iter().any(|&b| b != 0));
-    assert_eq!(bits(run(&Reversed)), want, "reversed tile order");
-    assert_eq!(bits(run(&ThreadPerTile)), want, "a thread per tile");
+    assert_eq!(bits(run(&Reversed)), want, "linattn, reversed tile order");
+    assert_eq!(
+        bits(run(&ThreadPerTile)),
+        want,
+        "linattn, a thread per tile"
+    );
+    let want = bits(decode_steps(&Sequential));
+    assert!(want.iter().any(|&b| b != 0));
+    assert_eq!(
+        bits(decode_steps(&Reversed)),
+        want,
+        "decode, reversed tile order"
+    );
+    assert_eq!(
+        bits(decode_steps(&ThreadPerTile)),
+        want,
+        "decode, a thread per tile"
+    );
 }
 
 #[test]

@@ -370,7 +370,18 @@ fn h2o_hash<P: H2oKernels<f32>>() -> u64 {
         let qt = &q[t * nh * d..(t + 1) * nh * d];
         let kt = &k[t * nkv * d..(t + 1) * nkv * d];
         let vt = &v[t * nkv * d..(t + 1) * nkv * d];
-        decode::<P>(&mut cache, nh, qt, kt, vt, 0.25, &mut out, &mut work).unwrap();
+        decode::<P>(
+            &Sequential,
+            &mut cache,
+            nh,
+            qt,
+            kt,
+            vt,
+            0.25,
+            &mut out,
+            &mut work,
+        )
+        .unwrap();
         h = h.reals(&out);
     }
     for g in 0..nkv {

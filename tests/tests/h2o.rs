@@ -3,6 +3,7 @@
 //! prefill against decode steps token by token, the cache invariants, GQA with 1, 2
 //! and 8 query heads per kv head, SIMD against scalar, and every bad-input class.
 
+use kernels_core::Sequential;
 use kernels_core::h2o::H2oKernels;
 use kernels_core::h2o::{self, H2oCache, H2oOpts};
 use kernels_core::{Error, Scalar};
@@ -218,6 +219,7 @@ fn decode_all<P: H2oKernels<f32>>(c: &Case) -> (Vec<f32>, Vec<Vec<(u64, f32)>>) 
             gather(&c.v, c.n_kv),
         );
         h2o::decode::<P>(
+            &Sequential,
             &mut cache,
             c.n_heads,
             &q,
@@ -573,10 +575,19 @@ fn decode_bad_input_leaves_the_cache_alone() {
         let mut bad_q = q.clone();
         bad_q[2] = f32::NAN;
         let e = h2o::decode::<Simd>(
-            &mut cache, 4, &bad_q, &kv_new, &kv_new, 0.0, &mut out, &mut work,
+            &Sequential,
+            &mut cache,
+            4,
+            &bad_q,
+            &kv_new,
+            &kv_new,
+            0.0,
+            &mut out,
+            &mut work,
         );
         assert_eq!(e, Err(Error::NonFinite));
         let e = h2o::decode::<Simd>(
+            &Sequential,
             &mut cache,
             3,
             &q[..3 * d],
@@ -588,6 +599,7 @@ fn decode_bad_input_leaves_the_cache_alone() {
         );
         assert_eq!(e, Err(Error::Dimension));
         let e = h2o::decode::<Simd>(
+            &Sequential,
             &mut cache,
             4,
             &q,
@@ -599,6 +611,7 @@ fn decode_bad_input_leaves_the_cache_alone() {
         );
         assert_eq!(e, Err(Error::Argument));
         let e = h2o::decode::<Simd>(
+            &Sequential,
             &mut cache,
             4,
             &q,
@@ -651,7 +664,15 @@ fn decode_bad_input_leaves_the_cache_alone() {
     let mut cache =
         H2oCache::from_parts(n_kv, d, 0, 0, 5, b, 5, &mut k, &mut v, &mut score, &mut pos).unwrap();
     let e = h2o::decode::<Simd>(
-        &mut cache, 4, &q, &kv_new, &kv_new, 0.0, &mut out, &mut work,
+        &Sequential,
+        &mut cache,
+        4,
+        &q,
+        &kv_new,
+        &kv_new,
+        0.0,
+        &mut out,
+        &mut work,
     );
     assert_eq!(e, Err(Error::Argument));
     assert_eq!((cache.len(), cache.next_pos()), (b, 5));

@@ -7,6 +7,7 @@ use crate::machine::Machine;
 use crate::report::Section;
 use crate::svg::LineChart;
 use kernels_core::Scalar;
+use kernels_core::Sequential;
 use kernels_core::h2o::H2oKernels;
 use kernels_core::h2o::{self, H2oCache, H2oOpts};
 use kernels_simd::Simd;
@@ -310,7 +311,18 @@ fn decode_prompt(p: &Prompt, opts: &H2oOpts) -> Vec<f32> {
                 .collect()
         };
         let (q, kn, vn) = (gather(&p.q), gather(&p.k), gather(&p.v));
-        h2o::decode::<Simd>(&mut cache, n, &q, &kn, &vn, 0.0, &mut step, &mut work).expect("valid");
+        h2o::decode::<Simd>(
+            &Sequential,
+            &mut cache,
+            n,
+            &q,
+            &kn,
+            &vn,
+            0.0,
+            &mut step,
+            &mut work,
+        )
+        .expect("valid");
         for h in 0..n {
             out[(h * seq + t) * d..][..d].copy_from_slice(&step[h * d..][..d]);
         }
@@ -352,8 +364,18 @@ fn time_decode(heads: usize, d: usize, ctx: usize, budget: usize, time: Duration
             .bytes()
     ];
     let t = seconds_per_call(time, || {
-        h2o::decode::<Simd>(&mut cache, heads, &q, &kn, &kn, 0.0, &mut out, &mut work)
-            .expect("valid");
+        h2o::decode::<Simd>(
+            &Sequential,
+            &mut cache,
+            heads,
+            &q,
+            &kn,
+            &kn,
+            0.0,
+            &mut out,
+            &mut work,
+        )
+        .expect("valid");
     });
     let bytes = (2 * heads * budget * d * 4) as f64;
     (t, bytes / t / 1e9)

@@ -57,23 +57,23 @@ impl<'w> RowScratch<'w> {
         })
     }
 
-    /// The part of heads `first..first + heads`.
-    pub(crate) fn heads(&mut self, first: usize, heads: usize) -> Result<RowScratch<'_>> {
-        let t = tiles(self.cap);
-        let (cap, end) = (self.cap, first + heads);
-        Ok(RowScratch {
-            cap,
-            exps: self
-                .exps
-                .get_mut(first * cap..end * cap)
-                .ok_or(Error::Internal)?,
-            shifts: self
-                .shifts
-                .get_mut(first * t..end * t)
-                .ok_or(Error::Internal)?,
-            max: self.max.get_mut(first..end).ok_or(Error::Internal)?,
-            sum: self.sum.get_mut(first..end).ok_or(Error::Internal)?,
-        })
+    /// The scratch cut into consecutive parts of `heads` heads each: one per group,
+    /// the tiles of a loop over kv heads.
+    pub(crate) fn groups(&mut self, heads: usize) -> impl Iterator<Item = RowScratch<'_>> + Send {
+        let (cap, heads) = (self.cap, heads.max(1));
+        let t = tiles(cap);
+        self.exps
+            .chunks_mut((heads * cap).max(1))
+            .zip(self.shifts.chunks_mut((heads * t).max(1)))
+            .zip(self.max.chunks_mut(heads))
+            .zip(self.sum.chunks_mut(heads))
+            .map(move |(((exps, shifts), max), sum)| RowScratch {
+                cap,
+                exps,
+                shifts,
+                max,
+                sum,
+            })
     }
 }
 

@@ -5,7 +5,7 @@ use super::evict::victim;
 use super::opts::{budget, resolve_scale};
 use super::{group_size, row_mut};
 use crate::h2o::H2oKernels;
-use crate::{Error, Result, Workspace, WorkspaceSize, check_finite, checked_product};
+use crate::{Error, Exec, Result, Workspace, WorkspaceSize, check_finite, checked_product};
 
 /// A KV cache of `sink + heavy + recent` slots per kv head on caller buffers. Slot `s` of kv head `g` holds its K and V rows at
 /// `(g * budget + s) * d`, its score and token position at `g * budget + s`; slots
@@ -174,9 +174,12 @@ pub fn decode_work_size(
 /// `next_pos` at its maximum, or a full cache with no evictable slot: a corrupt
 /// cache), [`Error::NonFinite`], [`Error::Workspace`]. [`Error::Numerical`] when the
 /// logits overflow: the token has been inserted, `out` holds unspecified values and
-/// no score has changed.
+/// no score has changed. The kv heads are independent tiles run by `exec`
+/// ([`Sequential`](crate::Sequential) for one thread); the result does not depend on
+/// it.
 #[allow(clippy::too_many_arguments)]
 pub fn decode<P: H2oKernels<f32>>(
+    exec: &impl Exec,
     cache: &mut H2oCache<'_>,
     n_heads: usize,
     q: &[f32],
@@ -231,10 +234,11 @@ pub fn decode<P: H2oKernels<f32>>(
     cache.next_pos = next;
 
     let len = cache.len;
+    // The rows of kv head `g`, writing into its group's part of `out`.
     let rows = |g: usize| Group {
         q,
         q_base: g * group * d,
-        out_base: g * group * d,
+        out_base: 0,
         stride: d,
         heads: group,
         d,
@@ -244,15 +248,13 @@ pub fn decode<P: H2oKernels<f32>>(
         slots: len,
         kv_row: move |s: usize| (g * budget + s) * d,
     };
+    // One tile per kv head: its group's output rows and scratch, then its scores.
     // Every head attends before any score changes, so a numerical failure leaves the
     // scores as they were.
-    for g in 0..n_kv {
-        rows(g).attend::<P>(out, &mut scratch.heads(g * group, group)?)?;
-    }
-    for g in 0..n_kv {
-        let rows = rows(g);
-        let score = &mut cache.score[g * budget..g * budget + len];
-        rows.add_scores::<P>(score, &scratch.heads(g * group, group)?)?;
-    }
-    Ok(())
+    let attend = out.chunks_mut(group * d).zip(scratch.groups(group));
+    exec.for_each(attend, |g, (out, mut s)| rows(g).attend::<P>(out, &mut s))?;
+    let scores = cache.score.chunks_mut(budget).zip(scratch.groups(group));
+    exec.for_each(scores, |g, (score, s)| {
+        rows(g).add_scores::<P>(score.get_mut(..len).ok_or(Error::Internal)?, &s)
+    })
 }

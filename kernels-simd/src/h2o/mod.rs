@@ -5,6 +5,7 @@
 mod kernels;
 
 use kernels_core::Result;
+use kernels_core::Sequential;
 use kernels_core::h2o as core_h2o;
 pub use kernels_core::h2o::{H2oCache, H2oOpts, decode_work_size, prefill_work_size};
 
@@ -75,5 +76,15 @@ pub fn decode(
     out: &mut [f32],
     work: &mut [u8],
 ) -> Result<()> {
-    core_h2o::decode::<Simd>(cache, n_heads, q, k_new, v_new, scale, out, work)
+    core_h2o::decode::<Simd>(
+        &Sequential,
+        cache,
+        n_heads,
+        q,
+        k_new,
+        v_new,
+        scale,
+        out,
+        work,
+    )
 }
