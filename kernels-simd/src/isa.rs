@@ -72,7 +72,9 @@ static CAP: AtomicU8 = AtomicU8::new(Level::Avx512 as u8);
 #[must_use]
 #[inline]
 pub fn detected() -> Level {
-    match DETECTED.load(Ordering::Relaxed) {
+    // Acquire: a thread that sees the level also sees the `KN_SIMD` cap stored before
+    // it, so no kernel runs uncapped after detection.
+    match DETECTED.load(Ordering::Acquire) {
         0 => first_detection(),
         v => Level::from_u8(v),
     }
@@ -83,9 +85,9 @@ fn first_detection() -> Level {
     let level = probe();
     #[cfg(feature = "std")]
     if let Some(cap) = env_cap() {
-        set_cap(cap);
+        CAP.store(cap as u8, Ordering::Relaxed);
     }
-    DETECTED.store(level as u8, Ordering::Relaxed);
+    DETECTED.store(level as u8, Ordering::Release);
     level
 }
 
@@ -103,11 +105,14 @@ pub fn cap() -> Level {
     Level::from_u8(CAP.load(Ordering::Relaxed))
 }
 
-/// Caps the level for the whole process (all threads) until the next call;
-/// `set_cap(Level::Avx512)` removes the cap. Results at every level agree with the
+/// Caps the level for the whole process (all threads) until the next call, overriding
+/// `KN_SIMD`; `set_cap(Level::Avx512)` removes the cap. Results at every level agree with the
 /// scalar reference within the crate's documented bounds, so a cap changes speed and
 /// rounding, never validity.
 pub fn set_cap(level: Level) {
+    // Detect first, so that `KN_SIMD`, applied at detection, cannot later override a
+    // cap set here.
+    let _ = detected();
     CAP.store(level as u8, Ordering::Relaxed);
 }
 
