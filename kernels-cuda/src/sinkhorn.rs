@@ -134,6 +134,7 @@ impl Layout {
 /// ([`WorkspaceSize::len_of`] gives its length). [`Error::Dimension`] if a size is
 /// zero or the total overflows.
 pub fn scale_work_size<T: CudaReal>(n: usize, m: usize) -> Result<WorkspaceSize> {
+    check::matrix_size::<T>(n, m)?;
     WorkspaceSize::new().array::<T>(Layout::new(n, m, 1)?.len)
 }
 
@@ -141,6 +142,7 @@ pub fn scale_work_size<T: CudaReal>(n: usize, m: usize) -> Result<WorkspaceSize>
 /// `T` ([`WorkspaceSize::len_of`] gives its length). [`Error::Dimension`] if a size is
 /// zero or the total overflows.
 pub fn sinkhorn_work_size<T: CudaReal>(n: usize, m: usize) -> Result<WorkspaceSize> {
+    check::matrix_size::<T>(n, m)?;
     WorkspaceSize::new().array::<T>(Layout::new(n, m, 2)?.len)
 }
 
@@ -790,6 +792,15 @@ mod tests {
         assert_eq!(scale_work_len(usize::MAX, 2).unwrap_err(), Error::Dimension);
         assert_eq!(
             sinkhorn_work_len(1 << 40, 1 << 30).unwrap_err(),
+            Error::Dimension
+        );
+        // n * m values fit a usize but not their bytes: no such matrix can exist.
+        assert_eq!(
+            scale_work_len(1 << 31, 1 << 31).unwrap_err(),
+            Error::Dimension
+        );
+        assert_eq!(
+            sinkhorn_work_len(1 << 31, 1 << 31).unwrap_err(),
             Error::Dimension
         );
     }

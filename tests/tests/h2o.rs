@@ -735,3 +735,94 @@ fn null_pointers_of_queries_and_cache_init_are_refused() {
         assert_eq!(bytes, 5);
     }
 }
+
+/// Finite inputs whose weighted sum overflows, or a cache holding an infinite value,
+/// are `Error::Numerical`, never an infinite output reported as success (prefill at
+/// full budget takes the blocked path; with scores asked for, the row-by-row one).
+#[test]
+fn overflowing_outputs_are_numerical_errors() {
+    let (seq, d) = (4, 2);
+    let (q, k, v) = (
+        vec![0f32; seq * d],
+        vec![0f32; seq * d],
+        vec![1e38f32; seq * d],
+    );
+    let opts = H2oOpts::default().sink(0).heavy(0).recent(4);
+    let mut work = vec![0u8; h2o::prefill_work_size(1, 1, seq, d).unwrap().bytes()];
+    let mut out = vec![0f32; seq * d];
+    let mut scores = vec![0f32; seq];
+    for with_scores in [false, true] {
+        let s = with_scores.then_some(&mut scores[..]);
+        let r = h2o::prefill::<Simd>(
+            1, 1, seq, d, &q, &k, &v, &opts, &mut out, s, None, &mut work,
+        );
+        assert_eq!(r, Err(Error::Numerical), "scores asked for: {with_scores}");
+    }
+    // Decode: the fourth equal value overflows the weighted sum.
+    let (mut kc, mut vc, mut sc, mut pc) = (
+        vec![0f32; 4 * d],
+        vec![0f32; 4 * d],
+        vec![0f32; 4],
+        vec![0u64; 4],
+    );
+    let mut cache = H2oCache::new(1, d, 0, 0, 4, &mut kc, &mut vc, &mut sc, &mut pc).unwrap();
+    let mut work = vec![0u8; h2o::decode_work_size(1, d, 4, 1).unwrap().bytes()];
+    let mut out = vec![0f32; d];
+    let big = [1e38f32; 2];
+    for step in 0..4 {
+        let r = h2o::decode::<Simd>(
+            &Sequential,
+            &mut cache,
+            1,
+            &[0.0; 2],
+            &[0.0; 2],
+            &big,
+            0.0,
+            &mut out,
+            &mut work,
+        );
+        if step < 3 {
+            assert_eq!(r, Ok(()), "step {step}");
+            assert!(out.iter().all(|o| o.is_finite()));
+        } else {
+            assert_eq!(r, Err(Error::Numerical), "step {step}");
+        }
+    }
+    // A cache holding an infinite value.
+    let (mut kc, mut vc, mut sc, mut pc) = (
+        vec![0f32; 4 * d],
+        vec![0f32; 4 * d],
+        vec![0f32; 4],
+        vec![0u64; 4],
+    );
+    {
+        let mut cache = H2oCache::new(1, d, 0, 0, 4, &mut kc, &mut vc, &mut sc, &mut pc).unwrap();
+        h2o::decode::<Simd>(
+            &Sequential,
+            &mut cache,
+            1,
+            &[0.0; 2],
+            &[0.0; 2],
+            &[1.0; 2],
+            0.0,
+            &mut out,
+            &mut work,
+        )
+        .unwrap();
+    }
+    vc[0] = f32::INFINITY;
+    let mut cache =
+        H2oCache::from_parts(1, d, 0, 0, 4, 1, 1, &mut kc, &mut vc, &mut sc, &mut pc).unwrap();
+    let r = h2o::decode::<Simd>(
+        &Sequential,
+        &mut cache,
+        1,
+        &[0.0; 2],
+        &[0.0; 2],
+        &[1.0; 2],
+        0.0,
+        &mut out,
+        &mut work,
+    );
+    assert_eq!(r, Err(Error::Numerical));
+}

@@ -1043,3 +1043,37 @@ fn observers_see_every_check() {
     .unwrap();
     assert_eq!(checks, 10);
 }
+
+/// A workspace query refuses a problem whose `n x m` matrix cannot exist (its element
+/// or byte count overflows), although its own workspace would be small, in Rust and
+/// through the C queries.
+#[test]
+fn queries_refuse_matrices_that_cannot_exist() {
+    let (n, m) = (1usize << 33, 1usize << 33);
+    assert_eq!(
+        sinkhorn_work_size::<f64>(n, m).unwrap_err(),
+        Error::Dimension
+    );
+    assert_eq!(scale_work_size::<f32>(n, m).unwrap_err(), Error::Dimension);
+    assert_eq!(
+        kernels_core::sns::sns_work_size::<f64>(n, m, 0.0).unwrap_err(),
+        Error::Dimension
+    );
+    // 2^31 x 2^31 values fit a usize, their bytes do not.
+    assert_eq!(
+        sinkhorn_work_size::<f64>(1 << 31, 1 << 31).unwrap_err(),
+        Error::Dimension
+    );
+    let mut bytes = 7usize;
+    // SAFETY: `bytes` is a valid, writable usize.
+    let status = unsafe { kernels::kn_sinkhorn_work_bytes(n, m, &mut bytes) };
+    assert_eq!((status, bytes), (kernels::KN_ERR_DIMENSION, 7));
+    // SAFETY: as above.
+    let status = unsafe { kernels::kn_scale_work_bytes(n, m, &mut bytes) };
+    assert_eq!((status, bytes), (kernels::KN_ERR_DIMENSION, 7));
+    // SAFETY: as above.
+    let status = unsafe { kernels::kn_sns_work_bytes(n, m, 0.0, &mut bytes) };
+    assert_eq!((status, bytes), (kernels::KN_ERR_DIMENSION, 7));
+    // Sizes that can exist are still answered.
+    assert!(sinkhorn_work_size::<f64>(1 << 16, 1 << 16).is_ok());
+}

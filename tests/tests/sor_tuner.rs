@@ -2,7 +2,9 @@
 //! arm, determinism, and refusal of misuse and corrupted state.
 
 use kernels_core::Error;
-use kernels_core::sor::{OMEGA_TUNER_MAX_ARMS, OMEGA_TUNER_WORDS, OmegaTuner, tuner_next};
+use kernels_core::sor::{
+    OMEGA_TUNER_MAX_ARMS, OMEGA_TUNER_WORDS, OmegaTuner, tuner_init_contextual, tuner_next,
+};
 
 /// Deterministic noise in [0, 1).
 fn noise(k: u64) -> f64 {
@@ -220,4 +222,13 @@ fn huge_equal_losses_still_give_a_distribution() {
         assert!(omega == 1.0 || omega == 1.9);
         t.feedback(1.0).unwrap();
     }
+}
+
+/// A context range whose width overflows is refused at init, not at every `next`.
+#[test]
+fn a_context_range_of_infinite_width_is_refused() {
+    let got = tuner_init_contextual(8, 1.0, 1.9, -1.7e308, 1.7e308, 1);
+    assert_eq!(got.err(), Some(Error::Argument));
+    let mut ok = tuner_init_contextual(8, 1.0, 1.9, -1e307, 1e307, 1).unwrap();
+    assert!(tuner_next(&mut ok, 0.5).is_ok());
 }

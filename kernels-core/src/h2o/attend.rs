@@ -107,13 +107,19 @@ pub(crate) fn online_tile<P: H2oKernels<f32>>(
 }
 
 /// Divides a row's weighted sum of V by its softmax sum, or [`Error::Numerical`] when
-/// the running maximum or sum is not finite and positive.
+/// the running maximum or sum is not finite and positive, or when the output is not
+/// finite (values near the largest float overflow the weighted sum, and a cache may
+/// hold an infinite value).
 pub(crate) fn finish_row<P: H2oKernels<f32>>(max: f32, sum: f32, out: &mut [f32]) -> Result<()> {
     if !max.is_finite() || !sum.is_finite() || sum <= 0.0 {
         return Err(Error::Numerical);
     }
     P::scale(1.0 / sum, out);
-    Ok(())
+    if out.iter().all(|o| o.is_finite()) {
+        Ok(())
+    } else {
+        Err(Error::Numerical)
+    }
 }
 
 /// Where the rows of one group live. Head `i` of the group reads its query at

@@ -2,7 +2,7 @@
 //! sizes, workspace, options, finiteness, then value ranges. Public so that other
 //! backends (CUDA) validate exactly as the host solvers do.
 
-use crate::{Dense, Error, Real, Result, check_finite};
+use crate::{Dense, Error, Real, Result, WorkspaceSize, check_finite, checked_product};
 
 /// [`Error::Dimension`] unless the matrix is nonempty and every vector has the
 /// length its side of the matrix implies.
@@ -11,6 +11,18 @@ pub fn dims<T>(mat: Dense<'_, T>, rows: &[&[T]], cols: &[&[T]]) -> Result<()> {
     let ok =
         n > 0 && m > 0 && rows.iter().all(|r| r.len() == n) && cols.iter().all(|c| c.len() == m);
     if ok { Ok(()) } else { Err(Error::Dimension) }
+}
+
+/// [`Error::Dimension`] unless an `n x m` matrix of `T` can exist: both sizes nonzero
+/// and its byte count representable. The workspace queries check it although their
+/// own workspace is only `O(n + m)`, so that no query answers for a problem whose
+/// matrix cannot be passed.
+pub fn matrix_size<T: Real>(n: usize, m: usize) -> Result<()> {
+    if n == 0 || m == 0 {
+        return Err(Error::Dimension);
+    }
+    WorkspaceSize::new().array::<T>(checked_product(&[n, m])?)?;
+    Ok(())
 }
 
 /// [`Error::NonFinite`] if any of the arrays holds NaN or infinity.

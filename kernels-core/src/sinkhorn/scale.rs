@@ -9,9 +9,7 @@ use core::marker::PhantomData;
 /// Workspace bytes [`scale`] needs for an `n x m` matrix.
 /// [`Error::Dimension`] if a size is zero or the total overflows.
 pub fn scale_work_size<T: Real>(n: usize, m: usize) -> Result<WorkspaceSize> {
-    if n == 0 || m == 0 {
-        return Err(Error::Dimension);
-    }
+    check::matrix_size::<T>(n, m)?;
     // K v, then K^T u: carved in this order.
     WorkspaceSize::new().array::<T>(n)?.array::<T>(m)
 }

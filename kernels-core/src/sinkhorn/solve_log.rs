@@ -12,9 +12,7 @@ use core::marker::PhantomData;
 /// Workspace bytes [`sinkhorn_log`] needs for an `n x m` cost matrix.
 /// [`Error::Dimension`] if a size is zero or the total overflows.
 pub fn sinkhorn_work_size<T: Real>(n: usize, m: usize) -> Result<WorkspaceSize> {
-    if n == 0 || m == 0 {
-        return Err(Error::Dimension);
-    }
+    check::matrix_size::<T>(n, m)?;
     // log a, log b, next f, g / eps, column max, column sum: carved in this order.
     WorkspaceSize::new()
         .array::<T>(n)?

@@ -65,9 +65,7 @@ fn layout<T: Real>(n: usize, m: usize, density: f64) -> Result<WorkspaceSize> {
 /// plan entries at most (0: the default, see [`SnsOpts::density`]). [`Error::Dimension`] for an empty
 /// or overflowing size, [`Error::Argument`] for a density outside `[0, 1]`.
 pub fn sns_work_size<T: Real>(n: usize, m: usize, density: f64) -> Result<WorkspaceSize> {
-    if n == 0 || m == 0 {
-        return Err(Error::Dimension);
-    }
+    check::matrix_size::<T>(n, m)?;
     layout::<T>(n, m, density)
 }
 

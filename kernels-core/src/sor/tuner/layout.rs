@@ -137,5 +137,6 @@ pub(super) fn omega_range_ok(lo: f64, hi: f64) -> bool {
 }
 
 pub(super) fn context_range_ok(lo: f64, hi: f64) -> bool {
-    lo.is_finite() && hi.is_finite() && lo < hi
+    // The width must be finite too: contexts are mapped to [-1, 1] through it.
+    lo.is_finite() && hi.is_finite() && lo < hi && (hi - lo).is_finite()
 }
