@@ -874,3 +874,33 @@ proptest! {
         primitives_agree::<f32>(&v, a, &cols)?;
     }
 }
+
+/// A tolerance below what rounding can certify: the recomputed residual may be exactly
+/// zero while the measured error (summed in another order) is still above `tol`. That
+/// is the end of the solve, reported, not a breakdown (`Error::Numerical`).
+#[test]
+fn an_exact_residual_ends_the_solve_with_a_report() {
+    // 5 x 5 tridiagonal (-1, 4, -1), b = 1..5, x = 0.
+    let n = 5usize;
+    let (mut indptr, mut indices, mut values) = (vec![0usize], vec![], vec![]);
+    for i in 0..n {
+        for j in i.saturating_sub(1)..(i + 2).min(n) {
+            indices.push(j as u32);
+            values.push(if i == j { 4.0 } else { -1.0 });
+        }
+        indptr.push(indices.len());
+    }
+    let a = SquareCsr::new(n, &indptr, &indices, &values).unwrap();
+    let b = [1.0, 2.0, 3.0, 4.0, 5.0];
+    for precond in [Precond::None, Precond::Jacobi, Precond::Ssor { omega: 1.2 }] {
+        for tol in [1e-16, 1e-17, 1e-300] {
+            let opts = CgOpts::default().tol(tol).max_iter(50).precond(precond);
+            let mut x = [0.0; 5];
+            let mut work = work_for::<f64>(n);
+            let rep = cg::cg::<f64, Simd>(&a, &b, &mut x, &opts, &mut work)
+                .unwrap_or_else(|e| panic!("{precond:?}, tol {tol}: {e:?}"));
+            assert!(rep.error < 1e-14, "{precond:?}, tol {tol}: {rep:?}");
+            assert_eq!(rep.converged, rep.error <= tol);
+        }
+    }
+}

@@ -92,7 +92,10 @@ pub fn cg<T: Real, P: CgKernels<T>>(
             return Err(Error::Numerical);
         }
         report.converged = report.error <= opts.tol;
-        if report.converged || report.iterations >= opts.max_iter {
+        // A recomputed residual of exactly zero is as far as CG can go, even when the
+        // measured error (summed in another order) is still above `tol`.
+        let exact = r.iter().all(|&v| v == T::zero());
+        if report.converged || exact || report.iterations >= opts.max_iter {
             return Ok(report);
         }
         let mut rz = precond.apply::<P>(a, r, z)?;
