@@ -99,6 +99,10 @@ pub fn cg<T: Real, P: CgKernels<T>>(
             return Ok(report);
         }
         let mut rz = precond.apply::<P>(a, r, z)?;
+        if rz == T::zero() {
+            // r^T M^-1 r underflowed: no step is representable from here.
+            return Ok(report);
+        }
         p.copy_from_slice(z);
         while report.iterations < opts.max_iter {
             let pq = spmv_dot::<T, P>(a, p, q);
@@ -119,6 +123,11 @@ pub fn cg<T: Real, P: CgKernels<T>>(
             } else {
                 (precond.apply::<P>(a, r, z)?, &*z)
             };
+            if rz_next == T::zero() {
+                // Underflowed (a tolerance below what the recurrence can reach):
+                // restart from the true residual, which says where x really is.
+                break;
+            }
             P::xpby(dir, rz_next / rz, p);
             rz = rz_next;
         }
@@ -132,8 +141,9 @@ struct Preconditioner<'a, T> {
 }
 
 impl<T: Real> Preconditioner<'_, T> {
-    /// `z <- M^-1 r`, returning `r^T z`; [`Error::Numerical`] unless it is positive
-    /// and finite (`r = 0` cannot reach here: the caller stops at `tol > 0`).
+    /// `z <- M^-1 r`, returning `r^T z`; [`Error::Numerical`] when it is negative or
+    /// not finite (M is not positive definite, or an overflow). Zero means it
+    /// underflowed (a nonzero `r` too small to square): the caller stops or restarts.
     fn apply<P: CgKernels<T>>(&self, a: &SquareCsr<'_, T>, r: &[T], z: &mut [T]) -> Result<T> {
         let rz = match self.kind {
             Precond::None => {
@@ -146,7 +156,11 @@ impl<T: Real> Preconditioner<'_, T> {
                 P::dot(r, z)
             }
         };
-        positive(rz)
+        if rz >= T::zero() && rz.is_finite() {
+            Ok(rz)
+        } else {
+            Err(Error::Numerical)
+        }
     }
 }
 
