@@ -180,6 +180,12 @@ fn prefill(b: &mut Bytes<'_>) {
         untouched("keep", &before.2, &bits(&keep));
         return;
     }
+    if status == KN_OK {
+        assert!(
+            out.iter().all(|o| o.is_finite()),
+            "KN_OK with a non-finite output"
+        );
+    }
     if status != KN_OK || !with_keep {
         return;
     }
@@ -580,6 +586,12 @@ fn decode(b: &mut Bytes<'_>) {
         untouched("out", &out_before, &bits(&out));
         untouched("q (overlapped by out)", &bits(&q), &bits(&q_buf));
         return;
+    }
+    if status == KN_OK {
+        assert!(
+            out.iter().all(|o| o.is_finite()),
+            "KN_OK with a non-finite output"
+        );
     }
     // The token is in (also after KN_ERR_NUMERICAL).
     let bb = cache.budget.unwrap_or(0);
