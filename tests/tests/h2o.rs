@@ -736,6 +736,27 @@ fn null_pointers_of_queries_and_cache_init_are_refused() {
     }
 }
 
+/// One decode step of one head of width 2 with q = k = 0 (uniform attention) and value
+/// `v`, into `out`.
+fn decode_zero_qk(
+    cache: &mut H2oCache<'_>,
+    v: [f32; 2],
+    out: &mut [f32],
+    work: &mut [u8],
+) -> Result<(), Error> {
+    h2o::decode::<Simd>(
+        &Sequential,
+        cache,
+        1,
+        &[0.0; 2],
+        &[0.0; 2],
+        &v,
+        0.0,
+        out,
+        work,
+    )
+}
+
 /// Finite inputs whose weighted sum overflows, or a cache holding an infinite value,
 /// are `Error::Numerical`, never an infinite output reported as success (prefill at
 /// full budget takes the blocked path; with scores asked for, the row-by-row one).
@@ -768,19 +789,8 @@ fn overflowing_outputs_are_numerical_errors() {
     let mut cache = H2oCache::new(1, d, 0, 0, 4, &mut kc, &mut vc, &mut sc, &mut pc).unwrap();
     let mut work = vec![0u8; h2o::decode_work_size(1, d, 4, 1).unwrap().bytes()];
     let mut out = vec![0f32; d];
-    let big = [1e38f32; 2];
     for step in 0..4 {
-        let r = h2o::decode::<Simd>(
-            &Sequential,
-            &mut cache,
-            1,
-            &[0.0; 2],
-            &[0.0; 2],
-            &big,
-            0.0,
-            &mut out,
-            &mut work,
-        );
+        let r = decode_zero_qk(&mut cache, [1e38; 2], &mut out, &mut work);
         if step < 3 {
             assert_eq!(r, Ok(()), "step {step}");
             assert!(out.iter().all(|o| o.is_finite()));
@@ -797,32 +807,11 @@ fn overflowing_outputs_are_numerical_errors() {
     );
     {
         let mut cache = H2oCache::new(1, d, 0, 0, 4, &mut kc, &mut vc, &mut sc, &mut pc).unwrap();
-        h2o::decode::<Simd>(
-            &Sequential,
-            &mut cache,
-            1,
-            &[0.0; 2],
-            &[0.0; 2],
-            &[1.0; 2],
-            0.0,
-            &mut out,
-            &mut work,
-        )
-        .unwrap();
+        decode_zero_qk(&mut cache, [1.0; 2], &mut out, &mut work).unwrap();
     }
     vc[0] = f32::INFINITY;
     let mut cache =
         H2oCache::from_parts(1, d, 0, 0, 4, 1, 1, &mut kc, &mut vc, &mut sc, &mut pc).unwrap();
-    let r = h2o::decode::<Simd>(
-        &Sequential,
-        &mut cache,
-        1,
-        &[0.0; 2],
-        &[0.0; 2],
-        &[1.0; 2],
-        0.0,
-        &mut out,
-        &mut work,
-    );
+    let r = decode_zero_qk(&mut cache, [1.0; 2], &mut out, &mut work);
     assert_eq!(r, Err(Error::Numerical));
 }

@@ -55,6 +55,8 @@ pub fn run(mode: Mode, machine: &Machine) -> Section {
     }
 
     levels(&mut section, small, budget);
+    alignment::<f32>(&mut section, small, budget);
+    alignment::<f64>(&mut section, small, budget);
 
     let categories: Vec<String> = memory_bound[0].iter().map(|m| m.label.clone()).collect();
     let speedup = BarChart {
@@ -328,6 +330,53 @@ where
         || <V as Primitives<T>>::gemv_t(m, xr, &mut hv),
     );
     t.out
+}
+
+/// `dot` at the active level on operands that start on a 64-byte boundary and on
+/// operands 16 bytes past one (what a 16-byte-aligned allocator returns): with 64-byte
+/// vectors every load of the second crosses a cache line, which is the main source of
+/// run-to-run and build-to-build spread in the rows above.
+fn alignment<T: Real>(section: &mut Section, n: usize, budget: Duration)
+where
+    Simd: SinkhornKernels<T>,
+{
+    let size = std::mem::size_of::<T>();
+    let buf = uniform::<T>(2 * n + 64, 3, 1.0);
+    // Elements to skip to reach a 64-byte boundary.
+    let base = (64 - buf.as_ptr() as usize % 64) % 64 / size;
+    let mut t = Timer {
+        section,
+        out: Vec::new(),
+        budget,
+        ty: T::NAME,
+        suffix: String::new(),
+    };
+    for (label, skip) in [
+        ("dot [64-byte aligned]", 0),
+        ("dot [64-byte + 16]", 16 / size),
+    ] {
+        let at = base + skip;
+        let (x, y) = (&buf[at..at + n], &buf[at + n + 32..at + 2 * n + 32]);
+        let want = <Scalar as Primitives<T>>::dot(x, y);
+        let got = <Simd as Primitives<T>>::dot(x, y);
+        let sum_abs = x
+            .iter()
+            .zip(y)
+            .fold(T::zero(), |s, (a, b)| s + (*a * *b).abs());
+        let bound = bounds::reduction(n, sum_abs);
+        t.pair(
+            label,
+            n,
+            (2 * n * size) as f64,
+            (got - want).abs() <= bound,
+            || {
+                std::hint::black_box(<Scalar as Primitives<T>>::dot(x, y));
+            },
+            || {
+                std::hint::black_box(<Simd as Primitives<T>>::dot(x, y));
+            },
+        );
+    }
 }
 
 /// The kernels chosen at run time (every SIMD loop: the base primitives above, the

@@ -58,9 +58,10 @@ macro_rules! sor_kernels {
 }
 
 // f64 rows at the AVX2 level take the portable kernel: there the masked form uses two
-// of a register's four lanes, and a grid sweep (256 x 1000, f64) measured 10-15%
-// slower than the portable split form on two-lane SSE2 registers (the previous
-// kernel) on an AVX-512 Xeon capped with KN_SIMD=avx2; on CPUs that split 256-bit
-// operations in two (Zen 1) the masked form can only lose more.
+// of a register's four lanes, and in a one-off grid sweep (256 x 1000, f64, not kept
+// in the repo) it took 777-803 µs against 668-719 µs for the portable split form on
+// two-lane SSE2 registers (the previous kernel), on an AVX-512 Xeon capped with
+// KN_SIMD=avx2; on CPUs that split 256-bit operations in two (Zen 1) the masked form
+// can only lose more.
 sor_kernels!(f32, f32s, false);
 sor_kernels!(f64, f64s, true);
