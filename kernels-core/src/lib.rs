@@ -19,6 +19,7 @@
 #![forbid(unsafe_code)]
 
 pub mod cg;
+mod checksum;
 mod error;
 mod exec;
 pub mod h2o;
@@ -35,6 +36,7 @@ mod strided;
 mod view;
 mod workspace;
 
+pub use checksum::checksum;
 pub use error::{Error, Result};
 pub use exec::{Exec, Sequential};
 pub use primitives::Primitives;

@@ -4,8 +4,7 @@
 use crate::args;
 use crate::guard::{Done, status};
 use crate::status::kn_status;
-use kernels_core::paging::checksum;
-use kernels_core::{Error, Real, Result, SquareCsr};
+use kernels_core::{Error, Real, Result, SquareCsr, checksum};
 
 /// Number of words of a [`kn_csr`].
 pub const KN_CSR_WORDS: usize = 8;

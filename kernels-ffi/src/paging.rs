@@ -6,9 +6,10 @@ use crate::args::{disjoint, input, input_opt, out_value, output, output_opt, spa
 use crate::guard::{Done, status};
 use crate::status::kn_status;
 use core::ffi::c_void;
+use kernels_core::checksum;
 use kernels_core::paging::{
-    PAGER_STATE_WORDS, Pager, PagerState, Policy, checksum, offline, offline_work_size,
-    pager_work_size, simulate,
+    PAGER_STATE_WORDS, Pager, PagerState, Policy, offline, offline_work_size, pager_work_size,
+    simulate,
 };
 use kernels_core::{Error, Result};
 

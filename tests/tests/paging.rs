@@ -2,8 +2,9 @@
 //! definitions, the policies' guarantees, LRU against a reference LRU, and bad input.
 
 use kernels_core::Error;
+use kernels_core::checksum;
 use kernels_core::paging::{
-    Pager, PagerState, Policy, checksum, offline, offline_work_size, pager_work_size, simulate,
+    Pager, PagerState, Policy, offline, offline_work_size, pager_work_size, simulate,
 };
 use proptest::prelude::*;
 use std::collections::{HashMap, HashSet};

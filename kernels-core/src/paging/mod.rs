@@ -27,7 +27,7 @@ mod table;
 
 pub use offline::{offline, offline_work_size};
 pub use pager::{
-    Access, MAX_CAPACITY, PAGER_STATE_WORDS, Pager, PagerState, checksum, pager_work_size, simulate,
+    Access, MAX_CAPACITY, PAGER_STATE_WORDS, Pager, PagerState, pager_work_size, simulate,
 };
 
 use crate::{Error, Result};

@@ -6,6 +6,7 @@ use super::candidates::Candidates;
 use super::recency::{NONE, Recency};
 use super::table::{Table, mask_words, table_bits, table_size};
 use super::{Policy, rng};
+use crate::checksum;
 use crate::{Error, Result, Workspace, WorkspaceSize};
 
 /// The largest capacity a pager accepts (slot indices are 32-bit, with room for the
@@ -119,14 +120,6 @@ impl PagerState {
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
-}
-
-/// A mixing hash of words: any change to one word changes it.
-pub fn checksum(words: &[u64]) -> u64 {
-    words.iter().fold(MAGIC, |h, &w| {
-        let h = (h ^ w).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        h ^ (h >> 29)
-    })
 }
 
 fn check_capacity(capacity: usize) -> Result<()> {

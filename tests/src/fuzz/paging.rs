@@ -7,7 +7,8 @@ use kernels::{
     KN_ERR_ARGUMENT, KN_ERR_DIMENSION, KN_ERR_NULL, KN_ERR_WORKSPACE, KN_OK, KN_PAGER_MAX_CAPACITY,
     KN_PAGER_WORDS, KN_PAGING_DISCARD, KN_PAGING_LRU, kn_access, kn_pager,
 };
-use kernels_core::paging::{PAGER_STATE_WORDS, checksum};
+use kernels_core::checksum;
+use kernels_core::paging::PAGER_STATE_WORDS;
 use std::ffi::c_void;
 use std::ptr::{null, null_mut};
 
