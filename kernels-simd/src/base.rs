@@ -13,6 +13,9 @@ use num_traits::Float;
 /// Independent accumulators in the reductions: enough to cover the add latency.
 pub(crate) const ACC: usize = 4;
 
+/// Blocks of [`ACC`] vectors per trip of an unrolled reduction loop.
+const UNROLL: usize = 4;
+
 /// For a common length `n`: where the blocks of [`ACC`] vectors end, and where the
 /// whole vectors end.
 #[inline(always)]
@@ -29,28 +32,60 @@ pub(crate) fn combine<T: Element, L: Lanes<T>>(l: L, acc: [L::V; ACC]) -> L::V {
 /// `sum_i x_i y_i`.
 #[inline(always)]
 pub(crate) fn dot<T: Element + Float, L: Lanes<T>>(l: L, x: &[T], y: &[T]) -> T {
-    let (n, _) = split::<T, L>(&[x.len(), y.len()]);
+    let [d] = dots(l, [x], y);
+    d
+}
+
+/// `sum_i r_i y_i` for each of the `R` vectors `r` in `rows`, with `y` loaded once for
+/// all of them. Each dot is computed exactly as a lone [`dot`] computes it (the same
+/// operations in the same order), so the result does not depend on `R`.
+#[inline(always)]
+pub(crate) fn dots<T: Element + Float, L: Lanes<T>, const R: usize>(
+    l: L,
+    rows: [&[T]; R],
+    y: &[T],
+) -> [T; R] {
+    let n = y.len();
+    debug_assert!(rows.iter().all(|r| r.len() == n), "operand lengths differ");
+    let rows = rows.map(|r| &r[..n]);
     let (blocks, vectors) = block_ends::<T, L>(n);
-    let mut acc = [l.zero(); ACC];
-    let pairs = x[..blocks]
-        .chunks_exact(ACC * L::N)
-        .zip(y[..blocks].chunks_exact(ACC * L::N));
-    for (xs, ys) in pairs {
-        let vs = xs.chunks_exact(L::N).zip(ys.chunks_exact(L::N));
-        for (a, (xk, yk)) in acc.iter_mut().zip(vs) {
-            *a = l.mul_add(l.load(xk), l.load(yk), *a);
+    let mut acc = [[l.zero(); ACC]; R];
+    // One block of ACC vectors at element `at`.
+    let block = |acc: &mut [[L::V; ACC]; R], at: usize| {
+        for k in 0..ACC {
+            let i = at + k * L::N;
+            let yk = l.load(&y[i..i + L::N]);
+            for (a, r) in acc.iter_mut().zip(&rows) {
+                a[k] = l.mul_add(l.load(&r[i..i + L::N]), yk, a[k]);
+            }
+        }
+    };
+    // The blocks in groups of UNROLL, then one by one: the same operations in the same
+    // order, with the loop unrolled by hand (operands that are not 64-byte aligned load
+    // slower rolled at AVX-512; LLVM unrolls this way only when tuned for the CPU).
+    let grouped = blocks - blocks % (UNROLL * ACC * L::N);
+    for group in (0..grouped).step_by(UNROLL * ACC * L::N) {
+        for b in 0..UNROLL {
+            block(&mut acc, group + b * ACC * L::N);
         }
     }
-    let vs = x[blocks..vectors]
-        .chunks_exact(L::N)
-        .zip(y[blocks..vectors].chunks_exact(L::N));
-    for (a, (xk, yk)) in acc.iter_mut().zip(vs) {
-        *a = l.mul_add(l.load(xk), l.load(yk), *a);
+    for at in (grouped..blocks).step_by(ACC * L::N) {
+        block(&mut acc, at);
     }
-    x[vectors..n]
-        .iter()
-        .zip(&y[vectors..n])
-        .fold(l.reduce_add(combine(l, acc)), |s, (&a, &b)| s + a * b)
+    for (k, i) in (blocks..vectors).step_by(L::N).enumerate() {
+        let yk = l.load(&y[i..i + L::N]);
+        for (a, r) in acc.iter_mut().zip(&rows) {
+            a[k] = l.mul_add(l.load(&r[i..i + L::N]), yk, a[k]);
+        }
+    }
+    let mut out = [T::zero(); R];
+    for ((o, a), r) in out.iter_mut().zip(acc).zip(&rows) {
+        *o = r[vectors..]
+            .iter()
+            .zip(&y[vectors..])
+            .fold(l.reduce_add(combine(l, a)), |s, (&a, &b)| s + a * b);
+    }
+    out
 }
 
 /// `y += a x`.
@@ -144,6 +179,25 @@ pub(crate) fn lse<T: ExpConsts, L: Lanes<T>>(l: L, x: &[T]) -> T {
 #[inline(always)]
 pub(crate) fn gemv<T: Element + Float, L: Lanes<T>>(l: L, a: Dense<'_, T>, x: &[T], y: &mut [T]) {
     debug_assert!(x.len() == a.cols() && y.len() == a.rows());
+    // Rows in pairs where the accumulators of two fit the registers (not where `wide`
+    // spreads a vector over two registers): x is loaded once per pair, and two rows'
+    // reductions overlap. The same bits either way (see `dots`).
+    if L::REGISTER_LANES == L::N {
+        let mut rows = a.row_iter();
+        let mut ys = y.chunks_exact_mut(2);
+        for pair in ys.by_ref() {
+            let (r0, r1) = (rows.next(), rows.next());
+            if let (Some(r0), Some(r1)) = (r0, r1) {
+                let [d0, d1] = dots(l, [r0, r1], x);
+                pair[0] = d0;
+                pair[1] = d1;
+            }
+        }
+        if let (Some(yi), Some(row)) = (ys.into_remainder().first_mut(), rows.next()) {
+            *yi = dot(l, row, x);
+        }
+        return;
+    }
     for (yi, row) in y.iter_mut().zip(a.row_iter()) {
         *yi = dot(l, row, x);
     }

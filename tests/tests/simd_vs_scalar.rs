@@ -163,6 +163,11 @@ where
     for i in 0..rows {
         let bound = bounds::reduction(cols, abs_sum(a.row(i).iter().zip(&x).map(|(p, q)| *p * *q)));
         prop_assert!((ys[i] - yv[i]).abs() <= bound, "gemv row {i}");
+        // gemv works on several rows at once; each row's dot is still the lone dot's.
+        let alone = <Simd as Primitives<T>>::dot(a.row(i), &x);
+        // (f32 to f64 is exact, so equal f64 bits are equal bits.)
+        let bits = |v: T| v.to_f64().map(f64::to_bits);
+        prop_assert!(bits(yv[i]) == bits(alone), "gemv row {i} is not dot's bits");
     }
     let z = uniform::<T>(rows, seed ^ 2, 1.0);
     let (mut ws, mut wv) = (vec![T::zero(); cols], vec![T::one(); cols]);
