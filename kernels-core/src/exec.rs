@@ -15,13 +15,27 @@ use crate::Result;
 /// Runs independent tiles.
 pub trait Exec: Sync {
     /// Calls `f(i, tile)` for every tile, `i` being its position in `tiles`, in any
-    /// order and possibly several at once. Returns `Ok` if every call did, else the
-    /// error of the first failing tile in tile order (the calls after a failure may
-    /// or may not have run).
-    fn for_each<I>(&self, tiles: I, f: impl Fn(usize, I::Item) -> Result<()> + Sync) -> Result<()>
+    /// order and possibly several at once. `ops` estimates the arithmetic in all the
+    /// tiles together (multiply-adds, exponentials): an executor runs a call too small
+    /// to pay for threads on the calling thread. Returns `Ok` if every call did, else
+    /// the error of the first failing tile in tile order (the calls after a failure
+    /// may or may not have run).
+    fn for_each<I>(
+        &self,
+        ops: usize,
+        tiles: I,
+        f: impl Fn(usize, I::Item) -> Result<()> + Sync,
+    ) -> Result<()>
     where
         I: Iterator + Send,
         I::Item: Send;
+
+    /// At most how many tiles this executor runs at once. An algorithm whose tiles
+    /// need scratch carves this many slots (or fewer) and deals the tiles out to
+    /// them in fixed contiguous runs: what a tile computes never depends on the slot.
+    fn width(&self) -> usize {
+        1
+    }
 }
 
 /// Every tile in order on the calling thread.
@@ -29,11 +43,22 @@ pub trait Exec: Sync {
 pub struct Sequential;
 
 impl Exec for Sequential {
-    fn for_each<I>(&self, tiles: I, f: impl Fn(usize, I::Item) -> Result<()> + Sync) -> Result<()>
+    fn for_each<I>(
+        &self,
+        _ops: usize,
+        tiles: I,
+        f: impl Fn(usize, I::Item) -> Result<()> + Sync,
+    ) -> Result<()>
     where
         I: Iterator + Send,
         I::Item: Send,
     {
         tiles.enumerate().try_for_each(|(i, t)| f(i, t))
     }
+}
+
+/// For `tiles` tiles and at most `slots` slots of scratch: how many consecutive tiles
+/// each slot takes (the last may take fewer), so that every slot is busy at most once.
+pub fn tiles_per_slot(tiles: usize, slots: usize) -> usize {
+    tiles.div_ceil(slots.clamp(1, tiles.max(1))).max(1)
 }

@@ -61,6 +61,15 @@ impl WorkspaceSize {
         Ok(WorkspaceSize { bytes })
     }
 
+    /// `copies` of this size one after the other: scratch for that many tiles at once,
+    /// each carved from its own `self.bytes()`-byte piece.
+    ///
+    /// Fails with [`Error::Dimension`] when the total overflows `usize`.
+    pub fn times(self, copies: usize) -> Result<Self> {
+        let bytes = self.bytes.checked_mul(copies).ok_or(Error::Dimension)?;
+        Ok(WorkspaceSize { bytes })
+    }
+
     /// The number of whole `T` values in [`bytes`](Self::bytes). For a size made of
     /// one array of `T` this is the array's length (its alignment slack is less than
     /// one value): the length to allocate where memory comes typed and aligned, as

@@ -491,7 +491,15 @@ fn cpu_forward(c: &LaCase, d: &LaData, scale: f32) -> (Vec<f32>, Vec<f32>) {
             .unwrap()
             .bytes()
     ];
-    core_la::forward::<f32, Scalar>(&inp, c.chunk, &mut out, Some(&mut s), &mut work).unwrap();
+    core_la::forward::<f32, Scalar>(
+        &Sequential,
+        &inp,
+        c.chunk,
+        &mut out,
+        Some(&mut s),
+        &mut work,
+    )
+    .unwrap();
     (out, s)
 }
 

@@ -5,7 +5,6 @@ use crate::guard::{Done, status};
 use crate::opts::{self, Opts, size_of_u32};
 use crate::status::kn_status;
 use core::ffi::c_void;
-use kernels_core::Sequential;
 use kernels_core::h2o::{self, H2oCache, H2oOpts};
 use kernels_core::{Error, Result, checked_product};
 use kernels_simd::Simd;
@@ -398,7 +397,7 @@ pub unsafe extern "C" fn kn_h2o_decode_f32(
         let (len, next_pos, result) = unsafe {
             with_cache(&fields, struct_span, &others, |view| {
                 let result = h2o::decode::<Simd>(
-                    &Sequential,
+                    &kernels_simd::DefaultExec::default(),
                     view,
                     n_heads,
                     q,

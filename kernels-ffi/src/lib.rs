@@ -30,6 +30,7 @@ mod sinkhorn;
 mod sns;
 mod sor;
 mod status;
+mod threads;
 
 pub use cg::*;
 pub use csr::*;
@@ -42,6 +43,7 @@ pub use sinkhorn::*;
 pub use sns::*;
 pub use sor::*;
 pub use status::*;
+pub use threads::*;
 
 #[cfg(all(not(feature = "std"), feature = "panic-handler", not(test)))]
 mod panic_handler {

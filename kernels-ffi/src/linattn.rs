@@ -4,12 +4,13 @@ use crate::args::{disjoint, input, input_opt, out_value, output, output_opt, spa
 use crate::guard::{Done, status};
 use crate::status::kn_status;
 use core::ffi::c_void;
-use kernels_core::Sequential;
 use kernels_core::linattn::{self, Inputs, Scan, Shape};
-use kernels_simd::Simd;
+use kernels_simd::{DefaultExec, Simd};
 
 /// Bytes of workspace `kn_linattn_forward_f32` needs for these sizes and `chunk`
-/// (0 = the default, 64), written to `*bytes`.
+/// (0 = the default, 64), written to `*bytes`: one head's scratch for each head that
+/// can run at once (`kn_num_threads()` of them, at most `n_heads`). A workspace sized
+/// for one thread still works (on one thread); the result is the same either way.
 ///
 /// Statuses: `KN_OK`; `KN_ERR_NULL` (`bytes` is NULL); `KN_ERR_DIMENSION` (a size is
 /// zero, or a size overflows).
@@ -36,7 +37,7 @@ pub unsafe extern "C" fn kn_linattn_work_bytes(
             dk,
             dv,
         };
-        *bytes = linattn::forward_work_size::<f32>(shape, chunk)?.bytes();
+        *bytes = kernels_simd::linattn::forward_work_size::<f32>(shape, chunk)?.bytes();
         Ok(Done::Ok)
     })
 }
@@ -133,7 +134,7 @@ pub unsafe extern "C" fn kn_linattn_forward_f32(
             scale,
             state_in,
         };
-        linattn::forward::<f32, Simd>(&inp, chunk, out, state_out, work)?;
+        linattn::forward::<f32, Simd>(&DefaultExec::default(), &inp, chunk, out, state_out, work)?;
         Ok(Done::Ok)
     })
 }
@@ -183,7 +184,7 @@ pub unsafe extern "C" fn kn_linattn_chunk_state_f32(
         };
         let inputs = vec_spans([Some(span(k)), Some(span(v)), decay.map(span)]);
         disjoint(&[span(state)], inputs.items())?;
-        linattn::chunk_state::<f32, Simd>(&Sequential, shape, k, v, decay, state)?;
+        linattn::chunk_state::<f32, Simd>(&DefaultExec::default(), shape, k, v, decay, state)?;
         Ok(Done::Ok)
     })
 }

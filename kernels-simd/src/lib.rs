@@ -98,6 +98,18 @@ pub mod sinkhorn;
 pub mod sns;
 pub mod sor;
 
+#[cfg(feature = "std")]
+pub mod threads;
+
+/// The executor the Rust API of each family runs on: the shared thread pool
+/// ([`threads::Threads`]) with the `std` feature, the calling thread without it.
+#[cfg(feature = "std")]
+pub type DefaultExec = threads::Threads;
+/// The executor the Rust API of each family runs on: the shared thread pool
+/// (`threads::Threads`) with the `std` feature, the calling thread without it.
+#[cfg(not(feature = "std"))]
+pub type DefaultExec = kernels_core::Sequential;
+
 pub use math::{exp_f32x8, exp_f64x4, ln_f32x8, ln_f64x4};
 pub use primitives::Simd;
 

@@ -1,19 +1,26 @@
-//! The execution seam: algorithms that run their tiles through an `Exec` give the same
-//! bits whichever executor runs them (linear attention's heads, H2O decode's kv
-//! heads): in order, in reverse order, or each tile on a thread of its own (which also
-//! proves that the seam's bounds fit a threaded executor).
+//! The execution seam and the thread pool: every algorithm that runs its tiles through
+//! an `Exec` (linear attention's heads in the forward pass, the chunk states and the
+//! recurrence; H2O decode's kv heads) gives the same bits whichever executor runs it:
+//! in order, in reverse order, each tile on a thread of its own, or the shared pool at
+//! 1, 2, 3 and 7 threads, also with many callers at once and from inside a worker.
 
 use kernels_core::h2o::{self, H2oCache, decode_work_size};
 use kernels_core::linattn::{self, Inputs, Shape};
 use kernels_core::{Error, Exec, Result, Sequential};
 use kernels_simd::Simd;
+use kernels_simd::threads::{self, MIN_PARALLEL_OPS, Threads};
 use kernels_tests::uniform;
 
 /// Every tile, last first.
 struct Reversed;
 
 impl Exec for Reversed {
-    fn for_each<I>(&self, tiles: I, f: impl Fn(usize, I::Item) -> Result<()> + Sync) -> Result<()>
+    fn for_each<I>(
+        &self,
+        _ops: usize,
+        tiles: I,
+        f: impl Fn(usize, I::Item) -> Result<()> + Sync,
+    ) -> Result<()>
     where
         I: Iterator + Send,
         I::Item: Send,
@@ -27,13 +34,22 @@ impl Exec for Reversed {
         }
         first_error.map_or(Ok(()), |(_, e)| Err(e))
     }
+
+    fn width(&self) -> usize {
+        3
+    }
 }
 
 /// Every tile on a thread of its own, at once.
 struct ThreadPerTile;
 
 impl Exec for ThreadPerTile {
-    fn for_each<I>(&self, tiles: I, f: impl Fn(usize, I::Item) -> Result<()> + Sync) -> Result<()>
+    fn for_each<I>(
+        &self,
+        _ops: usize,
+        tiles: I,
+        f: impl Fn(usize, I::Item) -> Result<()> + Sync,
+    ) -> Result<()>
     where
         I: Iterator + Send,
         I::Item: Send,
@@ -51,19 +67,28 @@ impl Exec for ThreadPerTile {
         });
         results.into_iter().collect()
     }
-}
 
-fn shape() -> Shape {
-    Shape {
-        n_heads: 5,
-        len: 77,
-        dk: 9,
-        dv: 6,
+    fn width(&self) -> usize {
+        64
     }
 }
 
-/// `chunk_state` and `recurrence` under `exec`: their outputs.
-fn run(exec: &impl Exec) -> Vec<f32> {
+/// Big enough that the pool does run it on several threads (its work is above
+/// `MIN_PARALLEL_OPS`), with a head count that divides into no thread count tested.
+fn shape() -> Shape {
+    let s = Shape {
+        n_heads: 5,
+        len: 300,
+        dk: 24,
+        dv: 16,
+    };
+    assert!(s.n_heads * s.len * s.dk * s.dv > MIN_PARALLEL_OPS);
+    s
+}
+
+/// The chunked forward (chunk 64, a workspace for every head at once), the chunk
+/// states and the recurrence under `exec`: all their outputs.
+fn linattn_outputs(exec: &impl Exec) -> Vec<f32> {
     let s = shape();
     let (qk, vl, sl) = (
         s.qk_len().unwrap(),
@@ -89,14 +114,19 @@ fn run(exec: &impl Exec) -> Vec<f32> {
     };
     let (mut out, mut rstate) = (vec![0f32; vl], vec![0f32; sl]);
     linattn::recurrence::<f32, Simd>(exec, &inp, &mut out, &mut rstate).unwrap();
-    state.into_iter().chain(out).chain(rstate).collect()
+    let one_head = linattn::forward_work_size::<f32>(s, 64).unwrap();
+    let mut work = vec![0u8; one_head.times(s.n_heads).unwrap().bytes()];
+    let (mut fout, mut fstate) = (vec![0f32; vl], vec![0f32; sl]);
+    linattn::forward::<f32, Simd>(exec, &inp, 64, &mut fout, Some(&mut fstate), &mut work).unwrap();
+    [state, out, rstate, fout, fstate].concat()
 }
 
-/// 40 H2O decode steps (6 query heads on 3 kv heads) through a cache that evicts:
-/// every output, then the scores and positions left in the cache.
-fn decode_steps(exec: &impl Exec) -> Vec<f32> {
-    let (n_heads, n_kv, d, (sink, heavy, recent)) = (6, 3, 8, (1, 4, 3));
+/// 300 H2O decode steps (8 query heads on 4 kv heads, d = 64) through a cache of 192
+/// that fills and then evicts: every output, then the scores and positions left.
+fn decode_outputs(exec: &impl Exec) -> Vec<f32> {
+    let (n_heads, n_kv, d, (sink, heavy, recent)) = (8, 4, 64, (4, 124, 64));
     let budget = sink + heavy + recent;
+    assert!(n_heads * budget * 2 * d > MIN_PARALLEL_OPS);
     let (mut k, mut v) = (vec![0f32; n_kv * budget * d], vec![0f32; n_kv * budget * d]);
     let (mut score, mut pos) = (vec![0f32; n_kv * budget], vec![0u64; n_kv * budget]);
     let mut cache = H2oCache::new(
@@ -105,7 +135,7 @@ fn decode_steps(exec: &impl Exec) -> Vec<f32> {
     .unwrap();
     let mut work = vec![0u8; decode_work_size(n_kv, d, budget, n_heads).unwrap().bytes()];
     let mut seen = Vec::new();
-    for t in 0..40 {
+    for t in 0..300 {
         let q = uniform::<f32>(n_heads * d, 100 + t, 1.0);
         let (kn, vn) = (
             uniform::<f32>(n_kv * d, 200 + t, 1.0),
@@ -125,43 +155,144 @@ fn decode_steps(exec: &impl Exec) -> Vec<f32> {
     seen
 }
 
+fn bits(v: Vec<f32>) -> Vec<u32> {
+    v.into_iter().map(f32::to_bits).collect()
+}
+
 #[test]
 fn results_do_not_depend_on_the_executor() {
-    let bits = |v: Vec<f32>| v.into_iter().map(f32::to_bits).collect::<Vec<_>>();
-    let want = bits(run(&Sequential));
-    assert!(want.iter().any(|&b| b != 0));
-    assert_eq!(bits(run(&Reversed)), want, "linattn, reversed tile order");
-    assert_eq!(
-        bits(run(&ThreadPerTile)),
-        want,
-        "linattn, a thread per tile"
-    );
-    let want = bits(decode_steps(&Sequential));
-    assert!(want.iter().any(|&b| b != 0));
-    assert_eq!(
-        bits(decode_steps(&Reversed)),
-        want,
-        "decode, reversed tile order"
-    );
-    assert_eq!(
-        bits(decode_steps(&ThreadPerTile)),
-        want,
-        "decode, a thread per tile"
-    );
+    for (family, run) in [
+        ("linattn", linattn_outputs as fn(&Sequential) -> Vec<f32>),
+        ("decode", decode_outputs),
+    ] {
+        let want = bits(run(&Sequential));
+        assert!(want.iter().any(|&b| b != 0));
+        let (reversed, per_tile) = match family {
+            "linattn" => (linattn_outputs(&Reversed), linattn_outputs(&ThreadPerTile)),
+            _ => (decode_outputs(&Reversed), decode_outputs(&ThreadPerTile)),
+        };
+        assert!(bits(reversed) == want, "{family}: reversed tile order");
+        assert!(bits(per_tile) == want, "{family}: a thread per tile");
+    }
+}
+
+/// The pool at 1, 2, 3 and 7 threads; then 4 callers at once on 2 threads; then a
+/// call from inside one of the pool's workers. One test: the count is global.
+#[test]
+fn the_pool_gives_the_same_bits_at_every_thread_count() {
+    let lin = bits(linattn_outputs(&Sequential));
+    let dec = bits(decode_outputs(&Sequential));
+    for n in [1, 2, 3, 7] {
+        threads::set_num_threads(n).unwrap();
+        assert_eq!(threads::num_threads(), n);
+        assert!(
+            bits(linattn_outputs(&Threads)) == lin,
+            "linattn at {n} threads"
+        );
+        assert!(
+            bits(decode_outputs(&Threads)) == dec,
+            "decode at {n} threads"
+        );
+    }
+
+    threads::set_num_threads(2).unwrap();
+    std::thread::scope(|s| {
+        let callers: Vec<_> = (0..4)
+            .map(|_| s.spawn(|| bits(linattn_outputs(&Threads))))
+            .collect();
+        for c in callers {
+            assert!(c.join().unwrap() == lin, "linattn, 4 callers at once");
+        }
+    });
+
+    // A tile that itself calls a threaded kernel: the inner call runs on its worker.
+    let inner = std::sync::Mutex::new(Vec::new());
+    Threads
+        .for_each(MIN_PARALLEL_OPS, 0..2, |_, _| {
+            let out = bits(linattn_outputs(&Threads));
+            inner.lock().unwrap().push(out);
+            Ok(())
+        })
+        .unwrap();
+    for out in inner.into_inner().unwrap() {
+        assert!(out == lin, "linattn called from inside a worker");
+    }
 }
 
 #[test]
 fn errors_are_reported_through_the_executor() {
-    // A tile's error reaches the caller (Sequential stops at the first one).
-    let tiles = [1, 2, 3].into_iter();
-    let r = Sequential.for_each(tiles, |i, _| {
-        if i == 1 {
-            Err(Error::Numerical)
+    // A tile's error reaches the caller: the first failing tile's, in tile order.
+    let fail_from_1 = |i: usize, _| {
+        if i >= 1 {
+            Err(if i == 1 {
+                Error::Numerical
+            } else {
+                Error::Argument
+            })
         } else {
             Ok(())
         }
-    });
-    assert_eq!(r, Err(Error::Numerical));
-    let r = ThreadPerTile.for_each([1, 2, 3].into_iter(), |_, _| Ok(()));
-    assert_eq!(r, Ok(()));
+    };
+    assert_eq!(
+        Sequential.for_each(0, 0..4, fail_from_1),
+        Err(Error::Numerical)
+    );
+    assert_eq!(
+        Threads.for_each(MIN_PARALLEL_OPS, 0..4, fail_from_1),
+        Err(Error::Numerical)
+    );
+    assert_eq!(
+        ThreadPerTile.for_each(0, [1, 2, 3].into_iter(), |_, _| Ok(())),
+        Ok(())
+    );
+}
+
+#[test]
+fn an_absurd_thread_count_is_refused_and_changes_nothing() {
+    let before = threads::num_threads();
+    assert_eq!(
+        threads::set_num_threads(threads::MAX_THREADS + 1),
+        Err(Error::Argument)
+    );
+    assert_eq!(threads::num_threads(), before);
+    // The C entry points say the same.
+    assert_eq!(kernels::kn_set_num_threads(5000), kernels::KN_ERR_ARGUMENT);
+    assert_eq!(kernels::kn_num_threads(), before);
+}
+
+/// Run alone in a child process by the test below: the count it starts with.
+#[test]
+fn child_prints_its_thread_count() {
+    // Twice: the environment is read (and a bad value reported) once.
+    println!("threads={}", threads::num_threads());
+    println!("threads={}", threads::num_threads());
+}
+
+#[test]
+fn kn_num_threads_is_read_once_and_a_bad_value_is_reported_and_ignored() {
+    let run = |value: &str| {
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", "child_prints_its_thread_count", "--nocapture"])
+            .env("KN_NUM_THREADS", value)
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        let (stdout, stderr) = (
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        );
+        (stdout, stderr.matches("ignoring KN_NUM_THREADS").count())
+    };
+    let all = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let (stdout, reports) = run("3");
+    assert!(stdout.contains("threads=3"), "{stdout}");
+    assert_eq!(reports, 0);
+    for bad in ["lots", "-1", "5000"] {
+        let (stdout, reports) = run(bad);
+        assert!(
+            stdout.contains(&format!("threads={all}")),
+            "{bad}: {stdout}"
+        );
+        assert_eq!(reports, 1, "{bad}");
+    }
 }

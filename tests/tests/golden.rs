@@ -311,7 +311,15 @@ fn linattn_hash<T: Real, P: LinattnKernels<T>>() -> u64 {
     let chunk = 16;
     let (mut out, mut state) = (vec![T::zero(); vl], vec![T::zero(); sl]);
     let mut work = vec![0u8; forward_work_size::<T>(shape, chunk).unwrap().bytes()];
-    forward::<T, P>(&inp, chunk, &mut out, Some(&mut state), &mut work).unwrap();
+    forward::<T, P>(
+        &Sequential,
+        &inp,
+        chunk,
+        &mut out,
+        Some(&mut state),
+        &mut work,
+    )
+    .unwrap();
     let mut h = Hash::new().reals(&out).reals(&state);
     let mut cs = vec![T::zero(); sl];
     chunk_state::<T, P>(&Sequential, shape, &k, &v, Some(&decay), &mut cs).unwrap();

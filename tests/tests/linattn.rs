@@ -178,7 +178,14 @@ impl F32Problem {
         let mut work = vec![0u8; bytes];
         let mut out = vec![0.0; self.shape.v_len()?];
         let mut state = vec![0.0; self.shape.state_len()?];
-        linattn::forward::<f32, P>(&self.inputs(), chunk, &mut out, Some(&mut state), &mut work)?;
+        linattn::forward::<f32, P>(
+            &Sequential,
+            &self.inputs(),
+            chunk,
+            &mut out,
+            Some(&mut state),
+            &mut work,
+        )?;
         Ok((out, state))
     }
 }
@@ -503,8 +510,14 @@ fn expect_forward_error(spoil: impl FnOnce(&mut F32Problem, &mut usize), want: E
     let mut work = vec![0u8; bytes];
     let mut out = vec![7.0f32; 80];
     let mut state = vec![7.0f32; 24];
-    let got =
-        linattn::forward::<f32, Simd>(&f.inputs(), chunk, &mut out, Some(&mut state), &mut work);
+    let got = linattn::forward::<f32, Simd>(
+        &Sequential,
+        &f.inputs(),
+        chunk,
+        &mut out,
+        Some(&mut state),
+        &mut work,
+    );
     assert_eq!(got, Err(want));
     assert!(
         out.iter().chain(&state).all(|&x| x == 7.0),

@@ -68,7 +68,14 @@ fn forward<P: LinattnKernels<f32>>(inp: &Inputs<'_, f32>, chunk: usize) -> (Vec<
     let mut work = vec![0u8; bytes];
     let mut out = vec![0.0; shape.n_heads * shape.len * shape.dv];
     let mut state = vec![0.0; shape.n_heads * shape.dk * shape.dv];
-    let ok = linattn::forward::<f32, P>(inp, chunk, &mut out, Some(&mut state), &mut work);
+    let ok = linattn::forward::<f32, P>(
+        &Sequential,
+        inp,
+        chunk,
+        &mut out,
+        Some(&mut state),
+        &mut work,
+    );
     if ok.is_err() {
         out.fill(f32::NAN);
     }
@@ -94,6 +101,7 @@ impl Buffers {
 
     fn forward<P: LinattnKernels<f32>>(&mut self, inp: &Inputs<'_, f32>, chunk: usize) {
         let r = linattn::forward::<f32, P>(
+            &Sequential,
             inp,
             chunk,
             &mut self.out,

@@ -251,10 +251,13 @@ pub fn decode<P: H2oKernels<f32>>(
     // One tile per kv head: its group's output rows and scratch, then its scores.
     // Every head attends before any score changes, so a numerical failure leaves the
     // scores as they were.
+    let ops = n_heads.saturating_mul(len).saturating_mul(2 * d);
     let attend = out.chunks_mut(group * d).zip(scratch.groups(group));
-    exec.for_each(attend, |g, (out, mut s)| rows(g).attend::<P>(out, &mut s))?;
+    exec.for_each(ops, attend, |g, (out, mut s)| {
+        rows(g).attend::<P>(out, &mut s)
+    })?;
     let scores = cache.score.chunks_mut(budget).zip(scratch.groups(group));
-    exec.for_each(scores, |g, (score, s)| {
+    exec.for_each(n_heads.saturating_mul(len), scores, |g, (score, s)| {
         rows(g).add_scores::<P>(score.get_mut(..len).ok_or(Error::Internal)?, &s)
     })
 }

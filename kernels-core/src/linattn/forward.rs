@@ -1,9 +1,10 @@
 //! The chunked forward pass.
 
 use super::powers::fill_powers;
-use super::{DEFAULT_CHUNK, Inputs, Shape, all_finite, decay_of, head, head_mut, view, view_mut};
+use super::{DEFAULT_CHUNK, Inputs, Shape, all_finite, decay_of, head, view, view_mut};
 use crate::linattn::LinattnKernels;
-use crate::{Error, Real, Result, Workspace, WorkspaceSize};
+use crate::{Error, Exec, Real, Result, Workspace, WorkspaceSize, tiles_per_slot};
+use core::sync::atomic::{AtomicBool, Ordering};
 
 /// Rows of a chunk's score block computed at a time. The block `Q K^T` is causal:
 /// row block `[r0, r1)` needs only columns `[0, r1)`, so computing it in strips of
@@ -53,7 +54,10 @@ struct Scratch<'a, T> {
 /// Writes `out` (`[n_heads][len][dv]`) and, if given, `state_out` (`S_len`,
 /// `[n_heads][dk][dv]`). `chunk` 0 means [`DEFAULT_CHUNK`]; a chunk longer than the
 /// sequence is the whole sequence. `work` must hold [`forward_work_size`] bytes (any
-/// alignment).
+/// alignment); each further whole [`forward_work_size`] it holds is scratch for one
+/// more head at once under a threaded `exec` (up to [`Exec::width`] and `n_heads`).
+/// The heads are independent: the result does not depend on `exec` or on `work`'s
+/// size.
 ///
 /// Errors, with nothing written: [`Error::Dimension`] (a zero size, lengths that
 /// disagree), [`Error::Workspace`], [`Error::NonFinite`] (NaN or infinity in any input,
@@ -61,10 +65,11 @@ struct Scratch<'a, T> {
 /// [`Error::Numerical`] (a value overflowed) `out` and `state_out` hold the computed
 /// values, some of them infinite or NaN.
 pub fn forward<T: Real, P: LinattnKernels<T>>(
+    exec: &impl Exec,
     inp: &Inputs<'_, T>,
     chunk: usize,
     out: &mut [T],
-    mut state_out: Option<&mut [T]>,
+    state_out: Option<&mut [T]>,
     work: &mut [u8],
 ) -> Result<()> {
     let shape = inp.shape;
@@ -73,73 +78,122 @@ pub fn forward<T: Real, P: LinattnKernels<T>>(
     if work.len() < needed {
         return Err(Error::Workspace);
     }
-    let l = chunk_len(chunk, shape.len);
     let (dk, dv) = (shape.dk, shape.dv);
-    let mut ws = Workspace::new(work);
-    let mut s = Scratch {
-        pow: ws.take::<T>(l + 1)?,
-        scaled_pow: ws.take::<T>(l + 1)?,
-        weights: ws.take::<T>(l)?,
-        kt: ws.take::<T>(dk * l)?,
-        scores: ws.take::<T>(STRIP.min(l) * l)?,
-        state: ws.take::<T>(dk * dv)?,
-    };
-    let (per_qk, per_v, per_s) = (shape.len * dk, shape.len * dv, dk * dv);
-    let mut overflow = false;
-    for h in 0..shape.n_heads {
-        let g = decay_of(inp.decay, h);
-        fill_powers(g, T::one(), s.pow);
-        fill_powers(g, scale, s.scaled_pow);
-        let mut fresh = true;
-        match inp.state_in {
-            Some(x) => {
-                s.state.copy_from_slice(head(x, h, per_s));
-                fresh = false;
+    let (per_v, per_s) = (shape.len * dv, dk * dv);
+    // Tiles: runs of consecutive heads, one run per slot of scratch.
+    let slots = (work.len() / needed).min(exec.width());
+    let heads = tiles_per_slot(shape.n_heads, slots);
+    let mut states = state_out.map(|s| s.chunks_mut(heads * per_s));
+    let tiles = out
+        .chunks_mut(heads * per_v)
+        .zip(work.chunks_exact_mut(needed))
+        .map(move |(o, w)| (o, w, states.as_mut().and_then(Iterator::next)));
+    let ops = shape.n_heads.saturating_mul(shape.len).saturating_mul(
+        dk.saturating_mul(dv)
+            .saturating_mul(4)
+            .saturating_add(chunk_len(chunk, shape.len).saturating_mul(dk + dv)),
+    );
+    // A value that overflowed in any head: reported once all heads are written.
+    let overflow = AtomicBool::new(false);
+    exec.for_each(ops, tiles, |tile, (out, work, mut states)| {
+        let mut ws = Workspace::new(work);
+        let mut s = Scratch::take(&mut ws, shape, chunk)?;
+        for (i, o) in out.chunks_exact_mut(per_v).enumerate() {
+            let h = tile * heads + i;
+            let state_out = states
+                .as_deref_mut()
+                .map(|x| &mut x[i * per_s..(i + 1) * per_s]);
+            if head_forward::<T, P>(inp, h, scale, chunk, &mut s, o, state_out)? {
+                overflow.store(true, Ordering::Relaxed);
             }
-            None => s.state.fill(T::zero()),
         }
-        let (q, k, v) = (
-            head(inp.q, h, per_qk),
-            head(inp.k, h, per_qk),
-            head(inp.v, h, per_v),
-        );
-        let o = head_mut(out, h, per_v);
-        let mut t0 = 0;
-        while t0 < shape.len {
-            let lc = l.min(shape.len - t0);
-            let chunk = Chunk {
-                q: &q[t0 * dk..(t0 + lc) * dk],
-                k: &k[t0 * dk..(t0 + lc) * dk],
-                v: &v[t0 * dv..(t0 + lc) * dv],
-                len: lc,
-                dk,
-                dv,
-            };
-            // The next chunk's inputs start on their way into the cache while this
-            // one computes: the products touch them first in several short
-            // interleaved streams that would otherwise wait on memory.
-            let t1 = t0 + lc;
-            let next = t1..(t1 + l).min(shape.len);
-            P::prefetch(&q[next.start * dk..next.end * dk]);
-            P::prefetch(&k[next.start * dk..next.end * dk]);
-            P::prefetch(&v[next.start * dv..next.end * dv]);
-            let o_chunk = &mut o[t0 * dv..(t0 + lc) * dv];
-            chunk.run::<P>(g, fresh, &mut s, o_chunk)?;
-            // Checked while the chunk is still in cache.
-            overflow |= all_finite::<T, P>(o_chunk).is_err();
-            fresh = false;
-            t0 += lc;
-        }
-        overflow |= all_finite::<T, P>(s.state).is_err();
-        if let Some(so) = state_out.as_deref_mut() {
-            head_mut(so, h, per_s).copy_from_slice(s.state);
-        }
-    }
-    if overflow {
+        Ok(())
+    })?;
+    if overflow.load(Ordering::Relaxed) {
         Err(Error::Numerical)
     } else {
         Ok(())
     }
+}
+
+impl<'a, T: Real> Scratch<'a, T> {
+    /// The arrays of one head's scratch, in [`forward_work_size`]'s order.
+    fn take(ws: &mut Workspace<'a>, shape: Shape, chunk: usize) -> Result<Self> {
+        let l = chunk_len(chunk, shape.len);
+        Ok(Scratch {
+            pow: ws.take::<T>(l + 1)?,
+            scaled_pow: ws.take::<T>(l + 1)?,
+            weights: ws.take::<T>(l)?,
+            kt: ws.take::<T>(shape.dk * l)?,
+            scores: ws.take::<T>(STRIP.min(l) * l)?,
+            state: ws.take::<T>(shape.dk * shape.dv)?,
+        })
+    }
+}
+
+/// Head `h` of [`forward`]: its rows of `out` and its final state. Returns whether a
+/// value overflowed.
+fn head_forward<T: Real, P: LinattnKernels<T>>(
+    inp: &Inputs<'_, T>,
+    h: usize,
+    scale: T,
+    chunk: usize,
+    s: &mut Scratch<'_, T>,
+    o: &mut [T],
+    state_out: Option<&mut [T]>,
+) -> Result<bool> {
+    let shape = inp.shape;
+    let l = chunk_len(chunk, shape.len);
+    let (dk, dv) = (shape.dk, shape.dv);
+    let (per_qk, per_v, per_s) = (shape.len * dk, shape.len * dv, dk * dv);
+    let g = decay_of(inp.decay, h);
+    fill_powers(g, T::one(), s.pow);
+    fill_powers(g, scale, s.scaled_pow);
+    let mut fresh = true;
+    match inp.state_in {
+        Some(x) => {
+            s.state.copy_from_slice(head(x, h, per_s));
+            fresh = false;
+        }
+        None => s.state.fill(T::zero()),
+    }
+    let (q, k, v) = (
+        head(inp.q, h, per_qk),
+        head(inp.k, h, per_qk),
+        head(inp.v, h, per_v),
+    );
+    let mut overflow = false;
+    let mut t0 = 0;
+    while t0 < shape.len {
+        let lc = l.min(shape.len - t0);
+        let chunk = Chunk {
+            q: &q[t0 * dk..(t0 + lc) * dk],
+            k: &k[t0 * dk..(t0 + lc) * dk],
+            v: &v[t0 * dv..(t0 + lc) * dv],
+            len: lc,
+            dk,
+            dv,
+        };
+        // The next chunk's inputs start on their way into the cache while this
+        // one computes: the products touch them first in several short
+        // interleaved streams that would otherwise wait on memory.
+        let t1 = t0 + lc;
+        let next = t1..(t1 + l).min(shape.len);
+        P::prefetch(&q[next.start * dk..next.end * dk]);
+        P::prefetch(&k[next.start * dk..next.end * dk]);
+        P::prefetch(&v[next.start * dv..next.end * dv]);
+        let o_chunk = &mut o[t0 * dv..(t0 + lc) * dv];
+        chunk.run::<P>(g, fresh, s, o_chunk)?;
+        // Checked while the chunk is still in cache.
+        overflow |= all_finite::<T, P>(o_chunk).is_err();
+        fresh = false;
+        t0 += lc;
+    }
+    overflow |= all_finite::<T, P>(s.state).is_err();
+    if let Some(so) = state_out {
+        so.copy_from_slice(s.state);
+    }
+    Ok(overflow)
 }
 
 /// One chunk of one head.

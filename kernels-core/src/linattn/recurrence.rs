@@ -26,7 +26,8 @@ pub fn recurrence<T: Real, P: LinattnKernels<T>>(
     let heads = out
         .chunks_exact_mut(per_v)
         .zip(state.chunks_exact_mut(per_s));
-    exec.for_each(heads, |h, (out, s)| {
+    let ops = shape.n_heads.saturating_mul(per_qk).saturating_mul(2 * dv);
+    exec.for_each(ops, heads, |h, (out, s)| {
         let g = decay_of(inp.decay, h);
         match inp.state_in {
             Some(x) => s.copy_from_slice(head(x, h, per_s)),

@@ -40,7 +40,8 @@ pub fn chunk_state<T: Real, P: LinattnKernels<T>>(
     let (dk, dv) = (shape.dk, shape.dv);
     let (per_qk, per_v, per_s) = (shape.len * dk, shape.len * dv, dk * dv);
     // One tile per head: its state.
-    exec.for_each(state.chunks_exact_mut(per_s), |h, s| {
+    let ops = shape.n_heads.saturating_mul(per_qk).saturating_mul(dv);
+    exec.for_each(ops, state.chunks_exact_mut(per_s), |h, s| {
         let mut weights = [T::one(); BLOCK];
         let g = decay_of(decay, h);
         let (kh, vh) = (head(k, h, per_qk), head(v, h, per_v));

@@ -5,7 +5,6 @@
 mod kernels;
 
 use kernels_core::Result;
-use kernels_core::Sequential;
 use kernels_core::h2o as core_h2o;
 pub use kernels_core::h2o::{H2oCache, H2oOpts, decode_work_size, prefill_work_size};
 
@@ -77,7 +76,7 @@ pub fn decode(
     work: &mut [u8],
 ) -> Result<()> {
     core_h2o::decode::<Simd>(
-        &Sequential,
+        &crate::DefaultExec::default(),
         cache,
         n_heads,
         q,

@@ -1,14 +1,23 @@
 //! Chunked linear attention on the SIMD kernels: [`kernels_core::linattn`] with
-//! `Simd` chosen and heads run in order on this thread, and that family's shapes,
-//! inputs and workspace query.
+//! `Simd` chosen and heads run by [`DefaultExec`](crate::DefaultExec) (the shared
+//! thread pool in `std` builds), and that family's shapes, inputs and workspace query.
 
 mod kernels;
 
 use kernels_core::linattn::{self as core_linattn, LinattnKernels};
-pub use kernels_core::linattn::{Inputs, Scan, Shape, chunk_len, forward_work_size};
-use kernels_core::{Real, Result, Sequential};
+pub use kernels_core::linattn::{Inputs, Scan, Shape, chunk_len};
+use kernels_core::{Exec, Real, Result, WorkspaceSize};
 
-use crate::Simd;
+use crate::{DefaultExec, Simd};
+
+/// Workspace of [`forward`]: one head's scratch
+/// ([`kernels_core::linattn::forward_work_size`]) for each head that can run at once
+/// (one per thread of [`DefaultExec`], at most `n_heads`). A smaller workspace, down to
+/// one head's, gives the same result on fewer threads.
+pub fn forward_work_size<T: Real>(shape: Shape, chunk: usize) -> Result<WorkspaceSize> {
+    let heads_at_once = DefaultExec::default().width().min(shape.n_heads);
+    core_linattn::forward_work_size::<T>(shape, chunk)?.times(heads_at_once)
+}
 
 /// Chunked causal linear attention with a per-head decay
 /// ([`kernels_core::linattn::forward`] on the SIMD kernels).
@@ -41,7 +50,7 @@ pub fn forward<T: Real>(
 where
     Simd: LinattnKernels<T>,
 {
-    core_linattn::forward::<T, Simd>(inp, chunk, out, state_out, work)
+    core_linattn::forward::<T, Simd>(&DefaultExec::default(), inp, chunk, out, state_out, work)
 }
 
 /// The token-by-token recurrence, the definition
@@ -51,7 +60,7 @@ pub fn recurrence<T: Real>(inp: &Inputs<'_, T>, out: &mut [T], state: &mut [T]) 
 where
     Simd: LinattnKernels<T>,
 {
-    core_linattn::recurrence::<T, Simd>(&Sequential, inp, out, state)
+    core_linattn::recurrence::<T, Simd>(&DefaultExec::default(), inp, out, state)
 }
 
 /// A chunk's own state `sum_t g^(len-1-t) k_t^T v_t`
@@ -77,7 +86,7 @@ pub fn chunk_state<T: Real>(
 where
     Simd: LinattnKernels<T>,
 {
-    core_linattn::chunk_state::<T, Simd>(&Sequential, shape, k, v, decay, state)
+    core_linattn::chunk_state::<T, Simd>(&DefaultExec::default(), shape, k, v, decay, state)
 }
 
 /// The exclusive prefix over chunk states, the LASP-2 reduction
