@@ -26,6 +26,7 @@ mod sinkhorn;
 mod sns;
 mod sor;
 mod svg;
+mod threads;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -81,6 +82,11 @@ pub const FAMILIES: &[Family] = &[
         name: "cg",
         section: cg::run,
         bench: Some(cg::bench),
+    },
+    Family {
+        name: "threads",
+        section: threads::run,
+        bench: Some(threads::bench),
     },
 ];
 

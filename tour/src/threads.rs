@@ -1,0 +1,288 @@
+//! Tour section and benchmark: the kernels that run on the shared thread pool, at
+//! 1, 2, ... threads up to every core, with the memory bandwidth at each count.
+//!
+//! Every row checks that the threaded result equals the sequential one bit for bit
+//! (the determinism promise), and times the same call at each thread count.
+
+use crate::Mode;
+use crate::bench::seconds_per_call;
+use crate::machine::Machine;
+use crate::report::Section;
+use crate::svg::LineChart;
+use kernels_core::h2o::{self, H2oCache, decode_work_size};
+use kernels_core::linattn::{self, Inputs, Shape};
+use kernels_core::{Exec, Result, Sequential};
+use kernels_simd::Simd;
+use kernels_simd::threads::{self, Threads};
+use kernels_tests::uniform;
+use std::cell::RefCell;
+use std::time::Duration;
+
+/// The thread counts measured: 1, 2, 4, ... up to every core (and every core itself).
+fn counts(cores: usize) -> Vec<usize> {
+    let mut c: Vec<usize> = std::iter::successors(Some(1), |&n| Some(n * 2))
+        .take_while(|&n| n < cores)
+        .collect();
+    c.push(cores);
+    c
+}
+
+pub fn run(mode: Mode, machine: &Machine) -> Section {
+    let mut section = Section::start(
+        "Threads",
+        "The kernels on the shared thread pool (`kn_set_num_threads`, `KN_NUM_THREADS`) at \
+         each thread count up to every core, against the same call on the calling thread \
+         alone (`sequential`). `same bits` checks the threaded result against the \
+         sequential one bit for bit: tiles are fixed by the problem size, so the thread \
+         count never changes a result. `speedup` is sequential time / threaded time; for \
+         the memory-bound triad it is the bandwidth ratio, the ceiling of every \
+         memory-bound kernel.",
+        &["kernel", "threads", "time (ms)", "speedup", "same bits"],
+    );
+    let before = threads::num_threads();
+    let cores = machine.threads;
+    let budget = match mode {
+        Mode::Full => Duration::from_millis(1500),
+        Mode::Quick => Duration::from_millis(30),
+    };
+    let mut series = Vec::new();
+
+    // Triad: the bandwidth a memory-bound kernel can reach at each count.
+    let len = match mode {
+        Mode::Full => 1 << 24,
+        Mode::Quick => 1 << 20,
+    };
+    let (b, c) = (vec![1.0f64; len], vec![2.0f64; len]);
+    let mut a = vec![0.0f64; len];
+    let mut points = Vec::new();
+    let t1 = time_triad(&Sequential, &mut a, &b, &c, budget);
+    for &n in &counts(cores) {
+        threads::set_num_threads(n).ok();
+        let t = time_triad(&Threads, &mut a, &b, &c, budget);
+        let gbs = 3.0 * 8.0 * len as f64 / t / 1e9;
+        section.row(vec![
+            format!("triad, {} MiB per array ({gbs:.1} GB/s)", (len * 8) >> 20),
+            n.to_string(),
+            format!("{:.3}", t * 1e3),
+            format!("{:.2}x", t1 / t),
+            "-".into(),
+        ]);
+        points.push((n as f64, t1 / t));
+    }
+    series.push(("triad bandwidth".to_string(), points));
+
+    // Linear attention forward: heads run at once.
+    let shape = match mode {
+        Mode::Full => Shape {
+            n_heads: 8,
+            len: 4096,
+            dk: 128,
+            dv: 128,
+        },
+        Mode::Quick => Shape {
+            n_heads: 4,
+            len: 256,
+            dk: 32,
+            dv: 32,
+        },
+    };
+    let label = format!(
+        "linattn forward, {} heads, len {}, d {}",
+        shape.n_heads, shape.len, shape.dk
+    );
+    let forward = Forward::new(shape).expect("the tour's shapes are valid");
+    let (ok, points) = scaling(&mut section, &label, &counts(cores), budget, |exec| {
+        forward.run(exec)
+    });
+    section.ok &= ok;
+    series.push(("linattn forward".to_string(), points));
+
+    // H2O decode on a small cache: must not pay for threads.
+    let cached = 256;
+    let label = format!(
+        "h2o decode, 8 heads / 2 kv heads, d 128: {} steps into a cache of {cached}",
+        cached + 16
+    );
+    let (ok, points) = scaling(&mut section, &label, &counts(cores), budget, |exec| {
+        decode_steps(exec, cached)
+    });
+    section.ok &= ok;
+    series.push(("h2o decode (small)".to_string(), points));
+
+    threads::set_num_threads(before).ok();
+    let chart = LineChart {
+        title: &format!("Speedup against threads ({})", machine.cpu),
+        x_label: "threads",
+        y_label: "speedup over the calling thread alone",
+        log_x: false,
+        log_y: false,
+        series,
+        bands: Vec::new(),
+        reference: None,
+    };
+    section.plots.push((
+        "threads-speedup.svg".into(),
+        chart.render(),
+        "Speedup of each kernel against the thread count; the triad line is the memory \
+         bandwidth ratio, the ceiling for memory-bound kernels"
+            .into(),
+    ));
+    section
+}
+
+pub fn bench(machine: &Machine) -> Section {
+    run(Mode::Full, machine)
+}
+
+/// `a = b + 3 c` in 64 fixed tiles through `exec`; seconds per call.
+fn time_triad(exec: &impl Exec, a: &mut [f64], b: &[f64], c: &[f64], budget: Duration) -> f64 {
+    let tile = a.len().div_ceil(64);
+    seconds_per_call(budget, || {
+        let tiles = a.chunks_mut(tile).zip(b.chunks(tile)).zip(c.chunks(tile));
+        let r = exec.for_each(usize::MAX, tiles, |_, ((a, b), c)| {
+            for ((ai, &bi), &ci) in a.iter_mut().zip(b).zip(c) {
+                *ai = bi + 3.0 * ci;
+            }
+            Ok(())
+        });
+        std::hint::black_box(r.is_ok());
+    })
+}
+
+/// Times `f` on the calling thread and on the pool at each count; checks the bits.
+/// Returns whether every count gave the sequential bits, and (threads, speedup).
+fn scaling(
+    section: &mut Section,
+    label: &str,
+    counts: &[usize],
+    budget: Duration,
+    f: impl Fn(&dyn ExecDyn) -> Result<Vec<f32>>,
+) -> (bool, Vec<(f64, f64)>) {
+    let want = f(&Sequential).map(bits);
+    let t1 = seconds_per_call(budget, || {
+        std::hint::black_box(f(&Sequential).is_ok());
+    });
+    section.row(vec![
+        label.to_string(),
+        "sequential".into(),
+        format!("{:.3}", t1 * 1e3),
+        "1.00x".into(),
+        if want.is_ok() { "-" } else { "FAILED" }.into(),
+    ]);
+    let mut ok = want.is_ok();
+    let mut points = Vec::new();
+    for &n in counts {
+        threads::set_num_threads(n).ok();
+        let same = f(&Threads).map(bits) == want;
+        ok &= same;
+        let t = seconds_per_call(budget, || {
+            std::hint::black_box(f(&Threads).is_ok());
+        });
+        section.row(vec![
+            label.to_string(),
+            n.to_string(),
+            format!("{:.3}", t * 1e3),
+            format!("{:.2}x", t1 / t),
+            if same { "yes" } else { "NO" }.into(),
+        ]);
+        points.push((n as f64, t1 / t));
+    }
+    (ok, points)
+}
+
+fn bits(v: Vec<f32>) -> Vec<u32> {
+    v.into_iter().map(f32::to_bits).collect()
+}
+
+/// The two executors behind one type, so one closure times both.
+trait ExecDyn {
+    fn linattn(&self, inp: &Inputs<'_, f32>, out: &mut [f32], work: &mut [u8]) -> Result<()>;
+    fn decode(
+        &self,
+        cache: &mut H2oCache<'_>,
+        q: &[f32],
+        kv: &[f32],
+        out: &mut [f32],
+        work: &mut [u8],
+    ) -> Result<()>;
+}
+
+impl<E: Exec> ExecDyn for E {
+    fn linattn(&self, inp: &Inputs<'_, f32>, out: &mut [f32], work: &mut [u8]) -> Result<()> {
+        linattn::forward::<f32, Simd>(self, inp, 64, out, None, work)
+    }
+
+    fn decode(
+        &self,
+        cache: &mut H2oCache<'_>,
+        q: &[f32],
+        kv: &[f32],
+        out: &mut [f32],
+        work: &mut [u8],
+    ) -> Result<()> {
+        h2o::decode::<Simd>(self, cache, q.len() / 128, q, kv, kv, 0.0, out, work)
+    }
+}
+
+/// A forward problem with its inputs, outputs and a workspace for every head at once,
+/// made once so that the timings measure the kernel alone.
+struct Forward {
+    shape: Shape,
+    q: Vec<f32>,
+    k: Vec<f32>,
+    v: Vec<f32>,
+    decay: Vec<f32>,
+    out: RefCell<Vec<f32>>,
+    work: RefCell<Vec<u8>>,
+}
+
+impl Forward {
+    fn new(shape: Shape) -> Result<Forward> {
+        let n = shape.n_heads * shape.len;
+        let work = linattn::forward_work_size::<f32>(shape, 64)?.times(shape.n_heads)?;
+        Ok(Forward {
+            shape,
+            q: uniform(n * shape.dk, 1, 1.0),
+            k: uniform(n * shape.dk, 2, 1.0),
+            v: uniform(n * shape.dv, 3, 1.0),
+            decay: (0..shape.n_heads).map(|h| 1.0 - 0.01 * h as f32).collect(),
+            out: RefCell::new(vec![0f32; n * shape.dv]),
+            work: RefCell::new(vec![0u8; work.bytes()]),
+        })
+    }
+
+    /// One forward pass; its output.
+    fn run(&self, exec: &dyn ExecDyn) -> Result<Vec<f32>> {
+        let inp = Inputs {
+            shape: self.shape,
+            q: &self.q,
+            k: &self.k,
+            v: &self.v,
+            decay: Some(&self.decay),
+            scale: 0.0,
+            state_in: None,
+        };
+        let mut out = self.out.borrow_mut();
+        exec.linattn(&inp, &mut out, &mut self.work.borrow_mut())?;
+        Ok(out.clone())
+    }
+}
+
+/// `cached + 16` decode steps (8 query heads on 2 kv heads, d = 128) into a cache of
+/// `cached` tokens that fills and then evicts the oldest; every output.
+fn decode_steps(exec: &dyn ExecDyn, cached: usize) -> Result<Vec<f32>> {
+    let (n_heads, n_kv, d) = (8, 2, 128);
+    let (mut k, mut v) = (vec![0f32; n_kv * cached * d], vec![0f32; n_kv * cached * d]);
+    let (mut score, mut pos) = (vec![0f32; n_kv * cached], vec![0u64; n_kv * cached]);
+    let mut cache = H2oCache::new(n_kv, d, 0, 0, cached, &mut k, &mut v, &mut score, &mut pos)?;
+    let mut work = vec![0u8; decode_work_size(n_kv, d, cached, n_heads)?.bytes()];
+    let mut seen = Vec::with_capacity((cached + 16) * n_heads * d);
+    let mut out = vec![0f32; n_heads * d];
+    for t in 0..cached as u64 + 16 {
+        let kv = uniform::<f32>(n_kv * d, 7 + t, 1.0);
+        let q = uniform::<f32>(n_heads * d, 100_000 + t, 1.0);
+        exec.decode(&mut cache, &q, &kv, &mut out, &mut work)?;
+        seen.extend_from_slice(&out);
+    }
+    Ok(seen)
+}
