@@ -23,6 +23,7 @@
 //! device-to-device copy bandwidth measured on a buffer of the same size (bytes read
 //! + written / time). The target: kernel mode >= 60% of copy bandwidth.
 
+use kernels_core::Sequential;
 use kernels_core::sinkhorn::{SinkhornOpts, scale_work_size, sinkhorn_log, sinkhorn_work_size};
 use kernels_core::{Dense, Error, Real, Report, Scalar};
 use kernels_cuda::cudarc::driver::CudaSlice;
@@ -393,6 +394,7 @@ fn cpu_sinkhorn<T: Real>(pb: &Problem, o: &SinkhornOpts) -> Solved<T> {
     );
     let mut work = vec![0u8; sinkhorn_work_size::<T>(n, m).unwrap().bytes()];
     let report = sinkhorn_log::<T, Scalar>(
+        &Sequential,
         Dense::new(&c, n, m).unwrap(),
         &cast::<T>(&pb.a),
         &cast::<T>(&pb.b),

@@ -206,7 +206,17 @@ where
     )?;
     let opts = SinkhornOpts::from(opts);
     let c = Dense::new(c, n, m)?;
-    let report = sinkhorn::sinkhorn_log::<T, Simd>(c, a, b, &opts, f, g, plan, work)?;
+    let report = sinkhorn::sinkhorn_log::<T, Simd>(
+        &kernels_simd::DefaultExec::default(),
+        c,
+        a,
+        b,
+        &opts,
+        f,
+        g,
+        plan,
+        work,
+    )?;
     finish(report, rep.and_then(|r| r.first_mut()))
 }
 

@@ -1,12 +1,14 @@
 //! The execution seam and the thread pool: every algorithm that runs its tiles through
 //! an `Exec` (linear attention's heads in the forward pass, the chunk states and the
-//! recurrence; H2O decode's kv heads) gives the same bits whichever executor runs it:
+//! recurrence; H2O decode's kv heads; log-domain Sinkhorn's row tiles, whose column
+//! sums add up across tiles) gives the same bits whichever executor runs it:
 //! in order, in reverse order, each tile on a thread of its own, or the shared pool at
 //! 1, 2, 3 and 7 threads, also with many callers at once and from inside a worker.
 
 use kernels_core::h2o::{self, H2oCache, decode_work_size};
 use kernels_core::linattn::{self, Inputs, Shape};
-use kernels_core::{Error, Exec, Result, Sequential};
+use kernels_core::sinkhorn::{SinkhornOpts, sinkhorn_log, sinkhorn_work_size};
+use kernels_core::{Dense, Error, Exec, Result, Sequential};
 use kernels_simd::Simd;
 use kernels_simd::threads::{self, MIN_PARALLEL_OPS, Threads};
 use kernels_tests::uniform;
@@ -155,6 +157,45 @@ fn decode_outputs(exec: &impl Exec) -> Vec<f32> {
     seen
 }
 
+/// Log-domain Sinkhorn (f64, 300 x 200: five row tiles) for 30 iterations: the
+/// potentials, the plan and the report's error and value, as f32 words (each f64
+/// split in two, so every bit counts).
+fn sinkhorn_outputs(exec: &impl Exec) -> Vec<f32> {
+    let (n, m) = (300, 200);
+    assert!(n * m * 8 > MIN_PARALLEL_OPS);
+    let c = uniform::<f64>(n * m, 11, 1.0);
+    let (a, b) = (vec![1.0 / n as f64; n], vec![1.0 / m as f64; m]);
+    let cm = Dense::new(&c, n, m).unwrap();
+    let opts = SinkhornOpts::default()
+        .reg(0.05)
+        .tol(1e-300)
+        .max_iter(30)
+        .check_every(7);
+    let (mut f, mut g, mut plan) = (vec![0.0; n], vec![0.0; m], vec![0.0; n * m]);
+    let mut work = vec![0u8; sinkhorn_work_size::<f64>(n, m).unwrap().bytes()];
+    let rep = sinkhorn_log::<f64, Simd>(
+        exec,
+        cm,
+        &a,
+        &b,
+        &opts,
+        &mut f,
+        &mut g,
+        Some(&mut plan),
+        &mut work,
+    )
+    .unwrap();
+    let words = |x: f64| {
+        let b = x.to_bits();
+        [f32::from_bits(b as u32), f32::from_bits((b >> 32) as u32)]
+    };
+    [f, g, plan, vec![rep.error, rep.value]]
+        .concat()
+        .into_iter()
+        .flat_map(words)
+        .collect()
+}
+
 fn bits(v: Vec<f32>) -> Vec<u32> {
     v.into_iter().map(f32::to_bits).collect()
 }
@@ -164,12 +205,17 @@ fn results_do_not_depend_on_the_executor() {
     for (family, run) in [
         ("linattn", linattn_outputs as fn(&Sequential) -> Vec<f32>),
         ("decode", decode_outputs),
+        ("sinkhorn", sinkhorn_outputs),
     ] {
         let want = bits(run(&Sequential));
         assert!(want.iter().any(|&b| b != 0));
         let (reversed, per_tile) = match family {
             "linattn" => (linattn_outputs(&Reversed), linattn_outputs(&ThreadPerTile)),
-            _ => (decode_outputs(&Reversed), decode_outputs(&ThreadPerTile)),
+            "decode" => (decode_outputs(&Reversed), decode_outputs(&ThreadPerTile)),
+            _ => (
+                sinkhorn_outputs(&Reversed),
+                sinkhorn_outputs(&ThreadPerTile),
+            ),
         };
         assert!(bits(reversed) == want, "{family}: reversed tile order");
         assert!(bits(per_tile) == want, "{family}: a thread per tile");
@@ -182,6 +228,7 @@ fn results_do_not_depend_on_the_executor() {
 fn the_pool_gives_the_same_bits_at_every_thread_count() {
     let lin = bits(linattn_outputs(&Sequential));
     let dec = bits(decode_outputs(&Sequential));
+    let sink = bits(sinkhorn_outputs(&Sequential));
     for n in [1, 2, 3, 7] {
         threads::set_num_threads(n).unwrap();
         assert_eq!(threads::num_threads(), n);
@@ -192,6 +239,10 @@ fn the_pool_gives_the_same_bits_at_every_thread_count() {
         assert!(
             bits(decode_outputs(&Threads)) == dec,
             "decode at {n} threads"
+        );
+        assert!(
+            bits(sinkhorn_outputs(&Threads)) == sink,
+            "sinkhorn at {n} threads"
         );
     }
 

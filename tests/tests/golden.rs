@@ -163,8 +163,18 @@ fn sinkhorn_hash<T: Real, P: SinkhornKernels<T>>() -> u64 {
         vec![T::zero(); n * m],
     );
     let mut work = vec![0u8; sinkhorn_work_size::<T>(n, m).unwrap().bytes()];
-    let rep =
-        sinkhorn_log::<T, P>(cm, &a, &b, &o, &mut f, &mut g, Some(&mut plan), &mut work).unwrap();
+    let rep = sinkhorn_log::<T, P>(
+        &Sequential,
+        cm,
+        &a,
+        &b,
+        &o,
+        &mut f,
+        &mut g,
+        Some(&mut plan),
+        &mut work,
+    )
+    .unwrap();
     let h = Hash::new()
         .reals(&f)
         .reals(&g)

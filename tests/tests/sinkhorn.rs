@@ -3,6 +3,7 @@
 //! starts, f32 against f64, SIMD against scalar, small eps where kernel mode
 //! underflows, and every class of bad input (status and untouched outputs).
 
+use kernels_core::Sequential;
 use kernels_core::sinkhorn::SinkhornKernels;
 use kernels_core::sinkhorn::{
     SinkhornOpts, log_steps, scale, scale_observed, scale_work_size, sinkhorn_log,
@@ -77,7 +78,17 @@ fn solve<T: Real, P: SinkhornKernels<T>>(
     let mut plan = vec![T::zero(); p.n * p.m];
     let mut work = vec![0u8; sinkhorn_work_size::<T>(p.n, p.m)?.bytes()];
     let cm = Dense::new(&c, p.n, p.m)?;
-    let rep = sinkhorn_log::<T, P>(cm, &a, &b, o, &mut f, &mut g, Some(&mut plan), &mut work)?;
+    let rep = sinkhorn_log::<T, P>(
+        &Sequential,
+        cm,
+        &a,
+        &b,
+        o,
+        &mut f,
+        &mut g,
+        Some(&mut plan),
+        &mut work,
+    )?;
     Ok((rep, to_f64(&f), to_f64(&g), to_f64(&plan)))
 }
 
@@ -635,7 +646,17 @@ fn log_rejects(
         work_bytes.unwrap_or_else(|| sinkhorn_work_size::<f64>(n, m).map_or(0, |w| w.bytes()));
     let mut work = vec![0u8; bytes];
     let got = Dense::new(c, n, m).and_then(|cm| {
-        sinkhorn_log::<f64, Simd>(cm, a, b, &o, &mut f, &mut g, Some(&mut plan), &mut work)
+        sinkhorn_log::<f64, Simd>(
+            &Sequential,
+            cm,
+            a,
+            b,
+            &o,
+            &mut f,
+            &mut g,
+            Some(&mut plan),
+            &mut work,
+        )
     });
     assert_eq!(got.unwrap_err(), want);
     let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
@@ -1000,6 +1021,7 @@ fn observers_see_every_check() {
     let mut all = Vec::new();
     let mut last3 = History::<3>::new();
     let rep = sinkhorn_log_observed::<f64, Simd>(
+        &Sequential,
         c,
         &p.a,
         &p.b,
@@ -1028,8 +1050,18 @@ fn observers_see_every_check() {
     );
     // The observed solve is the plain one.
     let (mut f2, mut g2) = (vec![0.0; p.n], vec![0.0; p.m]);
-    let plain =
-        sinkhorn_log::<f64, Simd>(c, &p.a, &p.b, &o, &mut f2, &mut g2, None, &mut work).unwrap();
+    let plain = sinkhorn_log::<f64, Simd>(
+        &Sequential,
+        c,
+        &p.a,
+        &p.b,
+        &o,
+        &mut f2,
+        &mut g2,
+        None,
+        &mut work,
+    )
+    .unwrap();
     assert_eq!((plain, &f2, &g2), (rep, &f, &g));
     // Kernel mode too.
     let k: Vec<f64> = p.c.iter().map(|x| (-x / 0.2).exp()).collect();

@@ -3,6 +3,7 @@
 //! iterate than the one given, f32, SIMD against scalar, and every class of bad
 //! input (status and untouched outputs).
 
+use kernels_core::Sequential;
 use kernels_core::sinkhorn::{SinkhornOpts, sinkhorn_log, sinkhorn_work_size};
 use kernels_core::sns::SnsKernels;
 use kernels_core::sns::{SnsOpts, SnsOutcome, sns, sns_work_size};
@@ -121,6 +122,7 @@ fn plan_agrees_with_a_long_sinkhorn_run() {
         .check_every(10);
     let cd = Dense::new(&c, n, n).unwrap();
     let rep = sinkhorn_log::<f64, Simd>(
+        &Sequential,
         cd,
         &w,
         &w,

@@ -4,6 +4,7 @@ use crate::Mode;
 use crate::machine::Machine;
 use crate::report::Section;
 use crate::svg::LineChart;
+use kernels_core::Sequential;
 use kernels_core::sinkhorn::SinkhornKernels;
 use kernels_core::sinkhorn::{
     SinkhornOpts, scale, scale_work_size, sinkhorn_log, sinkhorn_work_size,
@@ -135,6 +136,7 @@ impl<T: Real> State<T> {
         let c = Dense::new(&self.c, self.n, self.m)?;
         let plan = with_plan.then_some(&mut self.plan[..]);
         sinkhorn_log::<T, P>(
+            &Sequential,
             c,
             &self.a,
             &self.b,

@@ -6,6 +6,7 @@ use crate::machine::Machine;
 use crate::report::Section;
 use crate::svg::LineChart;
 use kernels_core::Dense;
+use kernels_core::Sequential;
 use kernels_core::sinkhorn::{SinkhornOpts, sinkhorn_log, sinkhorn_work_size};
 use kernels_core::sns::{SnsOpts, sns_observed, sns_work_size};
 use kernels_simd::Simd;
@@ -170,8 +171,17 @@ fn run_sinkhorn(p: &Problem, max_iter: u32, budget_s: f64) -> History {
             .tol(TOL)
             .max_iter(chunk.min(max_iter - done))
             .check_every(10);
-        let Ok(rep) = sinkhorn_log::<f64, Simd>(c, &p.a, &p.b, &o, &mut f, &mut g, None, &mut work)
-        else {
+        let Ok(rep) = sinkhorn_log::<f64, Simd>(
+            &Sequential,
+            c,
+            &p.a,
+            &p.b,
+            &o,
+            &mut f,
+            &mut g,
+            None,
+            &mut work,
+        ) else {
             break;
         };
         done += rep.iterations;
@@ -194,6 +204,7 @@ fn run_sinkhorn(p: &Problem, max_iter: u32, budget_s: f64) -> History {
         .check_every(1);
     // The plan of the final potentials (one more iteration, not timed).
     let _ = sinkhorn_log::<f64, Simd>(
+        &Sequential,
         c,
         &p.a,
         &p.b,

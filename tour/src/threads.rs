@@ -11,7 +11,8 @@ use crate::report::Section;
 use crate::svg::LineChart;
 use kernels_core::h2o::{self, H2oCache, decode_work_size};
 use kernels_core::linattn::{self, Inputs, Shape};
-use kernels_core::{Exec, Result, Sequential};
+use kernels_core::sinkhorn::{SinkhornOpts, sinkhorn_log, sinkhorn_work_size};
+use kernels_core::{Dense, Exec, Result, Sequential};
 use kernels_simd::Simd;
 use kernels_simd::threads::{self, Threads};
 use kernels_tests::uniform;
@@ -70,6 +71,33 @@ pub fn run(mode: Mode, machine: &Machine) -> Section {
         points.push((n as f64, t1 / t));
     }
     series.push(("triad bandwidth".to_string(), points));
+
+    // Log-domain Sinkhorn: row tiles of the one pass over C per iteration. Timed per
+    // iteration: calls of 5 and 15 iterations, differenced (the validation and the
+    // final cost pass, both on the calling thread, cancel out).
+    let n = match mode {
+        Mode::Full => 4000,
+        Mode::Quick => 300,
+    };
+    let transport = Transport::new(n).expect("the tour's sizes are valid");
+    let label = format!("log-domain sinkhorn, f64, n = {n} (time per iteration)");
+    let per_iteration = |exec: &dyn ExecDyn| {
+        let t = |iters| {
+            seconds_per_call(budget, || {
+                std::hint::black_box(exec.sinkhorn(&transport, iters).is_ok());
+            })
+        };
+        (t(15) - t(5)) / 10.0
+    };
+    let (ok, points) = scaling_timed(
+        &mut section,
+        &label,
+        &counts(cores),
+        |exec| exec.sinkhorn(&transport, 15),
+        per_iteration,
+    );
+    section.ok &= ok;
+    series.push(("log-domain sinkhorn".to_string(), points));
 
     // Linear attention forward: heads run at once.
     let shape = match mode {
@@ -158,10 +186,24 @@ fn scaling(
     budget: Duration,
     f: impl Fn(&dyn ExecDyn) -> Result<Vec<f32>>,
 ) -> (bool, Vec<(f64, f64)>) {
+    let time = |exec: &dyn ExecDyn| {
+        seconds_per_call(budget, || {
+            std::hint::black_box(f(exec).is_ok());
+        })
+    };
+    scaling_timed(section, label, counts, &f, time)
+}
+
+/// [`scaling`] with the timing given: `time(exec)` in seconds.
+fn scaling_timed(
+    section: &mut Section,
+    label: &str,
+    counts: &[usize],
+    f: impl Fn(&dyn ExecDyn) -> Result<Vec<f32>>,
+    time: impl Fn(&dyn ExecDyn) -> f64,
+) -> (bool, Vec<(f64, f64)>) {
     let want = f(&Sequential).map(bits);
-    let t1 = seconds_per_call(budget, || {
-        std::hint::black_box(f(&Sequential).is_ok());
-    });
+    let t1 = time(&Sequential);
     section.row(vec![
         label.to_string(),
         "sequential".into(),
@@ -175,9 +217,7 @@ fn scaling(
         threads::set_num_threads(n).ok();
         let same = f(&Threads).map(bits) == want;
         ok &= same;
-        let t = seconds_per_call(budget, || {
-            std::hint::black_box(f(&Threads).is_ok());
-        });
+        let t = time(&Threads);
         section.row(vec![
             label.to_string(),
             n.to_string(),
@@ -197,6 +237,7 @@ fn bits(v: Vec<f32>) -> Vec<u32> {
 /// The two executors behind one type, so one closure times both.
 trait ExecDyn {
     fn linattn(&self, inp: &Inputs<'_, f32>, out: &mut [f32], work: &mut [u8]) -> Result<()>;
+    fn sinkhorn(&self, p: &Transport, iters: u32) -> Result<Vec<f32>>;
     fn decode(
         &self,
         cache: &mut H2oCache<'_>,
@@ -208,6 +249,24 @@ trait ExecDyn {
 }
 
 impl<E: Exec> ExecDyn for E {
+    fn sinkhorn(&self, p: &Transport, iters: u32) -> Result<Vec<f32>> {
+        let opts = SinkhornOpts::default()
+            .reg(0.01)
+            .tol(1e-300)
+            .max_iter(iters)
+            .check_every(iters);
+        let (mut f, mut g) = (vec![0.0; p.n], vec![0.0; p.n]);
+        let c = Dense::new(&p.c, p.n, p.n)?;
+        let mut work = p.work.borrow_mut();
+        sinkhorn_log::<f64, Simd>(self, c, &p.a, &p.a, &opts, &mut f, &mut g, None, &mut work)?;
+        // Each f64 as two f32 words, so that the bit check sees every bit.
+        let words = |x: f64| {
+            let b = x.to_bits();
+            [f32::from_bits(b as u32), f32::from_bits((b >> 32) as u32)]
+        };
+        Ok([f, g].concat().into_iter().flat_map(words).collect())
+    }
+
     fn linattn(&self, inp: &Inputs<'_, f32>, out: &mut [f32], work: &mut [u8]) -> Result<()> {
         linattn::forward::<f32, Simd>(self, inp, 64, out, None, work)
     }
@@ -221,6 +280,26 @@ impl<E: Exec> ExecDyn for E {
         work: &mut [u8],
     ) -> Result<()> {
         h2o::decode::<Simd>(self, cache, q.len() / 128, q, kv, kv, 0.0, out, work)
+    }
+}
+
+/// A transport problem (f64, n x n, uniform marginals, costs in [0, 1)) with its
+/// workspace.
+struct Transport {
+    n: usize,
+    c: Vec<f64>,
+    a: Vec<f64>,
+    work: RefCell<Vec<u8>>,
+}
+
+impl Transport {
+    fn new(n: usize) -> Result<Transport> {
+        Ok(Transport {
+            n,
+            c: uniform(n * n, 5, 1.0),
+            a: vec![1.0 / n as f64; n],
+            work: RefCell::new(vec![0u8; sinkhorn_work_size::<f64>(n, n)?.bytes()]),
+        })
     }
 }
 

@@ -2,25 +2,28 @@
 
 use super::driver::{HostSteps, Measured, iterate};
 use super::log_steps::{
-    col_lse_from_sums, f_update_fused, marginal_error, potential_from_lse, transport_cost,
+    col_lse_from_sums, f_update_fused, fused_scratch_len, marginal_error, potential_from_lse,
+    transport_cost,
 };
 use super::{SinkhornOpts, check};
 use crate::sinkhorn::SinkhornKernels;
-use crate::{Dense, Error, Real, Report, Result, Workspace, WorkspaceSize};
+use crate::{Dense, Error, Exec, Real, Report, Result, Workspace, WorkspaceSize};
 use core::marker::PhantomData;
 
 /// Workspace bytes [`sinkhorn_log`] needs for an `n x m` cost matrix.
 /// [`Error::Dimension`] if a size is zero or the total overflows.
 pub fn sinkhorn_work_size<T: Real>(n: usize, m: usize) -> Result<WorkspaceSize> {
     check::matrix_size::<T>(n, m)?;
-    // log a, log b, next f, g / eps, column max, column sum: carved in this order.
+    // log a, log b, next f, g / eps, column max, column sum, the row tiles' scratch:
+    // carved in this order.
     WorkspaceSize::new()
         .array::<T>(n)?
         .array::<T>(m)?
         .array::<T>(n)?
         .array::<T>(m)?
         .array::<T>(m)?
-        .array::<T>(m)
+        .array::<T>(m)?
+        .array::<T>(fused_scratch_len(n, m)?)
 }
 
 /// Solves `min <P, C> + eps sum P (log P - 1)` subject to `P 1 = a`, `P^T 1 = b`
@@ -43,8 +46,12 @@ pub fn sinkhorn_work_size<T: Real>(n: usize, m: usize) -> Result<WorkspaceSize> 
 /// [`Error::Numerical`] (`max|C| / reg` overflows `T`). [`Error::Numerical`]
 /// during the iteration (a potential overflowed) leaves in `f` and `g` the last
 /// iterate that was finite and does not touch `plan`.
+///
+/// Each pass over `C` runs in row tiles fixed by `n` through `exec`: the result does
+/// not depend on the executor.
 #[allow(clippy::too_many_arguments)]
 pub fn sinkhorn_log<T: Real, P: SinkhornKernels<T>>(
+    exec: &impl Exec,
     c: Dense<'_, T>,
     a: &[T],
     b: &[T],
@@ -54,7 +61,7 @@ pub fn sinkhorn_log<T: Real, P: SinkhornKernels<T>>(
     plan: Option<&mut [T]>,
     work: &mut [u8],
 ) -> Result<Report> {
-    sinkhorn_log_observed::<T, P>(c, a, b, opts, f, g, plan, work, &mut |_| {})
+    sinkhorn_log_observed::<T, P>(exec, c, a, b, opts, f, g, plan, work, &mut |_| {})
 }
 
 /// [`sinkhorn_log`], calling `observe` with the report of every error check (its
@@ -62,6 +69,7 @@ pub fn sinkhorn_log<T: Real, P: SinkhornKernels<T>>(
 /// keeps the latest ones in fixed memory.
 #[allow(clippy::too_many_arguments)]
 pub fn sinkhorn_log_observed<T: Real, P: SinkhornKernels<T>>(
+    exec: &impl Exec,
     c: Dense<'_, T>,
     a: &[T],
     b: &[T],
@@ -92,10 +100,12 @@ pub fn sinkhorn_log_observed<T: Real, P: SinkhornKernels<T>>(
     let g_scaled = ws.take::<T>(m)?;
     let col_max = ws.take::<T>(m)?;
     let col_sum = ws.take::<T>(m)?;
+    let tiles = ws.take::<T>(fused_scratch_len(n, m)?)?;
     for (l, &w) in log_a.iter_mut().zip(a).chain(log_b.iter_mut().zip(b)) {
         *l = w.ln();
     }
-    let mut steps = Measured::new(LogSteps::<T, P> {
+    let mut steps = Measured::new(LogSteps::<T, P, _> {
+        exec,
         c,
         eps,
         a,
@@ -108,6 +118,7 @@ pub fn sinkhorn_log_observed<T: Real, P: SinkhornKernels<T>>(
         g_scaled: &mut *g_scaled,
         col_max: &mut *col_max,
         col_sum,
+        tiles,
         primitives: PhantomData,
     });
     let mut report = iterate(&mut steps, opts, observe)?;
@@ -116,7 +127,8 @@ pub fn sinkhorn_log_observed<T: Real, P: SinkhornKernels<T>>(
 }
 
 /// Log-domain half-steps: `f` from `g` (rows), then `g` from `f` (columns).
-struct LogSteps<'a, T, P> {
+struct LogSteps<'a, T, P, E> {
+    exec: &'a E,
     c: Dense<'a, T>,
     eps: T,
     a: &'a [T],
@@ -133,12 +145,15 @@ struct LogSteps<'a, T, P> {
     /// Column sums of the plan with the candidate `f` (shift `g`), then the
     /// candidate `g`.
     col_sum: &'a mut [T],
+    /// The row tiles' plan rows and partial column sums.
+    tiles: &'a mut [T],
     primitives: PhantomData<P>,
 }
 
-impl<T: Real, P: SinkhornKernels<T>> HostSteps<T> for LogSteps<'_, T, P> {
+impl<T: Real, P: SinkhornKernels<T>, E: Exec> HostSteps<T> for LogSteps<'_, T, P, E> {
     fn first(&mut self, measure: bool) -> Result<T> {
         let (error, finite) = f_update_fused::<T, P>(
+            self.exec,
             self.c,
             self.f,
             self.g,
@@ -150,6 +165,7 @@ impl<T: Real, P: SinkhornKernels<T>> HostSteps<T> for LogSteps<'_, T, P> {
             self.f_next,
             self.col_sum,
             self.col_max,
+            self.tiles,
         );
         if finite {
             Ok(error)

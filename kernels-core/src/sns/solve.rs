@@ -10,7 +10,7 @@ use super::select::BUCKETS;
 use crate::cg::{CgOpts, Precond, cg_work_size};
 use crate::sinkhorn::{SinkhornOpts, check, sinkhorn_log, sinkhorn_work_size};
 use crate::sns::SnsKernels;
-use crate::{Dense, Error, Real, Report, Result, Workspace, WorkspaceSize};
+use crate::{Dense, Error, Real, Report, Result, Sequential, Workspace, WorkspaceSize};
 
 /// Armijo's sufficient-increase fraction.
 const ARMIJO: f64 = 1e-4;
@@ -183,7 +183,8 @@ pub fn sns_observed<T: Real, P: SnsKernels<T>>(
             max_iter: iters,
             check_every: 1,
         };
-        sinkhorn_log::<T, P>(c, a, b, &opts, f, g, None, work)
+        // On the calling thread: SNS does not take an executor yet.
+        sinkhorn_log::<T, P>(&Sequential, c, a, b, &opts, f, g, None, work)
     };
 
     // Stage 1.

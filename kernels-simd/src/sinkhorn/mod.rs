@@ -80,5 +80,15 @@ pub fn sinkhorn_log<T: Real>(
 where
     Simd: SinkhornKernels<T>,
 {
-    core_sinkhorn::sinkhorn_log::<T, Simd>(c, a, b, opts, f, g, plan, work)
+    core_sinkhorn::sinkhorn_log::<T, Simd>(
+        &crate::DefaultExec::default(),
+        c,
+        a,
+        b,
+        opts,
+        f,
+        g,
+        plan,
+        work,
+    )
 }
