@@ -173,8 +173,17 @@ fn cpu_scale<T: Real>(
     let (mut u, mut v) = (vec![T::zero(); n], vec![T::zero(); m]);
     let mut work = vec![0u8; scale_work_size::<T>(n, m).unwrap().bytes()];
     let k = Dense::new(k, n, m).unwrap();
-    let report =
-        kernels_core::sinkhorn::scale::<T, Scalar>(k, a, b, o, &mut u, &mut v, &mut work).unwrap();
+    let report = kernels_core::sinkhorn::scale::<T, Scalar>(
+        &Sequential,
+        k,
+        a,
+        b,
+        o,
+        &mut u,
+        &mut v,
+        &mut work,
+    )
+    .unwrap();
     Scaled { report, u, v }
 }
 

@@ -156,7 +156,16 @@ where
     )?;
     let opts = SinkhornOpts::from(opts);
     let k = Dense::new(k, n, m)?;
-    let report = sinkhorn::scale::<T, Simd>(k, a, b, &opts, u, v, work)?;
+    let report = sinkhorn::scale::<T, Simd>(
+        &kernels_simd::DefaultExec::default(),
+        k,
+        a,
+        b,
+        &opts,
+        u,
+        v,
+        work,
+    )?;
     finish(report, rep.and_then(|r| r.first_mut()))
 }
 

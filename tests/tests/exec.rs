@@ -7,7 +7,9 @@
 
 use kernels_core::h2o::{self, H2oCache, decode_work_size};
 use kernels_core::linattn::{self, Inputs, Shape};
-use kernels_core::sinkhorn::{SinkhornOpts, sinkhorn_log, sinkhorn_work_size};
+use kernels_core::sinkhorn::{
+    SinkhornOpts, scale, scale_work_size, sinkhorn_log, sinkhorn_work_size,
+};
 use kernels_core::{Dense, Error, Exec, Result, Sequential};
 use kernels_simd::Simd;
 use kernels_simd::threads::{self, MIN_PARALLEL_OPS, Threads};
@@ -157,8 +159,9 @@ fn decode_outputs(exec: &impl Exec) -> Vec<f32> {
     seen
 }
 
-/// Log-domain Sinkhorn (f64, 300 x 200: five row tiles) for 30 iterations: the
-/// potentials, the plan and the report's error and value, as f32 words (each f64
+/// Log-domain and kernel-mode Sinkhorn (f64, 300 x 200: five row tiles) for 30
+/// iterations: the potentials, the plan, the scalings and the reports' errors and
+/// value, as f32 words (each f64
 /// split in two, so every bit counts).
 fn sinkhorn_outputs(exec: &impl Exec) -> Vec<f32> {
     let (n, m) = (300, 200);
@@ -185,15 +188,29 @@ fn sinkhorn_outputs(exec: &impl Exec) -> Vec<f32> {
         &mut work,
     )
     .unwrap();
+    // Kernel mode on K = exp(-C / 0.1).
+    let k: Vec<f64> = c.iter().map(|&x| (-x / 0.1).exp()).collect();
+    let km = Dense::new(&k, n, m).unwrap();
+    let (mut u, mut v) = (vec![0.0; n], vec![1.0; m]);
+    let mut work = vec![0u8; scale_work_size::<f64>(n, m).unwrap().bytes()];
+    let krep = scale::<f64, Simd>(exec, km, &a, &b, &opts, &mut u, &mut v, &mut work).unwrap();
     let words = |x: f64| {
         let b = x.to_bits();
         [f32::from_bits(b as u32), f32::from_bits((b >> 32) as u32)]
     };
-    [f, g, plan, vec![rep.error, rep.value]]
-        .concat()
-        .into_iter()
-        .flat_map(words)
-        .collect()
+    [
+        f,
+        g,
+        plan,
+        vec![rep.error, rep.value],
+        u,
+        v,
+        vec![krep.error],
+    ]
+    .concat()
+    .into_iter()
+    .flat_map(words)
+    .collect()
 }
 
 fn bits(v: Vec<f32>) -> Vec<u32> {

@@ -186,7 +186,7 @@ fn sinkhorn_hash<T: Real, P: SinkhornKernels<T>>() -> u64 {
     let km = Dense::new(&k, n, m).unwrap();
     let (mut u, mut v) = (vec![T::zero(); n], vec![T::zero(); m]);
     let mut work = vec![0u8; scale_work_size::<T>(n, m).unwrap().bytes()];
-    let rep = scale::<T, P>(km, &a, &b, &o, &mut u, &mut v, &mut work).unwrap();
+    let rep = scale::<T, P>(&Sequential, km, &a, &b, &o, &mut u, &mut v, &mut work).unwrap();
     h.reals(&u).reals(&v).value(rep.error).0
 }
 

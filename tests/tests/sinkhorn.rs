@@ -182,6 +182,7 @@ fn closed_form_scale<T: Real, P: SinkhornKernels<T>>(tol: f64, plan_tol: f64) {
     let mut work = vec![0u8; scale_work_size::<T>(2, 2).unwrap().bytes()];
     let km = Dense::new(&k, 2, 2).unwrap();
     let rep = scale::<T, P>(
+        &Sequential,
         km,
         &half,
         &half,
@@ -338,7 +339,7 @@ proptest! {
         let (mut u, mut v) = (vec![0.0; n], vec![0.0; m]);
         let mut work = vec![0u8; scale_work_size::<f64>(n, m).unwrap().bytes()];
         let km = Dense::new(&k, n, m).unwrap();
-        let rep = scale::<f64, Simd>(km, &p.a, &p.b, &opts(0.0, 1e-12, 50_000, 3), &mut u, &mut v, &mut work).unwrap();
+        let rep = scale::<f64, Simd>(&Sequential, km, &p.a, &p.b, &opts(0.0, 1e-12, 50_000, 3), &mut u, &mut v, &mut work).unwrap();
         prop_assert!(rep.converged && rep.iterations.is_multiple_of(3));
         let mut err = 0.0;
         for i in 0..n {
@@ -564,7 +565,8 @@ fn small_eps_converges_in_log_domain_where_kernel_mode_underflows() {
     let mut work = vec![0u8; scale_work_size::<f64>(n, m).unwrap().bytes()];
     let km = Dense::new(&k, n, m).unwrap();
     let o = opts(eps, 1e-9, 100_000, 10);
-    let err = scale::<f64, Simd>(km, &p.a, &p.b, &o, &mut u, &mut v, &mut work).unwrap_err();
+    let err =
+        scale::<f64, Simd>(&Sequential, km, &p.a, &p.b, &o, &mut u, &mut v, &mut work).unwrap_err();
     assert_eq!(err, Error::Numerical);
     assert!(u.iter().chain(&v).all(|&x| x == 0.0), "untouched");
 
@@ -682,7 +684,7 @@ fn scale_rejects(
     let bytes = work_bytes.unwrap_or_else(|| scale_work_size::<f64>(n, m).map_or(0, |w| w.bytes()));
     let mut work = vec![0u8; bytes];
     let got = Dense::new(k, n, m)
-        .and_then(|km| scale::<f64, Simd>(km, a, b, &o, &mut u, &mut v, &mut work));
+        .and_then(|km| scale::<f64, Simd>(&Sequential, km, a, b, &o, &mut u, &mut v, &mut work));
     assert_eq!(got.unwrap_err(), want);
     assert!(u.iter().all(|&x| x == 0.25) && v.iter().all(|&x| x == 0.5));
 }
@@ -753,7 +755,19 @@ fn bad_options_are_rejected_untouched() {
     let mut work = vec![0u8; scale_work_size::<f64>(2, 3).unwrap().bytes()];
     let (mut u, mut v) = (vec![0.0; 2], vec![0.0; 3]);
     let cm = Dense::new(&c, 2, 3).unwrap();
-    assert!(scale::<f64, Simd>(cm, &a, &b, &o.reg(-1.0), &mut u, &mut v, &mut work).is_ok());
+    assert!(
+        scale::<f64, Simd>(
+            &Sequential,
+            cm,
+            &a,
+            &b,
+            &o.reg(-1.0),
+            &mut u,
+            &mut v,
+            &mut work
+        )
+        .is_ok()
+    );
 }
 
 #[test]
@@ -1069,9 +1083,17 @@ fn observers_see_every_check() {
     let mut work = vec![0u8; scale_work_size::<f64>(p.n, p.m).unwrap().bytes()];
     let mut checks = 0;
     let km = Dense::new(&k, p.n, p.m).unwrap();
-    scale_observed::<f64, Simd>(km, &p.a, &p.b, &o, &mut u, &mut v, &mut work, &mut |_| {
-        checks += 1
-    })
+    scale_observed::<f64, Simd>(
+        &Sequential,
+        km,
+        &p.a,
+        &p.b,
+        &o,
+        &mut u,
+        &mut v,
+        &mut work,
+        &mut |_| checks += 1,
+    )
     .unwrap();
     assert_eq!(checks, 10);
 }

@@ -152,6 +152,7 @@ impl<T: Real> State<T> {
     pub fn scale<P: SinkhornKernels<T>>(&mut self, o: &SinkhornOpts) -> Result<Report> {
         let k = Dense::new(&self.c, self.n, self.m)?;
         scale::<T, P>(
+            &Sequential,
             k,
             &self.a,
             &self.b,

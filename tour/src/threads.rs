@@ -11,7 +11,9 @@ use crate::report::Section;
 use crate::svg::LineChart;
 use kernels_core::h2o::{self, H2oCache, decode_work_size};
 use kernels_core::linattn::{self, Inputs, Shape};
-use kernels_core::sinkhorn::{SinkhornOpts, sinkhorn_log, sinkhorn_work_size};
+use kernels_core::sinkhorn::{
+    SinkhornOpts, scale, scale_work_size, sinkhorn_log, sinkhorn_work_size,
+};
 use kernels_core::{Dense, Exec, Result, Sequential};
 use kernels_simd::Simd;
 use kernels_simd::threads::{self, Threads};
@@ -98,6 +100,24 @@ pub fn run(mode: Mode, machine: &Machine) -> Section {
     );
     section.ok &= ok;
     series.push(("log-domain sinkhorn".to_string(), points));
+    let label = format!("kernel-mode sinkhorn, f64, n = {n} (time per iteration)");
+    let per_iteration = |exec: &dyn ExecDyn| {
+        let t = |iters| {
+            seconds_per_call(budget, || {
+                std::hint::black_box(exec.scale(&transport, iters).is_ok());
+            })
+        };
+        (t(15) - t(5)) / 10.0
+    };
+    let (ok, points) = scaling_timed(
+        &mut section,
+        &label,
+        &counts(cores),
+        |exec| exec.scale(&transport, 15),
+        per_iteration,
+    );
+    section.ok &= ok;
+    series.push(("kernel-mode sinkhorn".to_string(), points));
 
     // Linear attention forward: heads run at once.
     let shape = match mode {
@@ -238,6 +258,7 @@ fn bits(v: Vec<f32>) -> Vec<u32> {
 trait ExecDyn {
     fn linattn(&self, inp: &Inputs<'_, f32>, out: &mut [f32], work: &mut [u8]) -> Result<()>;
     fn sinkhorn(&self, p: &Transport, iters: u32) -> Result<Vec<f32>>;
+    fn scale(&self, p: &Transport, iters: u32) -> Result<Vec<f32>>;
     fn decode(
         &self,
         cache: &mut H2oCache<'_>,
@@ -250,21 +271,21 @@ trait ExecDyn {
 
 impl<E: Exec> ExecDyn for E {
     fn sinkhorn(&self, p: &Transport, iters: u32) -> Result<Vec<f32>> {
-        let opts = SinkhornOpts::default()
-            .reg(0.01)
-            .tol(1e-300)
-            .max_iter(iters)
-            .check_every(iters);
         let (mut f, mut g) = (vec![0.0; p.n], vec![0.0; p.n]);
         let c = Dense::new(&p.c, p.n, p.n)?;
         let mut work = p.work.borrow_mut();
+        let opts = fixed_iterations(iters);
         sinkhorn_log::<f64, Simd>(self, c, &p.a, &p.a, &opts, &mut f, &mut g, None, &mut work)?;
-        // Each f64 as two f32 words, so that the bit check sees every bit.
-        let words = |x: f64| {
-            let b = x.to_bits();
-            [f32::from_bits(b as u32), f32::from_bits((b >> 32) as u32)]
-        };
-        Ok([f, g].concat().into_iter().flat_map(words).collect())
+        Ok(words([f, g].concat()))
+    }
+
+    fn scale(&self, p: &Transport, iters: u32) -> Result<Vec<f32>> {
+        let (mut u, mut v) = (vec![0.0; p.n], vec![1.0; p.n]);
+        let k = Dense::new(&p.k, p.n, p.n)?;
+        let mut work = p.work.borrow_mut();
+        let opts = fixed_iterations(iters);
+        scale::<f64, Simd>(self, k, &p.a, &p.a, &opts, &mut u, &mut v, &mut work)?;
+        Ok(words([u, v].concat()))
     }
 
     fn linattn(&self, inp: &Inputs<'_, f32>, out: &mut [f32], work: &mut [u8]) -> Result<()> {
@@ -283,22 +304,45 @@ impl<E: Exec> ExecDyn for E {
     }
 }
 
-/// A transport problem (f64, n x n, uniform marginals, costs in [0, 1)) with its
-/// workspace.
+/// Options that run exactly `iters` iterations (reg = 0.01).
+fn fixed_iterations(iters: u32) -> SinkhornOpts {
+    SinkhornOpts::default()
+        .reg(0.01)
+        .tol(1e-300)
+        .max_iter(iters)
+        .check_every(iters)
+}
+
+/// Each f64 as two f32 words, so that the bit check sees every bit.
+fn words(x: Vec<f64>) -> Vec<f32> {
+    x.into_iter()
+        .flat_map(|x| {
+            let b = x.to_bits();
+            [f32::from_bits(b as u32), f32::from_bits((b >> 32) as u32)]
+        })
+        .collect()
+}
+
+/// A transport problem (f64, n x n, uniform marginals, costs in [0, 1), the kernel
+/// `exp(-C / 0.1)`) with a workspace for either solver.
 struct Transport {
     n: usize,
     c: Vec<f64>,
+    k: Vec<f64>,
     a: Vec<f64>,
     work: RefCell<Vec<u8>>,
 }
 
 impl Transport {
     fn new(n: usize) -> Result<Transport> {
+        let c: Vec<f64> = uniform(n * n, 5, 1.0);
+        let work = sinkhorn_work_size::<f64>(n, n)?.max(scale_work_size::<f64>(n, n)?);
         Ok(Transport {
             n,
-            c: uniform(n * n, 5, 1.0),
+            k: c.iter().map(|&x| (-x / 0.1).exp()).collect(),
+            c,
             a: vec![1.0 / n as f64; n],
-            work: RefCell::new(vec![0u8; sinkhorn_work_size::<f64>(n, n)?.bytes()]),
+            work: RefCell::new(vec![0u8; work.bytes()]),
         })
     }
 }

@@ -11,7 +11,7 @@
 //!
 //! Each pass over `C` costs `n m` exponentials; everything else is `O(n + m)`.
 
-use crate::sinkhorn::SinkhornKernels;
+use crate::sinkhorn::{SinkhornKernels, tiles};
 use crate::{Dense, Error, Exec, Real, Result};
 
 /// `L_i = LSE_j((g_j - C_ij) / eps)` for every row `i`, into `out` (n).
@@ -117,28 +117,11 @@ pub fn col_lse_shifted<T: Real, P: SinkhornKernels<T>>(
     }
 }
 
-/// Rows per tile of [`f_update_fused`] at least: a tile's partial column sums cost
-/// `m` additions to combine, negligible against its `rows x m` exponentials.
-pub const MIN_TILE_ROWS: usize = 64;
-
-/// Row tiles of [`f_update_fused`] at most: enough for the cores of one node.
-pub const MAX_ROW_TILES: usize = 64;
-
-/// The number of row tiles [`f_update_fused`] cuts `n` rows into: fixed by `n`, never
-/// by the executor, so that the column sums add the same partial sums in the same
-/// order on any number of threads (one tile, today's row order, up to 64 rows).
-pub fn row_tiles(n: usize) -> usize {
-    n.div_ceil(MIN_TILE_ROWS).clamp(1, MAX_ROW_TILES)
-}
-
-/// Length of the `tiles` scratch [`f_update_fused`] takes for `n x m`: a plan row
-/// and partial column sums for every row tile but the first (which uses `row` and
-/// `col_sums`). [`Error::Dimension`] if it overflows.
+/// Length of the `tiles` scratch [`f_update_fused`] takes for `n x m` (a plan row
+/// and partial column sums per row tile but the first). [`Error::Dimension`] if it
+/// overflows.
 pub fn fused_scratch_len(n: usize, m: usize) -> Result<usize> {
-    (row_tiles(n) - 1)
-        .checked_mul(m)
-        .and_then(|x| x.checked_mul(2))
-        .ok_or(Error::Dimension)
+    tiles::scratch_len(n, m, m).ok_or(Error::Dimension)
 }
 
 /// The f-update fused with the column sums of the g-update that follows, so that
@@ -157,7 +140,7 @@ pub fn fused_scratch_len(n: usize, m: usize) -> Result<usize> {
 /// row log-sum-exp (if needed) and recomputes its plan row at `f_new` (a second
 /// exponential per entry).
 ///
-/// The rows are cut into [`row_tiles`] tiles run by `exec`: each tile sums its own
+/// The rows are cut into [`tiles::row_tiles`] tiles run by `exec`: each tile sums its own
 /// column sums (and marginal error), and the partial sums are added in tile order, so
 /// the result does not depend on the executor.
 ///
@@ -183,38 +166,24 @@ pub fn f_update_fused<T: Real, P: SinkhornKernels<T>>(
 ) -> (T, bool) {
     scaled(g, eps, g_scaled);
     let g_scaled = &*g_scaled;
-    let (n, m) = (c.rows(), c.cols());
-    let rows_per_tile = n.div_ceil(row_tiles(n)).max(1);
-    let (extra_rows, extra_sums) = tiles.split_at_mut(tiles.len() / 2);
-    // Each tile: its rows' new potentials, a plan row, its column sums, its results.
-    let mut results = [(T::zero(), true); MAX_ROW_TILES];
-    let work = f_new
-        .chunks_mut(rows_per_tile)
-        .zip(core::iter::once(row).chain(extra_rows.chunks_exact_mut(m)))
-        .zip(core::iter::once(&mut *col_sums).chain(extra_sums.chunks_exact_mut(m)))
-        .zip(results.iter_mut());
-    let ops = n.saturating_mul(m).saturating_mul(8);
-    let run = exec.for_each(ops, work, |t, (((f_new, row), sums), result)| {
-        let first = t * rows_per_tile;
-        let rows = first..first + f_new.len();
-        *result = fused_rows::<T, P>(
-            c, rows, f, a, log_a, eps, measure, g_scaled, f_new, sums, row,
-        );
-        Ok(())
-    });
-    debug_assert!(run.is_ok(), "the tiles do not fail");
-    for sums in extra_sums.chunks_exact(m).take(row_tiles(n) - 1) {
-        for (c, &s) in col_sums.iter_mut().zip(sums) {
-            *c = *c + s;
-        }
-    }
-    results[..row_tiles(n)]
-        .iter()
-        .fold((T::zero(), true), |(e, ok), &(te, tok)| (e + te, ok && tok))
+    let ops = c.rows().saturating_mul(c.cols()).saturating_mul(8);
+    tiles::run(
+        exec,
+        ops,
+        f_new,
+        col_sums,
+        row,
+        tiles,
+        |rows, f_new, sums, row| {
+            fused_rows::<T, P>(
+                c, rows, f, a, log_a, eps, measure, g_scaled, f_new, sums, row,
+            )
+        },
+    )
 }
 
 /// [`f_update_fused`] on the rows `rows` of one tile: `f_new` holds their new
-/// potentials, `col_sums` receives their column sums (zeroed first).
+/// potentials, `col_sums` (zero) receives their column sums.
 #[allow(clippy::too_many_arguments)]
 fn fused_rows<T: Real, P: SinkhornKernels<T>>(
     c: Dense<'_, T>,
@@ -231,7 +200,6 @@ fn fused_rows<T: Real, P: SinkhornKernels<T>>(
 ) -> (T, bool) {
     let inv = eps.recip();
     let max_ratio = T::epsilon().recip();
-    col_sums.fill(T::zero());
     let (mut error, mut finite) = (T::zero(), true);
     let tile = f[rows.clone()]
         .iter()

@@ -32,6 +32,7 @@ pub mod log_steps;
 mod opts;
 mod scale;
 mod solve_log;
+pub mod tiles;
 
 pub use kernels::SinkhornKernels;
 pub use opts::SinkhornOpts;

@@ -2,16 +2,19 @@
 
 use super::driver::{HostSteps, Measured, iterate};
 use super::{SinkhornOpts, check};
-use crate::sinkhorn::SinkhornKernels;
-use crate::{Dense, Error, Real, Report, Result, Workspace, WorkspaceSize};
+use crate::sinkhorn::{SinkhornKernels, tiles};
+use crate::{Dense, Error, Exec, Real, Report, Result, Workspace, WorkspaceSize};
 use core::marker::PhantomData;
 
 /// Workspace bytes [`scale`] needs for an `n x m` matrix.
 /// [`Error::Dimension`] if a size is zero or the total overflows.
 pub fn scale_work_size<T: Real>(n: usize, m: usize) -> Result<WorkspaceSize> {
     check::matrix_size::<T>(n, m)?;
-    // K v, then K^T u: carved in this order.
-    WorkspaceSize::new().array::<T>(n)?.array::<T>(m)
+    // K v, K^T u, the row tiles' partial sums: carved in this order.
+    WorkspaceSize::new()
+        .array::<T>(n)?
+        .array::<T>(m)?
+        .array::<T>(tiles::scratch_len(n, m, 0).ok_or(Error::Dimension)?)
 }
 
 /// Finds positive `u` (n), `v` (m) such that `diag(u) K diag(v)` has row sums `a`
@@ -32,7 +35,12 @@ pub fn scale_work_size<T: Real>(n: usize, m: usize) -> Result<WorkspaceSize> {
 /// [`Error::Numerical`] (a row or column of `K` is all zero). [`Error::Numerical`]
 /// during the iteration (`K^T u` or `K v` underflowed to zero, or a scaling
 /// overflowed) leaves in `u` and `v` the last iterate that was finite.
+///
+/// Each pass over `K` runs in row tiles fixed by `n` through `exec`: the result does
+/// not depend on the executor.
+#[allow(clippy::too_many_arguments)]
 pub fn scale<T: Real, P: SinkhornKernels<T>>(
+    exec: &impl Exec,
     k: Dense<'_, T>,
     a: &[T],
     b: &[T],
@@ -41,13 +49,14 @@ pub fn scale<T: Real, P: SinkhornKernels<T>>(
     v: &mut [T],
     work: &mut [u8],
 ) -> Result<Report> {
-    scale_observed::<T, P>(k, a, b, opts, u, v, work, &mut |_| {})
+    scale_observed::<T, P>(exec, k, a, b, opts, u, v, work, &mut |_| {})
 }
 
 /// [`scale`], calling `observe` with the report of every error check (a
 /// [`History`](crate::History) keeps the latest ones in fixed memory).
 #[allow(clippy::too_many_arguments)]
 pub fn scale_observed<T: Real, P: SinkhornKernels<T>>(
+    exec: &impl Exec,
     k: Dense<'_, T>,
     a: &[T],
     b: &[T],
@@ -73,6 +82,7 @@ pub fn scale_observed<T: Real, P: SinkhornKernels<T>>(
     let mut ws = Workspace::new(work);
     let kv = ws.take::<T>(n)?;
     let ktu = ws.take::<T>(m)?;
+    let partial = ws.take::<T>(tiles::scratch_len(n, m, 0).ok_or(Error::Dimension)?)?;
     // Row and column sums of K: a zero one can never be scaled to a positive sum.
     let no_zero = |sums: &[T]| sums.iter().all(|&s| s > T::zero());
     ktu.fill(T::one());
@@ -89,7 +99,8 @@ pub fn scale_observed<T: Real, P: SinkhornKernels<T>>(
     if u.iter().all(|&x| x == T::zero()) {
         u.fill(T::one());
     }
-    let mut steps = Measured::new(ScaleSteps::<T, P> {
+    let mut steps = Measured::new(ScaleSteps::<T, P, _> {
+        exec,
         k,
         a,
         b,
@@ -97,6 +108,7 @@ pub fn scale_observed<T: Real, P: SinkhornKernels<T>>(
         v,
         kv,
         ktu,
+        partial,
         ktu_current: false,
         primitives: PhantomData,
     });
@@ -104,7 +116,8 @@ pub fn scale_observed<T: Real, P: SinkhornKernels<T>>(
 }
 
 /// Kernel-mode half-steps: `v` from `u` (columns), then `u` from `v` (rows).
-struct ScaleSteps<'a, T, P> {
+struct ScaleSteps<'a, T, P, E> {
+    exec: &'a E,
     k: Dense<'a, T>,
     a: &'a [T],
     b: &'a [T],
@@ -114,6 +127,8 @@ struct ScaleSteps<'a, T, P> {
     kv: &'a mut [T],
     /// `K^T u`, then the candidate `v`.
     ktu: &'a mut [T],
+    /// The row tiles' partial `K^T u`.
+    partial: &'a mut [T],
     /// Whether `ktu` holds `K^T u` for the current `u`, as the fused pass of
     /// [`HostSteps::second`] leaves it.
     ktu_current: bool,
@@ -144,36 +159,44 @@ fn divide_into<T: Real>(w: &[T], s: Option<&[T]>, x: &mut [T]) -> Result<T> {
 /// `x_i <- w_i / (K v)_i` for every row, and `y <- K^T x` with the new `x`, in one
 /// pass over `K`: row `i`'s product with `v` runs in the same loop as row `i - 1`'s
 /// update of `y` (that row is still in cache), so `K` streams from memory once
-/// instead of twice. Returns the L1 error of `x * (K v)` against `w` (rounding
-/// level). [`Error::Numerical`] if a quotient is not finite and positive (then `x`
-/// and `y` are unspecified).
+/// instead of twice. The rows run in [`tiles`] through `exec` (`partial`: their
+/// scratch). Returns the L1 error of `x * (K v)` against `w` (rounding level).
+/// [`Error::Numerical`] if a quotient is not finite and positive (then `x` and `y`
+/// are unspecified).
+#[allow(clippy::too_many_arguments)]
 fn divide_rows_then_transpose<T: Real, P: SinkhornKernels<T>>(
+    exec: &impl Exec,
     k: Dense<'_, T>,
     v: &[T],
     w: &[T],
     x: &mut [T],
     y: &mut [T],
+    partial: &mut [T],
 ) -> Result<T> {
-    y.fill(T::zero());
-    let (mut after, mut ok) = (T::zero(), true);
-    let mut prev: Option<(&[T], T)> = None;
-    for ((xi, &wi), row) in x.iter_mut().zip(w).zip(k.row_iter()) {
-        let t = match prev {
-            Some((p, q)) => P::dot_axpy(row, v, q, p, y),
-            None => P::dot(row, v),
-        };
-        *xi = wi / t;
-        after = after + (*xi * t - wi).abs();
-        ok &= xi.is_finite() && *xi > T::zero();
-        prev = Some((row, *xi));
-    }
-    if let Some((p, q)) = prev {
-        P::axpy(q, p, y);
-    }
+    let ops = k.rows().saturating_mul(k.cols()).saturating_mul(2);
+    let (after, ok) = tiles::run(exec, ops, x, y, &mut [], partial, |rows, x, y, _| {
+        let (mut after, mut ok) = (T::zero(), true);
+        let mut prev: Option<(&[T], T)> = None;
+        for ((xi, &wi), i) in x.iter_mut().zip(&w[rows.clone()]).zip(rows) {
+            let row = k.row(i);
+            let t = match prev {
+                Some((p, q)) => P::dot_axpy(row, v, q, p, y),
+                None => P::dot(row, v),
+            };
+            *xi = wi / t;
+            after = after + (*xi * t - wi).abs();
+            ok &= xi.is_finite() && *xi > T::zero();
+            prev = Some((row, *xi));
+        }
+        if let Some((p, q)) = prev {
+            P::axpy(q, p, y);
+        }
+        (after, ok)
+    });
     if ok { Ok(after) } else { Err(Error::Numerical) }
 }
 
-impl<T: Real, P: SinkhornKernels<T>> HostSteps<T> for ScaleSteps<'_, T, P> {
+impl<T: Real, P: SinkhornKernels<T>, E: Exec> HostSteps<T> for ScaleSteps<'_, T, P, E> {
     fn first(&mut self, measure: bool) -> Result<T> {
         if !self.ktu_current {
             P::gemv_t(self.k, self.u, self.ktu);
@@ -188,7 +211,15 @@ impl<T: Real, P: SinkhornKernels<T>> HostSteps<T> for ScaleSteps<'_, T, P> {
     }
 
     fn second(&mut self) -> Result<T> {
-        let after = divide_rows_then_transpose::<T, P>(self.k, self.v, self.a, self.kv, self.ktu)?;
+        let after = divide_rows_then_transpose::<T, P>(
+            self.exec,
+            self.k,
+            self.v,
+            self.a,
+            self.kv,
+            self.ktu,
+            self.partial,
+        )?;
         self.u.copy_from_slice(self.kv);
         self.ktu_current = true;
         Ok(after)

@@ -42,7 +42,7 @@ pub fn scale<T: Real>(
 where
     Simd: SinkhornKernels<T>,
 {
-    core_sinkhorn::scale::<T, Simd>(k, a, b, opts, u, v, work)
+    core_sinkhorn::scale::<T, Simd>(&crate::DefaultExec::default(), k, a, b, opts, u, v, work)
 }
 
 /// Entropic optimal transport by log-domain Sinkhorn iterations on the dual
