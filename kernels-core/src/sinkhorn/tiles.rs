@@ -75,11 +75,7 @@ pub fn run<T: Real>(
 /// `buf` cut into consecutive pieces of `len` (also when `len` is 0: then as many
 /// empty pieces as asked for), as many as fit.
 fn pieces<T>(mut buf: &mut [T], len: usize) -> impl Iterator<Item = &mut [T]> {
-    let count = if len == 0 {
-        MAX_ROW_TILES
-    } else {
-        buf.len() / len
-    };
+    let count = buf.len().checked_div(len).unwrap_or(MAX_ROW_TILES);
     (0..count).map(move |_| {
         let (piece, rest) = core::mem::take(&mut buf).split_at_mut(len);
         buf = rest;
