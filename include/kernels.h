@@ -846,7 +846,10 @@ kn_status kn_cuda_sor_grid2d_f64(size_t nx,
 // later keep their defaults.
 struct kn_h2o_opts kn_h2o_opts_default(void);
 
-// Workspace size of `kn_h2o_prefill_f32` (for any budget).
+// Workspace size of `kn_h2o_prefill_f32` (for any budget): with the budget covering
+// the prompt the heads run on `kn_num_threads()` threads, each with its own scratch,
+// and this size has room for that many (at most `n_heads`); a workspace sized for one
+// thread still works, on one thread, with the same result.
 //
 // Returns KN_OK, KN_ERR_NULL (`bytes` NULL), KN_ERR_DIMENSION (a size is 0,
 // `n_heads % n_kv_heads != 0`, or the size overflows).

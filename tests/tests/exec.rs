@@ -1,11 +1,11 @@
 //! The execution seam and the thread pool: every algorithm that runs its tiles through
 //! an `Exec` (linear attention's heads in the forward pass, the chunk states and the
-//! recurrence; H2O decode's kv heads; log-domain Sinkhorn's row tiles, whose column
+//! recurrence; H2O decode's kv heads and the blocked prefill's heads; log-domain Sinkhorn's row tiles, whose column
 //! sums add up across tiles) gives the same bits whichever executor runs it:
 //! in order, in reverse order, each tile on a thread of its own, or the shared pool at
 //! 1, 2, 3 and 7 threads, also with many callers at once and from inside a worker.
 
-use kernels_core::h2o::{self, H2oCache, decode_work_size};
+use kernels_core::h2o::{self, H2oCache, H2oOpts, decode_work_size};
 use kernels_core::linattn::{self, Inputs, Shape};
 use kernels_core::sinkhorn::{
     SinkhornOpts, scale, scale_work_size, sinkhorn_log, sinkhorn_work_size,
@@ -213,6 +213,34 @@ fn sinkhorn_outputs(exec: &impl Exec) -> Vec<f32> {
     .collect()
 }
 
+/// H2O prefill at full budget (the blocked path; 6 heads on 3 kv heads, seq 200,
+/// d 16, a workspace for every head at once): the outputs.
+fn prefill_outputs(exec: &impl Exec) -> Vec<f32> {
+    let (n_heads, n_kv, seq, d) = (6, 3, 200, 16);
+    let q = uniform::<f32>(n_heads * seq * d, 21, 1.0);
+    let (k, v) = (
+        uniform::<f32>(n_kv * seq * d, 22, 1.0),
+        uniform::<f32>(n_kv * seq * d, 23, 1.0),
+    );
+    let opts = H2oOpts::default().sink(0).heavy(0).recent(seq);
+    let size = h2o::prefill_work_size(n_heads, n_kv, seq, d)
+        .unwrap()
+        .then(
+            h2o::prefill_head_work_size(seq, d)
+                .unwrap()
+                .times(n_heads - 1)
+                .unwrap(),
+        )
+        .unwrap();
+    let mut work = vec![0u8; size.bytes()];
+    let mut out = vec![0f32; n_heads * seq * d];
+    h2o::prefill::<Simd>(
+        exec, n_heads, n_kv, seq, d, &q, &k, &v, &opts, &mut out, None, None, &mut work,
+    )
+    .unwrap();
+    out
+}
+
 fn bits(v: Vec<f32>) -> Vec<u32> {
     v.into_iter().map(f32::to_bits).collect()
 }
@@ -223,12 +251,14 @@ fn results_do_not_depend_on_the_executor() {
         ("linattn", linattn_outputs as fn(&Sequential) -> Vec<f32>),
         ("decode", decode_outputs),
         ("sinkhorn", sinkhorn_outputs),
+        ("prefill", prefill_outputs),
     ] {
         let want = bits(run(&Sequential));
         assert!(want.iter().any(|&b| b != 0));
         let (reversed, per_tile) = match family {
             "linattn" => (linattn_outputs(&Reversed), linattn_outputs(&ThreadPerTile)),
             "decode" => (decode_outputs(&Reversed), decode_outputs(&ThreadPerTile)),
+            "prefill" => (prefill_outputs(&Reversed), prefill_outputs(&ThreadPerTile)),
             _ => (
                 sinkhorn_outputs(&Reversed),
                 sinkhorn_outputs(&ThreadPerTile),
@@ -246,6 +276,7 @@ fn the_pool_gives_the_same_bits_at_every_thread_count() {
     let lin = bits(linattn_outputs(&Sequential));
     let dec = bits(decode_outputs(&Sequential));
     let sink = bits(sinkhorn_outputs(&Sequential));
+    let pre = bits(prefill_outputs(&Sequential));
     for n in [1, 2, 3, 7] {
         threads::set_num_threads(n).unwrap();
         assert_eq!(threads::num_threads(), n);
@@ -260,6 +291,10 @@ fn the_pool_gives_the_same_bits_at_every_thread_count() {
         assert!(
             bits(sinkhorn_outputs(&Threads)) == sink,
             "sinkhorn at {n} threads"
+        );
+        assert!(
+            bits(prefill_outputs(&Threads)) == pre,
+            "prefill at {n} threads"
         );
     }
 

@@ -370,7 +370,22 @@ fn h2o_hash<P: H2oKernels<f32>>() -> u64 {
         } else {
             (None, None)
         };
-        prefill::<P>(nh, nkv, seq, d, &q, &k, &v, &o, &mut out, s, kp, &mut work).unwrap();
+        prefill::<P>(
+            &Sequential,
+            nh,
+            nkv,
+            seq,
+            d,
+            &q,
+            &k,
+            &v,
+            &o,
+            &mut out,
+            s,
+            kp,
+            &mut work,
+        )
+        .unwrap();
         h = h.reals(&out).reals(&scores).bytes(&keep);
     }
     // Decode steps into a small cache, so that tokens are evicted.

@@ -76,6 +76,7 @@ fn prefill<P: H2oKernels<f32>>(c: &Case) -> Result<Prefilled, Error> {
         keep: vec![7; c.n_kv * c.seq],
     };
     h2o::prefill::<P>(
+        &Sequential,
         c.n_heads,
         c.n_kv,
         c.seq,
@@ -101,6 +102,7 @@ fn prefill_without_scores<P: H2oKernels<f32>>(c: &Case) -> (Vec<f32>, Vec<u8>) {
     let mut work = vec![0u8; bytes];
     let (mut out, mut keep) = (vec![f32::NAN; c.q.len()], vec![7; c.n_kv * c.seq]);
     h2o::prefill::<P>(
+        &Sequential,
         c.n_heads,
         c.n_kv,
         c.seq,
@@ -489,6 +491,7 @@ fn bad_input_is_refused_before_any_write() {
         let mut scores = vec![-4.0f32; base.n_kv * base.seq];
         let mut keep = vec![9u8; base.n_kv * base.seq];
         let e = h2o::prefill::<Simd>(
+            &Sequential,
             c.n_heads,
             c.n_kv,
             c.seq,
@@ -775,7 +778,19 @@ fn overflowing_outputs_are_numerical_errors() {
     for with_scores in [false, true] {
         let s = with_scores.then_some(&mut scores[..]);
         let r = h2o::prefill::<Simd>(
-            1, 1, seq, d, &q, &k, &v, &opts, &mut out, s, None, &mut work,
+            &Sequential,
+            1,
+            1,
+            seq,
+            d,
+            &q,
+            &k,
+            &v,
+            &opts,
+            &mut out,
+            s,
+            None,
+            &mut work,
         );
         assert_eq!(r, Err(Error::Numerical), "scores asked for: {with_scores}");
     }

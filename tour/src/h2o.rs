@@ -60,8 +60,19 @@ impl Prompt {
     fn prefill<P: H2oKernels<f32>>(&self, opts: &H2oOpts, work: &mut [u8]) -> Vec<f32> {
         let mut out = vec![0.0; self.q.len()];
         h2o::prefill::<P>(
-            self.heads, self.heads, self.seq, self.d, &self.q, &self.k, &self.v, opts, &mut out,
-            None, None, work,
+            &Sequential,
+            self.heads,
+            self.heads,
+            self.seq,
+            self.d,
+            &self.q,
+            &self.k,
+            &self.v,
+            opts,
+            &mut out,
+            None,
+            None,
+            work,
         )
         .expect("tour data is valid");
         out

@@ -9,7 +9,7 @@ use crate::bench::seconds_per_call;
 use crate::machine::Machine;
 use crate::report::Section;
 use crate::svg::LineChart;
-use kernels_core::h2o::{self, H2oCache, decode_work_size};
+use kernels_core::h2o::{self, H2oCache, H2oOpts, decode_work_size};
 use kernels_core::linattn::{self, Inputs, Shape};
 use kernels_core::sinkhorn::{
     SinkhornOpts, scale, scale_work_size, sinkhorn_log, sinkhorn_work_size,
@@ -118,6 +118,19 @@ pub fn run(mode: Mode, machine: &Machine) -> Section {
     );
     section.ok &= ok;
     series.push(("kernel-mode sinkhorn".to_string(), points));
+
+    // H2O prefill at full budget (the blocked path): heads run at once.
+    let (heads, seq, d) = match mode {
+        Mode::Full => (8, 2048, 128),
+        Mode::Quick => (4, 256, 32),
+    };
+    let prompt = Prompt::new(heads, seq, d).expect("the tour's sizes are valid");
+    let label = format!("h2o prefill, full budget, {heads} heads, seq {seq}, d {d}");
+    let (ok, points) = scaling(&mut section, &label, &counts(cores), budget, |exec| {
+        exec.prefill(&prompt)
+    });
+    section.ok &= ok;
+    series.push(("h2o prefill".to_string(), points));
 
     // Linear attention forward: heads run at once.
     let shape = match mode {
@@ -259,6 +272,7 @@ trait ExecDyn {
     fn linattn(&self, inp: &Inputs<'_, f32>, out: &mut [f32], work: &mut [u8]) -> Result<()>;
     fn sinkhorn(&self, p: &Transport, iters: u32) -> Result<Vec<f32>>;
     fn scale(&self, p: &Transport, iters: u32) -> Result<Vec<f32>>;
+    fn prefill(&self, p: &Prompt) -> Result<Vec<f32>>;
     fn decode(
         &self,
         cache: &mut H2oCache<'_>,
@@ -277,6 +291,16 @@ impl<E: Exec> ExecDyn for E {
         let opts = fixed_iterations(iters);
         sinkhorn_log::<f64, Simd>(self, c, &p.a, &p.a, &opts, &mut f, &mut g, None, &mut work)?;
         Ok(words([f, g].concat()))
+    }
+
+    fn prefill(&self, p: &Prompt) -> Result<Vec<f32>> {
+        let (n, seq, d) = (p.heads, p.seq, p.d);
+        let opts = H2oOpts::default().sink(0).heavy(0).recent(seq);
+        let mut out = p.out.borrow_mut();
+        let mut work = p.work.borrow_mut();
+        #[rustfmt::skip]
+        h2o::prefill::<Simd>(self, n, n, seq, d, &p.q, &p.k, &p.v, &opts, &mut out, None, None, &mut work)?;
+        Ok(out.clone())
     }
 
     fn scale(&self, p: &Transport, iters: u32) -> Result<Vec<f32>> {
@@ -342,6 +366,37 @@ impl Transport {
             k: c.iter().map(|&x| (-x / 0.1).exp()).collect(),
             c,
             a: vec![1.0 / n as f64; n],
+            work: RefCell::new(vec![0u8; work.bytes()]),
+        })
+    }
+}
+
+/// A prompt for H2O prefill at full budget (one kv head per head), with a workspace
+/// for every head at once.
+struct Prompt {
+    heads: usize,
+    seq: usize,
+    d: usize,
+    q: Vec<f32>,
+    k: Vec<f32>,
+    v: Vec<f32>,
+    out: RefCell<Vec<f32>>,
+    work: RefCell<Vec<u8>>,
+}
+
+impl Prompt {
+    fn new(heads: usize, seq: usize, d: usize) -> Result<Prompt> {
+        let n = heads * seq * d;
+        let work = h2o::prefill_work_size(heads, heads, seq, d)?
+            .then(h2o::prefill_head_work_size(seq, d)?.times(heads - 1)?)?;
+        Ok(Prompt {
+            heads,
+            seq,
+            d,
+            q: uniform(n, 31, 1.0),
+            k: uniform(n, 32, 1.0),
+            v: uniform(n, 33, 1.0),
+            out: RefCell::new(vec![0f32; n]),
             work: RefCell::new(vec![0u8; work.bytes()]),
         })
     }

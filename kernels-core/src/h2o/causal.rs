@@ -18,10 +18,10 @@ use super::TILE;
 use super::attend::{finish_row, online_tile};
 use super::row_mut;
 use crate::h2o::H2oKernels;
-use crate::{Error, Result, Strided, StridedMut, Workspace, WorkspaceSize};
+use crate::{Error, Exec, Result, Strided, StridedMut, Workspace, WorkspaceSize, tiles_per_slot};
 
-/// Scratch: one kv head's transposed key tiles, one block of logits and the block
-/// rows' running maxima and sums.
+/// Scratch of one slot: one kv head's transposed key tiles, one block of logits and
+/// the block rows' running maxima and sums.
 pub(crate) struct CausalScratch<'w> {
     kt: &'w mut [f32],
     logits: &'w mut [f32],
@@ -69,21 +69,52 @@ pub(crate) struct Prompt<'a> {
 
 /// Plain causal softmax attention of every head into `out` (sizes already checked).
 ///
+/// The heads are independent tiles run by `exec`, dealt in contiguous runs to as many
+/// [`CausalScratch`] slots as `work` holds (at least one; at most [`Exec::width`]);
+/// each slot transposes the keys of its heads' kv head once per run of heads that
+/// share it. The result does not depend on `exec` or the number of slots.
+///
 /// [`Error::Numerical`] when logits overflow; `out` then holds unspecified values.
 pub(crate) fn causal<P: H2oKernels<f32>>(
+    exec: &impl Exec,
     p: &Prompt<'_>,
     out: &mut [f32],
-    s: &mut CausalScratch<'_>,
+    work: &mut [u8],
 ) -> Result<()> {
-    for g in 0..p.n_kv {
-        transpose_keys(p, g, s.kt)?;
-        for h in g * p.group..(g + 1) * p.group {
-            for t0 in (0..p.seq).step_by(TILE) {
-                block::<P>(p, g, h, t0, out, s)?;
+    let (seq, d) = (p.seq, p.d);
+    let per_head = seq * d;
+    let n_heads = p.n_kv * p.group;
+    let slot = CausalScratch::size(WorkspaceSize::new(), seq, d)?.bytes();
+    let slots = (work.len() / slot).min(exec.width().max(1));
+    if slots == 0 {
+        // prefill checked the workspace for one slot.
+        return Err(Error::Internal);
+    }
+    let heads = tiles_per_slot(n_heads, slots);
+    // About 2 d multiply-adds per (row, key) pair below the diagonal, twice.
+    let ops = n_heads
+        .saturating_mul(seq)
+        .saturating_mul(seq)
+        .saturating_mul(2 * d);
+    let tiles = out
+        .chunks_mut(heads * per_head)
+        .zip(work.chunks_exact_mut(slot));
+    exec.for_each(ops, tiles, |tile, (out, work)| {
+        let mut s = CausalScratch::take(&mut Workspace::new(work), seq, d)?;
+        let mut keys_of = None;
+        for (i, head_out) in out.chunks_exact_mut(per_head).enumerate() {
+            let h = tile * heads + i;
+            let g = h / p.group;
+            if keys_of != Some(g) {
+                transpose_keys(p, g, s.kt)?;
+                keys_of = Some(g);
+            }
+            for t0 in (0..seq).step_by(TILE) {
+                block::<P>(p, g, h, t0, head_out, &mut s)?;
             }
         }
-    }
-    Ok(())
+        Ok(())
+    })
 }
 
 /// `kt[b][x][j] = k[g][b * TILE + j][x]`, zero past the prompt.
@@ -103,7 +134,8 @@ fn transpose_keys(p: &Prompt<'_>, g: usize, kt: &mut [f32]) -> Result<()> {
     Ok(())
 }
 
-/// Rows `t0..t0 + TILE` (cut at the prompt's end) of head `h`, which reads kv head `g`.
+/// Rows `t0..t0 + TILE` (cut at the prompt's end) of head `h`, which reads kv head
+/// `g`, into `out` (that head's `seq x d` output).
 fn block<P: H2oKernels<f32>>(
     p: &Prompt<'_>,
     g: usize,
@@ -117,7 +149,7 @@ fn block<P: H2oKernels<f32>>(
     let first = (h * seq + t0) * d;
     let q = Strided::rows(p.q.get(first..).ok_or(Error::Internal)?, rows, d, d)?;
     let out_block = out
-        .get_mut(first..first + rows * d)
+        .get_mut(t0 * d..(t0 + rows) * d)
         .ok_or(Error::Internal)?;
     out_block.fill(0.0);
     s.max.fill(f32::NEG_INFINITY);

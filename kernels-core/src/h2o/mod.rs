@@ -52,7 +52,7 @@ pub use attend::TILE;
 pub use cache::{H2oCache, decode, decode_work_size};
 pub use kernels::H2oKernels;
 pub use opts::H2oOpts;
-pub use prefill::{prefill, prefill_work_size};
+pub use prefill::{prefill, prefill_head_work_size, prefill_work_size};
 
 use crate::{Error, Result};
 

@@ -5,11 +5,14 @@ use super::causal::{CausalScratch, Prompt, causal};
 use super::evict::victim;
 use super::{H2oOpts, group_size};
 use crate::h2o::H2oKernels;
-use crate::{Error, Result, Workspace, WorkspaceSize, check_finite, checked_product};
+use crate::{Error, Exec, Result, Workspace, WorkspaceSize, check_finite, checked_product};
 
 /// Workspace of [`prefill`], for any budget: the slot table of one kv head and one
 /// row's scratch (budgets beyond `seq` never need more than `seq` slots), then the
-/// blocked path's transposed keys of one kv head and one block of logits.
+/// blocked path's scratch for one head at a time ([`prefill_head_work_size`]: the
+/// transposed keys of one kv head and one block of logits). Each further
+/// [`prefill_head_work_size`] lets the blocked path run one more head at once under a
+/// threaded executor.
 ///
 /// [`Error::Dimension`] as for [`prefill`]'s sizes, or when the total overflows.
 pub fn prefill_work_size(
@@ -23,7 +26,12 @@ pub fn prefill_work_size(
         return Err(Error::Dimension);
     }
     let ws = WorkspaceSize::new().array::<u64>(seq)?.array::<f32>(seq)?;
-    CausalScratch::size(RowScratch::size(ws, group, seq)?, seq, d)
+    RowScratch::size(ws, group, seq)?.then(prefill_head_work_size(seq, d)?)
+}
+
+/// The blocked path's scratch for one head (see [`prefill_work_size`]).
+pub fn prefill_head_work_size(seq: usize, d: usize) -> Result<WorkspaceSize> {
+    CausalScratch::size(WorkspaceSize::new(), seq, d)
 }
 
 /// Causal attention with H2O masking over a prompt of `seq` tokens.
@@ -36,6 +44,10 @@ pub fn prefill_work_size(
 /// evicted (it gets no attention afterwards). `keep` (`[n_kv_heads][seq]`) is 1 for
 /// the tokens the cache holds after the last row, else 0.
 ///
+/// Without eviction and scores (the budget covers the prompt) the heads run through
+/// `exec` (see [`prefill_work_size`]); the result does not depend on it. With
+/// eviction the rows run in order on the calling thread.
+///
 /// Errors, all before anything is written: [`Error::Dimension`] (a size is zero,
 /// `n_heads % n_kv_heads != 0`, or a slice length disagrees), [`Error::Argument`]
 /// (budget 0, `heavy + recent == 0`, non-finite scale), [`Error::NonFinite`] (NaN or
@@ -43,6 +55,7 @@ pub fn prefill_work_size(
 /// overflow: `out`, `scores` and `keep` then hold unspecified values.
 #[allow(clippy::too_many_arguments)]
 pub fn prefill<P: H2oKernels<f32>>(
+    exec: &impl Exec,
     n_heads: usize,
     n_kv_heads: usize,
     seq: usize,
@@ -84,7 +97,7 @@ pub fn prefill<P: H2oKernels<f32>>(
     let pos = ws.take::<u64>(seq)?;
     let score = ws.take::<f32>(seq)?;
     let mut scratch = RowScratch::take(&mut ws, group, seq)?;
-    let mut blocked = CausalScratch::take(&mut ws, seq, d)?;
+    let blocked = ws.take::<u8>(ws.remaining())?;
     let (pos, score) = (&mut pos[..budget], &mut score[..budget]);
     // Scores steer eviction only when the budget is below the prompt length.
     let track = budget < seq || scores.is_some();
@@ -104,7 +117,7 @@ pub fn prefill<P: H2oKernels<f32>>(
             d,
             scale,
         };
-        return causal::<P>(&prompt, out, &mut blocked);
+        return causal::<P>(exec, &prompt, out, blocked);
     }
     if let Some(keep) = keep.as_deref_mut() {
         keep.fill(0);
