@@ -10,7 +10,7 @@
 //! threads. [`Sequential`] runs them in order on the calling thread (core and
 //! firmware builds); a threaded executor belongs to a `std` layer above.
 
-use crate::Result;
+use crate::{Error, Real, Result};
 
 /// Runs independent tiles.
 pub trait Exec: Sync {
@@ -61,4 +61,36 @@ impl Exec for Sequential {
 /// each slot takes (the last may take fewer), so that every slot is busy at most once.
 pub fn tiles_per_slot(tiles: usize, slots: usize) -> usize {
     tiles.div_ceil(slots.clamp(1, tiles.max(1))).max(1)
+}
+
+/// Most tiles [`sum_tiles`] takes.
+pub const MAX_SUM_TILES: usize = 64;
+
+/// Runs `f` on every tile through `exec` and returns the sum of the tiles' results,
+/// added in tile order (so the same on any executor). [`Error::Internal`] for more
+/// than [`MAX_SUM_TILES`] tiles; a tile's error as [`Exec::for_each`] reports it.
+pub fn sum_tiles<T: Real, I>(
+    exec: &impl Exec,
+    ops: usize,
+    tiles: I,
+    f: impl Fn(usize, I::Item) -> T + Sync,
+) -> Result<T>
+where
+    I: ExactSizeIterator + Send,
+    I::Item: Send,
+{
+    let count = tiles.len();
+    if count > MAX_SUM_TILES {
+        return Err(Error::Internal);
+    }
+    let mut partial = [T::zero(); MAX_SUM_TILES];
+    exec.for_each(ops, tiles.zip(partial.iter_mut()), |i, (tile, out)| {
+        *out = f(i, tile);
+        Ok(())
+    })?;
+    Ok(partial[..count]
+        .iter()
+        .copied()
+        .reduce(|s, x| s + x)
+        .unwrap_or_else(T::zero))
 }

@@ -134,7 +134,7 @@ where
         .max_iter(o.max_iter)
         .precond(Precond::from_code(o.precond, o.omega)?);
     let a = m.matrix()?;
-    let report = cg::cg::<T, Simd>(&a, b, x, &opts, work)?;
+    let report = cg::cg::<T, Simd>(&kernels_simd::DefaultExec::default(), &a, b, x, &opts, work)?;
     finish(report, rep.and_then(|r| r.first_mut()))
 }
 

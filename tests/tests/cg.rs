@@ -9,6 +9,7 @@ use kernels::{
     KN_ERR_WORKSPACE, KN_NOT_CONVERGED, KN_OK, KN_PRECOND_JACOBI, KN_PRECOND_NONE, KN_PRECOND_SSOR,
     kn_cg_csr_f32, kn_cg_csr_f64, kn_cg_opts, kn_cg_work_bytes, kn_report, kn_status,
 };
+use kernels_core::Sequential;
 use kernels_core::SquareCsr;
 use kernels_core::cg::CgKernels;
 use kernels_core::cg::{self, CgOpts, Precond};
@@ -212,7 +213,14 @@ fn solve<T: Real, P: CgKernels<T>>(
         .tol(tol)
         .max_iter(max_iter)
         .precond(precond);
-    let got = cg::cg::<T, P>(&a, &cast::<T>(b), &mut x, &opts, &mut work_for::<T>(m.n));
+    let got = cg::cg::<T, P>(
+        &Sequential,
+        &a,
+        &cast::<T>(b),
+        &mut x,
+        &opts,
+        &mut work_for::<T>(m.n),
+    );
     (got, x)
 }
 
@@ -561,13 +569,14 @@ fn malformed_csr_is_refused_before_any_write() {
         let b = vec![1.0; bl];
         let mut xs = vec![3.0; xl];
         assert_eq!(
-            cg::cg::<f64, Simd>(&a, &b, &mut xs, &opts, &mut work).unwrap_err(),
+            cg::cg::<f64, Simd>(&Sequential, &a, &b, &mut xs, &opts, &mut work).unwrap_err(),
             Error::Dimension
         );
         assert!(xs.iter().all(|&v| v == 3.0));
     }
     assert_eq!(
-        cg::cg::<f64, Simd>(&a, &[1.0; 16], &mut x, &opts, &mut work[..10]).unwrap_err(),
+        cg::cg::<f64, Simd>(&Sequential, &a, &[1.0; 16], &mut x, &opts, &mut work[..10])
+            .unwrap_err(),
         Error::Workspace
     );
     assert!(x.iter().all(|&v| v == 3.0));
@@ -897,7 +906,7 @@ fn an_exact_residual_ends_the_solve_with_a_report() {
             let opts = CgOpts::default().tol(tol).max_iter(50).precond(precond);
             let mut x = [0.0; 5];
             let mut work = work_for::<f64>(n);
-            let rep = cg::cg::<f64, Simd>(&a, &b, &mut x, &opts, &mut work)
+            let rep = cg::cg::<f64, Simd>(&Sequential, &a, &b, &mut x, &opts, &mut work)
                 .unwrap_or_else(|e| panic!("{precond:?}, tol {tol}: {e:?}"));
             assert!(rep.error < 1e-14, "{precond:?}, tol {tol}: {rep:?}");
             assert_eq!(rep.converged, rep.error <= tol);

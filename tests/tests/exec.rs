@@ -1,16 +1,17 @@
 //! The execution seam and the thread pool: every algorithm that runs its tiles through
 //! an `Exec` (linear attention's heads in the forward pass, the chunk states and the
-//! recurrence; H2O decode's kv heads and the blocked prefill's heads; log-domain Sinkhorn's row tiles, whose column
+//! recurrence; H2O decode's kv heads and the blocked prefill's heads; CG's row tiles; log-domain Sinkhorn's row tiles, whose column
 //! sums add up across tiles) gives the same bits whichever executor runs it:
 //! in order, in reverse order, each tile on a thread of its own, or the shared pool at
 //! 1, 2, 3 and 7 threads, also with many callers at once and from inside a worker.
 
+use kernels_core::cg::{CgOpts, Precond, cg, cg_work_size};
 use kernels_core::h2o::{self, H2oCache, H2oOpts, decode_work_size};
 use kernels_core::linattn::{self, Inputs, Shape};
 use kernels_core::sinkhorn::{
     SinkhornOpts, scale, scale_work_size, sinkhorn_log, sinkhorn_work_size,
 };
-use kernels_core::{Dense, Error, Exec, Result, Sequential};
+use kernels_core::{Dense, Error, Exec, Result, Sequential, SquareCsr};
 use kernels_simd::Simd;
 use kernels_simd::threads::{self, MIN_PARALLEL_OPS, Threads};
 use kernels_tests::uniform;
@@ -241,6 +242,48 @@ fn prefill_outputs(exec: &impl Exec) -> Vec<f32> {
     out
 }
 
+/// CG on the 2D Poisson matrix of a 150 x 150 grid (22500 rows: two vector tiles),
+/// 40 iterations without and with Jacobi: the iterates, as f32 words.
+fn cg_outputs(exec: &impl Exec) -> Vec<f32> {
+    let nx: usize = 150;
+    let n = nx * nx;
+    let (mut indptr, mut indices, mut values) = (vec![0usize], Vec::new(), Vec::new());
+    for i in 0..nx {
+        for j in 0..nx {
+            let p = i * nx + j;
+            let entries = [
+                (i > 0, p.wrapping_sub(nx), -1.0),
+                (j > 0, p.wrapping_sub(1), -1.0),
+                (true, p, 4.0 + (p % 7) as f64),
+                (j + 1 < nx, p + 1, -1.0),
+                (i + 1 < nx, p + nx, -1.0),
+            ];
+            for (_, c, v) in entries.into_iter().filter(|e| e.0) {
+                indices.push(c as u32);
+                values.push(v);
+            }
+            indptr.push(indices.len());
+        }
+    }
+    let a = SquareCsr::new(n, &indptr, &indices, &values).unwrap();
+    let b = uniform::<f64>(n, 41, 1.0);
+    let mut work = vec![0u8; cg_work_size::<f64>(n).unwrap().bytes()];
+    let mut seen = Vec::new();
+    for precond in [Precond::None, Precond::Jacobi] {
+        let opts = CgOpts::default().tol(1e-300).max_iter(40).precond(precond);
+        let mut x = vec![0.0; n];
+        let rep = cg::<f64, Simd>(exec, &a, &b, &mut x, &opts, &mut work).unwrap();
+        seen.extend(x);
+        seen.push(rep.error);
+    }
+    seen.into_iter()
+        .flat_map(|x| {
+            let b = x.to_bits();
+            [f32::from_bits(b as u32), f32::from_bits((b >> 32) as u32)]
+        })
+        .collect()
+}
+
 fn bits(v: Vec<f32>) -> Vec<u32> {
     v.into_iter().map(f32::to_bits).collect()
 }
@@ -252,6 +295,7 @@ fn results_do_not_depend_on_the_executor() {
         ("decode", decode_outputs),
         ("sinkhorn", sinkhorn_outputs),
         ("prefill", prefill_outputs),
+        ("cg", cg_outputs),
     ] {
         let want = bits(run(&Sequential));
         assert!(want.iter().any(|&b| b != 0));
@@ -259,6 +303,7 @@ fn results_do_not_depend_on_the_executor() {
             "linattn" => (linattn_outputs(&Reversed), linattn_outputs(&ThreadPerTile)),
             "decode" => (decode_outputs(&Reversed), decode_outputs(&ThreadPerTile)),
             "prefill" => (prefill_outputs(&Reversed), prefill_outputs(&ThreadPerTile)),
+            "cg" => (cg_outputs(&Reversed), cg_outputs(&ThreadPerTile)),
             _ => (
                 sinkhorn_outputs(&Reversed),
                 sinkhorn_outputs(&ThreadPerTile),
@@ -277,6 +322,7 @@ fn the_pool_gives_the_same_bits_at_every_thread_count() {
     let dec = bits(decode_outputs(&Sequential));
     let sink = bits(sinkhorn_outputs(&Sequential));
     let pre = bits(prefill_outputs(&Sequential));
+    let cgs = bits(cg_outputs(&Sequential));
     for n in [1, 2, 3, 7] {
         threads::set_num_threads(n).unwrap();
         assert_eq!(threads::num_threads(), n);
@@ -296,6 +342,7 @@ fn the_pool_gives_the_same_bits_at_every_thread_count() {
             bits(prefill_outputs(&Threads)) == pre,
             "prefill at {n} threads"
         );
+        assert!(bits(cg_outputs(&Threads)) == cgs, "cg at {n} threads");
     }
 
     threads::set_num_threads(2).unwrap();

@@ -262,7 +262,7 @@ fn cg_hash<T: Real, P: CgKernels<T>>() -> u64 {
         let o = CgOpts::default().tol(1e-30).max_iter(25).precond(precond);
         let mut x = vec![T::zero(); n];
         let mut work = vec![0u8; cg_work_size::<T>(n).unwrap().bytes()];
-        let rep = cg::<T, P>(&a, &b, &mut x, &o, &mut work).unwrap();
+        let rep = cg::<T, P>(&Sequential, &a, &b, &mut x, &o, &mut work).unwrap();
         h = h.reals(&x).value(rep.error);
     }
     h.0

@@ -3,6 +3,7 @@
 use crate::Mode;
 use crate::machine::Machine;
 use crate::report::Section;
+use kernels_core::Sequential;
 use kernels_core::SquareCsr;
 use kernels_core::cg::CgKernels;
 use kernels_core::cg::{self, CgOpts, Precond};
@@ -149,7 +150,7 @@ fn solve<P: CgKernels<f64>>(
         .tol(tol)
         .max_iter(max_iter)
         .precond(precond);
-    let got = cg::cg::<f64, P>(&m.view(), b, &mut x, &opts, work);
+    let got = cg::cg::<f64, P>(&Sequential, &m.view(), b, &mut x, &opts, work);
     (got, x)
 }
 

@@ -4,7 +4,10 @@ use super::{CgOpts, Precond};
 use crate::SquareCsr;
 use crate::cg::CgKernels;
 use crate::sor::{residual_norm, ssor_apply};
-use crate::{Error, Real, Report, Result, Workspace, WorkspaceSize, check_finite};
+use crate::{
+    Error, Exec, MAX_SUM_TILES, Real, Report, Result, Workspace, WorkspaceSize, check_finite,
+    sum_tiles,
+};
 use num_traits::Float;
 
 /// Workspace bytes [`cg`] needs for order `n` (any preconditioner): the residual,
@@ -40,7 +43,13 @@ pub fn cg_work_size<T: Real>(n: usize) -> Result<WorkspaceSize> {
 /// During the iteration a curvature `p^T A p <= 0` (or a preconditioned residual
 /// with `r^T z <= 0`, or an overflow) is [`Error::Numerical`] with `x` holding the
 /// last iterate.
+///
+/// The product with `A` and the vector passes run in tiles of consecutive rows fixed
+/// by `n` (16384 rows or more each, at most 64 tiles) through `exec`, their inner products summed per tile and
+/// then in tile order: the result does not depend on the executor. The SSOR
+/// preconditioner's sweeps run in order on the calling thread.
 pub fn cg<T: Real, P: CgKernels<T>>(
+    exec: &impl Exec,
     a: &SquareCsr<'_, T>,
     b: &[T],
     x: &mut [T],
@@ -83,6 +92,22 @@ pub fn cg<T: Real, P: CgKernels<T>>(
         kind: opts.precond,
         d_inv,
     };
+    let tile = n.div_ceil(vector_tiles(n));
+    // The passes over the vectors, tile by tile, partial sums in tile order.
+    let update = |alpha: T, p: &[T], q: &[T], x: &mut [T], r: &mut [T]| {
+        let tiles = p.chunks(tile).zip(q.chunks(tile));
+        let tiles = tiles.zip(x.chunks_mut(tile).zip(r.chunks_mut(tile)));
+        sum_tiles(exec, 4 * n, tiles, |_, ((p, q), (x, r))| {
+            P::cg_update(alpha, p, q, x, r)
+        })
+    };
+    let next_direction = |dir: &[T], beta: T, p: &mut [T]| {
+        let tiles = dir.chunks(tile).zip(p.chunks_mut(tile));
+        exec.for_each(2 * n, tiles, |_, (dir, p)| {
+            P::xpby(dir, beta, p);
+            Ok(())
+        })
+    };
     let mut report = Report::default();
     // Each pass of this loop (re)starts CG from the true residual of the current x.
     loop {
@@ -98,19 +123,19 @@ pub fn cg<T: Real, P: CgKernels<T>>(
         if report.converged || exact || report.iterations >= opts.max_iter {
             return Ok(report);
         }
-        let mut rz = precond.apply::<P>(a, r, z)?;
+        let mut rz = precond.apply::<P>(exec, tile, a, r, z)?;
         if rz == T::zero() {
             // r^T M^-1 r underflowed: no step is representable from here.
             return Ok(report);
         }
         p.copy_from_slice(z);
         while report.iterations < opts.max_iter {
-            let pq = spmv_dot::<T, P>(a, p, q);
+            let pq = spmv_dot::<T, P>(exec, tile, a, p, q)?;
             if !(pq > T::zero() && pq.is_finite()) {
                 return Err(Error::Numerical);
             }
             let alpha = rz / pq;
-            let rr = P::cg_update(alpha, p, q, x, r);
+            let rr = update(alpha, p, q, x, r)?;
             report.iterations += 1;
             if Float::sqrt(rr.to_f64_lossless()) / scale <= opts.tol {
                 break;
@@ -121,14 +146,14 @@ pub fn cg<T: Real, P: CgKernels<T>>(
             let (rz_next, dir) = if matches!(precond.kind, Precond::None) {
                 (positive(rr)?, &*r)
             } else {
-                (precond.apply::<P>(a, r, z)?, &*z)
+                (precond.apply::<P>(exec, tile, a, r, z)?, &*z)
             };
             if rz_next == T::zero() {
                 // Underflowed (a tolerance below what the recurrence can reach):
                 // restart from the true residual, which says where x really is.
                 break;
             }
-            P::xpby(dir, rz_next / rz, p);
+            next_direction(dir, rz_next / rz, p)?;
             rz = rz_next;
         }
     }
@@ -144,16 +169,32 @@ impl<T: Real> Preconditioner<'_, T> {
     /// `z <- M^-1 r`, returning `r^T z`; [`Error::Numerical`] when it is negative or
     /// not finite (M is not positive definite, or an overflow). Zero means it
     /// underflowed (a nonzero `r` too small to square): the caller stops or restarts.
-    fn apply<P: CgKernels<T>>(&self, a: &SquareCsr<'_, T>, r: &[T], z: &mut [T]) -> Result<T> {
+    fn apply<P: CgKernels<T>>(
+        &self,
+        exec: &impl Exec,
+        tile: usize,
+        a: &SquareCsr<'_, T>,
+        r: &[T],
+        z: &mut [T],
+    ) -> Result<T> {
+        let n = r.len();
+        let dot = |x: &[T], y: &[T]| {
+            let tiles = x.chunks(tile).zip(y.chunks(tile));
+            sum_tiles(exec, 2 * n, tiles, |_, (x, y)| P::dot(x, y))
+        };
         let rz = match self.kind {
             Precond::None => {
                 z.copy_from_slice(r);
-                P::dot(r, r)
+                dot(r, r)?
             }
-            Precond::Jacobi => P::mul_dot(self.d_inv, r, z),
+            Precond::Jacobi => {
+                let tiles = self.d_inv.chunks(tile).zip(r.chunks(tile));
+                let tiles = tiles.zip(z.chunks_mut(tile));
+                sum_tiles(exec, 3 * n, tiles, |_, ((d, r), z)| P::mul_dot(d, r, z))?
+            }
             Precond::Ssor { omega } => {
                 ssor_apply::<T, P>(a, r, z, T::of(omega))?;
-                P::dot(r, z)
+                dot(r, z)?
             }
         };
         if rz >= T::zero() && rz.is_finite() {
@@ -183,23 +224,46 @@ fn residual<T: Real, P: CgKernels<T>>(a: &SquareCsr<'_, T>, b: &[T], x: &[T], r:
     }
 }
 
-/// `q <- A p`, returning `p^T A p`.
-fn spmv_dot<T: Real, P: CgKernels<T>>(a: &SquareCsr<'_, T>, p: &[T], q: &mut [T]) -> T {
+/// Rows per vector tile at least: a tile's partial sum and its hand-off to a thread
+/// cost little against this many rows of a pass.
+const MIN_TILE_ROWS: usize = 16384;
+
+/// The number of row tiles of CG's passes over vectors of length `n`: fixed by `n`,
+/// never by the executor (one tile, the plain loops, up to [`MIN_TILE_ROWS`] rows).
+fn vector_tiles(n: usize) -> usize {
+    n.div_ceil(MIN_TILE_ROWS).clamp(1, MAX_SUM_TILES)
+}
+
+/// `q <- A p`, returning `p^T A p` (rows in tiles of `tile`, summed in tile order).
+fn spmv_dot<T: Real, P: CgKernels<T>>(
+    exec: &impl Exec,
+    tile: usize,
+    a: &SquareCsr<'_, T>,
+    p: &[T],
+    q: &mut [T],
+) -> Result<T> {
     let csr = a.csr();
     let (indptr, indices, values) = (csr.indptr(), csr.indices(), csr.values());
-    let mut pq = T::zero();
-    for ((qi, &pi), w) in q.iter_mut().zip(p).zip(indptr.windows(2)) {
-        let (cols, vals) = (&indices[w[0]..w[1]], &values[w[0]..w[1]]);
-        *qi = P::csr_dot(cols, vals, p);
-        pq = pq + pi * *qi;
-    }
-    pq
+    let ops = indices.len().saturating_mul(2);
+    let tiles = q.chunks_mut(tile).zip(p.chunks(tile));
+    sum_tiles(exec, ops, tiles, |t, (q, p_rows)| {
+        let first = t * tile;
+        let rows = indptr[first..=first + q.len()].windows(2);
+        let mut pq = T::zero();
+        for ((qi, &pi), w) in q.iter_mut().zip(p_rows).zip(rows) {
+            let (cols, vals) = (&indices[w[0]..w[1]], &values[w[0]..w[1]]);
+            *qi = P::csr_dot(cols, vals, p);
+            pq = pq + pi * *qi;
+        }
+        pq
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::Scalar;
+    use crate::Sequential;
 
     /// The 1D Laplacian `tridiag(-1, 2, -1)` of order 50 in CSR.
     fn laplacian() -> ([usize; 51], [u32; 148], [f64; 148]) {
@@ -229,7 +293,7 @@ mod tests {
                 max_iter: 200,
                 precond,
             };
-            let rep = cg::<f64, Scalar>(&a, &b, &mut x, &opts, &mut work).unwrap();
+            let rep = cg::<f64, Scalar>(&Sequential, &a, &b, &mut x, &opts, &mut work).unwrap();
             assert!(rep.converged && rep.error <= 1e-12, "{precond:?}: {rep:?}");
             // Exact arithmetic needs at most n = 50 iterations.
             assert!(rep.iterations <= 60, "{precond:?}: {rep:?}");
@@ -253,7 +317,7 @@ mod tests {
             max_iter: 100,
             precond: Precond::None,
         };
-        let got = cg::<f64, Scalar>(&a, &b, &mut x, &opts, &mut work);
+        let got = cg::<f64, Scalar>(&Sequential, &a, &b, &mut x, &opts, &mut work);
         assert_eq!(got, Err(Error::Numerical));
     }
 }

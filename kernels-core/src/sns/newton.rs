@@ -63,7 +63,15 @@ impl<T: Real> NewtonSystem<'_, T> {
         let (indices, values) = (self.csr.indices.get(..nnz)?, self.csr.values.get(..nnz)?);
         let h = SquareCsr::new(self.rhs.len(), self.csr.indptr, indices, values).ok()?;
         self.dir.fill(T::zero());
-        let report = cg::<T, P>(&h, self.rhs, self.dir, &self.cg_opts, self.cg_work).ok()?;
+        let report = cg::<T, P>(
+            &crate::Sequential,
+            &h,
+            self.rhs,
+            self.dir,
+            &self.cg_opts,
+            self.cg_work,
+        )
+        .ok()?;
         // rhs = eps grad, so grad . d = rhs . d / eps.
         let slope = P::dot(self.rhs, self.dir).to_f64_lossless() / eps.to_f64_lossless();
         (slope > 0.0 && slope.is_finite()).then_some((slope, report.iterations))

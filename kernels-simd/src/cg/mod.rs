@@ -41,5 +41,5 @@ pub fn cg<T: Real>(
 where
     Simd: CgKernels<T>,
 {
-    core_cg::cg::<T, Simd>(a, b, x, opts, work)
+    core_cg::cg::<T, Simd>(&crate::DefaultExec::default(), a, b, x, opts, work)
 }
