@@ -248,10 +248,8 @@ endif()
 EOF
 
 # The manifest lists every installed path (without DESTDIR), itself included.
-(cd "$stage" && find . \( -type f -o -type l \) | sed "s|^\./|$prefix/|" | sort) >"$stage/$manifest_rel.tmp"
-echo "$prefix/$manifest_rel" >>"$stage/$manifest_rel.tmp"
-sort "$stage/$manifest_rel.tmp" >"$stage/$manifest_rel"
-rm "$stage/$manifest_rel.tmp"
+listing=$( (cd "$stage" && find . \( -type f -o -type l \) | sed "s|^\./|$prefix/|"))
+printf '%s\n%s\n' "$listing" "$prefix/$manifest_rel" | sort >"$stage/$manifest_rel"
 
 # Copy every file next to its destination under a temporary name, then rename all into
 # place. A failed copy removes the temporary files and the directories this run made.
