@@ -47,7 +47,11 @@ fn every_c_function_has_a_fortran_interface() {
         .filter(|name| name.starts_with("kn_"))
         .collect();
     names.sort_unstable();
-    assert!(names.len() > 50, "found only {} functions in kernels.h", names.len());
+    assert!(
+        names.len() > 50,
+        "found only {} functions in kernels.h",
+        names.len()
+    );
     for name in names {
         let binding = format!("bind(C, name=\"{name}\")");
         assert!(module.contains(&binding), "no Fortran interface for {name}");
@@ -59,7 +63,14 @@ fn fortran_module_compiles_with_gfortran() {
     let out = std::env::temp_dir().join(format!("kernels-f90-{}", std::process::id()));
     std::fs::create_dir_all(&out).unwrap();
     let run = Command::new("gfortran")
-        .args(["-std=f2018", "-Wall", "-Wextra", "-Werror", "-fsyntax-only", "-J"])
+        .args([
+            "-std=f2018",
+            "-Wall",
+            "-Wextra",
+            "-Werror",
+            "-fsyntax-only",
+            "-J",
+        ])
         .arg(&out)
         .arg(include_dir().join("kernels.f90"))
         .output();

@@ -104,7 +104,10 @@ fn parse_type(text: &str, line: &str) -> CType {
     if pointer {
         words.pop();
     }
-    assert!(words.len() == 1, "kernels.h: cannot read the type '{text}' in: {line}");
+    assert!(
+        words.len() == 1,
+        "kernels.h: cannot read the type '{text}' in: {line}"
+    );
     CType {
         is_const,
         base: words[0].to_string(),
@@ -250,7 +253,10 @@ fn function(module: &mut Module, decl_text: &str, doc: &[String]) {
     let device = name.starts_with("kn_cuda_");
     let ret = &head.ty;
     let result = if ret.pointer {
-        assert!(ret.base == "char", "kernels.h: a pointer result in: {decl_text}");
+        assert!(
+            ret.base == "char",
+            "kernels.h: a pointer result in: {decl_text}"
+        );
         "type(c_ptr)".to_string()
     } else if let Some(s) = fortran_scalar(&ret.base) {
         s.to_string()
