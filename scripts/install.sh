@@ -66,8 +66,7 @@ esac
 case $libdir in
   /* | '' | *..*) die "LIBDIR is a directory name under PREFIX such as lib or lib/x86_64-linux-gnu, got '$libdir'" ;;
 esac
-prefix=${prefix%/}
-[ -n "$prefix" ] || prefix=/
+# Without its trailing slash: PREFIX=/ becomes "", and every path below is "$root/...".
 prefix=${prefix%/}
 root="$destdir$prefix"
 manifest_rel=share/kernels/install-manifest.txt
@@ -94,7 +93,7 @@ fi
 # Refuse an unwritable destination before building anything: the nearest existing
 # ancestor must be a directory this user can create entries in (probed, not guessed
 # from permission bits: root may still face a read-only or special file system).
-ancestor=$root
+ancestor=${root:-/}
 while [ ! -e "$ancestor" ]; do ancestor=$(dirname -- "$ancestor"); done
 [ -d "$ancestor" ] || die "cannot install into '$root': '$ancestor' is not a directory"
 probe=$(mktemp -d "$ancestor/.kernels-install-probe.XXXXXX" 2>/dev/null) ||
