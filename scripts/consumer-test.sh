@@ -3,8 +3,9 @@
 # prefix, then builds and runs the programs under tests/consumer against that prefix
 # alone: C through pkg-config (shared, and --static), C++ through CMake's
 # find_package(kernels CONFIG) (the shared and the static target) and Fortran through
-# the module `kernels`. Then a DESTDIR install, the uninstall, and the install's refusals
-# (a relative or unwritable PREFIX, a failure half-way) that must leave nothing behind.
+# the module `kernels`. Then a DESTDIR install, the uninstall, the install's refusals
+# (a relative or unwritable PREFIX, a failure half-way) that must leave nothing behind,
+# and `cargo package` of the published crates.
 #
 # The commands are README.md's: every fenced block that follows a line
 # `<!-- consumer-test: NAME -->` is run as it stands (with PREFIX set; `install` and
@@ -144,5 +145,12 @@ ok "DESTDIR install: PREFIX paths in kernels.pc and the manifest, CMake package 
 readme_block uninstall "$repo"
 [ ! -d "$PREFIX" ] || [ -z "$(find "$PREFIX" -mindepth 1)" ] || fail "uninstall left: $(find "$PREFIX" -mindepth 1)"
 ok "uninstall removed every file and directory it had made"
+
+# --- Rust users: the crates package (publishable metadata, a README each, every file
+# their build needs) and build from their packaged sources.
+crates=(kernels-core kernels-simd kernels-cuda kernels-ffi kernels-testing)
+cargo package --locked --allow-dirty $(printf -- '-p %s ' "${crates[@]}") >"$tmp/package.log" 2>&1 ||
+  { tail -n 30 "$tmp/package.log"; fail "cargo package"; }
+ok "cargo package: ${crates[*]} package and build from their packaged sources"
 
 echo "consumer-test: $checks passed, 0 failed"
