@@ -132,14 +132,16 @@ loads_shared_kernels "$work/use_kernels_f"
 
 # --- A staged install (DESTDIR): files under DESTDIR, paths inside them for PREFIX; the
 # CMake package finds its files relative to itself, so it works from the staging tree.
+# Configured with KERNELS_STATIC=ON, kernels::kernels is the static library.
 DESTDIR="$tmp/stage" scripts/install.sh --prefix /opt/kernels >/dev/null 2>&1 || fail "DESTDIR install"
 grep -qx 'prefix=/opt/kernels' "$tmp/stage/opt/kernels/lib/pkgconfig/kernels.pc" || fail "kernels.pc under DESTDIR"
 grep -qx '/opt/kernels/lib/libkernels.a' "$tmp/stage/opt/kernels/share/kernels/install-manifest.txt" ||
   fail "the DESTDIR manifest does not name PREFIX paths"
-cmake -S "$work/cpp" -B "$tmp/build-stage" -DCMAKE_PREFIX_PATH="$tmp/stage/opt/kernels" >/dev/null &&
-  cmake --build "$tmp/build-stage" >/dev/null && "$tmp/build-stage/use_kernels_cpp_static" >/dev/null ||
-  fail "the CMake package from the DESTDIR tree"
+cmake -S "$work/cpp" -B "$tmp/build-stage" -DCMAKE_PREFIX_PATH="$tmp/stage/opt/kernels" \
+  -DKERNELS_STATIC=ON >/dev/null && cmake --build "$tmp/build-stage" >/dev/null &&
+  "$tmp/build-stage/use_kernels_cpp" >/dev/null || fail "the CMake package from the DESTDIR tree"
 ok "DESTDIR install: PREFIX paths in kernels.pc and the manifest, CMake package relocatable"
+links_static_kernels "$tmp/build-stage/use_kernels_cpp"
 
 # --- Uninstall, as README says: the prefix is left empty.
 readme_block uninstall "$repo"
