@@ -199,6 +199,8 @@ mpi_tests() {
 }
 step "MPI tests (OpenMPI, 4 ranks)" mpi_tests
 
+# Install into a temporary prefix; C (pkg-config), C++ (CMake) and Fortran programs use it.
+step "install and consumer tests (pkg-config, CMake, Fortran)" scripts/consumer-test.sh
 step "fuzz targets build" cargo check --manifest-path fuzz/Cargo.toml --bins
 step "tour (quick)" cargo run --locked --release -p kernels-tour -- --quick --out target/tour-quick
 

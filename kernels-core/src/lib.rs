@@ -49,3 +49,8 @@ pub use workspace::{Workspace, WorkspaceSize};
 
 // linattn
 pub mod linattn;
+
+/// The crate README's example runs as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

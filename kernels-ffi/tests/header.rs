@@ -1,6 +1,10 @@
 //! include/kernels.h must be exactly what cbindgen generates from this crate.
 //!
-//! Run with `KN_BLESS=1` to rewrite the header after changing the C interface.
+//! Run with `KN_BLESS=1` to rewrite the header after changing the C interface; that
+//! also rewrites include/kernels.f90, the Fortran module generated from the header
+//! (checked by the test `fortran`).
+
+mod fortran_module;
 
 use std::path::Path;
 
@@ -19,7 +23,10 @@ fn committed_header_is_current() {
 
     if std::env::var_os("KN_BLESS").is_some() {
         std::fs::write(&header, &fresh).unwrap();
-        eprintln!("rewrote {}", header.display());
+        let module = fortran_module::generate(std::str::from_utf8(&fresh).unwrap());
+        let f90 = crate_dir.join("../include/kernels.f90");
+        std::fs::write(&f90, module).unwrap();
+        eprintln!("rewrote {} and {}", header.display(), f90.display());
         return;
     }
     let committed = std::fs::read(&header).unwrap_or_default();

@@ -135,3 +135,8 @@ pub const SIMD_ISA: &str = if cfg!(target_feature = "avx512f") {
 /// Whether fused multiply-add is compiled in for the portable level (then `mul_add`
 /// rounds once there); the AVX2 and AVX-512 levels fuse regardless.
 pub const FMA: bool = cfg!(target_feature = "fma");
+
+/// The crate README's example runs as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

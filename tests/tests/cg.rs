@@ -15,6 +15,7 @@ use kernels_core::cg::CgKernels;
 use kernels_core::cg::{self, CgOpts, Precond};
 use kernels_core::{Error, Primitives, Real, Scalar};
 use kernels_simd::{Simd, bounds};
+use kernels_testing::{oracle, spd_csr};
 use kernels_tests::{cast, uniform};
 use proptest::prelude::*;
 
@@ -911,5 +912,33 @@ fn an_exact_residual_ends_the_solve_with_a_report() {
             assert!(rep.error < 1e-14, "{precond:?}, tol {tol}: {rep:?}");
             assert_eq!(rep.converged, rep.error <= tol);
         }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(96))]
+
+    /// SIMD CG against the scalar reference (kernels-testing's oracle) on its SPD
+    /// matrices: both reach the tolerance, and differ by no more than their residuals
+    /// allow (`||x - y|| <= cond (res x + res y) ||x*||`).
+    #[test]
+    fn simd_cg_matches_the_scalar_oracle(
+        a in spd_csr(1..60, 1e4),
+        seed in any::<u64>(),
+        p in precond(),
+    ) {
+        let b = uniform::<f64>(a.n, seed, 1.0);
+        let opts = CgOpts::default().tol(1e-10).max_iter(10 * a.n as u32 + 50).precond(p);
+        let (want, want_rep) = oracle::cg(&a, &b, &opts)
+            .map_err(|e| TestCaseError::fail(format!("oracle: {e:?}")))?;
+        let values = a.values_as::<f64>();
+        let mut x = vec![0.0; a.n];
+        let rep = cg::cg::<f64, Simd>(&a.view(&values), &b, &mut x, &opts, &mut work_for::<f64>(a.n))
+            .map_err(|e| TestCaseError::fail(format!("simd: {e:?}")))?;
+        prop_assert!(rep.converged && want_rep.converged, "{rep:?} {want_rep:?}");
+        let (rx, rw) = (a.residual(&b, &x), a.residual(&b, &want));
+        let diff = norm(&x.iter().zip(&want).map(|(x, w)| x - w).collect::<Vec<_>>());
+        let bound = a.cond_bound * (rx + rw + 1e-14) * 1.01 * norm(&want) + 1e-300;
+        prop_assert!(diff <= bound, "||x - x_ref|| {diff} > {bound} (cond <= {})", a.cond_bound);
     }
 }

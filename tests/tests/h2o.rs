@@ -8,6 +8,7 @@ use kernels_core::h2o::H2oKernels;
 use kernels_core::h2o::{self, H2oCache, H2oOpts};
 use kernels_core::{Error, Scalar};
 use kernels_simd::{Simd, bounds};
+use kernels_testing::attention;
 use kernels_tests::uniform;
 use proptest::prelude::*;
 
@@ -829,4 +830,29 @@ fn overflowing_outputs_are_numerical_errors() {
         H2oCache::from_parts(1, d, 0, 0, 4, 1, 1, &mut kc, &mut vc, &mut sc, &mut pc).unwrap();
     let r = decode_zero_qk(&mut cache, [1.0; 2], &mut out, &mut work);
     assert_eq!(r, Err(Error::Numerical));
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(32))]
+
+    /// The same rule on kernels-testing's inputs with planted heavy hitters: attention
+    /// concentrated on a few tokens, the case H2O is built for.
+    #[test]
+    fn prefill_matches_the_naive_rule_with_planted_heavy_hitters(
+        x in attention(2..100, 1..=3),
+        b in budgets(),
+    ) {
+        let c = Case {
+            n_heads: x.n_heads,
+            n_kv: x.n_kv_heads,
+            seq: x.seq,
+            d: x.d,
+            q: x.q,
+            k: x.k,
+            v: x.v,
+            opts: H2oOpts::default().sink(b.0).heavy(b.1).recent(b.2).scale(0.0),
+        };
+        check_against_naive::<Simd>(&c)?;
+        check_against_naive::<Scalar>(&c)?;
+    }
 }

@@ -6,6 +6,7 @@ use kernels_core::checksum;
 use kernels_core::paging::{
     Pager, PagerState, Policy, offline, offline_work_size, pager_work_size, simulate,
 };
+use kernels_testing::page_trace;
 use proptest::prelude::*;
 use std::collections::{HashMap, HashSet};
 
@@ -579,4 +580,17 @@ fn candidate_counts_that_overflow_are_an_invalid_state() {
     let last = w.len() - 1;
     w[last] = checksum(&w[..last]);
     assert_eq!(PagerState::from_words(&w).err(), Some(Error::Argument));
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    /// The traces users get from kernels-testing carry the optimum and the bits of the
+    /// naive definitions, and the bits drive DISCARD to the optimum.
+    #[test]
+    fn generated_traces_carry_the_optimum_and_its_bits(t in page_trace(0..150, 1..=16, 1..=6)) {
+        prop_assert_eq!((t.opt_faults, t.discard.clone()), naive_belady(t.capacity, &t.pages));
+        prop_assert_eq!(&t.phase, &naive_phase_bits(t.capacity, &t.pages));
+        prop_assert_eq!(run(Policy::Discard, t.capacity, 0, &t.pages, Some(&t.discard)), t.opt_faults);
+    }
 }

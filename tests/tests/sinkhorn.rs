@@ -11,6 +11,7 @@ use kernels_core::sinkhorn::{
 };
 use kernels_core::{Dense, Error, History, Real, Report, Result, Scalar};
 use kernels_simd::Simd;
+use kernels_testing::{oracle, transport};
 use kernels_tests::uniform;
 use proptest::prelude::*;
 
@@ -1130,4 +1131,25 @@ fn queries_refuse_matrices_that_cannot_exist() {
     assert_eq!((status, bytes), (kernels::KN_ERR_DIMENSION, 7));
     // Sizes that can exist are still answered.
     assert!(sinkhorn_work_size::<f64>(1 << 16, 1 << 16).is_ok());
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// SIMD log-domain Sinkhorn against the scalar reference (kernels-testing's oracle)
+    /// on its transport problems: the same plan to well within the marginal tolerance.
+    #[test]
+    fn simd_sinkhorn_matches_the_scalar_oracle(p in transport(1..24, 1..24, 0.05..1.0)) {
+        let opts = p.opts().tol(1e-11).max_iter(100_000);
+        let want = oracle::sinkhorn::<f64>(&p, &opts)
+            .map_err(|e| TestCaseError::fail(format!("oracle: {e:?}")))?;
+        let (mut f, mut g, mut plan) = (vec![0.0; p.n], vec![0.0; p.m], vec![0.0; p.n * p.m]);
+        let mut work = vec![0u8; sinkhorn_work_size::<f64>(p.n, p.m).unwrap().bytes()];
+        let rep = sinkhorn_log::<f64, Simd>(p.matrix(&p.cost), &p.a, &p.b, &opts, &mut f, &mut g,
+            Some(&mut plan), &mut work)
+            .map_err(|e| TestCaseError::fail(format!("simd: {e:?}")))?;
+        prop_assert!(rep.converged && want.report.converged, "{rep:?} {:?}", want.report);
+        let l1: f64 = plan.iter().zip(&want.plan).map(|(x, y)| (x - y).abs()).sum();
+        prop_assert!(l1 <= 1e-8, "plans differ by {l1} in L1 ({rep:?})");
+    }
 }

@@ -41,6 +41,19 @@ pub fn offline_work_size(capacity: usize, len: usize) -> Result<WorkspaceSize> {
 ///
 /// Errors: [`Error::Dimension`] for capacity 0 or a bit array whose length is not the
 /// trace's, [`Error::Workspace`] for too small a workspace. Nothing is written then.
+///
+/// ```
+/// use kernels_core::paging::{offline, offline_work_size};
+///
+/// let pages = [1u64, 2, 3, 1, 2, 3];
+/// let (mut discard, mut phase) = ([0u8; 6], [0u8; 6]);
+/// let mut work = vec![0u8; offline_work_size(2, pages.len())?.bytes()];
+/// // 3 cold misses, then one more fault per two requests of the loop.
+/// assert_eq!(offline(2, &pages, Some(&mut discard), Some(&mut phase), &mut work)?, 4);
+/// // The last requests are never followed by another: safe to evict.
+/// assert_eq!(&discard[3..], &[1, 1, 1]);
+/// # Ok::<(), kernels_core::Error>(())
+/// ```
 pub fn offline(
     capacity: usize,
     pages: &[u64],

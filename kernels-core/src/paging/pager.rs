@@ -192,6 +192,19 @@ impl<'a> Pager<'a> {
 
     /// An empty pager. `work` must hold [`pager_work_size`] bytes; the pager keeps
     /// all its memory there and never asks for more.
+    ///
+    /// ```
+    /// use kernels_core::paging::{Pager, Policy, pager_work_size};
+    ///
+    /// let mut work = vec![0u8; pager_work_size(2)?.bytes()];
+    /// let mut pager = Pager::new(Policy::Lru, 2, 0, &mut work)?;
+    /// assert!(!pager.access(10, false)?.hit); // cold miss
+    /// assert!(!pager.access(20, false)?.hit);
+    /// assert!(pager.access(10, false)?.hit);
+    /// // Full: 30 evicts the least recently used page, 20.
+    /// assert_eq!(pager.access(30, false)?.evicted, Some(20));
+    /// # Ok::<(), kernels_core::Error>(())
+    /// ```
     pub fn new(policy: Policy, capacity: usize, seed: u64, work: &'a mut [u8]) -> Result<Self> {
         check_capacity(capacity)?;
         let state = PagerState {
@@ -369,6 +382,23 @@ impl<'a> Pager<'a> {
 /// Faults of `policy` with `capacity` slots over a whole trace. `bits` (one 0/1 per
 /// request; `None` means all 0) are the predictions; [`Error::Dimension`] if its
 /// length differs from the trace's, [`Error::Argument`] if a bit is not 0 or 1.
+///
+/// ```
+/// use kernels_core::paging::{Policy, offline, offline_work_size, pager_work_size, simulate};
+///
+/// // A loop over 3 pages with 2 slots: LRU faults on every request.
+/// let pages = [1u64, 2, 3, 1, 2, 3, 1, 2, 3];
+/// let mut work = vec![0u8; pager_work_size(2)?.bytes()];
+/// assert_eq!(simulate(Policy::Lru, 2, 0, &pages, None, &mut work)?, 9);
+///
+/// // With Belady's discard bits as predictions, DISCARD makes the optimum's faults.
+/// let mut bits = vec![0u8; pages.len()];
+/// let mut owork = vec![0u8; offline_work_size(2, pages.len())?.bytes()];
+/// let opt = offline(2, &pages, Some(&mut bits), None, &mut owork)?;
+/// assert_eq!(simulate(Policy::Discard, 2, 0, &pages, Some(&bits), &mut work)?, opt);
+/// assert!(opt < 9);
+/// # Ok::<(), kernels_core::Error>(())
+/// ```
 pub fn simulate(
     policy: Policy,
     capacity: usize,
