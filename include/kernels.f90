@@ -966,7 +966,10 @@ module kernels
       type(kn_h2o_opts) :: kn_result
     end function kn_h2o_opts_default
 
-    ! Workspace size of `kn_h2o_prefill_f32` (for any budget).
+    ! Workspace size of `kn_h2o_prefill_f32` (for any budget): with the budget covering
+    ! the prompt the heads run on `kn_num_threads()` threads, each with its own scratch,
+    ! and this size has room for that many (at most `n_heads`); a workspace sized for one
+    ! thread still works, on one thread, with the same result.
     !
     ! Returns KN_OK, KN_ERR_NULL (`bytes` NULL), KN_ERR_DIMENSION (a size is 0,
     ! `n_heads % n_kv_heads != 0`, or the size overflows).
@@ -1118,7 +1121,9 @@ module kernels
     end function kn_h2o_decode_f32
 
     ! Bytes of workspace `kn_linattn_forward_f32` needs for these sizes and `chunk`
-    ! (0 = the default, 64), written to `*bytes`.
+    ! (0 = the default, 64), written to `*bytes`: one head's scratch for each head that
+    ! can run at once (`kn_num_threads()` of them, at most `n_heads`). A workspace sized
+    ! for one thread still works (on one thread); the result is the same either way.
     !
     ! Statuses: `KN_OK`; `KN_ERR_NULL` (`bytes` is NULL); `KN_ERR_DIMENSION` (a size is
     ! zero, or a size overflows).
@@ -2104,5 +2109,39 @@ module kernels
       integer(c_int32_t), value :: status
       type(c_ptr) :: kn_result
     end function kn_status_str
+
+    ! Sets how many threads later calls may use: 0 = every available core, 1 = every
+    ! call runs on the calling thread. Without it, the count comes from the environment
+    ! variable `KN_NUM_THREADS` (read once, at first use; an invalid value is reported
+    ! on stderr once and ignored), else every available core.
+    !
+    ! Results do not depend on the count: every kernel cuts its work into tiles fixed by
+    ! the problem size and combines them in tile order, so 1, 2 or 64 threads give the
+    ! same bits. Calls too small to gain from threads run on the calling thread. The pool
+    ! is shared by all callers: calling from many threads at once queues work on it
+    ! (no oversubscription), and a kernel called from inside one of its workers runs
+    ! sequentially. Calls already running finish on the pool they started with.
+    ! Workspace queries of threaded kernels (`kn_linattn_work_bytes`) size for the count
+    ! in force when they are asked; a workspace sized for fewer threads still works, on
+    ! fewer threads.
+    !
+    ! MPI programs that run one rank per core should set 1 (or `KN_NUM_THREADS=1`).
+    !
+    ! Statuses: `KN_OK`; `KN_ERR_ARGUMENT` (`n` above 4096; nothing changes);
+    ! `KN_ERR_UNSUPPORTED` (a build without threads, such as firmware);
+    ! `KN_ERR_INTERNAL` (the system refused to start the threads; nothing changes).
+    function kn_set_num_threads(n) &
+        bind(C, name="kn_set_num_threads") result(kn_result)
+      import
+      integer(c_size_t), value :: n
+      integer(c_int32_t) :: kn_result
+    end function kn_set_num_threads
+
+    ! The number of threads calls use now (1 in builds without threads).
+    function kn_num_threads() &
+        bind(C, name="kn_num_threads") result(kn_result)
+      import
+      integer(c_size_t) :: kn_result
+    end function kn_num_threads
   end interface
 end module kernels

@@ -29,7 +29,7 @@
 //! ```
 //! use kernels_core::cg::{self, CgKernels, CgOpts};
 //! use kernels_core::sor::SorKernels;
-//! use kernels_core::{Primitives, Real};
+//! use kernels_core::{Primitives, Real, Sequential};
 //! use kernels_testing::{oracle, spd_csr};
 //! use proptest::prelude::*;
 //! use proptest::test_runner::{Config, TestRunner};
@@ -64,7 +64,7 @@
 //!         let values = a.values_as::<f64>();
 //!         let mut x = vec![0.0; a.n];
 //!         let mut work = vec![0u8; cg::cg_work_size::<f64>(a.n).unwrap().bytes()];
-//!         let rep = cg::cg::<f64, TwoLanes>(&a.view(&values), &b, &mut x, &opts, &mut work).unwrap();
+//!         let rep = cg::cg::<f64, TwoLanes>(&Sequential, &a.view(&values), &b, &mut x, &opts, &mut work).unwrap();
 //!
 //!         // Both reach the tolerance; they differ by the rounding of a different
 //!         // summation order, amplified by at most the condition number.

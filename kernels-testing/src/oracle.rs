@@ -13,7 +13,7 @@ use crate::transport::Transport;
 use kernels_core::cg::{self, CgOpts};
 use kernels_core::h2o::{self, H2oOpts};
 use kernels_core::sinkhorn::{self, SinkhornOpts};
-use kernels_core::{Real, Report, Result, Scalar, paging};
+use kernels_core::{Real, Report, Result, Scalar, Sequential, paging};
 
 /// A transport solution: the dual potentials, the plan and the solver's report.
 #[derive(Clone, Debug, PartialEq)]
@@ -40,6 +40,7 @@ pub fn sinkhorn<T: Real>(p: &Transport, opts: &SinkhornOpts) -> Result<Transport
     };
     let mut work = vec![0u8; sinkhorn::sinkhorn_work_size::<T>(p.n, p.m)?.bytes()];
     s.report = sinkhorn::sinkhorn_log::<T, Scalar>(
+        &Sequential,
         p.matrix(&cost),
         &a,
         &b,
@@ -58,7 +59,7 @@ pub fn cg<T: Real>(a: &SpdCsr, b: &[T], opts: &CgOpts) -> Result<(Vec<T>, Report
     let values = a.values_as::<T>();
     let mut x = vec![T::of(0.0); a.n];
     let mut work = vec![0u8; cg::cg_work_size::<T>(a.n)?.bytes()];
-    let report = cg::cg::<T, Scalar>(&a.view(&values), b, &mut x, opts, &mut work)?;
+    let report = cg::cg::<T, Scalar>(&Sequential, &a.view(&values), b, &mut x, opts, &mut work)?;
     Ok((x, report))
 }
 
@@ -84,6 +85,7 @@ pub fn h2o_prefill(x: &Attention, opts: &H2oOpts) -> Result<Prefill> {
     let size = h2o::prefill_work_size(x.n_heads, x.n_kv_heads, x.seq, x.d)?;
     let mut work = vec![0u8; size.bytes()];
     h2o::prefill::<Scalar>(
+        &Sequential,
         x.n_heads,
         x.n_kv_heads,
         x.seq,

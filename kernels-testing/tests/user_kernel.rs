@@ -7,7 +7,7 @@
 use kernels_core::cg::{self, CgKernels, CgOpts};
 use kernels_core::sinkhorn::SinkhornOpts;
 use kernels_core::sor::SorKernels;
-use kernels_core::{Primitives, Real};
+use kernels_core::{Primitives, Real, Sequential};
 use kernels_testing::{Transport, oracle, spd_csr, transport};
 use proptest::prelude::*;
 
@@ -62,7 +62,7 @@ proptest! {
         let values = a.values_as::<f64>();
         let mut x = vec![0.0; a.n];
         let mut work = vec![0u8; cg::cg_work_size::<f64>(a.n).unwrap().bytes()];
-        let rep = cg::cg::<f64, TwoLanes>(&a.view(&values), &b, &mut x, &opts, &mut work).unwrap();
+        let rep = cg::cg::<f64, TwoLanes>(&Sequential, &a.view(&values), &b, &mut x, &opts, &mut work).unwrap();
 
         prop_assert!(rep.converged && a.residual(&b, &x) <= 1e-9, "{:?}", rep);
         let scale = want.iter().fold(1.0f64, |m, v| m.max(v.abs()));

@@ -933,7 +933,7 @@ proptest! {
             .map_err(|e| TestCaseError::fail(format!("oracle: {e:?}")))?;
         let values = a.values_as::<f64>();
         let mut x = vec![0.0; a.n];
-        let rep = cg::cg::<f64, Simd>(&a.view(&values), &b, &mut x, &opts, &mut work_for::<f64>(a.n))
+        let rep = cg::cg::<f64, Simd>(&Sequential, &a.view(&values), &b, &mut x, &opts, &mut work_for::<f64>(a.n))
             .map_err(|e| TestCaseError::fail(format!("simd: {e:?}")))?;
         prop_assert!(rep.converged && want_rep.converged, "{rep:?} {want_rep:?}");
         let (rx, rw) = (a.residual(&b, &x), a.residual(&b, &want));

@@ -1145,7 +1145,7 @@ proptest! {
             .map_err(|e| TestCaseError::fail(format!("oracle: {e:?}")))?;
         let (mut f, mut g, mut plan) = (vec![0.0; p.n], vec![0.0; p.m], vec![0.0; p.n * p.m]);
         let mut work = vec![0u8; sinkhorn_work_size::<f64>(p.n, p.m).unwrap().bytes()];
-        let rep = sinkhorn_log::<f64, Simd>(p.matrix(&p.cost), &p.a, &p.b, &opts, &mut f, &mut g,
+        let rep = sinkhorn_log::<f64, Simd>(&Sequential, p.matrix(&p.cost), &p.a, &p.b, &opts, &mut f, &mut g,
             Some(&mut plan), &mut work)
             .map_err(|e| TestCaseError::fail(format!("simd: {e:?}")))?;
         prop_assert!(rep.converged && want.report.converged, "{rep:?} {:?}", want.report);
