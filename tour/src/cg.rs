@@ -54,7 +54,7 @@ fn target(s: &mut Section, what: &str, measured: String, goal: &str, met: bool) 
 }
 
 /// The 2D Poisson matrix on an n x n grid, lexicographic CSR.
-struct Poisson {
+pub(crate) struct Poisson {
     n: usize,
     indptr: Vec<usize>,
     indices: Vec<u32>,
@@ -62,7 +62,7 @@ struct Poisson {
 }
 
 impl Poisson {
-    fn new(grid: usize) -> Poisson {
+    pub(crate) fn new(grid: usize) -> Poisson {
         let n = grid * grid;
         let mut m = Poisson {
             n,
@@ -93,7 +93,7 @@ impl Poisson {
         m
     }
 
-    fn view(&self) -> SquareCsr<'_, f64> {
+    pub(crate) fn view(&self) -> SquareCsr<'_, f64> {
         SquareCsr::new(self.n, &self.indptr, &self.indices, &self.values).expect("valid Poisson")
     }
 

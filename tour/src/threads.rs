@@ -6,9 +6,11 @@
 
 use crate::Mode;
 use crate::bench::seconds_per_call;
+use crate::cg::Poisson;
 use crate::machine::Machine;
 use crate::report::Section;
 use crate::svg::LineChart;
+use kernels_core::cg::{CgOpts, Precond, cg, cg_work_size};
 use kernels_core::h2o::{self, H2oCache, H2oOpts, decode_work_size};
 use kernels_core::linattn::{self, Inputs, Shape};
 use kernels_core::sinkhorn::{
@@ -118,6 +120,35 @@ pub fn run(mode: Mode, machine: &Machine) -> Section {
     );
     section.ok &= ok;
     series.push(("kernel-mode sinkhorn".to_string(), points));
+
+    // CG with Jacobi on the 2D Poisson matrix: row tiles of every pass. Timed per
+    // iteration, as Sinkhorn (5 and 15 iterations, differenced).
+    let grid = match mode {
+        Mode::Full => 1000,
+        Mode::Quick => 200,
+    };
+    let poisson = Poisson::new(grid);
+    let label = format!(
+        "cg (jacobi), 2D Poisson n = {} (time per iteration)",
+        grid * grid
+    );
+    let per_iteration = |exec: &dyn ExecDyn| {
+        let t = |iters| {
+            seconds_per_call(budget, || {
+                std::hint::black_box(exec.cg(&poisson, iters).is_ok());
+            })
+        };
+        (t(15) - t(5)) / 10.0
+    };
+    let (ok, points) = scaling_timed(
+        &mut section,
+        &label,
+        &counts(cores),
+        |exec| exec.cg(&poisson, 15),
+        per_iteration,
+    );
+    section.ok &= ok;
+    series.push(("cg (jacobi)".to_string(), points));
 
     // H2O prefill at full budget (the blocked path): heads run at once.
     let (heads, seq, d) = match mode {
@@ -273,6 +304,7 @@ trait ExecDyn {
     fn sinkhorn(&self, p: &Transport, iters: u32) -> Result<Vec<f32>>;
     fn scale(&self, p: &Transport, iters: u32) -> Result<Vec<f32>>;
     fn prefill(&self, p: &Prompt) -> Result<Vec<f32>>;
+    fn cg(&self, a: &Poisson, iters: u32) -> Result<Vec<f32>>;
     fn decode(
         &self,
         cache: &mut H2oCache<'_>,
@@ -291,6 +323,19 @@ impl<E: Exec> ExecDyn for E {
         let opts = fixed_iterations(iters);
         sinkhorn_log::<f64, Simd>(self, c, &p.a, &p.a, &opts, &mut f, &mut g, None, &mut work)?;
         Ok(words([f, g].concat()))
+    }
+
+    fn cg(&self, a: &Poisson, iters: u32) -> Result<Vec<f32>> {
+        let opts = CgOpts::default()
+            .tol(1e-300)
+            .max_iter(iters)
+            .precond(Precond::Jacobi);
+        let n = a.view().n();
+        let b = vec![1.0; n];
+        let mut x = vec![0.0; n];
+        let mut work = vec![0u8; cg_work_size::<f64>(n)?.bytes()];
+        cg::<f64, Simd>(self, &a.view(), &b, &mut x, &opts, &mut work)?;
+        Ok(words(x))
     }
 
     fn prefill(&self, p: &Prompt) -> Result<Vec<f32>> {
