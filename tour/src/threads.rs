@@ -93,7 +93,7 @@ pub fn run(mode: Mode, machine: &Machine) -> Section {
         };
         (t(15) - t(5)) / 10.0
     };
-    let (ok, points) = scaling_timed(
+    let (ok, points, _) = scaling_timed(
         &mut section,
         &label,
         &counts(cores),
@@ -111,7 +111,7 @@ pub fn run(mode: Mode, machine: &Machine) -> Section {
         };
         (t(15) - t(5)) / 10.0
     };
-    let (ok, points) = scaling_timed(
+    let (ok, points, kernel_mode) = scaling_timed(
         &mut section,
         &label,
         &counts(cores),
@@ -140,7 +140,7 @@ pub fn run(mode: Mode, machine: &Machine) -> Section {
         };
         (t(15) - t(5)) / 10.0
     };
-    let (ok, points) = scaling_timed(
+    let (ok, points, _) = scaling_timed(
         &mut section,
         &label,
         &counts(cores),
@@ -157,7 +157,7 @@ pub fn run(mode: Mode, machine: &Machine) -> Section {
     };
     let prompt = Prompt::new(heads, seq, d).expect("the tour's sizes are valid");
     let label = format!("h2o prefill, full budget, {heads} heads, seq {seq}, d {d}");
-    let (ok, points) = scaling(&mut section, &label, &counts(cores), budget, |exec| {
+    let (ok, points, prefill) = scaling(&mut section, &label, &counts(cores), budget, |exec| {
         exec.prefill(&prompt)
     });
     section.ok &= ok;
@@ -183,7 +183,7 @@ pub fn run(mode: Mode, machine: &Machine) -> Section {
         shape.n_heads, shape.len, shape.dk
     );
     let forward = Forward::new(shape).expect("the tour's shapes are valid");
-    let (ok, points) = scaling(&mut section, &label, &counts(cores), budget, |exec| {
+    let (ok, points, _) = scaling(&mut section, &label, &counts(cores), budget, |exec| {
         forward.run(exec)
     });
     section.ok &= ok;
@@ -195,13 +195,20 @@ pub fn run(mode: Mode, machine: &Machine) -> Section {
         "h2o decode, 8 heads / 2 kv heads, d 128: {} steps into a cache of {cached}",
         cached + 16
     );
-    let (ok, points) = scaling(&mut section, &label, &counts(cores), budget, |exec| {
+    let (ok, points, _) = scaling(&mut section, &label, &counts(cores), budget, |exec| {
         decode_steps(exec, cached)
     });
     section.ok &= ok;
     series.push(("h2o decode (small)".to_string(), points));
 
     threads::set_num_threads(before).ok();
+    if mode == Mode::Full {
+        let ours = Ours {
+            kernel_mode,
+            prefill,
+        };
+        peers(&mut section, &counts(cores), n, (heads, seq, d), &ours);
+    }
     let chart = LineChart {
         title: &format!("Speedup against threads ({})", machine.cpu),
         x_label: "threads",
@@ -220,6 +227,112 @@ pub fn run(mode: Mode, machine: &Machine) -> Section {
             .into(),
     ));
     section
+}
+
+/// Our seconds at each thread count, for the comparison with the peers.
+struct Ours {
+    /// Kernel-mode Sinkhorn, per iteration.
+    kernel_mode: Vec<f64>,
+    /// H2O prefill at full budget.
+    prefill: Vec<f64>,
+}
+
+/// POT's kernel-mode Sinkhorn and numpy's causal attention with as many BLAS threads
+/// as ours, on problems of the same shapes (`bench/threads_peers.py`): a row per count.
+fn peers(
+    section: &mut Section,
+    counts: &[usize],
+    n: usize,
+    (heads, seq, d): (usize, usize, usize),
+    ours: &Ours,
+) {
+    let Some(python) = std::env::var_os("KN_PYTHON") else {
+        section.row(vec![
+            "peers (POT, numpy)".into(),
+            "-".into(),
+            "SKIPPED: KN_PYTHON is not set (run ./scripts/bench.sh threads)".into(),
+            "-".into(),
+            "-".into(),
+        ]);
+        return;
+    };
+    for (i, &count) in counts.iter().enumerate() {
+        let threads = count.to_string();
+        let out = std::process::Command::new(&python)
+            .arg("bench/threads_peers.py")
+            .args([n, heads, seq, d].map(|x| x.to_string()))
+            .env("OMP_NUM_THREADS", &threads)
+            .env("OPENBLAS_NUM_THREADS", &threads)
+            .env("MKL_NUM_THREADS", &threads)
+            .output();
+        let text = match &out {
+            Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout).into_owned(),
+            Ok(o) => {
+                let why = String::from_utf8_lossy(&o.stderr)
+                    .lines()
+                    .last()
+                    .unwrap_or("")
+                    .to_string();
+                section.row(vec![
+                    "peers (POT, numpy)".into(),
+                    threads,
+                    format!("FAILED: {why}"),
+                    "-".into(),
+                    "-".into(),
+                ]);
+                section.ok = false;
+                continue;
+            }
+            Err(e) => {
+                section.row(vec![
+                    "peers (POT, numpy)".into(),
+                    threads,
+                    format!("FAILED: {e}"),
+                    "-".into(),
+                    "-".into(),
+                ]);
+                section.ok = false;
+                continue;
+            }
+        };
+        let value = |peer: &str, key: &str| {
+            text.lines()
+                .find(|l| l.contains(peer))
+                .and_then(|l| l.split(&format!("\"{key}\": ")).nth(1))
+                .and_then(|v| v.trim_end_matches('}').trim().parse::<f64>().ok())
+        };
+        for (what, theirs, mine) in [
+            (
+                format!("POT ot.sinkhorn (kernel mode), n = {n}, per iteration"),
+                value("pot_sinkhorn", "sec_per_iter"),
+                ours.kernel_mode.get(i),
+            ),
+            (
+                format!("numpy causal attention, {heads} heads, seq {seq}, d {d}"),
+                value("numpy_attention", "sec"),
+                ours.prefill.get(i),
+            ),
+        ] {
+            let (Some(theirs), Some(&mine)) = (theirs, mine) else {
+                section.row(vec![
+                    what,
+                    threads.clone(),
+                    "FAILED: no figure".into(),
+                    "-".into(),
+                    "-".into(),
+                ]);
+                section.ok = false;
+                continue;
+            };
+            section.row(vec![
+                what,
+                threads.clone(),
+                format!("{:.3}", theirs * 1e3),
+                format!("ours {:.2}x faster", theirs / mine),
+                "-".into(),
+            ]);
+        }
+    }
 }
 
 pub fn bench(machine: &Machine) -> Section {
@@ -249,7 +362,7 @@ fn scaling(
     counts: &[usize],
     budget: Duration,
     f: impl Fn(&dyn ExecDyn) -> Result<Vec<f32>>,
-) -> (bool, Vec<(f64, f64)>) {
+) -> Scaled {
     let time = |exec: &dyn ExecDyn| {
         seconds_per_call(budget, || {
             std::hint::black_box(f(exec).is_ok());
@@ -265,7 +378,7 @@ fn scaling_timed(
     counts: &[usize],
     f: impl Fn(&dyn ExecDyn) -> Result<Vec<f32>>,
     time: impl Fn(&dyn ExecDyn) -> f64,
-) -> (bool, Vec<(f64, f64)>) {
+) -> Scaled {
     let want = f(&Sequential).map(bits);
     let t1 = time(&Sequential);
     section.row(vec![
@@ -276,7 +389,7 @@ fn scaling_timed(
         if want.is_ok() { "-" } else { "FAILED" }.into(),
     ]);
     let mut ok = want.is_ok();
-    let mut points = Vec::new();
+    let (mut points, mut seconds) = (Vec::new(), Vec::new());
     for &n in counts {
         threads::set_num_threads(n).ok();
         let same = f(&Threads).map(bits) == want;
@@ -290,9 +403,14 @@ fn scaling_timed(
             if same { "yes" } else { "NO" }.into(),
         ]);
         points.push((n as f64, t1 / t));
+        seconds.push(t);
     }
-    (ok, points)
+    (ok, points, seconds)
 }
+
+/// Whether every count gave the sequential bits, (threads, speedup) per count, and the
+/// seconds per count.
+type Scaled = (bool, Vec<(f64, f64)>, Vec<f64>);
 
 fn bits(v: Vec<f32>) -> Vec<u32> {
     v.into_iter().map(f32::to_bits).collect()
