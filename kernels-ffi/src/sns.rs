@@ -158,7 +158,17 @@ where
     )?;
     let opts = SnsOpts::from(opts);
     let c = Dense::new(c, n, m)?;
-    let outcome = sns::sns::<T, Simd>(c, a, b, &opts, f, g, plan, work)?;
+    let outcome = sns::sns::<T, Simd>(
+        &kernels_simd::DefaultExec::default(),
+        c,
+        a,
+        b,
+        &opts,
+        f,
+        g,
+        plan,
+        work,
+    )?;
     finish(outcome.report, rep.and_then(|r| r.first_mut()))
 }
 

@@ -209,7 +209,18 @@ fn sns_hash<T: Real, P: SnsKernels<T>>() -> u64 {
         vec![T::zero(); n * m],
     );
     let mut work = vec![0u8; sns_work_size::<T>(n, m, 0.0).unwrap().bytes()];
-    let out = sns::<T, P>(cm, &a, &b, &o, &mut f, &mut g, &mut plan, &mut work).unwrap();
+    let out = sns::<T, P>(
+        &Sequential,
+        cm,
+        &a,
+        &b,
+        &o,
+        &mut f,
+        &mut g,
+        &mut plan,
+        &mut work,
+    )
+    .unwrap();
     let r = out.report;
     Hash::new()
         .reals(&f)

@@ -53,7 +53,17 @@ fn run<T: Real, P: SnsKernels<T>>(
     };
     let mut work = vec![0u8; sns_work_size::<T>(n, n, opts.density).unwrap().bytes()];
     let c = Dense::new(c, n, n).unwrap();
-    let out = sns::<T, P>(c, w, w, opts, &mut s.f, &mut s.g, &mut s.plan, &mut work);
+    let out = sns::<T, P>(
+        &Sequential,
+        c,
+        w,
+        w,
+        opts,
+        &mut s.f,
+        &mut s.g,
+        &mut s.plan,
+        &mut work,
+    );
     (out, s)
 }
 
@@ -245,7 +255,17 @@ fn rejects(
         .unwrap_or_else(|| sns_work_size::<f64>(n, b.len(), 0.0).map_or(0, |s| s.bytes()));
     let mut work = vec![0u8; bytes];
     let got = match Dense::new(c, n, b.len()) {
-        Ok(cd) => sns::<f64, Simd>(cd, a, b, o, &mut f, &mut g, &mut plan, &mut work),
+        Ok(cd) => sns::<f64, Simd>(
+            &Sequential,
+            cd,
+            a,
+            b,
+            o,
+            &mut f,
+            &mut g,
+            &mut plan,
+            &mut work,
+        ),
         Err(e) => Err(e),
     };
     assert_eq!(got.unwrap_err(), want);
@@ -398,7 +418,18 @@ fn density_experiment() {
             let mut work = vec![0u8; sns_work_size::<f64>(n, n, o.density).unwrap().bytes()];
             let start = std::time::Instant::now();
             let cd = Dense::new(c, n, n).unwrap();
-            let out = sns::<f64, Simd>(cd, a, b, &o, &mut f, &mut g, &mut plan, &mut work).unwrap();
+            let out = sns::<f64, Simd>(
+                &Sequential,
+                cd,
+                a,
+                b,
+                &o,
+                &mut f,
+                &mut g,
+                &mut plan,
+                &mut work,
+            )
+            .unwrap();
             println!(
                 "{name}: cap {k}/n: error {:.2e}, {} Newton steps, {} CG iterations, {:.3} s",
                 out.report.error,

@@ -130,6 +130,7 @@ fn run_sns(p: &Problem, density: f64) -> History {
     let c = Dense::new(&p.c, n, n).expect("square cost");
     let start = Instant::now();
     let out = sns_observed::<f64, Simd>(
+        &Sequential,
         c,
         &p.a,
         &p.b,

@@ -3,10 +3,10 @@
 use super::hessian::{NewtonCsr, assemble};
 use super::objective::{PlanBuffers, Problem};
 use super::select::Keep;
-use crate::Real;
 use crate::SquareCsr;
 use crate::cg::{CgOpts, cg};
 use crate::sns::SnsKernels;
+use crate::{Exec, Real};
 
 /// The fraction of the plan's mass that may be left out of the Hessian below the
 /// cap on kept entries.
@@ -37,6 +37,7 @@ impl<T: Real> NewtonSystem<'_, T> {
     /// ascend.
     pub(crate) fn direction<P: SnsKernels<T>>(
         &mut self,
+        exec: &impl Exec,
         problem: &Problem<'_, T>,
         buf: &PlanBuffers<'_, T>,
     ) -> Option<(f64, u32)> {
@@ -63,15 +64,7 @@ impl<T: Real> NewtonSystem<'_, T> {
         let (indices, values) = (self.csr.indices.get(..nnz)?, self.csr.values.get(..nnz)?);
         let h = SquareCsr::new(self.rhs.len(), self.csr.indptr, indices, values).ok()?;
         self.dir.fill(T::zero());
-        let report = cg::<T, P>(
-            &crate::Sequential,
-            &h,
-            self.rhs,
-            self.dir,
-            &self.cg_opts,
-            self.cg_work,
-        )
-        .ok()?;
+        let report = cg::<T, P>(exec, &h, self.rhs, self.dir, &self.cg_opts, self.cg_work).ok()?;
         // rhs = eps grad, so grad . d = rhs . d / eps.
         let slope = P::dot(self.rhs, self.dir).to_f64_lossless() / eps.to_f64_lossless();
         (slope > 0.0 && slope.is_finite()).then_some((slope, report.iterations))

@@ -10,7 +10,7 @@ use super::select::BUCKETS;
 use crate::cg::{CgOpts, Precond, cg_work_size};
 use crate::sinkhorn::{SinkhornOpts, check, sinkhorn_log, sinkhorn_work_size};
 use crate::sns::SnsKernels;
-use crate::{Dense, Error, Real, Report, Result, Sequential, Workspace, WorkspaceSize};
+use crate::{Dense, Error, Exec, Real, Report, Result, Workspace, WorkspaceSize};
 
 /// Armijo's sufficient-increase fraction.
 const ARMIJO: f64 = 1e-4;
@@ -88,6 +88,7 @@ pub fn sns_work_size<T: Real>(n: usize, m: usize, density: f64) -> Result<Worksp
 /// unspecified.
 #[allow(clippy::too_many_arguments)]
 pub fn sns<T: Real, P: SnsKernels<T>>(
+    exec: &impl Exec,
     c: Dense<'_, T>,
     a: &[T],
     b: &[T],
@@ -97,7 +98,7 @@ pub fn sns<T: Real, P: SnsKernels<T>>(
     plan: &mut [T],
     work: &mut [u8],
 ) -> Result<SnsOutcome> {
-    sns_observed::<T, P>(c, a, b, opts, f, g, plan, work, &mut |_| {})
+    sns_observed::<T, P>(exec, c, a, b, opts, f, g, plan, work, &mut |_| {})
 }
 
 /// [`sns`], calling `observe` after stage 1 and after every Newton-stage step with
@@ -106,6 +107,7 @@ pub fn sns<T: Real, P: SnsKernels<T>>(
 /// uninterrupted solve.
 #[allow(clippy::too_many_arguments)]
 pub fn sns_observed<T: Real, P: SnsKernels<T>>(
+    exec: &impl Exec,
     c: Dense<'_, T>,
     a: &[T],
     b: &[T],
@@ -183,8 +185,7 @@ pub fn sns_observed<T: Real, P: SnsKernels<T>>(
             max_iter: iters,
             check_every: 1,
         };
-        // On the calling thread: SNS does not take an executor yet.
-        sinkhorn_log::<T, P>(&Sequential, c, a, b, &opts, f, g, None, work)
+        sinkhorn_log::<T, P>(exec, c, a, b, &opts, f, g, None, work)
     };
 
     // Stage 1.
@@ -204,7 +205,7 @@ pub fn sns_observed<T: Real, P: SnsKernels<T>>(
         steps += 1;
         out.report.iterations += 1;
         let accepted = newton
-            .direction::<P>(&problem, &buf)
+            .direction::<P>(exec, &problem, &buf)
             .and_then(|(slope, cg_iters)| {
                 out.report.inner_iterations += cg_iters;
                 let trial = Trial {

@@ -43,5 +43,15 @@ pub fn sns<T: Real>(
 where
     Simd: SnsKernels<T>,
 {
-    core_sns::sns::<T, Simd>(c, a, b, opts, f, g, plan, work)
+    core_sns::sns::<T, Simd>(
+        &crate::DefaultExec::default(),
+        c,
+        a,
+        b,
+        opts,
+        f,
+        g,
+        plan,
+        work,
+    )
 }
