@@ -195,3 +195,39 @@ fn robust_and_learned_are_reproducible_and_resumable() {
         assert_eq!(faults, a, "{policy:?}");
     }
 }
+
+/// Forged states (checksums redone) that turn a plain pager into DISCARD_ROBUST or
+/// LEARNED, or back, over a workspace that never held that policy's region: every
+/// access is refused (KN_ERR_ARGUMENT through the C ABI) or served, never a panic,
+/// and the cache never exceeds its capacity.
+#[test]
+fn a_forged_policy_word_is_refused_or_harmless() {
+    use kernels_core::checksum;
+    use kernels_core::paging::PagerState;
+    let pages: Vec<u64> = (0..300u64).map(|i| (i * 7) % 23).collect();
+    for from in Policy::ALL {
+        for to in Policy::ALL {
+            let bytes = pager_work_size(6).unwrap().bytes();
+            let mut work = vec![0u8; bytes];
+            let mut pager = Pager::new(from, 6, 9, &mut work).unwrap();
+            for &p in &pages[..100] {
+                pager.access(p, p % 2 == 0).unwrap();
+            }
+            let mut w = pager.state().to_words();
+            w[1] = to as u64;
+            let last = w.len() - 1;
+            w[last] = checksum(&w[..last]);
+            let Ok(state) = PagerState::from_words(&w) else {
+                continue;
+            };
+            if let Ok(mut p) = Pager::attach(state, &mut work) {
+                for &page in &pages[100..] {
+                    if p.access(page, true).is_err() {
+                        break;
+                    }
+                    assert!(p.len() <= 6, "{from:?} -> {to:?}");
+                }
+            }
+        }
+    }
+}

@@ -131,7 +131,7 @@ impl<'a> Learner<'a> {
             .get_mut(usize::from(sig))
             .ok_or(Error::Argument)?;
         *c = if up {
-            (*c + 1).min(7)
+            c.saturating_add(1).min(7)
         } else {
             c.saturating_sub(1)
         };
@@ -173,7 +173,7 @@ impl<'a> Learner<'a> {
         *self.ring_page.get_mut(slot).ok_or(Error::Argument)? = page;
         *self.ring_sig.get_mut(slot).ok_or(Error::Argument)? = sig;
         *self.occ.get_mut(slot).ok_or(Error::Argument)? = 0;
-        self.clock = c + 1;
+        self.clock = c.checked_add(1).ok_or(Error::Argument)?;
         Ok(())
     }
 

@@ -387,7 +387,7 @@ impl<'a> Robust<'a> {
             sub.hit(s, bit)?;
             return Ok(usize::MAX);
         }
-        self.faults[j] += 1;
+        self.faults[j] = self.faults[j].wrapping_add(1);
         let (s, evicted) = sub.fault(n as u32, bit, self.k, rng)?;
         self.slot.get_mut(n).ok_or(Error::Argument)?[j] = s;
         self.mem[n] |= 1 << j;
@@ -500,5 +500,51 @@ impl<'a> Robust<'a> {
         }
         self.save();
         Ok((hit, evicted))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Overwritten counters of the workspace-held header (a fault count at the top of
+    /// its range, more free or stale nodes than exist, a follower or recency end out of
+    /// range, the learner's clock at its limit) are refused or harmless: never a
+    /// panic or an overflow, and the real cache never exceeds its capacity.
+    #[test]
+    fn an_overwritten_header_is_refused_or_harmless() {
+        let k = 5;
+        let bytes = robust_size(WorkspaceSize::new(), k).unwrap().bytes();
+        assert!(bytes <= 32768);
+        let pages: [u64; 400] = core::array::from_fn(|i| (i as u64 * 11) % 31);
+        for policy in [Policy::DiscardRobust, Policy::Learned] {
+            for word in 0..HEADER_WORDS {
+                for value in [u64::MAX, u64::MAX / 2, 1 << 33, 16, 3, 1, 0] {
+                    let mut buf = [0u8; 32768];
+                    let (mut len, mut rng) = (0usize, 1u64);
+                    {
+                        let mut ws = Workspace::new(&mut buf);
+                        let mut r = Robust::carve(&mut ws, policy, k, true).unwrap();
+                        for &p in &pages[..200] {
+                            r.access(p, p % 3 == 0, p, &mut len, &mut rng).unwrap();
+                        }
+                    }
+                    {
+                        let mut ws = Workspace::new(&mut buf);
+                        let h = ws.take::<u64>(HEADER_WORDS).unwrap();
+                        h[word] = value;
+                    }
+                    let mut ws = Workspace::new(&mut buf);
+                    if let Ok(mut r) = Robust::carve(&mut ws, policy, k, false) {
+                        for &p in &pages[200..] {
+                            if r.access(p, false, p, &mut len, &mut rng).is_err() {
+                                break;
+                            }
+                            assert!(len <= k);
+                        }
+                    }
+                }
+            }
+        }
     }
 }
