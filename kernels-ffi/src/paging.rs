@@ -35,7 +35,7 @@ pub const KN_PAGING_PHASE: i32 = 4;
 /// perfect bits it is DISCARD, i.e. the optimum.
 pub const KN_PAGING_DISCARD_ROBUST: i32 = 5;
 /// Policy: produces its own discard bits online (Hawkeye's OPTgen reconstructs the
-/// optimum's decisions over a window of 8 x capacity requests, sampled above 64
+/// optimum's decisions over a window of 8 x capacity requests, sampled above 128
 /// pages; a table of 4096 3-bit counters indexed by a hash of the request's context
 /// learns from it) and follows them through the robust combination of
 /// KN_PAGING_DISCARD_ROBUST, with LRU as the partner and a factor of 1/32: at most
@@ -121,10 +121,10 @@ fn unseal(w: &[u64; KN_PAGER_WORDS]) -> Result<(PagerState, *mut c_void, usize)>
 /// Bytes of workspace a pager with `capacity` pages needs, whatever its policy (hash
 /// tables, slot arrays, flag masks and candidate lists of the plain policies, and the
 /// two simulated caches, page nodes and learner of KN_PAGING_DISCARD_ROBUST and
-/// KN_PAGING_LEARNED): about 540 bytes per page plus 26 KiB when `capacity` is a power
-/// of two of at least 64, up to about 700 per page plus 26 KiB otherwise, and up to
-/// about 1 KiB per page plus 5 KiB below 64 pages (the hash tables are sized to powers
-/// of two so they stay at most 1/8 to 3/16 full).
+/// KN_PAGING_LEARNED): about 540 bytes per page plus 47 KiB when `capacity` is a power
+/// of two of at least 128, up to about 700 per page plus 47 KiB otherwise, and up to
+/// about 1.4 KiB per page plus 5 KiB below 128 pages (the hash tables are sized to powers
+/// of two so they stay at most 1/8 to 1/2 full).
 ///
 /// Returns KN_ERR_NULL if `bytes` is NULL, KN_ERR_DIMENSION if `capacity` is 0 or the
 /// size overflows, KN_ERR_ARGUMENT if `capacity` > KN_PAGER_MAX_CAPACITY.

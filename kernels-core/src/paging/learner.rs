@@ -14,8 +14,8 @@
 //! Cost. The check needs no scan: occupancy only grows, so a full slot stays full, and
 //! the interval is kept iff it starts after the latest full slot. Only a kept interval
 //! is scanned (one increment per slot, vectorisable), so the window is bounded: above
-//! 64 pages of capacity, OPTgen sees only the pages a hash selects with probability
-//! 1/S, S = ceil(k / 64), as a cache of k / S pages (the sampling of miss-ratio-curve
+//! 128 pages of capacity, OPTgen sees only the pages a hash selects with probability
+//! 1/S, S = ceil(k / 128), as a cache of k / S pages (the sampling of miss-ratio-curve
 //! estimators and of Hawkeye's sampled sets): O(1) amortised per request.
 
 use super::table::{Table, table_bits, table_size};
@@ -25,7 +25,7 @@ use crate::{Error, Result, Workspace, WorkspaceSize};
 const COUNTER_BITS: u32 = 12;
 
 /// The largest capacity OPTgen models without sampling.
-const MAX_MODELLED: usize = 64;
+const MAX_MODELLED: usize = 128;
 
 /// Window length per page of modelled capacity.
 const WINDOW_PER_PAGE: usize = 8;

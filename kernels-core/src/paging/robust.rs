@@ -44,8 +44,8 @@ use super::recency::{NONE, Recency};
 use super::table::{Table, mask_words, table_bits, table_size};
 use crate::{Error, Result, Workspace, WorkspaceSize};
 
-/// Table entries per node at least: nodes are up to three times the capacity, and the
-/// table is at most 3/16 full.
+/// Table entries per node at least: the table is at most 1/4 full (nodes are up to
+/// three times the capacity; usually fewer, as the caches mostly overlap).
 const SPREAD: usize = 4;
 
 /// Membership bits of a node: held by simulated cache 0 (DISCARD), 1 (the partner),
@@ -59,7 +59,7 @@ const IN_STALE: u8 = 8;
 /// Switch when the followed policy's faults exceed (1 + 1 / divisor) x the other's
 /// plus k: DISCARD_ROBUST's divisor, then LEARNED's (whose target is a few per cent
 /// of LRU's faults, so it leaves a worse-performing policy sooner).
-pub(super) const SWITCH_DIV: [u64; 2] = [8, 32];
+const SWITCH_DIV: [u64; 2] = [8, 32];
 
 /// Words of the workspace header: each simulated cache's length, candidate counts and
 /// recency ends; free nodes, stale nodes, both fault counts, the followed policy; then
