@@ -3,9 +3,9 @@
 //!
 //! OPTgen reconstructs Belady's decisions for the recent past: for a request to page p
 //! at time t1 whose previous request was at t0, the optimum (with the same capacity)
-//! keeps p over [t0, t1) iff fewer than k other kept intervals overlap every time slot
-//! of [t0, t1); an occupancy count per time slot over a window of 8k requests answers
-//! it. A table of 3-bit saturating counters, indexed by a hash of the context of the
+//! keeps p over [t0, t1) iff every time slot of [t0, t1) is overlapped by fewer than k
+//! intervals it already kept; an occupancy count per time slot over a window of 8k
+//! requests answers it, and a kept interval adds one to each of its slots. A table of 3-bit saturating counters, indexed by a hash of the context of the
 //! request at t0 (the page id, or a caller's 64-bit context such as the load's
 //! instruction address), is trained up when the optimum kept p and down when it did
 //! not (or when p was not requested again within the window). A request is predicted
@@ -16,7 +16,10 @@
 //! is scanned (one increment per slot, vectorisable), so the window is bounded: above
 //! 128 pages of capacity, OPTgen sees only the pages a hash selects with probability
 //! 1/S, S = ceil(k / 128), as a cache of k / S pages (the sampling of miss-ratio-curve
-//! estimators and of Hawkeye's sampled sets): O(1) amortised per request.
+//! estimators and of Hawkeye's sampled sets): O(1) amortised per request. Contexts
+//! shared by many pages (instruction addresses) learn from the sampled ones; with the
+//! page id as context, only sampled pages' counters learn, the others keep predicting
+//! "keep", and the combination then follows LRU.
 
 use super::table::{Table, table_bits, table_size};
 use crate::{Error, Result, Workspace, WorkspaceSize};
