@@ -493,10 +493,17 @@ impl<'a> Robust<'a> {
                 self.nfree += 1;
             }
         }
-        let (f, g) = (self.faults[self.follow], self.faults[self.follow ^ 1]);
-        let div = u128::from(SWITCH_DIV[usize::from(self.learner.is_some())]);
-        if u128::from(f) * div > u128::from(g) * (div + 1) + k as u128 * div {
-            self.switch()?;
+        // Counts change only on faults of the simulated policies. Saturating products
+        // are exact below 2^58 faults and can only delay a switch above that.
+        if before & 3 != 3 {
+            let (f, g) = (self.faults[self.follow], self.faults[self.follow ^ 1]);
+            let div = SWITCH_DIV[usize::from(self.learner.is_some())];
+            let limit = g
+                .saturating_mul(div + 1)
+                .saturating_add((k as u64).saturating_mul(div));
+            if f.saturating_mul(div) > limit {
+                self.switch()?;
+            }
         }
         self.save();
         Ok((hit, evicted))
