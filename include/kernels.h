@@ -49,6 +49,25 @@
 // unmarked page.
 #define KN_PAGING_PHASE 4
 
+// Policy: KN_PAGING_DISCARD and KN_PAGING_MARKER simulated side by side on the
+// pager's own metadata; the cache follows the one with fewer faults so far, switching
+// lazily (evicting toward the other's content only on faults) when the followed one
+// exceeds the other by 1/8 plus `capacity` faults. Faults <= (1 + 1/8) x min(DISCARD,
+// MARKER) + capacity without a switch, and O(min + capacity log(min / capacity))
+// whatever the bits (kernels-core/src/paging/robust.rs gives the bound); with
+// perfect bits it is DISCARD, i.e. the optimum.
+#define KN_PAGING_DISCARD_ROBUST 5
+
+// Policy: produces its own discard bits online (Hawkeye's OPTgen reconstructs the
+// optimum's decisions over a window of 8 x capacity requests, sampled above 128
+// pages; a table of 4096 3-bit counters indexed by a hash of the request's context
+// learns from it) and follows them through the robust combination of
+// KN_PAGING_DISCARD_ROBUST, with LRU as the partner and a factor of 1/32: at most
+// (1 + 1/32) x LRU's faults + capacity unless it switches. The context is the page
+// id, or the caller's through kn_pager_access_ctx and kn_paging_simulate_ctx. The
+// bits passed by the caller are ignored (but still checked).
+#define KN_PAGING_LEARNED 6
+
 // Number of words of `kn_pager`.
 #define KN_PAGER_WORDS 16
 
@@ -1085,10 +1104,13 @@ kn_status kn_linattn_state_scan_f32(size_t n_chunks,
                                     const float *states,
                                     float *prefix);
 
-// Bytes of workspace a pager with `capacity` pages needs (hash table, slot arrays,
-// flag masks and candidate lists): about 156 bytes per page when `capacity` is a
-// power of two, up to about 285 otherwise (the hash table has 16 bytes for each of
-// the power of two >= 8 x `capacity` entries, so it stays at most 1/8 full).
+// Bytes of workspace a pager with `capacity` pages needs, whatever its policy (hash
+// tables, slot arrays, flag masks and candidate lists of the plain policies, and the
+// two simulated caches, page nodes and learner of KN_PAGING_DISCARD_ROBUST and
+// KN_PAGING_LEARNED): about 540 bytes per page plus 47 KiB when `capacity` is a power
+// of two of at least 128, up to about 700 per page plus 47 KiB otherwise, and up to
+// about 1.4 KiB per page plus 5 KiB below 128 pages (the hash tables are sized to powers
+// of two so they stay at most 1/8 to 1/2 full).
 //
 // Returns KN_ERR_NULL if `bytes` is NULL, KN_ERR_DIMENSION if `capacity` is 0 or the
 // size overflows, KN_ERR_ARGUMENT if `capacity` > KN_PAGER_MAX_CAPACITY.
@@ -1132,6 +1154,20 @@ kn_status kn_pager_init(struct kn_pager *p,
 // NULL or valid for writes.
 kn_status kn_pager_access(struct kn_pager *p, uint64_t page, uint8_t bit, struct kn_access *result);
 
+// As kn_pager_access, with the request's context `ctx` (any value; for example the
+// address of the instruction that made the access) for KN_PAGING_LEARNED, whose
+// counters it indexes; the other policies ignore it and take the bit as 0.
+//
+// Returns KN_ERR_NULL if `p` is NULL, KN_ERR_ARGUMENT as kn_pager_access. On error
+// `p` and `result` are untouched.
+//
+// # Safety
+// As kn_pager_access.
+kn_status kn_pager_access_ctx(struct kn_pager *p,
+                              uint64_t page,
+                              uint64_t ctx,
+                              struct kn_access *result);
+
 // Runs `policy` with `capacity` pages and `seed` over the trace `pages[0..len]` with
 // the predictions `bits[0..len]` (each 0 or 1; NULL means all 0) and writes the
 // number of faults (cold misses included) to `faults`. `work` as for kn_pager_init
@@ -1153,6 +1189,27 @@ kn_status kn_paging_simulate(int32_t policy,
                              uint64_t *faults,
                              void *work,
                              size_t work_bytes);
+
+// As kn_paging_simulate, with one context per request, `ctx[0..len]`, for
+// KN_PAGING_LEARNED (see kn_pager_access_ctx; the other policies ignore it). `bits`
+// may be NULL (all 0); `ctx` may not, as `pages` may not.
+//
+// Returns KN_ERR_NULL if `pages`, `ctx`, `faults` or `work` is NULL, KN_ERR_ARGUMENT
+// also if `ctx` overlaps `faults` or `work`, and otherwise as kn_paging_simulate.
+// `faults` is untouched on error.
+//
+// # Safety
+// Each pointer must be NULL or valid for its stated length.
+kn_status kn_paging_simulate_ctx(int32_t policy,
+                                 size_t capacity,
+                                 uint64_t seed,
+                                 const uint64_t *pages,
+                                 const uint8_t *bits,
+                                 const uint64_t *ctx,
+                                 size_t len,
+                                 uint64_t *faults,
+                                 void *work,
+                                 size_t work_bytes);
 
 // Bytes of workspace kn_paging_offline needs for a trace of `len` requests (about 56
 // bytes per request).

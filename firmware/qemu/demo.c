@@ -267,10 +267,11 @@ static void demo_paging(void) {
          KN_OK);
   printf("paging belady faults: %u\n", (unsigned)opt);
   if (!fits("pager work", kn_pager_work_bytes(K, &bytes), bytes)) return;
-  const int32_t policies[] = {KN_PAGING_LRU, KN_PAGING_MARKER, KN_PAGING_DISCARD,
-                              KN_PAGING_DISCARD_RANDOM, KN_PAGING_PHASE};
-  printf("paging faults (lru marker discard discard_random phase):");
-  for (unsigned p = 0; p < 5; ++p) {
+  const int32_t policies[] = {KN_PAGING_LRU,   KN_PAGING_MARKER,         KN_PAGING_DISCARD,
+                              KN_PAGING_DISCARD_RANDOM, KN_PAGING_PHASE, KN_PAGING_DISCARD_ROBUST,
+                              KN_PAGING_LEARNED};
+  printf("paging faults (lru marker discard discard_random phase discard_robust learned):");
+  for (unsigned p = 0; p < 7; ++p) {
     const uint8_t *bits = policies[p] == KN_PAGING_PHASE ? phase : discard;
     expect("kn_paging_simulate",
            kn_paging_simulate(policies[p], K, 1, pages, bits, LEN, &faults, work, bytes), KN_OK);
@@ -287,6 +288,25 @@ static void demo_paging(void) {
     misses += acc.hit ? 0u : 1u;
   }
   printf("pager lru faults: %u\n", misses);
+  /* The learned pager with a context per request (a made-up instruction address),
+   * access by access and over the whole trace; and a NULL context array refused. */
+  static const uint64_t ctx[] = {1, 2, 3, 2, 1, 3, 1, 2, 2, 3, 1, 3, 2, 3, 2, 1, 3, 1, 1, 3};
+  misses = 0;
+  expect("kn_pager_init learned", kn_pager_init(&pager, KN_PAGING_LEARNED, K, 1, work, bytes),
+         KN_OK);
+  for (unsigned i = 0; i < LEN; ++i) {
+    expect("kn_pager_access_ctx", kn_pager_access_ctx(&pager, pages[i], ctx[i], &acc), KN_OK);
+    misses += acc.hit ? 0u : 1u;
+  }
+  expect("kn_paging_simulate_ctx",
+         kn_paging_simulate_ctx(KN_PAGING_LEARNED, K, 1, pages, NULL, ctx, LEN, &faults, work,
+                                bytes),
+         KN_OK);
+  printf("pager learned faults with contexts: %u (simulated %u)\n", misses, (unsigned)faults);
+  expect("kn_paging_simulate_ctx NULL ctx",
+         kn_paging_simulate_ctx(KN_PAGING_LEARNED, K, 1, pages, NULL, NULL, LEN, &faults, work,
+                                bytes),
+         KN_ERR_NULL);
 }
 #endif
 

@@ -9,7 +9,7 @@ use core::ffi::c_void;
 use kernels_core::checksum;
 use kernels_core::paging::{
     PAGER_STATE_WORDS, Pager, PagerState, Policy, offline, offline_work_size, pager_work_size,
-    simulate,
+    simulate, simulate_ctx,
 };
 use kernels_core::{Error, Result};
 
@@ -26,6 +26,24 @@ pub const KN_PAGING_DISCARD_RANDOM: i32 = 3;
 /// unmarked page.
 pub const KN_PAGING_PHASE: i32 = 4;
 
+/// Policy: KN_PAGING_DISCARD and KN_PAGING_MARKER simulated side by side on the
+/// pager's own metadata; the cache follows the one with fewer faults so far, switching
+/// lazily (evicting toward the other's content only on faults) when the followed one
+/// exceeds the other by 1/8 plus `capacity` faults. Faults <= (1 + 1/8) x min(DISCARD,
+/// MARKER) + capacity without a switch, and O(min + capacity log(min / capacity))
+/// whatever the bits (kernels-core/src/paging/robust.rs gives the bound); with
+/// perfect bits it is DISCARD, i.e. the optimum.
+pub const KN_PAGING_DISCARD_ROBUST: i32 = 5;
+/// Policy: produces its own discard bits online (Hawkeye's OPTgen reconstructs the
+/// optimum's decisions over a window of 8 x capacity requests, sampled above 128
+/// pages; a table of 4096 3-bit counters indexed by a hash of the request's context
+/// learns from it) and follows them through the robust combination of
+/// KN_PAGING_DISCARD_ROBUST, with LRU as the partner and a factor of 1/32: at most
+/// (1 + 1/32) x LRU's faults + capacity unless it switches. The context is the page
+/// id, or the caller's through kn_pager_access_ctx and kn_paging_simulate_ctx. The
+/// bits passed by the caller are ignored (but still checked).
+pub const KN_PAGING_LEARNED: i32 = 6;
+
 /// Number of words of `kn_pager`.
 pub const KN_PAGER_WORDS: usize = 16;
 
@@ -39,6 +57,8 @@ const WORK_BYTES: usize = PAGER_STATE_WORDS + 1;
 const CHECK: usize = PAGER_STATE_WORDS + 2;
 const _: () = assert!(CHECK < KN_PAGER_WORDS);
 const _: () = assert!(KN_PAGER_MAX_CAPACITY == kernels_core::paging::MAX_CAPACITY);
+const _: () = assert!(KN_PAGING_DISCARD_ROBUST == Policy::DiscardRobust as i32);
+const _: () = assert!(KN_PAGING_LEARNED == Policy::Learned as i32);
 
 /// What one request did.
 #[repr(C)]
@@ -98,10 +118,13 @@ fn unseal(w: &[u64; KN_PAGER_WORDS]) -> Result<(PagerState, *mut c_void, usize)>
     Ok((state, ptr as *mut c_void, bytes))
 }
 
-/// Bytes of workspace a pager with `capacity` pages needs (hash table, slot arrays,
-/// flag masks and candidate lists): about 156 bytes per page when `capacity` is a
-/// power of two, up to about 285 otherwise (the hash table has 16 bytes for each of
-/// the power of two >= 8 x `capacity` entries, so it stays at most 1/8 full).
+/// Bytes of workspace a pager with `capacity` pages needs, whatever its policy (hash
+/// tables, slot arrays, flag masks and candidate lists of the plain policies, and the
+/// two simulated caches, page nodes and learner of KN_PAGING_DISCARD_ROBUST and
+/// KN_PAGING_LEARNED): about 540 bytes per page plus 47 KiB when `capacity` is a power
+/// of two of at least 128, up to about 700 per page plus 47 KiB otherwise, and up to
+/// about 1.4 KiB per page plus 5 KiB below 128 pages (the hash tables are sized to powers
+/// of two so they stay at most 1/8 to 1/2 full).
 ///
 /// Returns KN_ERR_NULL if `bytes` is NULL, KN_ERR_DIMENSION if `capacity` is 0 or the
 /// size overflows, KN_ERR_ARGUMENT if `capacity` > KN_PAGER_MAX_CAPACITY.
@@ -176,6 +199,41 @@ pub unsafe extern "C" fn kn_pager_access(
     bit: u8,
     result: *mut kn_access,
 ) -> kn_status {
+    // SAFETY: the caller's pointers, as this function requires.
+    unsafe { pager_access(p, page, bit, None, result) }
+}
+
+/// As kn_pager_access, with the request's context `ctx` (any value; for example the
+/// address of the instruction that made the access) for KN_PAGING_LEARNED, whose
+/// counters it indexes; the other policies ignore it and take the bit as 0.
+///
+/// Returns KN_ERR_NULL if `p` is NULL, KN_ERR_ARGUMENT as kn_pager_access. On error
+/// `p` and `result` are untouched.
+///
+/// # Safety
+/// As kn_pager_access.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn kn_pager_access_ctx(
+    p: *mut kn_pager,
+    page: u64,
+    ctx: u64,
+    result: *mut kn_access,
+) -> kn_status {
+    // SAFETY: the caller's pointers, as kn_pager_access requires.
+    unsafe { pager_access(p, page, 0, Some(ctx), result) }
+}
+
+/// Both access entry points: `ctx` None means the page id.
+///
+/// # Safety
+/// As kn_pager_access.
+unsafe fn pager_access(
+    p: *mut kn_pager,
+    page: u64,
+    bit: u8,
+    ctx: Option<u64>,
+    result: *mut kn_access,
+) -> kn_status {
     status(|| {
         // SAFETY: the caller passes NULL or a valid kn_pager.
         let pager = unsafe { out_value(p) }?;
@@ -192,7 +250,7 @@ pub unsafe extern "C" fn kn_pager_access(
         }
         disjoint(&outputs, &[span(work)])?;
         let mut resumed = Pager::attach(state, work)?;
-        let a = resumed.access(page, bit)?;
+        let a = resumed.access_ctx(page, bit, ctx.unwrap_or(page))?;
         pager.opaque = seal(resumed.state(), work);
         if let Some([o]) = out {
             *o = kn_access {
@@ -245,6 +303,54 @@ pub unsafe extern "C" fn kn_paging_simulate(
         disjoint(&[span(out), span(work)], &[span(pages), bits_span])?;
         let policy = to_policy(policy)?;
         out[0] = simulate(policy, capacity, seed, pages, bits, work)?;
+        Ok(Done::Ok)
+    })
+}
+
+/// As kn_paging_simulate, with one context per request, `ctx[0..len]`, for
+/// KN_PAGING_LEARNED (see kn_pager_access_ctx; the other policies ignore it). `bits`
+/// may be NULL (all 0); `ctx` may not, as `pages` may not.
+///
+/// Returns KN_ERR_NULL if `pages`, `ctx`, `faults` or `work` is NULL, KN_ERR_ARGUMENT
+/// also if `ctx` overlaps `faults` or `work`, and otherwise as kn_paging_simulate.
+/// `faults` is untouched on error.
+///
+/// # Safety
+/// Each pointer must be NULL or valid for its stated length.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn kn_paging_simulate_ctx(
+    policy: i32,
+    capacity: usize,
+    seed: u64,
+    pages: *const u64,
+    bits: *const u8,
+    ctx: *const u64,
+    len: usize,
+    faults: *mut u64,
+    work: *mut c_void,
+    work_bytes: usize,
+) -> kn_status {
+    status(|| {
+        // SAFETY: the caller passes arrays of `len` values (bits may be NULL).
+        let pages = unsafe { input(pages, len) }?;
+        // SAFETY: as above.
+        let bits = unsafe { input_opt(bits, len) }?;
+        // SAFETY: as above.
+        let ctx = unsafe { input(ctx, len) }?;
+        // SAFETY: the caller passes NULL or one writable u64.
+        let out = unsafe { output(faults, 1) }?;
+        if work.is_null() {
+            return Err(Error::Null);
+        }
+        // SAFETY: the caller passes work_bytes valid bytes at work.
+        let work = unsafe { workspace(work, work_bytes) }?;
+        let bits_span = bits.map_or((0, 0), span);
+        disjoint(
+            &[span(out), span(work)],
+            &[span(pages), bits_span, span(ctx)],
+        )?;
+        let policy = to_policy(policy)?;
+        out[0] = simulate_ctx(policy, capacity, seed, pages, bits, Some(ctx), work)?;
         Ok(Done::Ok)
     })
 }
@@ -349,7 +455,7 @@ mod tests {
         unsafe {
             assert_eq!(kn_pager_init(null_mut(), 0, 2, 0, w, n), KN_ERR_NULL);
             assert_eq!(kn_pager_init(&mut p, 0, 2, 0, null_mut(), n), KN_ERR_NULL);
-            assert_eq!(kn_pager_init(&mut p, 5, 2, 0, w, n), KN_ERR_ARGUMENT);
+            assert_eq!(kn_pager_init(&mut p, 7, 2, 0, w, n), KN_ERR_ARGUMENT);
             assert_eq!(kn_pager_init(&mut p, 0, 0, 0, w, n), KN_ERR_DIMENSION);
             assert_eq!(kn_pager_init(&mut p, 0, 2, 0, w, n - 1), KN_ERR_WORKSPACE);
             assert_eq!(p.opaque, [7; KN_PAGER_WORDS]);
@@ -463,6 +569,81 @@ mod tests {
             // Perfect discard bits make DISCARD optimal.
             assert_eq!(sim(KN_PAGING_DISCARD, d.as_ptr(), &mut faults, n), KN_OK);
             assert_eq!(faults, opt);
+        }
+    }
+
+    #[test]
+    fn context_entry_points_and_their_errors() {
+        let pages = [1u64, 2, 3, 1, 2, 4, 1, 2, 3, 4, 5, 1];
+        let ctx = [9u64, 8, 7, 9, 8, 6, 9, 8, 7, 6, 5, 9];
+        let mut work = pager_work(3);
+        let (w, n) = (work.as_mut_ptr().cast(), work.len());
+        let mut faults = 99u64;
+        // SAFETY: valid pointers or NULL as each case intends.
+        unsafe {
+            let sim = |policy, cap, ctx: *const u64, faults: *mut u64, n| {
+                kn_paging_simulate_ctx(
+                    policy,
+                    cap,
+                    1,
+                    pages.as_ptr(),
+                    null(),
+                    ctx,
+                    pages.len(),
+                    faults,
+                    w,
+                    n,
+                )
+            };
+            assert_eq!(
+                sim(KN_PAGING_LEARNED, 3, null(), &mut faults, n),
+                KN_ERR_NULL
+            );
+            assert_eq!(sim(7, 3, ctx.as_ptr(), &mut faults, n), KN_ERR_ARGUMENT);
+            assert_eq!(sim(-1, 3, ctx.as_ptr(), &mut faults, n), KN_ERR_ARGUMENT);
+            assert_eq!(
+                sim(KN_PAGING_LEARNED, 0, ctx.as_ptr(), &mut faults, n),
+                KN_ERR_DIMENSION
+            );
+            assert_eq!(
+                sim(KN_PAGING_LEARNED, 3, ctx.as_ptr(), &mut faults, n - 1),
+                KN_ERR_WORKSPACE
+            );
+            assert_eq!(faults, 99);
+            assert_eq!(
+                sim(KN_PAGING_LEARNED, 3, ctx.as_ptr(), &mut faults, n),
+                KN_OK
+            );
+            let whole = faults;
+
+            let mut p = kn_pager {
+                opaque: [0; KN_PAGER_WORDS],
+            };
+            let mut pw = pager_work(3);
+            let (pw, pn) = (pw.as_mut_ptr().cast(), pw.len());
+            assert_eq!(
+                kn_pager_init(&mut p, KN_PAGING_LEARNED, 3, 1, pw, pn),
+                KN_OK
+            );
+            let mut count = 0;
+            for (&page, &c) in pages.iter().zip(&ctx) {
+                let mut r = kn_access::default();
+                assert_eq!(kn_pager_access_ctx(&mut p, page, c, &mut r), KN_OK);
+                count += u64::from(r.hit == 0);
+            }
+            assert_eq!(count, whole);
+            let mut r = kn_access {
+                hit: 5,
+                evicted: 5,
+                evicted_page: 5,
+            };
+            assert_eq!(kn_pager_access_ctx(null_mut(), 1, 1, &mut r), KN_ERR_NULL);
+            for i in 0..KN_PAGER_WORDS {
+                let mut bad = p;
+                bad.opaque[i] ^= 1 << 5;
+                assert_eq!(kn_pager_access_ctx(&mut bad, 1, 1, &mut r), KN_ERR_ARGUMENT);
+            }
+            assert_eq!((r.hit, r.evicted, r.evicted_page), (5, 5, 5));
         }
     }
 }

@@ -35,8 +35,9 @@ static void test_pager_matches_simulate(void) {
   CHECK(kn_pager_work_bytes(CAP, &bytes) == KN_OK && bytes > 0);
   void *work = malloc(bytes);
   void *work2 = malloc(bytes);
-  const int32_t policies[] = {KN_PAGING_LRU, KN_PAGING_MARKER, KN_PAGING_DISCARD,
-                              KN_PAGING_DISCARD_RANDOM, KN_PAGING_PHASE};
+  const int32_t policies[] = {KN_PAGING_LRU,   KN_PAGING_MARKER,         KN_PAGING_DISCARD,
+                              KN_PAGING_DISCARD_RANDOM, KN_PAGING_PHASE, KN_PAGING_DISCARD_ROBUST,
+                              KN_PAGING_LEARNED};
   for (size_t k = 0; k < sizeof policies / sizeof policies[0]; ++k) {
     kn_pager p;
     CHECK(kn_pager_init(&p, policies[k], CAP, 42, work, bytes) == KN_OK);
@@ -60,6 +61,64 @@ static void test_pager_matches_simulate(void) {
   free(work2);
   free(pages);
   free(bits);
+}
+
+/* KN_PAGING_LEARNED with a context per request (here a made-up "instruction" that
+ * depends on the page), request by request and over the whole trace; and the
+ * context entry points' bad input. */
+static void test_learned_with_contexts(void) {
+  enum { LEN = 4000, CAP = 6 };
+  uint64_t *pages = malloc(LEN * sizeof *pages);
+  uint64_t *ctx = malloc(LEN * sizeof *ctx);
+  CHECK(pages != NULL && ctx != NULL);
+  if (!pages || !ctx) return;
+  make_trace(pages, LEN);
+  for (size_t i = 0; i < LEN; ++i) ctx[i] = 0x400000u + (pages[i] % 5) * 4;
+  size_t bytes = 0;
+  CHECK(kn_pager_work_bytes(CAP, &bytes) == KN_OK);
+  void *work = malloc(bytes);
+  kn_pager p;
+  CHECK(kn_pager_init(&p, KN_PAGING_LEARNED, CAP, 3, work, bytes) == KN_OK);
+  uint64_t faults = 0;
+  for (size_t i = 0; i < LEN; ++i) {
+    kn_access r;
+    CHECK(kn_pager_access_ctx(&p, pages[i], ctx[i], &r) == KN_OK);
+    faults += (uint64_t)!r.hit;
+  }
+  uint64_t sim = 0, lru = 0;
+  CHECK(kn_paging_simulate_ctx(KN_PAGING_LEARNED, CAP, 3, pages, NULL, ctx, LEN, &sim, work,
+                               bytes) == KN_OK);
+  CHECK(sim == faults);
+  CHECK(kn_paging_simulate(KN_PAGING_LRU, CAP, 0, pages, NULL, LEN, &lru, work, bytes) == KN_OK);
+  printf("  learned with contexts: %llu faults, LRU %llu\n", (unsigned long long)faults,
+         (unsigned long long)lru);
+  CHECK(faults * 100 <= lru * 105 + 100 * CAP);
+
+  /* Bad input: nothing written. */
+  uint64_t out = 555;
+  CHECK(kn_paging_simulate_ctx(KN_PAGING_LEARNED, CAP, 3, pages, NULL, NULL, LEN, &out, work,
+                               bytes) == KN_ERR_NULL);
+  CHECK(kn_paging_simulate_ctx(7, CAP, 3, pages, NULL, ctx, LEN, &out, work, bytes) ==
+        KN_ERR_ARGUMENT);
+  CHECK(kn_paging_simulate_ctx(KN_PAGING_LEARNED, 0, 3, pages, NULL, ctx, LEN, &out, work,
+                               bytes) == KN_ERR_DIMENSION);
+  CHECK(kn_paging_simulate_ctx(KN_PAGING_LEARNED, CAP, 3, pages, NULL, ctx, LEN, &out, work,
+                               bytes - 1) == KN_ERR_WORKSPACE);
+  CHECK(kn_paging_simulate_ctx(KN_PAGING_LEARNED, CAP, 3, pages, NULL, ctx, LEN,
+                               (uint64_t *)(void *)ctx, work, bytes) == KN_ERR_ARGUMENT);
+  CHECK(out == 555);
+  kn_access r;
+  memset(&r, 0x5c, sizeof r);
+  kn_access r_saved = r;
+  CHECK(kn_pager_access_ctx(NULL, 1, 2, &r) == KN_ERR_NULL);
+  p.opaque[1] ^= 1; /* a tampered pager (its policy word) */
+  CHECK(kn_pager_access_ctx(&p, 1, 2, &r) == KN_ERR_ARGUMENT);
+  p.opaque[1] ^= 1;
+  CHECK(memcmp(&r, &r_saved, sizeof r) == 0);
+  CHECK(kn_pager_access_ctx(&p, 1, 2, &r) == KN_OK);
+  free(work);
+  free(pages);
+  free(ctx);
 }
 
 static void test_offline(void) {
@@ -152,6 +211,7 @@ static void test_bad_input(void) {
 
 int main(void) {
   test_pager_matches_simulate();
+  test_learned_with_contexts();
   test_offline();
   test_bad_input();
   printf("test_paging: %d checks, %d failures\n", checks, failures);

@@ -52,6 +52,20 @@ pub fn shifting(set: usize, every: usize, len: usize, seed: u64) -> Vec<u64> {
         .collect()
 }
 
+/// The generated traces of the tour's robustness experiment, `len` requests each, as
+/// (name, pages, capacity).
+pub fn tour_traces(len: usize) -> Vec<(String, Vec<u64>, usize)> {
+    vec![
+        ("Zipf(0.8), 2000 pages".into(), zipf(2000, 0.8, len, 1), 100),
+        ("loop over 125 pages".into(), looping(125, len), 100),
+        (
+            "working set of 150 moving by 75 every 2000".into(),
+            shifting(150, 2000, len, 2),
+            100,
+        ),
+    ]
+}
+
 /// Flips each bit with probability `p`.
 pub fn flip(bits: &[u8], p: f64, seed: u64) -> Vec<u8> {
     let mut s = seed ^ 0xf11b;
@@ -64,6 +78,31 @@ pub fn flip(bits: &[u8], p: f64, seed: u64) -> Vec<u8> {
 /// modifies) of `bzip2 -9` compressing the first 8 KiB of a binary, recorded with valgrind's
 /// lackey tool, consecutive repeats of one page collapsed (see tests/data/README.md).
 pub const REAL_TRACE: &[u8] = include_bytes!("../data/bzip2-pages.bin");
+
+/// Real traces with the instruction address of each access as its context (name,
+/// encoded trace): 100,000 requests from the middle of sort, gzip and xz runs, recorded
+/// with valgrind's lackey tool (see tests/data/README.md).
+pub const REAL_CTX_TRACES: [(&str, &[u8]); 3] = [
+    ("sort", include_bytes!("../data/sort-ctx.bin")),
+    ("gzip", include_bytes!("../data/gzip-ctx.bin")),
+    ("xz", include_bytes!("../data/xz-ctx.bin")),
+];
+
+/// Every real trace of tests/data as (name, pages, contexts): the bzip2 trace (its
+/// contexts `None`) and the traces with instruction addresses. A trace that does not
+/// decode is left out (the decoding tests catch that).
+pub fn real_traces() -> Vec<(String, Vec<u64>, Option<Vec<u64>>)> {
+    let mut out = Vec::new();
+    if let Some(p) = decode_trace(REAL_TRACE) {
+        out.push(("bzip2".to_string(), p, None));
+    }
+    for (name, bytes) in REAL_CTX_TRACES {
+        if let Some((p, c)) = decode_ctx_trace(bytes) {
+            out.push((name.to_string(), p, Some(c)));
+        }
+    }
+    out
+}
 
 /// Reads one LEB128 varint at `*at`.
 fn varint(bytes: &[u8], at: &mut usize) -> Option<u64> {
@@ -137,6 +176,29 @@ pub fn encode_trace(pages: &[u64]) -> Vec<u8> {
     out
 }
 
+/// Decodes a trace with one context per request (for example the instruction address
+/// of each access): the byte length of the page part as a varint, the pages in the
+/// format of [`decode_trace`], then the contexts in that same format. `None` if
+/// malformed or if the two parts differ in length.
+pub fn decode_ctx_trace(bytes: &[u8]) -> Option<(Vec<u64>, Vec<u64>)> {
+    let mut at = 0;
+    let len = usize::try_from(varint(bytes, &mut at)?).ok()?;
+    let end = at.checked_add(len)?;
+    let pages = decode_trace(bytes.get(at..end)?)?;
+    let ctx = decode_trace(bytes.get(end..)?)?;
+    (pages.len() == ctx.len()).then_some((pages, ctx))
+}
+
+/// Encodes pages and their contexts in the format of [`decode_ctx_trace`].
+pub fn encode_ctx_trace(pages: &[u64], ctx: &[u64]) -> Vec<u8> {
+    let p = encode_trace(pages);
+    let mut out = Vec::new();
+    put_varint(&mut out, p.len() as u64);
+    out.extend_from_slice(&p);
+    out.extend_from_slice(&encode_trace(ctx));
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -150,6 +212,17 @@ mod tests {
         let real = decode_trace(REAL_TRACE).unwrap();
         assert!(real.len() > 10_000);
         assert!(real.windows(2).all(|w| w[0] != w[1]));
+        let (p, c) = ([7u64, 0, u64::MAX], [1u64 << 40, 5, 5]);
+        let (dp, dc) = decode_ctx_trace(&encode_ctx_trace(&p, &c)).unwrap();
+        assert_eq!((dp.as_slice(), dc.as_slice()), (&p[..], &c[..]));
+        assert_eq!(decode_ctx_trace(&[9, 0]), None);
+        for (name, bytes) in REAL_CTX_TRACES {
+            let (p, c) = decode_ctx_trace(bytes).unwrap_or_else(|| panic!("{name}"));
+            assert_eq!(p.len(), 100_000, "{name}");
+            assert!(p.windows(2).all(|w| w[0] != w[1]), "{name}");
+            assert!(c.iter().all(|&x| x != 0), "{name}");
+        }
+        assert_eq!(real_traces().len(), 4);
     }
 
     #[test]

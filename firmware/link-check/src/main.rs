@@ -51,7 +51,9 @@ pub extern "C" fn _start() -> ! {
         kernels::kn_pager_work_bytes as *const (),
         kernels::kn_pager_init as *const (),
         kernels::kn_pager_access as *const (),
+        kernels::kn_pager_access_ctx as *const (),
         kernels::kn_paging_simulate as *const (),
+        kernels::kn_paging_simulate_ctx as *const (),
         kernels::kn_paging_offline_work_bytes as *const (),
         kernels::kn_paging_offline as *const (),
         // cg

@@ -19,15 +19,18 @@
 //! exactly the optimum's faults.
 
 mod candidates;
+mod learner;
 mod offline;
 mod pager;
 mod recency;
 mod rng;
+mod robust;
 mod table;
 
 pub use offline::{offline, offline_work_size};
 pub use pager::{
     Access, MAX_CAPACITY, PAGER_STATE_WORDS, Pager, PagerState, pager_work_size, simulate,
+    simulate_ctx,
 };
 
 use crate::{Error, Result};
@@ -46,16 +49,24 @@ pub enum Policy {
     DiscardRandom = 3,
     /// Phase bits: mark and predict, randomized.
     Phase = 4,
+    /// Discard bits made robust: DISCARD and MARKER simulated side by side, the cache
+    /// following the one with fewer faults so far (see [`robust`](self#robustness)).
+    DiscardRobust = 5,
+    /// Discard bits learned online (Hawkeye's OPTgen and a table of counters indexed
+    /// by the request's context), followed through the robust combination with LRU.
+    Learned = 6,
 }
 
 impl Policy {
     /// Every policy, in code order.
-    pub const ALL: [Policy; 5] = [
+    pub const ALL: [Policy; 7] = [
         Policy::Lru,
         Policy::Marker,
         Policy::Discard,
         Policy::DiscardRandom,
         Policy::Phase,
+        Policy::DiscardRobust,
+        Policy::Learned,
     ];
 
     /// The policy with C code `code`; [`Error::Argument`] for any other value.
@@ -74,6 +85,8 @@ impl Policy {
             Policy::Discard => "DISCARD",
             Policy::DiscardRandom => "DISCARD_RANDOM",
             Policy::Phase => "PHASE",
+            Policy::DiscardRobust => "DISCARD_ROBUST",
+            Policy::Learned => "LEARNED",
         }
     }
 }

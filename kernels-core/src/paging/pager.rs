@@ -4,6 +4,7 @@
 
 use super::candidates::Candidates;
 use super::recency::{NONE, Recency};
+use super::robust::{Robust, robust_size};
 use super::table::{Table, mask_words, table_bits, table_size};
 use super::{Policy, rng};
 use crate::checksum;
@@ -136,7 +137,7 @@ pub fn pager_work_size(capacity: usize) -> Result<WorkspaceSize> {
     check_capacity(capacity)?;
     // Same arrays, same order as `Pager::carve`.
     let words = mask_words(capacity);
-    table_size(WorkspaceSize::new(), table_bits(capacity, SPREAD)?)?
+    let size = table_size(WorkspaceSize::new(), table_bits(capacity, SPREAD)?)?
         .array::<u64>(capacity)? // page id per slot
         .array::<u64>(words)? // marked mask
         .array::<u64>(words)? // bit mask
@@ -144,7 +145,9 @@ pub fn pager_work_size(capacity: usize) -> Result<WorkspaceSize> {
         .array::<u32>(capacity)? // candidates with bit 0
         .array::<u32>(capacity)? // candidates with bit 1
         .array::<u32>(capacity)? // LRU prev
-        .array::<u32>(capacity) // LRU next
+        .array::<u32>(capacity)?; // LRU next
+    // DISCARD_ROBUST's and LEARNED's region, after the other policies' arrays.
+    robust_size(size, capacity)
 }
 
 /// A pager over a borrowed workspace.
@@ -157,17 +160,19 @@ pub struct Pager<'a> {
     pages: &'a mut [u64],
     cand: Candidates<'a>,
     order: Recency<'a>,
+    /// DISCARD_ROBUST's and LEARNED's combination (the arrays above are then unused).
+    robust: Option<Robust<'a>>,
 }
 
 impl<'a> Pager<'a> {
-    fn carve(s: PagerState, work: &'a mut [u8]) -> Result<Self> {
+    fn carve(s: PagerState, work: &'a mut [u8], fresh: bool) -> Result<Self> {
         if work.len() < pager_work_size(s.capacity)?.bytes() {
             return Err(Error::Workspace);
         }
         let k = s.capacity;
         let words = mask_words(k);
         let mut ws = Workspace::new(work);
-        Ok(Pager {
+        let mut p = Pager {
             policy: s.policy,
             capacity: k,
             len: s.len,
@@ -187,7 +192,12 @@ impl<'a> Pager<'a> {
                 head: s.head,
                 tail: s.tail,
             },
-        })
+            robust: None,
+        };
+        if matches!(s.policy, Policy::DiscardRobust | Policy::Learned) {
+            p.robust = Some(Robust::carve(&mut ws, s.policy, k, fresh)?);
+        }
+        Ok(p)
     }
 
     /// An empty pager. `work` must hold [`pager_work_size`] bytes; the pager keeps
@@ -216,7 +226,7 @@ impl<'a> Pager<'a> {
             tail: NONE,
             rng: seed,
         };
-        let mut p = Pager::carve(state, work)?;
+        let mut p = Pager::carve(state, work, true)?;
         p.table.clear();
         p.cand.clear();
         Ok(p)
@@ -230,7 +240,7 @@ impl<'a> Pager<'a> {
     /// A workspace too small for the state's capacity can only mean the state is not
     /// the one written for this workspace: that is [`Error::Argument`] too.
     pub fn attach(state: PagerState, work: &'a mut [u8]) -> Result<Self> {
-        Pager::carve(state, work).map_err(|e| match e {
+        Pager::carve(state, work, false).map_err(|e| match e {
             Error::Workspace => Error::Argument,
             e => e,
         })
@@ -259,15 +269,37 @@ impl<'a> Pager<'a> {
         self.len == 0
     }
 
-    /// Whether `page` is cached.
-    pub fn contains(&self, page: u64) -> Result<bool> {
-        Ok(self.table.get(page)?.is_some())
+    /// DISCARD_ROBUST and LEARNED: the faults so far of the two policies they simulate
+    /// (DISCARD with the bits, then the partner: MARKER, or LRU for LEARNED); `None`
+    /// for the other policies.
+    pub fn simulated_faults(&self) -> Option<[u64; 2]> {
+        self.robust.as_ref().map(|r| r.simulated_faults())
     }
 
-    /// Serves one request for `page` with its predicted `bit` (ignored by LRU and
-    /// MARKER; the discard bit for DISCARD*, the phase bit for PHASE).
+    /// Whether `page` is cached.
+    pub fn contains(&self, page: u64) -> Result<bool> {
+        match &self.robust {
+            Some(r) => r.contains(page),
+            None => Ok(self.table.get(page)?.is_some()),
+        }
+    }
+
+    /// Serves one request for `page` with its predicted `bit` (ignored by LRU, MARKER
+    /// and LEARNED; the discard bit for DISCARD, DISCARD_RANDOM and DISCARD_ROBUST, the
+    /// phase bit for PHASE). LEARNED takes the page id as the request's context.
     #[inline]
     pub fn access(&mut self, page: u64, bit: bool) -> Result<Access> {
+        self.access_ctx(page, bit, page)
+    }
+
+    /// As [`Pager::access`], with the request's context `ctx` for LEARNED (for example
+    /// the instruction address of the load); the other policies ignore it.
+    #[inline]
+    pub fn access_ctx(&mut self, page: u64, bit: bool, ctx: u64) -> Result<Access> {
+        if let Some(r) = self.robust.as_mut() {
+            let (hit, evicted) = r.access(page, bit, ctx, &mut self.len, &mut self.rng)?;
+            return Ok(Access { hit, evicted });
+        }
         let empty = match self.table.lookup(page)? {
             Ok(s) => {
                 // Only the bound is checked: a slot that disagrees with the table can
@@ -280,7 +312,7 @@ impl<'a> Pager<'a> {
                 match self.policy {
                     Policy::Lru => self.order.touch(s as u32)?,
                     _ => {
-                        let (marked, b) = self.flags(bit);
+                        let (marked, b) = flags(self.policy, bit);
                         self.cand.set(s, marked, b)?;
                     }
                 }
@@ -295,7 +327,13 @@ impl<'a> Pager<'a> {
             self.len += 1;
             (self.len - 1, None)
         } else {
-            let s = self.victim()?;
+            let s = victim(
+                self.policy,
+                &mut self.cand,
+                &mut self.order,
+                self.len,
+                &mut self.rng,
+            )?;
             (s, Some(*self.pages.get(s).ok_or(Error::Argument)?))
         };
         // The new entry goes where the lookup found room, then the evicted page's
@@ -310,7 +348,7 @@ impl<'a> Pager<'a> {
         match self.policy {
             Policy::Lru => self.order.push_front(s as u32)?,
             _ => {
-                let (marked, b) = self.flags(bit);
+                let (marked, b) = flags(self.policy, bit);
                 self.cand.enter(s, marked, b)?;
             }
         }
@@ -319,69 +357,77 @@ impl<'a> Pager<'a> {
             evicted,
         })
     }
+}
 
-    /// (marked, stored bit) of a slot just requested with `bit`. MARKER and PHASE
-    /// mark every requested page; the discard policies mark only pages predicted to
-    /// be kept (bit 0), so a page predicted "safe to evict" stays a candidate even
-    /// after it is requested in this phase.
-    #[inline(always)]
-    fn flags(&self, bit: bool) -> (bool, bool) {
-        match self.policy {
-            Policy::Lru | Policy::Marker => (true, false),
-            Policy::Discard | Policy::DiscardRandom => (!bit, bit),
-            Policy::Phase => (true, bit),
+/// (marked, stored bit) of a slot just requested with `bit` under a marking policy.
+/// MARKER and PHASE mark every requested page; the discard policies mark only pages
+/// predicted to be kept (bit 0), so a page predicted "safe to evict" stays a candidate
+/// even after it is requested in this phase.
+#[inline(always)]
+pub(super) fn flags(policy: Policy, bit: bool) -> (bool, bool) {
+    match policy {
+        Policy::Lru | Policy::Marker => (true, false),
+        Policy::Discard | Policy::DiscardRandom | Policy::DiscardRobust | Policy::Learned => {
+            (!bit, bit)
         }
+        Policy::Phase => (true, bit),
     }
+}
 
-    /// Chooses and detaches the slot to evict (the cache is full).
-    #[inline(always)]
-    fn victim(&mut self) -> Result<usize> {
-        let random = |rng: &mut u64, n: usize| rng::below(rng, n);
-        match self.policy {
-            Policy::Lru => Ok(self.order.pop_back()? as usize),
-            Policy::Marker => {
-                self.phase_if(self.cand.count(0) == 0)?;
-                let i = random(&mut self.rng, self.cand.count(0));
-                self.cand.evict_at(0, i)
-            }
-            Policy::Discard | Policy::DiscardRandom => {
-                let list = if self.cand.count(1) > 0 {
-                    1
-                } else {
-                    self.phase_if(self.cand.count(0) == 0)?;
-                    0
-                };
-                // The deterministic policy takes the list's first entry: arbitrary
-                // but reproducible, and O(1).
-                let i = if self.policy == Policy::Discard {
-                    0
-                } else {
-                    random(&mut self.rng, self.cand.count(list))
-                };
-                self.cand.evict_at(list, i)
-            }
-            Policy::Phase => {
-                self.phase_if(self.cand.count(0) + self.cand.count(1) == 0)?;
-                let list = if self.cand.count(0) > 0 { 0 } else { 1 };
-                let i = random(&mut self.rng, self.cand.count(list));
-                self.cand.evict_at(list, i)
-            }
-        }
-    }
-
-    /// Starts a new marking phase when every cached page is marked.
-    #[inline(always)]
-    fn phase_if(&mut self, all_marked: bool) -> Result<()> {
+/// Chooses and detaches the slot to evict from a full cache of `len` slots under
+/// `policy` (LRU: the recency list; the others: the candidate lists).
+#[inline(always)]
+pub(super) fn victim(
+    policy: Policy,
+    cand: &mut Candidates<'_>,
+    order: &mut Recency<'_>,
+    len: usize,
+    rng: &mut u64,
+) -> Result<usize> {
+    let random = |rng: &mut u64, n: usize| rng::below(rng, n);
+    // Starts a new marking phase when every cached page is marked.
+    let phase_if = |cand: &mut Candidates<'_>, all_marked: bool| -> Result<()> {
         if all_marked {
-            self.cand.new_phase(self.len)?;
+            cand.new_phase(len)?;
         }
         Ok(())
+    };
+    match policy {
+        Policy::Lru => Ok(order.pop_back()? as usize),
+        Policy::Marker => {
+            phase_if(cand, cand.count(0) == 0)?;
+            let i = random(rng, cand.count(0));
+            cand.evict_at(0, i)
+        }
+        Policy::Discard | Policy::DiscardRandom | Policy::DiscardRobust | Policy::Learned => {
+            let list = if cand.count(1) > 0 {
+                1
+            } else {
+                phase_if(cand, cand.count(0) == 0)?;
+                0
+            };
+            // The deterministic policies take the list's first entry: arbitrary but
+            // reproducible, and O(1).
+            let i = if policy == Policy::DiscardRandom {
+                random(rng, cand.count(list))
+            } else {
+                0
+            };
+            cand.evict_at(list, i)
+        }
+        Policy::Phase => {
+            phase_if(cand, cand.count(0) + cand.count(1) == 0)?;
+            let list = if cand.count(0) > 0 { 0 } else { 1 };
+            let i = random(rng, cand.count(list));
+            cand.evict_at(list, i)
+        }
     }
 }
 
 /// Faults of `policy` with `capacity` slots over a whole trace. `bits` (one 0/1 per
 /// request; `None` means all 0) are the predictions; [`Error::Dimension`] if its
 /// length differs from the trace's, [`Error::Argument`] if a bit is not 0 or 1.
+/// LEARNED takes each page id as its request's context.
 ///
 /// ```
 /// use kernels_core::paging::{Policy, offline, offline_work_size, pager_work_size, simulate};
@@ -407,25 +453,45 @@ pub fn simulate(
     bits: Option<&[u8]>,
     work: &mut [u8],
 ) -> Result<u64> {
-    if let Some(b) = bits {
-        if b.len() != pages.len() {
-            return Err(Error::Dimension);
-        }
-        if b.iter().any(|&x| x > 1) {
-            return Err(Error::Argument);
-        }
+    simulate_ctx(policy, capacity, seed, pages, bits, None, work)
+}
+
+/// As [`simulate`], with one context per request for LEARNED (`None`: the page ids;
+/// the other policies ignore it): [`Error::Dimension`] if its length differs from
+/// the trace's.
+pub fn simulate_ctx(
+    policy: Policy,
+    capacity: usize,
+    seed: u64,
+    pages: &[u64],
+    bits: Option<&[u8]>,
+    ctx: Option<&[u64]>,
+    work: &mut [u8],
+) -> Result<u64> {
+    let n = pages.len();
+    if bits.is_some_and(|b| b.len() != n) || ctx.is_some_and(|c| c.len() != n) {
+        return Err(Error::Dimension);
+    }
+    if bits.is_some_and(|b| b.iter().any(|&x| x > 1)) {
+        return Err(Error::Argument);
     }
     let mut pager = Pager::new(policy, capacity, seed, work)?;
     let mut faults = 0u64;
-    match bits {
-        Some(b) => {
+    match (bits, ctx) {
+        (Some(b), None) => {
             for (&p, &bit) in pages.iter().zip(b) {
                 faults += u64::from(!pager.access(p, bit == 1)?.hit);
             }
         }
-        None => {
+        (None, None) => {
             for &p in pages {
                 faults += u64::from(!pager.access(p, false)?.hit);
+            }
+        }
+        (b, Some(c)) => {
+            for (t, (&p, &x)) in pages.iter().zip(c).enumerate() {
+                let bit = b.is_some_and(|b| b[t] == 1);
+                faults += u64::from(!pager.access_ctx(p, bit, x)?.hit);
             }
         }
     }

@@ -5,7 +5,7 @@
 use super::reader::Reader;
 use kernels::{
     KN_ERR_ARGUMENT, KN_ERR_DIMENSION, KN_ERR_NULL, KN_ERR_WORKSPACE, KN_OK, KN_PAGER_MAX_CAPACITY,
-    KN_PAGER_WORDS, KN_PAGING_DISCARD, KN_PAGING_LRU, kn_access, kn_pager,
+    KN_PAGER_WORDS, KN_PAGING_DISCARD, KN_PAGING_LEARNED, KN_PAGING_LRU, kn_access, kn_pager,
 };
 use kernels_core::checksum;
 use kernels_core::paging::PAGER_STATE_WORDS;
@@ -26,8 +26,13 @@ const CAPACITIES: [usize; 10] = [
     usize::MAX,
 ];
 
-/// Policy codes: the five valid ones and neighbours.
-const POLICIES: [i32; 8] = [0, 1, 2, 3, 4, -1, 5, i32::MAX];
+/// Policy codes: the seven valid ones and neighbours.
+const POLICIES: [i32; 10] = [0, 1, 2, 3, 4, 5, 6, -1, 7, i32::MAX];
+
+/// Whether a policy code is valid.
+fn valid_policy(policy: i32) -> bool {
+    (0..=6).contains(&policy)
+}
 
 /// The pager's words as the ffi crate lays them out (white-box, so that corruption
 /// never forges a pointer): the core state (its last word a checksum), then the
@@ -36,8 +41,9 @@ const WORK_PTR: usize = PAGER_STATE_WORDS;
 const WORK_BYTES: usize = PAGER_STATE_WORDS + 1;
 const CHECK: usize = PAGER_STATE_WORDS + 2;
 
-/// Bytes of the check's workspace buffer: enough for every small capacity.
-const WORK_BUFFER: usize = 4096;
+/// Bytes of the check's workspace buffer: enough for every small capacity (LEARNED's
+/// counters alone take 4 KiB).
+const WORK_BUFFER: usize = 32768;
 
 fn expect(got: i32, faults: &[(bool, i32)], success: i32, what: &str) {
     let allowed: Vec<i32> = faults.iter().filter(|f| f.0).map(|f| f.1).collect();
@@ -188,7 +194,7 @@ fn pager_init_step(r: &mut Reader, p: &mut kn_pager, work: &mut [u64]) -> Option
     let faults = [
         (p_null || work_null, KN_ERR_NULL),
         (capacity == 0, KN_ERR_DIMENSION),
-        (too_big || !(0..=4).contains(&policy), KN_ERR_ARGUMENT),
+        (too_big || !valid_policy(policy), KN_ERR_ARGUMENT),
         (
             short || (capacity > 0 && !too_big && bytes_null),
             KN_ERR_WORKSPACE,
@@ -221,7 +227,13 @@ fn pager_init_step(r: &mut Reader, p: &mut kn_pager, work: &mut [u64]) -> Option
 fn pager_access_step(r: &mut Reader, p: &mut kn_pager, known: Known, model: &mut Option<Model>) {
     let p_null = r.below(32) == 0;
     let res_null = r.below(8) == 0;
-    let bit = r.pick(&[0u8, 1, 0, 1, 2, 255]);
+    // kn_pager_access_ctx (no bit) or kn_pager_access with any bit.
+    let ctx = (r.below(4) == 0).then(|| r.u64() % 5);
+    let bit = if ctx.is_some() {
+        0
+    } else {
+        r.pick(&[0u8, 1, 0, 1, 2, 255])
+    };
     let page = if r.below(8) == 0 {
         r.u64()
     } else {
@@ -244,7 +256,12 @@ fn pager_access_step(r: &mut Reader, p: &mut kn_pager, known: Known, model: &mut
     let rp: *mut kn_access = if res_null { null_mut() } else { &mut res };
     // SAFETY: pp is NULL or a pager whose workspace (if it holds one) is the check's
     // live buffer, never a forged address; rp is NULL or live.
-    let s = unsafe { kernels::kn_pager_access(pp, page, bit, rp) };
+    let s = unsafe {
+        match ctx {
+            Some(c) => kernels::kn_pager_access_ctx(pp, page, c, rp),
+            None => kernels::kn_pager_access(pp, page, bit, rp),
+        }
+    };
     if s != KN_OK {
         assert_eq!((*p, res), before, "kn_pager_access wrote on error {s}");
     }
@@ -508,7 +525,7 @@ pub fn paging_trace(data: &[u8]) {
         (is_null(2) || faults_null || work_null, KN_ERR_NULL),
         (capacity == 0 || huge, KN_ERR_DIMENSION),
         (
-            !(0..=4).contains(&policy) || capacity > KN_PAGER_MAX_CAPACITY || (bad_bit && !huge),
+            !valid_policy(policy) || capacity > KN_PAGER_MAX_CAPACITY || (bad_bit && !huge),
             KN_ERR_ARGUMENT,
         ),
         (
@@ -537,6 +554,41 @@ pub fn paging_trace(data: &[u8]) {
         faults_out >= opt && faults_out <= len as u64,
         "faults {faults_out}, optimum {opt}"
     );
+
+    // kn_paging_simulate_ctx: the same call with contexts (NULL, or from the input); a
+    // policy other than LEARNED ignores them (and takes the bits as given).
+    let ctx: Vec<u64> = (0..len).map(|_| r.below(4) as u64).collect();
+    let ctx_null = r.below(8) == 0;
+    let cp: *const u64 = if ctx_null { null() } else { ctx.as_ptr() };
+    let mut with_ctx = 0xABCDu64;
+    // SAFETY: as for kn_paging_simulate above; cp is NULL or len live values.
+    let s = unsafe {
+        kernels::kn_paging_simulate_ctx(
+            policy,
+            capacity,
+            seed,
+            pp,
+            bp,
+            cp,
+            n,
+            &mut with_ctx,
+            wp,
+            work_bytes,
+        )
+    };
+    if ctx_null {
+        assert_eq!(s, KN_ERR_NULL, "kn_paging_simulate_ctx with NULL contexts");
+        assert_eq!(with_ctx, 0xABCD, "kn_paging_simulate_ctx wrote on error");
+    } else {
+        assert_eq!(s, KN_OK, "kn_paging_simulate_ctx");
+        assert!(with_ctx >= opt && with_ctx <= len as u64);
+        if policy != KN_PAGING_LEARNED {
+            assert_eq!(
+                with_ctx, faults_out,
+                "contexts changed a policy that ignores them"
+            );
+        }
+    }
     if policy == KN_PAGING_LRU {
         assert_eq!(faults_out, lru(capacity, &pages));
     }
