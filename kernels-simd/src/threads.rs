@@ -19,16 +19,34 @@ extern crate std;
 
 use kernels_core::{Error, Exec, Result, Sequential};
 use rayon::prelude::*;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 use std::vec::Vec;
 
 /// The most threads [`set_num_threads`] accepts.
 pub const MAX_THREADS: usize = 4096;
 
-/// Below this many operations (see [`Exec::for_each`]) a call runs on the calling
-/// thread: handing tiles to workers costs a few microseconds, which a call this small
-/// (about 20 us of arithmetic on one core) would not win back.
-pub const MIN_PARALLEL_OPS: usize = 1 << 17;
+/// The default of [`min_parallel_ops`]: below this many operations (see
+/// [`Exec::for_each`]) a call runs on the calling thread. Waking the workers and handing them tiles cost 20-30 us on the virtual
+/// machine this was measured on (an H2O decode step of 0.5M operations, 35 us on one
+/// thread, took 60 us on two), so a call needs a few hundred microseconds of
+/// arithmetic to gain: about 4M operations.
+pub const MIN_PARALLEL_OPS: usize = 1 << 22;
+
+/// The size threshold in force (see [`set_min_parallel_ops`]).
+static MIN_OPS: AtomicUsize = AtomicUsize::new(MIN_PARALLEL_OPS);
+
+/// Sets the number of operations below which a call runs on the calling thread
+/// ([`MIN_PARALLEL_OPS`] by default): for tuning on a given machine, and for tests,
+/// which set 0 to run every call on the pool. Results do not depend on it.
+pub fn set_min_parallel_ops(ops: usize) {
+    MIN_OPS.store(ops, Ordering::Relaxed);
+}
+
+/// The number of operations below which a call runs on the calling thread.
+pub fn min_parallel_ops() -> usize {
+    MIN_OPS.load(Ordering::Relaxed)
+}
 
 /// The pool every call shares, and its thread count (`None`: one thread, no pool).
 struct Pool {
@@ -134,7 +152,9 @@ impl Exec for Threads {
         let (_, pool) = current();
         let pool = match pool {
             // Inside one of our own workers: this call is one tile of an outer one.
-            Some(pool) if ops >= MIN_PARALLEL_OPS && pool.current_thread_index().is_none() => pool,
+            Some(pool) if ops >= min_parallel_ops() && pool.current_thread_index().is_none() => {
+                pool
+            }
             _ => return Sequential.for_each(ops, tiles, f),
         };
         let tiles: Vec<(usize, I::Item)> = tiles.enumerate().collect();

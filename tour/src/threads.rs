@@ -23,6 +23,9 @@ use kernels_tests::uniform;
 use std::cell::RefCell;
 use std::time::Duration;
 
+/// Iterations per timed call of the iterative solvers.
+const ITERATIONS: u32 = 20;
+
 /// The thread counts measured: 1, 2, 4, ... up to every core (and every core itself).
 fn counts(cores: usize) -> Vec<usize> {
     let mut c: Vec<usize> = std::iter::successors(Some(1), |&n| Some(n * 2))
@@ -76,60 +79,62 @@ pub fn run(mode: Mode, machine: &Machine) -> Section {
     }
     series.push(("triad bandwidth".to_string(), points));
 
-    // Log-domain Sinkhorn: row tiles of the one pass over C per iteration. Timed per
-    // iteration: calls of 5 and 15 iterations, differenced (the validation and the
-    // final cost pass, both on the calling thread, cancel out).
+    // Log-domain Sinkhorn: row tiles of the one pass over C per iteration. Timed as
+    // calls of ITERATIONS iterations (validation and the final cost pass included, on
+    // the calling thread), divided by ITERATIONS.
     let n = match mode {
         Mode::Full => 4000,
         Mode::Quick => 300,
     };
     let transport = Transport::new(n).expect("the tour's sizes are valid");
-    let label = format!("log-domain sinkhorn, f64, n = {n} (time per iteration)");
+    let label =
+        format!("log-domain sinkhorn, f64, n = {n} (calls of 20 iterations, per iteration)");
     let per_iteration = |exec: &dyn ExecDyn| {
         let t = |iters| {
             seconds_per_call(budget, || {
                 std::hint::black_box(exec.sinkhorn(&transport, iters).is_ok());
             })
         };
-        (t(15) - t(5)) / 10.0
+        t(ITERATIONS) / f64::from(ITERATIONS)
     };
     let (ok, points, _) = scaling_timed(
         &mut section,
         &label,
         &counts(cores),
-        |exec| exec.sinkhorn(&transport, 15),
+        |exec| exec.sinkhorn(&transport, ITERATIONS),
         per_iteration,
     );
     section.ok &= ok;
     series.push(("log-domain sinkhorn".to_string(), points));
-    let label = format!("kernel-mode sinkhorn, f64, n = {n} (time per iteration)");
+    let label =
+        format!("kernel-mode sinkhorn, f64, n = {n} (calls of 20 iterations, per iteration)");
     let per_iteration = |exec: &dyn ExecDyn| {
         let t = |iters| {
             seconds_per_call(budget, || {
                 std::hint::black_box(exec.scale(&transport, iters).is_ok());
             })
         };
-        (t(15) - t(5)) / 10.0
+        t(ITERATIONS) / f64::from(ITERATIONS)
     };
     let (ok, points, kernel_mode) = scaling_timed(
         &mut section,
         &label,
         &counts(cores),
-        |exec| exec.scale(&transport, 15),
+        |exec| exec.scale(&transport, ITERATIONS),
         per_iteration,
     );
     section.ok &= ok;
     series.push(("kernel-mode sinkhorn".to_string(), points));
 
     // CG with Jacobi on the 2D Poisson matrix: row tiles of every pass. Timed per
-    // iteration, as Sinkhorn (5 and 15 iterations, differenced).
+    // iteration as Sinkhorn.
     let grid = match mode {
         Mode::Full => 1000,
         Mode::Quick => 200,
     };
-    let poisson = Poisson::new(grid);
+    let poisson = CgProblem::new(grid).expect("the tour's sizes are valid");
     let label = format!(
-        "cg (jacobi), 2D Poisson n = {} (time per iteration)",
+        "cg (jacobi), 2D Poisson n = {} (calls of 20 iterations, per iteration)",
         grid * grid
     );
     let per_iteration = |exec: &dyn ExecDyn| {
@@ -138,13 +143,13 @@ pub fn run(mode: Mode, machine: &Machine) -> Section {
                 std::hint::black_box(exec.cg(&poisson, iters).is_ok());
             })
         };
-        (t(15) - t(5)) / 10.0
+        t(ITERATIONS) / f64::from(ITERATIONS)
     };
     let (ok, points, _) = scaling_timed(
         &mut section,
         &label,
         &counts(cores),
-        |exec| exec.cg(&poisson, 15),
+        |exec| exec.cg(&poisson, ITERATIONS),
         per_iteration,
     );
     section.ok &= ok;
@@ -422,7 +427,7 @@ trait ExecDyn {
     fn sinkhorn(&self, p: &Transport, iters: u32) -> Result<Vec<f32>>;
     fn scale(&self, p: &Transport, iters: u32) -> Result<Vec<f32>>;
     fn prefill(&self, p: &Prompt) -> Result<Vec<f32>>;
-    fn cg(&self, a: &Poisson, iters: u32) -> Result<Vec<f32>>;
+    fn cg(&self, p: &CgProblem, iters: u32) -> Result<Vec<f32>>;
     fn decode(
         &self,
         cache: &mut H2oCache<'_>,
@@ -443,17 +448,16 @@ impl<E: Exec> ExecDyn for E {
         Ok(words([f, g].concat()))
     }
 
-    fn cg(&self, a: &Poisson, iters: u32) -> Result<Vec<f32>> {
+    fn cg(&self, p: &CgProblem, iters: u32) -> Result<Vec<f32>> {
         let opts = CgOpts::default()
             .tol(1e-300)
             .max_iter(iters)
             .precond(Precond::Jacobi);
-        let n = a.view().n();
-        let b = vec![1.0; n];
-        let mut x = vec![0.0; n];
-        let mut work = vec![0u8; cg_work_size::<f64>(n)?.bytes()];
-        cg::<f64, Simd>(self, &a.view(), &b, &mut x, &opts, &mut work)?;
-        Ok(words(x))
+        let mut x = p.x.borrow_mut();
+        x.fill(0.0);
+        let mut work = p.work.borrow_mut();
+        cg::<f64, Simd>(self, &p.a.view(), &p.b, &mut x, &opts, &mut work)?;
+        Ok(words(x.clone()))
     }
 
     fn prefill(&self, p: &Prompt) -> Result<Vec<f32>> {
@@ -530,6 +534,26 @@ impl Transport {
             c,
             a: vec![1.0 / n as f64; n],
             work: RefCell::new(vec![0u8; work.bytes()]),
+        })
+    }
+}
+
+/// The 2D Poisson matrix, a right-hand side of ones, and CG's iterate and workspace.
+struct CgProblem {
+    a: Poisson,
+    b: Vec<f64>,
+    x: RefCell<Vec<f64>>,
+    work: RefCell<Vec<u8>>,
+}
+
+impl CgProblem {
+    fn new(grid: usize) -> Result<CgProblem> {
+        let n = grid * grid;
+        Ok(CgProblem {
+            a: Poisson::new(grid),
+            b: vec![1.0; n],
+            x: RefCell::new(vec![0.0; n]),
+            work: RefCell::new(vec![0u8; cg_work_size::<f64>(n)?.bytes()]),
         })
     }
 }

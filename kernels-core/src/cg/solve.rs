@@ -97,13 +97,13 @@ pub fn cg<T: Real, P: CgKernels<T>>(
     let update = |alpha: T, p: &[T], q: &[T], x: &mut [T], r: &mut [T]| {
         let tiles = p.chunks(tile).zip(q.chunks(tile));
         let tiles = tiles.zip(x.chunks_mut(tile).zip(r.chunks_mut(tile)));
-        sum_tiles(exec, 4 * n, tiles, |_, ((p, q), (x, r))| {
+        sum_tiles(exec, STREAM_OPS * 4 * n, tiles, |_, ((p, q), (x, r))| {
             P::cg_update(alpha, p, q, x, r)
         })
     };
     let next_direction = |dir: &[T], beta: T, p: &mut [T]| {
         let tiles = dir.chunks(tile).zip(p.chunks_mut(tile));
-        exec.for_each(2 * n, tiles, |_, (dir, p)| {
+        exec.for_each(STREAM_OPS * 2 * n, tiles, |_, (dir, p)| {
             P::xpby(dir, beta, p);
             Ok(())
         })
@@ -180,7 +180,7 @@ impl<T: Real> Preconditioner<'_, T> {
         let n = r.len();
         let dot = |x: &[T], y: &[T]| {
             let tiles = x.chunks(tile).zip(y.chunks(tile));
-            sum_tiles(exec, 2 * n, tiles, |_, (x, y)| P::dot(x, y))
+            sum_tiles(exec, STREAM_OPS * 2 * n, tiles, |_, (x, y)| P::dot(x, y))
         };
         let rz = match self.kind {
             Precond::None => {
@@ -190,7 +190,9 @@ impl<T: Real> Preconditioner<'_, T> {
             Precond::Jacobi => {
                 let tiles = self.d_inv.chunks(tile).zip(r.chunks(tile));
                 let tiles = tiles.zip(z.chunks_mut(tile));
-                sum_tiles(exec, 3 * n, tiles, |_, ((d, r), z)| P::mul_dot(d, r, z))?
+                sum_tiles(exec, STREAM_OPS * 3 * n, tiles, |_, ((d, r), z)| {
+                    P::mul_dot(d, r, z)
+                })?
             }
             Precond::Ssor { omega } => {
                 ssor_apply::<T, P>(a, r, z, T::of(omega))?;
@@ -224,6 +226,11 @@ fn residual<T: Real, P: CgKernels<T>>(a: &SquareCsr<'_, T>, b: &[T], x: &[T], r:
     }
 }
 
+/// The passes are bound by memory, not arithmetic: for the executor's estimate, each
+/// value streamed counts as this many operations (about the time of one 8-byte load
+/// from memory in multiply-adds).
+const STREAM_OPS: usize = 8;
+
 /// Rows per vector tile at least: a tile's partial sum and its hand-off to a thread
 /// cost little against this many rows of a pass.
 const MIN_TILE_ROWS: usize = 16384;
@@ -244,7 +251,7 @@ fn spmv_dot<T: Real, P: CgKernels<T>>(
 ) -> Result<T> {
     let csr = a.csr();
     let (indptr, indices, values) = (csr.indptr(), csr.indices(), csr.values());
-    let ops = indices.len().saturating_mul(2);
+    let ops = indices.len().saturating_mul(STREAM_OPS);
     let tiles = q.chunks_mut(tile).zip(p.chunks(tile));
     sum_tiles(exec, ops, tiles, |t, (q, p_rows)| {
         let first = t * tile;

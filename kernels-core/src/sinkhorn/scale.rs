@@ -173,7 +173,8 @@ fn divide_rows_then_transpose<T: Real, P: SinkhornKernels<T>>(
     y: &mut [T],
     partial: &mut [T],
 ) -> Result<T> {
-    let ops = k.rows().saturating_mul(k.cols()).saturating_mul(2);
+    // Bound by memory: each entry of K streamed counts as 8 operations.
+    let ops = k.rows().saturating_mul(k.cols()).saturating_mul(8);
     let (after, ok) = tiles::run(exec, ops, x, y, &mut [], partial, |rows, x, y, _| {
         let (mut after, mut ok) = (T::zero(), true);
         let mut prev: Option<(&[T], T)> = None;
