@@ -80,13 +80,12 @@ impl Exec for ThreadPerTile {
 
 /// A head count that divides into no thread count tested.
 fn shape() -> Shape {
-    let s = Shape {
+    Shape {
         n_heads: 5,
         len: 300,
         dk: 24,
         dv: 16,
-    };
-    s
+    }
 }
 
 /// The chunked forward (chunk 64, a workspace for every head at once), the chunk
