@@ -73,6 +73,7 @@ step() {
 # NVRTC and ptxas from the PyPI wheels, when installed. Tests that need them say
 # loudly when they skip (KN_REQUIRE_NVRTC=1 turns a skip into a failure, as CI does).
 . scripts/cuda-tools.sh
+echo "NVRTC: ${nvrtc_dir:-not found}; ptxas: ${KN_PTXAS:-not found}"
 
 # A check whose tools are missing says SKIPPED loudly and passes, unless the named
 # KN_REQUIRE_* variable is 1 (CI mode sets them all): then it fails.
