@@ -7,10 +7,10 @@
 # FMA on x86_64) and with `-C target-feature=+avx2,+fma` (fused mul_add), in a target
 # directory of its own so the default build is not rebuilt.
 #
-# Measured on 2 cores (Intel Xeon, shared with other work): 2.3 to 2.8 minutes of
-# sweeps per pass (the f32 sweeps split over the cores) plus a release build of
-# kernels-simd's tests per pass (1.4 minutes from scratch); 6.6 minutes in all with
-# the default pass already built. CI runs it after the test command.
+# Measured on 2 cores (Intel Xeon, shared with other work): 4.5 minutes in all in a CI
+# run, after the test command had built the release dependencies (each pass a build
+# of 0.5 to 0.7 minutes and 1.6 minutes of sweeps; the f32 sweeps split over the
+# cores); 6.6 minutes under heavier load. CI runs it after the test command.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
