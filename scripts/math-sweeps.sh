@@ -9,8 +9,8 @@
 #
 # Measured on 2 cores (Intel Xeon, shared with other work): 4.5 minutes in all in a CI
 # run, after the test command had built the release dependencies (each pass a build
-# of 0.5 to 0.7 minutes and 1.6 minutes of sweeps; the f32 sweeps split over the
-# cores); 6.6 minutes under heavier load. CI runs it after the test command.
+# of 0.5 to 0.7 minutes and 1.5 to 1.8 minutes of sweeps; the f32 sweeps split over
+# the cores); 6.6 minutes under heavier load. CI runs it after the test command.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
