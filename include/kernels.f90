@@ -126,9 +126,10 @@ module kernels
 
   ! What an iterative kernel reports. The pointer a kernel takes may be NULL.
   type, bind(C) :: kn_report
-    ! Outer iterations done.
+    ! Outer iterations done; saturates at UINT32_MAX (never wraps).
     integer(c_int32_t) :: iterations
     ! Inner iterations summed over the outer ones (e.g. CG steps); 0 if none.
+    ! Saturates at UINT32_MAX (never wraps): that value means at least as many.
     integer(c_int32_t) :: inner_iterations
     ! The stopping measure at exit (see each kernel).
     real(c_double) :: error
@@ -247,6 +248,13 @@ module kernels
   end type kn_access
 
   ! Options of `kn_sns_*`.
+  !
+  ! Work cap: a solve does at most `sinkhorn_iters` Sinkhorn iterations and
+  ! `max_newton` Newton-stage steps; each step runs at most `cg_max_iter` CG iterations
+  ! (each O(kept entries)) and up to 31 line-search evaluations (O(n*m) each). The CG
+  ! work is bounded only by the product, `max_newton * cg_max_iter` iterations in all
+  ! (default 100 * (n + m); `cg_max_iter` = 3e9 with `max_newton` = 100 allows 3e11):
+  ! choose both to bound the run time. The report's counters saturate at UINT32_MAX.
   type, bind(C) :: kn_sns_opts
     ! `sizeof` of this struct as the caller compiled it; `kn_sns_opts_default()`
     ! fills it in.
@@ -268,7 +276,8 @@ module kernels
     ! mass are kept. The cap must cover the plan's effective support, else
     ! Newton converges only linearly.
     real(c_double) :: density
-    ! CG iterations per Newton step; 0 means n + m.
+    ! CG iterations per Newton step (not per solve: see the work cap above); 0
+    ! means n + m.
     integer(c_int32_t) :: cg_max_iter
     ! Relative residual of the Newton system, in (0, 1); 0 means 1e-10 (f64)
     ! or 1e-5 (f32).
@@ -1741,7 +1750,8 @@ module kernels
     ! - `work`, `work_bytes`: at least `kn_sns_work_bytes(n, m, opts->density)`
     !   bytes, any alignment (NULL only with 0 bytes).
     ! - `rep` (nullable): `iterations` = Sinkhorn iterations + Newton-stage steps,
-    !   `inner_iterations` = CG iterations, `error` = ||P 1 - a||_1 +
+    !   `inner_iterations` = CG iterations (at most `max_newton * cg_max_iter`; both
+    !   counters saturate at UINT32_MAX), `error` = ||P 1 - a||_1 +
     !   ||P^T 1 - b||_1 of the returned f, g, `value` = <P, C>, `converged`.
     !
     ! Returns `KN_OK`; `KN_NOT_CONVERGED` (f, g, plan and rep written, tolerance not
@@ -1792,7 +1802,8 @@ module kernels
     ! - `work`, `work_bytes`: at least `kn_sns_work_bytes(n, m, opts->density)`
     !   bytes, any alignment (NULL only with 0 bytes).
     ! - `rep` (nullable): `iterations` = Sinkhorn iterations + Newton-stage steps,
-    !   `inner_iterations` = CG iterations, `error` = ||P 1 - a||_1 +
+    !   `inner_iterations` = CG iterations (at most `max_newton * cg_max_iter`; both
+    !   counters saturate at UINT32_MAX), `error` = ||P 1 - a||_1 +
     !   ||P^T 1 - b||_1 of the returned f, g, `value` = <P, C>, `converged`.
     !
     ! Returns `KN_OK`; `KN_NOT_CONVERGED` (f, g, plan and rep written, tolerance not

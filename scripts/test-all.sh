@@ -5,20 +5,64 @@
 #   the ffi also with its cuda feature), the C and C++ tests under AddressSanitizer and
 #   UBSan and once under valgrind memcheck, the no_std/no-allocator proof for
 #   thumbv7em-none-eabihf, the fuzz targets' build, and a quick run of the tour.
+# It first runs scripts/setup.sh, which installs what is missing (rustup target and
+# components, the Debian packages, NVRTC and ptxas in .venv) and does nothing on a
+# machine that has it all; KN_SETUP=0 skips that.
 # The checks that need a GPU skip loudly here; scripts/gpu-check.sh runs them.
-# Needs: rustup targets/components and the NVRTC/ptxas wheels (see .ci/run).
+# Any other check that cannot run says SKIPPED, and the run ends with the list of
+# what was skipped. In CI mode (CI=true, as CI services set it) a step that skips
+# anything but a GPU check fails.
 set -uo pipefail
 cd "$(dirname "$0")/.."
+
+ci=0
+case ${CI:-} in
+  true | 1)
+    ci=1
+    # Missing tools are failures, not skips.
+    export KN_REQUIRE_NVRTC=1 KN_REQUIRE_VALGRIND=1 KN_REQUIRE_FIRMWARE=1 KN_REQUIRE_MPI=1 \
+      KN_REQUIRE_CONSUMER=1
+    ;;
+esac
+
+if [ "${KN_SETUP:-1}" != 0 ]; then
+  echo "==> set-up (scripts/setup.sh)"
+  if ! scripts/setup.sh; then
+    echo "set-up failed: the steps whose tools are missing will say SKIPPED (or fail in CI mode)"
+  fi
+fi
 
 passed=0
 failed=0
 failures=()
+logs=target/test-all
+mkdir -p "$logs"
+: >"$logs/skipped.txt"
+# SKIPPED lines of checks that need a GPU (a CUDA device), the only ones CI mode
+# accepts: kernels-cuda/tests/common, kernels-ffi/tests/cuda_*, tests/c/test_cuda.c.
+gpu_skips='SKIPPED: GPU check |SKIPPED: [a-z_:]+: (no CUDA device|a CUDA device is present)|SKIPPED: CUDA part of the C tests: no device'
 step() {
   local name=$1
   shift
   echo
   echo "==> $name"
-  if "$@"; then
+  "$@" 2>&1 | tee "$logs/step.log"
+  local ok=${PIPESTATUS[0]}
+  # Each SKIPPED line once (the Rust tests write theirs to both streams, possibly
+  # after the harness's "test name ... ").
+  local skipped
+  skipped=$(grep -oE 'SKIPPED.*' "$logs/step.log" | sort -u)
+  if [ -n "$skipped" ]; then
+    awk -v step="[$name] " '{ print step $0 }' <<<"$skipped" >>"$logs/skipped.txt"
+    local not_gpu
+    not_gpu=$(grep -Ev "$gpu_skips" <<<"$skipped")
+    if [ "$ok" -eq 0 ] && [ "$ci" = 1 ] && [ -n "$not_gpu" ]; then
+      echo "CI mode (CI=true): only checks that need a GPU may be skipped; this step skipped:"
+      echo "$not_gpu"
+      ok=1
+    fi
+  fi
+  if [ "$ok" -eq 0 ]; then
     passed=$((passed + 1))
   else
     failed=$((failed + 1))
@@ -30,9 +74,10 @@ step() {
 # NVRTC and ptxas from the PyPI wheels, when installed. Tests that need them say
 # loudly when they skip (KN_REQUIRE_NVRTC=1 turns a skip into a failure, as CI does).
 . scripts/cuda-tools.sh
+echo "NVRTC: ${nvrtc_dir:-not found}; ptxas: ${KN_PTXAS:-not found}"
 
 # A check whose tools are missing says SKIPPED loudly and passes, unless the named
-# KN_REQUIRE_* variable is 1 (CI sets them after installing the tools): then it fails.
+# KN_REQUIRE_* variable is 1 (CI mode sets them all): then it fails.
 have_tools() {
   local require=$1 why=$2
   shift 2
@@ -205,6 +250,10 @@ step "fuzz targets build" cargo check --manifest-path fuzz/Cargo.toml --bins
 step "tour (quick)" cargo run --locked --release -p kernels-tour -- --quick --out target/tour-quick
 
 echo
+if [ -s "$logs/skipped.txt" ]; then
+  echo "skipped in this run (the GPU checks run in scripts/gpu-check.sh):"
+  cat "$logs/skipped.txt"
+fi
 if [ "$failed" -ne 0 ]; then
   printf 'failed step: %s\n' "${failures[@]}"
 fi

@@ -3,12 +3,15 @@
 /// The outcome of an iterative kernel.
 ///
 /// Kernels fill the fields they have a meaning for and document each one; the rest
-/// stay zero.
+/// stay zero. The two counters saturate at `u32::MAX` instead of wrapping (a sum of
+/// inner iterations can exceed it: SNS allows `max_newton * cg_max_iter` CG steps), so
+/// a count of `u32::MAX` means "at least that many".
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Report {
-    /// Outer iterations done.
+    /// Outer iterations done (saturating at `u32::MAX`).
     pub iterations: u32,
-    /// Inner iterations summed over the outer ones (e.g. CG steps); 0 if none.
+    /// Inner iterations summed over the outer ones (e.g. CG steps), saturating at
+    /// `u32::MAX`; 0 if none.
     pub inner_iterations: u32,
     /// The stopping measure at exit (each kernel says which).
     pub error: f64,
@@ -16,6 +19,26 @@ pub struct Report {
     pub value: f64,
     /// Whether `error <= tol` at exit.
     pub converged: bool,
+}
+
+impl Report {
+    /// Counts `n` more outer iterations, saturating at `u32::MAX`.
+    ///
+    /// ```
+    /// use kernels_core::Report;
+    ///
+    /// let mut r = Report { iterations: u32::MAX - 1, ..Report::default() };
+    /// r.add_iterations(5);
+    /// assert_eq!(r.iterations, u32::MAX);
+    /// ```
+    pub fn add_iterations(&mut self, n: u32) {
+        self.iterations = self.iterations.saturating_add(n);
+    }
+
+    /// Counts `n` more inner iterations, saturating at `u32::MAX`.
+    pub fn add_inner_iterations(&mut self, n: u32) {
+        self.inner_iterations = self.inner_iterations.saturating_add(n);
+    }
 }
 
 /// The latest `N` reports of an iterative solve, in fixed memory: the observer of the
@@ -83,5 +106,29 @@ impl<const N: usize> History<N> {
     /// How many reports were dropped to make room (or, for `N = 0`, not kept).
     pub fn dropped(&self) -> u64 {
         self.dropped
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counters_saturate_instead_of_wrapping() {
+        // SNS sums CG iterations over Newton steps: 100 steps of cg_max_iter = 3e9
+        // would wrap a plain u32 sum (and panic in a debug build).
+        let mut r = Report::default();
+        for _ in 0..100 {
+            r.add_inner_iterations(3_000_000_000);
+        }
+        assert_eq!(r.inner_iterations, u32::MAX);
+        r.add_iterations(u32::MAX);
+        r.add_iterations(2);
+        assert_eq!(r.iterations, u32::MAX);
+        let mut r = Report::default();
+        r.add_iterations(7);
+        r.add_inner_iterations(9);
+        r.add_inner_iterations(1);
+        assert_eq!((r.iterations, r.inner_iterations), (7, 10));
     }
 }

@@ -7,9 +7,10 @@ use kernels_core::{Report, Result};
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct kn_report {
-    /// Outer iterations done.
+    /// Outer iterations done; saturates at UINT32_MAX (never wraps).
     pub iterations: u32,
     /// Inner iterations summed over the outer ones (e.g. CG steps); 0 if none.
+    /// Saturates at UINT32_MAX (never wraps): that value means at least as many.
     pub inner_iterations: u32,
     /// The stopping measure at exit (see each kernel).
     pub error: f64,

@@ -11,6 +11,13 @@ use kernels_core::{Dense, Real, Result, checked_product};
 use kernels_simd::Simd;
 
 /// Options of `kn_sns_*`.
+///
+/// Work cap: a solve does at most `sinkhorn_iters` Sinkhorn iterations and
+/// `max_newton` Newton-stage steps; each step runs at most `cg_max_iter` CG iterations
+/// (each O(kept entries)) and up to 31 line-search evaluations (O(n*m) each). The CG
+/// work is bounded only by the product, `max_newton * cg_max_iter` iterations in all
+/// (default 100 * (n + m); `cg_max_iter` = 3e9 with `max_newton` = 100 allows 3e11):
+/// choose both to bound the run time. The report's counters saturate at UINT32_MAX.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct kn_sns_opts {
@@ -34,7 +41,8 @@ pub struct kn_sns_opts {
     /// mass are kept. The cap must cover the plan's effective support, else
     /// Newton converges only linearly.
     pub density: f64,
-    /// CG iterations per Newton step; 0 means n + m.
+    /// CG iterations per Newton step (not per solve: see the work cap above); 0
+    /// means n + m.
     pub cg_max_iter: u32,
     /// Relative residual of the Newton system, in (0, 1); 0 means 1e-10 (f64)
     /// or 1e-5 (f32).
@@ -190,7 +198,8 @@ where
 /// - `work`, `work_bytes`: at least `kn_sns_work_bytes(n, m, opts->density)`
 ///   bytes, any alignment (NULL only with 0 bytes).
 /// - `rep` (nullable): `iterations` = Sinkhorn iterations + Newton-stage steps,
-///   `inner_iterations` = CG iterations, `error` = ||P 1 - a||_1 +
+///   `inner_iterations` = CG iterations (at most `max_newton * cg_max_iter`; both
+///   counters saturate at UINT32_MAX), `error` = ||P 1 - a||_1 +
 ///   ||P^T 1 - b||_1 of the returned f, g, `value` = <P, C>, `converged`.
 ///
 /// Returns `KN_OK`; `KN_NOT_CONVERGED` (f, g, plan and rep written, tolerance not
@@ -243,7 +252,8 @@ pub unsafe extern "C" fn kn_sns_f32(
 /// - `work`, `work_bytes`: at least `kn_sns_work_bytes(n, m, opts->density)`
 ///   bytes, any alignment (NULL only with 0 bytes).
 /// - `rep` (nullable): `iterations` = Sinkhorn iterations + Newton-stage steps,
-///   `inner_iterations` = CG iterations, `error` = ||P 1 - a||_1 +
+///   `inner_iterations` = CG iterations (at most `max_newton * cg_max_iter`; both
+///   counters saturate at UINT32_MAX), `error` = ||P 1 - a||_1 +
 ///   ||P^T 1 - b||_1 of the returned f, g, `value` = <P, C>, `converged`.
 ///
 /// Returns `KN_OK`; `KN_NOT_CONVERGED` (f, g, plan and rep written, tolerance not

@@ -58,7 +58,7 @@ pub fn lse_affine<T: Real>(n: usize, result: T, arg_abs: T) -> T {
 
 /// `exp_affine`, per element with the result `value` and `arg_abs = |alpha x_j| +
 /// |y_j| + |beta|`: `value (8u + 6u arg_abs)` plus four of the smallest subnormal.
-/// The vector exponential is within 2 ulp (f32) or 1 ulp (f64) and libm within 1,
+/// The vector exponential is within 2 ulp (f32) or 3 ulp (f64) and libm within 1,
 /// counted in representable values (so absolute in the subnormal range); each
 /// argument rounds up to twice, and an absolute argument error `d` is a relative
 /// result error of about `d`.

@@ -31,6 +31,27 @@
 //! exact by Sterbenz's lemma, and every other multiply-add only touches terms
 //! that are small compared to the final sum. The measured bounds below are
 //! the maxima of both builds.
+//!
+//! # Accuracy, and what checks it
+//!
+//! Errors are counted in ulp against the standard library (`f64::exp`/`f64::ln`,
+//! rounded to `f32` for the `f32` functions). Two figures per function:
+//!
+//! | function | bound (every test run) | measured maximum (the sweeps) |
+//! | --- | --- | --- |
+//! | `exp_f32x8` | 2 ulp | 2 ulp, all 2^32 inputs |
+//! | `ln_f32x8` | 2 ulp | 1 ulp, all 2^32 inputs |
+//! | `exp_f64x4` | 3 ulp | 1 ulp, 2^27 random inputs |
+//! | `ln_f64x4` | 3 ulp | 1 ulp, 2^27 random inputs |
+//!
+//! The bound is the contract: the default test suite asserts it on sampled inputs
+//! (strided bit patterns, dense ranges, random sets, proptest), and the
+//! dispatched exponential of the kernels at every SIMD level the CPU has. The
+//! measured maximum is asserted by the long sweeps, `scripts/math-sweeps.sh`,
+//! which runs them in release twice, in the default build (no FMA) and with
+//! `-C target-feature=+avx2,+fma` (fused `mul_add`); it fails if any input is
+//! further off than the table says. The `f32` sweeps are exhaustive; the `f64` ones
+//! are random samples, so their figure is a measurement, not a proof.
 
 use crate::lanes::{Element, Lanes, Portable};
 use num_traits::Float;
@@ -175,11 +196,12 @@ const LN_F64_LG: [f64; 7] = [
 ///
 /// Max error 2 ulp (ulp counted as distance in representable values, so
 /// absolute in units of the smallest subnormal in the underflow range)
-/// against `f64::exp` rounded to `f32`, measured *exhaustively* over all
-/// 2^32 `f32` inputs, both with and without hardware FMA
-/// (`cargo test -p kernels-simd --release -- --ignored exhaustive`).
-/// The bound is met with no slack: the degree-5 polynomial was chosen as the
-/// cheapest one that meets it (see `EXP_F32_Q` for the 1-ulp degree-6 set).
+/// against `f64::exp` rounded to `f32`: the bound the tests assert on samples,
+/// and the maximum measured *exhaustively* over all 2^32 `f32` inputs, both
+/// with and without hardware FMA, by `scripts/math-sweeps.sh` (which fails
+/// above 2 ulp). The bound is met with no slack: the degree-5 polynomial was
+/// chosen as the cheapest one that meets it (see `EXP_F32_Q` for the 1-ulp
+/// degree-6 set).
 #[inline]
 #[must_use]
 pub fn exp_f32x8(x: f32x8) -> f32x8 {
@@ -207,9 +229,10 @@ pub fn exp_f32x8(x: f32x8) -> f32x8 {
 ///
 /// # Accuracy
 ///
-/// Max error 1 ulp against `f64::ln` rounded to `f32`, measured exhaustively
-/// over all 2^32 `f32` inputs, with and without hardware FMA
-/// (`cargo test -p kernels-simd --release -- --ignored exhaustive`).
+/// Max error 2 ulp against `f64::ln` rounded to `f32` (the bound the tests
+/// assert on samples). The measured maximum is 1 ulp, over all 2^32 `f32`
+/// inputs, with and without hardware FMA: `scripts/math-sweeps.sh` asserts
+/// that exhaustively.
 #[inline]
 #[must_use]
 pub fn ln_f32x8(x: f32x8) -> f32x8 {
@@ -267,11 +290,12 @@ pub fn ln_f32x8(x: f32x8) -> f32x8 {
 ///
 /// # Accuracy
 ///
-/// Max error 1 ulp against `f64::exp` (std), measured over 2^26 random inputs
-/// uniform in `[-746, 710]`, 2^25 log-uniform in `|x| in [2^-60, 2^10]` and
-/// 2^25 in the subnormal-result range `[-745.2, -708]`, with and without
-/// hardware FMA (`cargo test -p kernels-simd --release -- --ignored
-/// exhaustive`).
+/// Max error 3 ulp against `f64::exp` (std): the bound the tests assert on
+/// samples, here and for the dispatched exponential at every SIMD level. The
+/// measured maximum is 1 ulp, over 2^26 random inputs uniform in `[-746, 710]`,
+/// 2^25 log-uniform in `|x| in [2^-60, 2^10]` and 2^25 in the subnormal-result
+/// range `[-745.2, -708]`, with and without hardware FMA: `scripts/math-sweeps.sh`
+/// asserts 1 ulp on those samples (random, not exhaustive).
 #[inline]
 #[must_use]
 pub fn exp_f64x4(x: f64x4) -> f64x4 {
@@ -304,10 +328,11 @@ pub fn exp_f64x4(x: f64x4) -> f64x4 {
 ///
 /// # Accuracy
 ///
-/// Max error 1 ulp against `f64::ln` (std), measured over 2^26 random bit
-/// patterns covering all positive normals and subnormals, 2^25 uniform in
-/// `[0.5, 2]` and 2^24 subnormals, with and without hardware FMA
-/// (`cargo test -p kernels-simd --release -- --ignored exhaustive`).
+/// Max error 3 ulp against `f64::ln` (std): the bound the tests assert on
+/// samples. The measured maximum is 1 ulp, over 2^26 random bit patterns
+/// covering all positive normals and subnormals, 2^25 uniform in `[0.5, 2]` and
+/// 2^24 subnormals, with and without hardware FMA: `scripts/math-sweeps.sh`
+/// asserts 1 ulp on those samples (random, not exhaustive).
 #[inline]
 #[must_use]
 pub fn ln_f64x4(x: f64x4) -> f64x4 {
@@ -633,8 +658,15 @@ mod tests {
         if RELEASE { release } else { debug }
     }
 
+    /// The documented bounds (the module's table): what every sampled test asserts.
     const F32_ULP_BOUND: u64 = 2;
     const F64_ULP_BOUND: u64 = 3;
+    /// The measured maxima the doc comments state, asserted by the long sweeps
+    /// (`exhaustive_*`, run by `scripts/math-sweeps.sh`).
+    const EXP_F32_MEASURED: u64 = 2;
+    const LN_F32_MEASURED: u64 = 1;
+    const EXP_F64_MEASURED: u64 = 1;
+    const LN_F64_MEASURED: u64 = 1;
 
     // -------------------------------------------------------- f32 sweeps --
 
@@ -666,6 +698,10 @@ mod tests {
     }
 
     fn check64(name: &str, sweep: Sweep64) {
+        check64_within(name, sweep, F64_ULP_BOUND);
+    }
+
+    fn check64_within(name: &str, sweep: Sweep64, bound: u64) {
         let (worst, count) = sweep.finish();
         std::println!(
             "{name}: {count} inputs, max {} ulp at {:e} ({:#018x})",
@@ -674,8 +710,8 @@ mod tests {
             worst.at.to_bits()
         );
         assert!(
-            worst.ulp <= F64_ULP_BOUND,
-            "{name}: {} ulp at {:e} ({:#018x})",
+            worst.ulp <= bound,
+            "{name}: {} ulp at {:e} ({:#018x}), above {bound}",
             worst.ulp,
             worst.at,
             worst.at.to_bits()
@@ -1342,9 +1378,10 @@ mod tests {
 
     // ------------------------------------------- exhaustive measurement --
 
-    /// All 2^32 `f32` inputs, split over the available cores. Run with
-    /// `cargo test -p kernels-simd --release -- --ignored exhaustive --nocapture`.
-    fn exhaustive32(name: &str, f: fn(f32x8) -> f32x8, reference: fn(f32) -> f32) {
+    /// All 2^32 `f32` inputs, split over the available cores, none more than `bound`
+    /// ulp off. `scripts/math-sweeps.sh` runs these (`cargo test -p kernels-simd
+    /// --release -- --ignored exhaustive --nocapture`).
+    fn exhaustive32(name: &str, f: fn(f32x8) -> f32x8, reference: fn(f32) -> f32, bound: u64) {
         let threads = std::thread::available_parallelism().map_or(4, |n| n.get()) as u64;
         let per = (1u64 << 32) / threads;
         let handles: Vec<_> = (0..threads)
@@ -1378,25 +1415,30 @@ mod tests {
             worst.at,
             worst.at.to_bits()
         );
-        assert!(worst.ulp <= F32_ULP_BOUND);
+        assert!(
+            worst.ulp <= bound,
+            "{name}: {} ulp at {:e}, above {bound}",
+            worst.ulp,
+            worst.at
+        );
     }
 
     #[test]
     #[ignore = "exhaustive: 2^32 inputs, run in --release"]
     fn exhaustive_exp_f32() {
-        exhaustive32("exp_f32 exhaustive", exp_f32x8, ref_exp32);
+        exhaustive32("exp_f32 exhaustive", exp_f32x8, ref_exp32, EXP_F32_MEASURED);
     }
 
     #[test]
     #[ignore = "exhaustive: 2^32 inputs, run in --release"]
     fn exhaustive_ln_f32() {
-        exhaustive32("ln_f32 exhaustive", ln_f32x8, ref_ln32);
+        exhaustive32("ln_f32 exhaustive", ln_f32x8, ref_ln32, LN_F32_MEASURED);
     }
 
     /// Larger random f64 sweeps than the default test (2^26 + 2^25 + 2^25
-    /// inputs for exp, 2^26 + 2^25 + 2^24 for ln; about 10 s in release).
-    /// Named `exhaustive_*` only so that the same `--ignored exhaustive`
-    /// filter runs every measurement quoted in the doc comments.
+    /// inputs for exp, 2^26 + 2^25 + 2^24 for ln; about 20 s in release), held to
+    /// the measured 1 ulp of the doc comments. Named `exhaustive_*` only so that
+    /// the same `--ignored exhaustive` filter runs every measurement quoted there.
     #[test]
     #[ignore = "long: run in --release"]
     fn exhaustive_f64_random() {
@@ -1405,34 +1447,34 @@ mod tests {
         for _ in 0..1u64 << 26 {
             s.push(rng.uniform(-746.0, 710.0));
         }
-        check64("exp_f64 uniform [-746, 710]", s);
+        check64_within("exp_f64 uniform [-746, 710]", s, EXP_F64_MEASURED);
         let mut s = Sweep64::new(exp_f64x4, f64::exp);
         for _ in 0..1u64 << 25 {
             let mag = rng.uniform(-60.0, 10.0).exp2();
             s.push(if rng.next() & 1 == 0 { mag } else { -mag });
         }
-        check64("exp_f64 log-uniform", s);
+        check64_within("exp_f64 log-uniform", s, EXP_F64_MEASURED);
         let mut s = Sweep64::new(exp_f64x4, f64::exp);
         for _ in 0..1u64 << 25 {
             s.push(rng.uniform(-745.2, -708.0));
         }
-        check64("exp_f64 subnormal results", s);
+        check64_within("exp_f64 subnormal results", s, EXP_F64_MEASURED);
 
         let mut s = Sweep64::new(ln_f64x4, f64::ln);
         for _ in 0..1u64 << 26 {
             s.push(f64::from_bits(rng.next() % 0x7FF0_0000_0000_0000));
         }
-        check64("ln_f64 random positive bits", s);
+        check64_within("ln_f64 random positive bits", s, LN_F64_MEASURED);
         let mut s = Sweep64::new(ln_f64x4, f64::ln);
         for _ in 0..1u64 << 25 {
             s.push(rng.uniform(0.5, 2.0));
         }
-        check64("ln_f64 uniform [0.5, 2]", s);
+        check64_within("ln_f64 uniform [0.5, 2]", s, LN_F64_MEASURED);
         let mut s = Sweep64::new(ln_f64x4, f64::ln);
         for _ in 0..1u64 << 24 {
             s.push(f64::from_bits(rng.next() & 0x000F_FFFF_FFFF_FFFF));
         }
-        check64("ln_f64 subnormals", s);
+        check64_within("ln_f64 subnormals", s, LN_F64_MEASURED);
     }
 
     // -------------------------------------------------------- benchmark --

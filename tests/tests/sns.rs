@@ -1,7 +1,7 @@
 //! Sinkhorn-Newton-Sparse: the paper's random assignment problem to an L1 error of
 //! 1e-12, agreement with a long Sinkhorn run, the Sinkhorn fallback, never a worse
-//! iterate than the one given, f32, SIMD against scalar, and every class of bad
-//! input (status and untouched outputs).
+//! iterate than the one given, the documented work caps, f32, SIMD against scalar,
+//! and every class of bad input (status and untouched outputs).
 
 use kernels_core::Sequential;
 use kernels_core::sinkhorn::{SinkhornOpts, sinkhorn_log, sinkhorn_work_size};
@@ -234,6 +234,61 @@ fn a_worse_newton_step_is_not_returned_from_a_good_start() {
     assert!(
         out.report.error <= start_error * (1.0 + 1e-6) + 1e-16,
         "{out:?} vs {start_error:e}"
+    );
+}
+
+#[test]
+fn work_stays_within_the_documented_caps() {
+    // SnsOpts' "Work cap": at most sinkhorn_iters + max_newton outer steps and
+    // max_newton * cg_max_iter CG iterations, observed step by step on a solve that
+    // cannot converge (tol below rounding), so every cap is reached.
+    let n = 40;
+    let (c, w) = assignment(n, 19);
+    let capped = opts(0.02, 1e-300)
+        .sinkhorn_iters(5)
+        .max_newton(4)
+        .cg_max_iter(3);
+    let mut f = vec![0.0; n];
+    let mut g = vec![0.0; n];
+    let mut plan = vec![0.0; n * n];
+    let mut work = vec![0u8; sns_work_size::<f64>(n, n, 0.0).unwrap().bytes()];
+    let cost = Dense::new(&c[..], n, n).unwrap();
+    let mut seen: Vec<SnsOutcome> = Vec::new();
+    let out = kernels_core::sns::sns_observed::<f64, Simd>(
+        &Sequential,
+        cost,
+        &w,
+        &w,
+        &capped,
+        &mut f,
+        &mut g,
+        &mut plan,
+        &mut work,
+        &mut |o| seen.push(*o),
+    )
+    .unwrap();
+    assert_eq!(out.report.iterations, 5 + 4, "{out:?}");
+    assert_eq!(out.newton_steps + out.fallbacks, 4, "{out:?}");
+    assert!(out.report.inner_iterations <= 4 * 3, "{out:?}");
+    // Stage 1, then one observation per Newton-stage step, each within cg_max_iter.
+    assert_eq!(seen.len(), 1 + 4);
+    assert_eq!(seen[0].report.inner_iterations, 0);
+    for pair in seen.windows(2) {
+        let step = pair[1].report.inner_iterations - pair[0].report.inner_iterations;
+        assert!(step <= 3, "{seen:?}");
+    }
+    assert_eq!(seen[4].report.inner_iterations, out.report.inner_iterations);
+    // A per-step cap of u32::MAX is a cap, not a count: CG stops at its tolerance,
+    // here before the default cap (n + m) too, so the two solves are the same.
+    let solve = |cg_max_iter| {
+        let o = opts(0.02, 1e-300).max_newton(3).cg_max_iter(cg_max_iter);
+        run::<f64, Simd>(n, &c, &w, &o, None).0.unwrap()
+    };
+    let (huge, default) = (solve(u32::MAX), solve(0));
+    assert_eq!(huge, default);
+    assert!(
+        huge.report.inner_iterations > 0 && huge.report.inner_iterations < 3 * 2 * n as u32,
+        "{huge:?}"
     );
 }
 

@@ -232,3 +232,28 @@ fn a_context_range_of_infinite_width_is_refused() {
     let mut ok = tuner_init_contextual(8, 1.0, 1.9, -1e307, 1e307, 1).unwrap();
     assert!(tuner_next(&mut ok, 0.5).is_ok());
 }
+
+/// Found by the omega_tuner fuzz target in CI: the mean cost of subnormal costs
+/// rounds to 0 (5e-324 / 2), and as the unit of the losses (and of the contextual
+/// tuner's gaps) it made them 0 / 0: the next round answered KN_ERR_INTERNAL on a
+/// state the library itself had written.
+#[test]
+fn subnormal_costs_still_give_a_distribution() {
+    let tsallis = OmegaTuner::new(8, 1.0, 1.9, 5).unwrap();
+    let contextual = OmegaTuner::new_contextual(8, 1.0, 1.9, 0.0, 1.0, 5).unwrap();
+    for mut t in [tsallis, contextual] {
+        for cost in [5e-324, 0.0, 0.0, 5e-324, 0.0, 1e-310] {
+            t.next(0.5).unwrap();
+            t.feedback(cost).unwrap();
+        }
+        let mut p = [0.0; OMEGA_TUNER_MAX_ARMS];
+        let arms = t.probabilities(0.5, &mut p).unwrap();
+        let total: f64 = p[..arms].iter().sum();
+        assert!(
+            p[..arms].iter().all(|v| *v >= 0.0) && (total - 1.0).abs() < 1e-12,
+            "{p:?}"
+        );
+        let omega = t.next(0.5).unwrap();
+        assert!((1.0..=1.9).contains(&omega));
+    }
+}

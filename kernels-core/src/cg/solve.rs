@@ -136,7 +136,7 @@ pub fn cg<T: Real, P: CgKernels<T>>(
             }
             let alpha = rz / pq;
             let rr = update(alpha, p, q, x, r)?;
-            report.iterations += 1;
+            report.add_iterations(1);
             if Float::sqrt(rr.to_f64_lossless()) / scale <= opts.tol {
                 break;
             }

@@ -8,6 +8,18 @@ use crate::{Error, Result};
 /// `SnsOpts::default().reg(1.0 / 1200.0).tol(1e-12)`: the struct is
 /// `#[non_exhaustive]` so that options can be added without breaking callers. The
 /// fields stay readable.
+///
+/// # Work cap
+///
+/// A solve does at most `sinkhorn_iters` Sinkhorn iterations, then at most
+/// `max_newton` Newton-stage steps. Each step builds the sparse Newton system
+/// (`O(n m)`), runs at most `cg_max_iter` CG iterations on it (each `O(kept entries)`)
+/// and evaluates the dual at up to 31 line-search points (`O(n m)` each), or one
+/// Sinkhorn iteration when the search fails. The CG work is bounded only by the
+/// product: at most `max_newton * cg_max_iter` CG iterations in all (with the defaults,
+/// `100 * (n + m)`; `cg_max_iter = 3e9` with `max_newton = 100` allows `3e11`). There
+/// is no separate cap on the total: bound the run time by choosing the two factors.
+/// The report's counters saturate at `u32::MAX` when a sum exceeds it.
 #[derive(Clone, Copy, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct SnsOpts {
@@ -18,7 +30,8 @@ pub struct SnsOpts {
     /// Sinkhorn iterations before the Newton stage (the paper's `N1`); may be 0.
     pub sinkhorn_iters: u32,
     /// The most Newton steps (each either a Newton step or, when the line search
-    /// rejects it, a Sinkhorn iteration); may be 0.
+    /// rejects it, a Sinkhorn iteration); may be 0. The CG work of a solve is at most
+    /// `max_newton * cg_max_iter` iterations (see "Work cap" above).
     pub max_newton: u32,
     /// The most plan entries kept in the sparsified Hessian, as a fraction of
     /// `n * m`, in `(0, 1]`; 0 means the default `max(0.1, 8 / min(n, m))` (at most
@@ -26,7 +39,8 @@ pub struct SnsOpts {
     /// `1e-15` of the plan's mass. The cap must cover the plan's effective support:
     /// dropping entries that carry mass makes Newton converge only linearly.
     pub density: f64,
-    /// CG iterations per Newton step; 0 means the default `n + m`.
+    /// CG iterations per Newton step; 0 means the default `n + m`. A cap per step, not
+    /// per solve: the solve may run `max_newton` times as many.
     pub cg_max_iter: u32,
     /// Relative residual of the Newton system; 0 means the default (`1e-10` in
     /// `f64`, `1e-5` in `f32`).

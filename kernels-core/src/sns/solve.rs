@@ -23,9 +23,10 @@ const RESOLUTION: f64 = 1e-13;
 /// What [`sns`] did, beyond the [`Report`].
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct SnsOutcome {
-    /// The report: `iterations` = Sinkhorn iterations + Newton-stage steps,
-    /// `inner_iterations` = CG iterations, `error` = L1 marginal error of the
-    /// returned potentials, `value` = `<P, C>`.
+    /// The report: `iterations` = Sinkhorn iterations + Newton-stage steps (at most
+    /// `sinkhorn_iters + max_newton`), `inner_iterations` = CG iterations (at most
+    /// `max_newton * cg_max_iter`), both saturating at `u32::MAX`, `error` = L1
+    /// marginal error of the returned potentials, `value` = `<P, C>`.
     pub report: Report,
     /// Newton steps the line search accepted.
     pub newton_steps: u32,
@@ -73,6 +74,8 @@ pub fn sns_work_size<T: Real>(n: usize, m: usize, density: f64) -> Result<Worksp
 /// (as [`sinkhorn_log`]) by Sinkhorn-Newton-Sparse: `opts.sinkhorn_iters`
 /// Sinkhorn iterations, then up to `opts.max_newton` Newton steps on the dual with a
 /// sparsified Hessian, stopping once the L1 marginal error is at most `opts.tol`.
+/// The work is bounded by the caps of [`SnsOpts`] (see its "Work cap"): at most
+/// `max_newton * cg_max_iter` CG iterations in all.
 ///
 /// `f` (n), `g` (m) are in/out potentials (any finite values; zeros are the cold
 /// start). The returned pair is the one with the smallest marginal error among the
@@ -192,7 +195,7 @@ pub fn sns_observed<T: Real, P: SnsKernels<T>>(
     if opts.sinkhorn_iters > 0 {
         let run = sinkhorn(opts.sinkhorn_iters, f, g, sinkhorn_work);
         let report = run.inspect_err(|_| best.restore(f, g))?;
-        out.report.iterations += report.iterations;
+        out.report.add_iterations(report.iterations);
     }
     let mut here = problem.evaluate::<P>(f, g, &mut buf);
     best.offer(f, g, here.error);
@@ -203,11 +206,11 @@ pub fn sns_observed<T: Real, P: SnsKernels<T>>(
     let mut steps = 0;
     while here.error > opts.tol && steps < opts.max_newton {
         steps += 1;
-        out.report.iterations += 1;
+        out.report.add_iterations(1);
         let accepted = newton
             .direction::<P>(exec, &problem, &buf)
             .and_then(|(slope, cg_iters)| {
-                out.report.inner_iterations += cg_iters;
+                out.report.add_inner_iterations(cg_iters);
                 let trial = Trial {
                     f: &mut *trial_f,
                     g: &mut *trial_g,
@@ -219,10 +222,10 @@ pub fn sns_observed<T: Real, P: SnsKernels<T>>(
                 f.copy_from_slice(trial_f);
                 g.copy_from_slice(trial_g);
                 here = value;
-                out.newton_steps += 1;
+                out.newton_steps = out.newton_steps.saturating_add(1);
             }
             None => {
-                out.fallbacks += 1;
+                out.fallbacks = out.fallbacks.saturating_add(1);
                 sinkhorn(1, f, g, sinkhorn_work).inspect_err(|_| best.restore(f, g))?;
                 here = problem.evaluate::<P>(f, g, &mut buf);
             }

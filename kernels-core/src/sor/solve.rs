@@ -94,6 +94,6 @@ pub fn sor_solve<T: Real, P: SorKernels<T>>(
             return Ok(report);
         }
         sweep_once::<T, P>(a, b, x, omega, false)?;
-        report.iterations += 1;
+        report.add_iterations(1);
     }
 }

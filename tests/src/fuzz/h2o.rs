@@ -149,7 +149,9 @@ fn prefill(b: &mut Bytes<'_>) {
         )
     };
 
-    let mut e = direct(!(tame(&q) && tame(&k) && tame(&[opts.scale])));
+    // A huge value (key or value: the output is a weighted sum of values) may overflow:
+    // KN_ERR_NUMERICAL.
+    let mut e = direct(!(tame(&q) && tame(&k) && tame(&v) && tame(&[opts.scale])));
     e.null(required.iter().any(|&r| r), "a required pointer");
     e.null(work.null_fault(), "work");
     let dims_ok = group(n_heads, n_kv).is_some()
@@ -542,7 +544,12 @@ fn decode(b: &mut Bytes<'_>) {
         )
     };
 
-    let overflow = !(tame(&q) && tame(&cache.k) && tame(&[scale]));
+    let overflow = !(tame(&q)
+        && tame(&cache.k)
+        && tame(&cache.v)
+        && tame(&k_new)
+        && tame(&v_new)
+        && tame(&[scale]));
     let mut e = direct(overflow);
     e.null(c_null, "the struct");
     e.null(

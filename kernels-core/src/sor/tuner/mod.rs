@@ -108,10 +108,12 @@ fn unit_context(h: &Header, c: f64) -> f64 {
     (2.0 * (c - h.context_min) / (h.context_max - h.context_min) - 1.0).clamp(-1.0, 1.0)
 }
 
-/// The mean cost so far, the unit of losses and gaps (1 before any positive cost).
+/// The mean cost so far, the unit of losses and gaps (1 before any positive cost),
+/// at least the smallest normal number: the mean of subnormal costs can round to 0
+/// (5e-324 / 2), and a unit of 0 would make the losses 0 / 0.
 fn cost_scale(h: &Header) -> f64 {
     if h.rounds > 0 && h.cost_sum > 0.0 {
-        h.cost_sum / h.rounds as f64
+        f64::max(h.cost_sum / h.rounds as f64, f64::MIN_POSITIVE)
     } else {
         1.0
     }
@@ -140,7 +142,9 @@ fn distribution(
         let scale = cost_scale(h);
         let mut loss = [0.0; OMEGA_TUNER_MAX_ARMS];
         for (k, l) in loss[..h.arms].iter_mut().enumerate() {
-            *l = f(w, W_LOSS + k) / scale;
+            // Finite (a tiny unit can overflow the quotient): the weights depend on
+            // the gaps to the smallest loss, and inf - inf has none.
+            *l = (f(w, W_LOSS + k) / scale).clamp(-f64::MAX, f64::MAX);
         }
         tsallis::probabilities(&loss[..h.arms], tsallis::eta(t), p);
     }
