@@ -992,10 +992,10 @@ module kernels
       type(kn_h2o_opts) :: kn_result
     end function kn_h2o_opts_default
 
-    ! Workspace size of `kn_h2o_prefill_f32` (for any budget): with the budget covering
-    ! the prompt the heads run on `kn_num_threads()` threads, each with its own scratch,
-    ! and this size has room for that many (at most `n_heads`); a workspace sized for one
-    ! thread still works, on one thread, with the same result.
+    ! Workspace size of `kn_h2o_prefill_f32` (for any budget): the minimum, with scratch
+    ! for one head at a time. With the budget covering the prompt the heads can run on
+    ! the threads (`kn_set_num_threads`), each with its own scratch: a workspace of `t`
+    ! times this lets `t` heads run at once. The result is the same whatever its size.
     !
     ! Returns KN_OK, KN_ERR_NULL (`bytes` NULL), KN_ERR_DIMENSION (a size is 0,
     ! `n_heads % n_kv_heads != 0`, or the size overflows).
@@ -1147,9 +1147,9 @@ module kernels
     end function kn_h2o_decode_f32
 
     ! Bytes of workspace `kn_linattn_forward_f32` needs for these sizes and `chunk`
-    ! (0 = the default, 64), written to `*bytes`: one head's scratch for each head that
-    ! can run at once (`kn_num_threads()` of them, at most `n_heads`). A workspace sized
-    ! for one thread still works (on one thread); the result is the same either way.
+    ! (0 = the default, 64), written to `*bytes`: the minimum, one head's scratch. A
+    ! workspace of `t` times this lets `t` heads run at once on the threads
+    ! (`kn_set_num_threads`); the result is the same whatever its size.
     !
     ! Statuses: `KN_OK`; `KN_ERR_NULL` (`bytes` is NULL); `KN_ERR_DIMENSION` (a size is
     ! zero, or a size overflows).

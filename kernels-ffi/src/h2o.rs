@@ -107,10 +107,10 @@ impl From<&kn_h2o_opts> for H2oOpts {
     }
 }
 
-/// Workspace size of `kn_h2o_prefill_f32` (for any budget): with the budget covering
-/// the prompt the heads run on `kn_num_threads()` threads, each with its own scratch,
-/// and this size has room for that many (at most `n_heads`); a workspace sized for one
-/// thread still works, on one thread, with the same result.
+/// Workspace size of `kn_h2o_prefill_f32` (for any budget): the minimum, with scratch
+/// for one head at a time. With the budget covering the prompt the heads can run on
+/// the threads (`kn_set_num_threads`), each with its own scratch: a workspace of `t`
+/// times this lets `t` heads run at once. The result is the same whatever its size.
 ///
 /// Returns KN_OK, KN_ERR_NULL (`bytes` NULL), KN_ERR_DIMENSION (a size is 0,
 /// `n_heads % n_kv_heads != 0`, or the size overflows).
@@ -128,7 +128,7 @@ pub unsafe extern "C" fn kn_h2o_prefill_work_bytes(
     status(|| {
         // SAFETY: the caller's contract on `bytes`.
         let bytes = unsafe { out_value(bytes) }?;
-        *bytes = kernels_simd::h2o::prefill_work_size(n_heads, n_kv_heads, seq, d)?.bytes();
+        *bytes = h2o::prefill_work_size(n_heads, n_kv_heads, seq, d)?.bytes();
         Ok(Done::Ok)
     })
 }

@@ -8,9 +8,9 @@ use kernels_core::linattn::{self, Inputs, Scan, Shape};
 use kernels_simd::{DefaultExec, Simd};
 
 /// Bytes of workspace `kn_linattn_forward_f32` needs for these sizes and `chunk`
-/// (0 = the default, 64), written to `*bytes`: one head's scratch for each head that
-/// can run at once (`kn_num_threads()` of them, at most `n_heads`). A workspace sized
-/// for one thread still works (on one thread); the result is the same either way.
+/// (0 = the default, 64), written to `*bytes`: the minimum, one head's scratch. A
+/// workspace of `t` times this lets `t` heads run at once on the threads
+/// (`kn_set_num_threads`); the result is the same whatever its size.
 ///
 /// Statuses: `KN_OK`; `KN_ERR_NULL` (`bytes` is NULL); `KN_ERR_DIMENSION` (a size is
 /// zero, or a size overflows).
@@ -37,7 +37,7 @@ pub unsafe extern "C" fn kn_linattn_work_bytes(
             dk,
             dv,
         };
-        *bytes = kernels_simd::linattn::forward_work_size::<f32>(shape, chunk)?.bytes();
+        *bytes = linattn::forward_work_size::<f32>(shape, chunk)?.bytes();
         Ok(Done::Ok)
     })
 }

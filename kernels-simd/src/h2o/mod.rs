@@ -6,28 +6,11 @@ mod kernels;
 
 use kernels_core::Result;
 use kernels_core::h2o as core_h2o;
-pub use kernels_core::h2o::{H2oCache, H2oOpts, decode_work_size};
-use kernels_core::{Exec, WorkspaceSize};
+pub use kernels_core::h2o::{
+    H2oCache, H2oOpts, decode_work_size, prefill_head_work_size, prefill_work_size,
+};
 
 use crate::{DefaultExec, Simd};
-
-/// Workspace of [`prefill`]: [`kernels_core::h2o::prefill_work_size`] plus one more
-/// head's scratch ([`kernels_core::h2o::prefill_head_work_size`]) for each further head
-/// that can run at once (one per thread of [`DefaultExec`], at most `n_heads`). The
-/// size for one thread still works, on one thread; the result is the same either way.
-pub fn prefill_work_size(
-    n_heads: usize,
-    n_kv_heads: usize,
-    seq: usize,
-    d: usize,
-) -> Result<WorkspaceSize> {
-    let base = core_h2o::prefill_work_size(n_heads, n_kv_heads, seq, d)?;
-    let more = DefaultExec::default()
-        .width()
-        .min(n_heads)
-        .saturating_sub(1);
-    base.then(core_h2o::prefill_head_work_size(seq, d)?.times(more)?)
-}
 
 /// Causal attention with H2O masking over a prompt
 /// ([`kernels_core::h2o::prefill`] on the SIMD kernels).

@@ -5,19 +5,10 @@
 mod kernels;
 
 use kernels_core::linattn::{self as core_linattn, LinattnKernels};
-pub use kernels_core::linattn::{Inputs, Scan, Shape, chunk_len};
-use kernels_core::{Exec, Real, Result, WorkspaceSize};
+pub use kernels_core::linattn::{Inputs, Scan, Shape, chunk_len, forward_work_size};
+use kernels_core::{Real, Result};
 
 use crate::{DefaultExec, Simd};
-
-/// Workspace of [`forward`]: one head's scratch
-/// ([`kernels_core::linattn::forward_work_size`]) for each head that can run at once
-/// (one per thread of [`DefaultExec`], at most `n_heads`). A smaller workspace, down to
-/// one head's, gives the same result on fewer threads.
-pub fn forward_work_size<T: Real>(shape: Shape, chunk: usize) -> Result<WorkspaceSize> {
-    let heads_at_once = DefaultExec::default().width().min(shape.n_heads);
-    core_linattn::forward_work_size::<T>(shape, chunk)?.times(heads_at_once)
-}
 
 /// Chunked causal linear attention with a per-head decay
 /// ([`kernels_core::linattn::forward`] on the SIMD kernels).
