@@ -48,7 +48,10 @@ static void expect(const char *what, kn_status got, kn_status want) {
 }
 
 /* Asks a size query and checks that the static buffer is large enough. */
-static inline int fits(const char *what, kn_status status, size_t bytes) {
+/* `bytes` is read here, after the query has run: as an argument beside the query's
+ * call it could be read before the call writes it (C leaves the order open). */
+static inline int fits(const char *what, kn_status status, const size_t *bytes_out) {
+  size_t bytes = *bytes_out;
   expect(what, status, KN_OK);
   if (status != KN_OK || bytes > sizeof work) {
     ++failures;
@@ -91,7 +94,7 @@ static void demo_sinkhorn(void) {
   opts.check_every = 1;
   kn_report rep;
   size_t bytes = 0;
-  if (!fits("sinkhorn work", kn_sinkhorn_work_bytes(2, 2, &bytes), bytes)) return;
+  if (!fits("sinkhorn work", kn_sinkhorn_work_bytes(2, 2, &bytes), &bytes)) return;
   expect("kn_sinkhorn_f64", kn_sinkhorn_f64(2, 2, C, a, b, &opts, f, g, plan, work, bytes, &rep),
          KN_OK);
   print_doubles("sinkhorn plan", plan, 4);
@@ -106,7 +109,7 @@ static void demo_sinkhorn(void) {
   sopts.tol = 1e-5;
   sopts.max_iter = 500;
   sopts.check_every = 1;
-  if (!fits("scale work", kn_scale_work_bytes(3, 3, &bytes), bytes)) return;
+  if (!fits("scale work", kn_scale_work_bytes(3, 3, &bytes), &bytes)) return;
   expect("kn_scale_f32", kn_scale_f32(3, 3, K, r, r, &sopts, u, v, work, bytes, &rep), KN_OK);
   print_floats("scale u", u, 3);
 }
@@ -127,7 +130,7 @@ static void demo_sns(void) {
   opts.density = 0.5;
   kn_report rep;
   size_t bytes = 0;
-  if (!fits("sns work", kn_sns_work_bytes(N, M, opts.density, &bytes), bytes)) return;
+  if (!fits("sns work", kn_sns_work_bytes(N, M, opts.density, &bytes), &bytes)) return;
   expect("kn_sns_f64", kn_sns_f64(N, M, C, a, b, &opts, f, g, plan, work, bytes, &rep), KN_OK);
   print_doubles("sns plan row 0", plan, M);
   printf("sns cost: %.10g\n", rep.value);
@@ -146,7 +149,7 @@ static void demo_h2o(void) {
   opts.heavy = 2;
   opts.recent = 2;
   size_t bytes = 0;
-  if (!fits("h2o prefill work", kn_h2o_prefill_work_bytes(H, KV, SEQ, D, &bytes), bytes)) return;
+  if (!fits("h2o prefill work", kn_h2o_prefill_work_bytes(H, KV, SEQ, D, &bytes), &bytes)) return;
   expect("kn_h2o_prefill_f32",
          kn_h2o_prefill_f32(H, KV, SEQ, D, q, k, v, &opts, out, scores, keep, work, bytes), KN_OK);
   print_floats("h2o last row", out + (SEQ - 1) * D, D);
@@ -160,7 +163,7 @@ static void demo_h2o(void) {
   static uint64_t cpos[KV * 5];
   kn_h2o_cache cache;
   expect("kn_h2o_cache_init", kn_h2o_cache_init(&cache, KV, D, 1, 2, 2, ck, cv, cs, cpos), KN_OK);
-  if (!fits("h2o decode work", kn_h2o_decode_work_bytes(&cache, H, &bytes), bytes)) return;
+  if (!fits("h2o decode work", kn_h2o_decode_work_bytes(&cache, H, &bytes), &bytes)) return;
   float step[H * D], qt[H * D];
   for (unsigned t = 0; t < SEQ; ++t) {
     for (unsigned h = 0; h < H; ++h)
@@ -181,7 +184,7 @@ static void demo_linattn(void) {
   for (unsigned i = 0; i < H * L * DK; ++i) q[i] = wave(i), k[i] = wave(i + 50);
   for (unsigned i = 0; i < H * L * DV; ++i) v[i] = wave(i + 90);
   size_t bytes = 0;
-  if (!fits("linattn work", kn_linattn_work_bytes(H, L, DK, DV, 4, &bytes), bytes)) return;
+  if (!fits("linattn work", kn_linattn_work_bytes(H, L, DK, DV, 4, &bytes), &bytes)) return;
   expect("kn_linattn_forward_f32",
          kn_linattn_forward_f32(H, L, DK, DV, q, k, v, decay, 0.0f, NULL, out, state, 4, work,
                                 bytes),
@@ -199,7 +202,7 @@ static void demo_linattn(void) {
          KN_OK);
   expect("kn_linattn_state_scan_f32",
          kn_linattn_state_scan_f32(2, H, DK, DV, lens, decay, states, prefix), KN_OK);
-  if (!fits("linattn half work", kn_linattn_work_bytes(H, L / 2, DK, DV, 0, &bytes), bytes)) return;
+  if (!fits("linattn half work", kn_linattn_work_bytes(H, L / 2, DK, DV, 0, &bytes), &bytes)) return;
   expect("kn_linattn_forward_f32 (half)",
          kn_linattn_forward_f32(H, L / 2, DK, DV, q + (L / 2) * DK, k + (L / 2) * DK,
                                 v + (L / 2) * DV, decay, 0.0f, prefix + DK * DV, half, NULL, 0,
@@ -227,7 +230,7 @@ static void demo_sor(void) {
   indptr[N] = nnz;
   kn_report rep;
   size_t bytes = 0;
-  if (!fits("sor solve work", kn_sor_solve_work_bytes(N, &bytes), bytes)) return;
+  if (!fits("sor solve work", kn_sor_solve_work_bytes(N, &bytes), &bytes)) return;
   expect("kn_sor_solve_csr_f64",
          kn_sor_solve_csr_f64(N, indptr, indices, values, b, x, 1.5, 1e-10, 1000, work, bytes,
                               &rep),
@@ -262,11 +265,11 @@ static void demo_paging(void) {
   uint8_t discard[LEN], phase[LEN];
   uint64_t opt = 0, faults = 0;
   size_t bytes = 0;
-  if (!fits("paging offline work", kn_paging_offline_work_bytes(K, LEN, &bytes), bytes)) return;
+  if (!fits("paging offline work", kn_paging_offline_work_bytes(K, LEN, &bytes), &bytes)) return;
   expect("kn_paging_offline", kn_paging_offline(K, pages, LEN, &opt, discard, phase, work, bytes),
          KN_OK);
   printf("paging belady faults: %u\n", (unsigned)opt);
-  if (!fits("pager work", kn_pager_work_bytes(K, &bytes), bytes)) return;
+  if (!fits("pager work", kn_pager_work_bytes(K, &bytes), &bytes)) return;
   const int32_t policies[] = {KN_PAGING_LRU,   KN_PAGING_MARKER,         KN_PAGING_DISCARD,
                               KN_PAGING_DISCARD_RANDOM, KN_PAGING_PHASE, KN_PAGING_DISCARD_ROBUST,
                               KN_PAGING_LEARNED};
@@ -327,7 +330,7 @@ static void demo_cg(void) {
   }
   indptr[N] = nnz;
   size_t bytes = 0;
-  if (!fits("cg work", kn_cg_work_bytes(N, &bytes), bytes)) return;
+  if (!fits("cg work", kn_cg_work_bytes(N, &bytes), &bytes)) return;
   const int32_t pre[3] = {KN_PRECOND_NONE, KN_PRECOND_JACOBI, KN_PRECOND_SSOR};
   printf("cg iterations (none jacobi ssor):");
   for (unsigned k = 0; k < 3; ++k) {
