@@ -168,7 +168,8 @@ step "C and C++ tests (ASan + UBSan, static and shared library)" c_tests
 
 # The same C and C++ tests once more, built without sanitizers (they replace malloc and
 # cannot run under valgrind), under valgrind memcheck: any invalid access, use of
-# uninitialised memory or leak fails the step. The library is the default build (no
+# uninitialised memory or leak fails the step (the thread pool's never-joined workers
+# excepted: tests/c/valgrind.supp). The library is the default build (no
 # cuda feature: the CUDA driver does not run under valgrind), so test_cuda.c checks
 # the KN_ERR_UNSUPPORTED path here.
 valgrind_tests() {
@@ -176,7 +177,7 @@ valgrind_tests() {
   case $? in 1) return 0 ;; 2) return 1 ;; esac
   cargo build -p kernels-ffi --locked || return 1
   local out=target/valgrind lib=target/debug/libkernels.a libs=(-lpthread -ldl -lm)
-  local vg=(valgrind -q --error-exitcode=1 --leak-check=full)
+  local vg=(valgrind -q --error-exitcode=1 --leak-check=full --suppressions=tests/c/valgrind.supp)
   mkdir -p "$out"
   local src exe
   for src in tests/c/*.c tests/cpp/*.cpp; do
