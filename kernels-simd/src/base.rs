@@ -208,7 +208,46 @@ pub(crate) fn gemv<T: Element + Float, L: Lanes<T>>(l: L, a: Dense<'_, T>, x: &[
 pub(crate) fn gemv_t<T: Element + Float, L: Lanes<T>>(l: L, a: Dense<'_, T>, x: &[T], y: &mut [T]) {
     debug_assert!(x.len() == a.rows() && y.len() == a.cols());
     y.fill(T::zero());
+    // Rows in pairs where a vector is one register: each element of y still receives
+    // row i's term, then row i + 1's (the same operations in the same order as one
+    // axpy per row), but y is loaded and stored once per pair.
+    if L::REGISTER_LANES == L::N {
+        let mut rows = a.row_iter();
+        let mut xs = x.chunks_exact(2);
+        for pair in xs.by_ref() {
+            if let (Some(r0), Some(r1)) = (rows.next(), rows.next()) {
+                axpy2(l, (pair[0], r0), (pair[1], r1), y);
+            }
+        }
+        if let (Some(&xi), Some(row)) = (xs.remainder().first(), rows.next()) {
+            axpy(l, xi, row, y);
+        }
+        return;
+    }
     for (&xi, row) in x.iter().zip(a.row_iter()) {
         axpy(l, xi, row, y);
+    }
+}
+
+/// `y += a0 x0` then `y += a1 x1`, element by element in one pass.
+#[inline(always)]
+fn axpy2<T: Element + Float, L: Lanes<T>>(
+    l: L,
+    (a0, x0): (T, &[T]),
+    (a1, x1): (T, &[T]),
+    y: &mut [T],
+) {
+    let (n, body) = split::<T, L>(&[x0.len(), x1.len(), y.len()]);
+    let (av0, av1) = (l.splat(a0), l.splat(a1));
+    let (yb, yr) = y[..n].split_at_mut(body);
+    let vs = x0[..body]
+        .chunks_exact(L::N)
+        .zip(x1[..body].chunks_exact(L::N));
+    for (ys, (v0, v1)) in yb.chunks_exact_mut(L::N).zip(vs) {
+        let once = l.mul_add(av0, l.load(v0), l.load(ys));
+        l.store(l.mul_add(av1, l.load(v1), once), ys);
+    }
+    for ((yi, &u), &v) in yr.iter_mut().zip(&x0[body..n]).zip(&x1[body..n]) {
+        *yi = (*yi + a0 * u) + a1 * v;
     }
 }

@@ -177,6 +177,16 @@ where
         let bound = bounds::reduction(rows, abs_sum((0..rows).map(|i| a.row(i)[j] * z[i])));
         prop_assert!((ws[j] - wv[j]).abs() <= bound, "gemv_t column {j}");
     }
+    // gemv_t works on two rows at once; it still has the bits of one axpy per row.
+    let mut alone = vec![T::zero(); cols];
+    for (i, &zi) in z.iter().enumerate() {
+        <Simd as Primitives<T>>::axpy(zi, a.row(i), &mut alone);
+    }
+    let bits = |v: T| v.to_f64().map(f64::to_bits);
+    prop_assert!(
+        wv.iter().zip(&alone).all(|(&p, &q)| bits(p) == bits(q)),
+        "gemv_t is not one axpy per row"
+    );
     Ok(())
 }
 
