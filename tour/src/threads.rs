@@ -89,41 +89,23 @@ pub fn run(mode: Mode, machine: &Machine) -> Section {
         Mode::Quick => 300,
     };
     let transport = Transport::new(n).expect("the tour's sizes are valid");
-    let label =
-        format!("log-domain sinkhorn, f64, n = {n} (per iteration: calls of 40 less calls of 10)");
-    let per_iteration = |exec: &dyn ExecDyn| {
-        let t = |iters| {
-            seconds_per_call(budget, || {
-                std::hint::black_box(exec.sinkhorn(&transport, iters).is_ok());
-            })
-        };
-        (t(ITERATIONS) - t(ITERATIONS / 4)) / f64::from(ITERATIONS - ITERATIONS / 4)
-    };
-    let (ok, points, _) = scaling_timed(
+    let label = format!("log-domain sinkhorn, f64, n = {n}");
+    let (ok, points, _) = iterative(
         &mut section,
         &label,
         &counts(cores),
-        |exec| exec.sinkhorn(&transport, ITERATIONS),
-        per_iteration,
+        budget,
+        |exec, iters| exec.sinkhorn(&transport, iters),
     );
     section.ok &= ok;
     series.push(("log-domain sinkhorn".to_string(), points));
-    let label =
-        format!("kernel-mode sinkhorn, f64, n = {n} (per iteration: calls of 40 less calls of 10)");
-    let per_iteration = |exec: &dyn ExecDyn| {
-        let t = |iters| {
-            seconds_per_call(budget, || {
-                std::hint::black_box(exec.scale(&transport, iters).is_ok());
-            })
-        };
-        (t(ITERATIONS) - t(ITERATIONS / 4)) / f64::from(ITERATIONS - ITERATIONS / 4)
-    };
-    let (ok, points, kernel_mode) = scaling_timed(
+    let label = format!("kernel-mode sinkhorn, f64, n = {n}");
+    let (ok, points, kernel_mode) = iterative(
         &mut section,
         &label,
         &counts(cores),
-        |exec| exec.scale(&transport, ITERATIONS),
-        per_iteration,
+        budget,
+        |exec, iters| exec.scale(&transport, iters),
     );
     section.ok &= ok;
     series.push(("kernel-mode sinkhorn".to_string(), points));
@@ -135,24 +117,13 @@ pub fn run(mode: Mode, machine: &Machine) -> Section {
         Mode::Quick => 200,
     };
     let poisson = CgProblem::new(grid).expect("the tour's sizes are valid");
-    let label = format!(
-        "cg (jacobi), 2D Poisson n = {} (per iteration: calls of 40 less calls of 10)",
-        grid * grid
-    );
-    let per_iteration = |exec: &dyn ExecDyn| {
-        let t = |iters| {
-            seconds_per_call(budget, || {
-                std::hint::black_box(exec.cg(&poisson, iters).is_ok());
-            })
-        };
-        (t(ITERATIONS) - t(ITERATIONS / 4)) / f64::from(ITERATIONS - ITERATIONS / 4)
-    };
-    let (ok, points, _) = scaling_timed(
+    let label = format!("cg (jacobi), 2D Poisson n = {}", grid * grid);
+    let (ok, points, _) = iterative(
         &mut section,
         &label,
         &counts(cores),
-        |exec| exec.cg(&poisson, ITERATIONS),
-        per_iteration,
+        budget,
+        |exec, iters| exec.cg(&poisson, iters),
     );
     section.ok &= ok;
     series.push(("cg (jacobi)".to_string(), points));
@@ -413,6 +384,37 @@ fn scaling_timed(
         seconds.push(t);
     }
     (ok, points, seconds)
+}
+
+/// [`scaling_timed`] for an iterative solver, `run(exec, iterations)`: checked after
+/// [`ITERATIONS`] iterations, timed per iteration as calls of [`ITERATIONS`] less
+/// calls of a quarter as many, so the work every call does once cancels out.
+fn iterative(
+    section: &mut Section,
+    label: &str,
+    counts: &[usize],
+    budget: Duration,
+    run: impl Fn(&dyn ExecDyn, u32) -> Result<Vec<f32>>,
+) -> Scaled {
+    let label = format!(
+        "{label} (per iteration: calls of {ITERATIONS} less calls of {})",
+        ITERATIONS / 4
+    );
+    let per_iteration = |exec: &dyn ExecDyn| {
+        let t = |iters| {
+            seconds_per_call(budget, || {
+                std::hint::black_box(run(exec, iters).is_ok());
+            })
+        };
+        (t(ITERATIONS) - t(ITERATIONS / 4)) / f64::from(ITERATIONS - ITERATIONS / 4)
+    };
+    scaling_timed(
+        section,
+        &label,
+        counts,
+        |exec| run(exec, ITERATIONS),
+        per_iteration,
+    )
 }
 
 /// Whether every count gave the sequential bits, (threads, speedup) per count, and the
