@@ -9,7 +9,7 @@ use core::ffi::c_void;
 use kernels_core::checksum;
 use kernels_core::paging::{
     PAGER_STATE_WORDS, Pager, PagerState, Policy, offline, offline_work_size, pager_work_size,
-    simulate, simulate_ctx,
+    simulate_ctx,
 };
 use kernels_core::{Error, Result};
 
@@ -287,24 +287,12 @@ pub unsafe extern "C" fn kn_paging_simulate(
     work: *mut c_void,
     work_bytes: usize,
 ) -> kn_status {
-    status(|| {
-        // SAFETY: the caller passes arrays of `len` values (bits may be NULL).
-        let pages = unsafe { input(pages, len) }?;
-        // SAFETY: as above.
-        let bits = unsafe { input_opt(bits, len) }?;
-        // SAFETY: the caller passes NULL or one writable u64.
-        let out = unsafe { output(faults, 1) }?;
-        if work.is_null() {
-            return Err(Error::Null);
-        }
-        // SAFETY: the caller passes work_bytes valid bytes at work.
-        let work = unsafe { workspace(work, work_bytes) }?;
-        let bits_span = bits.map_or((0, 0), span);
-        disjoint(&[span(out), span(work)], &[span(pages), bits_span])?;
-        let policy = to_policy(policy)?;
-        out[0] = simulate(policy, capacity, seed, pages, bits, work)?;
-        Ok(Done::Ok)
-    })
+    // SAFETY: the caller's contract, as this function's.
+    unsafe {
+        simulate_checked(
+            policy, capacity, seed, pages, bits, None, len, faults, work, work_bytes,
+        )
+    }
 }
 
 /// As kn_paging_simulate, with one context per request, `ctx[0..len]`, for
@@ -330,13 +318,48 @@ pub unsafe extern "C" fn kn_paging_simulate_ctx(
     work: *mut c_void,
     work_bytes: usize,
 ) -> kn_status {
+    // SAFETY: the caller's contract, as this function's.
+    unsafe {
+        simulate_checked(
+            policy,
+            capacity,
+            seed,
+            pages,
+            bits,
+            Some(ctx),
+            len,
+            faults,
+            work,
+            work_bytes,
+        )
+    }
+}
+
+/// The body of kn_paging_simulate and kn_paging_simulate_ctx: `ctx` is `None` for
+/// the first, and the caller's pointer (NULL refused) for the second.
+///
+/// # Safety
+/// As kn_paging_simulate_ctx.
+#[allow(clippy::too_many_arguments)]
+unsafe fn simulate_checked(
+    policy: i32,
+    capacity: usize,
+    seed: u64,
+    pages: *const u64,
+    bits: *const u8,
+    ctx: Option<*const u64>,
+    len: usize,
+    faults: *mut u64,
+    work: *mut c_void,
+    work_bytes: usize,
+) -> kn_status {
     status(|| {
         // SAFETY: the caller passes arrays of `len` values (bits may be NULL).
         let pages = unsafe { input(pages, len) }?;
         // SAFETY: as above.
         let bits = unsafe { input_opt(bits, len) }?;
-        // SAFETY: as above.
-        let ctx = unsafe { input(ctx, len) }?;
+        // SAFETY: as above (a NULL ctx given is refused).
+        let ctx = ctx.map(|c| unsafe { input(c, len) }).transpose()?;
         // SAFETY: the caller passes NULL or one writable u64.
         let out = unsafe { output(faults, 1) }?;
         if work.is_null() {
@@ -345,12 +368,13 @@ pub unsafe extern "C" fn kn_paging_simulate_ctx(
         // SAFETY: the caller passes work_bytes valid bytes at work.
         let work = unsafe { workspace(work, work_bytes) }?;
         let bits_span = bits.map_or((0, 0), span);
+        let ctx_span = ctx.map_or((0, 0), span);
         disjoint(
             &[span(out), span(work)],
-            &[span(pages), bits_span, span(ctx)],
+            &[span(pages), bits_span, ctx_span],
         )?;
         let policy = to_policy(policy)?;
-        out[0] = simulate_ctx(policy, capacity, seed, pages, bits, Some(ctx), work)?;
+        out[0] = simulate_ctx(policy, capacity, seed, pages, bits, ctx, work)?;
         Ok(Done::Ok)
     })
 }
