@@ -57,6 +57,11 @@ impl Exec for Sequential {
     }
 }
 
+/// For a pass bound by memory rather than arithmetic, the operations to count per
+/// value it streams in an executor's estimate (about the time of one 8-byte load from
+/// memory, in multiply-adds).
+pub const STREAM_OPS: usize = 8;
+
 /// For `tiles` tiles and at most `slots` slots of scratch: how many consecutive tiles
 /// each slot takes (the last may take fewer), so that every slot is busy at most once.
 pub fn tiles_per_slot(tiles: usize, slots: usize) -> usize {

@@ -103,8 +103,16 @@ fn both<T: CudaReal>(
     );
     let gpu_x = download(ctx, &d.x);
     let mut cpu_x = x.to_vec();
-    let cpu =
-        kernels_core::sor::sor_grid2d::<T, Scalar>(nx, ny, shift, b, &mut cpu_x, omega, sweeps);
+    let cpu = kernels_core::sor::sor_grid2d::<T, Scalar>(
+        &kernels_core::Sequential,
+        nx,
+        ny,
+        shift,
+        b,
+        &mut cpu_x,
+        omega,
+        sweeps,
+    );
     ((gpu, gpu_x), (cpu, cpu_x))
 }
 
@@ -245,8 +253,16 @@ fn check_errors<T: CudaReal>(ctx: &Context) {
         let got = sor_grid2d(ctx, cnx, cny, shift, &d.b, &mut d.x, omega, 2, &mut d.work);
         assert_eq!(got, Err(want), "{} {what}", T::NAME);
         let mut cpu_x = cx.to_vec();
-        let cpu =
-            kernels_core::sor::sor_grid2d::<T, Scalar>(cnx, cny, shift, cb, &mut cpu_x, omega, 2);
+        let cpu = kernels_core::sor::sor_grid2d::<T, Scalar>(
+            &kernels_core::Sequential,
+            cnx,
+            cny,
+            shift,
+            cb,
+            &mut cpu_x,
+            omega,
+            2,
+        );
         assert_eq!(cpu, Err(want), "{} {what}: the CPU disagrees", T::NAME);
         let after = download(ctx, &d.x);
         assert_eq!(

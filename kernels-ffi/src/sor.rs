@@ -394,7 +394,16 @@ where
         // SAFETY: x holds nx * ny values, checked for overlap below.
         let x = unsafe { args::output(x, len) }?;
         args::disjoint(&[args::span(x)], &[args::span(b)])?;
-        sor::sor_grid2d::<T, Simd>(nx, ny, shift, b, x, omega, sweeps)?;
+        sor::sor_grid2d::<T, Simd>(
+            &kernels_simd::DefaultExec::default(),
+            nx,
+            ny,
+            shift,
+            b,
+            x,
+            omega,
+            sweeps,
+        )?;
         Ok(Done::Ok)
     })
 }

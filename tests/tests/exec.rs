@@ -1,6 +1,6 @@
 //! The execution seam and the thread pool: every algorithm that runs its tiles through
 //! an `Exec` (linear attention's heads in the forward pass, the chunk states and the
-//! recurrence; H2O decode's kv heads and the blocked prefill's heads; CG's row tiles; log-domain Sinkhorn's row tiles, whose column
+//! recurrence; H2O decode's kv heads and the blocked prefill's heads; CG's row tiles; red-black SOR's row tiles; log-domain Sinkhorn's row tiles, whose column
 //! sums add up across tiles) gives the same bits whichever executor runs it:
 //! in order, in reverse order, each tile on a thread of its own, or the shared pool at
 //! 1, 2, 3 and 7 threads, also with many callers at once and from inside a worker.
@@ -11,6 +11,7 @@ use kernels_core::linattn::{self, Inputs, Shape};
 use kernels_core::sinkhorn::{
     SinkhornOpts, scale, scale_work_size, sinkhorn_log, sinkhorn_work_size,
 };
+use kernels_core::sor::sor_grid2d;
 use kernels_core::{Dense, Error, Exec, Result, Sequential, SquareCsr};
 use kernels_simd::Simd;
 use kernels_simd::threads::{self, MIN_PARALLEL_OPS, Threads};
@@ -234,7 +235,24 @@ fn prefill_outputs(exec: &impl Exec) -> Vec<f32> {
         exec, n_heads, n_kv, seq, d, &q, &k, &v, &opts, &mut out, None, None, &mut work,
     )
     .unwrap();
-    out
+    // With eviction (a budget of 40 of 200 tokens), scores and keep flags: the kv
+    // heads run at once.
+    let opts = H2oOpts::default().sink(2).heavy(18).recent(20);
+    let mut evicting = vec![0f32; n_heads * seq * d];
+    let mut scores = vec![0f32; n_kv * seq];
+    let mut keep = vec![0u8; n_kv * seq];
+    #[rustfmt::skip]
+    h2o::prefill::<Simd>(
+        exec, n_heads, n_kv, seq, d, &q, &k, &v, &opts, &mut evicting, Some(&mut scores),
+        Some(&mut keep), &mut work,
+    )
+    .unwrap();
+    assert!(keep.iter().filter(|&&b| b == 1).count() == n_kv * 40);
+    out.into_iter()
+        .chain(evicting)
+        .chain(scores)
+        .chain(keep.into_iter().map(f32::from))
+        .collect()
 }
 
 /// CG on the 2D Poisson matrix of a 150 x 150 grid (22500 rows: two vector tiles),
@@ -279,6 +297,29 @@ fn cg_outputs(exec: &impl Exec) -> Vec<f32> {
         .collect()
 }
 
+/// Red-black SOR, 5 sweeps on a 37 x 461 grid (f64 and f32): the tiles follow the
+/// executor's width here (7 at width 64, 3 at width 3, one on `Sequential`), so this
+/// also compares different cuts with the single streaming pass.
+fn grid_outputs(exec: &impl Exec) -> Vec<f32> {
+    let (nx, ny) = (37, 461);
+    let b = uniform::<f64>(nx * ny, 43, 1.0);
+    let mut x = uniform::<f64>(nx * ny, 44, 1.0);
+    sor_grid2d::<f64, Simd>(exec, nx, ny, 0.25, &b, &mut x, 1.7, 5).unwrap();
+    let b32: Vec<f32> = b.iter().map(|&v| v as f32).collect();
+    let mut x32: Vec<f32> = uniform::<f64>(nx * ny, 45, 1.0)
+        .iter()
+        .map(|&v| v as f32)
+        .collect();
+    sor_grid2d::<f32, Simd>(exec, nx, ny, 0.25, &b32, &mut x32, 1.3, 5).unwrap();
+    x.into_iter()
+        .flat_map(|x| {
+            let b = x.to_bits();
+            [f32::from_bits(b as u32), f32::from_bits((b >> 32) as u32)]
+        })
+        .chain(x32)
+        .collect()
+}
+
 fn bits(v: Vec<f32>) -> Vec<u32> {
     v.into_iter().map(f32::to_bits).collect()
 }
@@ -291,6 +332,7 @@ fn results_do_not_depend_on_the_executor() {
         ("sinkhorn", sinkhorn_outputs),
         ("prefill", prefill_outputs),
         ("cg", cg_outputs),
+        ("grid", grid_outputs),
     ] {
         let want = bits(run(&Sequential));
         assert!(want.iter().any(|&b| b != 0));
@@ -299,6 +341,7 @@ fn results_do_not_depend_on_the_executor() {
             "decode" => (decode_outputs(&Reversed), decode_outputs(&ThreadPerTile)),
             "prefill" => (prefill_outputs(&Reversed), prefill_outputs(&ThreadPerTile)),
             "cg" => (cg_outputs(&Reversed), cg_outputs(&ThreadPerTile)),
+            "grid" => (grid_outputs(&Reversed), grid_outputs(&ThreadPerTile)),
             _ => (
                 sinkhorn_outputs(&Reversed),
                 sinkhorn_outputs(&ThreadPerTile),
@@ -320,6 +363,7 @@ fn the_pool_gives_the_same_bits_at_every_thread_count() {
     let sink = bits(sinkhorn_outputs(&Sequential));
     let pre = bits(prefill_outputs(&Sequential));
     let cgs = bits(cg_outputs(&Sequential));
+    let grid = bits(grid_outputs(&Sequential));
     for n in [1, 2, 3, 7] {
         threads::set_num_threads(n).unwrap();
         assert_eq!(threads::num_threads(), n);
@@ -340,6 +384,10 @@ fn the_pool_gives_the_same_bits_at_every_thread_count() {
             "prefill at {n} threads"
         );
         assert!(bits(cg_outputs(&Threads)) == cgs, "cg at {n} threads");
+        assert!(
+            bits(grid_outputs(&Threads)) == grid,
+            "grid SOR at {n} threads"
+        );
     }
 
     threads::set_num_threads(2).unwrap();

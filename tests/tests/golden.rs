@@ -299,7 +299,7 @@ fn sor_hash<T: Real, P: SorKernels<T>>() -> u64 {
     let (gx, gy) = (37, 11);
     let b = cast::<T>(&uniform::<f64>(gx * gy, 32, 1.0));
     let mut x = cast::<T>(&uniform::<f64>(gx * gy, 33, 1.0));
-    sor_grid2d::<T, P>(gx, gy, T::of(0.25), &b, &mut x, T::of(1.7), 4).unwrap();
+    sor_grid2d::<T, P>(&Sequential, gx, gy, T::of(0.25), &b, &mut x, T::of(1.7), 4).unwrap();
     h.reals(&x).0
 }
 

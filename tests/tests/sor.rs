@@ -5,7 +5,7 @@
 use kernels_core::SquareCsr;
 use kernels_core::sor::SorKernels;
 use kernels_core::sor::{self, Sweep};
-use kernels_core::{Error, Primitives, Real, Scalar};
+use kernels_core::{Error, Primitives, Real, Scalar, Sequential};
 use kernels_simd::{Simd, bounds};
 use kernels_tests::uniform;
 use proptest::prelude::*;
@@ -206,16 +206,16 @@ proptest! {
             dense_sweep(&dense, nx * ny, &b, &mut want, w, &order);
         }
         let mut xs = x0.clone();
-        sor::sor_grid2d::<f64, Scalar>(nx, ny, shift, &b, &mut xs, w, 3).unwrap();
+        sor::sor_grid2d::<f64, Scalar>(&Sequential, nx, ny, shift, &b, &mut xs, w, 3).unwrap();
         close(&xs, &want, 1e-12)?;
         // The SIMD rows perform the same operations: identical, not merely close.
         let mut xv = x0.clone();
-        sor::sor_grid2d::<f64, Simd>(nx, ny, shift, &b, &mut xv, w, 3).unwrap();
+        sor::sor_grid2d::<f64, Simd>(&Sequential, nx, ny, shift, &b, &mut xv, w, 3).unwrap();
         prop_assert_eq!(&xs, &xv);
         let (b32, x32) = (cast::<f32>(&b), cast::<f32>(&x0));
         let (mut s32, mut v32) = (x32.clone(), x32);
-        sor::sor_grid2d::<f32, Scalar>(nx, ny, shift as f32, &b32, &mut s32, w as f32, 3).unwrap();
-        sor::sor_grid2d::<f32, Simd>(nx, ny, shift as f32, &b32, &mut v32, w as f32, 3).unwrap();
+        sor::sor_grid2d::<f32, Scalar>(&Sequential, nx, ny, shift as f32, &b32, &mut s32, w as f32, 3).unwrap();
+        sor::sor_grid2d::<f32, Simd>(&Sequential, nx, ny, shift as f32, &b32, &mut v32, w as f32, 3).unwrap();
         prop_assert_eq!(&s32, &v32);
         close(&s32, &want, 1e-4)?;
     }
@@ -386,7 +386,7 @@ fn poisson_sweep_counts_match_the_closed_form() {
     let b_norm = b.iter().map(|v| v * v).sum::<f64>().sqrt();
     let mut sweeps = 0;
     while sor::residual_norm::<f64, Simd>(&a, &b, &x) > 1e-8 * b_norm {
-        sor::sor_grid2d::<f64, Simd>(n, n, 0.0, &b, &mut x, w_opt, 1).unwrap();
+        sor::sor_grid2d::<f64, Simd>(&Sequential, n, n, 0.0, &b, &mut x, w_opt, 1).unwrap();
         sweeps += 1;
         assert!(sweeps < 1000);
     }
@@ -432,7 +432,7 @@ fn bad_input_leaves_x_untouched() {
             Error::Argument
         );
         assert_eq!(
-            sor::sor_grid2d::<f64, Simd>(3, 3, 0.0, &b, &mut x, w, 1).unwrap_err(),
+            sor::sor_grid2d::<f64, Simd>(&Sequential, 3, 3, 0.0, &b, &mut x, w, 1).unwrap_err(),
             Error::Argument
         );
         assert_eq!(x, x0);
@@ -446,7 +446,7 @@ fn bad_input_leaves_x_untouched() {
         Error::NonFinite
     );
     assert_eq!(
-        sor::sor_grid2d::<f64, Simd>(3, 3, 0.0, &nan_b, &mut x, 1.0, 1).unwrap_err(),
+        sor::sor_grid2d::<f64, Simd>(&Sequential, 3, 3, 0.0, &nan_b, &mut x, 1.0, 1).unwrap_err(),
         Error::NonFinite
     );
     assert_eq!(x, x0);
@@ -459,19 +459,20 @@ fn bad_input_leaves_x_untouched() {
     }
     // Grid: zero diagonal, non-finite shift, wrong sizes.
     assert_eq!(
-        sor::sor_grid2d::<f64, Simd>(3, 3, -4.0, &b, &mut x, 1.0, 1).unwrap_err(),
+        sor::sor_grid2d::<f64, Simd>(&Sequential, 3, 3, -4.0, &b, &mut x, 1.0, 1).unwrap_err(),
         Error::Argument
     );
     assert_eq!(
-        sor::sor_grid2d::<f64, Simd>(3, 3, f64::INFINITY, &b, &mut x, 1.0, 1).unwrap_err(),
+        sor::sor_grid2d::<f64, Simd>(&Sequential, 3, 3, f64::INFINITY, &b, &mut x, 1.0, 1)
+            .unwrap_err(),
         Error::NonFinite
     );
     assert_eq!(
-        sor::sor_grid2d::<f64, Simd>(3, 0, 0.0, &b, &mut x, 1.0, 1).unwrap_err(),
+        sor::sor_grid2d::<f64, Simd>(&Sequential, 3, 0, 0.0, &b, &mut x, 1.0, 1).unwrap_err(),
         Error::Dimension
     );
     assert_eq!(
-        sor::sor_grid2d::<f64, Simd>(2, 3, 0.0, &b, &mut x, 1.0, 1).unwrap_err(),
+        sor::sor_grid2d::<f64, Simd>(&Sequential, 2, 3, 0.0, &b, &mut x, 1.0, 1).unwrap_err(),
         Error::Dimension
     );
     assert_eq!(x, x0);

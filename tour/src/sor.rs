@@ -12,7 +12,7 @@ use experiment::{ARMS, Method};
 use kernels_core::SquareCsr;
 use kernels_core::sor::SorKernels;
 use kernels_core::sor::{self, Sweep};
-use kernels_core::{Real, Scalar};
+use kernels_core::{Real, Scalar, Sequential};
 use kernels_simd::Simd;
 use sample::Rng;
 use std::path::Path;
@@ -154,10 +154,12 @@ fn checks(s: &mut Section) {
     let same = |w: f64| {
         let (b32, x32): (Vec<f32>, Vec<f32>) = (cast(&b64), cast(&x64));
         let (mut s64, mut v64, mut s32, mut v32) = (x64.clone(), x64.clone(), x32.clone(), x32);
-        sor::sor_grid2d::<f64, Scalar>(nx, ny, 0.3, &b64, &mut s64, w, 4).is_ok()
-            && sor::sor_grid2d::<f64, Simd>(nx, ny, 0.3, &b64, &mut v64, w, 4).is_ok()
-            && sor::sor_grid2d::<f32, Scalar>(nx, ny, 0.3, &b32, &mut s32, w as f32, 4).is_ok()
-            && sor::sor_grid2d::<f32, Simd>(nx, ny, 0.3, &b32, &mut v32, w as f32, 4).is_ok()
+        sor::sor_grid2d::<f64, Scalar>(&Sequential, nx, ny, 0.3, &b64, &mut s64, w, 4).is_ok()
+            && sor::sor_grid2d::<f64, Simd>(&Sequential, nx, ny, 0.3, &b64, &mut v64, w, 4).is_ok()
+            && sor::sor_grid2d::<f32, Scalar>(&Sequential, nx, ny, 0.3, &b32, &mut s32, w as f32, 4)
+                .is_ok()
+            && sor::sor_grid2d::<f32, Simd>(&Sequential, nx, ny, 0.3, &b32, &mut v32, w as f32, 4)
+                .is_ok()
             && s64 == v64
             && s32 == v32
     };
@@ -201,10 +203,10 @@ where
     let mut x = vec![T::zero(); n * n];
     let (keep, gain) = (T::of(1.0 - 1.9), T::of(1.9 / 4.0));
     let ts = seconds_per_call(budget, || {
-        sor::grid_sweep::<T, Scalar>(n, n, keep, gain, &b, &mut x)
+        sor::grid_sweep::<T, Scalar>(&Sequential, n, n, keep, gain, &b, &mut x)
     });
     let tv = seconds_per_call(budget, || {
-        sor::grid_sweep::<T, Simd>(n, n, keep, gain, &b, &mut x)
+        sor::grid_sweep::<T, Simd>(&Sequential, n, n, keep, gain, &b, &mut x)
     });
     std::hint::black_box(&x);
     (ts, tv)

@@ -16,6 +16,7 @@ use kernels_core::linattn::{self, Inputs, Shape};
 use kernels_core::sinkhorn::{
     SinkhornOpts, scale, scale_work_size, sinkhorn_log, sinkhorn_work_size,
 };
+use kernels_core::sor::sor_grid2d;
 use kernels_core::{Dense, Exec, Result, Sequential};
 use kernels_simd::Simd;
 use kernels_simd::threads::{self, Threads};
@@ -128,6 +129,23 @@ pub fn run(mode: Mode, machine: &Machine) -> Section {
     section.ok &= ok;
     series.push(("cg (jacobi)".to_string(), points));
 
+    // Red-black SOR: row tiles of each sweep. Timed per sweep as Sinkhorn.
+    let side = match mode {
+        Mode::Full => 2048,
+        Mode::Quick => 256,
+    };
+    let grid = Grid::new(side);
+    let label = format!("red-black sor, f64, {side} x {side} grid");
+    let (ok, points, _) = iterative(
+        &mut section,
+        &label,
+        &counts(cores),
+        budget,
+        |exec, sweeps| exec.grid(&grid, sweeps),
+    );
+    section.ok &= ok;
+    series.push(("red-black sor".to_string(), points));
+
     // H2O prefill at full budget (the blocked path): heads run at once.
     let (heads, seq, d) = match mode {
         Mode::Full => (8, 2048, 128),
@@ -136,10 +154,17 @@ pub fn run(mode: Mode, machine: &Machine) -> Section {
     let prompt = Prompt::new(heads, seq, d).expect("the tour's sizes are valid");
     let label = format!("h2o prefill, full budget, {heads} heads, seq {seq}, d {d}");
     let (ok, points, prefill) = scaling(&mut section, &label, &counts(cores), budget, |exec| {
-        exec.prefill(&prompt)
+        exec.prefill(&prompt, seq)
     });
     section.ok &= ok;
     series.push(("h2o prefill".to_string(), points));
+    // With eviction at a 20% budget: the kv heads run at once, each row by row.
+    let label = format!("h2o prefill, 20% budget, {heads} heads, seq {seq}, d {d}");
+    let (ok, points, _) = scaling(&mut section, &label, &counts(cores), budget, |exec| {
+        exec.prefill(&prompt, seq / 5)
+    });
+    section.ok &= ok;
+    series.push(("h2o prefill (evicting)".to_string(), points));
 
     // Linear attention forward: heads run at once.
     let shape = match mode {
@@ -430,8 +455,9 @@ trait ExecDyn {
     fn linattn(&self, inp: &Inputs<'_, f32>, out: &mut [f32], work: &mut [u8]) -> Result<()>;
     fn sinkhorn(&self, p: &Transport, iters: u32) -> Result<Vec<f32>>;
     fn scale(&self, p: &Transport, iters: u32) -> Result<Vec<f32>>;
-    fn prefill(&self, p: &Prompt) -> Result<Vec<f32>>;
+    fn prefill(&self, p: &Prompt, budget: usize) -> Result<Vec<f32>>;
     fn cg(&self, p: &CgProblem, iters: u32) -> Result<Vec<f32>>;
+    fn grid(&self, p: &Grid, sweeps: u32) -> Result<Vec<f32>>;
     fn decode(
         &self,
         cache: &mut H2oCache<'_>,
@@ -464,9 +490,19 @@ impl<E: Exec> ExecDyn for E {
         Ok(words(x.clone()))
     }
 
-    fn prefill(&self, p: &Prompt) -> Result<Vec<f32>> {
+    fn grid(&self, p: &Grid, sweeps: u32) -> Result<Vec<f32>> {
+        let mut x = p.x.borrow_mut();
+        x.fill(0.0);
+        sor_grid2d::<f64, Simd>(self, p.side, p.side, 0.0, &p.b, &mut x, 1.9, sweeps)?;
+        Ok(words(x.clone()))
+    }
+
+    fn prefill(&self, p: &Prompt, budget: usize) -> Result<Vec<f32>> {
         let (n, seq, d) = (p.heads, p.seq, p.d);
-        let opts = H2oOpts::default().sink(0).heavy(0).recent(seq);
+        let opts = H2oOpts::default()
+            .sink(0)
+            .heavy(budget / 2)
+            .recent(budget - budget / 2);
         let mut out = p.out.borrow_mut();
         let mut work = p.work.borrow_mut();
         #[rustfmt::skip]
@@ -559,6 +595,23 @@ impl CgProblem {
             x: RefCell::new(vec![0.0; n]),
             work: RefCell::new(vec![0u8; cg_work_size::<f64>(n)?.bytes()]),
         })
+    }
+}
+
+/// Red-black SOR on a `side x side` grid: a right-hand side of ones and the iterate.
+struct Grid {
+    side: usize,
+    b: Vec<f64>,
+    x: RefCell<Vec<f64>>,
+}
+
+impl Grid {
+    fn new(side: usize) -> Grid {
+        Grid {
+            side,
+            b: vec![1.0; side * side],
+            x: RefCell::new(vec![0.0; side * side]),
+        }
     }
 }
 

@@ -5,8 +5,8 @@ use crate::SquareCsr;
 use crate::cg::CgKernels;
 use crate::sor::{residual_norm, ssor_apply};
 use crate::{
-    Error, Exec, MAX_SUM_TILES, Real, Report, Result, Workspace, WorkspaceSize, check_finite,
-    sum_tiles,
+    Error, Exec, MAX_SUM_TILES, Real, Report, Result, STREAM_OPS, Workspace, WorkspaceSize,
+    check_finite, sum_tiles,
 };
 use num_traits::Float;
 
@@ -225,11 +225,6 @@ fn residual<T: Real, P: CgKernels<T>>(a: &SquareCsr<'_, T>, b: &[T], x: &[T], r:
         *ri = bi - P::csr_dot(cols, vals, x);
     }
 }
-
-/// The passes are bound by memory, not arithmetic: for the executor's estimate, each
-/// value streamed counts as this many operations (about the time of one 8-byte load
-/// from memory in multiply-adds).
-const STREAM_OPS: usize = 8;
 
 /// Rows per vector tile at least: a tile's partial sum and its hand-off to a thread
 /// cost little against this many rows of a pass.

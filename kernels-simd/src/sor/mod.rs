@@ -69,7 +69,7 @@ where
 
 /// `sweeps` red-black SOR sweeps for `(4 + shift) I - neighbours` on an `nx x ny`
 /// grid with zero Dirichlet boundary, `x[i * nx + j]`, in place
-/// ([`kernels_core::sor::sor_grid2d`] on the SIMD kernels).
+/// ([`kernels_core::sor::sor_grid2d`] on the SIMD kernels and the default executor).
 ///
 /// ```
 /// use kernels_simd::sor::sor_grid2d;
@@ -100,5 +100,14 @@ pub fn sor_grid2d<T: Real>(
 where
     Simd: SorKernels<T>,
 {
-    core_sor::sor_grid2d::<T, Simd>(nx, ny, shift, b, x, omega, sweeps)
+    core_sor::sor_grid2d::<T, Simd>(
+        &crate::DefaultExec::default(),
+        nx,
+        ny,
+        shift,
+        b,
+        x,
+        omega,
+        sweeps,
+    )
 }
