@@ -74,7 +74,7 @@ pub fn forward<T: Real, P: LinattnKernels<T>>(
 ) -> Result<()> {
     let shape = inp.shape;
     let needed = forward_work_size::<T>(shape, chunk)?.bytes();
-    let scale = inp.validate::<P>(out.len(), state_out.as_ref().map(|s| s.len()))?;
+    let scale = inp.validate::<P>(exec, out.len(), state_out.as_ref().map(|s| s.len()))?;
     if work.len() < needed {
         return Err(Error::Workspace);
     }

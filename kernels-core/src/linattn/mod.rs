@@ -39,7 +39,9 @@ pub use powers::power;
 pub use recurrence::recurrence;
 pub use state::{Scan, chunk_state, state_scan};
 
-use crate::{Error, Real, Result, Strided, StridedMut, check_finite, checked_product};
+use crate::{
+    Error, Exec, Real, Result, STREAM_OPS, Strided, StridedMut, check_finite, checked_product,
+};
 
 /// The chunk length used when the caller passes 0.
 pub const DEFAULT_CHUNK: usize = 64;
@@ -111,6 +113,7 @@ impl<T: Real> Inputs<'_, T> {
     /// Returns the effective scale.
     fn validate<P: LinattnKernels<T>>(
         &self,
+        exec: &impl Exec,
         out_len: usize,
         state_out: Option<usize>,
     ) -> Result<T> {
@@ -128,9 +131,9 @@ impl<T: Real> Inputs<'_, T> {
         }
         check_decay(self.decay, s.n_heads)?;
         let scale = effective_scale(self.scale, s.dk)?;
-        all_finite::<T, P>(self.q)?;
-        all_finite::<T, P>(self.k)?;
-        all_finite::<T, P>(self.v)?;
+        inputs_finite::<T, P>(exec, self.q)?;
+        inputs_finite::<T, P>(exec, self.k)?;
+        inputs_finite::<T, P>(exec, self.v)?;
         if let Some(x) = self.state_in {
             all_finite::<T, P>(x)?;
         }
@@ -185,6 +188,16 @@ fn all_finite<T: Real, P: LinattnKernels<T>>(x: &[T]) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// [`all_finite`] in tiles through `exec`: a large input's check is a pass over memory
+/// that would otherwise stay on one thread ahead of the threaded work. The error is
+/// the same whichever tile finds the value.
+fn inputs_finite<T: Real, P: LinattnKernels<T>>(exec: &impl Exec, x: &[T]) -> Result<()> {
+    const TILE: usize = 1 << 16;
+    exec.for_each(STREAM_OPS * x.len(), x.chunks(TILE), |_, tile| {
+        all_finite::<T, P>(tile)
+    })
 }
 
 /// [`Error::Numerical`] if a computed value overflowed.

@@ -19,7 +19,7 @@ pub fn recurrence<T: Real, P: LinattnKernels<T>>(
     state: &mut [T],
 ) -> Result<()> {
     let shape = inp.shape;
-    let scale = inp.validate::<P>(out.len(), Some(state.len()))?;
+    let scale = inp.validate::<P>(exec, out.len(), Some(state.len()))?;
     let (dk, dv) = (shape.dk, shape.dv);
     let (per_qk, per_v, per_s) = (shape.len * dk, shape.len * dv, dk * dv);
     // One tile per head: its rows of `out` and its state.

@@ -1,7 +1,8 @@
 //! Chunk states and the LASP-2 prefix scan over them.
 
 use super::{
-    Shape, all_finite, check_decay, check_output, decay_of, head, head_mut, power, view_mut,
+    Shape, all_finite, check_decay, check_output, decay_of, head, head_mut, inputs_finite, power,
+    view_mut,
 };
 use crate::linattn::LinattnKernels;
 use crate::{Error, Exec, Real, Result, Strided, checked_product};
@@ -35,8 +36,8 @@ pub fn chunk_state<T: Real, P: LinattnKernels<T>>(
         return Err(Error::Dimension);
     }
     check_decay(decay, shape.n_heads)?;
-    all_finite::<T, P>(k)?;
-    all_finite::<T, P>(v)?;
+    inputs_finite::<T, P>(exec, k)?;
+    inputs_finite::<T, P>(exec, v)?;
     let (dk, dv) = (shape.dk, shape.dv);
     let (per_qk, per_v, per_s) = (shape.len * dk, shape.len * dv, dk * dv);
     // One tile per head: its state.
