@@ -58,7 +58,11 @@ pub fn grid_sweep<T: Real, P: SorKernels<T>>(
         return;
     }
     let (b, x) = (&b[..nx * ny], &mut x[..nx * ny]);
-    let tiles = exec.width().min(ny / MIN_TILE_ROWS).clamp(1, MAX_ROW_TILES);
+    let tiles = exec.width().min(ny / MIN_TILE_ROWS).min(MAX_ROW_TILES);
+    if tiles <= 1 {
+        // One tile: the single streaming pass (all a one-thread build compiles).
+        return sweep_rows::<T, P>(nx, 0, 0..ny, 0..ny, keep, gain, b, x);
+    }
     let cut = |t: usize| t * ny / tiles;
     let sweep = |Block { rows, red, black }: Block, x: &mut [T]| {
         sweep_rows::<T, P>(
