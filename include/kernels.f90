@@ -993,9 +993,10 @@ module kernels
     end function kn_h2o_opts_default
 
     ! Workspace size of `kn_h2o_prefill_f32` (for any budget): the minimum, with scratch
-    ! for one head at a time. With the budget covering the prompt the heads can run on
-    ! the threads (`kn_set_num_threads`), each with its own scratch: a workspace of `t`
-    ! times this lets `t` heads run at once. The result is the same whatever its size.
+    ! for one head at a time. The heads (with eviction or scores, the kv heads) can run
+    ! on the threads (`kn_set_num_threads`), each with its own scratch: a workspace of
+    ! `t` times this lets `t` of them run at once. The result is the same whatever its
+    ! size.
     !
     ! Returns KN_OK, KN_ERR_NULL (`bytes` NULL), KN_ERR_DIMENSION (a size is 0,
     ! `n_heads % n_kv_heads != 0`, or the size overflows).
@@ -2198,9 +2199,9 @@ module kernels
     ! is shared by all callers: calling from many threads at once queues work on it
     ! (no oversubscription), and a kernel called from inside one of its workers runs
     ! sequentially. Calls already running finish on the pool they started with.
-    ! Workspace queries of threaded kernels (`kn_linattn_work_bytes`) size for the count
-    ! in force when they are asked; a workspace sized for fewer threads still works, on
-    ! fewer threads.
+    ! Workspace queries of kernels with per-head scratch (`kn_linattn_work_bytes`,
+    ! `kn_h2o_prefill_work_bytes`) give the minimum, one head at a time; a workspace of
+    ! `t` times that lets `t` heads run at once.
     !
     ! MPI programs that run one rank per core should set 1 (or `KN_NUM_THREADS=1`).
     !

@@ -108,9 +108,10 @@ impl From<&kn_h2o_opts> for H2oOpts {
 }
 
 /// Workspace size of `kn_h2o_prefill_f32` (for any budget): the minimum, with scratch
-/// for one head at a time. With the budget covering the prompt the heads can run on
-/// the threads (`kn_set_num_threads`), each with its own scratch: a workspace of `t`
-/// times this lets `t` heads run at once. The result is the same whatever its size.
+/// for one head at a time. The heads (with eviction or scores, the kv heads) can run
+/// on the threads (`kn_set_num_threads`), each with its own scratch: a workspace of
+/// `t` times this lets `t` of them run at once. The result is the same whatever its
+/// size.
 ///
 /// Returns KN_OK, KN_ERR_NULL (`bytes` NULL), KN_ERR_DIMENSION (a size is 0,
 /// `n_heads % n_kv_heads != 0`, or the size overflows).

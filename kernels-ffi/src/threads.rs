@@ -14,9 +14,9 @@ use crate::status::kn_status;
 /// is shared by all callers: calling from many threads at once queues work on it
 /// (no oversubscription), and a kernel called from inside one of its workers runs
 /// sequentially. Calls already running finish on the pool they started with.
-/// Workspace queries of threaded kernels (`kn_linattn_work_bytes`) size for the count
-/// in force when they are asked; a workspace sized for fewer threads still works, on
-/// fewer threads.
+/// Workspace queries of kernels with per-head scratch (`kn_linattn_work_bytes`,
+/// `kn_h2o_prefill_work_bytes`) give the minimum, one head at a time; a workspace of
+/// `t` times that lets `t` heads run at once.
 ///
 /// MPI programs that run one rank per core should set 1 (or `KN_NUM_THREADS=1`).
 ///
