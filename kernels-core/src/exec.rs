@@ -84,18 +84,36 @@ where
     I: ExactSizeIterator + Send,
     I::Item: Send,
 {
+    let [sum] = sum_tiles_n(exec, ops, tiles, |i, tile| [f(i, tile)])?;
+    Ok(sum)
+}
+
+/// [`sum_tiles`] of `N` sums at once: each tile gives one partial of each, and each
+/// sum adds its partials in tile order (a pass that yields two inner products).
+pub fn sum_tiles_n<T: Real, const N: usize, I>(
+    exec: &impl Exec,
+    ops: usize,
+    tiles: I,
+    f: impl Fn(usize, I::Item) -> [T; N] + Sync,
+) -> Result<[T; N]>
+where
+    I: ExactSizeIterator + Send,
+    I::Item: Send,
+{
     let count = tiles.len();
     if count > MAX_SUM_TILES {
         return Err(Error::Internal);
     }
-    let mut partial = [T::zero(); MAX_SUM_TILES];
+    let mut partial = [[T::zero(); N]; MAX_SUM_TILES];
     exec.for_each(ops, tiles.zip(partial.iter_mut()), |i, (tile, out)| {
         *out = f(i, tile);
         Ok(())
     })?;
-    Ok(partial[..count]
-        .iter()
-        .copied()
-        .reduce(|s, x| s + x)
-        .unwrap_or_else(T::zero))
+    Ok(core::array::from_fn(|k| {
+        partial[..count]
+            .iter()
+            .map(|p| p[k])
+            .reduce(|s, x| s + x)
+            .unwrap_or_else(T::zero)
+    }))
 }

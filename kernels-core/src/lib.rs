@@ -38,7 +38,9 @@ mod workspace;
 
 pub use checksum::checksum;
 pub use error::{Error, Result};
-pub use exec::{Exec, MAX_SUM_TILES, STREAM_OPS, Sequential, sum_tiles, tiles_per_slot};
+pub use exec::{
+    Exec, MAX_SUM_TILES, STREAM_OPS, Sequential, sum_tiles, sum_tiles_n, tiles_per_slot,
+};
 pub use primitives::Primitives;
 pub use real::Real;
 pub use report::{History, Report};

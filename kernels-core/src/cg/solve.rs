@@ -6,7 +6,7 @@ use crate::cg::CgKernels;
 use crate::sor::{residual_norm, ssor_apply};
 use crate::{
     Error, Exec, MAX_SUM_TILES, Real, Report, Result, STREAM_OPS, Workspace, WorkspaceSize,
-    check_finite, sum_tiles,
+    check_finite, sum_tiles, sum_tiles_n,
 };
 use num_traits::Float;
 
@@ -94,11 +94,25 @@ pub fn cg<T: Real, P: CgKernels<T>>(
     };
     let tile = n.div_ceil(vector_tiles(n));
     // The passes over the vectors, tile by tile, partial sums in tile order.
-    let update = |alpha: T, p: &[T], q: &[T], x: &mut [T], r: &mut [T]| {
+    // The update `x += alpha p, r -= alpha q` returns `r^T r`; with Jacobi it also
+    // applies the preconditioner to each tile of `r` while that tile is in cache,
+    // `z = D^-1 r`, returning `r^T z` (the same tile kernels and partial sums as a
+    // separate pass, so the same bits, for one pass over memory less).
+    let jacobi = matches!(opts.precond, Precond::Jacobi);
+    let update = |alpha: T, p: &[T], q: &[T], x: &mut [T], r: &mut [T], z: &mut [T]| {
         let tiles = p.chunks(tile).zip(q.chunks(tile));
         let tiles = tiles.zip(x.chunks_mut(tile).zip(r.chunks_mut(tile)));
-        sum_tiles(exec, STREAM_OPS * 4 * n, tiles, |_, ((p, q), (x, r))| {
-            P::cg_update(alpha, p, q, x, r)
+        let tiles = tiles.zip(z.chunks_mut(tile).zip(precond.d_inv.chunks(tile)));
+        let streams = if jacobi { 6 } else { 4 };
+        sum_tiles_n(exec, STREAM_OPS * streams * n, tiles, |_, t| {
+            let (((p, q), (x, r)), (z, d_inv)) = t;
+            let rr = P::cg_update(alpha, p, q, x, r);
+            let rz = if jacobi {
+                P::mul_dot(d_inv, r, z)
+            } else {
+                T::zero()
+            };
+            [rr, rz]
         })
     };
     let next_direction = |dir: &[T], beta: T, p: &mut [T]| {
@@ -135,18 +149,18 @@ pub fn cg<T: Real, P: CgKernels<T>>(
                 return Err(Error::Numerical);
             }
             let alpha = rz / pq;
-            let rr = update(alpha, p, q, x, r)?;
+            let [rr, rz_jacobi] = update(alpha, p, q, x, r, z)?;
             report.add_iterations(1);
             if Float::sqrt(rr.to_f64_lossless()) / scale <= opts.tol {
                 break;
             }
             // Unpreconditioned, z would be a copy of r: the update has summed r^T r
             // already and the new direction reads r itself, which saves a copy and a
-            // pass over r per iteration.
-            let (rz_next, dir) = if matches!(precond.kind, Precond::None) {
-                (positive(rr)?, &*r)
-            } else {
-                (precond.apply::<P>(exec, tile, a, r, z)?, &*z)
+            // pass over r per iteration. With Jacobi the update has applied it.
+            let (rz_next, dir) = match precond.kind {
+                Precond::None => (positive(rr)?, &*r),
+                Precond::Jacobi => (preconditioned(rz_jacobi)?, &*z),
+                Precond::Ssor { .. } => (precond.apply::<P>(exec, tile, a, r, z)?, &*z),
             };
             if rz_next == T::zero() {
                 // Underflowed (a tolerance below what the recurrence can reach):
@@ -199,11 +213,17 @@ impl<T: Real> Preconditioner<'_, T> {
                 dot(r, z)?
             }
         };
-        if rz >= T::zero() && rz.is_finite() {
-            Ok(rz)
-        } else {
-            Err(Error::Numerical)
-        }
+        preconditioned(rz)
+    }
+}
+
+/// `r^T M^-1 r`, or [`Error::Numerical`] when it is negative or not finite (M is not
+/// positive definite, or an overflow).
+fn preconditioned<T: Real>(rz: T) -> Result<T> {
+    if rz >= T::zero() && rz.is_finite() {
+        Ok(rz)
+    } else {
+        Err(Error::Numerical)
     }
 }
 
