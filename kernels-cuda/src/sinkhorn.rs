@@ -765,11 +765,39 @@ mod tests {
         assert_eq!(col_tiles(TILE_MIN_ROWS), 1);
         assert_eq!(col_tiles(TILE_MIN_ROWS + 1), 2);
         assert_eq!(col_tiles(usize::MAX), MAX_TILES);
-        for n in [1, 5, 31, 32, 33, 1000, 2047, 16384, 1_000_003] {
+        // The rows of tile k are [k r, min((k + 1) r, n)), as the kernels' tile_rows
+        // computes them: every row in exactly one tile, in order. A tile may be empty:
+        // with the 64-tile cap, n = 2049..=2079 (64 tiles of 33 rows), 2113..=2142 and
+        // similar ranges leave the last tile without rows. The column kernels handle
+        // that (the row loop does not run; the tile's partials are the empty sum, 0,
+        // or the empty log-sum-exp state, -inf and 0), so it is allowed, but only at
+        // the end.
+        let mut empty_seen = Vec::new();
+        for n in (1..=5000).chain([16384, 1_000_003]) {
             let (t, r) = (col_tiles(n), rows_per_tile(n));
-            assert!(t * r >= n, "n={n}: {t} tiles of {r} rows");
-            assert!((t - 1) * r < n, "n={n}: an empty tile");
+            let mut next = 0;
+            let mut empties = 0;
+            for k in 0..t {
+                let first = k * r;
+                let last = (first + r).min(n);
+                if first >= n {
+                    empties += 1;
+                    continue;
+                }
+                assert_eq!(empties, 0, "n={n}: a nonempty tile after an empty one");
+                assert_eq!(first, next, "n={n}: tile {k} does not follow on");
+                next = last;
+            }
+            assert_eq!(next, n, "n={n}: {t} tiles of {r} rows miss rows");
+            assert!(empties <= 1, "n={n}: {empties} empty tiles");
+            if empties != 0 {
+                empty_seen.push(n);
+            }
         }
+        for n in [2049, 2079, 2113, 2142] {
+            assert!(empty_seen.contains(&n), "n={n}: expected an empty last tile");
+        }
+        assert!(!empty_seen.contains(&2048) && !empty_seen.contains(&2080));
     }
 
     #[test]
