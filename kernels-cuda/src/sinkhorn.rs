@@ -795,7 +795,10 @@ mod tests {
             }
         }
         for n in [2049, 2079, 2113, 2142] {
-            assert!(empty_seen.contains(&n), "n={n}: expected an empty last tile");
+            assert!(
+                empty_seen.contains(&n),
+                "n={n}: expected an empty last tile"
+            );
         }
         assert!(!empty_seen.contains(&2048) && !empty_seen.contains(&2080));
     }
