@@ -93,7 +93,7 @@ pub mod sor;
 pub mod sources;
 
 pub use borrowed::Borrowed;
-pub use caller::for_caller;
+pub use caller::{CallerContext, for_caller};
 pub use context::{Context, Target, choose_target, driver_error_code};
 pub use detect::{
     Probe, available, device_count, nvrtc_available, nvrtc_supported_archs, nvrtc_version, probe,
