@@ -14,10 +14,11 @@
 //! is in, `out` unspecified, no score changed). [`decode_timed`] is the same step with
 //! CUDA event times per kernel.
 
+use crate::borrowed::{DeviceRead, DeviceWrite};
 use crate::context::Context;
 use crate::nvrtc::BLOCK_SIZE;
 use crate::sources::H2O;
-use cudarc::driver::{CudaEvent, CudaSlice, CudaView, PushKernelArg, sys as cu};
+use cudarc::driver::{CudaEvent, CudaView, CudaViewMut, PushKernelArg, sys as cu};
 use kernels_core::h2o::{self as core_h2o, H2oCache, H2oOpts};
 use kernels_core::{Error, Result, WorkspaceSize, checked_product};
 
@@ -37,6 +38,7 @@ const NO_VICTIM: u32 = 4;
 
 /// An H2O cache whose arrays are device buffers: the device form of the C
 /// `kn_h2o_cache` (same fields, same layout, same rules; see `kernels_core::h2o`).
+/// The arrays are any [`DeviceWrite`] buffers (`&mut slice` coerces).
 #[derive(Debug)]
 pub struct DeviceH2oCache<'a> {
     /// Number of kv heads.
@@ -54,13 +56,13 @@ pub struct DeviceH2oCache<'a> {
     /// Position of the next token.
     pub next_pos: u64,
     /// Keys, `[n_kv_heads][budget][d]`.
-    pub k: &'a mut CudaSlice<f32>,
+    pub k: &'a mut dyn DeviceWrite<f32>,
     /// Values, `[n_kv_heads][budget][d]`.
-    pub v: &'a mut CudaSlice<f32>,
+    pub v: &'a mut dyn DeviceWrite<f32>,
     /// Accumulated scores, `[n_kv_heads][budget]`.
-    pub score: &'a mut CudaSlice<f32>,
+    pub score: &'a mut dyn DeviceWrite<f32>,
     /// Token position per slot, `[n_kv_heads][budget]`.
-    pub pos: &'a mut CudaSlice<u64>,
+    pub pos: &'a mut dyn DeviceWrite<u64>,
 }
 
 /// Word offsets of the decode workspace (32-bit words, handed to the kernels as
@@ -115,7 +117,11 @@ fn layout(n_kv: usize, d: usize, budget: usize, n_heads: usize) -> Result<Layout
 fn check_cache(c: &DeviceH2oCache<'_>) -> Result<usize> {
     let (rows, values) = H2oCache::lengths(c.n_kv_heads, c.d, c.sink, c.heavy, c.recent)?;
     let budget = rows / c.n_kv_heads;
-    if c.k.len() != values || c.v.len() != values || c.score.len() != rows || c.pos.len() != rows {
+    if c.k.view().len() != values
+        || c.v.view().len() != values
+        || c.score.view().len() != rows
+        || c.pos.view().len() != rows
+    {
         return Err(Error::Dimension);
     }
     if c.len > budget || (c.len as u64) > c.next_pos {
@@ -223,16 +229,24 @@ pub fn decode(
     ctx: &Context,
     cache: &mut DeviceH2oCache<'_>,
     n_heads: usize,
-    q: &CudaSlice<f32>,
-    k_new: &CudaSlice<f32>,
-    v_new: &CudaSlice<f32>,
+    q: &impl DeviceRead<f32>,
+    k_new: &impl DeviceRead<f32>,
+    v_new: &impl DeviceRead<f32>,
     scale: f32,
-    out: &mut CudaSlice<f32>,
-    work: &mut CudaSlice<f32>,
+    out: &mut impl DeviceWrite<f32>,
+    work: &mut impl DeviceWrite<f32>,
 ) -> Result<()> {
     let mut marks = Marks { ctx, events: None };
+    let (q, k_new, v_new) = (q.view(), k_new.view(), v_new.view());
     step(
-        ctx, cache, n_heads, q, k_new, v_new, scale, out, work, &mut marks,
+        ctx,
+        cache,
+        n_heads,
+        [&q, &k_new, &v_new],
+        scale,
+        &mut out.view_mut(),
+        &mut work.view_mut(),
+        &mut marks,
     )
 }
 
@@ -244,19 +258,27 @@ pub fn decode_timed(
     ctx: &Context,
     cache: &mut DeviceH2oCache<'_>,
     n_heads: usize,
-    q: &CudaSlice<f32>,
-    k_new: &CudaSlice<f32>,
-    v_new: &CudaSlice<f32>,
+    q: &impl DeviceRead<f32>,
+    k_new: &impl DeviceRead<f32>,
+    v_new: &impl DeviceRead<f32>,
     scale: f32,
-    out: &mut CudaSlice<f32>,
-    work: &mut CudaSlice<f32>,
+    out: &mut impl DeviceWrite<f32>,
+    work: &mut impl DeviceWrite<f32>,
 ) -> Result<DecodeTimes> {
     let mut marks = Marks {
         ctx,
         events: Some(Vec::with_capacity(7)),
     };
+    let (q, k_new, v_new) = (q.view(), k_new.view(), v_new.view());
     step(
-        ctx, cache, n_heads, q, k_new, v_new, scale, out, work, &mut marks,
+        ctx,
+        cache,
+        n_heads,
+        [&q, &k_new, &v_new],
+        scale,
+        &mut out.view_mut(),
+        &mut work.view_mut(),
+        &mut marks,
     )?;
     match marks.spans()?[..] {
         // The second span is the host reading the verdicts back: not a kernel.
@@ -276,18 +298,18 @@ fn step(
     ctx: &Context,
     cache: &mut DeviceH2oCache<'_>,
     n_heads: usize,
-    q: &CudaSlice<f32>,
-    k_new: &CudaSlice<f32>,
-    v_new: &CudaSlice<f32>,
+    [q, k_new, v_new]: [&CudaView<'_, f32>; 3],
     scale: f32,
-    out: &mut CudaSlice<f32>,
-    work: &mut CudaSlice<f32>,
+    out: &mut CudaViewMut<'_, f32>,
+    work: &mut CudaViewMut<'_, f32>,
     marks: &mut Marks<'_>,
 ) -> Result<()> {
     let budget = check_cache(cache)?;
     let (n_kv, d) = (cache.n_kv_heads, cache.d);
     core_h2o::decode_work_size(n_kv, d, budget, n_heads)?; // group and size checks, as the host
     let group = n_heads / n_kv;
+    let (mut kc, mut vc) = (cache.k.view_mut(), cache.v.view_mut());
+    let (mut score_c, mut pos_c) = (cache.score.view_mut(), cache.pos.view_mut());
     let q_len = checked_product(&[n_heads, d])?;
     let kv_len = checked_product(&[n_kv, d])?;
     if q.len() != q_len || out.len() != q_len || k_new.len() != kv_len || v_new.len() != kv_len {
@@ -303,11 +325,11 @@ fn step(
     if work.len() < lay.total {
         return Err(Error::Workspace);
     }
-    ctx.check_slice(cache.k)?;
-    ctx.check_slice(cache.v)?;
-    ctx.check_slice(cache.score)?;
-    ctx.check_slice(cache.pos)?;
-    for s in [q, k_new, v_new, &*out, &*work] {
+    ctx.check_slice(&kc)?;
+    ctx.check_slice(&vc)?;
+    ctx.check_slice(&score_c)?;
+    ctx.check_slice(&pos_c)?;
+    for s in [q, k_new, v_new, &out.as_view(), &work.as_view()] {
         ctx.check_slice(s)?;
     }
     let t = cache.next_pos;
@@ -331,6 +353,7 @@ fn step(
     let reduce = ctx.function(&H2O, "h2o_decode_check_reduce_f32")?;
     marks.mark()?;
     {
+        let (pos, score) = (pos_c.as_view(), score_c.as_view());
         let mut launch = stream.launch_builder(&check);
         launch
             .arg(&n_kv)
@@ -345,8 +368,8 @@ fn step(
             .arg(q)
             .arg(k_new)
             .arg(v_new)
-            .arg(&*cache.pos)
-            .arg(&*cache.score)
+            .arg(&pos)
+            .arg(&score)
             .arg(&mut checks);
         // SAFETY: h2o_decode_check_f32(n_kv, group, d, budget, len, n_chunks, t, sink,
         // recent, q[n_kv*group*d], k_new[n_kv*d], v_new[n_kv*d], pos[n_kv*budget],
@@ -356,14 +379,14 @@ fn step(
             .map_err(|e| ctx.driver_error("h2o_decode_check launch", e))?;
     }
     {
-        let checks = checks.as_view();
+        let (checks, score) = (checks.as_view(), score_c.as_view());
         let mut launch = stream.launch_builder(&reduce);
         launch
             .arg(&n_kv)
             .arg(&budget)
             .arg(&len)
             .arg(&n_chunks)
-            .arg(&*cache.score)
+            .arg(&score)
             .arg(&checks)
             .arg(&mut slots)
             .arg(&mut verdict);
@@ -410,10 +433,10 @@ fn step(
             .arg(&slots)
             .arg(k_new)
             .arg(v_new)
-            .arg(&mut *cache.k)
-            .arg(&mut *cache.v)
-            .arg(&mut *cache.score)
-            .arg(&mut *cache.pos);
+            .arg(&mut kc)
+            .arg(&mut vc)
+            .arg(&mut score_c)
+            .arg(&mut pos_c);
         // SAFETY: h2o_decode_insert_f32(n_kv, d, budget, t, slots[2*n_kv] words (from
         // the reduce launch, each < budget), k_new[n_kv*d], v_new[n_kv*d],
         // k[n_kv*budget*d], v[n_kv*budget*d], score[n_kv*budget], pos[n_kv*budget]).
@@ -424,6 +447,7 @@ fn step(
     cache.next_pos = next;
     marks.mark()?;
     {
+        let (k, v) = (kc.as_view(), vc.as_view());
         let mut launch = stream.launch_builder(&partial);
         launch
             .arg(&n_kv)
@@ -434,8 +458,8 @@ fn step(
             .arg(&n_tiles)
             .arg(&scale)
             .arg(q)
-            .arg(&*cache.k)
-            .arg(&*cache.v)
+            .arg(&k)
+            .arg(&v)
             .arg(&mut logits)
             .arg(&mut part_m)
             .arg(&mut part_s)
@@ -483,7 +507,7 @@ fn step(
             .arg(&logits)
             .arg(&stats)
             .arg(&bad)
-            .arg(&mut *cache.score);
+            .arg(&mut score_c);
         // SAFETY: h2o_decode_scores_f32: reads logits[h*budget + s] for s < new_len and
         // the stats and flags of every head; writes score[g*budget + s], s < new_len.
         unsafe { launch.launch(Context::config(grid(n_kv * n_stiles)?)) }

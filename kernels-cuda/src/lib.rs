@@ -92,7 +92,7 @@ pub mod sinkhorn;
 pub mod sor;
 pub mod sources;
 
-pub use borrowed::Borrowed;
+pub use borrowed::{Borrowed, DeviceRead, DeviceWrite};
 pub use caller::{CallerContext, for_caller};
 pub use context::{Context, Target, choose_target, driver_error_code};
 pub use detect::{

@@ -20,7 +20,7 @@ use kernels_core::Sequential;
 use kernels_core::h2o::{self as core_h2o, H2oCache};
 use kernels_cuda::cudarc::driver::CudaSlice;
 use kernels_cuda::h2o::{self, DeviceH2oCache};
-use kernels_cuda::{Context, Error};
+use kernels_cuda::{Context, DeviceRead, DeviceWrite, Error};
 use std::time::Instant;
 
 mod common;
@@ -597,11 +597,12 @@ fn gpu_forward(
         q: &q,
         k: &k,
         v: &v,
-        decay: decay.as_ref(),
+        decay: decay.as_ref().map(|d| d as &dyn DeviceRead<f32>),
         scale,
-        state_in: s0.as_ref(),
+        state_in: s0.as_ref().map(|d| d as &dyn DeviceRead<f32>),
     };
-    let r = la::forward(ctx, &inp, c.chunk, &mut out, so.as_mut(), &mut work);
+    let so_dyn = so.as_mut().map(|d| d as &mut dyn DeviceWrite<f32>);
+    let r = la::forward(ctx, &inp, c.chunk, &mut out, so_dyn, &mut work);
     let out_h = s.clone_dtoh(&out).unwrap();
     let so_h = so.map(|x| s.clone_dtoh(&x).unwrap());
     ctx.synchronize().unwrap();
@@ -742,7 +743,8 @@ fn check_la_states(ctx: &Context) {
         let mut work = s
             .alloc_zeros::<f32>(la::chunk_state_work_size(shape).unwrap().len_of::<f32>())
             .unwrap();
-        la::chunk_state(ctx, shape, &k, &v, g.as_ref(), &mut state, &mut work).unwrap();
+        let g = g.as_ref().map(|d| d as &dyn DeviceRead<f32>);
+        la::chunk_state(ctx, shape, &k, &v, g, &mut state, &mut work).unwrap();
         let got = s.clone_dtoh(&state).unwrap();
         ctx.synchronize().unwrap();
         close_normwise(&got, &want, 5e-5, &format!("chunk_state {shape:?}"));
