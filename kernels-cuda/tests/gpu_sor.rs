@@ -21,7 +21,7 @@ use kernels_cuda::{Context, CudaReal, Error, nvrtc};
 use std::time::Instant;
 
 mod common;
-use common::{env_is_1, gpu_context, loud};
+use common::{env_is_1, gpu_context, loud, timing_reps};
 
 /// Deterministic values in [-1, 1) (xorshift64*).
 fn data<T: Real>(n: usize, seed: u64) -> Vec<T> {
@@ -342,7 +342,7 @@ fn seconds_per_sweep<T: CudaReal>(ctx: &Context, nx: usize, ny: usize) -> f64 {
     run(1); // compile, load, warm up
     let (short, long) = (2u32, 22u32);
     let mut best = f64::INFINITY;
-    for _ in 0..3 {
+    for _ in 0..timing_reps() {
         let t_short = run(short);
         let t_long = run(long);
         best = best.min((t_long - t_short) / f64::from(long - short));
@@ -423,8 +423,8 @@ fn gpu_sor_grid2d_refuses_what_the_cpu_refuses() {
 }
 
 #[test]
-fn gpu_sor_grid2d_bandwidth() {
-    let Some(ctx) = gpu_context("gpu_sor_grid2d_bandwidth") else {
+fn timing_sor_grid2d_bandwidth() {
+    let Some(ctx) = gpu_context("timing_sor_grid2d_bandwidth") else {
         return;
     };
     let copy_gbs = copy_bandwidth(&ctx, 1 << 30);
