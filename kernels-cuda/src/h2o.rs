@@ -18,7 +18,7 @@ use crate::borrowed::{DeviceRead, DeviceWrite};
 use crate::context::Context;
 use crate::nvrtc::BLOCK_SIZE;
 use crate::sources::H2O;
-use cudarc::driver::{CudaEvent, CudaView, CudaViewMut, PushKernelArg, sys as cu};
+use cudarc::driver::{CudaEvent, CudaView, PushKernelArg, sys as cu};
 use kernels_core::h2o::{self as core_h2o, H2oCache, H2oOpts};
 use kernels_core::{Error, Result, WorkspaceSize, checked_product};
 
@@ -236,18 +236,7 @@ pub fn decode(
     out: &mut impl DeviceWrite<f32>,
     work: &mut impl DeviceWrite<f32>,
 ) -> Result<()> {
-    let mut marks = Marks { ctx, events: None };
-    let (q, k_new, v_new) = (q.view(), k_new.view(), v_new.view());
-    step(
-        ctx,
-        cache,
-        n_heads,
-        [&q, &k_new, &v_new],
-        scale,
-        &mut out.view_mut(),
-        &mut work.view_mut(),
-        &mut marks,
-    )
+    step(ctx, cache, n_heads, q, k_new, v_new, scale, out, work, None)
 }
 
 /// [`decode`], with the device time of each kernel (CUDA events on the stream, which
@@ -265,32 +254,20 @@ pub fn decode_timed(
     out: &mut impl DeviceWrite<f32>,
     work: &mut impl DeviceWrite<f32>,
 ) -> Result<DecodeTimes> {
-    let mut marks = Marks {
-        ctx,
-        events: Some(Vec::with_capacity(7)),
-    };
-    let (q, k_new, v_new) = (q.view(), k_new.view(), v_new.view());
+    let mut times = DecodeTimes::default();
     step(
         ctx,
         cache,
         n_heads,
-        [&q, &k_new, &v_new],
+        q,
+        k_new,
+        v_new,
         scale,
-        &mut out.view_mut(),
-        &mut work.view_mut(),
-        &mut marks,
+        out,
+        work,
+        Some(&mut times),
     )?;
-    match marks.spans()?[..] {
-        // The second span is the host reading the verdicts back: not a kernel.
-        [check, _, insert, partial, combine, scores] => Ok(DecodeTimes {
-            check_ms: check,
-            insert_ms: insert,
-            partial_ms: partial,
-            combine_ms: combine,
-            scores_ms: scores,
-        }),
-        _ => Err(Error::Internal),
-    }
+    Ok(times)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -298,12 +275,20 @@ fn step(
     ctx: &Context,
     cache: &mut DeviceH2oCache<'_>,
     n_heads: usize,
-    [q, k_new, v_new]: [&CudaView<'_, f32>; 3],
+    q: &impl DeviceRead<f32>,
+    k_new: &impl DeviceRead<f32>,
+    v_new: &impl DeviceRead<f32>,
     scale: f32,
-    out: &mut CudaViewMut<'_, f32>,
-    work: &mut CudaViewMut<'_, f32>,
-    marks: &mut Marks<'_>,
+    out: &mut impl DeviceWrite<f32>,
+    work: &mut impl DeviceWrite<f32>,
+    times: Option<&mut DecodeTimes>,
 ) -> Result<()> {
+    let mut marks = Marks {
+        ctx,
+        events: times.is_some().then(|| Vec::with_capacity(7)),
+    };
+    let (q, k_new, v_new) = (&q.view(), &k_new.view(), &v_new.view());
+    let (out, work) = (&mut out.view_mut(), &mut work.view_mut());
     let budget = check_cache(cache)?;
     let (n_kv, d) = (cache.n_kv_heads, cache.d);
     core_h2o::decode_work_size(n_kv, d, budget, n_heads)?; // group and size checks, as the host
@@ -517,6 +502,21 @@ fn step(
 
     if words(ctx, &bad.as_view())?.iter().any(|&b| b != 0) {
         return Err(Error::Numerical);
+    }
+    if let Some(times) = times {
+        match marks.spans()?[..] {
+            // The second span is the host reading the verdicts back: not a kernel.
+            [check, _, insert, partial, combine, scores] => {
+                *times = DecodeTimes {
+                    check_ms: check,
+                    insert_ms: insert,
+                    partial_ms: partial,
+                    combine_ms: combine,
+                    scores_ms: scores,
+                }
+            }
+            _ => return Err(Error::Internal),
+        }
     }
     Ok(())
 }

@@ -714,13 +714,9 @@ fn gpu_row_sums_do_not_depend_on_alignment() {
 /// is exercised without a host solve. Skipped (loudly) with KN_SKIP_LARGE=1.
 #[test]
 fn gpu_large_scale_rank_one_past_2_31() {
-    let Some(ctx) = gpu_context("gpu_large_scale_rank_one_past_2_31") else {
+    let Some(ctx) = common::large_gpu_context("gpu_large_scale_rank_one_past_2_31") else {
         return;
     };
-    if common::env_is_1("KN_SKIP_LARGE") {
-        loud("SKIPPED: GPU check gpu_large_scale_rank_one_past_2_31: KN_SKIP_LARGE=1");
-        return;
-    }
     let n = 46341usize;
     assert!(n * n > 1 << 31);
     let x: Vec<f32> = (0..n)

@@ -469,13 +469,9 @@ fn gpu_sor_grid2d_clamped_grid_y() {
 /// KN_SKIP_LARGE=1.
 #[test]
 fn gpu_large_sor_f32_past_2_31_one_sweep() {
-    let Some(ctx) = gpu_context("gpu_large_sor_f32_past_2_31_one_sweep") else {
+    let Some(ctx) = common::large_gpu_context("gpu_large_sor_f32_past_2_31_one_sweep") else {
         return;
     };
-    if env_is_1("KN_SKIP_LARGE") {
-        loud("SKIPPED: GPU check gpu_large_sor_f32_past_2_31_one_sweep: KN_SKIP_LARGE=1");
-        return;
-    }
     let side = 46341usize;
     let n = side * side;
     assert!(n > 1 << 31);

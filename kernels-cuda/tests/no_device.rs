@@ -329,13 +329,9 @@ fn gpu_bad_arguments_are_rejected_before_launch() {
 /// in f64. Skipped (loudly) with KN_SKIP_LARGE=1.
 #[test]
 fn gpu_large_blas1_past_2_31() {
-    let Some(ctx) = gpu_context("gpu_large_blas1_past_2_31") else {
+    let Some(ctx) = common::large_gpu_context("gpu_large_blas1_past_2_31") else {
         return;
     };
-    if common::env_is_1("KN_SKIP_LARGE") {
-        loud("SKIPPED: GPU check gpu_large_blas1_past_2_31: KN_SKIP_LARGE=1");
-        return;
-    }
     let n = (1usize << 31) + 7;
     let x: Vec<f32> = (0..n).map(|i| 0.5 + (i % 1021) as f32 / 1021.0).collect();
     let y: Vec<f32> = (0..n).map(|i| 0.5 + (i % 1019) as f32 / 1019.0).collect();

@@ -35,15 +35,12 @@ fn device_present(test: &str) -> bool {
     false
 }
 
-/// Deterministic values in [lo, lo + 1) (xorshift64*).
+/// Deterministic values in [lo, lo + 1): a multiplicative hash of the index.
 fn data(n: usize, seed: u64, lo: f32) -> Vec<f32> {
-    let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..n)
-        .map(|_| {
-            s ^= s >> 12;
-            s ^= s << 25;
-            s ^= s >> 27;
-            lo + (s.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 40) as f32 / (1u64 << 24) as f32
+    (0..n as u64)
+        .map(|i| {
+            let h = (i + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15 ^ seed.wrapping_mul(1_000_003));
+            lo + (h >> 40) as f32 / (1u64 << 24) as f32
         })
         .collect()
 }
@@ -202,25 +199,25 @@ fn sinkhorn(on: &On) {
     let (df, dg) = (on.up(&vec![0.0f32; n]), on.up(&vec![0.0f32; m]));
     let (dp, dw) = (on.up(&vec![7.0f32; n * m]), on.zeros(bytes));
     let mut rep = kn_report::default();
-    // SAFETY: as in `scale`.
-    let call = |dc: *mut f32, rep: &mut kn_report| unsafe {
+    // SAFETY: as in `scale`; f, g and plan are buffers of n, m and n * m values.
+    let call = |dc: &CudaSlice<f32>, [df, dg, dp]: [&CudaSlice<f32>; 3], rep: &mut kn_report| unsafe {
         kn_cuda_sinkhorn_f32(
             n,
             m,
-            dc,
+            on.at(dc),
             on.at(&da),
             on.at(&db),
             &o,
-            on.at(&df),
-            on.at(&dg),
-            on.at(&dp),
+            on.at(df),
+            on.at(dg),
+            on.at(dp),
             on.at(&dw).cast(),
             bytes,
             rep,
             on.raw,
         )
     };
-    assert_eq!(call(on.at(&dc), &mut rep), KN_OK);
+    assert_eq!(call(&dc, [&df, &dg, &dp], &mut rep), KN_OK);
     let gp = on.down(&dp);
     let (mut hf, mut hg, mut hp) = (vec![0.0f32; n], vec![0.0f32; m], vec![0.0f32; n * m]);
     let mut hbytes = 0usize;
@@ -258,24 +255,7 @@ fn sinkhorn(on: &On) {
     bad[n * m - 1] = f32::NAN;
     let dbad = on.up(&bad);
     let (df, dg, dp) = (on.up(&vec![3.0f32; n]), on.up(&vec![5.0f32; m]), on.up(&gp));
-    // SAFETY: as above, with the new f, g and plan buffers.
-    let s = unsafe {
-        kn_cuda_sinkhorn_f32(
-            n,
-            m,
-            on.at(&dbad),
-            on.at(&da),
-            on.at(&db),
-            &o,
-            on.at(&df),
-            on.at(&dg),
-            on.at(&dp),
-            on.at(&dw).cast(),
-            bytes,
-            &mut rep,
-            on.raw,
-        )
-    };
+    let s = call(&dbad, [&df, &dg, &dp], &mut rep);
     assert_eq!(s, KN_ERR_NON_FINITE);
     assert!(on.down(&df).iter().all(|&x| x == 3.0) && on.down(&dg).iter().all(|&x| x == 5.0));
     assert_eq!(on.down(&dp), gp, "plan written on a refusal");

@@ -9,6 +9,17 @@ pub fn env_is_1(name: &str) -> bool {
     std::env::var(name).is_ok_and(|v| v.trim() == "1")
 }
 
+/// [`gpu_context`] for a test over 2^31 elements (gigabytes of host and device
+/// memory): `None`, with a SKIPPED line, also when `KN_SKIP_LARGE=1`.
+pub fn large_gpu_context(test: &str) -> Option<Context> {
+    let ctx = gpu_context(test)?;
+    if env_is_1("KN_SKIP_LARGE") {
+        loud(&format!("SKIPPED: GPU check {test}: KN_SKIP_LARGE=1"));
+        return None;
+    }
+    Some(ctx)
+}
+
 /// Repetitions of each timing measurement (the best is reported): `KN_TIMING_REPS`,
 /// default 3, at least 1.
 pub fn timing_reps() -> usize {
