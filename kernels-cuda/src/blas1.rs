@@ -15,10 +15,11 @@
 //!   only (at most `n * eps * sum |x_i y_i|`, far less in practice).
 
 use crate::CudaReal;
+use crate::borrowed::{DeviceRead, DeviceWrite};
 use crate::context::Context;
 use crate::nvrtc::BLOCK_SIZE;
 use crate::sources::BLAS1;
-use cudarc::driver::{CudaSlice, PushKernelArg};
+use cudarc::driver::PushKernelArg;
 use kernels_core::{Error, Result, WorkspaceSize};
 
 // The kernels take element counts as `unsigned long long`; the drivers pass `usize`.
@@ -63,14 +64,15 @@ fn kernel_name<T: CudaReal>(base: &str) -> String {
 pub fn axpy<T: CudaReal>(
     ctx: &Context,
     a: T,
-    x: &CudaSlice<T>,
-    y: &mut CudaSlice<T>,
+    x: &impl DeviceRead<T>,
+    y: &mut impl DeviceWrite<T>,
 ) -> Result<()> {
+    let (x, mut y) = (x.view(), y.view_mut());
     if x.len() != y.len() {
         return Err(Error::Dimension);
     }
-    ctx.check_slice(x)?;
-    ctx.check_slice(y)?;
+    ctx.check_slice(&x)?;
+    ctx.check_slice(&y)?;
     let n = x.len();
     if n == 0 {
         return Ok(());
@@ -78,7 +80,7 @@ pub fn axpy<T: CudaReal>(
     let f = ctx.function(&BLAS1, &kernel_name::<T>("axpy"))?;
     let cfg = Context::config(elementwise_blocks(n, ctx.multiprocessors()));
     let mut launch = ctx.stream().launch_builder(&f);
-    launch.arg(&n).arg(&a).arg(x).arg(y);
+    launch.arg(&n).arg(&a).arg(&x).arg(&mut y);
     // SAFETY: axpy_T(index_t n, T a, const T* x, T* y): the arguments pushed are a
     // usize (= unsigned long long, checked above), a T, and two device buffers of T in
     // this context, each of length n (checked); the kernel touches indices < n only.
@@ -88,8 +90,9 @@ pub fn axpy<T: CudaReal>(
 }
 
 /// `x <- a * x`. Asynchronous on [`Context::stream`].
-pub fn scale<T: CudaReal>(ctx: &Context, a: T, x: &mut CudaSlice<T>) -> Result<()> {
-    ctx.check_slice(x)?;
+pub fn scale<T: CudaReal>(ctx: &Context, a: T, x: &mut impl DeviceWrite<T>) -> Result<()> {
+    let mut x = x.view_mut();
+    ctx.check_slice(&x)?;
     let n = x.len();
     if n == 0 {
         return Ok(());
@@ -97,7 +100,7 @@ pub fn scale<T: CudaReal>(ctx: &Context, a: T, x: &mut CudaSlice<T>) -> Result<(
     let f = ctx.function(&BLAS1, &kernel_name::<T>("scale"))?;
     let cfg = Context::config(elementwise_blocks(n, ctx.multiprocessors()));
     let mut launch = ctx.stream().launch_builder(&f);
-    launch.arg(&n).arg(&a).arg(x);
+    launch.arg(&n).arg(&a).arg(&mut x);
     // SAFETY: scale_T(index_t n, T a, T* x): a usize, a T and a device buffer of n
     // elements of T in this context; the kernel touches indices < n only.
     unsafe { launch.launch(cfg) }.map_err(|e| ctx.driver_error("scale launch", e))?;
@@ -111,11 +114,12 @@ pub fn scale<T: CudaReal>(ctx: &Context, a: T, x: &mut CudaSlice<T>) -> Result<(
 /// same buffer.
 pub fn dot_into<T: CudaReal>(
     ctx: &Context,
-    x: &CudaSlice<T>,
-    y: &CudaSlice<T>,
-    work: &mut CudaSlice<T>,
-    out: &mut CudaSlice<T>,
+    x: &impl DeviceRead<T>,
+    y: &impl DeviceRead<T>,
+    work: &mut impl DeviceWrite<T>,
+    out: &mut impl DeviceWrite<T>,
 ) -> Result<()> {
+    let (x, y, mut work, mut out) = (x.view(), y.view(), work.view_mut(), out.view_mut());
     if x.len() != y.len() || out.is_empty() {
         return Err(Error::Dimension);
     }
@@ -124,7 +128,7 @@ pub fn dot_into<T: CudaReal>(
     if work.len() < blocks {
         return Err(Error::Workspace);
     }
-    for s in [x, y, &*work, &*out] {
+    for s in [&x, &y, &work.as_view(), &out.as_view()] {
         ctx.check_slice(s)?;
     }
     let partial = ctx.function(&BLAS1, &kernel_name::<T>("dot_partial"))?;
@@ -133,7 +137,7 @@ pub fn dot_into<T: CudaReal>(
     let blocks_u32 = u32::try_from(blocks).map_err(|_| Error::Internal)?;
 
     let mut first = ctx.stream().launch_builder(&partial);
-    first.arg(&n).arg(x).arg(y).arg(&mut *work);
+    first.arg(&n).arg(&x).arg(&y).arg(&mut work);
     // SAFETY: dot_partial_T(index_t n, const T* x, const T* y, T* partials): x and y
     // hold n elements each; partials (work) holds >= blocks elements (checked) and the
     // kernel writes partials[blockIdx.x] for blockIdx.x < blocks only. With n == 0 every
@@ -142,7 +146,8 @@ pub fn dot_into<T: CudaReal>(
         .map_err(|e| ctx.driver_error("dot_partial launch", e))?;
 
     let mut second = ctx.stream().launch_builder(&finish);
-    second.arg(&blocks_u32).arg(&*work).arg(out);
+    let work = work.as_view();
+    second.arg(&blocks_u32).arg(&work).arg(&mut out);
     // SAFETY: dot_finish_T(unsigned num_partials, const T* partials, T* out), one block:
     // reads partials[0..blocks) (written by the launch above, ordered by the stream)
     // and writes out[0] (out is non-empty, checked).
@@ -154,12 +159,17 @@ pub fn dot_into<T: CudaReal>(
 /// `sum_i x[i] * y[i]`, returned to the host: allocates the workspace and the result
 /// on the device, runs [`dot_into`] and waits for it. `x` and `y` may be the same
 /// buffer.
-pub fn dot<T: CudaReal>(ctx: &Context, x: &CudaSlice<T>, y: &CudaSlice<T>) -> Result<T> {
+pub fn dot<T: CudaReal>(
+    ctx: &Context,
+    x: &impl DeviceRead<T>,
+    y: &impl DeviceRead<T>,
+) -> Result<T> {
+    let (x, y) = (x.view(), y.view());
     if x.len() != y.len() {
         return Err(Error::Dimension);
     }
-    ctx.check_slice(x)?;
-    ctx.check_slice(y)?;
+    ctx.check_slice(&x)?;
+    ctx.check_slice(&y)?;
     let stream = ctx.stream();
     let mut work = stream
         .alloc_zeros::<T>(dot_blocks(x.len()))
@@ -167,7 +177,7 @@ pub fn dot<T: CudaReal>(ctx: &Context, x: &CudaSlice<T>, y: &CudaSlice<T>) -> Re
     let mut out = stream
         .alloc_zeros::<T>(1)
         .map_err(|e| ctx.driver_error("dot result allocation", e))?;
-    dot_into(ctx, x, y, &mut work, &mut out)?;
+    dot_into(ctx, &x, &y, &mut work, &mut out)?;
     let host = stream
         .clone_dtoh(&out)
         .map_err(|e| ctx.driver_error("dot result copy", e))?;

@@ -4,7 +4,7 @@ use crate::detect;
 use crate::nvrtc::{self, BLOCK_SIZE};
 use crate::sources::Source;
 use cudarc::driver::{
-    CudaContext, CudaFunction, CudaModule, CudaSlice, CudaStream, DriverError, LaunchConfig,
+    CudaContext, CudaFunction, CudaModule, CudaStream, DeviceSlice, DriverError, LaunchConfig,
     sys as cu,
 };
 use kernels_core::{Error, Result};
@@ -238,8 +238,8 @@ impl Context {
     }
 
     /// [`Error::Argument`] unless `slice` lives in this context's CUDA context.
-    pub(crate) fn check_slice<T>(&self, slice: &CudaSlice<T>) -> Result<()> {
-        if **slice.context() == *self.ctx {
+    pub(crate) fn check_slice<T>(&self, slice: &impl DeviceSlice<T>) -> Result<()> {
+        if **slice.stream().context() == *self.ctx {
             Ok(())
         } else {
             self.note("a device buffer belongs to another CUDA context".into());

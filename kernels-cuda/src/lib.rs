@@ -39,8 +39,9 @@
 //! driver ([`Target`]).
 //!
 //! `tests/compile_all.rs` compiles every entry of [`SOURCES`] for `compute_70`,
-//! `compute_80` and `compute_90`, assembles the PTX with `ptxas -v` and fails on any
-//! register spill; it needs no GPU.
+//! `compute_80` and `compute_90`, assembles the PTX with `ptxas -v`, prints the
+//! registers of every kernel and fails on any register spill or a kernel over its
+//! register cap; it needs no GPU.
 //!
 //! # Adding a kernel
 //!
@@ -65,8 +66,12 @@
 //!
 //! # Drivers
 //!
+//! Drivers take device buffers as [`DeviceRead`] / [`DeviceWrite`]: a `cudarc`
+//! [`CudaSlice`](cudarc::driver::CudaSlice), a view of part of one, or a [`Borrowed`]
+//! buffer of the caller's.
+//!
 //! [`blas1`]: [`blas1::axpy`], [`blas1::scale`], [`blas1::dot`] / [`blas1::dot_into`]
-//! for `f32` and `f64` over `cudarc` [`CudaSlice`](cudarc::driver::CudaSlice)s.
+//! for `f32` and `f64`.
 //!
 //! [`h2o`]: [`h2o::decode`], the H2O decode step on a [`h2o::DeviceH2oCache`] (f32).
 //!
@@ -92,8 +97,8 @@ pub mod sinkhorn;
 pub mod sor;
 pub mod sources;
 
-pub use borrowed::Borrowed;
-pub use caller::for_caller;
+pub use borrowed::{Borrowed, DeviceRead, DeviceWrite};
+pub use caller::{CallerContext, for_caller};
 pub use context::{Context, Target, choose_target, driver_error_code};
 pub use detect::{
     Probe, available, device_count, nvrtc_available, nvrtc_supported_archs, nvrtc_version, probe,

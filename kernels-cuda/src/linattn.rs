@@ -18,10 +18,11 @@
 //! the workspace is checked before the values (its first words receive their verdict),
 //! where the host checks the values first.
 
+use crate::borrowed::{DeviceRead, DeviceWrite};
 use crate::context::Context;
 use crate::nvrtc::BLOCK_SIZE;
 use crate::sources::LINATTN;
-use cudarc::driver::{CudaSlice, CudaView, CudaViewMut, PushKernelArg};
+use cudarc::driver::{CudaView, CudaViewMut, PushKernelArg};
 use kernels_core::linattn::{Shape, chunk_len, effective_scale};
 use kernels_core::{Error, Result, WorkspaceSize, checked_product};
 
@@ -40,23 +41,23 @@ const NONFINITE: u32 = 4;
 const BAD_LENS: u32 = 8;
 
 /// The device inputs of [`forward`]: `kernels_core::linattn::Inputs` with device
-/// buffers.
+/// buffers (any [`DeviceRead`]: `&slice` coerces).
 #[derive(Clone, Copy, Debug)]
 pub struct DeviceInputs<'a> {
     /// Sizes.
     pub shape: Shape,
     /// Queries, `[n_heads][len][dk]`.
-    pub q: &'a CudaSlice<f32>,
+    pub q: &'a dyn DeviceRead<f32>,
     /// Keys, `[n_heads][len][dk]`.
-    pub k: &'a CudaSlice<f32>,
+    pub k: &'a dyn DeviceRead<f32>,
     /// Values, `[n_heads][len][dv]`.
-    pub v: &'a CudaSlice<f32>,
+    pub v: &'a dyn DeviceRead<f32>,
     /// Per-head decay in `(0, 1]`; `None` means 1.
-    pub decay: Option<&'a CudaSlice<f32>>,
+    pub decay: Option<&'a dyn DeviceRead<f32>>,
     /// Output scale; 0 means `1 / sqrt(dk)`.
     pub scale: f32,
     /// The state before the first token, `[n_heads][dk][dv]`; `None` = zero.
-    pub state_in: Option<&'a CudaSlice<f32>>,
+    pub state_in: Option<&'a dyn DeviceRead<f32>>,
 }
 
 /// The device inputs of [`state_scan`]: `kernels_core::linattn::Scan` with device
@@ -70,11 +71,11 @@ pub struct DeviceScan<'a> {
     /// Value width.
     pub dv: usize,
     /// Tokens in each chunk, in sequence order.
-    pub chunk_lens: &'a CudaSlice<u64>,
+    pub chunk_lens: &'a dyn DeviceRead<u64>,
     /// Per-head decay in `(0, 1]`; `None` = 1.
-    pub decay: Option<&'a CudaSlice<f32>>,
+    pub decay: Option<&'a dyn DeviceRead<f32>>,
     /// Each chunk's state, `[n_chunks][n_heads][dk][dv]`.
-    pub states: &'a CudaSlice<f32>,
+    pub states: &'a dyn DeviceRead<f32>,
 }
 
 /// `FLAG_WORDS + states * per_chunk` words, checked.
@@ -160,7 +161,7 @@ fn flat_grid(ctx: &Context, elements: usize) -> Result<u32> {
 struct Check<'a> {
     decay: Option<CudaView<'a, f32>>,
     arrays: [Option<CudaView<'a, f32>>; 4],
-    lens: Option<&'a CudaSlice<u64>>,
+    lens: Option<&'a CudaView<'a, u64>>,
 }
 
 /// Launches `la_check_f32` into `verdict` (one word, zeroed here) and returns its bits
@@ -169,7 +170,7 @@ struct Check<'a> {
 fn check(
     ctx: &Context,
     c: Check<'_>,
-    dummy: &CudaSlice<f32>,
+    dummy: &CudaView<'_, f32>,
     verdict: &mut CudaViewMut<'_, f32>,
 ) -> Result<u32> {
     let stream = ctx.stream();
@@ -220,9 +221,9 @@ fn chunk_states(
     shape: Shape,
     chunk: usize,
     n_chunks: usize,
-    decay: Option<&CudaSlice<f32>>,
-    k: &CudaSlice<f32>,
-    v: &CudaSlice<f32>,
+    decay: Option<&CudaView<'_, f32>>,
+    k: &CudaView<'_, f32>,
+    v: &CudaView<'_, f32>,
     dst: &mut CudaViewMut<'_, f32>,
 ) -> Result<()> {
     let f = ctx.function(&LINATTN, "la_chunk_states_f32")?;
@@ -261,7 +262,7 @@ enum Lens<'a> {
     /// All `uniform` tokens but the last step, `last`.
     Uniform { uniform: usize, last: usize },
     /// One per step, in device memory.
-    Device(&'a CudaSlice<u64>),
+    Device(&'a CudaView<'a, u64>),
 }
 
 /// Where a scan reads and writes.
@@ -283,18 +284,18 @@ fn scan(
     n_steps: usize,
     per_chunk: usize,
     per_head: usize,
-    decay: Option<&CudaSlice<f32>>,
+    decay: Option<&CudaView<'_, f32>>,
     lens: Lens<'_>,
-    init: Option<&CudaSlice<f32>>,
+    init: Option<&CudaView<'_, f32>>,
     io: ScanIo<'_, '_>,
-    dummy: &CudaSlice<f32>,
+    dummy: &CudaView<'_, f32>,
 ) -> Result<()> {
     let f = ctx.function(&LINATTN, "la_scan_f32")?;
     let none = dummy.slice(0..0);
     let has_decay = i32::from(decay.is_some());
-    let decay = decay.map_or_else(|| dummy.slice(0..0), |d| d.as_view());
+    let decay = decay.map_or_else(|| dummy.slice(0..0), |d| d.slice(..));
     let has_init = i32::from(init.is_some());
-    let init = init.map_or_else(|| dummy.slice(0..0), |d| d.as_view());
+    let init = init.map_or_else(|| dummy.slice(0..0), |d| d.slice(..));
     let (lens_buf, has_lens, uniform, last) = match lens {
         Lens::Uniform { uniform, last } => (None, 0i32, uniform, last),
         Lens::Device(l) => (Some(l), 1i32, 0, 0),
@@ -360,20 +361,25 @@ pub fn forward(
     ctx: &Context,
     inp: &DeviceInputs<'_>,
     chunk: usize,
-    out: &mut CudaSlice<f32>,
-    state_out: Option<&mut CudaSlice<f32>>,
-    work: &mut CudaSlice<f32>,
+    out: &mut impl DeviceWrite<f32>,
+    state_out: Option<&mut dyn DeviceWrite<f32>>,
+    work: &mut impl DeviceWrite<f32>,
 ) -> Result<()> {
     let shape = inp.shape;
+    let (q, k, v) = (inp.q.view(), inp.k.view(), inp.v.view());
+    let decay = inp.decay.map(|d| d.view());
+    let state_in = inp.state_in.map(|s| s.view());
+    let (mut out, mut work) = (out.view_mut(), work.view_mut());
+    let mut state_out = state_out.map(|s| s.view_mut());
     shape.check()?;
     let (qk, vl, sl) = (shape.qk_len()?, shape.v_len()?, shape.state_len()?);
-    let lengths_ok = inp.q.len() == qk
-        && inp.k.len() == qk
-        && inp.v.len() == vl
+    let lengths_ok = q.len() == qk
+        && k.len() == qk
+        && v.len() == vl
         && out.len() == vl
-        && inp.state_in.is_none_or(|x| x.len() == sl)
+        && state_in.as_ref().is_none_or(|x| x.len() == sl)
         && state_out.as_ref().is_none_or(|x| x.len() == sl)
-        && inp.decay.is_none_or(|d| d.len() == shape.n_heads);
+        && decay.as_ref().is_none_or(|d| d.len() == shape.n_heads);
     if !lengths_ok {
         return Err(Error::Dimension);
     }
@@ -381,10 +387,11 @@ pub fn forward(
     if work.len() < needed {
         return Err(Error::Workspace);
     }
-    for s in [inp.q, inp.k, inp.v, &*out, &*work] {
+    for s in [&q, &k, &v, &out.as_view(), &work.as_view()] {
         ctx.check_slice(s)?;
     }
-    for s in [inp.decay, inp.state_in, state_out.as_deref()]
+    let state_out_view = state_out.as_ref().map(|s| s.as_view());
+    for s in [decay.as_ref(), state_in.as_ref(), state_out_view.as_ref()]
         .into_iter()
         .flatten()
     {
@@ -398,16 +405,16 @@ pub fn forward(
     let verdict = check(
         ctx,
         Check {
-            decay: inp.decay.map(|d| d.as_view()),
+            decay: decay.as_ref().map(|d| d.slice(..)),
             arrays: [
-                Some(inp.q.as_view()),
-                Some(inp.k.as_view()),
-                Some(inp.v.as_view()),
-                inp.state_in.map(|s| s.as_view()),
+                Some(q.slice(..)),
+                Some(k.slice(..)),
+                Some(v.slice(..)),
+                state_in.as_ref().map(|s| s.slice(..)),
             ],
             lens: None,
         },
-        inp.q,
+        &q,
         &mut pre,
     )?;
     if verdict & DECAY_NONFINITE != 0 {
@@ -427,24 +434,23 @@ pub fn forward(
     let last = shape.len - (n_chunks - 1) * l;
     {
         let mut own = states.slice_mut(sl..);
-        chunk_states(ctx, shape, l, n_chunks, inp.decay, inp.k, inp.v, &mut own)?;
+        chunk_states(ctx, shape, l, n_chunks, decay.as_ref(), &k, &v, &mut own)?;
     }
     {
-        let mut last_view = state_out.map(|s| s.as_view_mut());
         scan(
             ctx,
             n_chunks,
             sl,
             shape.dk * shape.dv,
-            inp.decay,
+            decay.as_ref(),
             Lens::Uniform { uniform: l, last },
-            inp.state_in,
+            state_in.as_ref(),
             ScanIo {
                 src: None,
                 prefix: Some(&mut states),
-                last: last_view.as_mut(),
+                last: state_out.as_mut(),
             },
-            inp.q,
+            &q,
         )?;
     }
     {
@@ -456,9 +462,9 @@ pub fn forward(
             shape.n_heads,
             shape.dv.div_ceil(TILE),
         ])?;
-        let has_decay = i32::from(inp.decay.is_some());
-        let decay = inp.decay.unwrap_or(inp.q);
-        let has_init = i32::from(inp.state_in.is_some());
+        let has_decay = i32::from(decay.is_some());
+        let decay = decay.as_ref().unwrap_or(&q);
+        let has_init = i32::from(state_in.is_some());
         let states = states.as_view();
         let mut launch = ctx.stream().launch_builder(&f);
         launch
@@ -473,11 +479,11 @@ pub fn forward(
             .arg(&has_decay)
             .arg(&scale)
             .arg(&has_init)
-            .arg(inp.q)
-            .arg(inp.k)
-            .arg(inp.v)
+            .arg(&q)
+            .arg(&k)
+            .arg(&v)
             .arg(&states)
-            .arg(&mut *out);
+            .arg(&mut out);
         // SAFETY: la_output_f32 reads q, k (n_heads*len*dk), v (n_heads*len*dv), decay
         // (has_decay), states[c][h] for c < n_chunks (the workspace holds n_chunks + 1);
         // writes out[n_heads*len*dv] (checked), rows below len only.
@@ -494,7 +500,7 @@ pub fn forward(
             arrays: [Some(out.as_view()), Some(finals), None, None],
             lens: None,
         },
-        inp.q,
+        &q,
         &mut post,
     )?;
     if verdict & NONFINITE != 0 {
@@ -529,12 +535,15 @@ fn value_error(verdict: u32) -> Result<()> {
 pub fn chunk_state(
     ctx: &Context,
     shape: Shape,
-    k: &CudaSlice<f32>,
-    v: &CudaSlice<f32>,
-    decay: Option<&CudaSlice<f32>>,
-    state: &mut CudaSlice<f32>,
-    work: &mut CudaSlice<f32>,
+    k: &impl DeviceRead<f32>,
+    v: &impl DeviceRead<f32>,
+    decay: Option<&dyn DeviceRead<f32>>,
+    state: &mut impl DeviceWrite<f32>,
+    work: &mut impl DeviceWrite<f32>,
 ) -> Result<()> {
+    let (k, v, decay) = (k.view(), v.view(), decay.map(|d| d.view()));
+    let (mut state, mut work) = (state.view_mut(), work.view_mut());
+    let decay = decay.as_ref();
     shape.check()?;
     let sl = shape.state_len()?;
     if k.len() != shape.qk_len()?
@@ -548,7 +557,10 @@ pub fn chunk_state(
     if work.len() < needed {
         return Err(Error::Workspace);
     }
-    for s in [k, v, &*state, &*work].into_iter().chain(decay) {
+    for s in [&k, &v, &state.as_view(), &work.as_view()]
+        .into_iter()
+        .chain(decay)
+    {
         ctx.check_slice(s)?;
     }
     let (mut flags, mut segs) = work.split_at_mut(FLAG_WORDS);
@@ -557,21 +569,21 @@ pub fn chunk_state(
     let verdict = check(
         ctx,
         Check {
-            decay: decay.map(|d| d.as_view()),
-            arrays: [Some(k.as_view()), Some(v.as_view()), None, None],
+            decay: decay.map(|d| d.slice(..)),
+            arrays: [Some(k.slice(..)), Some(v.slice(..)), None, None],
             lens: None,
         },
-        k,
+        &k,
         &mut pre,
     )?;
     value_error(verdict)?;
 
     let n_seg = shape.len.div_ceil(SEGMENT);
     let last = shape.len - (n_seg - 1) * SEGMENT;
-    chunk_states(ctx, shape, SEGMENT, n_seg, decay, k, v, &mut segs)?;
+    chunk_states(ctx, shape, SEGMENT, n_seg, decay, &k, &v, &mut segs)?;
     {
         let src = segs.as_view();
-        let mut out = state.as_view_mut();
+        let mut out = state.slice_mut(..);
         scan(
             ctx,
             n_seg,
@@ -588,7 +600,7 @@ pub fn chunk_state(
                 prefix: None,
                 last: Some(&mut out),
             },
-            k,
+            &k,
         )?;
     }
     let verdict = check(
@@ -598,7 +610,7 @@ pub fn chunk_state(
             arrays: [Some(state.as_view()), None, None, None],
             lens: None,
         },
-        k,
+        &k,
         &mut post,
     )?;
     if verdict & NONFINITE != 0 {
@@ -620,24 +632,28 @@ pub fn chunk_state(
 pub fn state_scan(
     ctx: &Context,
     scan_in: &DeviceScan<'_>,
-    prefix: &mut CudaSlice<f32>,
-    work: &mut CudaSlice<f32>,
+    prefix: &mut impl DeviceWrite<f32>,
+    work: &mut impl DeviceWrite<f32>,
 ) -> Result<()> {
-    let n_chunks = scan_in.chunk_lens.len();
+    let (lens, states) = (scan_in.chunk_lens.view(), scan_in.states.view());
+    let decay = scan_in.decay.map(|d| d.view());
+    let decay = decay.as_ref();
+    let (mut prefix, mut work) = (prefix.view_mut(), work.view_mut());
+    let n_chunks = lens.len();
     let (per_chunk, total) = scan_sizes(n_chunks, scan_in.n_heads, scan_in.dk, scan_in.dv)?;
-    if scan_in.states.len() != total
+    if states.len() != total
         || prefix.len() != total
-        || scan_in.decay.is_some_and(|d| d.len() != scan_in.n_heads)
+        || decay.is_some_and(|d| d.len() != scan_in.n_heads)
     {
         return Err(Error::Dimension);
     }
     if work.len() < state_scan_len(n_chunks, scan_in.n_heads, scan_in.dk, scan_in.dv)? {
         return Err(Error::Workspace);
     }
-    ctx.check_slice(scan_in.chunk_lens)?;
-    for s in [scan_in.states, &*prefix, &*work]
+    ctx.check_slice(&lens)?;
+    for s in [&states, &prefix.as_view(), &work.as_view()]
         .into_iter()
-        .chain(scan_in.decay)
+        .chain(decay)
     {
         ctx.check_slice(s)?;
     }
@@ -646,11 +662,11 @@ pub fn state_scan(
     let verdict = check(
         ctx,
         Check {
-            decay: scan_in.decay.map(|d| d.as_view()),
-            arrays: [Some(scan_in.states.as_view()), None, None, None],
-            lens: Some(scan_in.chunk_lens),
+            decay: decay.map(|d| d.slice(..)),
+            arrays: [Some(states.slice(..)), None, None, None],
+            lens: Some(&lens),
         },
-        scan_in.states,
+        &states,
         &mut pre,
     )?;
     // The host checks the chunk lengths before the decay.
@@ -659,22 +675,22 @@ pub fn state_scan(
     }
     value_error(verdict)?;
     {
-        let src = scan_in.states.as_view();
-        let mut out = prefix.as_view_mut();
+        let src = states.slice(..);
+        let mut out = prefix.slice_mut(..);
         scan(
             ctx,
             n_chunks - 1,
             per_chunk,
             scan_in.dk * scan_in.dv,
-            scan_in.decay,
-            Lens::Device(scan_in.chunk_lens),
+            decay,
+            Lens::Device(&lens),
             None,
             ScanIo {
                 src: Some(&src),
                 prefix: Some(&mut out),
                 last: None,
             },
-            scan_in.states,
+            &states,
         )?;
     }
     let verdict = check(
@@ -684,7 +700,7 @@ pub fn state_scan(
             arrays: [Some(prefix.as_view()), None, None, None],
             lens: None,
         },
-        scan_in.states,
+        &states,
         &mut post,
     )?;
     if verdict & NONFINITE != 0 {

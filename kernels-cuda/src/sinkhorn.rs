@@ -44,10 +44,11 @@
 //! `T`.
 
 use crate::CudaReal;
+use crate::borrowed::{DeviceRead, DeviceWrite};
 use crate::context::Context;
 use crate::nvrtc::BLOCK_SIZE;
 use crate::sources::SINKHORN;
-use cudarc::driver::{CudaSlice, DevicePtrMut, LaunchConfig, PushKernelArg};
+use cudarc::driver::{CudaView, CudaViewMut, DevicePtrMut, LaunchConfig, PushKernelArg};
 use kernels_core::sinkhorn::driver::{HalfSteps, iterate};
 use kernels_core::sinkhorn::{SinkhornOpts, check};
 use kernels_core::{Error, Report, Result, WorkspaceSize, checked_product};
@@ -171,7 +172,7 @@ fn u32_of(x: usize) -> Result<u32> {
 /// they need.
 struct Run<'a, T> {
     ctx: &'a Context,
-    work: &'a mut CudaSlice<T>,
+    work: CudaViewMut<'a, T>,
     base: u64,
     layout: Layout,
     n: usize,
@@ -181,7 +182,7 @@ struct Run<'a, T> {
 impl<'a, T: CudaReal> Run<'a, T> {
     fn new(
         ctx: &'a Context,
-        work: &'a mut CudaSlice<T>,
+        mut work: CudaViewMut<'a, T>,
         layout: Layout,
         n: usize,
         m: usize,
@@ -251,7 +252,7 @@ impl<'a, T: CudaReal> Run<'a, T> {
     }
 
     /// Copies workspace candidates at `cand` into `target` unless the flag is set.
-    fn apply(&self, cand: usize, target: &mut CudaSlice<T>) -> Result<()> {
+    fn apply(&self, cand: usize, target: &mut CudaViewMut<'_, T>) -> Result<()> {
         let f = self.function("sk_apply")?;
         let count = target.len();
         let (cand, status) = (self.at(cand), self.at(self.layout.status));
@@ -312,7 +313,7 @@ impl<'a, T: CudaReal> Run<'a, T> {
 
     /// The read-only check of a matrix of `count` values: (any NaN or infinity, any
     /// negative entry, max |x| over the finite entries).
-    fn check_matrix(&self, mat: &CudaSlice<T>) -> Result<(bool, bool, T)> {
+    fn check_matrix(&self, mat: &CudaView<'_, T>) -> Result<(bool, bool, T)> {
         let f = self.function("sk_check")?;
         let count = mat.len();
         let blocks = check_blocks(count);
@@ -349,8 +350,8 @@ impl<'a, T: CudaReal> Run<'a, T> {
 
 /// Copies four device vectors to the host and waits for the copies (validation of
 /// values: `O(n + m)` bytes).
-fn fetch<T: CudaReal>(ctx: &Context, vs: [&CudaSlice<T>; 4]) -> Result<[Vec<T>; 4]> {
-    let copy = |v: &CudaSlice<T>| {
+fn fetch<T: CudaReal>(ctx: &Context, vs: [&CudaView<'_, T>; 4]) -> Result<[Vec<T>; 4]> {
+    let copy = |v: &CudaView<'_, T>| {
         ctx.stream()
             .clone_dtoh(v)
             .map_err(|e| ctx.driver_error("vector copy for validation", e))
@@ -366,11 +367,11 @@ fn fetch<T: CudaReal>(ctx: &Context, vs: [&CudaSlice<T>; 4]) -> Result<[Vec<T>; 
 
 struct ScaleSteps<'a, 'r, T> {
     run: Run<'r, T>,
-    k: &'a CudaSlice<T>,
-    a: &'a CudaSlice<T>,
-    b: &'a CudaSlice<T>,
-    u: &'a mut CudaSlice<T>,
-    v: &'a mut CudaSlice<T>,
+    k: CudaView<'a, T>,
+    a: CudaView<'a, T>,
+    b: CudaView<'a, T>,
+    u: CudaViewMut<'a, T>,
+    v: CudaViewMut<'a, T>,
 }
 
 impl<T: CudaReal> ScaleSteps<'_, '_, T> {
@@ -384,12 +385,13 @@ impl<T: CudaReal> ScaleSteps<'_, '_, T> {
             r.at(r.layout.terms_rows),
             r.at(r.layout.status),
         );
+        let v = self.v.as_view();
         let mut l = r.ctx.stream().launch_builder(&f);
         l.arg(&n)
             .arg(&m)
-            .arg(self.k)
-            .arg(&*self.v)
-            .arg(self.a)
+            .arg(&self.k)
+            .arg(&v)
+            .arg(&self.a)
             .arg(&init)
             .arg(&cand)
             .arg(&terms)
@@ -411,11 +413,12 @@ impl<T: CudaReal> ScaleSteps<'_, '_, T> {
         let tiles = u32_of(col_tiles(n))?;
         let partials = r.at(r.layout.scratch);
         let partial = r.function("scale_cols_partial")?;
+        let (u, v) = (self.u.as_view(), self.v.as_view());
         let mut l = r.ctx.stream().launch_builder(&partial);
         l.arg(&n)
             .arg(&m)
-            .arg(self.k)
-            .arg(&*self.u)
+            .arg(&self.k)
+            .arg(&u)
             .arg(&init_i)
             .arg(&rpt)
             .arg(&partials);
@@ -436,8 +439,8 @@ impl<T: CudaReal> ScaleSteps<'_, '_, T> {
         l.arg(&m)
             .arg(&tiles)
             .arg(&partials)
-            .arg(self.b)
-            .arg(&*self.v)
+            .arg(&self.b)
+            .arg(&v)
             .arg(&init_i)
             .arg(&cand)
             .arg(&terms)
@@ -462,11 +465,11 @@ impl<T: CudaReal> HalfSteps for ScaleSteps<'_, '_, T> {
         self.cols(false)
     }
     fn apply_first(&mut self) -> Result<()> {
-        self.run.apply(self.run.layout.cand_cols, self.v)
+        self.run.apply(self.run.layout.cand_cols, &mut self.v)
     }
     fn second(&mut self) -> Result<()> {
         self.rows(false)?;
-        self.run.apply(self.run.layout.cand_rows, self.u)
+        self.run.apply(self.run.layout.cand_rows, &mut self.u)
     }
 }
 
@@ -483,24 +486,26 @@ pub fn scale<T: CudaReal>(
     ctx: &Context,
     n: usize,
     m: usize,
-    k: &CudaSlice<T>,
-    a: &CudaSlice<T>,
-    b: &CudaSlice<T>,
+    k: &impl DeviceRead<T>,
+    a: &impl DeviceRead<T>,
+    b: &impl DeviceRead<T>,
     opts: &SinkhornOpts,
-    u: &mut CudaSlice<T>,
-    v: &mut CudaSlice<T>,
-    work: &mut CudaSlice<T>,
+    u: &mut impl DeviceWrite<T>,
+    v: &mut impl DeviceWrite<T>,
+    work: &mut impl DeviceWrite<T>,
 ) -> Result<Report> {
+    let (k, a, b) = (k.view(), a.view(), b.view());
+    let (u, v, work) = (u.view_mut(), v.view_mut(), work.view_mut());
     dims(n, m, k.len(), &[a.len(), u.len()], &[b.len(), v.len()])?;
     let layout = Layout::new(n, m, 1)?;
     if work.len() < layout.len {
         return Err(Error::Workspace);
     }
     opts.check(false)?;
-    for s in [k, a, b, &*u, &*v, &*work] {
+    for s in [&k, &a, &b, &u.as_view(), &v.as_view(), &work.as_view()] {
         ctx.check_slice(s)?;
     }
-    let [ha, hb, hu, hv] = fetch(ctx, [a, b, &*u, &*v])?;
+    let [ha, hb, hu, hv] = fetch(ctx, [&a, &b, &u.as_view(), &v.as_view()])?;
     let mut steps = ScaleSteps {
         run: Run::new(ctx, work, layout, n, m),
         k,
@@ -509,7 +514,7 @@ pub fn scale<T: CudaReal>(
         u,
         v,
     };
-    let (k_nonfinite, k_negative, _) = steps.run.check_matrix(k)?;
+    let (k_nonfinite, k_negative, _) = steps.run.check_matrix(&steps.k)?;
     if k_nonfinite {
         return Err(Error::NonFinite);
     }
@@ -529,13 +534,13 @@ pub fn scale<T: CudaReal>(
     }
     steps.run.reset_status()?;
     if hu.iter().all(|&x| x == T::zero()) {
-        fill(ctx, steps.u, T::one())?;
+        fill(ctx, &mut steps.u, T::one())?;
     }
     iterate(&mut steps, opts, &mut |_| {})
 }
 
 /// `x <- value`, every element.
-fn fill<T: CudaReal>(ctx: &Context, x: &mut CudaSlice<T>, value: T) -> Result<()> {
+fn fill<T: CudaReal>(ctx: &Context, x: &mut CudaViewMut<'_, T>, value: T) -> Result<()> {
     let f = ctx.function(&SINKHORN, &kernel_name::<T>("sk_fill"))?;
     let count = x.len();
     let blocks = count.div_ceil(BLOCK).clamp(
@@ -556,29 +561,30 @@ fn fill<T: CudaReal>(ctx: &Context, x: &mut CudaSlice<T>, value: T) -> Result<()
 
 struct LogSteps<'a, 'r, T> {
     run: Run<'r, T>,
-    c: &'a CudaSlice<T>,
-    a: &'a CudaSlice<T>,
-    b: &'a CudaSlice<T>,
-    f: &'a mut CudaSlice<T>,
-    g: &'a mut CudaSlice<T>,
+    c: CudaView<'a, T>,
+    a: CudaView<'a, T>,
+    b: CudaView<'a, T>,
+    f: CudaViewMut<'a, T>,
+    g: CudaViewMut<'a, T>,
     eps: T,
     inv: T,
 }
 
 impl<T: CudaReal> LogSteps<'_, '_, T> {
     /// `P_ij = exp((f_i + g_j - C_ij) / eps)` into `plan` when given, and `<P, C>`.
-    fn cost(&mut self, plan: Option<&mut CudaSlice<T>>) -> Result<f64> {
+    fn cost(&mut self, plan: Option<&mut CudaViewMut<'_, T>>) -> Result<f64> {
         let r = &self.run;
         let func = r.function("plan_rows")?;
         let (n, m, inv) = (r.n, r.m, self.inv);
         let costs = r.at(r.layout.terms_rows);
         let write = i32::from(plan.is_some());
+        let (f, g) = (self.f.as_view(), self.g.as_view());
         let mut l = r.ctx.stream().launch_builder(&func);
         l.arg(&n)
             .arg(&m)
-            .arg(self.c)
-            .arg(&*self.f)
-            .arg(&*self.g)
+            .arg(&self.c)
+            .arg(&f)
+            .arg(&g)
             .arg(&inv)
             .arg(&write);
         match plan {
@@ -612,13 +618,14 @@ impl<T: CudaReal> HalfSteps for LogSteps<'_, '_, T> {
             r.at(r.layout.terms_rows),
             r.at(r.layout.status),
         );
+        let (f, g) = (self.f.as_view(), self.g.as_view());
         let mut l = r.ctx.stream().launch_builder(&func);
         l.arg(&n)
             .arg(&m)
-            .arg(self.c)
-            .arg(&*self.f)
-            .arg(&*self.g)
-            .arg(self.a)
+            .arg(&self.c)
+            .arg(&f)
+            .arg(&g)
+            .arg(&self.a)
             .arg(&eps)
             .arg(&inv)
             .arg(&cand)
@@ -632,7 +639,7 @@ impl<T: CudaReal> HalfSteps for LogSteps<'_, '_, T> {
     }
 
     fn apply_first(&mut self) -> Result<()> {
-        self.run.apply(self.run.layout.cand_rows, self.f)
+        self.run.apply(self.run.layout.cand_rows, &mut self.f)
     }
 
     fn second(&mut self) -> Result<()> {
@@ -644,11 +651,12 @@ impl<T: CudaReal> HalfSteps for LogSteps<'_, '_, T> {
         let pmax = r.at(r.layout.scratch);
         let psum = r.at(r.layout.scratch + tiles_n * m);
         let partial = r.function("lse_cols_partial")?;
+        let f = self.f.as_view();
         let mut l = r.ctx.stream().launch_builder(&partial);
         l.arg(&n)
             .arg(&m)
-            .arg(self.c)
-            .arg(&*self.f)
+            .arg(&self.c)
+            .arg(&f)
             .arg(&inv)
             .arg(&rpt)
             .arg(&pmax)
@@ -671,7 +679,7 @@ impl<T: CudaReal> HalfSteps for LogSteps<'_, '_, T> {
             .arg(&tiles)
             .arg(&pmax)
             .arg(&psum)
-            .arg(self.b)
+            .arg(&self.b)
             .arg(&eps)
             .arg(&inv)
             .arg(&cand)
@@ -683,7 +691,7 @@ impl<T: CudaReal> HalfSteps for LogSteps<'_, '_, T> {
         // workspace areas of m values.
         unsafe { l.launch(r.elementwise(m)) }
             .map_err(|e| r.ctx.driver_error("lse_cols_finish launch", e))?;
-        self.run.apply(self.run.layout.cand_cols, self.g)
+        self.run.apply(self.run.layout.cand_cols, &mut self.g)
     }
 }
 
@@ -701,15 +709,18 @@ pub fn sinkhorn<T: CudaReal>(
     ctx: &Context,
     n: usize,
     m: usize,
-    c: &CudaSlice<T>,
-    a: &CudaSlice<T>,
-    b: &CudaSlice<T>,
+    c: &impl DeviceRead<T>,
+    a: &impl DeviceRead<T>,
+    b: &impl DeviceRead<T>,
     opts: &SinkhornOpts,
-    f: &mut CudaSlice<T>,
-    g: &mut CudaSlice<T>,
-    plan: Option<&mut CudaSlice<T>>,
-    work: &mut CudaSlice<T>,
+    f: &mut impl DeviceWrite<T>,
+    g: &mut impl DeviceWrite<T>,
+    plan: Option<&mut dyn DeviceWrite<T>>,
+    work: &mut impl DeviceWrite<T>,
 ) -> Result<Report> {
+    let (c, a, b) = (c.view(), a.view(), b.view());
+    let (f, g, work) = (f.view_mut(), g.view_mut(), work.view_mut());
+    let mut plan = plan.map(|p| p.view_mut());
     let nm = dims(n, m, c.len(), &[a.len(), f.len()], &[b.len(), g.len()])?;
     if plan.as_ref().is_some_and(|p| p.len() != nm) {
         return Err(Error::Dimension);
@@ -719,15 +730,15 @@ pub fn sinkhorn<T: CudaReal>(
         return Err(Error::Workspace);
     }
     opts.check(true)?;
-    for s in [c, a, b, &*f, &*g, &*work] {
+    for s in [&c, &a, &b, &f.as_view(), &g.as_view(), &work.as_view()] {
         ctx.check_slice(s)?;
     }
-    if let Some(p) = plan.as_deref() {
+    if let Some(p) = plan.as_ref() {
         ctx.check_slice(p)?;
     }
-    let [ha, hb, hf, hg] = fetch(ctx, [a, b, &*f, &*g])?;
+    let [ha, hb, hf, hg] = fetch(ctx, [&a, &b, &f.as_view(), &g.as_view()])?;
     let run = Run::new(ctx, work, layout, n, m);
-    let (c_nonfinite, _, c_max) = run.check_matrix(c)?;
+    let (c_nonfinite, _, c_max) = run.check_matrix(&c)?;
     if c_nonfinite {
         return Err(Error::NonFinite);
     }
@@ -751,7 +762,7 @@ pub fn sinkhorn<T: CudaReal>(
     };
     steps.run.reset_status()?;
     let mut report = iterate(&mut steps, opts, &mut |_| {})?;
-    report.value = steps.cost(plan)?;
+    report.value = steps.cost(plan.as_mut())?;
     Ok(report)
 }
 
@@ -765,11 +776,42 @@ mod tests {
         assert_eq!(col_tiles(TILE_MIN_ROWS), 1);
         assert_eq!(col_tiles(TILE_MIN_ROWS + 1), 2);
         assert_eq!(col_tiles(usize::MAX), MAX_TILES);
-        for n in [1, 5, 31, 32, 33, 1000, 2047, 16384, 1_000_003] {
+        // The rows of tile k are [k r, min((k + 1) r, n)), as the kernels' tile_rows
+        // computes them: every row in exactly one tile, in order. A tile may be empty:
+        // with the 64-tile cap, n = 2049..=2079 (64 tiles of 33 rows), 2113..=2142 and
+        // similar ranges leave the last tile without rows. The column kernels handle
+        // that (the row loop does not run; the tile's partials are the empty sum, 0,
+        // or the empty log-sum-exp state, -inf and 0), so it is allowed, but only at
+        // the end.
+        let mut empty_seen = Vec::new();
+        for n in (1..=5000).chain([16384, 1_000_003]) {
             let (t, r) = (col_tiles(n), rows_per_tile(n));
-            assert!(t * r >= n, "n={n}: {t} tiles of {r} rows");
-            assert!((t - 1) * r < n, "n={n}: an empty tile");
+            let mut next = 0;
+            let mut empties = 0;
+            for k in 0..t {
+                let first = k * r;
+                let last = (first + r).min(n);
+                if first >= n {
+                    empties += 1;
+                    continue;
+                }
+                assert_eq!(empties, 0, "n={n}: a nonempty tile after an empty one");
+                assert_eq!(first, next, "n={n}: tile {k} does not follow on");
+                next = last;
+            }
+            assert_eq!(next, n, "n={n}: {t} tiles of {r} rows miss rows");
+            assert!(empties <= 1, "n={n}: {empties} empty tiles");
+            if empties != 0 {
+                empty_seen.push(n);
+            }
         }
+        for n in [2049, 2079, 2113, 2142] {
+            assert!(
+                empty_seen.contains(&n),
+                "n={n}: expected an empty last tile"
+            );
+        }
+        assert!(!empty_seen.contains(&2048) && !empty_seen.contains(&2080));
     }
 
     #[test]

@@ -18,10 +18,11 @@
 //! `3 * nx * ny` values between the GPU and its memory: `6 * nx * ny` per sweep.
 
 use crate::CudaReal;
+use crate::borrowed::{DeviceRead, DeviceWrite};
 use crate::context::Context;
 use crate::nvrtc::BLOCK_SIZE;
 use crate::sources::SOR;
-use cudarc::driver::{CudaFunction, CudaSlice, LaunchConfig, PushKernelArg};
+use cudarc::driver::{CudaFunction, CudaView, CudaViewMut, LaunchConfig, PushKernelArg};
 use kernels_core::sor::grid_coefficients;
 use kernels_core::{Error, Result, WorkspaceSize};
 
@@ -76,8 +77,8 @@ fn rb_config(nx: usize, ny: usize) -> LaunchConfig {
 fn any_nonfinite<T: CudaReal>(
     ctx: &Context,
     check: &CudaFunction,
-    arrays: &[&CudaSlice<T>],
-    work: &mut CudaSlice<T>,
+    arrays: &[&CudaView<'_, T>],
+    work: &mut CudaViewMut<'_, T>,
 ) -> Result<bool> {
     let stream = ctx.stream();
     let mut flag = work.slice_mut(0..1);
@@ -130,29 +131,30 @@ pub fn sor_grid2d<T: CudaReal>(
     nx: usize,
     ny: usize,
     shift: T,
-    b: &CudaSlice<T>,
-    x: &mut CudaSlice<T>,
+    b: &impl DeviceRead<T>,
+    x: &mut impl DeviceWrite<T>,
     omega: T,
     sweeps: u32,
-    work: &mut CudaSlice<T>,
+    work: &mut impl DeviceWrite<T>,
 ) -> Result<()> {
+    let (b, mut x, mut work) = (b.view(), x.view_mut(), work.view_mut());
     let (keep, gain) = grid_coefficients(nx, ny, shift, omega, b.len(), x.len())?;
     if work.len() < WORK_LEN {
         return Err(Error::Workspace);
     }
-    for s in [b, &*x, &*work] {
+    for s in [&b, &x.as_view(), &work.as_view()] {
         ctx.check_slice(s)?;
     }
     let check = ctx.function(&SOR, &kernel_name::<T>("sor_nonfinite"))?;
     let rb = ctx.function(&SOR, &kernel_name::<T>("sor_rb"))?;
-    if any_nonfinite(ctx, &check, &[b, &*x], work)? {
+    if any_nonfinite(ctx, &check, &[&b, &x.as_view()], &mut work)? {
         return Err(Error::NonFinite);
     }
     if sweeps == 0 {
         return Ok(());
     }
-    sweep_launches(ctx, &rb, nx, ny, keep, gain, b, x, sweeps)?;
-    if any_nonfinite(ctx, &check, &[&*x], work)? {
+    sweep_launches(ctx, &rb, nx, ny, keep, gain, &b, &mut x, sweeps)?;
+    if any_nonfinite(ctx, &check, &[&x.as_view()], &mut work)? {
         return Err(Error::Numerical);
     }
     Ok(())
@@ -167,8 +169,8 @@ fn sweep_launches<T: CudaReal>(
     ny: usize,
     keep: T,
     gain: T,
-    b: &CudaSlice<T>,
-    x: &mut CudaSlice<T>,
+    b: &CudaView<'_, T>,
+    x: &mut CudaViewMut<'_, T>,
     sweeps: u32,
 ) -> Result<()> {
     let cfg = rb_config(nx, ny);

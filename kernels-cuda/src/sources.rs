@@ -65,13 +65,16 @@ pub const BLAS1: Source = Source {
     ],
 };
 
-/// `src/cuda/h2o.cu`: the H2O decode step (check, partial tiles, combine, scores), f32.
+/// `src/cuda/h2o.cu`: the H2O decode step (check and its reduction, insertion, partial
+/// tiles, combine, scores), f32.
 pub const H2O: Source = Source {
     name: "h2o",
     file: "h2o.cu",
     text: include_str!("cuda/h2o.cu"),
     kernels: &[
         "h2o_decode_check_f32",
+        "h2o_decode_check_reduce_f32",
+        "h2o_decode_insert_f32",
         "h2o_decode_partial_f32",
         "h2o_decode_combine_f32",
         "h2o_decode_scores_f32",

@@ -8,6 +8,9 @@
 //! - Results: for f32 and f64, on grids with odd and even sides, single rows and
 //!   columns, and several shifts and omegas, the device's `x` after 3 sweeps must equal
 //!   `kernels_core::sor::sor_grid2d::<T, Scalar>`'s bit for bit (tolerance: zero).
+//! - Also bit for bit: narrow grids of more than 65535 x 8 rows (the launch's grid y
+//!   clamped), and one sweep of a 46341 x 46341 f32 grid, past 2^31 points
+//!   (`gpu_large_*`, skipped with KN_SKIP_LARGE=1).
 //! - Errors: every bad-input class gives the host's error, with `x` untouched; a
 //!   diverging sweep is `Numerical` on both, with the same last-sweep values.
 //! - Speed: achieved GB/s of a sweep on an 8192 x 8192 grid against the measured
@@ -21,7 +24,7 @@ use kernels_cuda::{Context, CudaReal, Error, nvrtc};
 use std::time::Instant;
 
 mod common;
-use common::{env_is_1, gpu_context, loud};
+use common::{env_is_1, gpu_context, loud, timing_reps};
 
 /// Deterministic values in [-1, 1) (xorshift64*).
 fn data<T: Real>(n: usize, seed: u64) -> Vec<T> {
@@ -160,6 +163,45 @@ fn check_results<T: CudaReal>(ctx: &Context) {
     loud(&format!(
         "GPU sor_grid2d {}: bit-identical to the CPU (Scalar) in {cases} cases, 3 sweeps, \
          grids {SHAPES:?}",
+        T::NAME
+    ));
+}
+
+/// `x` after `sweeps` sweeps on the GPU and the CPU must agree bit for bit.
+fn check_bit_identical<T: CudaReal>(
+    ctx: &Context,
+    (nx, ny): (usize, usize),
+    (b, x): (&[T], &[T]),
+    sweeps: u32,
+) {
+    let (shift, omega) = (T::of(0.5), T::of(1.5));
+    let ((gpu, gx), (cpu, cx)) = both(ctx, nx, ny, shift, b, x, omega, sweeps);
+    gpu.unwrap_or_else(|e| panic!("{} {nx}x{ny}: {e:?}: {}", T::NAME, detail(ctx)));
+    cpu.unwrap();
+    if let Some(k) = first_difference(&gx, &cx) {
+        panic!(
+            "sor_grid2d {} {nx}x{ny}: x[{k}] (row {}, column {}): GPU {} CPU {}",
+            T::NAME,
+            k / nx,
+            k % nx,
+            gx[k],
+            cx[k]
+        );
+    }
+}
+
+/// Narrow grids with more rows than 65535 blocks of 8 rows: the launch's grid y
+/// dimension is clamped and the kernel's row loop strides over the rest.
+fn check_clamped_grid_y<T: CudaReal>(ctx: &Context) {
+    for (nx, ny) in [(2usize, 600_000usize), (1, 530_001)] {
+        let n = nx * ny;
+        let b = data::<T>(n, 31);
+        let x = data::<T>(n, 32);
+        check_bit_identical(ctx, (nx, ny), (&b, &x), 2);
+    }
+    loud(&format!(
+        "GPU sor_grid2d {}: bit-identical to the CPU on 2x600000 and 1x530001 (grid y \
+         clamped to 65535), 2 sweeps",
         T::NAME
     ));
 }
@@ -358,7 +400,7 @@ fn seconds_per_sweep<T: CudaReal>(ctx: &Context, nx: usize, ny: usize) -> f64 {
     run(1); // compile, load, warm up
     let (short, long) = (2u32, 22u32);
     let mut best = f64::INFINITY;
-    for _ in 0..3 {
+    for _ in 0..timing_reps() {
         let t_short = run(short);
         let t_long = run(long);
         best = best.min((t_long - t_short) / f64::from(long - short));
@@ -430,6 +472,40 @@ fn gpu_sor_grid2d_is_bit_identical_to_the_cpu() {
 }
 
 #[test]
+fn gpu_sor_grid2d_clamped_grid_y() {
+    let Some(ctx) = gpu_context("gpu_sor_grid2d_clamped_grid_y") else {
+        return;
+    };
+    check_clamped_grid_y::<f32>(&ctx);
+    check_clamped_grid_y::<f64>(&ctx);
+}
+
+/// 46341 x 46341 f32 (2^31 + 4633 points; 8.6 GB per array): one sweep bit for bit,
+/// so every index of the sweep kernels is 64-bit. Skipped (loudly) with
+/// KN_SKIP_LARGE=1.
+#[test]
+fn gpu_large_sor_f32_past_2_31_one_sweep() {
+    let Some(ctx) = common::large_gpu_context("gpu_large_sor_f32_past_2_31_one_sweep") else {
+        return;
+    };
+    let side = 46341usize;
+    let n = side * side;
+    assert!(n > 1 << 31);
+    // Cheap deterministic values in [-0.5, 0.5) (the xorshift of `data` would take long).
+    let fill = |mul: usize| -> Vec<f32> {
+        (0..n)
+            .map(|i| (i.wrapping_mul(mul) % 1024) as f32 / 1024.0 - 0.5)
+            .collect()
+    };
+    let (b, x) = (fill(2_654_435_761), fill(40_503));
+    check_bit_identical::<f32>(&ctx, (side, side), (&b, &x), 1);
+    loud(&format!(
+        "GPU sor_grid2d f32 {side}x{side} ({n} points, past 2^31): one sweep bit-identical \
+         to the CPU"
+    ));
+}
+
+#[test]
 fn gpu_sor_grid2d_refuses_what_the_cpu_refuses() {
     let Some(ctx) = gpu_context("gpu_sor_grid2d_refuses_what_the_cpu_refuses") else {
         return;
@@ -439,8 +515,8 @@ fn gpu_sor_grid2d_refuses_what_the_cpu_refuses() {
 }
 
 #[test]
-fn gpu_sor_grid2d_bandwidth() {
-    let Some(ctx) = gpu_context("gpu_sor_grid2d_bandwidth") else {
+fn timing_sor_grid2d_bandwidth() {
+    let Some(ctx) = gpu_context("timing_sor_grid2d_bandwidth") else {
         return;
     };
     let copy_gbs = copy_bandwidth(&ctx, 1 << 30);

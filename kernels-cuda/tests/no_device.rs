@@ -322,3 +322,46 @@ fn gpu_bad_arguments_are_rejected_before_launch() {
     check_validation::<f32>(&ctx);
     check_validation::<f64>(&ctx);
 }
+
+/// axpy, scale and dot on n = 2^31 + 7 f32 values (8.6 GB per array), so the element
+/// index of every blas1 kernel passes 2^31: axpy (one fused multiply-add per element)
+/// and scale (times 2, exact) bit for bit against the CPU, dot within 1e-3 of the sum
+/// in f64. Skipped (loudly) with KN_SKIP_LARGE=1.
+#[test]
+fn gpu_large_blas1_past_2_31() {
+    let Some(ctx) = common::large_gpu_context("gpu_large_blas1_past_2_31") else {
+        return;
+    };
+    let n = (1usize << 31) + 7;
+    let x: Vec<f32> = (0..n).map(|i| 0.5 + (i % 1021) as f32 / 1021.0).collect();
+    let y: Vec<f32> = (0..n).map(|i| 0.5 + (i % 1019) as f32 / 1019.0).collect();
+    let s = ctx.stream();
+    let dx = s.clone_htod(&x).unwrap();
+    let mut dy = s.clone_htod(&y).unwrap();
+    let want_dot: f64 = x
+        .iter()
+        .zip(&y)
+        .map(|(a, b)| f64::from(*a) * f64::from(*b))
+        .sum();
+    let dot = f64::from(blas1::dot(&ctx, &dx, &dy).unwrap());
+    assert!(
+        (dot - want_dot).abs() <= 1e-3 * want_dot,
+        "dot over 2^31 + 7: {dot} vs {want_dot}"
+    );
+    let a = 0.75f32;
+    blas1::axpy(&ctx, a, &dx, &mut dy).unwrap();
+    blas1::scale(&ctx, 2.0f32, &mut dy).unwrap();
+    let got = s.clone_dtoh(&dy).unwrap();
+    ctx.synchronize().unwrap();
+    let bad = got
+        .iter()
+        .zip(x.iter().zip(&y))
+        .position(|(g, (xi, yi))| g.to_bits() != (2.0 * a.mul_add(*xi, *yi)).to_bits());
+    assert_eq!(bad, None, "axpy then scale over 2^31 + 7: first difference");
+    loud(&format!(
+        "GPU blas1 f32 over n = 2^31 + 7: axpy and scale bit-identical to the CPU (the \
+         last index {} included), dot within {:.1e} relative of the f64 sum",
+        n - 1,
+        (dot - want_dot).abs() / want_dot
+    ));
+}

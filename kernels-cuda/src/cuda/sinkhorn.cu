@@ -4,9 +4,9 @@
 //
 // Layout: the matrix is n x m, row-major. Two kinds of pass:
 // - row passes (one block per row, grid-stride over rows): the block streams its row
-//   with 16-byte vector loads when the row and the vector are 16-byte aligned, folds
-//   it into per-thread accumulators, reduces them in a fixed tree, and thread 0 writes
-//   the row's results;
+//   with 16-byte vector loads when the row and the vector are 16-byte aligned (else
+//   element loads in the same order: see row_visit), folds it into per-thread
+//   accumulators, reduces them in a fixed tree, and thread 0 writes the row's results;
 // - column passes in two launches, no atomics: a 2-D grid of (column strip, row tile)
 //   blocks, each thread owning VEC consecutive columns of its strip (coalesced: a warp
 //   reads 512 contiguous bytes of a row), loops over its tile's rows and writes one
@@ -67,21 +67,25 @@ template <typename Op> __device__ __forceinline__ void visit(Op& op, double2 a, 
     op(a.y, b.y);
 }
 
-// op(row[j], x[j]) for this thread's share of j in [0, m): thread t takes elements
-// (or 16-byte vectors) t, t + KN_BLOCK_SIZE, ...; KN_SK_UNROLL loads of each array are
-// issued before they are used, to keep enough bytes in flight per thread.
+// op(row[j], x[j]) for this thread's share of j in [0, m), in an order that depends on
+// m only: the row is cut into groups of N = Vec16<T>::N consecutive elements (the last
+// may be short); thread t takes groups t, t + KN_BLOCK_SIZE, ..., each element of a
+// group in turn. vec (row and x 16-byte aligned, m % N == 0) loads a group as one
+// 16-byte vector; otherwise element by element, so the same data at another address
+// is summed in the same order (bit for bit the same result). KN_SK_UNROLL groups of
+// each array are loaded before they are used, to keep enough bytes in flight.
 template <typename T, typename Op>
 __device__ __forceinline__ void row_visit(const T* __restrict__ row, const T* __restrict__ x,
                                           index_t m, bool vec, Op& op) {
     typedef typename Vec16<T>::type V;
     constexpr int N = Vec16<T>::N;
     const index_t bs = KN_BLOCK_SIZE;
+    const index_t groups = (m + N - 1) / N;
+    index_t k = threadIdx.x;
     if (vec) {
         const V* rv = reinterpret_cast<const V*>(row);
         const V* xv = reinterpret_cast<const V*>(x);
-        const index_t mv = m / N;
-        index_t k = threadIdx.x;
-        for (; k + (KN_SK_UNROLL - 1) * bs < mv; k += KN_SK_UNROLL * bs) {
+        for (; k + (KN_SK_UNROLL - 1) * bs < groups; k += KN_SK_UNROLL * bs) {
             V a[KN_SK_UNROLL], b[KN_SK_UNROLL];
 #pragma unroll
             for (int u = 0; u < KN_SK_UNROLL; ++u) {
@@ -93,25 +97,33 @@ __device__ __forceinline__ void row_visit(const T* __restrict__ row, const T* __
                 visit(op, a[u], b[u]);
             }
         }
-        for (; k < mv; k += bs) {
+        for (; k < groups; k += bs) {
             visit(op, rv[k], xv[k]);
         }
     } else {
-        index_t j = threadIdx.x;
-        for (; j + (KN_SK_UNROLL - 1) * bs < m; j += KN_SK_UNROLL * bs) {
-            T a[KN_SK_UNROLL], b[KN_SK_UNROLL];
+        // Whole groups while the last group of the step is whole.
+        for (; (k + (KN_SK_UNROLL - 1) * bs + 1) * N <= m; k += KN_SK_UNROLL * bs) {
+            T a[KN_SK_UNROLL][N], b[KN_SK_UNROLL][N];
 #pragma unroll
             for (int u = 0; u < KN_SK_UNROLL; ++u) {
-                a[u] = row[j + u * bs];
-                b[u] = x[j + u * bs];
+#pragma unroll
+                for (int c = 0; c < N; ++c) {
+                    a[u][c] = row[(k + u * bs) * N + c];
+                    b[u][c] = x[(k + u * bs) * N + c];
+                }
             }
 #pragma unroll
             for (int u = 0; u < KN_SK_UNROLL; ++u) {
-                op(a[u], b[u]);
+#pragma unroll
+                for (int c = 0; c < N; ++c) op(a[u][c], b[u][c]);
             }
         }
-        for (; j < m; j += bs) {
-            op(row[j], x[j]);
+        for (; k < groups; k += bs) {
+#pragma unroll
+            for (int c = 0; c < N; ++c) {
+                const index_t j = k * N + c;
+                if (j < m) op(row[j], x[j]);
+            }
         }
     }
 }

@@ -9,6 +9,34 @@ pub fn env_is_1(name: &str) -> bool {
     std::env::var(name).is_ok_and(|v| v.trim() == "1")
 }
 
+/// [`gpu_context`] for a test over 2^31 elements (gigabytes of host and device
+/// memory): `None`, with a SKIPPED line, also when `KN_SKIP_LARGE=1`.
+pub fn large_gpu_context(test: &str) -> Option<Context> {
+    let ctx = gpu_context(test)?;
+    if env_is_1("KN_SKIP_LARGE") {
+        loud(&format!("SKIPPED: GPU check {test}: KN_SKIP_LARGE=1"));
+        return None;
+    }
+    Some(ctx)
+}
+
+/// Repetitions of each timing measurement (the best is reported): `KN_TIMING_REPS`,
+/// default 3, at least 1.
+pub fn timing_reps() -> usize {
+    std::env::var("KN_TIMING_REPS")
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(3usize)
+        .max(1)
+}
+
+/// The least of `timing_reps()` runs of `measure` (seconds, or any cost).
+pub fn best_of(mut measure: impl FnMut() -> f64) -> f64 {
+    (0..timing_reps())
+        .map(|_| measure())
+        .fold(f64::INFINITY, f64::min)
+}
+
 pub fn loud(line: &str) {
     // Directly to the streams: the harness's capture would hide println! output.
     let _ = writeln!(std::io::stdout(), "{line}");

@@ -4,7 +4,7 @@
 use crate::args::disjoint;
 use core::ffi::c_void;
 use kernels_core::Result;
-use kernels_cuda::{Borrowed, Context};
+use kernels_cuda::{Borrowed, CallerContext, Context};
 
 /// `KN_ERR_UNSUPPORTED` unless a CUDA driver, a device and NVRTC are present: what
 /// the workspace queries answer first, as the launching functions do through
@@ -18,11 +18,13 @@ pub(crate) fn require() -> Result<()> {
 }
 
 /// The context on the caller's stream ([`kernels_cuda::for_caller`]);
-/// `KN_ERR_UNSUPPORTED` without driver, device or NVRTC.
+/// `KN_ERR_UNSUPPORTED` without driver, device or NVRTC; `KN_ERR_ARGUMENT` when the
+/// thread's current context is not a primary one. Declare it before the buffers: its
+/// drop, last, gives the thread its current context back.
 ///
 /// # Safety
 /// `stream` is NULL or a live `CUstream` of the current device's primary context.
-pub(crate) unsafe fn context(stream: *mut c_void) -> Result<Context> {
+pub(crate) unsafe fn context(stream: *mut c_void) -> Result<CallerContext> {
     // SAFETY: forwarded contract.
     unsafe { kernels_cuda::for_caller(stream) }
 }

@@ -10,6 +10,8 @@ use core::ffi::c_void;
 use kernels_core::Error;
 #[cfg(feature = "cuda")]
 use kernels_core::{Error, Result, WorkspaceSize, linattn::Shape};
+#[cfg(feature = "cuda")]
+use kernels_cuda::{DeviceRead, DeviceWrite};
 
 #[cfg(feature = "cuda")]
 fn shape(n_heads: usize, len: usize, dk: usize, dv: usize) -> Shape {
@@ -208,16 +210,16 @@ unsafe fn forward_device(
         q: &q,
         k: &k,
         v: &v,
-        decay: decay.as_deref(),
+        decay: decay.as_ref().map(|d| d as &dyn DeviceRead<f32>),
         scale,
-        state_in: state_in.as_deref(),
+        state_in: state_in.as_ref().map(|d| d as &dyn DeviceRead<f32>),
     };
     forward(
         &ctx,
         &inp,
         chunk,
         &mut out,
-        state_out.as_deref_mut(),
+        state_out.as_mut().map(|d| d as &mut dyn DeviceWrite<f32>),
         &mut work,
     )?;
     Ok(Done::Ok)
@@ -358,7 +360,7 @@ unsafe fn chunk_state_device(
         shape,
         &k,
         &v,
-        decay.as_deref(),
+        decay.as_ref().map(|d| d as &dyn DeviceRead<f32>),
         &mut state,
         &mut work,
     )?;
@@ -484,7 +486,7 @@ unsafe fn state_scan_device(
         dk,
         dv,
         chunk_lens: &lens,
-        decay: decay.as_deref(),
+        decay: decay.as_ref().map(|d| d as &dyn DeviceRead<f32>),
         states: &states,
     };
     state_scan(&ctx, &scan, &mut prefix, &mut work)?;

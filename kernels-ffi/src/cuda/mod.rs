@@ -12,7 +12,10 @@
 //!
 //! Launches go to the caller's stream in the primary context of the calling thread's
 //! current device (what the CUDA runtime uses). A function that returns a report or
-//! must judge convergence synchronises that stream; the others are asynchronous.
+//! must judge convergence synchronises that stream; the others are asynchronous. A
+//! current context that is not a primary one (made with `cuCtxCreate`) is refused with
+//! `KN_ERR_ARGUMENT` before anything else is looked at; the thread's current context
+//! is the same on return as on entry (none stays none).
 
 /// The body of every `kn_cuda_*` entry point: `status` of the call `$device(args)` (an
 /// `unsafe fn` that exists only with the `cuda` feature, forwarding the entry point's

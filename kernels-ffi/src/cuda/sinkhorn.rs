@@ -15,7 +15,7 @@ use {
     crate::report::finish,
     kernels_core::sinkhorn::SinkhornOpts,
     kernels_core::{Error, Result, WorkspaceSize, checked_product},
-    kernels_cuda::{Borrowed, Context, CudaReal, sinkhorn as dev},
+    kernels_cuda::{Borrowed, Context, CudaReal, DeviceWrite, sinkhorn as dev},
 };
 
 /// Device workspaces are carved at this alignment; the byte queries include the slack.
@@ -238,7 +238,7 @@ unsafe fn sinkhorn_device<T: CudaReal>(
         &opts,
         &mut f,
         &mut g,
-        plan.as_deref_mut(),
+        plan.as_mut().map(|p| p as &mut dyn DeviceWrite<T>),
         &mut work,
     )?;
     finish(report, rep.and_then(|r| r.first_mut()))
