@@ -96,6 +96,16 @@ pub fn prefill<P: H2oKernels<f32>>(
     check_finite(k)?;
     check_finite(v)?;
 
+    let prompt = Prompt {
+        q,
+        k,
+        v,
+        n_kv: n_kv_heads,
+        group,
+        seq,
+        d,
+        scale,
+    };
     // Scores steer eviction only when the budget is below the prompt length.
     let track = budget < seq || scores.is_some();
     if !track {
@@ -104,16 +114,6 @@ pub fn prefill<P: H2oKernels<f32>>(
         if let Some(keep) = keep {
             keep.fill(1);
         }
-        let prompt = Prompt {
-            q,
-            k,
-            v,
-            n_kv: n_kv_heads,
-            group,
-            seq,
-            d,
-            scale,
-        };
         // The blocked path's slots follow the evicting path's first one.
         let (_, blocked) = work.split_at_mut(evict_slot_size(group, seq)?.bytes());
         return causal::<P>(exec, &prompt, out, blocked);
@@ -141,13 +141,7 @@ pub fn prefill<P: H2oKernels<f32>>(
         .saturating_mul(budget)
         .saturating_mul(2 * d);
     let rows = Rows {
-        q,
-        k,
-        v,
-        group,
-        seq,
-        d,
-        scale,
+        prompt,
         budget,
         opts,
     };
@@ -177,13 +171,7 @@ fn evict_slot_size(group: usize, seq: usize) -> Result<WorkspaceSize> {
 
 /// What every kv head of the evicting path shares: the prompt and the rule.
 struct Rows<'a> {
-    q: &'a [f32],
-    k: &'a [f32],
-    v: &'a [f32],
-    group: usize,
-    seq: usize,
-    d: usize,
-    scale: f32,
+    prompt: Prompt<'a>,
     budget: usize,
     opts: &'a H2oOpts,
 }
@@ -203,7 +191,8 @@ impl Rows<'_> {
         score: &mut [f32],
         scratch: &mut RowScratch<'_>,
     ) -> Result<()> {
-        let (seq, d, group) = (self.seq, self.d, self.group);
+        let p = &self.prompt;
+        let (seq, d, group) = (p.seq, p.d, p.group);
         let (pos, score) = (&mut pos[..self.budget], &mut score[..self.budget]);
         let token_base = g * seq;
         let mut len = 0usize;
@@ -225,15 +214,15 @@ impl Rows<'_> {
             score[slot] = 0.0;
             let table = &pos[..len];
             let rows = Group {
-                q: self.q,
+                q: p.q,
                 q_base: ((g * group) * seq + t) * d,
                 out_base: t * d,
                 stride: seq * d,
                 heads: group,
                 d,
-                scale: self.scale,
-                k: self.k,
-                v: self.v,
+                scale: p.scale,
+                k: p.k,
+                v: p.v,
                 slots: len,
                 kv_row: |s: usize| (token_base + table[s] as usize) * d,
             };
