@@ -48,14 +48,17 @@ pub fn run(mode: Mode, machine: &Machine) -> Section {
          sequential one bit for bit: tiles are fixed by the problem size, so the thread \
          count never changes a result. `speedup` is sequential time / threaded time; for \
          the memory-bound triad it is the bandwidth ratio, the ceiling of every \
-         memory-bound kernel.",
+         memory-bound kernel. Each time is the fastest of 3 rounds that each time every \
+         configuration once (a disturbance of the shared machine costs one round, not a \
+         whole ratio).",
         &["kernel", "threads", "time (ms)", "speedup", "same bits"],
     );
     let before = threads::num_threads();
     let cores = machine.threads;
+    // Per measurement; each is taken ROUNDS times (see `interleaved`).
     let budget = match mode {
-        Mode::Full => Duration::from_millis(1500),
-        Mode::Quick => Duration::from_millis(30),
+        Mode::Full => Duration::from_millis(500),
+        Mode::Quick => Duration::from_millis(10),
     };
     let mut series = Vec::new();
 
@@ -65,12 +68,13 @@ pub fn run(mode: Mode, machine: &Machine) -> Section {
         Mode::Quick => 1 << 20,
     };
     let (b, c) = (vec![1.0f64; len], vec![2.0f64; len]);
-    let mut a = vec![0.0f64; len];
+    let a = vec![0.0f64; len];
     let mut points = Vec::new();
-    let t1 = time_triad(&Sequential, &mut a, &b, &c, budget);
-    for &n in &counts(cores) {
-        threads::set_num_threads(n).ok();
-        let t = time_triad(&Threads, &mut a, &b, &c, budget);
+    let a = RefCell::new(a);
+    let (t1, times) = interleaved(&counts(cores), |exec| {
+        exec.triad(&mut a.borrow_mut(), &b, &c, budget)
+    });
+    for (&n, t) in counts(cores).iter().zip(times) {
         let gbs = 3.0 * 8.0 * len as f64 / t / 1e9;
         section.row(vec![
             format!("triad, {} MiB per array ({gbs:.1} GB/s)", (len * 8) >> 20),
@@ -357,6 +361,26 @@ fn time_triad(exec: &impl Exec, a: &mut [f64], b: &[f64], c: &[f64], budget: Dur
     })
 }
 
+/// Timings taken this many times over, each the fastest of its rounds.
+const ROUNDS: usize = 3;
+
+/// `time(exec)` on the calling thread alone and on the pool at each count, in
+/// [`ROUNDS`] rounds that each time every configuration once, keeping each one's
+/// fastest: on a shared machine a disturbance then costs one round of one
+/// configuration, not a whole ratio. Returns (sequential, per count).
+fn interleaved(counts: &[usize], time: impl Fn(&dyn ExecDyn) -> f64) -> (f64, Vec<f64>) {
+    let mut t1 = f64::INFINITY;
+    let mut times = vec![f64::INFINITY; counts.len()];
+    for _ in 0..ROUNDS {
+        t1 = t1.min(time(&Sequential));
+        for (t, &n) in times.iter_mut().zip(counts) {
+            threads::set_num_threads(n).ok();
+            *t = t.min(time(&Threads));
+        }
+    }
+    (t1, times)
+}
+
 /// Times `f` on the calling thread and on the pool at each count; checks the bits.
 /// Returns whether every count gave the sequential bits, and (threads, speedup).
 fn scaling(
@@ -383,7 +407,7 @@ fn scaling_timed(
     time: impl Fn(&dyn ExecDyn) -> f64,
 ) -> Scaled {
     let want = f(&Sequential).map(bits);
-    let t1 = time(&Sequential);
+    let (t1, times) = interleaved(counts, &time);
     section.row(vec![
         label.to_string(),
         "sequential".into(),
@@ -393,11 +417,10 @@ fn scaling_timed(
     ]);
     let mut ok = want.is_ok();
     let (mut points, mut seconds) = (Vec::new(), Vec::new());
-    for &n in counts {
+    for (&n, t) in counts.iter().zip(times) {
         threads::set_num_threads(n).ok();
         let same = f(&Threads).map(bits) == want;
         ok &= same;
-        let t = time(&Threads);
         section.row(vec![
             label.to_string(),
             n.to_string(),
@@ -452,6 +475,7 @@ fn bits(v: Vec<f32>) -> Vec<u32> {
 
 /// The two executors behind one type, so one closure times both.
 trait ExecDyn {
+    fn triad(&self, a: &mut [f64], b: &[f64], c: &[f64], budget: Duration) -> f64;
     fn linattn(&self, inp: &Inputs<'_, f32>, out: &mut [f32], work: &mut [u8]) -> Result<()>;
     fn sinkhorn(&self, p: &Transport, iters: u32) -> Result<Vec<f32>>;
     fn scale(&self, p: &Transport, iters: u32) -> Result<Vec<f32>>;
@@ -469,6 +493,10 @@ trait ExecDyn {
 }
 
 impl<E: Exec> ExecDyn for E {
+    fn triad(&self, a: &mut [f64], b: &[f64], c: &[f64], budget: Duration) -> f64 {
+        time_triad(self, a, b, c, budget)
+    }
+
     fn sinkhorn(&self, p: &Transport, iters: u32) -> Result<Vec<f32>> {
         let (mut f, mut g) = (vec![0.0; p.n], vec![0.0; p.n]);
         let c = Dense::new(&p.c, p.n, p.n)?;
