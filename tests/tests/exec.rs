@@ -1,6 +1,6 @@
 //! The execution seam and the thread pool: every algorithm that runs its tiles through
 //! an `Exec` (linear attention's heads in the forward pass, the chunk states and the
-//! recurrence; H2O decode's kv heads and the blocked prefill's heads; CG's row tiles; red-black SOR's row tiles; log-domain Sinkhorn's row tiles, whose column
+//! recurrence; H2O decode's (kv head, key chunk) tiles and the blocked prefill's heads; CG's row tiles; red-black SOR's row tiles; log-domain Sinkhorn's row tiles, whose column
 //! sums add up across tiles) gives the same bits whichever executor runs it:
 //! in order, in reverse order, each tile on a thread of its own, or the shared pool at
 //! 1, 2, 3 and 7 threads, also with many callers at once and from inside a worker.
@@ -127,7 +127,26 @@ fn linattn_outputs(exec: &impl Exec) -> Vec<f32> {
 /// 300 H2O decode steps (8 query heads on 4 kv heads, d = 64) through a cache of 192
 /// that fills and then evicts: every output, then the scores and positions left.
 fn decode_outputs(exec: &impl Exec) -> Vec<f32> {
-    let (n_heads, n_kv, d, (sink, heavy, recent)) = (8, 4, 64, (4, 124, 64));
+    let mut seen = decode_steps(exec, (8, 4, 64), (4, 124, 64), 300);
+    // One kv head whose cache outgrows a key chunk: up to 3 chunks of it at once.
+    let chunk = h2o::KEY_CHUNK;
+    seen.extend(decode_steps(
+        exec,
+        (4, 1, 8),
+        (4, chunk, chunk + 300),
+        2 * chunk as u64 + 400,
+    ));
+    seen
+}
+
+/// `steps` decode steps for (query heads, kv heads, d) on a cache of (sink, heavy,
+/// recent): every output, then the final scores and positions.
+fn decode_steps(
+    exec: &impl Exec,
+    (n_heads, n_kv, d): (usize, usize, usize),
+    (sink, heavy, recent): (usize, usize, usize),
+    steps: u64,
+) -> Vec<f32> {
     let budget = sink + heavy + recent;
     let (mut k, mut v) = (vec![0f32; n_kv * budget * d], vec![0f32; n_kv * budget * d]);
     let (mut score, mut pos) = (vec![0f32; n_kv * budget], vec![0u64; n_kv * budget]);
@@ -137,7 +156,7 @@ fn decode_outputs(exec: &impl Exec) -> Vec<f32> {
     .unwrap();
     let mut work = vec![0u8; decode_work_size(n_kv, d, budget, n_heads).unwrap().bytes()];
     let mut seen = Vec::new();
-    for t in 0..300 {
+    for t in 0..steps {
         let q = uniform::<f32>(n_heads * d, 100 + t, 1.0);
         let (kn, vn) = (
             uniform::<f32>(n_kv * d, 200 + t, 1.0),

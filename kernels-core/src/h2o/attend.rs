@@ -77,6 +77,73 @@ impl<'w> RowScratch<'w> {
     }
 }
 
+/// Slots per key chunk: a row over more slots is computed chunk by chunk, each chunk
+/// with its own running maximum and sum, and the chunks combined in order
+/// (`Group::combine`). Decode runs a kv head's chunks at once on the threads; the
+/// result depends on the number of slots only. Up to this many slots there is one
+/// chunk and nothing to combine.
+pub const KEY_CHUNK: usize = 2048;
+
+/// Scratch of one row for `groups` groups of `group` query heads over at most `cap`
+/// slots, in key chunks of `ccap = min(cap, KEY_CHUNK)` slots: a [`RowScratch`] per
+/// (group, chunk), in that order, and the partial output rows of every chunk but the
+/// first (`[group][chunk - 1][head][d]`; the first chunk accumulates in the output).
+pub(crate) struct KeyScratch<'w> {
+    pub(crate) rows: RowScratch<'w>,
+    pub(crate) part: &'w mut [f32],
+    pub(crate) group: usize,
+    pub(crate) chunks: usize,
+    pub(crate) ccap: usize,
+}
+
+/// The capacity of one key chunk of a row over `cap` slots, and how many there are.
+fn key_chunks(cap: usize) -> (usize, usize) {
+    let ccap = cap.clamp(1, KEY_CHUNK);
+    (ccap, cap.div_ceil(ccap).max(1))
+}
+
+impl<'w> KeyScratch<'w> {
+    /// Adds the scratch to a size query (same arrays, same order as [`take`]).
+    ///
+    /// [`take`]: KeyScratch::take
+    pub(crate) fn size(
+        ws: WorkspaceSize,
+        groups: usize,
+        group: usize,
+        cap: usize,
+        d: usize,
+    ) -> Result<WorkspaceSize> {
+        let (ccap, chunks) = key_chunks(cap);
+        let (rows, part) = Self::counts(groups, group, chunks, d)?;
+        RowScratch::size(ws, rows, ccap)?.array::<f32>(part)
+    }
+
+    pub(crate) fn take(
+        ws: &mut Workspace<'w>,
+        groups: usize,
+        group: usize,
+        cap: usize,
+        d: usize,
+    ) -> Result<Self> {
+        let (ccap, chunks) = key_chunks(cap);
+        let (rows, part) = Self::counts(groups, group, chunks, d)?;
+        Ok(KeyScratch {
+            rows: RowScratch::take(ws, rows, ccap)?,
+            part: ws.take(part)?,
+            group,
+            chunks,
+            ccap,
+        })
+    }
+
+    /// Heads of the row scratch and values of the partial rows.
+    fn counts(groups: usize, group: usize, chunks: usize, d: usize) -> Result<(usize, usize)> {
+        let rows = crate::checked_product(&[groups, chunks, group])?;
+        let part = crate::checked_product(&[groups, chunks - 1, group, d])?;
+        Ok((rows, part))
+    }
+}
+
 /// One tile of one row's online softmax: turns the tile's logits `exps` into
 /// `exp(l - m')` with the new running maximum `m'` (left in `max`, which is also the
 /// tile's shift), adds them to `sum`, and returns the factor the row's weighted sum of
@@ -123,11 +190,12 @@ pub(crate) fn finish_row<P: H2oKernels<f32>>(max: f32, sum: f32, out: &mut [f32]
 }
 
 /// Where the rows of one group live. Head `i` of the group reads its query at
-/// `q_base + i * stride` and writes its output at `out_base + i * stride`; cached slot
+/// `q_base + i * q_stride` and writes its output at `out_base + i * stride`; cached slot
 /// `s` has its K and V rows at `kv_row(s)`.
 pub(crate) struct Group<'a, F> {
     pub q: &'a [f32],
     pub q_base: usize,
+    pub q_stride: usize,
     pub out_base: usize,
     pub stride: usize,
     pub heads: usize,
@@ -139,9 +207,135 @@ pub(crate) struct Group<'a, F> {
     pub kv_row: F,
 }
 
-impl<F: Fn(usize) -> usize> Group<'_, F> {
+impl<'a, F: Fn(usize) -> usize> Group<'a, F> {
+    /// Key chunk `c` of the group's slots (`ccap` slots a chunk), writing its rows at
+    /// `out_base + i * stride`.
+    pub(crate) fn key_chunk(
+        &self,
+        c: usize,
+        ccap: usize,
+        out_base: usize,
+        stride: usize,
+    ) -> Group<'a, impl Fn(usize) -> usize + '_> {
+        let first = c * ccap;
+        Group {
+            q: self.q,
+            q_base: self.q_base,
+            q_stride: self.q_stride,
+            out_base,
+            stride,
+            heads: self.heads,
+            d: self.d,
+            scale: self.scale,
+            k: self.k,
+            v: self.v,
+            slots: self.slots.saturating_sub(first).min(ccap),
+            kv_row: move |s: usize| (self.kv_row)(first + s),
+        }
+    }
+
+    /// How many key chunks of `ccap` slots the group's slots fill (at least one).
+    pub(crate) fn used_chunks(&self, ccap: usize) -> usize {
+        self.slots.div_ceil(ccap.max(1)).max(1)
+    }
+
+    /// Softmax attention of every head of the group over its slots, into its output
+    /// rows, leaving in `s` (group 0 of it) what [`add_scores`] needs. The key chunks
+    /// run in order here; `decode` runs them at once and then calls [`combine`], the
+    /// same arithmetic.
+    ///
+    /// [`Error::Numerical`] when a logit overflows or no logit is finite; the output
+    /// rows then hold unspecified values.
+    ///
+    /// [`add_scores`]: Group::add_scores
+    /// [`combine`]: Group::combine
+    pub(crate) fn attend<P: H2oKernels<f32>>(
+        &self,
+        out: &mut [f32],
+        s: &mut KeyScratch<'_>,
+    ) -> Result<()> {
+        let (ccap, group, d) = (s.ccap, s.group, self.d);
+        if self.heads != group || self.slots > ccap * s.chunks {
+            return Err(Error::Internal);
+        }
+        let used = self.used_chunks(ccap);
+        let mut parts = s.part.chunks_mut(group * d);
+        for (c, mut rows) in s.rows.groups(group).take(used).enumerate() {
+            if c == 0 {
+                self.key_chunk(0, ccap, self.out_base, self.stride)
+                    .accumulate::<P>(out, &mut rows)?;
+            } else {
+                let part = parts.next().ok_or(Error::Internal)?;
+                self.key_chunk(c, ccap, 0, d)
+                    .accumulate::<P>(part, &mut rows)?;
+            }
+        }
+        self.combine::<P>(out, s, 0, used)
+    }
+
+    /// Adds each slot's softmax probability, summed over the group's heads, to
+    /// `score[slot]` (after [`attend`] with the same `s`).
+    ///
+    /// [`attend`]: Group::attend
+    pub(crate) fn add_scores<P: H2oKernels<f32>>(
+        &self,
+        score: &mut [f32],
+        s: &mut KeyScratch<'_>,
+    ) -> Result<()> {
+        let ccap = s.ccap;
+        let used = self.used_chunks(ccap);
+        let chunks = score.chunks_mut(ccap).zip(s.rows.groups(s.group));
+        for (c, (score, rows)) in chunks.take(used).enumerate() {
+            self.key_chunk(c, ccap, 0, 0)
+                .add_chunk_scores::<P>(score, &rows)?;
+        }
+        Ok(())
+    }
+
+    /// Completes group `g` of `s` after its first `used` key chunks were accumulated
+    /// (the first into the output rows, the others into `s`'s partial rows): with the
+    /// row's maximum `M` over the chunks, each head's output is the chunks' weighted
+    /// sums scaled by `exp(m_c - M)` and added in chunk order, its softmax sum likewise,
+    /// then divided. Every chunk's statistics are left as the row's final maximum and
+    /// sum for [`add_chunk_scores`]. With one chunk this is the division alone.
+    ///
+    /// [`add_chunk_scores`]: Group::add_chunk_scores
+    pub(crate) fn combine<P: H2oKernels<f32>>(
+        &self,
+        out: &mut [f32],
+        s: &mut KeyScratch<'_>,
+        g: usize,
+        used: usize,
+    ) -> Result<()> {
+        let (group, chunks, d) = (s.group, s.chunks, self.d);
+        let stat = |c: usize, i: usize| (g * chunks + c) * group + i;
+        for i in 0..self.heads {
+            let out = row_mut(out, self.out_base + i * self.stride, d)?;
+            let (mut m, mut l) = (s.rows.max[stat(0, i)], s.rows.sum[stat(0, i)]);
+            let top = (1..used).fold(m, |top, c| top.max(s.rows.max[stat(c, i)]));
+            if used > 1 && top != f32::NEG_INFINITY {
+                let w = libm::expf(m - top);
+                P::scale(w, out);
+                l *= w;
+                for c in 1..used {
+                    let w = libm::expf(s.rows.max[stat(c, i)] - top);
+                    l += s.rows.sum[stat(c, i)] * w;
+                    let part = ((g * (chunks - 1) + c - 1) * group + i) * d;
+                    P::axpy(w, row(s.part, part, d)?, out);
+                }
+                m = top;
+                for c in 0..used {
+                    s.rows.max[stat(c, i)] = m;
+                    s.rows.sum[stat(c, i)] = l;
+                }
+            }
+            finish_row::<P>(m, l, out)?;
+        }
+        Ok(())
+    }
+
     fn q_row(&self, i: usize) -> Result<&[f32]> {
-        row(self.q, self.q_base + i * self.stride, self.d)
+        row(self.q, self.q_base + i * self.q_stride, self.d)
     }
 
     /// Starts bringing slot `j`'s row of `kv` (K or V) into the cache, if there is
@@ -173,15 +367,12 @@ impl<F: Fn(usize) -> usize> Group<'_, F> {
         Ok(())
     }
 
-    /// Writes the softmax-weighted sum of V into each head's output row, tile by tile
-    /// with a running maximum and sum, and leaves in `s` what [`add_scores`] needs: the
-    /// row's exponentials, each tile's shift, the final maximum and sum.
+    /// Writes the weighted sum of V over this group's slots into each head's output
+    /// row, not yet divided by the softmax sum, tile by tile with a running maximum and
+    /// sum, and leaves in `s` the exponentials, each tile's shift, the maximum and sum.
     ///
-    /// [`Error::Numerical`] when a logit overflows or no logit is finite; the output
-    /// rows then hold unspecified values.
-    ///
-    /// [`add_scores`]: Group::add_scores
-    pub(crate) fn attend<P: H2oKernels<f32>>(
+    /// [`Error::Numerical`] when a logit overflows.
+    pub(crate) fn accumulate<P: H2oKernels<f32>>(
         &self,
         out: &mut [f32],
         s: &mut RowScratch<'_>,
@@ -223,20 +414,18 @@ impl<F: Fn(usize) -> usize> Group<'_, F> {
                 }
             }
         }
-        for i in 0..heads {
-            let out = row_mut(out, self.out_base + i * self.stride, self.d)?;
-            finish_row::<P>(s.max[i], s.sum[i], out)?;
-        }
         Ok(())
     }
 
     /// Adds each slot's softmax probability, summed over the group's heads, to
-    /// `score[slot]`, recovered from the running statistics [`attend`] left in `s`:
-    /// slot `j` of tile `T` has probability `e_j exp(shift_T - max) / sum`, one axpy
-    /// per tile and head, with no logit recomputed and no K row read again.
+    /// `score[slot]`, recovered from the statistics [`accumulate`] and [`combine`]
+    /// left in `s` (the row's final maximum and sum): slot `j` of tile `T` has
+    /// probability `e_j exp(shift_T - max) / sum`, one axpy per tile and head, with no
+    /// logit recomputed and no K row read again.
     ///
-    /// [`attend`]: Group::attend
-    pub(crate) fn add_scores<P: H2oKernels<f32>>(
+    /// [`accumulate`]: Group::accumulate
+    /// [`combine`]: Group::combine
+    pub(crate) fn add_chunk_scores<P: H2oKernels<f32>>(
         &self,
         score: &mut [f32],
         s: &RowScratch<'_>,

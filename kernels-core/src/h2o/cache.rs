@@ -1,6 +1,6 @@
 //! The fixed-budget H2O KV cache and its decode step.
 
-use super::attend::{Group, RowScratch};
+use super::attend::{Group, KeyScratch};
 use super::evict::victim;
 use super::opts::{budget, resolve_scale};
 use super::{group_size, row_mut};
@@ -156,11 +156,13 @@ pub fn decode_work_size(
     budget: usize,
     n_heads: usize,
 ) -> Result<WorkspaceSize> {
-    group_size(n_heads, n_kv_heads, d)?;
-    RowScratch::size(
+    let group = group_size(n_heads, n_kv_heads, d)?;
+    KeyScratch::size(
         WorkspaceSize::new().array::<u64>(n_kv_heads)?,
-        n_heads,
+        n_kv_heads,
+        group,
         budget,
+        d,
     )
 }
 
@@ -174,9 +176,10 @@ pub fn decode_work_size(
 /// `next_pos` at its maximum, or a full cache with no evictable slot: a corrupt
 /// cache), [`Error::NonFinite`], [`Error::Workspace`]. [`Error::Numerical`] when the
 /// logits overflow: the token has been inserted, `out` holds unspecified values and
-/// no score has changed. The kv heads are independent tiles run by `exec`
-/// ([`Sequential`](crate::Sequential) for one thread); the result does not depend on
-/// it.
+/// no score has changed. Each kv head's cached slots are cut into key chunks of
+/// [`KEY_CHUNK`](super::KEY_CHUNK) (one up to that many), and the (kv head, chunk)
+/// pairs are independent tiles run by `exec` ([`Sequential`](crate::Sequential) for
+/// one thread), combined in chunk order; the result does not depend on `exec`.
 #[allow(clippy::too_many_arguments)]
 pub fn decode<P: H2oKernels<f32>>(
     exec: &impl Exec,
@@ -208,7 +211,7 @@ pub fn decode<P: H2oKernels<f32>>(
 
     let mut ws = Workspace::new(work);
     let slots = ws.take::<u64>(n_kv)?;
-    let mut scratch = RowScratch::take(&mut ws, n_heads, budget)?;
+    let mut scratch = KeyScratch::take(&mut ws, n_kv, group, budget, d)?;
     for (g, slot) in slots.iter_mut().enumerate() {
         let base = g * budget;
         *slot = if cache.len < budget {
@@ -239,6 +242,7 @@ pub fn decode<P: H2oKernels<f32>>(
         q,
         q_base: g * group * d,
         out_base: 0,
+        q_stride: d,
         stride: d,
         heads: group,
         d,
@@ -248,16 +252,50 @@ pub fn decode<P: H2oKernels<f32>>(
         slots: len,
         kv_row: move |s: usize| (g * budget + s) * d,
     };
-    // One tile per kv head: its group's output rows and scratch, then its scores.
-    // Every head attends before any score changes, so a numerical failure leaves the
-    // scores as they were.
+    // One tile per (kv head, key chunk): the chunk's weighted sum of V into the
+    // group's output rows (the first chunk) or its partial rows (the others). Then
+    // each group's chunks are combined in order, and each tile adds its chunk's
+    // probabilities to the scores. Every head attends before any score changes, so a
+    // numerical failure leaves the scores as they were.
+    let (ccap, chunks) = (scratch.ccap, scratch.chunks);
+    let used = rows(0).used_chunks(ccap);
+    let per_group = group * d;
+    // Each group's output rows, then its partial rows (none with one chunk).
+    let mut parts = &mut scratch.part[..];
+    let dests = out.chunks_mut(per_group).flat_map(move |o| {
+        let (p, rest) = core::mem::take(&mut parts).split_at_mut((chunks - 1) * per_group);
+        parts = rest;
+        core::iter::once(o).chain(p.chunks_mut(per_group))
+    });
+    let keys = (0..n_kv).flat_map(|g| (0..chunks).map(move |c| (g, c)));
+    let attend = keys
+        .zip(dests)
+        .zip(scratch.rows.groups(group))
+        .filter(|&(((_, c), _), _)| c < used);
     let ops = n_heads.saturating_mul(len).saturating_mul(2 * d);
-    let attend = out.chunks_mut(group * d).zip(scratch.groups(group));
-    exec.for_each(ops, attend, |g, (out, mut s)| {
-        rows(g).attend::<P>(out, &mut s)
+    exec.for_each(ops, attend, |_, (((g, c), dest), mut s)| {
+        rows(g)
+            .key_chunk(c, ccap, 0, d)
+            .accumulate::<P>(dest, &mut s)
     })?;
-    let scores = cache.score.chunks_mut(budget).zip(scratch.groups(group));
-    exec.for_each(n_heads.saturating_mul(len), scores, |g, (score, s)| {
-        rows(g).add_scores::<P>(score.get_mut(..len).ok_or(Error::Internal)?, &s)
-    })
+    for (g, out) in out.chunks_mut(per_group).enumerate() {
+        rows(g).combine::<P>(out, &mut scratch, g, used)?;
+    }
+    let keys = (0..n_kv).flat_map(|g| (0..chunks).map(move |c| (g, c)));
+    let scores = cache
+        .score
+        .chunks_mut(budget)
+        .flat_map(|s| s.chunks_mut(ccap))
+        .zip(keys)
+        .zip(scratch.rows.groups(group))
+        .filter(|&((_, (_, c)), _)| c < used);
+    exec.for_each(
+        n_heads.saturating_mul(len),
+        scores,
+        |_, ((score, (g, c)), s)| {
+            rows(g)
+                .key_chunk(c, ccap, 0, d)
+                .add_chunk_scores::<P>(score, &s)
+        },
+    )
 }

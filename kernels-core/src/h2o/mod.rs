@@ -34,6 +34,13 @@
 //! tile's shift `m_T`, so `p_j = e_j exp(m_T - m) / s` with the final maximum `m` and
 //! sum `s`, without recomputing a logit or reading K again.
 //!
+//! A row over more than [`KEY_CHUNK`] slots runs chunk by chunk: each key chunk has
+//! its own running maximum and sum and its own weighted sum of V, and the chunks are
+//! combined in order (scaled by `exp(m_c - m)`) before the division. Decode runs one
+//! kv head's chunks at once on the threads, prefill in order; both do the same
+//! arithmetic, so they still agree bit for bit. Up to `KEY_CHUNK` slots there is one
+//! chunk and nothing to combine.
+//!
 //! When no eviction can happen and the caller did not ask for scores, prefill needs no
 //! probability after its row and runs as blocked causal flash attention instead:
 //! blocks of rows against tiles of keys through `Primitives::gemm`, with the same
@@ -48,7 +55,7 @@ mod kernels;
 mod opts;
 mod prefill;
 
-pub use attend::TILE;
+pub use attend::{KEY_CHUNK, TILE};
 pub use cache::{H2oCache, decode, decode_work_size};
 pub use kernels::H2oKernels;
 pub use opts::H2oOpts;

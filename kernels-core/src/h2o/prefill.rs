@@ -1,6 +1,6 @@
 //! Prefill: the H2O rule applied row by row over a prompt.
 
-use super::attend::{Group, RowScratch};
+use super::attend::{Group, KeyScratch};
 use super::causal::{CausalScratch, Prompt, causal};
 use super::evict::victim;
 use super::{H2oOpts, group_size};
@@ -28,7 +28,7 @@ pub fn prefill_work_size(
     if seq == 0 {
         return Err(Error::Dimension);
     }
-    evict_slot_size(group, seq)?.then(prefill_head_work_size(seq, d)?)
+    evict_slot_size(group, seq, d)?.then(prefill_head_work_size(seq, d)?)
 }
 
 /// The blocked path's scratch for one head (see [`prefill_work_size`]).
@@ -115,14 +115,14 @@ pub fn prefill<P: H2oKernels<f32>>(
             keep.fill(1);
         }
         // The blocked path's slots follow the evicting path's first one.
-        let (_, blocked) = work.split_at_mut(evict_slot_size(group, seq)?.bytes());
+        let (_, blocked) = work.split_at_mut(evict_slot_size(group, seq, d)?.bytes());
         return causal::<P>(exec, &prompt, out, blocked);
     }
     // Each kv head's rows run in order (the cache at row t depends on every earlier
     // row), but the kv heads are independent: tiles of consecutive kv heads, one per
     // slot of scratch (a slot table and a row's scratch) that `work` holds, at most
     // `exec.width()`.
-    let slot = evict_slot_size(group, seq)?.bytes();
+    let slot = evict_slot_size(group, seq, d)?.bytes();
     let slots = (work.len() / slot).min(exec.width());
     let kv_heads = tiles_per_slot(n_kv_heads, slots);
     let (per_out, per_token) = (kv_heads * group * seq * d, kv_heads * seq);
@@ -149,7 +149,7 @@ pub fn prefill<P: H2oKernels<f32>>(
         let mut ws = Workspace::new(work);
         let pos = ws.take::<u64>(seq)?;
         let score = ws.take::<f32>(seq)?;
-        let mut scratch = RowScratch::take(&mut ws, group, seq)?;
+        let mut scratch = KeyScratch::take(&mut ws, 1, group, seq, d)?;
         let per_head = group * seq * d;
         for (i, out) in out.chunks_mut(per_head).enumerate() {
             let tokens = i * seq..(i + 1) * seq;
@@ -164,9 +164,9 @@ pub fn prefill<P: H2oKernels<f32>>(
 
 /// One slot of the evicting path's scratch: a kv head's slot table (positions and
 /// scores) and one row's scratch for its group of query heads.
-fn evict_slot_size(group: usize, seq: usize) -> Result<WorkspaceSize> {
+fn evict_slot_size(group: usize, seq: usize, d: usize) -> Result<WorkspaceSize> {
     let ws = WorkspaceSize::new().array::<u64>(seq)?.array::<f32>(seq)?;
-    RowScratch::size(ws, group, seq)
+    KeyScratch::size(ws, 1, group, seq, d)
 }
 
 /// What every kv head of the evicting path shares: the prompt and the rule.
@@ -189,7 +189,7 @@ impl Rows<'_> {
         keep: Option<&mut [u8]>,
         pos: &mut [u64],
         score: &mut [f32],
-        scratch: &mut RowScratch<'_>,
+        scratch: &mut KeyScratch<'_>,
     ) -> Result<()> {
         let p = &self.prompt;
         let (seq, d, group) = (p.seq, p.d, p.group);
@@ -217,6 +217,7 @@ impl Rows<'_> {
                 q: p.q,
                 q_base: ((g * group) * seq + t) * d,
                 out_base: t * d,
+                q_stride: seq * d,
                 stride: seq * d,
                 heads: group,
                 d,

@@ -39,7 +39,7 @@ const MAX_ROW_TILES: usize = 64;
 /// One red-black sweep (no validation): `keep = 1 - omega`, `gain = omega / (4 + shift)`.
 ///
 /// On an executor that runs several tiles at once the rows are cut into one tile per
-/// thread (at least [`MIN_TILE_ROWS`] rows each), and the sweep runs in two passes:
+/// thread (at least 64 rows each), and the sweep runs in two passes:
 /// every tile sweeps its rows except the two next to each neighbouring tile, then the
 /// rows around each boundary are swept. Each point's update reads the same values in
 /// any cut (a red point the old black values, a black point the new red ones), so the
