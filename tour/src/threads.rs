@@ -208,6 +208,22 @@ pub fn run(mode: Mode, machine: &Machine) -> Section {
     section.ok &= ok;
     series.push(("h2o decode (small)".to_string(), points));
 
+    // H2O decode with one kv head on a full long cache: its key chunks run at once.
+    let long = match mode {
+        Mode::Full => 16384,
+        Mode::Quick => 4096,
+    };
+    let cache = LongCache::new(long);
+    let label = format!(
+        "h2o decode, 8 heads / 1 kv head, d 128: {} steps on a full cache of {long}",
+        LongCache::STEPS
+    );
+    let (ok, points, _) = scaling(&mut section, &label, &counts(cores), budget, |exec| {
+        cache.steps(exec)
+    });
+    section.ok &= ok;
+    series.push(("h2o decode (1 kv head, long cache)".to_string(), points));
+
     threads::set_num_threads(before).ok();
     if mode == Mode::Full {
         let ours = Ours {
@@ -735,4 +751,59 @@ fn decode_steps(exec: &dyn ExecDyn, cached: usize) -> Result<Vec<f32>> {
         seen.extend_from_slice(&out);
     }
     Ok(seen)
+}
+
+/// A full cache of one kv head (8 query heads, d = 128) with `len` tokens, copied
+/// afresh for every run of [`LongCache::STEPS`] decode steps so each run starts alike.
+struct LongCache {
+    len: usize,
+    k: Vec<f32>,
+    v: Vec<f32>,
+}
+
+impl LongCache {
+    const STEPS: u64 = 32;
+    const D: usize = 128;
+    const HEADS: usize = 8;
+
+    fn new(len: usize) -> LongCache {
+        LongCache {
+            len,
+            k: uniform(len * Self::D, 41, 1.0),
+            v: uniform(len * Self::D, 42, 1.0),
+        }
+    }
+
+    /// The steps' outputs and the final scores.
+    fn steps(&self, exec: &dyn ExecDyn) -> Result<Vec<f32>> {
+        let (len, d) = (self.len, Self::D);
+        let (mut k, mut v) = (self.k.clone(), self.v.clone());
+        let mut score = vec![0f32; len];
+        let mut pos: Vec<u64> = (0..len as u64).collect();
+        let (sink, recent) = (4, 256);
+        let mut cache = H2oCache::from_parts(
+            1,
+            d,
+            sink,
+            len - sink - recent,
+            recent,
+            len,
+            len as u64,
+            &mut k,
+            &mut v,
+            &mut score,
+            &mut pos,
+        )?;
+        let mut work = vec![0u8; decode_work_size(1, d, len, Self::HEADS)?.bytes()];
+        let mut out = vec![0f32; Self::HEADS * d];
+        let mut seen = Vec::new();
+        for t in 0..Self::STEPS {
+            let kv = uniform::<f32>(d, 500 + t, 1.0);
+            let q = uniform::<f32>(Self::HEADS * d, 600 + t, 1.0);
+            exec.decode(&mut cache, &q, &kv, &mut out, &mut work)?;
+            seen.extend_from_slice(&out);
+        }
+        seen.extend(cache.scores(0));
+        Ok(seen)
+    }
 }
