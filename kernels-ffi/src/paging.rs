@@ -249,9 +249,14 @@ unsafe fn pager_access(
             outputs[1] = span(o);
         }
         disjoint(&outputs, &[span(work)])?;
-        let mut resumed = Pager::attach(state, work)?;
-        let a = resumed.access_ctx(page, bit, ctx.unwrap_or(page))?;
-        pager.opaque = seal(resumed.state(), work);
+        // The pager is dropped before sealing: dropping it writes its counters back
+        // to the workspace.
+        let (a, state) = {
+            let mut resumed = Pager::attach(state, work)?;
+            let a = resumed.access_ctx(page, bit, ctx.unwrap_or(page))?;
+            (a, resumed.state())
+        };
+        pager.opaque = seal(state, work);
         if let Some([o]) = out {
             *o = kn_access {
                 hit: i32::from(a.hit),
