@@ -428,6 +428,22 @@ impl<'a> Robust<'a> {
         Ok(v)
     }
 
+    /// Frees node `v` (or nothing for usize::MAX) if no cache holds it, its
+    /// membership bits under `held` being clear.
+    #[inline(always)]
+    fn release(&mut self, v: usize, held: u8) -> Result<()> {
+        // `get` gives None for usize::MAX, and every other victim is a node index.
+        if self.mem.get(v).is_some_and(|&m| m & held == 0) {
+            if !self.table.remove(at(self.page, v)?)? {
+                return Err(Error::Argument);
+            }
+            put(self.mem, v, 0)?;
+            put(self.free, self.nfree, v as u32)?;
+            self.nfree += 1;
+        }
+        Ok(())
+    }
+
     /// Serves one request; `len` is the real cache's length. `ctx` is the learner's
     /// context (LEARNED), `bit` the caller's discard bit (DISCARD_ROBUST). Returns
     /// whether the real cache hit and the page it evicted.
@@ -491,20 +507,16 @@ impl<'a> Robust<'a> {
         if gone[1] == gone[0] {
             gone[1] = usize::MAX;
         }
-        for v in gone {
-            if !self.synced && v != usize::MAX {
-                self.restale(v)?;
-            }
-            let held = if self.synced { 3 } else { !IN_STALE };
-            // None for usize::MAX.
-            if self.mem.get(v).is_some_and(|&m| m & held == 0) {
-                // No cache holds it: its node is freed.
-                if !self.table.remove(at(self.page, v)?)? {
-                    return Err(Error::Argument);
+        if self.synced {
+            // Only the simulated caches evict (gone[2] is none).
+            self.release(gone[0], 3)?;
+            self.release(gone[1], 3)?;
+        } else {
+            for v in gone {
+                if v != usize::MAX {
+                    self.restale(v)?;
                 }
-                put(self.mem, v, 0)?;
-                put(self.free, self.nfree, v as u32)?;
-                self.nfree += 1;
+                self.release(v, !IN_STALE)?;
             }
         }
         if !self.synced && self.nstale == 0 && *len == self.subs[f].len {
