@@ -294,7 +294,9 @@ impl<'a> Pager<'a> {
 
     /// As [`Pager::access`], with the request's context `ctx` for LEARNED (for example
     /// the instruction address of the load); the other policies ignore it.
-    #[inline]
+    ///
+    /// Not `#[inline]`: one copy serves this crate's simulations and every caller
+    /// elsewhere (the C entry points had their own, 9 KB of firmware flash).
     pub fn access_ctx(&mut self, page: u64, bit: bool, ctx: u64) -> Result<Access> {
         if let Some(r) = self.robust.as_mut() {
             let (hit, evicted) = r.access(page, bit, ctx, &mut self.len, &mut self.rng)?;
