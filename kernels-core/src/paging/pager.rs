@@ -294,12 +294,23 @@ impl<'a> Pager<'a> {
 
     /// As [`Pager::access`], with the request's context `ctx` for LEARNED (for example
     /// the instruction address of the load); the other policies ignore it.
+    #[inline]
+    pub fn access_ctx(&mut self, page: u64, bit: bool, ctx: u64) -> Result<Access> {
+        self.request(page, bit, ctx, true)
+    }
+
+    /// One request. `keep`: DISCARD_ROBUST's and LEARNED's counters are written back
+    /// to the workspace, for [`Pager::attach`]; [`simulate`] passes false, its
+    /// workspace being scratch.
     ///
     /// Not `#[inline]`: one copy serves this crate's simulations and every caller
     /// elsewhere (the C entry points had their own, 9 KB of firmware flash).
-    pub fn access_ctx(&mut self, page: u64, bit: bool, ctx: u64) -> Result<Access> {
+    fn request(&mut self, page: u64, bit: bool, ctx: u64, keep: bool) -> Result<Access> {
         if let Some(r) = self.robust.as_mut() {
-            let (hit, evicted) = r.access(page, bit, ctx, &mut self.len, &mut self.rng)?;
+            let (hit, evicted) = r.step(page, bit, ctx, &mut self.len, &mut self.rng)?;
+            if keep {
+                r.save();
+            }
             return Ok(Access { hit, evicted });
         }
         let empty = match self.table.lookup(page)? {
@@ -482,18 +493,18 @@ pub fn simulate_ctx(
     match (bits, ctx) {
         (Some(b), None) => {
             for (&p, &bit) in pages.iter().zip(b) {
-                faults += u64::from(!pager.access(p, bit == 1)?.hit);
+                faults += u64::from(!pager.request(p, bit == 1, p, false)?.hit);
             }
         }
         (None, None) => {
             for &p in pages {
-                faults += u64::from(!pager.access(p, false)?.hit);
+                faults += u64::from(!pager.request(p, false, p, false)?.hit);
             }
         }
         (b, Some(c)) => {
             for (t, (&p, &x)) in pages.iter().zip(c).enumerate() {
                 let bit = b.is_some_and(|b| b[t] == 1);
-                faults += u64::from(!pager.access_ctx(p, bit, x)?.hit);
+                faults += u64::from(!pager.request(p, bit, x, false)?.hit);
             }
         }
     }

@@ -195,9 +195,9 @@ impl<'a> Sub<'a> {
     }
 }
 
-/// The combination over a borrowed workspace region. Its counters live in fields and
-/// are copied to the region's header when it is dropped, so the workspace can be
-/// attached again after any call.
+/// The combination over a borrowed workspace region. Its counters live in fields; the
+/// pager copies them to the region's header after every access (except in a
+/// simulation, whose workspace is scratch), so the workspace can be attached again.
 ///
 /// Synced. The real cache usually holds exactly the followed policy's pages (always
 /// until the first switch, and again once the stale list empties and both hold as
@@ -206,7 +206,7 @@ impl<'a> Sub<'a> {
 /// followed policy's at the next switch).
 pub(super) struct Robust<'a> {
     k: usize,
-    header: &'a mut [u64],
+    header: &'a mut [u64; HEADER_WORDS],
     table: Table<'a>,
     page: &'a mut [u64],
     mem: &'a mut [u8],
@@ -244,7 +244,10 @@ impl<'a> Robust<'a> {
         fresh: bool,
     ) -> Result<Self> {
         let n = nodes(k)?;
-        let header = ws.take::<u64>(HEADER_WORDS)?;
+        let header: &mut [u64; HEADER_WORDS] = ws
+            .take::<u64>(HEADER_WORDS)?
+            .try_into()
+            .map_err(|_| Error::Internal)?;
         if fresh {
             header.fill(0);
             for i in [3, 4, 8, 9] {
@@ -260,7 +263,7 @@ impl<'a> Robust<'a> {
         } else {
             Policy::Marker
         };
-        let h: [u64; HEADER_WORDS] = header.try_into().map_err(|_| Error::Internal)?;
+        let h: [u64; HEADER_WORDS] = *header;
         let size = |v: u64| usize::try_from(v).map_err(|_| Error::Argument);
         let mut r = Robust {
             k,
@@ -299,11 +302,14 @@ impl<'a> Robust<'a> {
             for sub in &mut r.subs {
                 sub.cand.clear();
             }
+            r.save();
         }
         Ok(r)
     }
 
-    fn save(&mut self) {
+    /// Writes the counters to the region's header, for a later [`Robust::carve`].
+    #[inline(always)]
+    pub(super) fn save(&mut self) {
         let h = &mut *self.header;
         self.subs[0].save(&mut h[0..5]);
         self.subs[1].save(&mut h[5..10]);
@@ -444,11 +450,27 @@ impl<'a> Robust<'a> {
         Ok(())
     }
 
+    /// [`Robust::step`], then [`Robust::save`].
+    #[cfg(test)]
+    fn access(
+        &mut self,
+        page: u64,
+        bit: bool,
+        ctx: u64,
+        len: &mut usize,
+        rng: &mut u64,
+    ) -> Result<(bool, Option<u64>)> {
+        let out = self.step(page, bit, ctx, len, rng)?;
+        self.save();
+        Ok(out)
+    }
+
     /// Serves one request; `len` is the real cache's length. `ctx` is the learner's
     /// context (LEARNED), `bit` the caller's discard bit (DISCARD_ROBUST). Returns
-    /// whether the real cache hit and the page it evicted.
+    /// whether the real cache hit and the page it evicted. The header is not written
+    /// ([`Robust::save`]).
     #[inline]
-    pub(super) fn access(
+    pub(super) fn step(
         &mut self,
         page: u64,
         bit: bool,
@@ -573,12 +595,6 @@ impl<'a> Robust<'a> {
         }
         self.restale(n)?;
         Ok((hit, evicted))
-    }
-}
-
-impl Drop for Robust<'_> {
-    fn drop(&mut self) {
-        self.save();
     }
 }
 
