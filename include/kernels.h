@@ -1122,6 +1122,11 @@ kn_status kn_linattn_state_scan_f32(size_t n_chunks,
 // about 1.4 KiB per page plus 5 KiB below 128 pages (the hash tables are sized to powers
 // of two so they stay at most 1/8 to 1/2 full).
 //
+// It is one size for every policy, and kn_pager_init asks for all of it whatever the
+// policy, so callers can rely on one size. Of it, at a power-of-two capacity, the
+// plain policies use about 156 bytes per page, KN_PAGING_DISCARD_ROBUST about 540
+// per page, and KN_PAGING_LEARNED that plus the 47 KiB.
+//
 // Returns KN_ERR_NULL if `bytes` is NULL, KN_ERR_DIMENSION if `capacity` is 0 or the
 // size overflows, KN_ERR_ARGUMENT if `capacity` > KN_PAGER_MAX_CAPACITY.
 //

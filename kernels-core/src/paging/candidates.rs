@@ -132,11 +132,28 @@ impl Candidates<'_> {
     pub(super) fn new_phase(&mut self, len: usize) -> Result<()> {
         let words = crate::paging::table::mask_words(len);
         self.marked.get_mut(..words).ok_or(Error::Argument)?.fill(0);
-        self.counts = [0, 0];
-        for s in 0..len {
-            let which = usize::from(flag(self.bits, s)?);
-            self.push(which, s)?;
+        let bits = self.bits.get(..words).ok_or(Error::Argument)?;
+        let pos = self.pos.get_mut(..len).ok_or(Error::Argument)?;
+        let [l0, l1] = &mut self.lists;
+        let (l0, l1) = (
+            l0.get_mut(..len).ok_or(Error::Argument)?,
+            l1.get_mut(..len).ok_or(Error::Argument)?,
+        );
+        // Branch-free over random bits: slot s goes to the end of both lists (both
+        // ends are at most s, so in range) and only its own list's end advances.
+        let (mut c0, mut c1) = (0usize, 0usize);
+        for (w, (chunk, &word)) in pos.chunks_mut(64).zip(bits).enumerate() {
+            for (j, p) in chunk.iter_mut().enumerate() {
+                let s = (w * 64 + j) as u32;
+                let b = word >> j & 1;
+                *l0.get_mut(c0).ok_or(Error::Argument)? = s;
+                *l1.get_mut(c1).ok_or(Error::Argument)? = s;
+                *p = if b == 0 { c0 } else { c1 } as u32;
+                c0 += (b ^ 1) as usize;
+                c1 += b as usize;
+            }
         }
+        self.counts = [c0, c1];
         Ok(())
     }
 }

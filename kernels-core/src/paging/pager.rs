@@ -296,8 +296,49 @@ impl<'a> Pager<'a> {
     /// the instruction address of the load); the other policies ignore it.
     #[inline]
     pub fn access_ctx(&mut self, page: u64, bit: bool, ctx: u64) -> Result<Access> {
+        let (_, a) = self.requests(&[page], Some(&[u8::from(bit)]), Some(&[ctx]), true)?;
+        Ok(a)
+    }
+
+    /// Serves `pages` in order, each with its bit (`bits` `None`: all 0; 1 means
+    /// true) and context (`ctx` `None`: the page id); returns the faults and what the
+    /// last request did. `keep` as for [`Pager::request`].
+    ///
+    /// Not `#[inline]`: this loop holds the one copy of a request's code, for this
+    /// crate's simulations and for single requests from anywhere (the C entry points
+    /// had their own copy: 9 KB of firmware flash), and a simulation pays no call per
+    /// request.
+    fn requests(
+        &mut self,
+        pages: &[u64],
+        bits: Option<&[u8]>,
+        ctx: Option<&[u64]>,
+        keep: bool,
+    ) -> Result<(u64, Access)> {
+        let mut faults = 0u64;
+        let mut last = Access {
+            hit: false,
+            evicted: None,
+        };
+        for (t, &p) in pages.iter().enumerate() {
+            let bit = bits.and_then(|b| b.get(t)).is_some_and(|&x| x == 1);
+            let c = ctx.and_then(|c| c.get(t)).copied().unwrap_or(p);
+            last = self.request(p, bit, c, keep)?;
+            faults += u64::from(!last.hit);
+        }
+        Ok((faults, last))
+    }
+
+    /// One request. `keep`: DISCARD_ROBUST's and LEARNED's counters are written back
+    /// to the workspace, for [`Pager::attach`]; [`simulate`] passes false, its
+    /// workspace being scratch.
+    #[inline(always)]
+    fn request(&mut self, page: u64, bit: bool, ctx: u64, keep: bool) -> Result<Access> {
         if let Some(r) = self.robust.as_mut() {
-            let (hit, evicted) = r.access(page, bit, ctx, &mut self.len, &mut self.rng)?;
+            let (hit, evicted) = r.step(page, bit, ctx, &mut self.len, &mut self.rng)?;
+            if keep {
+                r.save();
+            }
             return Ok(Access { hit, evicted });
         }
         let empty = match self.table.lookup(page)? {
@@ -476,24 +517,5 @@ pub fn simulate_ctx(
         return Err(Error::Argument);
     }
     let mut pager = Pager::new(policy, capacity, seed, work)?;
-    let mut faults = 0u64;
-    match (bits, ctx) {
-        (Some(b), None) => {
-            for (&p, &bit) in pages.iter().zip(b) {
-                faults += u64::from(!pager.access(p, bit == 1)?.hit);
-            }
-        }
-        (None, None) => {
-            for &p in pages {
-                faults += u64::from(!pager.access(p, false)?.hit);
-            }
-        }
-        (b, Some(c)) => {
-            for (t, (&p, &x)) in pages.iter().zip(c).enumerate() {
-                let bit = b.is_some_and(|b| b[t] == 1);
-                faults += u64::from(!pager.access_ctx(p, bit, x)?.hit);
-            }
-        }
-    }
-    Ok(faults)
+    Ok(pager.requests(pages, bits, ctx, false)?.0)
 }

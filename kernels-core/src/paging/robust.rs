@@ -62,9 +62,13 @@ const IN_STALE: u8 = 8;
 const SWITCH_DIV: [u64; 2] = [8, 32];
 
 /// Words of the workspace header: each simulated cache's length, candidate counts and
-/// recency ends; free nodes, stale nodes, both fault counts, the followed policy; then
-/// the learner's clock and latest full slot.
+/// recency ends; free nodes, stale nodes, both fault counts, the followed policy (bit
+/// 0) and whether the real cache holds exactly its pages (bit 1); then the learner's
+/// clock and latest full slot.
 const HEADER_WORDS: usize = 17;
+
+/// Bit of the follow word: the real cache holds exactly the followed policy's pages.
+const SYNCED: u64 = 2;
 
 /// Nodes for capacity `k`: three caches of k pages plus the page being served.
 fn nodes(k: usize) -> Result<usize> {
@@ -191,12 +195,18 @@ impl<'a> Sub<'a> {
     }
 }
 
-/// The combination over a borrowed workspace region. Its counters live in fields and
-/// are copied to the region's header after every access, so the workspace can be
-/// attached again at any time.
+/// The combination over a borrowed workspace region. Its counters live in fields; the
+/// pager copies them to the region's header after every access (except in a
+/// simulation, whose workspace is scratch), so the workspace can be attached again.
+///
+/// Synced. The real cache usually holds exactly the followed policy's pages (always
+/// until the first switch, and again once the stale list empties and both hold as
+/// many pages): it then hits and evicts exactly as that policy does, and nothing of
+/// it is kept apart (its membership bits are left stale and recomputed from the
+/// followed policy's at the next switch).
 pub(super) struct Robust<'a> {
     k: usize,
-    header: &'a mut [u64],
+    header: &'a mut [u64; HEADER_WORDS],
     table: Table<'a>,
     page: &'a mut [u64],
     mem: &'a mut [u8],
@@ -210,6 +220,7 @@ pub(super) struct Robust<'a> {
     nstale: usize,
     faults: [u64; 2],
     follow: usize,
+    synced: bool,
 }
 
 #[inline(always)]
@@ -233,7 +244,10 @@ impl<'a> Robust<'a> {
         fresh: bool,
     ) -> Result<Self> {
         let n = nodes(k)?;
-        let header = ws.take::<u64>(HEADER_WORDS)?;
+        let header: &mut [u64; HEADER_WORDS] = ws
+            .take::<u64>(HEADER_WORDS)?
+            .try_into()
+            .map_err(|_| Error::Internal)?;
         if fresh {
             header.fill(0);
             for i in [3, 4, 8, 9] {
@@ -241,15 +255,15 @@ impl<'a> Robust<'a> {
             }
             header[10] = n as u64;
             // LEARNED follows LRU until its own bits prove better: unlearned bits
-            // then cost nothing.
-            header[14] = u64::from(policy == Policy::Learned);
+            // then cost nothing. Both caches start empty, so synced.
+            header[14] = u64::from(policy == Policy::Learned) | SYNCED;
         }
         let partner = if policy == Policy::Learned {
             Policy::Lru
         } else {
             Policy::Marker
         };
-        let h: [u64; HEADER_WORDS] = header.try_into().map_err(|_| Error::Internal)?;
+        let h: [u64; HEADER_WORDS] = *header;
         let size = |v: u64| usize::try_from(v).map_err(|_| Error::Argument);
         let mut r = Robust {
             k,
@@ -268,13 +282,14 @@ impl<'a> Robust<'a> {
             nfree: size(h[10])?,
             nstale: size(h[11])?,
             faults: [h[12], h[13]],
-            follow: size(h[14])?,
+            follow: (h[14] & 1) as usize,
+            synced: h[14] & SYNCED != 0,
             header,
         };
         if policy == Policy::Learned {
             r.learner = Some(Learner::carve(ws, k, [h[15], h[16]], fresh)?);
         }
-        if r.nfree > n || r.nstale > k || r.follow > 1 {
+        if r.nfree > n || r.nstale > k || h[14] > (1 | SYNCED) {
             return Err(Error::Argument);
         }
         if fresh {
@@ -292,8 +307,9 @@ impl<'a> Robust<'a> {
         Ok(r)
     }
 
+    /// Writes the counters to the region's header, for a later [`Robust::carve`].
     #[inline(always)]
-    fn save(&mut self) {
+    pub(super) fn save(&mut self) {
         let h = &mut *self.header;
         self.subs[0].save(&mut h[0..5]);
         self.subs[1].save(&mut h[5..10]);
@@ -301,7 +317,7 @@ impl<'a> Robust<'a> {
         h[11] = self.nstale as u64;
         h[12] = self.faults[0];
         h[13] = self.faults[1];
-        h[14] = self.follow as u64;
+        h[14] = self.follow as u64 | if self.synced { SYNCED } else { 0 };
         if let Some(l) = &self.learner {
             let [a, b] = l.words();
             h[15] = a;
@@ -319,7 +335,12 @@ impl<'a> Robust<'a> {
         Ok(match self.table.get(page)? {
             Some(n) => {
                 let n = usize::try_from(n).map_err(|_| Error::Argument)?;
-                at(self.mem, n)? & IN_REAL != 0
+                let real = if self.synced {
+                    1 << self.follow
+                } else {
+                    IN_REAL
+                };
+                at(self.mem, n)? & real != 0
             }
             None => false,
         })
@@ -352,7 +373,17 @@ impl<'a> Robust<'a> {
     }
 
     /// Follows the other policy: the stale list is rebuilt from every node. O(k).
+    #[inline(never)]
     fn switch(&mut self) -> Result<()> {
+        if self.synced {
+            // The real cache holds the followed policy's pages: its bits from theirs.
+            let f = 1 << self.follow;
+            for m in self.mem.iter_mut() {
+                *m = (*m & 3) | if *m & f != 0 { IN_REAL } else { 0 };
+            }
+            self.nstale = 0;
+            self.synced = false;
+        }
         for i in 0..self.nstale {
             let x = at(self.stale, i)? as usize;
             let m = at(self.mem, x)?;
@@ -400,15 +431,46 @@ impl<'a> Robust<'a> {
             return Err(Error::Argument);
         }
         *m &= !(1 << j);
-        self.slot.get_mut(v).ok_or(Error::Argument)?[j] = NONE;
         Ok(v)
+    }
+
+    /// Frees node `v` (or nothing for usize::MAX) if no cache holds it, its
+    /// membership bits under `held` being clear.
+    #[inline(always)]
+    fn release(&mut self, v: usize, held: u8) -> Result<()> {
+        // `get` gives None for usize::MAX, and every other victim is a node index.
+        if self.mem.get(v).is_some_and(|&m| m & held == 0) {
+            if !self.table.remove(at(self.page, v)?)? {
+                return Err(Error::Argument);
+            }
+            put(self.mem, v, 0)?;
+            put(self.free, self.nfree, v as u32)?;
+            self.nfree += 1;
+        }
+        Ok(())
+    }
+
+    /// [`Robust::step`], then [`Robust::save`].
+    #[cfg(test)]
+    fn access(
+        &mut self,
+        page: u64,
+        bit: bool,
+        ctx: u64,
+        len: &mut usize,
+        rng: &mut u64,
+    ) -> Result<(bool, Option<u64>)> {
+        let out = self.step(page, bit, ctx, len, rng)?;
+        self.save();
+        Ok(out)
     }
 
     /// Serves one request; `len` is the real cache's length. `ctx` is the learner's
     /// context (LEARNED), `bit` the caller's discard bit (DISCARD_ROBUST). Returns
-    /// whether the real cache hit and the page it evicted.
+    /// whether the real cache hit and the page it evicted. The header is not written
+    /// ([`Robust::save`]).
     #[inline]
-    pub(super) fn access(
+    pub(super) fn step(
         &mut self,
         page: u64,
         bit: bool,
@@ -440,63 +502,53 @@ impl<'a> Robust<'a> {
                 }
                 self.table.put_at(i, page, n as u64)?;
                 put(self.page, n, page)?;
-                put(self.slot, n, [NONE, NONE])?;
                 n
             }
         };
         let before = at(self.mem, n)?;
-        let mut gone = [usize::MAX; 3];
-        let mut followed_victim = usize::MAX;
         // Each simulated cache served with its policy as a constant, so the policy
         // matches inside fold away.
+        let mut gone = [usize::MAX; 3];
         gone[0] = self.serve(0, Policy::Discard, n, before, bit, rng)?;
         gone[1] = match self.subs[1].policy {
             Policy::Lru => self.serve(1, Policy::Lru, n, before, bit, rng)?,
             _ => self.serve(1, Policy::Marker, n, before, bit, rng)?,
         };
-        if gone[self.follow] != usize::MAX {
-            followed_victim = gone[self.follow];
+        let f = self.follow;
+        let (hit, evicted) = if self.synced {
+            // The real cache is the followed policy's: its hit, its victim. A victim
+            // is usize::MAX (none, so `get` gives None) or a node index checked by
+            // `serve`.
+            *len = self.subs[f].len;
+            (before & (1 << f) != 0, self.page.get(gone[f]).copied())
+        } else {
+            self.serve_real(n, before, &mut gone, len)?
+        };
+        // Each victim once (a node both caches evicted counts once): a duplicate
+        // becomes "none", without a branch.
+        if gone[1] == gone[0] {
+            gone[1] = usize::MAX;
         }
-        let hit = before & IN_REAL != 0;
-        let mut evicted = None;
-        if !hit {
-            if *len < k {
-                *len += 1;
-            } else {
-                let c = if followed_victim != usize::MAX
-                    && at(self.mem, followed_victim)? & IN_REAL != 0
-                {
-                    followed_victim
-                } else if self.nstale > 0 {
-                    at(self.stale, self.nstale - 1)? as usize
-                } else {
-                    return Err(Error::Argument);
-                };
-                *self.mem.get_mut(c).ok_or(Error::Argument)? &= !IN_REAL;
-                evicted = Some(at(self.page, c)?);
-                gone[2] = c;
-            }
-            self.mem[n] |= IN_REAL;
-        }
-        self.restale(n)?;
-        for i in 0..3 {
-            let v = gone[i];
-            if v == usize::MAX || gone[..i].contains(&v) {
-                continue;
-            }
-            self.restale(v)?;
-            if self.mem[v] & !IN_STALE == 0 {
-                if !self.table.remove(at(self.page, v)?)? {
-                    return Err(Error::Argument);
+        if self.synced {
+            // Only the simulated caches evict (gone[2] is none).
+            self.release(gone[0], 3)?;
+            self.release(gone[1], 3)?;
+        } else {
+            for v in gone {
+                if v != usize::MAX {
+                    self.restale(v)?;
                 }
-                put(self.free, self.nfree, v as u32)?;
-                self.nfree += 1;
+                self.release(v, !IN_STALE)?;
             }
+        }
+        if !self.synced && self.nstale == 0 && *len == self.subs[f].len {
+            // The real cache holds only the followed policy's pages, as many: the same.
+            self.synced = true;
         }
         // Counts change only on faults of the simulated policies. Saturating products
         // are exact below 2^58 faults and can only delay a switch above that.
         if before & 3 != 3 {
-            let (f, g) = (self.faults[self.follow], self.faults[self.follow ^ 1]);
+            let (f, g) = (self.faults[f], self.faults[f ^ 1]);
             let div = SWITCH_DIV[usize::from(self.learner.is_some())];
             let limit = g
                 .saturating_mul(div + 1)
@@ -505,7 +557,43 @@ impl<'a> Robust<'a> {
                 self.switch()?;
             }
         }
-        self.save();
+        Ok((hit, evicted))
+    }
+
+    /// The real cache's part of a request for node `n` (membership `before`) when it
+    /// is not synced: on a fault with a full cache it evicts the followed policy's
+    /// victim if it holds it, else a stale page (recorded in `gone[2]`). Returns the
+    /// hit and the evicted page.
+    fn serve_real(
+        &mut self,
+        n: usize,
+        before: u8,
+        gone: &mut [usize; 3],
+        len: &mut usize,
+    ) -> Result<(bool, Option<u64>)> {
+        let hit = before & IN_REAL != 0;
+        let mut evicted = None;
+        if !hit {
+            if *len < self.k {
+                *len += 1;
+            } else {
+                let fv = gone[self.follow];
+                let c = if fv != usize::MAX && at(self.mem, fv)? & IN_REAL != 0 {
+                    fv
+                } else if self.nstale > 0 {
+                    at(self.stale, self.nstale - 1)? as usize
+                } else {
+                    return Err(Error::Argument);
+                };
+                *self.mem.get_mut(c).ok_or(Error::Argument)? &= !IN_REAL;
+                evicted = Some(at(self.page, c)?);
+                if !gone[..2].contains(&c) {
+                    gone[2] = c;
+                }
+            }
+            *self.mem.get_mut(n).ok_or(Error::Argument)? |= IN_REAL;
+        }
+        self.restale(n)?;
         Ok((hit, evicted))
     }
 }
