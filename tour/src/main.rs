@@ -27,6 +27,7 @@ mod sns;
 mod sor;
 mod svg;
 mod threads;
+mod unbalanced;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -52,6 +53,11 @@ pub const FAMILIES: &[Family] = &[
         name: "sinkhorn",
         section: sinkhorn::run,
         bench: Some(sinkhorn::bench),
+    },
+    Family {
+        name: "unbalanced",
+        section: unbalanced::run,
+        bench: None,
     },
     Family {
         name: "sns",
