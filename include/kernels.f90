@@ -1860,6 +1860,123 @@ module kernels
       integer(c_int32_t) :: kn_result
     end function kn_sinkhorn_unbalanced_f64
 
+    ! Workspace bytes of `kn_sinkhorn_batch_f32`/`_f64` for `batch` problems of
+    ! `n x m` (the larger of the two types, so one query serves both):
+    ! O(min(batch, 64) (n + m)).
+    !
+    ! Returns `KN_OK`, `KN_ERR_NULL` (`bytes` NULL), `KN_ERR_DIMENSION` (`batch`, `n`
+    ! or `m` zero, or `batch * n * m` values, or the workspace, overflowing).
+    !
+    ! # Safety
+    ! `bytes` must be NULL or point to a writable `size_t`.
+    function kn_sinkhorn_batch_work_bytes(batch, n, m, bytes) &
+        bind(C, name="kn_sinkhorn_batch_work_bytes") result(kn_result)
+      import
+      integer(c_size_t), value :: batch
+      integer(c_size_t), value :: n
+      integer(c_size_t), value :: m
+      integer(c_size_t), intent(out), optional :: bytes
+      integer(c_int32_t) :: kn_result
+    end function kn_sinkhorn_batch_work_bytes
+
+    ! A batch of log-domain Sinkhorn problems of one size (f32): problem `p` is
+    ! `kn_sinkhorn_f32(n, m, C + p*n*m, a + p*n, b + p*m, opts, f + p*n, g + p*m,
+    ! plan + p*n*m, ...)` with its report in `reports[p]`, and its results are
+    ! bit-identical to that call's. Each problem converges on its own (its own
+    ! iteration count and flag in its report); the problems run on the library's
+    ! threads (`kn_set_num_threads`) in fixed runs, so the results do not depend on the
+    ! thread count.
+    !
+    ! - `C`: batch*n*m, row-major per problem, finite.
+    ! - `a` (batch*n), `b` (batch*m): positive, each problem's sums equal (relative
+    !   1e-6 in f32, 1e-12 in f64).
+    ! - `opts`: as `kn_sinkhorn_f32`, for every problem.
+    ! - `f` (batch*n), `g` (batch*m): in/out potentials, finite (zeros: cold start).
+    ! - `plan` (nullable, batch*n*m): receives each problem's plan.
+    ! - `work`, `work_bytes`: at least `kn_sinkhorn_batch_work_bytes(batch, n, m)`
+    !   bytes, any alignment.
+    ! - `reports` (nullable, batch): each problem's report, as `kn_sinkhorn_f32`'s.
+    !
+    ! Returns `KN_OK` when every problem converged, `KN_NOT_CONVERGED` otherwise
+    ! (everything written); the argument errors of `kn_sinkhorn_f32` for any problem,
+    ! and `KN_ERR_DIMENSION` for `batch` zero or `batch * n * m` overflowing, all
+    ! before anything is written; `KN_ERR_NUMERICAL` (max|C| / reg overflowing for a
+    ! problem: nothing written; or a potential of some problem overflowed during its
+    ! iteration: that problem's f, g hold its last finite iterate and its plan and
+    ! report are untouched, every other problem is solved and written).
+    !
+    ! # Safety
+    ! Each non-NULL pointer must point to the number of values its description
+    ! gives, valid for the call.
+    function kn_sinkhorn_batch_f32(batch, n, m, C, a, b, opts, f, g, plan, work, &
+        work_bytes, reports) &
+        bind(C, name="kn_sinkhorn_batch_f32") result(kn_result)
+      import
+      integer(c_size_t), value :: batch
+      integer(c_size_t), value :: n
+      integer(c_size_t), value :: m
+      real(c_float), intent(in), optional :: C(*)
+      real(c_float), intent(in), optional :: a(*)
+      real(c_float), intent(in), optional :: b(*)
+      type(kn_sinkhorn_opts), intent(in), optional :: opts
+      real(c_float), intent(inout), optional :: f(*)
+      real(c_float), intent(inout), optional :: g(*)
+      real(c_float), intent(inout), optional :: plan(*)
+      type(*), intent(inout), optional :: work(*)
+      integer(c_size_t), value :: work_bytes
+      type(kn_report), intent(inout), optional :: reports
+      integer(c_int32_t) :: kn_result
+    end function kn_sinkhorn_batch_f32
+
+    ! A batch of log-domain Sinkhorn problems of one size (f64): problem `p` is
+    ! `kn_sinkhorn_f64(n, m, C + p*n*m, a + p*n, b + p*m, opts, f + p*n, g + p*m,
+    ! plan + p*n*m, ...)` with its report in `reports[p]`, and its results are
+    ! bit-identical to that call's. Each problem converges on its own (its own
+    ! iteration count and flag in its report); the problems run on the library's
+    ! threads (`kn_set_num_threads`) in fixed runs, so the results do not depend on the
+    ! thread count.
+    !
+    ! - `C`: batch*n*m, row-major per problem, finite.
+    ! - `a` (batch*n), `b` (batch*m): positive, each problem's sums equal (relative
+    !   1e-6 in f32, 1e-12 in f64).
+    ! - `opts`: as `kn_sinkhorn_f64`, for every problem.
+    ! - `f` (batch*n), `g` (batch*m): in/out potentials, finite (zeros: cold start).
+    ! - `plan` (nullable, batch*n*m): receives each problem's plan.
+    ! - `work`, `work_bytes`: at least `kn_sinkhorn_batch_work_bytes(batch, n, m)`
+    !   bytes, any alignment.
+    ! - `reports` (nullable, batch): each problem's report, as `kn_sinkhorn_f64`'s.
+    !
+    ! Returns `KN_OK` when every problem converged, `KN_NOT_CONVERGED` otherwise
+    ! (everything written); the argument errors of `kn_sinkhorn_f64` for any problem,
+    ! and `KN_ERR_DIMENSION` for `batch` zero or `batch * n * m` overflowing, all
+    ! before anything is written; `KN_ERR_NUMERICAL` (max|C| / reg overflowing for a
+    ! problem: nothing written; or a potential of some problem overflowed during its
+    ! iteration: that problem's f, g hold its last finite iterate and its plan and
+    ! report are untouched, every other problem is solved and written).
+    !
+    ! # Safety
+    ! Each non-NULL pointer must point to the number of values its description
+    ! gives, valid for the call.
+    function kn_sinkhorn_batch_f64(batch, n, m, C, a, b, opts, f, g, plan, work, &
+        work_bytes, reports) &
+        bind(C, name="kn_sinkhorn_batch_f64") result(kn_result)
+      import
+      integer(c_size_t), value :: batch
+      integer(c_size_t), value :: n
+      integer(c_size_t), value :: m
+      real(c_double), intent(in), optional :: C(*)
+      real(c_double), intent(in), optional :: a(*)
+      real(c_double), intent(in), optional :: b(*)
+      type(kn_sinkhorn_opts), intent(in), optional :: opts
+      real(c_double), intent(inout), optional :: f(*)
+      real(c_double), intent(inout), optional :: g(*)
+      real(c_double), intent(inout), optional :: plan(*)
+      type(*), intent(inout), optional :: work(*)
+      integer(c_size_t), value :: work_bytes
+      type(kn_report), intent(inout), optional :: reports
+      integer(c_int32_t) :: kn_result
+    end function kn_sinkhorn_batch_f64
+
     ! The default options of `kn_sns_*`, with `size` filled in: `reg` = 0.05, `tol` =
     ! 1e-9, `sinkhorn_iters` = 20, `max_newton` = 100, and 0 (each field's default) for
     ! `density`, `cg_max_iter` and `cg_tol`. Start from these and set the fields you

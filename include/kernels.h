@@ -1582,6 +1582,103 @@ kn_status kn_sinkhorn_unbalanced_f64(size_t n,
                                      size_t work_bytes,
                                      struct kn_report *rep);
 
+// Workspace bytes of `kn_sinkhorn_batch_f32`/`_f64` for `batch` problems of
+// `n x m` (the larger of the two types, so one query serves both):
+// O(min(batch, 64) (n + m)).
+//
+// Returns `KN_OK`, `KN_ERR_NULL` (`bytes` NULL), `KN_ERR_DIMENSION` (`batch`, `n`
+// or `m` zero, or `batch * n * m` values, or the workspace, overflowing).
+//
+// # Safety
+// `bytes` must be NULL or point to a writable `size_t`.
+kn_status kn_sinkhorn_batch_work_bytes(size_t batch, size_t n, size_t m, size_t *bytes);
+
+// A batch of log-domain Sinkhorn problems of one size (f32): problem `p` is
+// `kn_sinkhorn_f32(n, m, C + p*n*m, a + p*n, b + p*m, opts, f + p*n, g + p*m,
+// plan + p*n*m, ...)` with its report in `reports[p]`, and its results are
+// bit-identical to that call's. Each problem converges on its own (its own
+// iteration count and flag in its report); the problems run on the library's
+// threads (`kn_set_num_threads`) in fixed runs, so the results do not depend on the
+// thread count.
+//
+// - `C`: batch*n*m, row-major per problem, finite.
+// - `a` (batch*n), `b` (batch*m): positive, each problem's sums equal (relative
+//   1e-6 in f32, 1e-12 in f64).
+// - `opts`: as `kn_sinkhorn_f32`, for every problem.
+// - `f` (batch*n), `g` (batch*m): in/out potentials, finite (zeros: cold start).
+// - `plan` (nullable, batch*n*m): receives each problem's plan.
+// - `work`, `work_bytes`: at least `kn_sinkhorn_batch_work_bytes(batch, n, m)`
+//   bytes, any alignment.
+// - `reports` (nullable, batch): each problem's report, as `kn_sinkhorn_f32`'s.
+//
+// Returns `KN_OK` when every problem converged, `KN_NOT_CONVERGED` otherwise
+// (everything written); the argument errors of `kn_sinkhorn_f32` for any problem,
+// and `KN_ERR_DIMENSION` for `batch` zero or `batch * n * m` overflowing, all
+// before anything is written; `KN_ERR_NUMERICAL` (max|C| / reg overflowing for a
+// problem: nothing written; or a potential of some problem overflowed during its
+// iteration: that problem's f, g hold its last finite iterate and its plan and
+// report are untouched, every other problem is solved and written).
+//
+// # Safety
+// Each non-NULL pointer must point to the number of values its description
+// gives, valid for the call.
+kn_status kn_sinkhorn_batch_f32(size_t batch,
+                                size_t n,
+                                size_t m,
+                                const float *C,
+                                const float *a,
+                                const float *b,
+                                const struct kn_sinkhorn_opts *opts,
+                                float *f,
+                                float *g,
+                                float *plan,
+                                void *work,
+                                size_t work_bytes,
+                                struct kn_report *reports);
+
+// A batch of log-domain Sinkhorn problems of one size (f64): problem `p` is
+// `kn_sinkhorn_f64(n, m, C + p*n*m, a + p*n, b + p*m, opts, f + p*n, g + p*m,
+// plan + p*n*m, ...)` with its report in `reports[p]`, and its results are
+// bit-identical to that call's. Each problem converges on its own (its own
+// iteration count and flag in its report); the problems run on the library's
+// threads (`kn_set_num_threads`) in fixed runs, so the results do not depend on the
+// thread count.
+//
+// - `C`: batch*n*m, row-major per problem, finite.
+// - `a` (batch*n), `b` (batch*m): positive, each problem's sums equal (relative
+//   1e-6 in f32, 1e-12 in f64).
+// - `opts`: as `kn_sinkhorn_f64`, for every problem.
+// - `f` (batch*n), `g` (batch*m): in/out potentials, finite (zeros: cold start).
+// - `plan` (nullable, batch*n*m): receives each problem's plan.
+// - `work`, `work_bytes`: at least `kn_sinkhorn_batch_work_bytes(batch, n, m)`
+//   bytes, any alignment.
+// - `reports` (nullable, batch): each problem's report, as `kn_sinkhorn_f64`'s.
+//
+// Returns `KN_OK` when every problem converged, `KN_NOT_CONVERGED` otherwise
+// (everything written); the argument errors of `kn_sinkhorn_f64` for any problem,
+// and `KN_ERR_DIMENSION` for `batch` zero or `batch * n * m` overflowing, all
+// before anything is written; `KN_ERR_NUMERICAL` (max|C| / reg overflowing for a
+// problem: nothing written; or a potential of some problem overflowed during its
+// iteration: that problem's f, g hold its last finite iterate and its plan and
+// report are untouched, every other problem is solved and written).
+//
+// # Safety
+// Each non-NULL pointer must point to the number of values its description
+// gives, valid for the call.
+kn_status kn_sinkhorn_batch_f64(size_t batch,
+                                size_t n,
+                                size_t m,
+                                const double *C,
+                                const double *a,
+                                const double *b,
+                                const struct kn_sinkhorn_opts *opts,
+                                double *f,
+                                double *g,
+                                double *plan,
+                                void *work,
+                                size_t work_bytes,
+                                struct kn_report *reports);
+
 // The default options of `kn_sns_*`, with `size` filled in: `reg` = 0.05, `tol` =
 // 1e-9, `sinkhorn_iters` = 20, `max_newton` = 100, and 0 (each field's default) for
 // `density`, `cg_max_iter` and `cg_tol`. Start from these and set the fields you

@@ -681,3 +681,199 @@ pub unsafe extern "C" fn kn_sinkhorn_unbalanced_f64(
         )
     })
 }
+
+/// Workspace bytes of `kn_sinkhorn_batch_f32`/`_f64` for `batch` problems of
+/// `n x m` (the larger of the two types, so one query serves both):
+/// O(min(batch, 64) (n + m)).
+///
+/// Returns `KN_OK`, `KN_ERR_NULL` (`bytes` NULL), `KN_ERR_DIMENSION` (`batch`, `n`
+/// or `m` zero, or `batch * n * m` values, or the workspace, overflowing).
+///
+/// # Safety
+/// `bytes` must be NULL or point to a writable `size_t`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn kn_sinkhorn_batch_work_bytes(
+    batch: usize,
+    n: usize,
+    m: usize,
+    bytes: *mut usize,
+) -> kn_status {
+    status(|| {
+        // SAFETY: the caller passes a valid pointer to one size_t or NULL.
+        let out = unsafe { out_value(bytes) }?;
+        *out = sinkhorn::batch_work_size::<f64>(batch, n, m)?
+            .max(sinkhorn::batch_work_size::<f32>(batch, n, m)?)
+            .bytes();
+        Ok(Done::Ok)
+    })
+}
+
+/// The body of `kn_sinkhorn_batch_*`.
+///
+/// # Safety
+/// The pointer contract of `kn_sinkhorn_batch_f64`.
+#[allow(clippy::too_many_arguments)]
+unsafe fn batch_body<T: Real>(
+    batch: usize,
+    n: usize,
+    m: usize,
+    c: *const T,
+    a: *const T,
+    b: *const T,
+    opts: *const kn_sinkhorn_opts,
+    f: *mut T,
+    g: *mut T,
+    plan: *mut T,
+    work: *mut c_void,
+    work_bytes: usize,
+    reports: *mut kn_report,
+) -> Result<Done>
+where
+    Simd: kernels_core::sinkhorn::SinkhornKernels<T>,
+{
+    let bnm = checked_product(&[batch, n, m])?;
+    let (bn, bm) = (checked_product(&[batch, n])?, checked_product(&[batch, m])?);
+    // SAFETY: the caller's contract: each non-NULL pointer covers the length implied
+    // by batch, n and m, and outputs are not aliased (checked below with `disjoint`).
+    let (c, a, b, (opts, opts_span), f, g, plan, work, reports) = unsafe {
+        (
+            input(c, bnm)?,
+            input(a, bn)?,
+            input(b, bm)?,
+            opts::read(opts)?,
+            output(f, bn)?,
+            output(g, bm)?,
+            output_opt(plan, bnm)?,
+            workspace(work, work_bytes)?,
+            output_opt(reports, batch)?,
+        )
+    };
+    let plan_span = plan.as_deref().map_or((0, 0), span);
+    let reports_span = reports.as_deref().map_or((0, 0), span);
+    disjoint(
+        &[span(f), span(g), plan_span, span(work), reports_span],
+        &[span(c), span(a), span(b), opts_span],
+    )?;
+    let all = sinkhorn::sinkhorn_batch::<T, Simd, kn_report>(
+        &kernels_simd::DefaultExec::default(),
+        (batch, n, m),
+        c,
+        a,
+        b,
+        &SinkhornOpts::from(opts),
+        f,
+        g,
+        plan,
+        work,
+        reports,
+    )?;
+    Ok(Done::converged(all))
+}
+
+/// A batch of log-domain Sinkhorn problems of one size (f32): problem `p` is
+/// `kn_sinkhorn_f32(n, m, C + p*n*m, a + p*n, b + p*m, opts, f + p*n, g + p*m,
+/// plan + p*n*m, ...)` with its report in `reports[p]`, and its results are
+/// bit-identical to that call's. Each problem converges on its own (its own
+/// iteration count and flag in its report); the problems run on the library's
+/// threads (`kn_set_num_threads`) in fixed runs, so the results do not depend on the
+/// thread count.
+///
+/// - `C`: batch*n*m, row-major per problem, finite.
+/// - `a` (batch*n), `b` (batch*m): positive, each problem's sums equal (relative
+///   1e-6 in f32, 1e-12 in f64).
+/// - `opts`: as `kn_sinkhorn_f32`, for every problem.
+/// - `f` (batch*n), `g` (batch*m): in/out potentials, finite (zeros: cold start).
+/// - `plan` (nullable, batch*n*m): receives each problem's plan.
+/// - `work`, `work_bytes`: at least `kn_sinkhorn_batch_work_bytes(batch, n, m)`
+///   bytes, any alignment.
+/// - `reports` (nullable, batch): each problem's report, as `kn_sinkhorn_f32`'s.
+///
+/// Returns `KN_OK` when every problem converged, `KN_NOT_CONVERGED` otherwise
+/// (everything written); the argument errors of `kn_sinkhorn_f32` for any problem,
+/// and `KN_ERR_DIMENSION` for `batch` zero or `batch * n * m` overflowing, all
+/// before anything is written; `KN_ERR_NUMERICAL` (max|C| / reg overflowing for a
+/// problem: nothing written; or a potential of some problem overflowed during its
+/// iteration: that problem's f, g hold its last finite iterate and its plan and
+/// report are untouched, every other problem is solved and written).
+///
+/// # Safety
+/// Each non-NULL pointer must point to the number of values its description
+/// gives, valid for the call.
+#[unsafe(no_mangle)]
+#[allow(non_snake_case)] // `C` as in API.md
+pub unsafe extern "C" fn kn_sinkhorn_batch_f32(
+    batch: usize,
+    n: usize,
+    m: usize,
+    C: *const f32,
+    a: *const f32,
+    b: *const f32,
+    opts: *const kn_sinkhorn_opts,
+    f: *mut f32,
+    g: *mut f32,
+    plan: *mut f32,
+    work: *mut c_void,
+    work_bytes: usize,
+    reports: *mut kn_report,
+) -> kn_status {
+    // SAFETY: forwarded pointer contract.
+    status(|| unsafe {
+        batch_body(
+            batch, n, m, C, a, b, opts, f, g, plan, work, work_bytes, reports,
+        )
+    })
+}
+
+/// A batch of log-domain Sinkhorn problems of one size (f64): problem `p` is
+/// `kn_sinkhorn_f64(n, m, C + p*n*m, a + p*n, b + p*m, opts, f + p*n, g + p*m,
+/// plan + p*n*m, ...)` with its report in `reports[p]`, and its results are
+/// bit-identical to that call's. Each problem converges on its own (its own
+/// iteration count and flag in its report); the problems run on the library's
+/// threads (`kn_set_num_threads`) in fixed runs, so the results do not depend on the
+/// thread count.
+///
+/// - `C`: batch*n*m, row-major per problem, finite.
+/// - `a` (batch*n), `b` (batch*m): positive, each problem's sums equal (relative
+///   1e-6 in f32, 1e-12 in f64).
+/// - `opts`: as `kn_sinkhorn_f64`, for every problem.
+/// - `f` (batch*n), `g` (batch*m): in/out potentials, finite (zeros: cold start).
+/// - `plan` (nullable, batch*n*m): receives each problem's plan.
+/// - `work`, `work_bytes`: at least `kn_sinkhorn_batch_work_bytes(batch, n, m)`
+///   bytes, any alignment.
+/// - `reports` (nullable, batch): each problem's report, as `kn_sinkhorn_f64`'s.
+///
+/// Returns `KN_OK` when every problem converged, `KN_NOT_CONVERGED` otherwise
+/// (everything written); the argument errors of `kn_sinkhorn_f64` for any problem,
+/// and `KN_ERR_DIMENSION` for `batch` zero or `batch * n * m` overflowing, all
+/// before anything is written; `KN_ERR_NUMERICAL` (max|C| / reg overflowing for a
+/// problem: nothing written; or a potential of some problem overflowed during its
+/// iteration: that problem's f, g hold its last finite iterate and its plan and
+/// report are untouched, every other problem is solved and written).
+///
+/// # Safety
+/// Each non-NULL pointer must point to the number of values its description
+/// gives, valid for the call.
+#[unsafe(no_mangle)]
+#[allow(non_snake_case)] // `C` as in API.md
+pub unsafe extern "C" fn kn_sinkhorn_batch_f64(
+    batch: usize,
+    n: usize,
+    m: usize,
+    C: *const f64,
+    a: *const f64,
+    b: *const f64,
+    opts: *const kn_sinkhorn_opts,
+    f: *mut f64,
+    g: *mut f64,
+    plan: *mut f64,
+    work: *mut c_void,
+    work_bytes: usize,
+    reports: *mut kn_report,
+) -> kn_status {
+    // SAFETY: forwarded pointer contract.
+    status(|| unsafe {
+        batch_body(
+            batch, n, m, C, a, b, opts, f, g, plan, work, work_bytes, reports,
+        )
+    })
+}

@@ -14,6 +14,7 @@
 //! table rows, plots and whether every check passed. The process exits non-zero if any
 //! check failed.
 
+mod batch;
 mod bench;
 mod cg;
 mod h2o;
@@ -53,6 +54,11 @@ pub const FAMILIES: &[Family] = &[
         name: "sinkhorn",
         section: sinkhorn::run,
         bench: Some(sinkhorn::bench),
+    },
+    Family {
+        name: "batch",
+        section: batch::run,
+        bench: None,
     },
     Family {
         name: "unbalanced",

@@ -21,6 +21,9 @@
 //!   `sinkhorn_unbalanced`, `reg_type='kl'`), the log-domain solver with each
 //!   update's log-sum-exp scaled by `reg_m / (reg_m + eps)`.
 //!
+//! - [`sinkhorn_batch`]: many problems of one size in one call, each bit-identical
+//!   to its own [`sinkhorn_log`] call.
+//!
 //! The log-domain half-steps, marginals and plan are public in [`log_steps`] so that
 //! other solvers (Sinkhorn-Newton-Sparse) reuse them.
 //!
@@ -29,6 +32,7 @@
 //! matched by the previous half-step, so a check costs `O(n + m)` extra work, not a
 //! pass over the matrix.
 
+mod batch;
 pub mod check;
 pub mod driver;
 mod kernels;
@@ -39,6 +43,7 @@ mod solve_log;
 pub mod tiles;
 mod unbalanced;
 
+pub use batch::{BATCH_SLOTS, batch_work_size, sinkhorn_batch};
 pub use kernels::SinkhornKernels;
 pub use opts::SinkhornOpts;
 pub use scale::{scale, scale_observed, scale_work_size};

@@ -82,9 +82,7 @@ pub fn sinkhorn_log_observed<T: Real, P: SinkhornKernels<T>>(
 ) -> Result<Report> {
     buffers(c, a, b, f, g, plan.as_deref(), work)?;
     opts.check(true)?;
-    check::finite(&[c.data(), a, b, f, g])?;
-    check::marginals(a, b)?;
-    let eps = check::regularisation(c, opts.reg)?;
+    let eps = values(c, a, b, f, g, opts.reg)?;
     let scheme = Scheme {
         exponents: [T::one(); 2],
         stop: Stop::Marginals,
@@ -112,6 +110,22 @@ pub(crate) fn buffers<T: Real>(
         return Err(Error::Workspace);
     }
     Ok(())
+}
+
+/// The value checks of one balanced problem, after the size and option checks:
+/// [`Error::NonFinite`], then [`Error::Argument`] (marginals), then
+/// [`Error::Numerical`] (`max|C| / reg` overflowing). Returns `eps`.
+pub(crate) fn values<T: Real>(
+    c: Dense<'_, T>,
+    a: &[T],
+    b: &[T],
+    f: &[T],
+    g: &[T],
+    reg: f64,
+) -> Result<T> {
+    check::finite(&[c.data(), a, b, f, g])?;
+    check::marginals(a, b)?;
+    check::regularisation(c, reg)
 }
 
 /// What the error measured at a check is.

@@ -7,7 +7,8 @@ pub(crate) mod passes;
 
 use kernels_core::sinkhorn::{self as core_sinkhorn, SinkhornKernels};
 pub use kernels_core::sinkhorn::{
-    SinkhornOpts, UnbalancedOpts, scale_work_size, sinkhorn_work_size, unbalanced_work_size,
+    SinkhornOpts, UnbalancedOpts, batch_work_size, scale_work_size, sinkhorn_work_size,
+    unbalanced_work_size,
 };
 use kernels_core::{Dense, Real, Report, Result};
 
@@ -141,5 +142,40 @@ where
         g,
         plan,
         work,
+    )
+}
+
+/// A batch of log-domain Sinkhorn problems of one size, each bit-identical to its own
+/// [`sinkhorn_log`] call, the problems spread over the thread pool
+/// ([`kernels_core::sinkhorn::sinkhorn_batch`] on the SIMD kernels). Returns whether
+/// every problem converged.
+#[allow(clippy::too_many_arguments)]
+pub fn sinkhorn_batch<T: Real>(
+    dims: (usize, usize, usize),
+    c: &[T],
+    a: &[T],
+    b: &[T],
+    opts: &SinkhornOpts,
+    f: &mut [T],
+    g: &mut [T],
+    plan: Option<&mut [T]>,
+    work: &mut [u8],
+    reports: Option<&mut [Report]>,
+) -> Result<bool>
+where
+    Simd: SinkhornKernels<T>,
+{
+    core_sinkhorn::sinkhorn_batch::<T, Simd, Report>(
+        &crate::DefaultExec::default(),
+        dims,
+        c,
+        a,
+        b,
+        opts,
+        f,
+        g,
+        plan,
+        work,
+        reports,
     )
 }
