@@ -99,7 +99,10 @@ pub fn run(mode: Mode, _machine: &Machine) -> Section {
              that does not leave. \
              `check`: the scalar reference agrees with the SIMD path, and with reg_m = \
              INFINITY on both sides the solver returns `kn_sinkhorn_f64`'s plan bit for \
-             bit (on source and target rescaled to mass 1)."
+             bit (on source and target rescaled to mass 1). The last row runs POT's \
+             `sinkhorn_unbalanced` (kernel mode, hence reg = 1e-2 there) on the same \
+             problem: its plan to stopThr 1e-15 against ours, and the time per iteration \
+             of both over 200 fixed iterations (best of 3, one BLAS thread)."
         ),
         &[
             "solver",
@@ -213,6 +216,8 @@ pub fn run(mode: Mode, _machine: &Machine) -> Section {
         }
     }
 
+    pot_rows(&mut section, &p);
+
     let series = |name: &str, v: &[f64]| {
         (
             name.to_string(),
@@ -249,4 +254,106 @@ pub fn run(mode: Mode, _machine: &Machine) -> Section {
             .into(),
     ));
     section
+}
+
+/// POT's `sinkhorn_unbalanced` on the same problem at reg = 1e-2 (its kernel mode
+/// needs `exp(-C / reg)` representable): the plan to 1e-15 against ours, and the
+/// time per iteration of both (a fixed iteration count).
+fn pot_rows(section: &mut Section, p: &Line) {
+    let (reg, reg_m, iters) = (1e-2, 0.05, 200u32);
+    let n = p.x.len();
+    let outcome = (|| -> std::result::Result<(f64, f64, String), String> {
+        let python = std::env::var_os("KN_PYTHON")
+            .ok_or("SKIPPED: KN_PYTHON is not set (run ./scripts/bench.sh unbalanced)")?;
+        let dir = std::env::temp_dir().join(format!("kernels-unb-{}", std::process::id()));
+        let write = |name: &str, v: &[f64]| {
+            let bytes: Vec<u8> = v.iter().flat_map(|x| x.to_le_bytes()).collect();
+            std::fs::write(dir.join(name), bytes)
+        };
+        std::fs::create_dir_all(&dir)
+            .and_then(|_| write("unb_C.bin", &p.c))
+            .and_then(|_| write("unb_a.bin", &p.a))
+            .and_then(|_| write("unb_b.bin", &p.b))
+            .map_err(|e| format!("SKIPPED: could not write the problem: {e}"))?;
+        let out = std::process::Command::new(python)
+            .arg("bench/unbalanced_pot.py")
+            .arg(&dir)
+            .args([
+                n.to_string(),
+                reg.to_string(),
+                reg_m.to_string(),
+                iters.to_string(),
+            ])
+            .env("OMP_NUM_THREADS", "1")
+            .env("OPENBLAS_NUM_THREADS", "1")
+            .output()
+            .map_err(|e| format!("SKIPPED: could not run python: {e}"))?;
+        let plan_bytes = std::fs::read(dir.join("unb_plan.bin")).unwrap_or_default();
+        std::fs::remove_dir_all(&dir).ok();
+        if !out.status.success() {
+            let err = String::from_utf8_lossy(&out.stderr);
+            return Err(format!(
+                "SKIPPED: POT failed: {}",
+                err.lines().last().unwrap_or("")
+            ));
+        }
+        let line = String::from_utf8_lossy(&out.stdout).to_string();
+        let field = |key: &str| -> Option<String> {
+            let at = line.find(&format!("\"{key}\": "))? + key.len() + 4;
+            let rest = &line[at..];
+            let end = rest.find([',', '}']).unwrap_or(rest.len());
+            Some(rest[..end].trim().to_string())
+        };
+        let pot_secs: f64 = field("sec_per_iter")
+            .and_then(|v| v.parse().ok())
+            .ok_or("SKIPPED: no timing from POT")?;
+        let pot_plan: Vec<f64> = plan_bytes
+            .chunks_exact(8)
+            .map(|b| f64::from_le_bytes(b.try_into().unwrap_or([0; 8])))
+            .collect();
+        let tight = UnbalancedOpts::default()
+            .reg(reg)
+            .reg_m(reg_m)
+            .tol(1e-14)
+            .max_iter(1_000_000);
+        let (_, plan, _) = solve::<Simd>(p, &tight).map_err(|e| format!("ours failed: {e:?}"))?;
+        let scale = pot_plan.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+        let gap = plan
+            .iter()
+            .zip(&pot_plan)
+            .fold(0.0f64, |d, (x, y)| d.max((x - y).abs()))
+            / scale;
+        let fixed = UnbalancedOpts::default()
+            .reg(reg)
+            .reg_m(reg_m)
+            .tol(1e-300)
+            .max_iter(iters);
+        let mut best = f64::INFINITY;
+        for _ in 0..3 {
+            let (_, _, secs) = solve::<Simd>(p, &fixed).map_err(|e| format!("{e:?}"))?;
+            best = best.min(secs);
+        }
+        let ours = best / f64::from(iters);
+        Ok((gap, pot_secs / ours, format!("{:.3}", ours * 1e3)))
+    })();
+    match outcome {
+        Ok((gap, speedup, ms)) => {
+            let ok = gap <= 1e-8;
+            section.ok &= ok;
+            section.row(vec![
+                format!("unbalanced, simd, reg {reg}: {ms} ms/iter"),
+                format!("{reg_m}"),
+                format!("{iters} (timed)"),
+                "-".into(),
+                "-".into(),
+                "-".into(),
+                format!("POT / ours = {speedup:.1}x per iteration"),
+                format!(
+                    "{} (plan vs POT sinkhorn_unbalanced, both to 1e-15: {gap:.1e} relative)",
+                    if ok { "ok" } else { "FAIL" }
+                ),
+            ]);
+        }
+        Err(note) => section.row(vec![note]),
+    }
 }
