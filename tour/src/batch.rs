@@ -2,6 +2,7 @@
 
 use crate::Mode;
 use crate::machine::Machine;
+use crate::peer;
 use crate::report::Section;
 use kernels_core::Report;
 use kernels_simd::sinkhorn::{
@@ -92,53 +93,28 @@ fn run_loop(p: &Problems, o: &SinkhornOpts, work: &mut [u8]) -> (Vec<f32>, Vec<f
 
 /// POT's `solve_batch` per iteration (whole batch) by method, or why not.
 fn run_pot(p: &Problems, reg: f64, iters: u32) -> std::result::Result<Vec<(String, f64)>, String> {
-    let python = std::env::var_os("KN_PYTHON")
-        .ok_or("SKIPPED: KN_PYTHON is not set (run ./scripts/bench.sh batch)")?;
-    let dir = std::env::temp_dir().join(format!("kernels-batch-{}", std::process::id()));
-    let write = |name: &str, v: &[f32]| {
-        let bytes: Vec<u8> = v.iter().flat_map(|x| x.to_le_bytes()).collect();
-        std::fs::write(dir.join(name), bytes)
-    };
-    std::fs::create_dir_all(&dir)
-        .and_then(|_| write("batch_C.bin", &p.c))
-        .and_then(|_| write("batch_a.bin", &p.a))
-        .and_then(|_| write("batch_b.bin", &p.b))
-        .map_err(|e| format!("SKIPPED: could not write the costs: {e}"))?;
-    let out = std::process::Command::new(python)
-        .arg("bench/batch_pot.py")
-        .arg(&dir)
-        .args([
-            p.batch.to_string(),
-            p.n.to_string(),
-            reg.to_string(),
-            iters.to_string(),
-        ])
-        .env("OMP_NUM_THREADS", "1")
-        .env("OPENBLAS_NUM_THREADS", "1")
-        .env("MKL_NUM_THREADS", "1")
-        .output()
-        .map_err(|e| format!("SKIPPED: could not run python: {e}"))?;
+    let dir = peer::scratch_dir("batch")?;
+    let le = |v: &[f32]| v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
+    let written = peer::write(&dir, "batch_C.bin", le(&p.c).into_iter())
+        .and_then(|_| peer::write(&dir, "batch_a.bin", le(&p.a).into_iter()))
+        .and_then(|_| peer::write(&dir, "batch_b.bin", le(&p.b).into_iter()));
+    let args = [
+        dir.display().to_string(),
+        p.batch.to_string(),
+        p.n.to_string(),
+        reg.to_string(),
+        iters.to_string(),
+    ];
+    let out =
+        written.and_then(|_| peer::run("bench/batch_pot.py", &args, "./scripts/bench.sh batch"));
     std::fs::remove_dir_all(&dir).ok();
-    if !out.status.success() {
-        let err = String::from_utf8_lossy(&out.stderr);
-        return Err(format!(
-            "SKIPPED: POT failed: {}",
-            err.lines().last().unwrap_or("")
-        ));
-    }
-    let mut times = Vec::new();
-    for line in String::from_utf8_lossy(&out.stdout).lines() {
-        let field = |key: &str| {
-            let at = line.find(&format!("\"{key}\": "))? + key.len() + 4;
-            let rest = &line[at..];
-            let end = rest.find([',', '}']).unwrap_or(rest.len());
-            Some(rest[..end].trim().trim_matches('"').to_string())
-        };
-        if let (Some(m), Some(s)) = (field("method"), field("sec_per_iter")) {
-            times.push((m, s.parse().unwrap_or(f64::NAN)));
-        }
-    }
-    Ok(times)
+    Ok(out?
+        .lines()
+        .filter_map(|line| {
+            let secs = peer::field(line, "sec_per_iter")?.parse().ok()?;
+            Some((peer::field(line, "method")?, secs))
+        })
+        .collect())
 }
 
 /// Runs the section: agreement with single calls, then (full mode) the timings.

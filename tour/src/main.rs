@@ -21,6 +21,7 @@ mod h2o;
 mod linattn;
 mod machine;
 mod paging;
+mod peer;
 mod primitives;
 mod report;
 mod sinkhorn;

@@ -3,6 +3,7 @@
 
 use crate::Mode;
 use crate::machine::Machine;
+use crate::peer;
 use crate::report::Section;
 use crate::svg::LineChart;
 use kernels_core::sinkhorn::{
@@ -263,48 +264,23 @@ fn pot_rows(section: &mut Section, p: &Line) {
     let (reg, reg_m, iters) = (1e-2, 0.05, 200u32);
     let n = p.x.len();
     let outcome = (|| -> std::result::Result<(f64, f64, String), String> {
-        let python = std::env::var_os("KN_PYTHON")
-            .ok_or("SKIPPED: KN_PYTHON is not set (run ./scripts/bench.sh unbalanced)")?;
-        let dir = std::env::temp_dir().join(format!("kernels-unb-{}", std::process::id()));
-        let write = |name: &str, v: &[f64]| {
-            let bytes: Vec<u8> = v.iter().flat_map(|x| x.to_le_bytes()).collect();
-            std::fs::write(dir.join(name), bytes)
-        };
-        std::fs::create_dir_all(&dir)
-            .and_then(|_| write("unb_C.bin", &p.c))
-            .and_then(|_| write("unb_a.bin", &p.a))
-            .and_then(|_| write("unb_b.bin", &p.b))
-            .map_err(|e| format!("SKIPPED: could not write the problem: {e}"))?;
-        let out = std::process::Command::new(python)
-            .arg("bench/unbalanced_pot.py")
-            .arg(&dir)
-            .args([
-                n.to_string(),
-                reg.to_string(),
-                reg_m.to_string(),
-                iters.to_string(),
-            ])
-            .env("OMP_NUM_THREADS", "1")
-            .env("OPENBLAS_NUM_THREADS", "1")
-            .output()
-            .map_err(|e| format!("SKIPPED: could not run python: {e}"))?;
+        let dir = peer::scratch_dir("unbalanced")?;
+        let le = |v: &[f64]| v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
+        let written = peer::write(&dir, "unb_C.bin", le(&p.c).into_iter())
+            .and_then(|_| peer::write(&dir, "unb_a.bin", le(&p.a).into_iter()))
+            .and_then(|_| peer::write(&dir, "unb_b.bin", le(&p.b).into_iter()));
+        let args = [
+            dir.display().to_string(),
+            n.to_string(),
+            reg.to_string(),
+            reg_m.to_string(),
+            iters.to_string(),
+        ];
+        let hint = "./scripts/bench.sh unbalanced";
+        let out = written.and_then(|_| peer::run("bench/unbalanced_pot.py", &args, hint));
         let plan_bytes = std::fs::read(dir.join("unb_plan.bin")).unwrap_or_default();
         std::fs::remove_dir_all(&dir).ok();
-        if !out.status.success() {
-            let err = String::from_utf8_lossy(&out.stderr);
-            return Err(format!(
-                "SKIPPED: POT failed: {}",
-                err.lines().last().unwrap_or("")
-            ));
-        }
-        let line = String::from_utf8_lossy(&out.stdout).to_string();
-        let field = |key: &str| -> Option<String> {
-            let at = line.find(&format!("\"{key}\": "))? + key.len() + 4;
-            let rest = &line[at..];
-            let end = rest.find([',', '}']).unwrap_or(rest.len());
-            Some(rest[..end].trim().to_string())
-        };
-        let pot_secs: f64 = field("sec_per_iter")
+        let pot_secs: f64 = peer::field(&out?, "sec_per_iter")
             .and_then(|v| v.parse().ok())
             .ok_or("SKIPPED: no timing from POT")?;
         let pot_plan: Vec<f64> = plan_bytes
