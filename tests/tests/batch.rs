@@ -230,8 +230,11 @@ fn same_as_separate_calls<T: Elem>(p: &Batch<T>, o: &kn_sinkhorn_opts) -> kn_sta
 
 #[test]
 fn every_problem_is_its_separate_call_bit_for_bit() {
+    // One problem (its row tiles on the executor), one row tile, several runs of
+    // problems, tails, and problems of several row tiles.
     for (batch, n, m) in [
         (1, 32, 32),
+        (1, 150, 70),
         (5, 7, 5),
         (70, 32, 32),
         (130, 3, 9),

@@ -104,15 +104,80 @@ pub fn sinkhorn_batch<T: Real, P: SinkhornKernels<T>, R: From<Report> + Send>(
             Some(reps.as_mut().and_then(Iterator::next))
         }))
         .zip(work.chunks_mut(piece))
-        .zip(results.iter_mut());
+        .zip(results.iter_mut())
+        .map(
+            |((((((((c, a), b), f), g), plan), reps), work), result)| Run {
+                c,
+                a,
+                b,
+                f,
+                g,
+                plan,
+                reps,
+                work,
+                result,
+            },
+        );
     let ops = batch.saturating_mul(nm).saturating_mul(8);
-    let eps = T::of(opts.reg);
     let scheme = Scheme {
         exponents: [T::one(); 2],
         stop: Stop::Marginals,
     };
-    exec.for_each(ops, runs, |_, item| {
-        let ((((((((c, a), b), f), g), mut plan), mut reps), work), result) = item;
+    if batch <= per_run {
+        // One run: its problems' row tiles may use the executor instead (the tiles
+        // are fixed by n, so the results are the same).
+        for r in runs {
+            r.solve::<P>(exec, (n, m), opts, scheme)?;
+        }
+    } else {
+        exec.for_each(ops, runs, |_, r| {
+            r.solve::<P>(&Sequential, (n, m), opts, scheme)
+        })?;
+    }
+    results
+        .iter()
+        .try_fold(true, |all, &(converged, error)| match error {
+            Some(e) => Err(e),
+            None => Ok(all && converged),
+        })
+}
+
+/// A run of consecutive problems of a batch with its workspace piece: the slices of
+/// its problems, and its outcome (all converged, the first error).
+struct Run<'a, T, R> {
+    c: &'a [T],
+    a: &'a [T],
+    b: &'a [T],
+    f: &'a mut [T],
+    g: &'a mut [T],
+    plan: Option<&'a mut [T]>,
+    reps: Option<&'a mut [R]>,
+    work: &'a mut [u8],
+    result: &'a mut (bool, Option<Error>),
+}
+
+impl<T: Real, R: From<Report>> Run<'_, T, R> {
+    /// Solves the run's problems one after the other, each row pass through `inner`.
+    fn solve<P: SinkhornKernels<T>>(
+        self,
+        inner: &impl Exec,
+        (n, m): (usize, usize),
+        opts: &SinkhornOpts,
+        scheme: Scheme<T>,
+    ) -> Result<()> {
+        let Run {
+            c,
+            a,
+            b,
+            f,
+            g,
+            mut plan,
+            mut reps,
+            work,
+            result,
+        } = self;
+        let nm = n * m;
+        let eps = T::of(opts.reg);
         let problems = c
             .chunks_exact(nm)
             .zip(a.chunks_exact(n))
@@ -123,9 +188,8 @@ pub fn sinkhorn_batch<T: Real, P: SinkhornKernels<T>, R: From<Report> + Send>(
         for (q, ((((cp, ap), bp), fp), gp)) in problems {
             let plan_q = plan.as_mut().map(|p| &mut p[q * nm..(q + 1) * nm]);
             let cp = Dense::new(cp, n, m)?;
-            let sequential = &Sequential;
-            match run::<T, P>(
-                sequential,
+            let outcome = run::<T, P>(
+                inner,
                 cp,
                 ap,
                 bp,
@@ -137,7 +201,8 @@ pub fn sinkhorn_batch<T: Real, P: SinkhornKernels<T>, R: From<Report> + Send>(
                 plan_q,
                 &mut *work,
                 &mut |_| {},
-            ) {
+            );
+            match outcome {
                 Ok(report) => {
                     if let Some(r) = reps.as_mut() {
                         r[q] = R::from(report);
@@ -150,11 +215,5 @@ pub fn sinkhorn_batch<T: Real, P: SinkhornKernels<T>, R: From<Report> + Send>(
             }
         }
         Ok(())
-    })?;
-    results
-        .iter()
-        .try_fold(true, |all, &(converged, error)| match error {
-            Some(e) => Err(e),
-            None => Ok(all && converged),
-        })
+    }
 }
