@@ -244,6 +244,31 @@ typedef struct kn_access {
   uint64_t evicted_page;
 } kn_access;
 
+// Options of `kn_sinkhorn_unbalanced_*`.
+typedef struct kn_unbalanced_opts {
+  // `sizeof` of this struct as the caller compiled it;
+  // `kn_unbalanced_opts_default()` fills it in. The library reads only the fields
+  // that fit in `size` bytes (later fields take their defaults); `size` below the
+  // first version of the struct (version 0.2.0) or above what the library knows
+  // is `KN_ERR_ARGUMENT`.
+  uint32_t size;
+  // Entropic regularisation reg > 0, finite.
+  double reg;
+  // KL penalty on the row marginal P 1 against a: >= 0, or INFINITY for the
+  // constraint P 1 = a.
+  double reg_m1;
+  // KL penalty on the column marginal P^T 1 against b: >= 0, or INFINITY for the
+  // constraint P^T 1 = b.
+  double reg_m2;
+  // Stop when the change of the potentials in one iteration,
+  // (max_i |df_i| + max_j |dg_j|) / (2 reg), is <= tol; > 0.
+  double tol;
+  // Iteration cap; > 0.
+  uint32_t max_iter;
+  // Measure the change every `check_every` iterations (and at the cap); 0 means 1.
+  uint32_t check_every;
+} kn_unbalanced_opts;
+
 // Options of `kn_sns_*`.
 //
 // Work cap: a solve does at most `sinkhorn_iters` Sinkhorn iterations and
@@ -1453,6 +1478,212 @@ kn_status kn_sinkhorn_f64(size_t n,
                           void *work,
                           size_t work_bytes,
                           struct kn_report *rep);
+
+// The default options of `kn_sinkhorn_unbalanced_*`, with `size` filled in:
+// `reg` = 0.05, `reg_m1` = `reg_m2` = 1, `tol` = 1e-9, `max_iter` = 1000,
+// `check_every` = 10.
+struct kn_unbalanced_opts kn_unbalanced_opts_default(void);
+
+// Workspace bytes of `kn_sinkhorn_unbalanced_f32`/`_f64` for an `n x m` cost matrix
+// (the larger of the two types, so one query serves both).
+//
+// Returns `KN_OK`, `KN_ERR_NULL` (`bytes` NULL), `KN_ERR_DIMENSION` (`n` or `m`
+// zero, or the size overflows).
+//
+// # Safety
+// `bytes` must be NULL or point to a writable `size_t`.
+kn_status kn_sinkhorn_unbalanced_work_bytes(size_t n, size_t m, size_t *bytes);
+
+// Unbalanced entropic optimal transport (f32), POT's
+// `sinkhorn_unbalanced(a, b, C, reg, (reg_m1, reg_m2), reg_type='kl')`:
+// min <P, C> + reg KL(P | a b^T) + reg_m1 KL(P 1 | a) + reg_m2 KL(P^T 1 | b)
+// (generalised KL), by log-domain Sinkhorn iterations with the plan
+// P_ij = exp((f_i + g_j - C_ij) / reg). Each update is the balanced one with its
+// log-sum-exp scaled by reg_m / (reg_m + reg); with both penalties INFINITY it is
+// `kn_sinkhorn_f32` (the same iterates, bit for bit; only the stopping measure
+// differs).
+//
+// - `C`: n*m row-major cost, finite.
+// - `a` (n), `b` (m): positive; their sums may differ unless both penalties are
+//   INFINITY (then as `kn_sinkhorn_f32`).
+// - `opts`: `reg` > 0 and finite, `reg_m1`, `reg_m2` >= 0 or INFINITY, `tol` > 0,
+//   `max_iter` > 0, `check_every` (0 = 1).
+// - `f` (n), `g` (m): in/out dual potentials, finite; zeros are the cold start.
+// - `plan` (nullable, n*m): receives P for the returned f, g.
+// - `work`, `work_bytes`: at least `kn_sinkhorn_unbalanced_work_bytes(n, m)`
+//   bytes, any alignment (NULL only with 0 bytes).
+// - `rep` (nullable): `iterations`, `error` = the change of the potentials in the
+//   last iteration, (max_i |df_i| + max_j |dg_j|) / (2 reg), `value` = <P, C>,
+//   `converged`.
+//
+// Returns `KN_OK`; `KN_NOT_CONVERGED` (f, g, plan and rep written);
+// `KN_ERR_NULL`; `KN_ERR_DIMENSION` (n or m zero, n*m overflows);
+// `KN_ERR_WORKSPACE`; `KN_ERR_ARGUMENT` (opts out of range, reg_m negative or NaN,
+// a or b not positive, unequal sums with both penalties INFINITY, a misaligned
+// array, an output overlapping another argument); `KN_ERR_NON_FINITE` (NaN or inf
+// in C, a, b, f, g); `KN_ERR_NUMERICAL` (max|C| / reg overflows the type: nothing
+// written; or a potential overflowed during the iteration: f, g hold the last
+// iterate that was finite, plan and rep are not written).
+//
+// # Safety
+// Each non-NULL pointer must point to the number of values its description
+// gives, valid for the call.
+kn_status kn_sinkhorn_unbalanced_f32(size_t n,
+                                     size_t m,
+                                     const float *C,
+                                     const float *a,
+                                     const float *b,
+                                     const struct kn_unbalanced_opts *opts,
+                                     float *f,
+                                     float *g,
+                                     float *plan,
+                                     void *work,
+                                     size_t work_bytes,
+                                     struct kn_report *rep);
+
+// Unbalanced entropic optimal transport (f64), POT's
+// `sinkhorn_unbalanced(a, b, C, reg, (reg_m1, reg_m2), reg_type='kl')`:
+// min <P, C> + reg KL(P | a b^T) + reg_m1 KL(P 1 | a) + reg_m2 KL(P^T 1 | b)
+// (generalised KL), by log-domain Sinkhorn iterations with the plan
+// P_ij = exp((f_i + g_j - C_ij) / reg). Each update is the balanced one with its
+// log-sum-exp scaled by reg_m / (reg_m + reg); with both penalties INFINITY it is
+// `kn_sinkhorn_f64` (the same iterates, bit for bit; only the stopping measure
+// differs).
+//
+// - `C`: n*m row-major cost, finite.
+// - `a` (n), `b` (m): positive; their sums may differ unless both penalties are
+//   INFINITY (then as `kn_sinkhorn_f64`).
+// - `opts`: `reg` > 0 and finite, `reg_m1`, `reg_m2` >= 0 or INFINITY, `tol` > 0,
+//   `max_iter` > 0, `check_every` (0 = 1).
+// - `f` (n), `g` (m): in/out dual potentials, finite; zeros are the cold start.
+// - `plan` (nullable, n*m): receives P for the returned f, g.
+// - `work`, `work_bytes`: at least `kn_sinkhorn_unbalanced_work_bytes(n, m)`
+//   bytes, any alignment (NULL only with 0 bytes).
+// - `rep` (nullable): `iterations`, `error` = the change of the potentials in the
+//   last iteration, (max_i |df_i| + max_j |dg_j|) / (2 reg), `value` = <P, C>,
+//   `converged`.
+//
+// Returns `KN_OK`; `KN_NOT_CONVERGED` (f, g, plan and rep written);
+// `KN_ERR_NULL`; `KN_ERR_DIMENSION` (n or m zero, n*m overflows);
+// `KN_ERR_WORKSPACE`; `KN_ERR_ARGUMENT` (opts out of range, reg_m negative or NaN,
+// a or b not positive, unequal sums with both penalties INFINITY, a misaligned
+// array, an output overlapping another argument); `KN_ERR_NON_FINITE` (NaN or inf
+// in C, a, b, f, g); `KN_ERR_NUMERICAL` (max|C| / reg overflows the type: nothing
+// written; or a potential overflowed during the iteration: f, g hold the last
+// iterate that was finite, plan and rep are not written).
+//
+// # Safety
+// Each non-NULL pointer must point to the number of values its description
+// gives, valid for the call.
+kn_status kn_sinkhorn_unbalanced_f64(size_t n,
+                                     size_t m,
+                                     const double *C,
+                                     const double *a,
+                                     const double *b,
+                                     const struct kn_unbalanced_opts *opts,
+                                     double *f,
+                                     double *g,
+                                     double *plan,
+                                     void *work,
+                                     size_t work_bytes,
+                                     struct kn_report *rep);
+
+// Workspace bytes of `kn_sinkhorn_batch_f32`/`_f64` for `batch` problems of
+// `n x m` (the larger of the two types, so one query serves both):
+// O(min(batch, 64) (n + m)).
+//
+// Returns `KN_OK`, `KN_ERR_NULL` (`bytes` NULL), `KN_ERR_DIMENSION` (`batch`, `n`
+// or `m` zero, or `batch * n * m` values, or the workspace, overflowing).
+//
+// # Safety
+// `bytes` must be NULL or point to a writable `size_t`.
+kn_status kn_sinkhorn_batch_work_bytes(size_t batch, size_t n, size_t m, size_t *bytes);
+
+// A batch of log-domain Sinkhorn problems of one size (f32): problem `p` is
+// `kn_sinkhorn_f32(n, m, C + p*n*m, a + p*n, b + p*m, opts, f + p*n, g + p*m,
+// plan + p*n*m, ...)` with its report in `reports[p]`, and its results are
+// bit-identical to that call's. Each problem converges on its own (its own
+// iteration count and flag in its report); the problems run on the library's
+// threads (`kn_set_num_threads`) in fixed runs, so the results do not depend on the
+// thread count.
+//
+// - `C`: batch*n*m, row-major per problem, finite.
+// - `a` (batch*n), `b` (batch*m): positive, each problem's sums equal (relative
+//   1e-6 in f32, 1e-12 in f64).
+// - `opts`: as `kn_sinkhorn_f32`, for every problem.
+// - `f` (batch*n), `g` (batch*m): in/out potentials, finite (zeros: cold start).
+// - `plan` (nullable, batch*n*m): receives each problem's plan.
+// - `work`, `work_bytes`: at least `kn_sinkhorn_batch_work_bytes(batch, n, m)`
+//   bytes, any alignment.
+// - `reports` (nullable, batch): each problem's report, as `kn_sinkhorn_f32`'s.
+//
+// Returns `KN_OK` when every problem converged, `KN_NOT_CONVERGED` otherwise
+// (everything written); the argument errors of `kn_sinkhorn_f32` for any problem,
+// and `KN_ERR_DIMENSION` for `batch` zero or `batch * n * m` overflowing, all
+// before anything is written; `KN_ERR_NUMERICAL` (max|C| / reg overflowing for a
+// problem: nothing written; or a potential of some problem overflowed during its
+// iteration: that problem's f, g hold its last finite iterate and its plan and
+// report are untouched, every other problem is solved and written).
+//
+// # Safety
+// Each non-NULL pointer must point to the number of values its description
+// gives, valid for the call.
+kn_status kn_sinkhorn_batch_f32(size_t batch,
+                                size_t n,
+                                size_t m,
+                                const float *C,
+                                const float *a,
+                                const float *b,
+                                const struct kn_sinkhorn_opts *opts,
+                                float *f,
+                                float *g,
+                                float *plan,
+                                void *work,
+                                size_t work_bytes,
+                                struct kn_report *reports);
+
+// A batch of log-domain Sinkhorn problems of one size (f64): problem `p` is
+// `kn_sinkhorn_f64(n, m, C + p*n*m, a + p*n, b + p*m, opts, f + p*n, g + p*m,
+// plan + p*n*m, ...)` with its report in `reports[p]`, and its results are
+// bit-identical to that call's. Each problem converges on its own (its own
+// iteration count and flag in its report); the problems run on the library's
+// threads (`kn_set_num_threads`) in fixed runs, so the results do not depend on the
+// thread count.
+//
+// - `C`: batch*n*m, row-major per problem, finite.
+// - `a` (batch*n), `b` (batch*m): positive, each problem's sums equal (relative
+//   1e-6 in f32, 1e-12 in f64).
+// - `opts`: as `kn_sinkhorn_f64`, for every problem.
+// - `f` (batch*n), `g` (batch*m): in/out potentials, finite (zeros: cold start).
+// - `plan` (nullable, batch*n*m): receives each problem's plan.
+// - `work`, `work_bytes`: at least `kn_sinkhorn_batch_work_bytes(batch, n, m)`
+//   bytes, any alignment.
+// - `reports` (nullable, batch): each problem's report, as `kn_sinkhorn_f64`'s.
+//
+// Returns `KN_OK` when every problem converged, `KN_NOT_CONVERGED` otherwise
+// (everything written); the argument errors of `kn_sinkhorn_f64` for any problem,
+// and `KN_ERR_DIMENSION` for `batch` zero or `batch * n * m` overflowing, all
+// before anything is written; `KN_ERR_NUMERICAL` (max|C| / reg overflowing for a
+// problem: nothing written; or a potential of some problem overflowed during its
+// iteration: that problem's f, g hold its last finite iterate and its plan and
+// report are untouched, every other problem is solved and written).
+//
+// # Safety
+// Each non-NULL pointer must point to the number of values its description
+// gives, valid for the call.
+kn_status kn_sinkhorn_batch_f64(size_t batch,
+                                size_t n,
+                                size_t m,
+                                const double *C,
+                                const double *a,
+                                const double *b,
+                                const struct kn_sinkhorn_opts *opts,
+                                double *f,
+                                double *g,
+                                double *plan,
+                                void *work,
+                                size_t work_bytes,
+                                struct kn_report *reports);
 
 // The default options of `kn_sns_*`, with `size` filled in: `reg` = 0.05, `tol` =
 // 1e-9, `sinkhorn_iters` = 20, `max_newton` = 100, and 0 (each field's default) for

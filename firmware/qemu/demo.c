@@ -100,6 +100,18 @@ static void demo_sinkhorn(void) {
   print_doubles("sinkhorn plan", plan, 4);
   printf("sinkhorn cost: %.10g\n", rep.value);
 
+  /* Unbalanced: the same cost against twice the mass, KL penalty 1 on each side. */
+  const double b2[2] = {1.0, 1.0};
+  double fu[2] = {0}, gu[2] = {0};
+  kn_unbalanced_opts uopts = kn_unbalanced_opts_default();
+  uopts.reg = 1.0;
+  uopts.tol = 1e-12;
+  if (!fits("unbalanced work", kn_sinkhorn_unbalanced_work_bytes(2, 2, &bytes), &bytes)) return;
+  expect("kn_sinkhorn_unbalanced_f64",
+         kn_sinkhorn_unbalanced_f64(2, 2, C, a, b2, &uopts, fu, gu, plan, work, bytes, &rep), KN_OK);
+  print_doubles("unbalanced plan", plan, 4);
+  printf("unbalanced mass: %.10g\n", plan[0] + plan[1] + plan[2] + plan[3]);
+
   /* Kernel mode, f32: scale a 3x3 positive matrix to uniform marginals. */
   const float K[9] = {1.0f, 0.5f, 0.25f, 0.5f, 1.0f, 0.5f, 0.25f, 0.5f, 1.0f};
   const float r[3] = {1.0f / 3, 1.0f / 3, 1.0f / 3};

@@ -68,7 +68,7 @@ pub(crate) unsafe fn read<T: Opts>(p: *const T) -> Result<(T, (usize, usize))> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{kn_cg_opts, kn_h2o_opts, kn_sinkhorn_opts, kn_sns_opts};
+    use crate::{kn_cg_opts, kn_h2o_opts, kn_sinkhorn_opts, kn_sns_opts, kn_unbalanced_opts};
     use core::mem::offset_of;
 
     /// The first version of each struct is what this library knows today.
@@ -78,6 +78,7 @@ mod tests {
         assert_eq!(kn_sns_opts::V1_SIZE, size_of::<kn_sns_opts>());
         assert_eq!(kn_cg_opts::V1_SIZE, size_of::<kn_cg_opts>());
         assert_eq!(kn_h2o_opts::V1_SIZE, size_of::<kn_h2o_opts>());
+        assert_eq!(kn_unbalanced_opts::V1_SIZE, size_of::<kn_unbalanced_opts>());
         assert_eq!(offset_of!(kn_sinkhorn_opts, size), 0);
         assert_eq!(offset_of!(kn_sns_opts, size), 0);
         assert_eq!(offset_of!(kn_cg_opts, size), 0);

@@ -6,8 +6,8 @@ use crate::opts::{self, Opts, size_of_u32};
 use crate::report::{finish, kn_report};
 use crate::status::kn_status;
 use core::ffi::c_void;
-use kernels_core::sinkhorn::{self, SinkhornOpts};
-use kernels_core::{Dense, Real, Result, checked_product};
+use kernels_core::sinkhorn::{self, SinkhornOpts, UnbalancedOpts};
+use kernels_core::{Dense, Real, Report, Result, checked_product};
 use kernels_simd::Simd;
 
 /// Options of `kn_scale_*` and `kn_sinkhorn_*`.
@@ -169,28 +169,40 @@ where
     finish(report, rep.and_then(|r| r.first_mut()))
 }
 
-/// The body of `kn_sinkhorn_*`.
+/// A log-domain solver on checked slices: cost, marginals, options, potentials, plan,
+/// workspace.
+type LogSolve<'a, T, O> = fn(
+    Dense<'a, T>,
+    &'a [T],
+    &'a [T],
+    O,
+    &'a mut [T],
+    &'a mut [T],
+    Option<&'a mut [T]>,
+    &'a mut [u8],
+) -> Result<Report>;
+
+/// The body of `kn_sinkhorn_*` and `kn_sinkhorn_unbalanced_*` (which take the same
+/// arguments but for the options): the pointer checks, then `solve`.
 ///
 /// # Safety
 /// The pointer contract of `kn_sinkhorn_f64`.
 #[allow(clippy::too_many_arguments)]
-unsafe fn sinkhorn_body<T: Real>(
+unsafe fn log_body<'a, T: Real, O: Opts>(
     n: usize,
     m: usize,
     c: *const T,
     a: *const T,
     b: *const T,
-    opts: *const kn_sinkhorn_opts,
+    opts: *const O,
     f: *mut T,
     g: *mut T,
     plan: *mut T,
     work: *mut c_void,
     work_bytes: usize,
     rep: *mut kn_report,
-) -> Result<Done>
-where
-    Simd: kernels_core::sinkhorn::SinkhornKernels<T>,
-{
+    solve: LogSolve<'a, T, O>,
+) -> Result<Done> {
     let nm = checked_product(&[n, m])?;
     // SAFETY: the caller's contract: each non-NULL pointer covers the length implied
     // by n and m, and outputs are not aliased (checked below with `disjoint`).
@@ -213,20 +225,28 @@ where
         &[span(f), span(g), plan_span, span(work), rep_span],
         &[span(c), span(a), span(b), opts_span],
     )?;
-    let opts = SinkhornOpts::from(opts);
-    let c = Dense::new(c, n, m)?;
-    let report = sinkhorn::sinkhorn_log::<T, Simd>(
-        &kernels_simd::DefaultExec::default(),
-        c,
-        a,
-        b,
-        &opts,
-        f,
-        g,
-        plan,
-        work,
-    )?;
+    let report = solve(Dense::new(c, n, m)?, a, b, opts, f, g, plan, work)?;
     finish(report, rep.and_then(|r| r.first_mut()))
+}
+
+/// `kn_sinkhorn_*`'s solver.
+#[allow(clippy::too_many_arguments)]
+fn balanced<'a, T: Real>(
+    c: Dense<'a, T>,
+    a: &'a [T],
+    b: &'a [T],
+    opts: kn_sinkhorn_opts,
+    f: &'a mut [T],
+    g: &'a mut [T],
+    plan: Option<&'a mut [T]>,
+    work: &'a mut [u8],
+) -> Result<Report>
+where
+    Simd: kernels_core::sinkhorn::SinkhornKernels<T>,
+{
+    let exec = kernels_simd::DefaultExec::default();
+    let opts = SinkhornOpts::from(opts);
+    sinkhorn::sinkhorn_log::<T, Simd>(&exec, c, a, b, &opts, f, g, plan, work)
 }
 
 /// Sinkhorn-Knopp matrix scaling (f32): positive `u` (n), `v` (m) such that
@@ -371,7 +391,11 @@ pub unsafe extern "C" fn kn_sinkhorn_f32(
     rep: *mut kn_report,
 ) -> kn_status {
     // SAFETY: forwarded pointer contract.
-    status(|| unsafe { sinkhorn_body(n, m, C, a, b, opts, f, g, plan, work, work_bytes, rep) })
+    status(|| unsafe {
+        log_body(
+            n, m, C, a, b, opts, f, g, plan, work, work_bytes, rep, balanced,
+        )
+    })
 }
 
 /// Log-domain Sinkhorn for entropic optimal transport (f64):
@@ -422,5 +446,434 @@ pub unsafe extern "C" fn kn_sinkhorn_f64(
     rep: *mut kn_report,
 ) -> kn_status {
     // SAFETY: forwarded pointer contract.
-    status(|| unsafe { sinkhorn_body(n, m, C, a, b, opts, f, g, plan, work, work_bytes, rep) })
+    status(|| unsafe {
+        log_body(
+            n, m, C, a, b, opts, f, g, plan, work, work_bytes, rep, balanced,
+        )
+    })
+}
+
+/// Options of `kn_sinkhorn_unbalanced_*`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct kn_unbalanced_opts {
+    /// `sizeof` of this struct as the caller compiled it;
+    /// `kn_unbalanced_opts_default()` fills it in. The library reads only the fields
+    /// that fit in `size` bytes (later fields take their defaults); `size` below the
+    /// first version of the struct (version 0.2.0) or above what the library knows
+    /// is `KN_ERR_ARGUMENT`.
+    pub size: u32,
+    /// Entropic regularisation reg > 0, finite.
+    pub reg: f64,
+    /// KL penalty on the row marginal P 1 against a: >= 0, or INFINITY for the
+    /// constraint P 1 = a.
+    pub reg_m1: f64,
+    /// KL penalty on the column marginal P^T 1 against b: >= 0, or INFINITY for the
+    /// constraint P^T 1 = b.
+    pub reg_m2: f64,
+    /// Stop when the change of the potentials in one iteration,
+    /// (max_i |df_i| + max_j |dg_j|) / (2 reg), is <= tol; > 0.
+    pub tol: f64,
+    /// Iteration cap; > 0.
+    pub max_iter: u32,
+    /// Measure the change every `check_every` iterations (and at the cap); 0 means 1.
+    pub check_every: u32,
+}
+
+// SAFETY: repr(C), begins with `size: u32`, numbers only.
+unsafe impl Opts for kn_unbalanced_opts {
+    // size, padding, reg, reg_m1, reg_m2, tol, max_iter, check_every.
+    const V1_SIZE: usize = 48;
+}
+
+impl Default for kn_unbalanced_opts {
+    /// What `kn_unbalanced_opts_default` returns.
+    fn default() -> Self {
+        let o = UnbalancedOpts::default();
+        kn_unbalanced_opts {
+            size: size_of_u32::<Self>(),
+            reg: o.reg,
+            reg_m1: o.reg_m1,
+            reg_m2: o.reg_m2,
+            tol: o.tol,
+            max_iter: o.max_iter,
+            check_every: o.check_every,
+        }
+    }
+}
+
+/// The default options of `kn_sinkhorn_unbalanced_*`, with `size` filled in:
+/// `reg` = 0.05, `reg_m1` = `reg_m2` = 1, `tol` = 1e-9, `max_iter` = 1000,
+/// `check_every` = 10.
+#[unsafe(no_mangle)]
+pub extern "C" fn kn_unbalanced_opts_default() -> kn_unbalanced_opts {
+    kn_unbalanced_opts::default()
+}
+
+impl From<kn_unbalanced_opts> for UnbalancedOpts {
+    fn from(o: kn_unbalanced_opts) -> Self {
+        UnbalancedOpts::default()
+            .reg(o.reg)
+            .reg_m1(o.reg_m1)
+            .reg_m2(o.reg_m2)
+            .tol(o.tol)
+            .max_iter(o.max_iter)
+            .check_every(o.check_every)
+    }
+}
+
+/// Workspace bytes of `kn_sinkhorn_unbalanced_f32`/`_f64` for an `n x m` cost matrix
+/// (the larger of the two types, so one query serves both).
+///
+/// Returns `KN_OK`, `KN_ERR_NULL` (`bytes` NULL), `KN_ERR_DIMENSION` (`n` or `m`
+/// zero, or the size overflows).
+///
+/// # Safety
+/// `bytes` must be NULL or point to a writable `size_t`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn kn_sinkhorn_unbalanced_work_bytes(
+    n: usize,
+    m: usize,
+    bytes: *mut usize,
+) -> kn_status {
+    status(|| {
+        // SAFETY: the caller passes a valid pointer to one size_t or NULL.
+        let out = unsafe { out_value(bytes) }?;
+        *out = sinkhorn::unbalanced_work_size::<f64>(n, m)?
+            .max(sinkhorn::unbalanced_work_size::<f32>(n, m)?)
+            .bytes();
+        Ok(Done::Ok)
+    })
+}
+
+/// `kn_sinkhorn_unbalanced_*`'s solver.
+#[allow(clippy::too_many_arguments)]
+fn unbalanced<'a, T: Real>(
+    c: Dense<'a, T>,
+    a: &'a [T],
+    b: &'a [T],
+    opts: kn_unbalanced_opts,
+    f: &'a mut [T],
+    g: &'a mut [T],
+    plan: Option<&'a mut [T]>,
+    work: &'a mut [u8],
+) -> Result<Report>
+where
+    Simd: kernels_core::sinkhorn::SinkhornKernels<T>,
+{
+    let exec = kernels_simd::DefaultExec::default();
+    let opts = UnbalancedOpts::from(opts);
+    sinkhorn::sinkhorn_unbalanced::<T, Simd>(&exec, c, a, b, &opts, f, g, plan, work)
+}
+
+/// Unbalanced entropic optimal transport (f32), POT's
+/// `sinkhorn_unbalanced(a, b, C, reg, (reg_m1, reg_m2), reg_type='kl')`:
+/// min <P, C> + reg KL(P | a b^T) + reg_m1 KL(P 1 | a) + reg_m2 KL(P^T 1 | b)
+/// (generalised KL), by log-domain Sinkhorn iterations with the plan
+/// P_ij = exp((f_i + g_j - C_ij) / reg). Each update is the balanced one with its
+/// log-sum-exp scaled by reg_m / (reg_m + reg); with both penalties INFINITY it is
+/// `kn_sinkhorn_f32` (the same iterates, bit for bit; only the stopping measure
+/// differs).
+///
+/// - `C`: n*m row-major cost, finite.
+/// - `a` (n), `b` (m): positive; their sums may differ unless both penalties are
+///   INFINITY (then as `kn_sinkhorn_f32`).
+/// - `opts`: `reg` > 0 and finite, `reg_m1`, `reg_m2` >= 0 or INFINITY, `tol` > 0,
+///   `max_iter` > 0, `check_every` (0 = 1).
+/// - `f` (n), `g` (m): in/out dual potentials, finite; zeros are the cold start.
+/// - `plan` (nullable, n*m): receives P for the returned f, g.
+/// - `work`, `work_bytes`: at least `kn_sinkhorn_unbalanced_work_bytes(n, m)`
+///   bytes, any alignment (NULL only with 0 bytes).
+/// - `rep` (nullable): `iterations`, `error` = the change of the potentials in the
+///   last iteration, (max_i |df_i| + max_j |dg_j|) / (2 reg), `value` = <P, C>,
+///   `converged`.
+///
+/// Returns `KN_OK`; `KN_NOT_CONVERGED` (f, g, plan and rep written);
+/// `KN_ERR_NULL`; `KN_ERR_DIMENSION` (n or m zero, n*m overflows);
+/// `KN_ERR_WORKSPACE`; `KN_ERR_ARGUMENT` (opts out of range, reg_m negative or NaN,
+/// a or b not positive, unequal sums with both penalties INFINITY, a misaligned
+/// array, an output overlapping another argument); `KN_ERR_NON_FINITE` (NaN or inf
+/// in C, a, b, f, g); `KN_ERR_NUMERICAL` (max|C| / reg overflows the type: nothing
+/// written; or a potential overflowed during the iteration: f, g hold the last
+/// iterate that was finite, plan and rep are not written).
+///
+/// # Safety
+/// Each non-NULL pointer must point to the number of values its description
+/// gives, valid for the call.
+#[unsafe(no_mangle)]
+#[allow(non_snake_case)] // `C` as in API.md
+pub unsafe extern "C" fn kn_sinkhorn_unbalanced_f32(
+    n: usize,
+    m: usize,
+    C: *const f32,
+    a: *const f32,
+    b: *const f32,
+    opts: *const kn_unbalanced_opts,
+    f: *mut f32,
+    g: *mut f32,
+    plan: *mut f32,
+    work: *mut c_void,
+    work_bytes: usize,
+    rep: *mut kn_report,
+) -> kn_status {
+    // SAFETY: forwarded pointer contract.
+    status(|| unsafe {
+        log_body(
+            n, m, C, a, b, opts, f, g, plan, work, work_bytes, rep, unbalanced,
+        )
+    })
+}
+
+/// Unbalanced entropic optimal transport (f64), POT's
+/// `sinkhorn_unbalanced(a, b, C, reg, (reg_m1, reg_m2), reg_type='kl')`:
+/// min <P, C> + reg KL(P | a b^T) + reg_m1 KL(P 1 | a) + reg_m2 KL(P^T 1 | b)
+/// (generalised KL), by log-domain Sinkhorn iterations with the plan
+/// P_ij = exp((f_i + g_j - C_ij) / reg). Each update is the balanced one with its
+/// log-sum-exp scaled by reg_m / (reg_m + reg); with both penalties INFINITY it is
+/// `kn_sinkhorn_f64` (the same iterates, bit for bit; only the stopping measure
+/// differs).
+///
+/// - `C`: n*m row-major cost, finite.
+/// - `a` (n), `b` (m): positive; their sums may differ unless both penalties are
+///   INFINITY (then as `kn_sinkhorn_f64`).
+/// - `opts`: `reg` > 0 and finite, `reg_m1`, `reg_m2` >= 0 or INFINITY, `tol` > 0,
+///   `max_iter` > 0, `check_every` (0 = 1).
+/// - `f` (n), `g` (m): in/out dual potentials, finite; zeros are the cold start.
+/// - `plan` (nullable, n*m): receives P for the returned f, g.
+/// - `work`, `work_bytes`: at least `kn_sinkhorn_unbalanced_work_bytes(n, m)`
+///   bytes, any alignment (NULL only with 0 bytes).
+/// - `rep` (nullable): `iterations`, `error` = the change of the potentials in the
+///   last iteration, (max_i |df_i| + max_j |dg_j|) / (2 reg), `value` = <P, C>,
+///   `converged`.
+///
+/// Returns `KN_OK`; `KN_NOT_CONVERGED` (f, g, plan and rep written);
+/// `KN_ERR_NULL`; `KN_ERR_DIMENSION` (n or m zero, n*m overflows);
+/// `KN_ERR_WORKSPACE`; `KN_ERR_ARGUMENT` (opts out of range, reg_m negative or NaN,
+/// a or b not positive, unequal sums with both penalties INFINITY, a misaligned
+/// array, an output overlapping another argument); `KN_ERR_NON_FINITE` (NaN or inf
+/// in C, a, b, f, g); `KN_ERR_NUMERICAL` (max|C| / reg overflows the type: nothing
+/// written; or a potential overflowed during the iteration: f, g hold the last
+/// iterate that was finite, plan and rep are not written).
+///
+/// # Safety
+/// Each non-NULL pointer must point to the number of values its description
+/// gives, valid for the call.
+#[unsafe(no_mangle)]
+#[allow(non_snake_case)] // `C` as in API.md
+pub unsafe extern "C" fn kn_sinkhorn_unbalanced_f64(
+    n: usize,
+    m: usize,
+    C: *const f64,
+    a: *const f64,
+    b: *const f64,
+    opts: *const kn_unbalanced_opts,
+    f: *mut f64,
+    g: *mut f64,
+    plan: *mut f64,
+    work: *mut c_void,
+    work_bytes: usize,
+    rep: *mut kn_report,
+) -> kn_status {
+    // SAFETY: forwarded pointer contract.
+    status(|| unsafe {
+        log_body(
+            n, m, C, a, b, opts, f, g, plan, work, work_bytes, rep, unbalanced,
+        )
+    })
+}
+
+/// Workspace bytes of `kn_sinkhorn_batch_f32`/`_f64` for `batch` problems of
+/// `n x m` (the larger of the two types, so one query serves both):
+/// O(min(batch, 64) (n + m)).
+///
+/// Returns `KN_OK`, `KN_ERR_NULL` (`bytes` NULL), `KN_ERR_DIMENSION` (`batch`, `n`
+/// or `m` zero, or `batch * n * m` values, or the workspace, overflowing).
+///
+/// # Safety
+/// `bytes` must be NULL or point to a writable `size_t`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn kn_sinkhorn_batch_work_bytes(
+    batch: usize,
+    n: usize,
+    m: usize,
+    bytes: *mut usize,
+) -> kn_status {
+    status(|| {
+        // SAFETY: the caller passes a valid pointer to one size_t or NULL.
+        let out = unsafe { out_value(bytes) }?;
+        *out = sinkhorn::batch_work_size::<f64>(batch, n, m)?
+            .max(sinkhorn::batch_work_size::<f32>(batch, n, m)?)
+            .bytes();
+        Ok(Done::Ok)
+    })
+}
+
+/// The body of `kn_sinkhorn_batch_*`.
+///
+/// # Safety
+/// The pointer contract of `kn_sinkhorn_batch_f64`.
+#[allow(clippy::too_many_arguments)]
+unsafe fn batch_body<T: Real>(
+    batch: usize,
+    n: usize,
+    m: usize,
+    c: *const T,
+    a: *const T,
+    b: *const T,
+    opts: *const kn_sinkhorn_opts,
+    f: *mut T,
+    g: *mut T,
+    plan: *mut T,
+    work: *mut c_void,
+    work_bytes: usize,
+    reports: *mut kn_report,
+) -> Result<Done>
+where
+    Simd: kernels_core::sinkhorn::SinkhornKernels<T>,
+{
+    let bnm = checked_product(&[batch, n, m])?;
+    let (bn, bm) = (checked_product(&[batch, n])?, checked_product(&[batch, m])?);
+    // SAFETY: the caller's contract: each non-NULL pointer covers the length implied
+    // by batch, n and m, and outputs are not aliased (checked below with `disjoint`).
+    let (c, a, b, (opts, opts_span), f, g, plan, work, reports) = unsafe {
+        (
+            input(c, bnm)?,
+            input(a, bn)?,
+            input(b, bm)?,
+            opts::read(opts)?,
+            output(f, bn)?,
+            output(g, bm)?,
+            output_opt(plan, bnm)?,
+            workspace(work, work_bytes)?,
+            output_opt(reports, batch)?,
+        )
+    };
+    let plan_span = plan.as_deref().map_or((0, 0), span);
+    let reports_span = reports.as_deref().map_or((0, 0), span);
+    disjoint(
+        &[span(f), span(g), plan_span, span(work), reports_span],
+        &[span(c), span(a), span(b), opts_span],
+    )?;
+    let all = sinkhorn::sinkhorn_batch::<T, Simd, kn_report>(
+        &kernels_simd::DefaultExec::default(),
+        (batch, n, m),
+        c,
+        a,
+        b,
+        &SinkhornOpts::from(opts),
+        f,
+        g,
+        plan,
+        work,
+        reports,
+    )?;
+    Ok(Done::converged(all))
+}
+
+/// A batch of log-domain Sinkhorn problems of one size (f32): problem `p` is
+/// `kn_sinkhorn_f32(n, m, C + p*n*m, a + p*n, b + p*m, opts, f + p*n, g + p*m,
+/// plan + p*n*m, ...)` with its report in `reports[p]`, and its results are
+/// bit-identical to that call's. Each problem converges on its own (its own
+/// iteration count and flag in its report); the problems run on the library's
+/// threads (`kn_set_num_threads`) in fixed runs, so the results do not depend on the
+/// thread count.
+///
+/// - `C`: batch*n*m, row-major per problem, finite.
+/// - `a` (batch*n), `b` (batch*m): positive, each problem's sums equal (relative
+///   1e-6 in f32, 1e-12 in f64).
+/// - `opts`: as `kn_sinkhorn_f32`, for every problem.
+/// - `f` (batch*n), `g` (batch*m): in/out potentials, finite (zeros: cold start).
+/// - `plan` (nullable, batch*n*m): receives each problem's plan.
+/// - `work`, `work_bytes`: at least `kn_sinkhorn_batch_work_bytes(batch, n, m)`
+///   bytes, any alignment.
+/// - `reports` (nullable, batch): each problem's report, as `kn_sinkhorn_f32`'s.
+///
+/// Returns `KN_OK` when every problem converged, `KN_NOT_CONVERGED` otherwise
+/// (everything written); the argument errors of `kn_sinkhorn_f32` for any problem,
+/// and `KN_ERR_DIMENSION` for `batch` zero or `batch * n * m` overflowing, all
+/// before anything is written; `KN_ERR_NUMERICAL` (max|C| / reg overflowing for a
+/// problem: nothing written; or a potential of some problem overflowed during its
+/// iteration: that problem's f, g hold its last finite iterate and its plan and
+/// report are untouched, every other problem is solved and written).
+///
+/// # Safety
+/// Each non-NULL pointer must point to the number of values its description
+/// gives, valid for the call.
+#[unsafe(no_mangle)]
+#[allow(non_snake_case)] // `C` as in API.md
+pub unsafe extern "C" fn kn_sinkhorn_batch_f32(
+    batch: usize,
+    n: usize,
+    m: usize,
+    C: *const f32,
+    a: *const f32,
+    b: *const f32,
+    opts: *const kn_sinkhorn_opts,
+    f: *mut f32,
+    g: *mut f32,
+    plan: *mut f32,
+    work: *mut c_void,
+    work_bytes: usize,
+    reports: *mut kn_report,
+) -> kn_status {
+    // SAFETY: forwarded pointer contract.
+    status(|| unsafe {
+        batch_body(
+            batch, n, m, C, a, b, opts, f, g, plan, work, work_bytes, reports,
+        )
+    })
+}
+
+/// A batch of log-domain Sinkhorn problems of one size (f64): problem `p` is
+/// `kn_sinkhorn_f64(n, m, C + p*n*m, a + p*n, b + p*m, opts, f + p*n, g + p*m,
+/// plan + p*n*m, ...)` with its report in `reports[p]`, and its results are
+/// bit-identical to that call's. Each problem converges on its own (its own
+/// iteration count and flag in its report); the problems run on the library's
+/// threads (`kn_set_num_threads`) in fixed runs, so the results do not depend on the
+/// thread count.
+///
+/// - `C`: batch*n*m, row-major per problem, finite.
+/// - `a` (batch*n), `b` (batch*m): positive, each problem's sums equal (relative
+///   1e-6 in f32, 1e-12 in f64).
+/// - `opts`: as `kn_sinkhorn_f64`, for every problem.
+/// - `f` (batch*n), `g` (batch*m): in/out potentials, finite (zeros: cold start).
+/// - `plan` (nullable, batch*n*m): receives each problem's plan.
+/// - `work`, `work_bytes`: at least `kn_sinkhorn_batch_work_bytes(batch, n, m)`
+///   bytes, any alignment.
+/// - `reports` (nullable, batch): each problem's report, as `kn_sinkhorn_f64`'s.
+///
+/// Returns `KN_OK` when every problem converged, `KN_NOT_CONVERGED` otherwise
+/// (everything written); the argument errors of `kn_sinkhorn_f64` for any problem,
+/// and `KN_ERR_DIMENSION` for `batch` zero or `batch * n * m` overflowing, all
+/// before anything is written; `KN_ERR_NUMERICAL` (max|C| / reg overflowing for a
+/// problem: nothing written; or a potential of some problem overflowed during its
+/// iteration: that problem's f, g hold its last finite iterate and its plan and
+/// report are untouched, every other problem is solved and written).
+///
+/// # Safety
+/// Each non-NULL pointer must point to the number of values its description
+/// gives, valid for the call.
+#[unsafe(no_mangle)]
+#[allow(non_snake_case)] // `C` as in API.md
+pub unsafe extern "C" fn kn_sinkhorn_batch_f64(
+    batch: usize,
+    n: usize,
+    m: usize,
+    C: *const f64,
+    a: *const f64,
+    b: *const f64,
+    opts: *const kn_sinkhorn_opts,
+    f: *mut f64,
+    g: *mut f64,
+    plan: *mut f64,
+    work: *mut c_void,
+    work_bytes: usize,
+    reports: *mut kn_report,
+) -> kn_status {
+    // SAFETY: forwarded pointer contract.
+    status(|| unsafe {
+        batch_body(
+            batch, n, m, C, a, b, opts, f, g, plan, work, work_bytes, reports,
+        )
+    })
 }

@@ -1,5 +1,6 @@
 /* kn_scale_* and kn_sinkhorn_*: the 2x2 closed form, a converging random problem,
- * warm starts, and every bad-input class (status and untouched outputs).
+ * warm starts, and every bad-input class (status and untouched outputs);
+ * kn_sinkhorn_unbalanced_* and kn_sinkhorn_batch_* against them.
  * Built with -Wall -Wextra -Werror -pedantic -fsanitize=address,undefined. */
 #include "kernels.h"
 
@@ -222,10 +223,73 @@ static void test_bad_input(void) {
   free(sw);
 }
 
+/* Unbalanced with infinite penalties is kn_sinkhorn_f64 bit for bit; finite penalties
+ * against twice the target mass give a plan mass in between. A batch of three
+ * problems is three kn_sinkhorn_f64 calls bit for bit. */
+static void test_unbalanced_and_batch(void) {
+  const double C[4] = {0.0, 1.0, 1.0, 0.0};
+  const double half[2] = {0.5, 0.5}, one[2] = {1.0, 1.0};
+  double f[2] = {0}, g[2] = {0}, plan[4], fu[2] = {0}, gu[2] = {0}, planu[4];
+  size_t bytes, ubytes;
+  unsigned char *w = workspace(kn_sinkhorn_work_bytes, 2, 2, &bytes);
+  unsigned char *uw = workspace(kn_sinkhorn_unbalanced_work_bytes, 2, 2, &ubytes);
+  kn_sinkhorn_opts o = opts(1.0, 1e-300, 25, 5);
+  kn_unbalanced_opts u = kn_unbalanced_opts_default();
+  CHECK(u.size == sizeof(kn_unbalanced_opts) && u.reg_m1 == 1.0 && u.reg_m2 == 1.0);
+  u.reg = 1.0;
+  u.reg_m1 = u.reg_m2 = INFINITY;
+  u.tol = 1e-300;
+  u.max_iter = 25;
+  u.check_every = 5;
+  kn_report rep, urep;
+  const kn_status s = kn_sinkhorn_f64(2, 2, C, half, half, &o, f, g, plan, w + 1, bytes, &rep);
+  CHECK(s == KN_OK || s == KN_NOT_CONVERGED);
+  CHECK(kn_sinkhorn_unbalanced_f64(2, 2, C, half, half, &u, fu, gu, planu, uw + 1, ubytes,
+                                   &urep) == s);
+  CHECK(memcmp(f, fu, sizeof f) == 0 && memcmp(g, gu, sizeof g) == 0);
+  CHECK(memcmp(plan, planu, sizeof plan) == 0 && rep.value == urep.value);
+  u.reg_m1 = u.reg_m2 = 1.0;
+  u.tol = 1e-12;
+  u.max_iter = 1000;
+  CHECK(kn_sinkhorn_unbalanced_f64(2, 2, C, half, one, &u, fu, gu, planu, uw, ubytes, &urep) ==
+        KN_OK);
+  const double mass = planu[0] + planu[1] + planu[2] + planu[3];
+  CHECK(mass > 1.0 && mass < 2.0 && urep.error <= 1e-12);
+  /* A negative penalty: refused, nothing written. */
+  u.reg_m2 = -1.0;
+  double keep[2] = {7.0, 7.0};
+  CHECK(kn_sinkhorn_unbalanced_f64(2, 2, C, half, one, &u, keep, gu, NULL, uw, ubytes, NULL) ==
+        KN_ERR_ARGUMENT);
+  CHECK(keep[0] == 7.0 && keep[1] == 7.0);
+  free(uw);
+
+  enum { B = 3 };
+  double Cb[B * 4], ab[B * 2], bb[B * 2], fb[B * 2] = {0}, gb[B * 2] = {0}, pb[B * 4];
+  kn_report reps[B];
+  for (int k = 0; k < B * 4; ++k) Cb[k] = 0.5 * (1.0 + sin(0.9 * k));
+  for (int k = 0; k < B * 2; ++k) ab[k] = bb[k] = 0.5;
+  size_t bbytes;
+  CHECK(kn_sinkhorn_batch_work_bytes(B, 2, 2, &bbytes) == KN_OK);
+  CHECK(kn_sinkhorn_batch_work_bytes(0, 2, 2, &bbytes) == KN_ERR_DIMENSION);
+  unsigned char *bw = malloc(bbytes + 1);
+  o = opts(0.2, 1e-12, 1000, 3);
+  CHECK(kn_sinkhorn_batch_f64(B, 2, 2, Cb, ab, bb, &o, fb, gb, pb, bw + 1, bbytes, reps) == KN_OK);
+  for (int k = 0; k < B; ++k) {
+    double fk[2] = {0}, gk[2] = {0}, pk[4];
+    CHECK(kn_sinkhorn_f64(2, 2, Cb + 4 * k, half, half, &o, fk, gk, pk, w, bytes, &rep) == KN_OK);
+    CHECK(memcmp(fk, fb + 2 * k, sizeof fk) == 0 && memcmp(gk, gb + 2 * k, sizeof gk) == 0);
+    CHECK(memcmp(pk, pb + 4 * k, sizeof pk) == 0);
+    CHECK(rep.iterations == reps[k].iterations && rep.value == reps[k].value);
+  }
+  free(bw);
+  free(w);
+}
+
 int main(void) {
   test_closed_form();
   test_random_and_warm_start();
   test_bad_input();
+  test_unbalanced_and_batch();
   printf("test_sinkhorn: %d checks, %d failed\n", checks, failures);
   return failures == 0 ? 0 : 1;
 }

@@ -14,12 +14,14 @@
 //! table rows, plots and whether every check passed. The process exits non-zero if any
 //! check failed.
 
+mod batch;
 mod bench;
 mod cg;
 mod h2o;
 mod linattn;
 mod machine;
 mod paging;
+mod peer;
 mod primitives;
 mod report;
 mod sinkhorn;
@@ -27,6 +29,7 @@ mod sns;
 mod sor;
 mod svg;
 mod threads;
+mod unbalanced;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -52,6 +55,16 @@ pub const FAMILIES: &[Family] = &[
         name: "sinkhorn",
         section: sinkhorn::run,
         bench: Some(sinkhorn::bench),
+    },
+    Family {
+        name: "batch",
+        section: batch::run,
+        bench: None,
+    },
+    Family {
+        name: "unbalanced",
+        section: unbalanced::run,
+        bench: None,
     },
     Family {
         name: "sns",

@@ -541,12 +541,7 @@ fn run_pot(dir: &std::path::Path, reg: f64, sizes: &[usize], agree_n: usize) -> 
         }
     };
     for line in String::from_utf8_lossy(&out.stdout).lines() {
-        let field = |key: &str| {
-            let at = line.find(&format!("\"{key}\": "))? + key.len() + 4;
-            let rest = &line[at..];
-            let end = rest.find([',', '}']).unwrap_or(rest.len());
-            Some(rest[..end].trim().trim_matches('"').to_string())
-        };
+        let field = |key: &str| crate::peer::field(line, key);
         let (Some(kind), Some(method)) = (field("kind"), field("method")) else {
             continue;
         };

@@ -33,10 +33,7 @@ pub fn finite<T: Real>(arrays: &[&[T]]) -> Result<()> {
 /// [`Error::Argument`] unless `a` and `b` are positive with equal sums (relative
 /// `1e-6` in `f32`, `1e-12` in `f64`). Values must be finite (checked before).
 pub fn marginals<T: Real>(a: &[T], b: &[T]) -> Result<()> {
-    let positive = |x: &[T]| x.iter().all(|&v| v > T::zero());
-    if !positive(a) || !positive(b) {
-        return Err(Error::Argument);
-    }
+    positive(a, b)?;
     let (sa, sb) = (accurate_sum(a), accurate_sum(b));
     let rel = if T::epsilon().to_f64_lossless() > 1e-10 {
         1e-6
@@ -44,6 +41,17 @@ pub fn marginals<T: Real>(a: &[T], b: &[T]) -> Result<()> {
         1e-12
     };
     if (sa - sb).abs() <= rel * sa.max(sb) {
+        Ok(())
+    } else {
+        Err(Error::Argument)
+    }
+}
+
+/// [`Error::Argument`] unless every entry of `a` and `b` is positive (the
+/// marginals of unbalanced transport, whose sums may differ).
+pub fn positive<T: Real>(a: &[T], b: &[T]) -> Result<()> {
+    let positive = |x: &[T]| x.iter().all(|&v| v > T::zero());
+    if positive(a) && positive(b) {
         Ok(())
     } else {
         Err(Error::Argument)

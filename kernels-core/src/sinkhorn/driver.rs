@@ -35,6 +35,14 @@ pub trait HalfSteps {
     /// Computes and applies the second update (and the error of the marginal it
     /// matched, at the new pair, where the backend measures it there).
     fn second(&mut self) -> Result<()>;
+
+    /// [`second`](HalfSteps::second), told whether the next iteration checks the
+    /// error (`measure`), so that a backend may skip measuring it otherwise. The
+    /// default ignores the hint.
+    fn second_measured(&mut self, measure: bool) -> Result<()> {
+        let _ = measure;
+        self.second()
+    }
 }
 
 /// Runs the half-steps until the L1 error is at most `tol` at a check, or until
@@ -69,8 +77,9 @@ pub fn iterate(
             }
         }
         steps.apply_first()?;
-        steps.second()?;
-        it += 1;
+        let next = it + 1;
+        steps.second_measured(next >= opts.max_iter || next.is_multiple_of(period))?;
+        it = next;
     }
 }
 
@@ -85,8 +94,9 @@ pub(crate) trait HostSteps<T: Real> {
     /// As [`HalfSteps::apply_first`].
     fn apply_first(&mut self);
 
-    /// As [`HalfSteps::second`]; returns the error of the marginal it matched.
-    fn second(&mut self) -> Result<T>;
+    /// As [`HalfSteps::second`]; returns the error of the marginal it matched when
+    /// `measure` (the next iteration checks it; else it may return zero).
+    fn second(&mut self, measure: bool) -> Result<T>;
 }
 
 /// [`HostSteps`] with the two errors of the latest half-steps kept for
@@ -124,7 +134,11 @@ impl<S: HostSteps<T>, T: Real> HalfSteps for Measured<S, T> {
     }
 
     fn second(&mut self) -> Result<()> {
-        self.second_error = self.steps.second()?;
+        self.second_measured(true)
+    }
+
+    fn second_measured(&mut self, measure: bool) -> Result<()> {
+        self.second_error = self.steps.second(measure)?;
         Ok(())
     }
 }

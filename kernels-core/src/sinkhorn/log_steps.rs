@@ -133,6 +133,12 @@ pub fn fused_scratch_len(n: usize, m: usize) -> Result<usize> {
 /// `col_sums += (a_i / r_i) E_i` from cache. Finish the g-update with
 /// [`col_lse_from_sums`].
 ///
+/// `exponent` scales the log-sum-exp in the update: `f_new_i = eps (log a_i -
+/// exponent L_i)`. It is 1 for balanced transport; unbalanced transport with a KL
+/// penalty `reg_m` on the row marginal uses `reg_m / (reg_m + eps)` (then the plan row
+/// at `f_new` is `exp((f_new_i - f_i) / eps) E_i`). With 1 the arithmetic is exactly
+/// the balanced update's.
+///
 /// The rescaling is used only while it keeps the terms' accuracy: `r_i` usable (see
 /// [`row_lse_shifted`]) and `a_i / r_i <= 1 / epsilon`, so that a term that lost
 /// bits to underflow in `E` stays within a rounding of the column sums that
@@ -157,6 +163,7 @@ pub fn f_update_fused<T: Real, P: SinkhornKernels<T>>(
     a: &[T],
     log_a: &[T],
     eps: T,
+    exponent: T,
     measure: bool,
     g_scaled: &mut [T],
     f_new: &mut [T],
@@ -176,7 +183,7 @@ pub fn f_update_fused<T: Real, P: SinkhornKernels<T>>(
         tiles,
         |rows, f_new, sums, row| {
             fused_rows::<T, P>(
-                c, rows, f, a, log_a, eps, measure, g_scaled, f_new, sums, row,
+                c, rows, f, a, log_a, eps, exponent, measure, g_scaled, f_new, sums, row,
             )
         },
     )
@@ -192,6 +199,7 @@ fn fused_rows<T: Real, P: SinkhornKernels<T>>(
     a: &[T],
     log_a: &[T],
     eps: T,
+    exponent: T,
     measure: bool,
     g_scaled: &[T],
     f_new: &mut [T],
@@ -220,8 +228,12 @@ fn fused_rows<T: Real, P: SinkhornKernels<T>>(
             let marginal = if exact { r } else { (shift + l).exp() };
             error = error + (marginal - ai).abs();
         }
-        *fn_i = eps * (la - l);
-        let ratio = ai / r;
+        *fn_i = eps * (la - exponent * l);
+        let ratio = if exponent == T::one() {
+            ai / r
+        } else {
+            ((*fn_i - fi) * inv).exp()
+        };
         if exact && ratio <= max_ratio {
             P::axpy(ratio, row, col_sums);
         } else {
@@ -252,13 +264,20 @@ pub fn col_lse_from_sums<T: Real, P: SinkhornKernels<T>>(
     }
 }
 
-/// The Sinkhorn update from log-sum-exps: `out_k = eps (log w_k - lse_k)`, with
-/// `log_w` holding `log w`. [`Error::Numerical`] (and `out` unspecified) if a
-/// result is not finite.
-pub fn potential_from_lse<T: Real>(eps: T, log_w: &[T], lse: &[T], out: &mut [T]) -> Result<()> {
+/// The Sinkhorn update from log-sum-exps: `out_k = eps (log w_k - exponent lse_k)`,
+/// with `log_w` holding `log w` (`exponent` as in [`f_update_fused`]: 1 for
+/// balanced transport). [`Error::Numerical`] (and `out` unspecified) if a result is
+/// not finite.
+pub fn potential_from_lse<T: Real>(
+    eps: T,
+    exponent: T,
+    log_w: &[T],
+    lse: &[T],
+    out: &mut [T],
+) -> Result<()> {
     let mut finite = true;
     for ((o, &lw), &l) in out.iter_mut().zip(log_w).zip(lse) {
-        *o = eps * (lw - l);
+        *o = eps * (lw - exponent * l);
         finite &= o.is_finite();
     }
     if finite {

@@ -17,6 +17,13 @@
 //!   exponential per entry: each plan row computed for the f-update is rescaled by
 //!   `a_i / r_i` into the column sums of the g-update.
 //!
+//! - [`sinkhorn_unbalanced`]: the marginals as KL penalties (POT's
+//!   `sinkhorn_unbalanced`, `reg_type='kl'`), the log-domain solver with each
+//!   update's log-sum-exp scaled by `reg_m / (reg_m + eps)`.
+//!
+//! - [`sinkhorn_batch`]: many problems of one size in one call, each bit-identical
+//!   to its own [`sinkhorn_log`] call.
+//!
 //! The log-domain half-steps, marginals and plan are public in [`log_steps`] so that
 //! other solvers (Sinkhorn-Newton-Sparse) reuse them.
 //!
@@ -25,6 +32,7 @@
 //! matched by the previous half-step, so a check costs `O(n + m)` extra work, not a
 //! pass over the matrix.
 
+mod batch;
 pub mod check;
 pub mod driver;
 mod kernels;
@@ -33,8 +41,11 @@ mod opts;
 mod scale;
 mod solve_log;
 pub mod tiles;
+mod unbalanced;
 
+pub use batch::{BATCH_SLOTS, batch_work_size, sinkhorn_batch};
 pub use kernels::SinkhornKernels;
 pub use opts::SinkhornOpts;
 pub use scale::{scale, scale_observed, scale_work_size};
 pub use solve_log::{sinkhorn_log, sinkhorn_log_observed, sinkhorn_work_size};
+pub use unbalanced::{UnbalancedOpts, sinkhorn_unbalanced, unbalanced_work_size};

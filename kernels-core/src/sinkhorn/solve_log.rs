@@ -80,19 +80,92 @@ pub fn sinkhorn_log_observed<T: Real, P: SinkhornKernels<T>>(
     work: &mut [u8],
     observe: &mut dyn FnMut(&Report),
 ) -> Result<Report> {
-    let (n, m) = (c.rows(), c.cols());
+    buffers(c, a, b, f, g, plan.as_deref(), work)?;
+    opts.check(true)?;
+    let eps = values(c, a, b, f, g, opts.reg)?;
+    let scheme = Scheme {
+        exponents: [T::one(); 2],
+        stop: Stop::Marginals,
+    };
+    run::<T, P>(exec, c, a, b, eps, opts, scheme, f, g, plan, work, observe)
+}
+
+/// The size checks of the log-domain solvers: [`Error::Dimension`] unless the
+/// vectors and the plan (when given) have the lengths `c` implies,
+/// [`Error::Workspace`] if `work` is shorter than [`sinkhorn_work_size`].
+pub(crate) fn buffers<T: Real>(
+    c: Dense<'_, T>,
+    a: &[T],
+    b: &[T],
+    f: &[T],
+    g: &[T],
+    plan: Option<&[T]>,
+    work: &[u8],
+) -> Result<()> {
     check::dims(c, &[a, f], &[b, g])?;
-    if plan.as_ref().is_some_and(|p| p.len() != c.data().len()) {
+    if plan.is_some_and(|p| p.len() != c.data().len()) {
         return Err(Error::Dimension);
     }
-    if work.len() < sinkhorn_work_size::<T>(n, m)?.bytes() {
+    if work.len() < sinkhorn_work_size::<T>(c.rows(), c.cols())?.bytes() {
         return Err(Error::Workspace);
     }
-    opts.check(true)?;
+    Ok(())
+}
+
+/// The value checks of one balanced problem, after the size and option checks:
+/// [`Error::NonFinite`], then [`Error::Argument`] (marginals), then
+/// [`Error::Numerical`] (`max|C| / reg` overflowing). Returns `eps`.
+pub(crate) fn values<T: Real>(
+    c: Dense<'_, T>,
+    a: &[T],
+    b: &[T],
+    f: &[T],
+    g: &[T],
+    reg: f64,
+) -> Result<T> {
     check::finite(&[c.data(), a, b, f, g])?;
     check::marginals(a, b)?;
-    let eps = check::regularisation(c, opts.reg)?;
+    check::regularisation(c, reg)
+}
 
+/// What the error measured at a check is.
+#[derive(Clone, Copy, PartialEq)]
+pub(crate) enum Stop {
+    /// `||P 1 - a||_1 + ||P^T 1 - b||_1` at the current pair.
+    Marginals,
+    /// `(max_i |df_i| + max_j |dg_j|) / (2 eps)`: the change of the potentials in the
+    /// last iteration.
+    Change,
+}
+
+/// The update rule and the stopping measure of a log-domain run.
+#[derive(Clone, Copy)]
+pub(crate) struct Scheme<T> {
+    /// The exponents of the f- and g-updates (see
+    /// [`f_update_fused`]): 1 and 1 for balanced transport.
+    pub(crate) exponents: [T; 2],
+    pub(crate) stop: Stop,
+}
+
+/// The log-domain iteration on validated arguments (`work` at least
+/// [`sinkhorn_work_size`], `eps` from [`check::regularisation`]), then the cost and the
+/// plan.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn run<T: Real, P: SinkhornKernels<T>>(
+    exec: &impl Exec,
+    c: Dense<'_, T>,
+    a: &[T],
+    b: &[T],
+    eps: T,
+    opts: &SinkhornOpts,
+    scheme: Scheme<T>,
+    f: &mut [T],
+    g: &mut [T],
+    plan: Option<&mut [T]>,
+    work: &mut [u8],
+    observe: &mut dyn FnMut(&Report),
+) -> Result<Report> {
+    let (n, m) = (c.rows(), c.cols());
     let mut ws = Workspace::new(work);
     let log_a = ws.take::<T>(n)?;
     let log_b = ws.take::<T>(m)?;
@@ -108,6 +181,8 @@ pub fn sinkhorn_log_observed<T: Real, P: SinkhornKernels<T>>(
         exec,
         c,
         eps,
+        scheme,
+        change: [T::zero(); 2],
         a,
         b,
         log_a,
@@ -131,6 +206,10 @@ struct LogSteps<'a, T, P, E> {
     exec: &'a E,
     c: Dense<'a, T>,
     eps: T,
+    scheme: Scheme<T>,
+    /// Under [`Stop::Change`], half the largest change of `f` and of `g` in the last
+    /// iteration, in units of `eps`.
+    change: [T; 2],
     a: &'a [T],
     b: &'a [T],
     log_a: &'a [T],
@@ -152,6 +231,7 @@ struct LogSteps<'a, T, P, E> {
 
 impl<T: Real, P: SinkhornKernels<T>, E: Exec> HostSteps<T> for LogSteps<'_, T, P, E> {
     fn first(&mut self, measure: bool) -> Result<T> {
+        let marginals = self.scheme.stop == Stop::Marginals;
         let (error, finite) = f_update_fused::<T, P>(
             self.exec,
             self.c,
@@ -160,25 +240,29 @@ impl<T: Real, P: SinkhornKernels<T>, E: Exec> HostSteps<T> for LogSteps<'_, T, P
             self.a,
             self.log_a,
             self.eps,
-            measure,
+            self.scheme.exponents[0],
+            measure && marginals,
             self.g_scaled,
             self.f_next,
             self.col_sum,
             self.col_max,
             self.tiles,
         );
-        if finite {
-            Ok(error)
-        } else {
-            Err(Error::Numerical)
+        match (finite, marginals) {
+            (false, _) => Err(Error::Numerical),
+            (true, true) => Ok(error),
+            (true, false) => Ok(self.change[0]),
         }
     }
 
     fn apply_first(&mut self) {
+        if self.scheme.stop == Stop::Change {
+            self.change[0] = half_change(self.eps, self.f, self.f_next);
+        }
         self.f.copy_from_slice(self.f_next);
     }
 
-    fn second(&mut self) -> Result<T> {
+    fn second(&mut self, measure: bool) -> Result<T> {
         col_lse_from_sums::<T, P>(
             self.c,
             self.f,
@@ -187,8 +271,31 @@ impl<T: Real, P: SinkhornKernels<T>, E: Exec> HostSteps<T> for LogSteps<'_, T, P
             self.col_max,
             self.col_sum,
         );
-        potential_from_lse(self.eps, self.log_b, self.col_max, self.col_sum)?;
+        potential_from_lse(
+            self.eps,
+            self.scheme.exponents[1],
+            self.log_b,
+            self.col_max,
+            self.col_sum,
+        )?;
+        if self.scheme.stop == Stop::Change {
+            self.change[1] = half_change(self.eps, self.g, self.col_sum);
+        }
         self.g.copy_from_slice(self.col_sum);
-        Ok(marginal_error(self.eps, self.g, self.col_max, self.b))
+        Ok(match self.scheme.stop {
+            // One scalar exponential per column: only when a check follows.
+            Stop::Marginals if measure => marginal_error(self.eps, self.g, self.col_max, self.b),
+            Stop::Marginals => T::zero(),
+            Stop::Change => self.change[1],
+        })
     }
+}
+
+/// `max_k |new_k - old_k| / (2 eps)`.
+fn half_change<T: Real>(eps: T, old: &[T], new: &[T]) -> T {
+    let max = old
+        .iter()
+        .zip(new)
+        .fold(T::zero(), |mx, (&o, &n)| mx.max((n - o).abs()));
+    max / (eps + eps)
 }

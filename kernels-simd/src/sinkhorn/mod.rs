@@ -6,7 +6,10 @@ pub(crate) mod kernels;
 pub(crate) mod passes;
 
 use kernels_core::sinkhorn::{self as core_sinkhorn, SinkhornKernels};
-pub use kernels_core::sinkhorn::{SinkhornOpts, scale_work_size, sinkhorn_work_size};
+pub use kernels_core::sinkhorn::{
+    SinkhornOpts, UnbalancedOpts, batch_work_size, scale_work_size, sinkhorn_work_size,
+    unbalanced_work_size,
+};
 use kernels_core::{Dense, Real, Report, Result};
 
 use crate::Simd;
@@ -90,5 +93,89 @@ where
         g,
         plan,
         work,
+    )
+}
+
+/// Unbalanced entropic optimal transport (KL penalties on the marginals, POT's
+/// `sinkhorn_unbalanced` with `reg_type='kl'`) by log-domain Sinkhorn iterations
+/// ([`kernels_core::sinkhorn::sinkhorn_unbalanced`] on the SIMD kernels).
+///
+/// ```
+/// use kernels_core::Dense;
+/// use kernels_simd::sinkhorn::{UnbalancedOpts, sinkhorn_unbalanced, unbalanced_work_size};
+///
+/// // One unit of mass against two: with penalty reg_m on each side, the plan's mass
+/// // settles between them.
+/// let c = [0.0, 1.0, 1.0, 0.0];
+/// let (a, b) = ([0.5, 0.5], [1.0, 1.0]);
+/// let (mut f, mut g, mut plan) = ([0.0; 2], [0.0; 2], [0.0; 4]);
+/// let mut work = vec![0u8; unbalanced_work_size::<f64>(2, 2)?.bytes()];
+/// let opts = UnbalancedOpts::default().reg(0.1).reg_m(1.0).tol(1e-12);
+/// let c = Dense::new(&c, 2, 2)?;
+/// let rep = sinkhorn_unbalanced(c, &a, &b, &opts, &mut f, &mut g, Some(&mut plan), &mut work)?;
+/// assert!(rep.converged);
+/// let mass: f64 = plan.iter().sum();
+/// assert!(mass > 1.0 && mass < 2.0);
+/// # Ok::<(), kernels_core::Error>(())
+/// ```
+#[allow(clippy::too_many_arguments)]
+pub fn sinkhorn_unbalanced<T: Real>(
+    c: Dense<'_, T>,
+    a: &[T],
+    b: &[T],
+    opts: &UnbalancedOpts,
+    f: &mut [T],
+    g: &mut [T],
+    plan: Option<&mut [T]>,
+    work: &mut [u8],
+) -> Result<Report>
+where
+    Simd: SinkhornKernels<T>,
+{
+    core_sinkhorn::sinkhorn_unbalanced::<T, Simd>(
+        &crate::DefaultExec::default(),
+        c,
+        a,
+        b,
+        opts,
+        f,
+        g,
+        plan,
+        work,
+    )
+}
+
+/// A batch of log-domain Sinkhorn problems of one size, each bit-identical to its own
+/// [`sinkhorn_log`] call, the problems spread over the thread pool
+/// ([`kernels_core::sinkhorn::sinkhorn_batch`] on the SIMD kernels). Returns whether
+/// every problem converged.
+#[allow(clippy::too_many_arguments)]
+pub fn sinkhorn_batch<T: Real>(
+    dims: (usize, usize, usize),
+    c: &[T],
+    a: &[T],
+    b: &[T],
+    opts: &SinkhornOpts,
+    f: &mut [T],
+    g: &mut [T],
+    plan: Option<&mut [T]>,
+    work: &mut [u8],
+    reports: Option<&mut [Report]>,
+) -> Result<bool>
+where
+    Simd: SinkhornKernels<T>,
+{
+    core_sinkhorn::sinkhorn_batch::<T, Simd, Report>(
+        &crate::DefaultExec::default(),
+        dims,
+        c,
+        a,
+        b,
+        opts,
+        f,
+        g,
+        plan,
+        work,
+        reports,
     )
 }

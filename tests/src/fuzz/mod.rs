@@ -48,6 +48,14 @@ pub const TARGETS: &[Target] = &[
         check: sinkhorn::sinkhorn,
     },
     Target {
+        name: "sinkhorn_batch",
+        check: sinkhorn::batch,
+    },
+    Target {
+        name: "sinkhorn_unbalanced",
+        check: sinkhorn::unbalanced,
+    },
+    Target {
         name: "sns",
         check: sns::sns,
     },

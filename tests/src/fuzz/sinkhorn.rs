@@ -1,13 +1,14 @@
-//! Matrix scaling and log-domain Sinkhorn through their C entry points
-//! (`kn_scale_*`, `kn_sinkhorn_*` and their workspace queries) with hostile arguments.
+//! Matrix scaling, log-domain Sinkhorn and unbalanced Sinkhorn through their C entry
+//! points (`kn_scale_*`, `kn_sinkhorn_*`, `kn_sinkhorn_unbalanced_*` and their
+//! workspace queries) with hostile arguments.
 
 use super::hostile::{
-    Bytes, Expect, Sign, bits, canary, fits, non_finite, product, ptr, ptr_mut, untouched,
+    Bytes, Expect, Mix, Sign, bits, canary, fits, non_finite, product, ptr, ptr_mut, untouched,
 };
 use core::ffi::c_void;
 use kernels::{
     KN_ERR_ARGUMENT, KN_ERR_DIMENSION, KN_ERR_NUMERICAL, KN_ERR_WORKSPACE, KN_NOT_CONVERGED, KN_OK,
-    kn_report, kn_sinkhorn_opts, kn_status,
+    kn_report, kn_sinkhorn_opts, kn_status, kn_unbalanced_opts,
 };
 use kernels_core::Real;
 
@@ -19,13 +20,37 @@ use kernels_core::Real;
 pub fn sinkhorn(data: &[u8]) {
     let mut b = Bytes::new(data);
     match b.byte() % 6 {
-        0 => solve::<f32>(&mut b, false),
-        1 => solve::<f64>(&mut b, false),
-        2 => solve::<f32>(&mut b, true),
-        3 => solve::<f64>(&mut b, true),
-        4 => query(&mut b, false),
-        _ => query(&mut b, true),
+        0 => solve::<f32>(&mut b, Mode::Scale),
+        1 => solve::<f64>(&mut b, Mode::Scale),
+        2 => solve::<f32>(&mut b, Mode::Log),
+        3 => solve::<f64>(&mut b, Mode::Log),
+        4 => query(&mut b, Mode::Scale),
+        _ => query(&mut b, Mode::Log),
     }
+}
+
+/// One call of `kn_sinkhorn_unbalanced_*` or its workspace query, chosen by the first
+/// byte, with the checks of [`sinkhorn`] and the unbalanced rules: a penalty negative
+/// or NaN is an argument error, and the marginals' sums must agree only when both
+/// penalties are infinite.
+pub fn unbalanced(data: &[u8]) {
+    let mut b = Bytes::new(data);
+    match b.byte() % 3 {
+        0 => solve::<f32>(&mut b, Mode::Unbalanced),
+        1 => solve::<f64>(&mut b, Mode::Unbalanced),
+        _ => query(&mut b, Mode::Unbalanced),
+    }
+}
+
+/// Which entry point a call goes to.
+#[derive(Clone, Copy, PartialEq)]
+enum Mode {
+    /// `kn_scale_*`.
+    Scale,
+    /// `kn_sinkhorn_*`.
+    Log,
+    /// `kn_sinkhorn_unbalanced_*`.
+    Unbalanced,
 }
 
 /// The element types, with their C entry points.
@@ -33,16 +58,18 @@ trait Elem: Real {
     /// Relative tolerance of the equal-sums rule.
     const SUM_REL: f64;
 
-    /// `kn_scale_*` (`log` false) or `kn_sinkhorn_*` (`out2` is the plan).
+    /// The entry point of `mode` (`uopts` are the options of the unbalanced one,
+    /// `opts` of the others).
     #[allow(clippy::too_many_arguments)]
     unsafe fn call(
-        log: bool,
+        mode: Mode,
         n: usize,
         m: usize,
         mat: *const Self,
         a: *const Self,
         b: *const Self,
         opts: *const kn_sinkhorn_opts,
+        uopts: *const kn_unbalanced_opts,
         x: *mut Self,
         y: *mut Self,
         plan: *mut Self,
@@ -53,18 +80,19 @@ trait Elem: Real {
 }
 
 macro_rules! elem {
-    ($t:ty, $rel:expr, $scale:ident, $log:ident) => {
+    ($t:ty, $rel:expr, $scale:ident, $log:ident, $unbalanced:ident) => {
         impl Elem for $t {
             const SUM_REL: f64 = $rel;
 
             unsafe fn call(
-                log: bool,
+                mode: Mode,
                 n: usize,
                 m: usize,
                 mat: *const Self,
                 a: *const Self,
                 b: *const Self,
                 opts: *const kn_sinkhorn_opts,
+                uopts: *const kn_unbalanced_opts,
                 x: *mut Self,
                 y: *mut Self,
                 plan: *mut Self,
@@ -75,34 +103,52 @@ macro_rules! elem {
                 // SAFETY: forwarded: the caller passes real buffers of the claimed
                 // lengths or NULL.
                 unsafe {
-                    if log {
-                        kernels::$log(n, m, mat, a, b, opts, x, y, plan, work, work_bytes, rep)
-                    } else {
-                        kernels::$scale(n, m, mat, a, b, opts, x, y, work, work_bytes, rep)
+                    match mode {
+                        Mode::Log => {
+                            kernels::$log(n, m, mat, a, b, opts, x, y, plan, work, work_bytes, rep)
+                        }
+                        Mode::Unbalanced => kernels::$unbalanced(
+                            n, m, mat, a, b, uopts, x, y, plan, work, work_bytes, rep,
+                        ),
+                        Mode::Scale => {
+                            kernels::$scale(n, m, mat, a, b, opts, x, y, work, work_bytes, rep)
+                        }
                     }
                 }
             }
         }
     };
 }
-elem!(f32, 1e-6, kn_scale_f32, kn_sinkhorn_f32);
-elem!(f64, 1e-12, kn_scale_f64, kn_sinkhorn_f64);
+elem!(
+    f32,
+    1e-6,
+    kn_scale_f32,
+    kn_sinkhorn_f32,
+    kn_sinkhorn_unbalanced_f32
+);
+elem!(
+    f64,
+    1e-12,
+    kn_scale_f64,
+    kn_sinkhorn_f64,
+    kn_sinkhorn_unbalanced_f64
+);
 
-/// The workspace query of `kn_sinkhorn_*` (`log`) or `kn_scale_*`.
-fn work_bytes(log: bool, n: usize, m: usize, bytes: *mut usize) -> kn_status {
+/// The workspace query of `mode`'s entry point.
+fn work_bytes(mode: Mode, n: usize, m: usize, bytes: *mut usize) -> kn_status {
     // SAFETY: `bytes` is NULL or points to a live usize.
     unsafe {
-        if log {
-            kernels::kn_sinkhorn_work_bytes(n, m, bytes)
-        } else {
-            kernels::kn_scale_work_bytes(n, m, bytes)
+        match mode {
+            Mode::Log => kernels::kn_sinkhorn_work_bytes(n, m, bytes),
+            Mode::Unbalanced => kernels::kn_sinkhorn_unbalanced_work_bytes(n, m, bytes),
+            Mode::Scale => kernels::kn_scale_work_bytes(n, m, bytes),
         }
     }
 }
 
 /// The query's rules: NULL `bytes`; zero sizes, or arrays of `n` and `m` doubles
 /// whose byte length overflows.
-fn query(b: &mut Bytes<'_>, log: bool) {
+fn query(b: &mut Bytes<'_>, mode: Mode) {
     let (n, m) = (b.size(12), b.size(12));
     let null = b.chance(40);
     let mut bytes = 0xA5A5_A5A5usize;
@@ -111,7 +157,7 @@ fn query(b: &mut Bytes<'_>, log: bool) {
     } else {
         &raw mut bytes
     };
-    let status = work_bytes(log, n, m, p);
+    let status = work_bytes(mode, n, m, p);
     let mut e = Expect::new(&[KN_OK]);
     e.null(null, "bytes");
     e.fault(
@@ -131,8 +177,9 @@ fn relative_gap(sa: f64, sb: f64) -> f64 {
     (sa - sb).abs() / sa.max(sb)
 }
 
-/// One call of `kn_scale_*` or `kn_sinkhorn_*`.
-fn solve<T: Elem>(b: &mut Bytes<'_>, log: bool) {
+/// One call of `mode`'s entry point.
+fn solve<T: Elem>(b: &mut Bytes<'_>, mode: Mode) {
+    let log = mode != Mode::Scale;
     let (n, m) = (b.size(10), b.size(10));
     let nm = product(&[n, m]);
     let opts = kn_sinkhorn_opts {
@@ -146,6 +193,26 @@ fn solve<T: Elem>(b: &mut Bytes<'_>, log: bool) {
             0..=7 => u32::MAX,
             x => u32::from(x % 5),
         },
+        ..Default::default()
+    };
+    // Penalties: out of range, infinite (a hard marginal), or ordinary.
+    let mut penalty = || match b.byte() % 4 {
+        0 => b.option(),
+        1 => f64::INFINITY,
+        _ => 0.1 + f64::from(b.byte()) / 32.0,
+    };
+    let (reg_m1, reg_m2) = if mode == Mode::Unbalanced {
+        (penalty(), penalty())
+    } else {
+        (f64::INFINITY, f64::INFINITY)
+    };
+    let uopts = kn_unbalanced_opts {
+        reg: opts.reg,
+        reg_m1,
+        reg_m2,
+        tol: opts.tol,
+        max_iter: opts.max_iter,
+        check_every: opts.check_every,
         ..Default::default()
     };
     let mix = b.mix();
@@ -179,7 +246,7 @@ fn solve<T: Elem>(b: &mut Bytes<'_>, log: bool) {
     let null = |i: u32| nulls & (1 << i) != 0;
 
     let mut need = 0usize;
-    let need = (work_bytes(log, n, m, &raw mut need) == KN_OK).then_some(need);
+    let need = (work_bytes(mode, n, m, &raw mut need) == KN_OK).then_some(need);
     let mut work = b.work(need);
     let mut rep = canary_report();
     let rep_before = report_bits(&rep);
@@ -210,7 +277,7 @@ fn solve<T: Elem>(b: &mut Bytes<'_>, log: bool) {
     // point to live structs.
     let status = unsafe {
         T::call(
-            log,
+            mode,
             n,
             m,
             ptr(&mat, null(0)),
@@ -220,6 +287,11 @@ fn solve<T: Elem>(b: &mut Bytes<'_>, log: bool) {
                 core::ptr::null()
             } else {
                 &raw const opts
+            },
+            if null(3) {
+                core::ptr::null()
+            } else {
+                &raw const uopts
             },
             x_ptr,
             ptr_mut(&mut y, null(5)),
@@ -246,10 +318,10 @@ fn solve<T: Elem>(b: &mut Bytes<'_>, log: bool) {
     e.fault(!dims_ok, KN_ERR_DIMENSION, "sizes");
     // The query serves both types (the larger size); a type that needs less may
     // accept less than the query.
-    let own_need = if log {
-        kernels_core::sinkhorn::sinkhorn_work_size::<T>(n, m)
-    } else {
-        kernels_core::sinkhorn::scale_work_size::<T>(n, m)
+    let own_need = match mode {
+        Mode::Log => kernels_core::sinkhorn::sinkhorn_work_size::<T>(n, m),
+        Mode::Unbalanced => kernels_core::sinkhorn::unbalanced_work_size::<T>(n, m),
+        Mode::Scale => kernels_core::sinkhorn::scale_work_size::<T>(n, m),
     }
     .map(|s| s.bytes());
     let short = |nb: usize| dims_ok && work.bytes() < nb;
@@ -267,6 +339,14 @@ fn solve<T: Elem>(b: &mut Bytes<'_>, log: bool) {
         KN_ERR_ARGUMENT,
         "options",
     );
+    // Written so that NaN is out of range.
+    let penalty_ok = |r: f64| r >= 0.0;
+    e.fault(
+        !penalty_ok(reg_m1) || !penalty_ok(reg_m2),
+        KN_ERR_ARGUMENT,
+        "penalty negative or NaN",
+    );
+    let balanced = reg_m1 == f64::INFINITY && reg_m2 == f64::INFINITY;
     e.fault(alias, KN_ERR_ARGUMENT, "output overlaps an input");
     if dims_ok {
         let x_seen = if alias { &a } else { &x };
@@ -292,7 +372,9 @@ fn solve<T: Elem>(b: &mut Bytes<'_>, log: bool) {
             "marginal not positive",
         );
         let (sa, sb) = (sum(&a), sum(&bm));
-        if sa.is_finite() && sb.is_finite() {
+        if !balanced {
+            // Unbalanced: the sums may differ.
+        } else if sa.is_finite() && sb.is_finite() {
             let gap = relative_gap(sa, sb);
             e.fault(gap > 2.0 * T::SUM_REL, KN_ERR_ARGUMENT, "unequal sums");
             e.either(gap > 0.5 * T::SUM_REL, KN_ERR_ARGUMENT);
@@ -309,7 +391,12 @@ fn solve<T: Elem>(b: &mut Bytes<'_>, log: bool) {
         } else {
             zero_line(&mat, n, m)
         };
-    let argument_error = e.judge(status, if log { "sinkhorn" } else { "scale" });
+    let name = match mode {
+        Mode::Log => "sinkhorn",
+        Mode::Unbalanced => "sinkhorn_unbalanced",
+        Mode::Scale => "scale",
+    };
+    let argument_error = e.judge(status, name);
     if refused && !argument_error {
         assert_eq!(
             status, KN_ERR_NUMERICAL,
@@ -381,4 +468,291 @@ fn report_bits(r: &kn_report) -> Vec<u8> {
         r.value.to_bits(),
         r.converged as u64,
     ])
+}
+
+/// The batch entry points, with their single-problem counterparts.
+trait BatchElem: Elem {
+    /// `kn_sinkhorn_batch_*`.
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn batch(
+        batch: usize,
+        n: usize,
+        m: usize,
+        c: *const Self,
+        a: *const Self,
+        b: *const Self,
+        opts: *const kn_sinkhorn_opts,
+        f: *mut Self,
+        g: *mut Self,
+        plan: *mut Self,
+        work: *mut c_void,
+        work_bytes: usize,
+        reps: *mut kn_report,
+    ) -> kn_status;
+}
+
+impl BatchElem for f32 {
+    unsafe fn batch(
+        batch: usize,
+        n: usize,
+        m: usize,
+        c: *const Self,
+        a: *const Self,
+        b: *const Self,
+        opts: *const kn_sinkhorn_opts,
+        f: *mut Self,
+        g: *mut Self,
+        plan: *mut Self,
+        work: *mut c_void,
+        work_bytes: usize,
+        reps: *mut kn_report,
+    ) -> kn_status {
+        // SAFETY: forwarded.
+        unsafe {
+            kernels::kn_sinkhorn_batch_f32(
+                batch, n, m, c, a, b, opts, f, g, plan, work, work_bytes, reps,
+            )
+        }
+    }
+}
+
+impl BatchElem for f64 {
+    unsafe fn batch(
+        batch: usize,
+        n: usize,
+        m: usize,
+        c: *const Self,
+        a: *const Self,
+        b: *const Self,
+        opts: *const kn_sinkhorn_opts,
+        f: *mut Self,
+        g: *mut Self,
+        plan: *mut Self,
+        work: *mut c_void,
+        work_bytes: usize,
+        reps: *mut kn_report,
+    ) -> kn_status {
+        // SAFETY: forwarded.
+        unsafe {
+            kernels::kn_sinkhorn_batch_f64(
+                batch, n, m, c, a, b, opts, f, g, plan, work, work_bytes, reps,
+            )
+        }
+    }
+}
+
+/// One call of `kn_sinkhorn_batch_*` or its workspace query, chosen by the first
+/// byte. Asserts the status rules (a fault in any problem refuses the whole batch,
+/// nothing written), and after an accepted call that every problem is bit for bit
+/// what its own `kn_sinkhorn_*` call gives (potentials, plan, report, status).
+pub fn batch(data: &[u8]) {
+    let mut b = Bytes::new(data);
+    match b.byte() % 3 {
+        0 => solve_batch::<f32>(&mut b),
+        1 => solve_batch::<f64>(&mut b),
+        _ => {
+            let (k, n, m) = (b.size(12), b.size(12), b.size(12));
+            let mut bytes = 0xA5A5_A5A5usize;
+            let null = b.chance(40);
+            let p = if null {
+                core::ptr::null_mut()
+            } else {
+                &raw mut bytes
+            };
+            // SAFETY: `p` is NULL or a live usize.
+            let status = unsafe { kernels::kn_sinkhorn_batch_work_bytes(k, n, m, p) };
+            let mut e = Expect::new(&[KN_OK]);
+            e.null(null, "bytes");
+            let fits_all = fits::<f64>(product(&[k, n, m]));
+            e.fault(
+                k == 0 || n == 0 || m == 0 || !fits_all,
+                KN_ERR_DIMENSION,
+                "sizes",
+            );
+            if e.judge(status, "batch work_bytes") {
+                assert_eq!(bytes, 0xA5A5_A5A5, "bytes written on failure");
+            }
+        }
+    }
+}
+
+fn solve_batch<T: BatchElem>(b: &mut Bytes<'_>) {
+    let (k, n, m) = (b.size(5), b.size(6), b.size(6));
+    let (kn, km, knm) = (product(&[k, n]), product(&[k, m]), product(&[k, n, m]));
+    let opts = kn_sinkhorn_opts {
+        reg: b.option(),
+        tol: b.option(),
+        max_iter: u32::from(b.byte() % 40),
+        check_every: u32::from(b.byte() % 5),
+        ..Default::default()
+    };
+    let mix = b.mix();
+    let mat: Vec<T> = b.values(knm, mix, Sign::Any);
+    let a: Vec<T> = b.values(kn, mix, Sign::Positive);
+    let mut bm: Vec<T> = b.values(km, mix, Sign::Positive);
+    if b.chance(220) && n > 0 && m > 0 {
+        // Each problem's sums equal, up to rounding.
+        for (ap, bp) in a.chunks(n).zip(bm.chunks_mut(m)) {
+            let (sa, sb) = (sum(ap), sum(bp));
+            for x in bp {
+                *x = T::of(x.to_f64_lossless() * sa / sb);
+            }
+        }
+    }
+    let mut f: Vec<T> = b.values(kn, Mix::Tame, Sign::Any);
+    let mut g: Vec<T> = canary(km);
+    g.fill(T::zero());
+    let mut plan: Vec<T> = canary(knm);
+    // Reports only where `k` is small enough to allocate (a huge `k` is refused
+    // before any pointer is used).
+    let mut reps = vec![canary_report(); k.min(5)];
+    let with_plan = b.chance(160);
+    let with_reps = b.chance(160) && k <= 5;
+    let nulls = b.nulls(6);
+    let null = |i: u32| nulls & (1 << i) != 0;
+    let mut need = 0usize;
+    // SAFETY: `need` is a live usize.
+    let need = (unsafe { kernels::kn_sinkhorn_batch_work_bytes(k, n, m, &raw mut need) } == KN_OK)
+        .then_some(need);
+    let mut work = b.work(need);
+    let f_start = f.clone();
+    let before = (bits(&f), bits(&g), bits(&plan));
+    let reps_before: Vec<Vec<u8>> = reps.iter().map(report_bits).collect();
+    // SAFETY: every pointer is NULL or a live buffer of the length k, n and m imply
+    // (a one-element stand-in only where that length cannot exist).
+    let status = unsafe {
+        T::batch(
+            k,
+            n,
+            m,
+            ptr(&mat, null(0)),
+            ptr(&a, null(1)),
+            ptr(&bm, null(2)),
+            if null(3) {
+                core::ptr::null()
+            } else {
+                &raw const opts
+            },
+            ptr_mut(&mut f, null(4)),
+            ptr_mut(&mut g, null(5)),
+            if with_plan {
+                plan.as_mut_ptr()
+            } else {
+                core::ptr::null_mut()
+            },
+            work.ptr(),
+            work.bytes(),
+            if with_reps {
+                reps.as_mut_ptr()
+            } else {
+                core::ptr::null_mut()
+            },
+        )
+    };
+    let mut e = Expect::new(&[KN_OK, KN_NOT_CONVERGED, KN_ERR_NUMERICAL]);
+    e.null((0..6).any(null), "a required pointer");
+    e.null(work.null_fault(), "work");
+    let dims_ok = k > 0 && n > 0 && m > 0 && fits::<T>(knm);
+    e.fault(!dims_ok, KN_ERR_DIMENSION, "sizes");
+    let own = kernels_core::sinkhorn::batch_work_size::<T>(k, n, m).map(|s| s.bytes());
+    let short = |nb: usize| dims_ok && work.bytes() < nb;
+    e.fault(own.is_ok_and(short), KN_ERR_WORKSPACE, "short workspace");
+    e.either(need.is_some_and(short), KN_ERR_WORKSPACE);
+    let reg_ok = opts.reg > 0.0 && opts.reg.is_finite();
+    // Written so that NaN is out of range.
+    let tol_ok = opts.tol > 0.0;
+    e.fault(
+        !tol_ok || opts.max_iter == 0 || !reg_ok,
+        KN_ERR_ARGUMENT,
+        "options",
+    );
+    if dims_ok {
+        for (arr, name) in [(&mat, "C"), (&a, "a"), (&bm, "b"), (&f, "f")] {
+            e.finite(arr, name);
+        }
+        for (ap, bp) in a.chunks(n).zip(bm.chunks(m)) {
+            let positive = |v: &[T]| v.iter().all(|&t| t > T::zero());
+            e.fault(
+                !positive(ap) || !positive(bp),
+                KN_ERR_ARGUMENT,
+                "not positive",
+            );
+            let gap = relative_gap(sum(ap), sum(bp));
+            e.fault(gap > 2.0 * T::SUM_REL, KN_ERR_ARGUMENT, "unequal sums");
+            // NaN sums (infinite values) may be refused either way.
+            e.either(gap.is_nan() || gap > 0.5 * T::SUM_REL, KN_ERR_ARGUMENT);
+        }
+    }
+    // A problem whose max|C| / reg overflows is refused (KN_ERR_NUMERICAL, nothing
+    // written) when it is checked: before or after another problem's fault.
+    let refused = dims_ok && reg_ok && {
+        let eps = T::of(opts.reg);
+        let c_max = mat.iter().fold(T::zero(), |mx, v| mx.max(v.abs()));
+        !((c_max / eps).is_finite() && eps.recip().is_finite())
+    };
+    e.either(refused, KN_ERR_NUMERICAL);
+    let valid = e.is_valid();
+    let argument_error = e.judge(status, "sinkhorn_batch");
+    if refused && valid && !argument_error {
+        assert_eq!(
+            status, KN_ERR_NUMERICAL,
+            "a problem refused before iterating"
+        );
+    }
+    if argument_error || refused {
+        untouched("f", &before.0, &bits(&f));
+        untouched("g", &before.1, &bits(&g));
+        untouched("plan", &before.2, &bits(&plan));
+        for (r, rb) in reps.iter().zip(&reps_before) {
+            untouched("report", rb, &report_bits(r));
+        }
+        return;
+    }
+    // Each problem against its own call.
+    let nm = n * m;
+    let mut one = vec![
+        0u8;
+        kernels_core::sinkhorn::sinkhorn_work_size::<T>(n, m)
+            .unwrap()
+            .bytes()
+    ];
+    let mut want_status = KN_OK;
+    for p in 0..k {
+        let mut fp = f_start[p * n..(p + 1) * n].to_vec();
+        let mut gp = vec![T::zero(); m];
+        let mut pp = vec![T::zero(); nm];
+        let mut rp = kn_report::default();
+        // SAFETY: live buffers of one problem's lengths.
+        let s = unsafe {
+            T::call(
+                Mode::Log,
+                n,
+                m,
+                mat[p * nm..].as_ptr(),
+                a[p * n..].as_ptr(),
+                bm[p * m..].as_ptr(),
+                &raw const opts,
+                core::ptr::null(),
+                fp.as_mut_ptr(),
+                gp.as_mut_ptr(),
+                pp.as_mut_ptr(),
+                one.as_mut_ptr().cast(),
+                one.len(),
+                &raw mut rp,
+            )
+        };
+        assert!(s == KN_OK || s == KN_NOT_CONVERGED || s == KN_ERR_NUMERICAL);
+        if want_status != KN_ERR_NUMERICAL && s != KN_OK {
+            want_status = s;
+        }
+        assert_eq!(bits(&fp), bits(&f[p * n..(p + 1) * n]), "f of problem {p}");
+        assert_eq!(bits(&gp), bits(&g[p * m..(p + 1) * m]), "g of problem {p}");
+        if with_plan && s != KN_ERR_NUMERICAL {
+            assert_eq!(bits(&pp), bits(&plan[p * nm..(p + 1) * nm]), "plan {p}");
+        }
+        if with_reps && s != KN_ERR_NUMERICAL {
+            assert_eq!(report_bits(&rp), report_bits(&reps[p]), "report {p}");
+        }
+    }
+    assert_eq!(status, want_status, "batch status vs the separate calls'");
 }

@@ -1,0 +1,219 @@
+//! Batches of independent transport problems of one size.
+//!
+//! Problem `p` of a batch is exactly the call [`sinkhorn_log`](super::sinkhorn_log)
+//! would make on its slices: the same validation and the same iteration
+//! ([`run`] on one problem, row tiles fixed by `n`), so its potentials, plan and
+//! report are bit-identical to a separate call's. What the batch saves is per-call
+//! work: one workspace and one option check for all problems, and the problems spread
+//! over the executor (threads in `std` builds) in fixed contiguous runs, each run with
+//! its own piece of the workspace.
+
+use super::solve_log::{Scheme, Stop, run, sinkhorn_work_size, values};
+use super::{SinkhornKernels, SinkhornOpts, check};
+use crate::{Dense, Error, Exec, Real, Report, Result, Sequential, WorkspaceSize};
+use crate::{checked_product, tiles_per_slot};
+
+/// Runs of problems (each with its own workspace piece) at most.
+pub const BATCH_SLOTS: usize = 64;
+
+/// Workspace bytes [`sinkhorn_batch`] needs for `batch` problems of `n x m`: one
+/// [`sinkhorn_work_size`] per run of problems, `min(batch, BATCH_SLOTS)` runs.
+/// [`Error::Dimension`] if a size is zero or `batch x n x m` values cannot exist.
+pub fn batch_work_size<T: Real>(batch: usize, n: usize, m: usize) -> Result<WorkspaceSize> {
+    if batch == 0 {
+        return Err(Error::Dimension);
+    }
+    check::matrix_size::<T>(n, m)?;
+    WorkspaceSize::new().array::<T>(checked_product(&[batch, n, m])?)?;
+    sinkhorn_work_size::<T>(n, m)?.times(batch.min(BATCH_SLOTS))
+}
+
+/// Solves `batch` balanced problems of size `n x m` as
+/// [`sinkhorn_log`](super::sinkhorn_log) solves one, with the same `opts` for all:
+/// problem `p` has the cost `c[p n m..][..n m]` (row-major), marginals
+/// `a[p n..][..n]`, `b[p m..][..m]`, potentials `f[p n..][..n]`, `g[p m..][..m]`
+/// (in/out), and, when given, `plan[p n m..][..n m]` and `reports[p]`.
+///
+/// Each problem converges on its own (its own iteration count and flag in its
+/// report). Returns whether every problem converged. Results are bit-identical to
+/// `batch` separate [`sinkhorn_log`](super::sinkhorn_log) calls, whatever the
+/// executor.
+///
+/// Errors, all before anything is written: [`Error::Dimension`] (`batch`, `n` or `m`
+/// zero, a length disagreeing with them), [`Error::Workspace`] (`work` shorter than
+/// [`batch_work_size`]), then [`sinkhorn_log`](super::sinkhorn_log)'s option and
+/// value errors for any problem. [`Error::Numerical`] during the iteration of a
+/// problem (a potential overflowed) leaves that problem as a separate call would
+/// (its last finite `f`, `g`; its plan and report untouched); the other problems are
+/// solved and written, and the error of the first such problem is returned.
+#[allow(clippy::too_many_arguments)]
+pub fn sinkhorn_batch<T: Real, P: SinkhornKernels<T>, R: From<Report> + Send>(
+    exec: &impl Exec,
+    (batch, n, m): (usize, usize, usize),
+    c: &[T],
+    a: &[T],
+    b: &[T],
+    opts: &SinkhornOpts,
+    f: &mut [T],
+    g: &mut [T],
+    plan: Option<&mut [T]>,
+    work: &mut [u8],
+    reports: Option<&mut [R]>,
+) -> Result<bool> {
+    let need = batch_work_size::<T>(batch, n, m)?;
+    let nm = n * m;
+    let lengths_ok = c.len() == batch * nm
+        && a.len() == batch * n
+        && f.len() == batch * n
+        && b.len() == batch * m
+        && g.len() == batch * m
+        && plan.as_ref().is_none_or(|p| p.len() == batch * nm)
+        && reports.as_ref().is_none_or(|r| r.len() == batch);
+    if !lengths_ok {
+        return Err(Error::Dimension);
+    }
+    if work.len() < need.bytes() {
+        return Err(Error::Workspace);
+    }
+    opts.check(true)?;
+    let problems = c
+        .chunks_exact(nm)
+        .zip(a.chunks_exact(n))
+        .zip(b.chunks_exact(m))
+        .zip(f.chunks_exact(n).zip(g.chunks_exact(m)));
+    for (((cp, ap), bp), (fp, gp)) in problems {
+        values(Dense::new(cp, n, m)?, ap, bp, fp, gp, opts.reg)?;
+    }
+
+    // Runs of `per_run` consecutive problems, one workspace piece each.
+    let per_run = tiles_per_slot(batch, BATCH_SLOTS);
+    let piece = sinkhorn_work_size::<T>(n, m)?.bytes();
+    let mut plans = plan.map(|p| p.chunks_mut(per_run * nm));
+    let mut reps = reports.map(|r| r.chunks_mut(per_run));
+    let mut results = [(true, None::<Error>); BATCH_SLOTS];
+    let runs = c
+        .chunks(per_run * nm)
+        .zip(a.chunks(per_run * n))
+        .zip(b.chunks(per_run * m))
+        .zip(f.chunks_mut(per_run * n))
+        .zip(g.chunks_mut(per_run * m))
+        .zip(core::iter::from_fn(|| {
+            Some(plans.as_mut().and_then(Iterator::next))
+        }))
+        .zip(core::iter::from_fn(|| {
+            Some(reps.as_mut().and_then(Iterator::next))
+        }))
+        .zip(work.chunks_mut(piece))
+        .zip(results.iter_mut())
+        .map(
+            |((((((((c, a), b), f), g), plan), reps), work), result)| Run {
+                c,
+                a,
+                b,
+                f,
+                g,
+                plan,
+                reps,
+                work,
+                result,
+            },
+        );
+    let ops = batch.saturating_mul(nm).saturating_mul(8);
+    let scheme = Scheme {
+        exponents: [T::one(); 2],
+        stop: Stop::Marginals,
+    };
+    if batch <= per_run {
+        // One run: its problems' row tiles may use the executor instead (the tiles
+        // are fixed by n, so the results are the same).
+        for r in runs {
+            r.solve::<P>(exec, (n, m), opts, scheme)?;
+        }
+    } else {
+        exec.for_each(ops, runs, |_, r| {
+            r.solve::<P>(&Sequential, (n, m), opts, scheme)
+        })?;
+    }
+    results
+        .iter()
+        .try_fold(true, |all, &(converged, error)| match error {
+            Some(e) => Err(e),
+            None => Ok(all && converged),
+        })
+}
+
+/// A run of consecutive problems of a batch with its workspace piece: the slices of
+/// its problems, and its outcome (all converged, the first error).
+struct Run<'a, T, R> {
+    c: &'a [T],
+    a: &'a [T],
+    b: &'a [T],
+    f: &'a mut [T],
+    g: &'a mut [T],
+    plan: Option<&'a mut [T]>,
+    reps: Option<&'a mut [R]>,
+    work: &'a mut [u8],
+    result: &'a mut (bool, Option<Error>),
+}
+
+impl<T: Real, R: From<Report>> Run<'_, T, R> {
+    /// Solves the run's problems one after the other, each row pass through `inner`.
+    fn solve<P: SinkhornKernels<T>>(
+        self,
+        inner: &impl Exec,
+        (n, m): (usize, usize),
+        opts: &SinkhornOpts,
+        scheme: Scheme<T>,
+    ) -> Result<()> {
+        let Run {
+            c,
+            a,
+            b,
+            f,
+            g,
+            mut plan,
+            mut reps,
+            work,
+            result,
+        } = self;
+        let nm = n * m;
+        let eps = T::of(opts.reg);
+        let problems = c
+            .chunks_exact(nm)
+            .zip(a.chunks_exact(n))
+            .zip(b.chunks_exact(m))
+            .zip(f.chunks_exact_mut(n))
+            .zip(g.chunks_exact_mut(m))
+            .enumerate();
+        for (q, ((((cp, ap), bp), fp), gp)) in problems {
+            let plan_q = plan.as_mut().map(|p| &mut p[q * nm..(q + 1) * nm]);
+            let cp = Dense::new(cp, n, m)?;
+            let outcome = run::<T, P>(
+                inner,
+                cp,
+                ap,
+                bp,
+                eps,
+                opts,
+                scheme,
+                fp,
+                gp,
+                plan_q,
+                &mut *work,
+                &mut |_| {},
+            );
+            match outcome {
+                Ok(report) => {
+                    if let Some(r) = reps.as_mut() {
+                        r[q] = R::from(report);
+                    }
+                    result.0 &= report.converged;
+                }
+                Err(e) => {
+                    result.1.get_or_insert(e);
+                }
+            }
+        }
+        Ok(())
+    }
+}
