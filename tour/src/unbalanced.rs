@@ -217,7 +217,10 @@ pub fn run(mode: Mode, _machine: &Machine) -> Section {
         }
     }
 
-    pot_rows(&mut section, &p);
+    // The peer runs in the full tour only (the quick one is the test command's).
+    if mode == Mode::Full {
+        pot_rows(&mut section, &p);
+    }
 
     let series = |name: &str, v: &[f64]| {
         (
