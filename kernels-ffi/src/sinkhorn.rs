@@ -113,6 +113,75 @@ pub unsafe extern "C" fn kn_sinkhorn_work_bytes(
     })
 }
 
+/// The arguments of a transport call, read and checked: `c`, `a`, `b`, `f`, `g`,
+/// `plan` and the reports at the lengths given, and every output disjoint from every
+/// other argument. (Matrix scaling reads its `K`, `u`, `v` as `c`, `f`, `g`.)
+struct Transport<'a, T, O> {
+    c: &'a [T],
+    a: &'a [T],
+    b: &'a [T],
+    opts: O,
+    f: &'a mut [T],
+    g: &'a mut [T],
+    plan: Option<&'a mut [T]>,
+    work: &'a mut [u8],
+    reports: Option<&'a mut [kn_report]>,
+}
+
+impl<'a, T, O: Opts> Transport<'a, T, O> {
+    /// Reads the pointers, with the lengths `(c and plan, a and f, b and g, reports)`.
+    ///
+    /// # Safety
+    /// Each non-NULL pointer covers its length and stays valid for 'a; outputs are
+    /// not aliased (checked here with `disjoint`).
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn read(
+        (c_len, a_len, b_len, reports): (usize, usize, usize, usize),
+        c: *const T,
+        a: *const T,
+        b: *const T,
+        opts: *const O,
+        f: *mut T,
+        g: *mut T,
+        plan: *mut T,
+        work: *mut c_void,
+        work_bytes: usize,
+        rep: *mut kn_report,
+    ) -> Result<Self> {
+        // SAFETY: the caller's contract.
+        let (c, a, b, (opts, opts_span), f, g, plan, work, reports) = unsafe {
+            (
+                input(c, c_len)?,
+                input(a, a_len)?,
+                input(b, b_len)?,
+                opts::read(opts)?,
+                output(f, a_len)?,
+                output(g, b_len)?,
+                output_opt(plan, c_len)?,
+                workspace(work, work_bytes)?,
+                output_opt(rep, reports)?,
+            )
+        };
+        let plan_span = plan.as_deref().map_or((0, 0), span);
+        let reports_span = reports.as_deref().map_or((0, 0), span);
+        disjoint(
+            &[span(f), span(g), plan_span, span(work), reports_span],
+            &[span(c), span(a), span(b), opts_span],
+        )?;
+        Ok(Transport {
+            c,
+            a,
+            b,
+            opts,
+            f,
+            g,
+            plan,
+            work,
+            reports,
+        })
+    }
+}
+
 /// The body of `kn_scale_*`.
 ///
 /// # Safety
@@ -135,25 +204,24 @@ where
     Simd: kernels_core::sinkhorn::SinkhornKernels<T>,
 {
     let nm = checked_product(&[n, m])?;
-    // SAFETY: the caller's contract: each non-NULL pointer covers the length implied
-    // by n and m, and outputs are not aliased (checked below with `disjoint`).
-    let (k, a, b, (opts, opts_span), u, v, work, rep) = unsafe {
-        (
-            input(k, nm)?,
-            input(a, n)?,
-            input(b, m)?,
-            opts::read(opts)?,
-            output(u, n)?,
-            output(v, m)?,
-            workspace(work, work_bytes)?,
-            output_opt(rep, 1)?,
+    let no_plan = core::ptr::null_mut();
+    // SAFETY: forwarded pointer contract, with these lengths (no plan).
+    let t = unsafe {
+        Transport::read(
+            (nm, n, m, 1),
+            k,
+            a,
+            b,
+            opts,
+            u,
+            v,
+            no_plan,
+            work,
+            work_bytes,
+            rep,
         )
-    };
-    let rep_span = rep.as_deref().map_or((0, 0), span);
-    disjoint(
-        &[span(u), span(v), span(work), rep_span],
-        &[span(k), span(a), span(b), opts_span],
-    )?;
+    }?;
+    let (k, a, b, opts, u, v, work, rep) = (t.c, t.a, t.b, t.opts, t.f, t.g, t.work, t.reports);
     let opts = SinkhornOpts::from(opts);
     let k = Dense::new(k, n, m)?;
     let report = sinkhorn::scale::<T, Simd>(
@@ -204,27 +272,24 @@ unsafe fn log_body<'a, T: Real, O: Opts>(
     solve: LogSolve<'a, T, O>,
 ) -> Result<Done> {
     let nm = checked_product(&[n, m])?;
-    // SAFETY: the caller's contract: each non-NULL pointer covers the length implied
-    // by n and m, and outputs are not aliased (checked below with `disjoint`).
-    let (c, a, b, (opts, opts_span), f, g, plan, work, rep) = unsafe {
-        (
-            input(c, nm)?,
-            input(a, n)?,
-            input(b, m)?,
-            opts::read(opts)?,
-            output(f, n)?,
-            output(g, m)?,
-            output_opt(plan, nm)?,
-            workspace(work, work_bytes)?,
-            output_opt(rep, 1)?,
+    // SAFETY: forwarded pointer contract, with these lengths.
+    let t = unsafe {
+        Transport::read(
+            (nm, n, m, 1),
+            c,
+            a,
+            b,
+            opts,
+            f,
+            g,
+            plan,
+            work,
+            work_bytes,
+            rep,
         )
-    };
-    let plan_span = plan.as_deref().map_or((0, 0), span);
-    let rep_span = rep.as_deref().map_or((0, 0), span);
-    disjoint(
-        &[span(f), span(g), plan_span, span(work), rep_span],
-        &[span(c), span(a), span(b), opts_span],
-    )?;
+    }?;
+    let (c, a, b, opts, f, g, plan, work, rep) =
+        (t.c, t.a, t.b, t.opts, t.f, t.g, t.plan, t.work, t.reports);
     let report = solve(Dense::new(c, n, m)?, a, b, opts, f, g, plan, work)?;
     finish(report, rep.and_then(|r| r.first_mut()))
 }
@@ -733,27 +798,24 @@ where
 {
     let bnm = checked_product(&[batch, n, m])?;
     let (bn, bm) = (checked_product(&[batch, n])?, checked_product(&[batch, m])?);
-    // SAFETY: the caller's contract: each non-NULL pointer covers the length implied
-    // by batch, n and m, and outputs are not aliased (checked below with `disjoint`).
-    let (c, a, b, (opts, opts_span), f, g, plan, work, reports) = unsafe {
-        (
-            input(c, bnm)?,
-            input(a, bn)?,
-            input(b, bm)?,
-            opts::read(opts)?,
-            output(f, bn)?,
-            output(g, bm)?,
-            output_opt(plan, bnm)?,
-            workspace(work, work_bytes)?,
-            output_opt(reports, batch)?,
+    // SAFETY: forwarded pointer contract, with these lengths.
+    let t = unsafe {
+        Transport::read(
+            (bnm, bn, bm, batch),
+            c,
+            a,
+            b,
+            opts,
+            f,
+            g,
+            plan,
+            work,
+            work_bytes,
+            reports,
         )
-    };
-    let plan_span = plan.as_deref().map_or((0, 0), span);
-    let reports_span = reports.as_deref().map_or((0, 0), span);
-    disjoint(
-        &[span(f), span(g), plan_span, span(work), reports_span],
-        &[span(c), span(a), span(b), opts_span],
-    )?;
+    }?;
+    let (c, a, b, opts, f, g, plan, work, reports) =
+        (t.c, t.a, t.b, t.opts, t.f, t.g, t.plan, t.work, t.reports);
     let all = sinkhorn::sinkhorn_batch::<T, Simd, kn_report>(
         &kernels_simd::DefaultExec::default(),
         (batch, n, m),
