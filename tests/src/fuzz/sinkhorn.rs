@@ -491,55 +491,38 @@ trait BatchElem: Elem {
     ) -> kn_status;
 }
 
-impl BatchElem for f32 {
-    unsafe fn batch(
-        batch: usize,
-        n: usize,
-        m: usize,
-        c: *const Self,
-        a: *const Self,
-        b: *const Self,
-        opts: *const kn_sinkhorn_opts,
-        f: *mut Self,
-        g: *mut Self,
-        plan: *mut Self,
-        work: *mut c_void,
-        work_bytes: usize,
-        reps: *mut kn_report,
-    ) -> kn_status {
-        // SAFETY: forwarded.
-        unsafe {
-            kernels::kn_sinkhorn_batch_f32(
-                batch, n, m, c, a, b, opts, f, g, plan, work, work_bytes, reps,
-            )
+/// `BatchElem` for `$t` through `$f`.
+macro_rules! batch_elem {
+    ($t:ty, $f:ident) => {
+        impl BatchElem for $t {
+            unsafe fn batch(
+                batch: usize,
+                n: usize,
+                m: usize,
+                c: *const Self,
+                a: *const Self,
+                b: *const Self,
+                opts: *const kn_sinkhorn_opts,
+                f: *mut Self,
+                g: *mut Self,
+                plan: *mut Self,
+                work: *mut c_void,
+                work_bytes: usize,
+                reps: *mut kn_report,
+            ) -> kn_status {
+                // SAFETY: forwarded.
+                unsafe {
+                    kernels::$f(
+                        batch, n, m, c, a, b, opts, f, g, plan, work, work_bytes, reps,
+                    )
+                }
+            }
         }
-    }
+    };
 }
 
-impl BatchElem for f64 {
-    unsafe fn batch(
-        batch: usize,
-        n: usize,
-        m: usize,
-        c: *const Self,
-        a: *const Self,
-        b: *const Self,
-        opts: *const kn_sinkhorn_opts,
-        f: *mut Self,
-        g: *mut Self,
-        plan: *mut Self,
-        work: *mut c_void,
-        work_bytes: usize,
-        reps: *mut kn_report,
-    ) -> kn_status {
-        // SAFETY: forwarded.
-        unsafe {
-            kernels::kn_sinkhorn_batch_f64(
-                batch, n, m, c, a, b, opts, f, g, plan, work, work_bytes, reps,
-            )
-        }
-    }
-}
+batch_elem!(f32, kn_sinkhorn_batch_f32);
+batch_elem!(f64, kn_sinkhorn_batch_f64);
 
 /// One call of `kn_sinkhorn_batch_*` or its workspace query, chosen by the first
 /// byte. Asserts the status rules (a fault in any problem refuses the whole batch,
