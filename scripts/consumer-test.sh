@@ -150,7 +150,16 @@ ok "uninstall removed every file and directory it had made"
 
 # --- Rust users: the crates package (publishable metadata, a README each, every file
 # their build needs) and build from their packaged sources.
+# Cargo verifies each crate against its packaged siblings through a temporary local
+# registry, and unpacks them under $CARGO_HOME/registry/src/-<hash of that registry's
+# path>/. It never unpacks a crate again whose directory is there (marked .cargo-ok), so
+# a CARGO_HOME kept from a run of an older commit at the same path would build this
+# commit's crates against the older siblings' sources. Our crates' unpacked copies from
+# local registries (the directories named -<hash>) go first; crates.io's are untouched.
 crates=(kernels-core kernels-simd kernels-cuda kernels-ffi kernels-testing)
+for crate in "${crates[@]}"; do
+  rm -rf "${CARGO_HOME:-$HOME/.cargo}"/registry/src/-*/"$crate"-[0-9]*
+done
 cargo package --locked --allow-dirty $(printf -- '-p %s ' "${crates[@]}") >"$tmp/package.log" 2>&1 ||
   { tail -n 30 "$tmp/package.log"; fail "cargo package"; }
 ok "cargo package: ${crates[*]} package and build from their packaged sources"
