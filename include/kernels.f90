@@ -1175,7 +1175,8 @@ module kernels
     ! Bytes of workspace `kn_linattn_forward_f32` needs for these sizes and `chunk`
     ! (0 = the default, 64), written to `*bytes`: the minimum, one head's scratch. A
     ! workspace of `t` times this lets `t` heads run at once on the threads
-    ! (`kn_set_num_threads`); the result is the same whatever its size.
+    ! (`kn_set_num_threads`); `kn_linattn_threads_work_bytes` gives the size that also
+    ! lets the chunks of a head run at once. The result is the same whatever its size.
     !
     ! Statuses: `KN_OK`; `KN_ERR_NULL` (`bytes` is NULL); `KN_ERR_DIMENSION` (a size is
     ! zero, or a size overflows).
@@ -1195,6 +1196,32 @@ module kernels
       integer(c_size_t), intent(out), optional :: bytes
       integer(c_int32_t) :: kn_result
     end function kn_linattn_work_bytes
+
+    ! Bytes of workspace with which `kn_linattn_forward_f32` keeps `threads` threads
+    ! busy (0 = `kn_num_threads()`), written to `*bytes`: `threads` times
+    ! `kn_linattn_work_bytes`, one head on each thread, and, when there are fewer heads
+    ! than threads, room for the states of one head's chunks, so that the chunks of each
+    ! head run at once (every chunk's own state, the prefix scan over them, every
+    ! chunk's output: LASP-2 inside the call). The result is the same as with the
+    ! minimum workspace, bit for bit.
+    !
+    ! Statuses: `KN_OK`; `KN_ERR_NULL` (`bytes` is NULL); `KN_ERR_DIMENSION` (a size is
+    ! zero, or a size overflows).
+    !
+    ! # Safety
+    ! `bytes` is NULL or valid for one write.
+    function kn_linattn_threads_work_bytes(n_heads, len, dk, dv, chunk, threads, bytes) &
+        bind(C, name="kn_linattn_threads_work_bytes") result(kn_result)
+      import
+      integer(c_size_t), value :: n_heads
+      integer(c_size_t), value :: len
+      integer(c_size_t), value :: dk
+      integer(c_size_t), value :: dv
+      integer(c_size_t), value :: chunk
+      integer(c_size_t), value :: threads
+      integer(c_size_t), intent(out), optional :: bytes
+      integer(c_int32_t) :: kn_result
+    end function kn_linattn_threads_work_bytes
 
     ! Causal linear attention with a per-head decay, computed in chunks:
     ! `S_t = decay * S_{t-1} + k_t^T v_t`, `o_t = scale * q_t S_t` for every token `t`
@@ -2480,7 +2507,8 @@ module kernels
     ! sequentially. Calls already running finish on the pool they started with.
     ! Workspace queries of kernels with per-head scratch (`kn_linattn_work_bytes`,
     ! `kn_h2o_prefill_work_bytes`) give the minimum, one head at a time; a workspace of
-    ! `t` times that lets `t` heads run at once.
+    ! `t` times that lets `t` heads run at once (`kn_linattn_threads_work_bytes` also
+    ! covers the chunks of one head at once, for fewer heads than threads).
     !
     ! MPI programs that run one rank per core should set 1 (or `KN_NUM_THREADS=1`).
     !

@@ -96,6 +96,11 @@ impl<'a> Workspace<'a> {
         self.rest.len()
     }
 
+    /// The bytes not yet handed out, for carving into further pieces.
+    pub fn rest(self) -> &'a mut [u8] {
+        self.rest
+    }
+
     /// Takes the next `len` values of `T`, aligned for `T`.
     ///
     /// The contents are whatever the buffer held. Fails with [`Error::Workspace`] when

@@ -10,7 +10,8 @@ use kernels_simd::{DefaultExec, Simd};
 /// Bytes of workspace `kn_linattn_forward_f32` needs for these sizes and `chunk`
 /// (0 = the default, 64), written to `*bytes`: the minimum, one head's scratch. A
 /// workspace of `t` times this lets `t` heads run at once on the threads
-/// (`kn_set_num_threads`); the result is the same whatever its size.
+/// (`kn_set_num_threads`); `kn_linattn_threads_work_bytes` gives the size that also
+/// lets the chunks of a head run at once. The result is the same whatever its size.
 ///
 /// Statuses: `KN_OK`; `KN_ERR_NULL` (`bytes` is NULL); `KN_ERR_DIMENSION` (a size is
 /// zero, or a size overflows).
@@ -38,6 +39,48 @@ pub unsafe extern "C" fn kn_linattn_work_bytes(
             dv,
         };
         *bytes = linattn::forward_work_size::<f32>(shape, chunk)?.bytes();
+        Ok(Done::Ok)
+    })
+}
+
+/// Bytes of workspace with which `kn_linattn_forward_f32` keeps `threads` threads
+/// busy (0 = `kn_num_threads()`), written to `*bytes`: `threads` times
+/// `kn_linattn_work_bytes`, one head on each thread, and, when there are fewer heads
+/// than threads, room for the states of one head's chunks, so that the chunks of each
+/// head run at once (every chunk's own state, the prefix scan over them, every
+/// chunk's output: LASP-2 inside the call). The result is the same as with the
+/// minimum workspace, bit for bit.
+///
+/// Statuses: `KN_OK`; `KN_ERR_NULL` (`bytes` is NULL); `KN_ERR_DIMENSION` (a size is
+/// zero, or a size overflows).
+///
+/// # Safety
+/// `bytes` is NULL or valid for one write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn kn_linattn_threads_work_bytes(
+    n_heads: usize,
+    len: usize,
+    dk: usize,
+    dv: usize,
+    chunk: usize,
+    threads: usize,
+    bytes: *mut usize,
+) -> kn_status {
+    status(|| {
+        // SAFETY: the caller passes a pointer valid for one write, or NULL.
+        let bytes = unsafe { out_value(bytes) }?;
+        let shape = Shape {
+            n_heads,
+            len,
+            dk,
+            dv,
+        };
+        let threads = if threads == 0 {
+            crate::threads::kn_num_threads()
+        } else {
+            threads
+        };
+        *bytes = linattn::forward_threads_work_size::<f32>(shape, chunk, threads)?.bytes();
         Ok(Done::Ok)
     })
 }

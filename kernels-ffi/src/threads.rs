@@ -16,7 +16,8 @@ use crate::status::kn_status;
 /// sequentially. Calls already running finish on the pool they started with.
 /// Workspace queries of kernels with per-head scratch (`kn_linattn_work_bytes`,
 /// `kn_h2o_prefill_work_bytes`) give the minimum, one head at a time; a workspace of
-/// `t` times that lets `t` heads run at once.
+/// `t` times that lets `t` heads run at once (`kn_linattn_threads_work_bytes` also
+/// covers the chunks of one head at once, for fewer heads than threads).
 ///
 /// MPI programs that run one rank per core should set 1 (or `KN_NUM_THREADS=1`).
 ///

@@ -71,6 +71,28 @@ static void test_forward(void) {
     CHECK(max_err(state, want_state, H * DK * DV) < 1e-5);
     free(work);
   }
+  /* A workspace for more threads than heads: the chunks of each head run at once
+     (where the build has threads), with the same bits as on the minimum one. */
+  static float out_min[H * N * DV], state_min[H * DK * DV];
+  size_t min_bytes = 0, bytes = 0;
+  unsigned char *min_work = workspace(4, &min_bytes);
+  CHECK(kn_linattn_forward_f32(H, N, DK, DV, q, k, v, decay, 0.0f, NULL, out_min,
+                               state_min, 4, min_work, min_bytes) == KN_OK);
+  CHECK(kn_linattn_threads_work_bytes(H, N, DK, DV, 4, 4 * H, &bytes) == KN_OK);
+  CHECK(bytes > 4 * H * min_bytes);
+  unsigned char *work = malloc(bytes);
+  size_t threads_before = kn_num_threads();
+  int had_threads = kn_set_num_threads(4 * H) == KN_OK;
+  CHECK(kn_linattn_forward_f32(H, N, DK, DV, q, k, v, decay, 0.0f, NULL, out, state, 4,
+                               work, bytes) == KN_OK);
+  CHECK(memcmp(out, out_min, sizeof out) == 0);
+  CHECK(memcmp(state, state_min, sizeof state) == 0);
+  if (had_threads) CHECK(kn_set_num_threads(threads_before) == KN_OK);
+  CHECK(kn_linattn_threads_work_bytes(H, N, DK, DV, 4, 0, NULL) == KN_ERR_NULL);
+  CHECK(kn_linattn_threads_work_bytes(H, (size_t)-1, (size_t)-1, DV, 4, 2, &bytes) ==
+        KN_ERR_DIMENSION);
+  free(work);
+  free(min_work);
 }
 
 /* Splits the sequence into parts of 10, 20 and 7 tokens: chunk states, scan, finish. */

@@ -117,11 +117,20 @@ fn linattn_outputs(exec: &impl Exec) -> Vec<f32> {
     };
     let (mut out, mut rstate) = (vec![0f32; vl], vec![0f32; sl]);
     linattn::recurrence::<f32, Simd>(exec, &inp, &mut out, &mut rstate).unwrap();
-    let one_head = linattn::forward_work_size::<f32>(s, 64).unwrap();
-    let mut work = vec![0u8; one_head.times(s.n_heads).unwrap().bytes()];
+    // Sized for the executor's width: at 7 and 64 threads, more than the 5 heads, the
+    // chunks of each head run at once (their states, the prefix scan, the outputs).
+    let bytes = linattn::forward_threads_work_size::<f32>(s, 64, exec.width()).unwrap();
+    let mut work = vec![0u8; bytes.bytes()];
     let (mut fout, mut fstate) = (vec![0f32; vl], vec![0f32; sl]);
     linattn::forward::<f32, Simd>(exec, &inp, 64, &mut fout, Some(&mut fstate), &mut work).unwrap();
-    [state, out, rstate, fout, fstate].concat()
+    // Continued from a state, as the second part of a split sequence.
+    let inp = Inputs {
+        state_in: Some(&fstate),
+        ..inp
+    };
+    let (mut cout, mut cstate) = (vec![0f32; vl], vec![0f32; sl]);
+    linattn::forward::<f32, Simd>(exec, &inp, 64, &mut cout, Some(&mut cstate), &mut work).unwrap();
+    [state, out, rstate, fout, fstate, cout, cstate].concat()
 }
 
 /// 300 H2O decode steps (8 query heads on 4 kv heads, d = 64) through a cache of 192

@@ -189,12 +189,28 @@ pub fn run(mode: Mode, machine: &Machine) -> Section {
         "linattn forward, {} heads, len {}, d {}",
         shape.n_heads, shape.len, shape.dk
     );
-    let forward = Forward::new(shape).expect("the tour's shapes are valid");
+    let forward = Forward::new(shape, cores).expect("the tour's shapes are valid");
     let (ok, points, _) = scaling(&mut section, &label, &counts(cores), budget, |exec| {
         forward.run(exec)
     });
     section.ok &= ok;
     series.push(("linattn forward".to_string(), points));
+    // One head, a long sequence: the chunks run at once (LASP-2 inside the call).
+    let shape = Shape {
+        n_heads: 1,
+        len: shape.len * 4,
+        ..shape
+    };
+    let label = format!(
+        "linattn forward, 1 head, len {}, d {}: chunks at once",
+        shape.len, shape.dk
+    );
+    let forward = Forward::new(shape, cores).expect("the tour's shapes are valid");
+    let (ok, points, _) = scaling(&mut section, &label, &counts(cores), budget, |exec| {
+        forward.run(exec)
+    });
+    section.ok &= ok;
+    series.push(("linattn forward (1 head)".to_string(), points));
 
     // H2O decode on a small cache: must not pay for threads.
     let cached = 256;
@@ -690,8 +706,9 @@ impl Prompt {
     }
 }
 
-/// A forward problem with its inputs, outputs and a workspace for every head at once,
-/// made once so that the timings measure the kernel alone.
+/// A forward problem with its inputs, outputs and a workspace for `threads` threads
+/// (heads, or the chunks of a head, at once), made once so that the timings measure
+/// the kernel alone.
 struct Forward {
     shape: Shape,
     q: Vec<f32>,
@@ -703,9 +720,9 @@ struct Forward {
 }
 
 impl Forward {
-    fn new(shape: Shape) -> Result<Forward> {
+    fn new(shape: Shape, threads: usize) -> Result<Forward> {
         let n = shape.n_heads * shape.len;
-        let work = linattn::forward_work_size::<f32>(shape, 64)?.times(shape.n_heads)?;
+        let work = linattn::forward_threads_work_size::<f32>(shape, 64, threads)?;
         Ok(Forward {
             shape,
             q: uniform(n * shape.dk, 1, 1.0),

@@ -40,6 +40,7 @@ pub extern "C" fn _start() -> ! {
         kernels::kn_sns_f32 as *const (),
         kernels::kn_sns_f64 as *const (),
         kernels::kn_linattn_work_bytes as *const (),
+        kernels::kn_linattn_threads_work_bytes as *const (),
         kernels::kn_linattn_forward_f32 as *const (),
         kernels::kn_linattn_chunk_state_f32 as *const (),
         kernels::kn_linattn_state_scan_f32 as *const (),

@@ -1,9 +1,10 @@
 //! The chunked forward pass.
 
+use super::power;
 use super::powers::fill_powers;
 use super::{DEFAULT_CHUNK, Inputs, Shape, all_finite, decay_of, head, view, view_mut};
 use crate::linattn::LinattnKernels;
-use crate::{Error, Exec, Real, Result, Workspace, WorkspaceSize, tiles_per_slot};
+use crate::{Error, Exec, Real, Result, Workspace, WorkspaceSize, checked_product, tiles_per_slot};
 use core::sync::atomic::{AtomicBool, Ordering};
 
 /// Rows of a chunk's score block computed at a time. The block `Q K^T` is causal:
@@ -22,21 +23,55 @@ pub fn chunk_len(chunk: usize, len: usize) -> usize {
 
 /// Workspace of [`forward`], listed in the order [`forward`] takes it: the decay
 /// powers `g^n` and `scale g^n` (`L + 1` each), the state weights `g^(L-1-j)` (`L`),
-/// the chunk's `K^T` (`dk x L`), one strip of scores (`min(16, L) x L`), and the
-/// running state (`dk x dv`).
+/// the chunk's `K^T` (`dk x L`), one strip of scores (`min(16, L) x L`), the chunk's
+/// own state and the running state (`dk x dv` each).
+///
+/// This is the minimum, one head's scratch; see [`forward_threads_work_size`] for the
+/// workspace that keeps threads busy.
 ///
 /// [`Error::Dimension`] for a zero size or an overflowing one.
 pub fn forward_work_size<T: Real>(shape: Shape, chunk: usize) -> Result<WorkspaceSize> {
     shape.check()?;
     let l = chunk_len(chunk, shape.len);
     let l1 = l.checked_add(1).ok_or(Error::Dimension)?;
+    let per_s = shape.dk.checked_mul(shape.dv).ok_or(Error::Dimension)?;
     WorkspaceSize::new()
         .array::<T>(l1)?
         .array::<T>(l1)?
         .array::<T>(l)?
         .array::<T>(shape.dk.checked_mul(l).ok_or(Error::Dimension)?)?
         .array::<T>(STRIP.min(l).checked_mul(l).ok_or(Error::Dimension)?)?
-        .array::<T>(shape.dk.checked_mul(shape.dv).ok_or(Error::Dimension)?)
+        .array::<T>(per_s)?
+        .array::<T>(per_s)
+}
+
+/// The chunk states of one head in the chunk-parallel form: `n_chunks` states and the
+/// running one (`dk x dv` each), taken ahead of the slots' scratch.
+fn chunk_states_size<T: Real>(shape: Shape, chunk: usize) -> Result<WorkspaceSize> {
+    let n_chunks = shape.len.div_ceil(chunk_len(chunk, shape.len));
+    WorkspaceSize::new()
+        .array::<T>(checked_product(&[n_chunks, shape.dk, shape.dv])?)?
+        .array::<T>(checked_product(&[shape.dk, shape.dv])?)
+}
+
+/// Workspace with which [`forward`] keeps `threads` threads busy: a
+/// [`forward_work_size`] per thread, used for one head each, and, when there are fewer
+/// heads than threads, the chunk states of one head ahead of them, so that the chunks
+/// of a head run at once (LASP-2 inside the call: every chunk's own state at once, a
+/// prefix scan over them, then every chunk's output at once).
+///
+/// Any workspace from the minimum up gives the same result.
+pub fn forward_threads_work_size<T: Real>(
+    shape: Shape,
+    chunk: usize,
+    threads: usize,
+) -> Result<WorkspaceSize> {
+    let slots = forward_work_size::<T>(shape, chunk)?.times(threads.max(1))?;
+    if threads > shape.n_heads && chunk_len(chunk, shape.len) < shape.len {
+        chunk_states_size::<T>(shape, chunk)?.then(slots)
+    } else {
+        Ok(slots)
+    }
 }
 
 /// The per-chunk scratch arrays, carved from the workspace.
@@ -46,6 +81,7 @@ struct Scratch<'a, T> {
     weights: &'a mut [T],
     kt: &'a mut [T],
     scores: &'a mut [T],
+    own: &'a mut [T],
     state: &'a mut [T],
 }
 
@@ -54,10 +90,11 @@ struct Scratch<'a, T> {
 /// Writes `out` (`[n_heads][len][dv]`) and, if given, `state_out` (`S_len`,
 /// `[n_heads][dk][dv]`). `chunk` 0 means [`DEFAULT_CHUNK`]; a chunk longer than the
 /// sequence is the whole sequence. `work` must hold [`forward_work_size`] bytes (any
-/// alignment); each further whole [`forward_work_size`] it holds is scratch for one
-/// more head at once under a threaded `exec` (up to [`Exec::width`] and `n_heads`).
-/// The heads are independent: the result does not depend on `exec` or on `work`'s
-/// size.
+/// alignment); a larger one lets a threaded `exec` run heads, or the chunks of a head,
+/// at once (see [`forward_threads_work_size`]). Each chunk's own state is computed
+/// from zero and added to the decayed running state, in the sequential order and in
+/// the chunk-parallel one alike, so the result does not depend on `exec` or on
+/// `work`'s size.
 ///
 /// Errors, with nothing written: [`Error::Dimension`] (a zero size, lengths that
 /// disagree), [`Error::Workspace`], [`Error::NonFinite`] (NaN or infinity in any input,
@@ -78,122 +115,309 @@ pub fn forward<T: Real, P: LinattnKernels<T>>(
     if work.len() < needed {
         return Err(Error::Workspace);
     }
-    let (dk, dv) = (shape.dk, shape.dv);
-    let (per_v, per_s) = (shape.len * dv, dk * dv);
-    // Tiles: runs of consecutive heads, one run per slot of scratch.
-    let slots = (work.len() / needed).min(exec.width());
-    let heads = tiles_per_slot(shape.n_heads, slots);
-    let mut states = state_out.map(|s| s.chunks_mut(heads * per_s));
-    let tiles = out
-        .chunks_mut(heads * per_v)
-        .zip(work.chunks_exact_mut(needed))
-        .map(move |(o, w)| (o, w, states.as_mut().and_then(Iterator::next)));
+    let l = chunk_len(chunk, shape.len);
     let ops = shape.n_heads.saturating_mul(shape.len).saturating_mul(
-        dk.saturating_mul(dv)
+        shape
+            .dk
+            .saturating_mul(shape.dv)
             .saturating_mul(4)
-            .saturating_add(chunk_len(chunk, shape.len).saturating_mul(dk + dv)),
+            .saturating_add(l.saturating_mul(shape.dk + shape.dv)),
     );
-    // A value that overflowed in any head: reported once all heads are written.
-    let overflow = AtomicBool::new(false);
-    exec.for_each(ops, tiles, |tile, (out, work, mut states)| {
-        let mut ws = Workspace::new(work);
-        let mut s = Scratch::take(&mut ws, shape, chunk)?;
-        for (i, o) in out.chunks_exact_mut(per_v).enumerate() {
-            let h = tile * heads + i;
-            let state_out = states
-                .as_deref_mut()
-                .map(|x| &mut x[i * per_s..(i + 1) * per_s]);
-            if head_forward::<T, P>(inp, h, scale, chunk, &mut s, o, state_out)? {
-                overflow.store(true, Ordering::Relaxed);
-            }
-        }
-        Ok(())
-    })?;
-    if overflow.load(Ordering::Relaxed) {
+    let job = Job {
+        inp,
+        scale,
+        l,
+        needed,
+        ops,
+        overflow: AtomicBool::new(false),
+    };
+    // Fewer heads than threads: the chunks of each head in turn run at once, if the
+    // workspace holds their states and at least two slots. (`width > 1` first: on one
+    // thread, firmware's only executor, the compiler drops the chunk-parallel form.)
+    let width = exec.width();
+    let states = chunk_states_size::<T>(shape, chunk)?.bytes();
+    let chunk_slots = work.len().saturating_sub(states) / needed;
+    if width > 1 && shape.n_heads < width && l < shape.len && chunk_slots >= 2 {
+        job.by_chunks::<P>(exec, chunk_slots.min(width), out, state_out, work)?;
+    } else {
+        job.by_heads::<P>(exec, out, state_out, work)?;
+    }
+    if job.overflow.load(Ordering::Relaxed) {
         Err(Error::Numerical)
     } else {
         Ok(())
     }
 }
 
+/// One validated call of [`forward`].
+struct Job<'a, 'b, T> {
+    inp: &'a Inputs<'b, T>,
+    scale: T,
+    /// Chunk length.
+    l: usize,
+    /// Bytes of one slot's scratch.
+    needed: usize,
+    /// Arithmetic of the whole call, for the executor's size threshold.
+    ops: usize,
+    /// A value that overflowed in any head: reported once everything is written.
+    overflow: AtomicBool,
+}
+
+impl<T: Real> Job<'_, '_, T> {
+    /// Runs of consecutive heads, one run per slot of scratch, each head's chunks in
+    /// sequence.
+    fn by_heads<P: LinattnKernels<T>>(
+        &self,
+        exec: &impl Exec,
+        out: &mut [T],
+        state_out: Option<&mut [T]>,
+        work: &mut [u8],
+    ) -> Result<()> {
+        let shape = self.inp.shape;
+        let (per_v, per_s) = (shape.len * shape.dv, shape.dk * shape.dv);
+        let slots = (work.len() / self.needed).min(exec.width());
+        let heads = tiles_per_slot(shape.n_heads, slots);
+        let mut states = state_out.map(|s| s.chunks_mut(heads * per_s));
+        let tiles = out
+            .chunks_mut(heads * per_v)
+            .zip(work.chunks_exact_mut(self.needed))
+            .map(move |(o, w)| (o, w, states.as_mut().and_then(Iterator::next)));
+        exec.for_each(self.ops, tiles, |tile, (out, work, mut states)| {
+            let mut s = Scratch::take(&mut Workspace::new(work), shape, self.l)?;
+            for (i, o) in out.chunks_exact_mut(per_v).enumerate() {
+                let h = tile * heads + i;
+                let state_out = states
+                    .as_deref_mut()
+                    .map(|x| &mut x[i * per_s..(i + 1) * per_s]);
+                self.head_in_sequence::<P>(h, &mut s, o, state_out)?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Head `h`, its chunks in sequence: its rows of `out` and its final state.
+    fn head_in_sequence<P: LinattnKernels<T>>(
+        &self,
+        h: usize,
+        s: &mut Scratch<'_, T>,
+        o: &mut [T],
+        state_out: Option<&mut [T]>,
+    ) -> Result<()> {
+        let head = Head::of(self.inp, h);
+        head.powers(self.scale, s);
+        let fresh = head.start(s.state);
+        let dv = head.dv;
+        let mut overflow = false;
+        for c in 0..head.n_chunks(self.l) {
+            let chunk = head.chunk(c, self.l);
+            // The next chunk's inputs start on their way into the cache while this
+            // one computes: the products touch them first in several short
+            // interleaved streams that would otherwise wait on memory.
+            if c + 1 < head.n_chunks(self.l) {
+                head.chunk(c + 1, self.l).prefetch::<P>();
+            }
+            let o_chunk = &mut o[chunk.t0 * dv..(chunk.t0 + chunk.len) * dv];
+            chunk.transpose_keys(s.kt);
+            let prev = (c > 0 || !fresh).then_some(&*s.state);
+            chunk.output::<P>(prev, s.kt, s.scaled_pow, s.scores, o_chunk)?;
+            // Checked while the chunk is still in cache.
+            overflow |= all_finite::<T, P>(o_chunk).is_err();
+            chunk.own_state::<P>(head.g, s.kt, s.pow, s.weights, s.own)?;
+            advance(s.state, s.pow[chunk.len], s.own);
+        }
+        overflow |= all_finite::<T, P>(s.state).is_err();
+        if let Some(so) = state_out {
+            so.copy_from_slice(s.state);
+        }
+        self.flag(overflow);
+        Ok(())
+    }
+
+    /// Every head in turn, its chunks at once on `slots` slots (LASP-2 inside one
+    /// call): each chunk's own state, the exclusive prefix over them in chunk order,
+    /// then each chunk's output from its prefix. The arithmetic is
+    /// [`head_in_sequence`](Self::head_in_sequence)'s, so the bits are too.
+    fn by_chunks<P: LinattnKernels<T>>(
+        &self,
+        exec: &impl Exec,
+        slots: usize,
+        out: &mut [T],
+        mut state_out: Option<&mut [T]>,
+        work: &mut [u8],
+    ) -> Result<()> {
+        let shape = self.inp.shape;
+        let (per_v, per_s) = (shape.len * shape.dv, shape.dk * shape.dv);
+        let n_chunks = shape.len.div_ceil(self.l);
+        let mut ws = Workspace::new(work);
+        let states = ws.take::<T>(n_chunks * per_s)?;
+        let running = ws.take::<T>(per_s)?;
+        let scratch = ws.rest();
+        let runs = tiles_per_slot(n_chunks, slots);
+        let ops = self.ops / shape.n_heads;
+        for (h, o) in out.chunks_exact_mut(per_v).enumerate() {
+            let head = Head::of(self.inp, h);
+            // Every chunk's own state.
+            let tiles = states
+                .chunks_mut(runs * per_s)
+                .zip(scratch.chunks_exact_mut(self.needed));
+            exec.for_each(ops / 4, tiles, |run, (states, work)| {
+                let mut s = Scratch::take(&mut Workspace::new(work), shape, self.l)?;
+                head.powers(self.scale, &mut s);
+                for (i, own) in states.chunks_exact_mut(per_s).enumerate() {
+                    let chunk = head.chunk(run * runs + i, self.l);
+                    chunk.transpose_keys(s.kt);
+                    chunk.own_state::<P>(head.g, s.kt, s.pow, s.weights, own)?;
+                }
+                Ok(())
+            })?;
+            // The prefix: each chunk's own state is replaced by the running state
+            // before the chunk, which then advances past it as in sequence.
+            let fresh = head.start(running);
+            for (c, own) in states.chunks_exact_mut(per_s).enumerate() {
+                let gl = power(head.g, head.chunk(c, self.l).len);
+                for (x, r) in own.iter_mut().zip(running.iter_mut()) {
+                    let u = *x;
+                    *x = *r;
+                    *r = step(*r, gl, u);
+                }
+            }
+            // Every chunk's output from its prefix.
+            let tiles = o
+                .chunks_mut(runs * self.l * shape.dv)
+                .zip(states.chunks(runs * per_s))
+                .zip(scratch.chunks_exact_mut(self.needed));
+            exec.for_each(ops, tiles, |run, ((o, prefixes), work)| {
+                let mut s = Scratch::take(&mut Workspace::new(work), shape, self.l)?;
+                head.powers(self.scale, &mut s);
+                let mut overflow = false;
+                for (i, prev) in prefixes.chunks_exact(per_s).enumerate() {
+                    let c = run * runs + i;
+                    let chunk = head.chunk(c, self.l);
+                    let at = i * self.l * shape.dv;
+                    let o_chunk = &mut o[at..at + chunk.len * shape.dv];
+                    chunk.transpose_keys(s.kt);
+                    let prev = (c > 0 || !fresh).then_some(prev);
+                    chunk.output::<P>(prev, s.kt, s.scaled_pow, s.scores, o_chunk)?;
+                    overflow |= all_finite::<T, P>(o_chunk).is_err();
+                }
+                self.flag(overflow);
+                Ok(())
+            })?;
+            self.flag(all_finite::<T, P>(running).is_err());
+            if let Some(so) = state_out.as_deref_mut() {
+                so[h * per_s..(h + 1) * per_s].copy_from_slice(running);
+            }
+        }
+        Ok(())
+    }
+
+    fn flag(&self, overflow: bool) {
+        if overflow {
+            self.overflow.store(true, Ordering::Relaxed);
+        }
+    }
+}
+
+/// `x g^L + u`: the state after a chunk from the state before it and the chunk's own
+/// state, written out (two roundings, never fused) so that the sequential and the
+/// chunk-parallel forms give the same bits on every target.
+#[inline]
+fn step<T: Real>(x: T, gl: T, u: T) -> T {
+    x * gl + u
+}
+
+/// `state = state g^L + own`, elementwise (see [`step`]).
+fn advance<T: Real>(state: &mut [T], gl: T, own: &[T]) {
+    for (x, &u) in state.iter_mut().zip(own) {
+        *x = step(*x, gl, u);
+    }
+}
+
 impl<'a, T: Real> Scratch<'a, T> {
     /// The arrays of one head's scratch, in [`forward_work_size`]'s order.
-    fn take(ws: &mut Workspace<'a>, shape: Shape, chunk: usize) -> Result<Self> {
-        let l = chunk_len(chunk, shape.len);
+    fn take(ws: &mut Workspace<'a>, shape: Shape, l: usize) -> Result<Self> {
+        let per_s = shape.dk * shape.dv;
         Ok(Scratch {
             pow: ws.take::<T>(l + 1)?,
             scaled_pow: ws.take::<T>(l + 1)?,
             weights: ws.take::<T>(l)?,
             kt: ws.take::<T>(shape.dk * l)?,
             scores: ws.take::<T>(STRIP.min(l) * l)?,
-            state: ws.take::<T>(shape.dk * shape.dv)?,
+            own: ws.take::<T>(per_s)?,
+            state: ws.take::<T>(per_s)?,
         })
     }
 }
 
-/// Head `h` of [`forward`]: its rows of `out` and its final state. Returns whether a
-/// value overflowed.
-fn head_forward<T: Real, P: LinattnKernels<T>>(
-    inp: &Inputs<'_, T>,
-    h: usize,
-    scale: T,
-    chunk: usize,
-    s: &mut Scratch<'_, T>,
-    o: &mut [T],
-    state_out: Option<&mut [T]>,
-) -> Result<bool> {
-    let shape = inp.shape;
-    let l = chunk_len(chunk, shape.len);
-    let (dk, dv) = (shape.dk, shape.dv);
-    let (per_qk, per_v, per_s) = (shape.len * dk, shape.len * dv, dk * dv);
-    let g = decay_of(inp.decay, h);
-    fill_powers(g, T::one(), s.pow);
-    fill_powers(g, scale, s.scaled_pow);
-    let mut fresh = true;
-    match inp.state_in {
-        Some(x) => {
-            s.state.copy_from_slice(head(x, h, per_s));
-            fresh = false;
-        }
-        None => s.state.fill(T::zero()),
-    }
-    let (q, k, v) = (
-        head(inp.q, h, per_qk),
-        head(inp.k, h, per_qk),
-        head(inp.v, h, per_v),
-    );
-    let mut overflow = false;
-    let mut t0 = 0;
-    while t0 < shape.len {
-        let lc = l.min(shape.len - t0);
-        let chunk = Chunk {
-            q: &q[t0 * dk..(t0 + lc) * dk],
-            k: &k[t0 * dk..(t0 + lc) * dk],
-            v: &v[t0 * dv..(t0 + lc) * dv],
-            len: lc,
+/// One head's inputs.
+struct Head<'a, T> {
+    q: &'a [T],
+    k: &'a [T],
+    v: &'a [T],
+    g: T,
+    state_in: Option<&'a [T]>,
+    len: usize,
+    dk: usize,
+    dv: usize,
+}
+
+impl<'a, T: Real> Head<'a, T> {
+    fn of(inp: &Inputs<'a, T>, h: usize) -> Self {
+        let shape = inp.shape;
+        let (dk, dv) = (shape.dk, shape.dv);
+        let (per_qk, per_v) = (shape.len * dk, shape.len * dv);
+        Head {
+            q: head(inp.q, h, per_qk),
+            k: head(inp.k, h, per_qk),
+            v: head(inp.v, h, per_v),
+            g: decay_of(inp.decay, h),
+            state_in: inp.state_in.map(|x| head(x, h, dk * dv)),
+            len: shape.len,
             dk,
             dv,
-        };
-        // The next chunk's inputs start on their way into the cache while this
-        // one computes: the products touch them first in several short
-        // interleaved streams that would otherwise wait on memory.
-        let t1 = t0 + lc;
-        let next = t1..(t1 + l).min(shape.len);
-        P::prefetch(&q[next.start * dk..next.end * dk]);
-        P::prefetch(&k[next.start * dk..next.end * dk]);
-        P::prefetch(&v[next.start * dv..next.end * dv]);
-        let o_chunk = &mut o[t0 * dv..(t0 + lc) * dv];
-        chunk.run::<P>(g, fresh, s, o_chunk)?;
-        // Checked while the chunk is still in cache.
-        overflow |= all_finite::<T, P>(o_chunk).is_err();
-        fresh = false;
-        t0 += lc;
+        }
     }
-    overflow |= all_finite::<T, P>(s.state).is_err();
-    if let Some(so) = state_out {
-        so.copy_from_slice(s.state);
+
+    /// The decay powers `g^n` and `scale g^n` into the scratch.
+    fn powers(&self, scale: T, s: &mut Scratch<'_, T>) {
+        fill_powers(self.g, T::one(), s.pow);
+        fill_powers(self.g, scale, s.scaled_pow);
     }
-    Ok(overflow)
+
+    /// Writes the state before the first token into `state`; returns whether it is
+    /// known to be zero (no `state_in`).
+    fn start(&self, state: &mut [T]) -> bool {
+        match self.state_in {
+            Some(x) => {
+                state.copy_from_slice(x);
+                false
+            }
+            None => {
+                state.fill(T::zero());
+                true
+            }
+        }
+    }
+
+    fn n_chunks(&self, l: usize) -> usize {
+        self.len.div_ceil(l)
+    }
+
+    /// Chunk `c` of length `l` (the last one possibly shorter).
+    fn chunk(&self, c: usize, l: usize) -> Chunk<'a, T> {
+        let (dk, dv) = (self.dk, self.dv);
+        let t0 = c * l;
+        let len = l.min(self.len - t0);
+        Chunk {
+            q: &self.q[t0 * dk..(t0 + len) * dk],
+            k: &self.k[t0 * dk..(t0 + len) * dk],
+            v: &self.v[t0 * dv..(t0 + len) * dv],
+            t0,
+            len,
+            dk,
+            dv,
+        }
+    }
 }
 
 /// One chunk of one head.
@@ -201,46 +425,58 @@ struct Chunk<'a, T> {
     q: &'a [T],
     k: &'a [T],
     v: &'a [T],
+    /// First token.
+    t0: usize,
     len: usize,
     dk: usize,
     dv: usize,
 }
 
 impl<T: Real> Chunk<'_, T> {
-    /// Writes the chunk's outputs `o` (`len x dv`) from the state before it and
-    /// advances the state past it. `fresh`: the state is known to be zero.
-    fn run<P: LinattnKernels<T>>(
+    fn prefetch<P: LinattnKernels<T>>(&self) {
+        P::prefetch(self.q);
+        P::prefetch(self.k);
+        P::prefetch(self.v);
+    }
+
+    /// `K^T` of the chunk into `kt`, so that both `Q K^T` and the own state read rows.
+    fn transpose_keys(&self, kt: &mut [T]) {
+        transpose(self.k, self.dk, self.len, &mut kt[..self.dk * self.len]);
+    }
+
+    /// Writes the chunk's outputs `o` (`len x dv`) from the state before it (`None`:
+    /// known to be zero). `kt` holds [`transpose_keys`](Self::transpose_keys).
+    fn output<P: LinattnKernels<T>>(
         &self,
-        g: T,
-        fresh: bool,
-        s: &mut Scratch<'_, T>,
+        prev: Option<&[T]>,
+        kt: &[T],
+        scaled_pow: &[T],
+        scores: &mut [T],
         o: &mut [T],
     ) -> Result<()> {
         let (lc, dk, dv) = (self.len, self.dk, self.dv);
         let one = T::one();
         // Inter-chunk: O = diag(scale g^(i+1)) Q S_prev.
         o.fill(T::zero());
-        if !fresh {
+        if let Some(prev) = prev {
             P::gemm(
                 one,
                 view(self.q, lc, dk, dk)?,
                 None,
-                view(s.state, dk, dv, dv)?,
+                view(prev, dk, dv, dv)?,
                 view_mut(o, lc, dv, dv)?,
             );
-            for (row, &f) in o.chunks_exact_mut(dv).zip(&s.scaled_pow[1..]) {
+            for (row, &f) in o.chunks_exact_mut(dv).zip(&scaled_pow[1..]) {
                 P::scale(f, row);
             }
         }
-        // K^T of the chunk, so that both Q K^T and the state update read rows.
-        let kt = &mut s.kt[..dk * lc];
-        transpose(self.k, dk, lc, kt);
+        let kt = &kt[..dk * lc];
         // Intra-chunk, a strip of rows at a time: O += ((Q K^T) .* D) V.
         let mut r0 = 0;
         while r0 < lc {
             let r1 = (r0 + STRIP).min(lc);
             let rows = r1 - r0;
-            let scores = &mut s.scores[..rows * r1];
+            let scores = &mut scores[..rows * r1];
             scores.fill(T::zero());
             P::gemm(
                 one,
@@ -253,7 +489,7 @@ impl<T: Real> Chunk<'_, T> {
             // the diagonal, 0 above it.
             for (i, row) in (r0..r1).zip(scores.chunks_exact_mut(r1)) {
                 let (causal, future) = row.split_at_mut(i + 1);
-                for (x, &d) in causal.iter_mut().zip(s.scaled_pow[..=i].iter().rev()) {
+                for (x, &d) in causal.iter_mut().zip(scaled_pow[..=i].iter().rev()) {
                     *x = *x * d;
                 }
                 future.fill(T::zero());
@@ -267,23 +503,35 @@ impl<T: Real> Chunk<'_, T> {
             );
             r0 = r1;
         }
-        // State: S = g^L S + K^T diag(g^(L-1-j)) V.
-        let weights = if g == one {
+        Ok(())
+    }
+
+    /// The chunk's own state `K^T diag(g^(L-1-j)) V` (from zero) into `own`.
+    fn own_state<P: LinattnKernels<T>>(
+        &self,
+        g: T,
+        kt: &[T],
+        pow: &[T],
+        weights: &mut [T],
+        own: &mut [T],
+    ) -> Result<()> {
+        let (lc, dk, dv) = (self.len, self.dk, self.dv);
+        let weights = if g == T::one() {
             None
         } else {
-            P::scale(s.pow[lc], s.state);
-            let w = &mut s.weights[..lc];
-            for (x, &p) in w.iter_mut().zip(s.pow[..lc].iter().rev()) {
+            let w = &mut weights[..lc];
+            for (x, &p) in w.iter_mut().zip(pow[..lc].iter().rev()) {
                 *x = p;
             }
             Some(&*w)
         };
+        own.fill(T::zero());
         P::gemm(
-            one,
-            view(kt, dk, lc, lc)?,
+            T::one(),
+            view(&kt[..dk * lc], dk, lc, lc)?,
             weights,
             view(self.v, lc, dv, dv)?,
-            view_mut(s.state, dk, dv, dv)?,
+            view_mut(own, dk, dv, dv)?,
         );
         Ok(())
     }
@@ -305,5 +553,118 @@ fn transpose<T: Real>(src: &[T], cols: usize, rows: usize, dst: &mut [T]) {
             }
         }
         j0 += jb;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Scalar, Sequential};
+
+    /// Tiles in reverse order, as if three threads took them.
+    struct Wide;
+
+    impl Exec for Wide {
+        fn for_each<I>(
+            &self,
+            _ops: usize,
+            tiles: I,
+            f: impl Fn(usize, I::Item) -> Result<()> + Sync,
+        ) -> Result<()>
+        where
+            I: Iterator + Send,
+            I::Item: Send,
+        {
+            let mut all: heapless::Vec<_, 64> = heapless::Vec::new();
+            for t in tiles.enumerate() {
+                all.push(t).map_err(|_| Error::Internal)?;
+            }
+            while let Some((i, t)) = all.pop() {
+                f(i, t)?;
+            }
+            Ok(())
+        }
+
+        fn width(&self) -> usize {
+            3
+        }
+    }
+
+    /// [`forward`] at chunk length 16 under an executor.
+    trait Which {
+        fn forward(
+            &self,
+            inp: &Inputs<'_, f64>,
+            out: &mut [f64],
+            state: &mut [f64],
+            work: &mut [u8],
+        ) -> Result<()>;
+    }
+
+    impl<E: Exec> Which for E {
+        fn forward(
+            &self,
+            inp: &Inputs<'_, f64>,
+            out: &mut [f64],
+            state: &mut [f64],
+            work: &mut [u8],
+        ) -> Result<()> {
+            forward::<f64, Scalar>(self, inp, 16, out, Some(state), work)
+        }
+    }
+
+    fn values(n: usize, seed: u32) -> [f64; 2048] {
+        let mut x = [0.0; 2048];
+        let mut s = seed;
+        for v in &mut x[..n] {
+            s = s.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            *v = f64::from(s >> 8) / f64::from(1u32 << 24) - 0.5;
+        }
+        x
+    }
+
+    /// One head's chunks at once (their states, the scan, the outputs) give the bits
+    /// of the chunks in sequence, from zero and from a state, with and without decay.
+    #[test]
+    fn chunks_at_once_equal_chunks_in_sequence() {
+        let shape = Shape {
+            n_heads: 2,
+            len: 150,
+            dk: 6,
+            dv: 5,
+        };
+        let (q, k, v) = (values(1800, 1), values(1800, 2), values(1500, 3));
+        let state = values(60, 4);
+        for (decay, state_in) in [
+            (None, None),
+            (Some([0.9, 0.7]), Some(&state[..60])),
+            (Some([1.0, 0.95]), None),
+        ] {
+            let inp = Inputs {
+                shape,
+                q: &q[..1800],
+                k: &k[..1800],
+                v: &v[..1500],
+                decay: decay.as_ref().map(|d| &d[..]),
+                scale: 0.0,
+                state_in,
+            };
+            let run = |exec: &dyn Which, bytes: usize| {
+                let (mut out, mut st) = ([0.0; 1500], [0.0; 60]);
+                let mut work = [0u8; 16384];
+                exec.forward(&inp, &mut out, &mut st, &mut work[..bytes])
+                    .unwrap();
+                (out, st)
+            };
+            let min = forward_work_size::<f64>(shape, 16).unwrap().bytes();
+            let wide = forward_threads_work_size::<f64>(shape, 16, 3)
+                .unwrap()
+                .bytes();
+            assert!(wide > 3 * min && wide <= 16384);
+            let seq = run(&Sequential, min);
+            let at_once = run(&Wide, wide);
+            assert_eq!(seq.0.map(f64::to_bits), at_once.0.map(f64::to_bits));
+            assert_eq!(seq.1.map(f64::to_bits), at_once.1.map(f64::to_bits));
+        }
     }
 }

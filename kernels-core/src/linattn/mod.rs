@@ -33,7 +33,7 @@ mod powers;
 mod recurrence;
 mod state;
 
-pub use forward::{chunk_len, forward, forward_work_size};
+pub use forward::{chunk_len, forward, forward_threads_work_size, forward_work_size};
 pub use kernels::LinattnKernels;
 pub use powers::power;
 pub use recurrence::recurrence;

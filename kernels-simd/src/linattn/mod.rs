@@ -5,7 +5,9 @@
 mod kernels;
 
 use kernels_core::linattn::{self as core_linattn, LinattnKernels};
-pub use kernels_core::linattn::{Inputs, Scan, Shape, chunk_len, forward_work_size};
+pub use kernels_core::linattn::{
+    Inputs, Scan, Shape, chunk_len, forward_threads_work_size, forward_work_size,
+};
 use kernels_core::{Real, Result};
 
 use crate::{DefaultExec, Simd};
