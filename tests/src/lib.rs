@@ -8,6 +8,7 @@ pub mod fuzz;
 
 use kernels_core::Real;
 
+pub mod ot_data;
 pub mod paging_data;
 
 /// `n` values uniform in `[-scale, scale)`, the same for the same seed.

@@ -495,3 +495,98 @@ fn density_experiment() {
         }
     }
 }
+
+/// The panel of issue 17 (not a check; run it with
+/// `cargo test --release -p kernels-tests --test sns -- --ignored panel --nocapture`):
+/// SNS against Sinkhorn on real and synthetic problems, iterations and time to tol.
+#[test]
+#[ignore]
+fn panel_experiment() {
+    use kernels_tests::ot_data::{self, OtProblem};
+    use std::time::Instant;
+    let (c, w) = assignment(500, 2024);
+    let assign = OtProblem {
+        name: "random assignment, n = 500".into(),
+        n: 500,
+        m: 500,
+        c,
+        a: w.clone(),
+        b: w,
+    };
+    let (c, a, b) = w2_grid(32);
+    let grid = OtProblem {
+        name: "W2 32x32".into(),
+        n: 1024,
+        m: 1024,
+        c,
+        a,
+        b,
+    };
+    let iris = ot_data::iris();
+    let digits = ot_data::digits(300);
+    let panel: [(&OtProblem, f64, f64); 8] = [
+        (&iris, 0.01, 1e-11),
+        (&iris, 0.05, 1e-11),
+        (&digits, 0.01, 1e-11),
+        (&digits, 0.03, 1e-11),
+        (&digits, 0.05, 1e-11),
+        (&grid, 0.01, 1e-11),
+        (&grid, 1.0 / 1200.0, 1e-11),
+        (&assign, 1.0 / 1200.0, 1e-11),
+    ];
+    for (p, reg, tol) in panel {
+        let cm = Dense::new(&p.c, p.n, p.m).unwrap();
+        let (mut f, mut g) = (vec![0.0; p.n], vec![0.0; p.m]);
+        let mut work = vec![0u8; sinkhorn_work_size::<f64>(p.n, p.m).unwrap().bytes()];
+        let sk = SinkhornOpts::default()
+            .reg(reg)
+            .tol(tol)
+            .max_iter(100_000)
+            .check_every(1);
+        let t = Instant::now();
+        let r = sinkhorn_log::<f64, Simd>(
+            &Sequential,
+            cm,
+            &p.a,
+            &p.b,
+            &sk,
+            &mut f,
+            &mut g,
+            None,
+            &mut work,
+        );
+        let ts = t.elapsed().as_secs_f64();
+        let (mut f, mut g, mut plan) = (vec![0.0; p.n], vec![0.0; p.m], vec![0.0; p.n * p.m]);
+        let o = opts(reg, tol).max_newton(1000);
+        let mut work = vec![0u8; sns_work_size::<f64>(p.n, p.m, o.density).unwrap().bytes()];
+        let t = Instant::now();
+        let out = sns::<f64, Simd>(
+            &Sequential,
+            cm,
+            &p.a,
+            &p.b,
+            &o,
+            &mut f,
+            &mut g,
+            &mut plan,
+            &mut work,
+        );
+        let tn = t.elapsed().as_secs_f64();
+        println!(
+            "{} reg {reg}: sinkhorn {:?} its {:.3} s | sns {:?} {:.3} s ({:.2}x)",
+            p.name,
+            r.map(|r| (r.iterations, r.converged)),
+            ts,
+            out.map(|o| (
+                o.report.iterations,
+                o.newton_steps,
+                o.fallbacks,
+                o.report.inner_iterations,
+                o.report.converged,
+                o.report.error
+            )),
+            tn,
+            tn / ts
+        );
+    }
+}
