@@ -1,6 +1,6 @@
 //! The Sinkhorn row passes that are not exponential loops (those are in
-//! `exp_loops`): the online column log-sum-exp and kernel mode's fused `dot_axpy`,
-//! written once against [`Lanes`].
+//! `exp_loops`): the online column log-sum-exp, kernel mode's fused `dot_axpy` and
+//! the point-cloud cost row, written once against [`Lanes`].
 
 use kernels_core::sinkhorn::SinkhornKernels;
 use kernels_core::{Real, Scalar};
@@ -82,4 +82,34 @@ pub(crate) fn dot_axpy<T: ExpConsts, L: Lanes<T>>(
     }
     axpy(l, a, &w[blocks..n], &mut y[blocks..n]);
     l.reduce_add(combine(l, acc)) + dot(l, &x[blocks..n], &v[blocks..n])
+}
+
+/// One row of squared distances (`SinkhornKernels::sq_dist_row`): `L::N` columns at a
+/// time, each accumulating its `d` squared differences in a register (one store per
+/// entry; the `d` coordinate rows of `yt` are read once per row).
+#[inline(always)]
+pub(crate) fn sq_dist_row<T: ExpConsts + Real, L: Lanes<T>>(
+    l: L,
+    x: &[T],
+    yt: &[T],
+    out: &mut [T],
+) {
+    let m = out.len();
+    debug_assert_eq!(yt.len(), x.len() * m);
+    let body = m - m % L::N;
+    for (j, os) in out[..body].chunks_exact_mut(L::N).enumerate() {
+        let at = j * L::N;
+        let mut acc = l.zero();
+        for (k, &xk) in x.iter().enumerate() {
+            let t = l.sub(l.splat(xk), l.load(&yt[k * m + at..][..L::N]));
+            acc = l.mul_add(t, t, acc);
+        }
+        l.store(acc, os);
+    }
+    for (j, o) in out.iter_mut().enumerate().skip(body) {
+        *o = x.iter().enumerate().fold(T::zero(), |acc, (k, &xk)| {
+            let t = xk - yt[k * m + j];
+            acc + t * t
+        });
+    }
 }
