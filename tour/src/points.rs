@@ -217,8 +217,8 @@ pub fn run(mode: Mode, _machine: &Machine) -> Section {
                 "points-matching.svg".into(),
                 chart.render(),
                 "Each source point joined to where the entropic plan sends it (the \
-                 barycentre of its plan row, computed from the potentials): the ring \
-                 unfolds onto the blob without crossings"
+                 barycentre of its plan row, computed from the potentials): the ring's \
+                 points land across the blob"
                     .into(),
             ));
         }
