@@ -2010,6 +2010,122 @@ module kernels
       integer(c_int32_t) :: kn_result
     end function kn_sinkhorn_batch_f64
 
+    ! Workspace bytes of `kn_sinkhorn_points_f32`/`_f64` for `n` points against `m` in
+    ! `d` dimensions (the larger of the two types, so one query serves both):
+    ! O((n + m) (d + 1)) plus at most 8 MiB of row tiles (under 16 MiB for
+    ! n = m = 100,000, d = 3).
+    !
+    ! Returns `KN_OK`, `KN_ERR_NULL` (`bytes` NULL), `KN_ERR_DIMENSION` (`n`, `m` or `d`
+    ! zero, or `(n + m) * d`, or the workspace, overflowing).
+    !
+    ! # Safety
+    ! `bytes` must be NULL or point to a writable `size_t`.
+    function kn_sinkhorn_points_work_bytes(n, m, d, bytes) &
+        bind(C, name="kn_sinkhorn_points_work_bytes") result(kn_result)
+      import
+      integer(c_size_t), value :: n
+      integer(c_size_t), value :: m
+      integer(c_size_t), value :: d
+      integer(c_size_t), intent(out), optional :: bytes
+      integer(c_int32_t) :: kn_result
+    end function kn_sinkhorn_points_work_bytes
+
+    ! Log-domain Sinkhorn between two point clouds (f32): `kn_sinkhorn_f32` for the
+    ! cost C_ij = |x_i - y_j|^2 (POT's `ot.dist` default), computed tile by tile on the
+    ! fly and never stored, so that clouds whose n x m cost matrix would not fit in
+    ! memory can be solved. Each entry is the direct sum of squared coordinate
+    ! differences (never negative, no cancellation). There is no plan output: the
+    ! plan is P_ij = exp((f_i + g_j - C_ij) / reg).
+    !
+    ! - `x` (n*d), `y` (m*d): the points, row-major, finite.
+    ! - `a` (n), `b` (m): positive, equal sums (relative 1e-6 in f32, 1e-12 in f64).
+    ! - `opts`: as `kn_sinkhorn_f32`.
+    ! - `f` (n), `g` (m): in/out dual potentials, finite; zeros are the cold start.
+    ! - `work`, `work_bytes`: at least `kn_sinkhorn_points_work_bytes(n, m, d)`
+    !   bytes, any alignment (NULL only with 0 bytes).
+    ! - `rep` (nullable): as `kn_sinkhorn_f32`'s; `value` = <P, C>, computed on the
+    !   fly.
+    !
+    ! Returns `KN_OK`; `KN_NOT_CONVERGED` (f, g and rep written); `KN_ERR_NULL`;
+    ! `KN_ERR_DIMENSION` (n, m or d zero, (n + m) * d overflows); `KN_ERR_WORKSPACE`;
+    ! `KN_ERR_ARGUMENT` (opts out of range, a or b not positive or with different
+    ! sums, a misaligned array, an output overlapping another argument);
+    ! `KN_ERR_NON_FINITE` (NaN or inf in x, y, a, b, f, g); `KN_ERR_NUMERICAL` (a
+    ! bound of max C / reg from the clouds' bounding boxes overflows the type:
+    ! nothing written; or a potential overflowed during the iteration: f, g hold the
+    ! last iterate that was finite, rep is not written).
+    !
+    ! # Safety
+    ! Each non-NULL pointer must point to the number of values its description
+    ! gives, valid for the call.
+    function kn_sinkhorn_points_f32(n, m, d, x, y, a, b, opts, f, g, work, work_bytes, &
+        rep) &
+        bind(C, name="kn_sinkhorn_points_f32") result(kn_result)
+      import
+      integer(c_size_t), value :: n
+      integer(c_size_t), value :: m
+      integer(c_size_t), value :: d
+      real(c_float), intent(in), optional :: x(*)
+      real(c_float), intent(in), optional :: y(*)
+      real(c_float), intent(in), optional :: a(*)
+      real(c_float), intent(in), optional :: b(*)
+      type(kn_sinkhorn_opts), intent(in), optional :: opts
+      real(c_float), intent(inout), optional :: f(*)
+      real(c_float), intent(inout), optional :: g(*)
+      type(*), intent(inout), optional :: work(*)
+      integer(c_size_t), value :: work_bytes
+      type(kn_report), intent(inout), optional :: rep
+      integer(c_int32_t) :: kn_result
+    end function kn_sinkhorn_points_f32
+
+    ! Log-domain Sinkhorn between two point clouds (f64): `kn_sinkhorn_f64` for the
+    ! cost C_ij = |x_i - y_j|^2 (POT's `ot.dist` default), computed tile by tile on the
+    ! fly and never stored, so that clouds whose n x m cost matrix would not fit in
+    ! memory can be solved. Each entry is the direct sum of squared coordinate
+    ! differences (never negative, no cancellation). There is no plan output: the
+    ! plan is P_ij = exp((f_i + g_j - C_ij) / reg).
+    !
+    ! - `x` (n*d), `y` (m*d): the points, row-major, finite.
+    ! - `a` (n), `b` (m): positive, equal sums (relative 1e-6 in f32, 1e-12 in f64).
+    ! - `opts`: as `kn_sinkhorn_f64`.
+    ! - `f` (n), `g` (m): in/out dual potentials, finite; zeros are the cold start.
+    ! - `work`, `work_bytes`: at least `kn_sinkhorn_points_work_bytes(n, m, d)`
+    !   bytes, any alignment (NULL only with 0 bytes).
+    ! - `rep` (nullable): as `kn_sinkhorn_f64`'s; `value` = <P, C>, computed on the
+    !   fly.
+    !
+    ! Returns `KN_OK`; `KN_NOT_CONVERGED` (f, g and rep written); `KN_ERR_NULL`;
+    ! `KN_ERR_DIMENSION` (n, m or d zero, (n + m) * d overflows); `KN_ERR_WORKSPACE`;
+    ! `KN_ERR_ARGUMENT` (opts out of range, a or b not positive or with different
+    ! sums, a misaligned array, an output overlapping another argument);
+    ! `KN_ERR_NON_FINITE` (NaN or inf in x, y, a, b, f, g); `KN_ERR_NUMERICAL` (a
+    ! bound of max C / reg from the clouds' bounding boxes overflows the type:
+    ! nothing written; or a potential overflowed during the iteration: f, g hold the
+    ! last iterate that was finite, rep is not written).
+    !
+    ! # Safety
+    ! Each non-NULL pointer must point to the number of values its description
+    ! gives, valid for the call.
+    function kn_sinkhorn_points_f64(n, m, d, x, y, a, b, opts, f, g, work, work_bytes, &
+        rep) &
+        bind(C, name="kn_sinkhorn_points_f64") result(kn_result)
+      import
+      integer(c_size_t), value :: n
+      integer(c_size_t), value :: m
+      integer(c_size_t), value :: d
+      real(c_double), intent(in), optional :: x(*)
+      real(c_double), intent(in), optional :: y(*)
+      real(c_double), intent(in), optional :: a(*)
+      real(c_double), intent(in), optional :: b(*)
+      type(kn_sinkhorn_opts), intent(in), optional :: opts
+      real(c_double), intent(inout), optional :: f(*)
+      real(c_double), intent(inout), optional :: g(*)
+      type(*), intent(inout), optional :: work(*)
+      integer(c_size_t), value :: work_bytes
+      type(kn_report), intent(inout), optional :: rep
+      integer(c_int32_t) :: kn_result
+    end function kn_sinkhorn_points_f64
+
     ! The default options of `kn_sns_*`, with `size` filled in: `reg` = 0.05, `tol` =
     ! 1e-9, `sinkhorn_iters` = 20, `max_newton` = 100, and 0 (each field's default) for
     ! `density`, `cg_max_iter` and `cg_tol`. Start from these and set the fields you

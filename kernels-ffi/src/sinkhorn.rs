@@ -939,3 +939,185 @@ pub unsafe extern "C" fn kn_sinkhorn_batch_f64(
         )
     })
 }
+
+/// Workspace bytes of `kn_sinkhorn_points_f32`/`_f64` for `n` points against `m` in
+/// `d` dimensions (the larger of the two types, so one query serves both):
+/// O((n + m) (d + 1)) plus at most 8 MiB of row tiles (under 16 MiB for
+/// n = m = 100,000, d = 3).
+///
+/// Returns `KN_OK`, `KN_ERR_NULL` (`bytes` NULL), `KN_ERR_DIMENSION` (`n`, `m` or `d`
+/// zero, or `(n + m) * d`, or the workspace, overflowing).
+///
+/// # Safety
+/// `bytes` must be NULL or point to a writable `size_t`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn kn_sinkhorn_points_work_bytes(
+    n: usize,
+    m: usize,
+    d: usize,
+    bytes: *mut usize,
+) -> kn_status {
+    status(|| {
+        // SAFETY: the caller passes a valid pointer to one size_t or NULL.
+        let out = unsafe { out_value(bytes) }?;
+        *out = sinkhorn::points_work_size::<f64>(n, m, d)?
+            .max(sinkhorn::points_work_size::<f32>(n, m, d)?)
+            .bytes();
+        Ok(Done::Ok)
+    })
+}
+
+/// The body of `kn_sinkhorn_points_*`.
+///
+/// # Safety
+/// The pointer contract of `kn_sinkhorn_points_f64`.
+#[allow(clippy::too_many_arguments)]
+unsafe fn points_body<T: Real>(
+    (n, m, d): (usize, usize, usize),
+    x: *const T,
+    y: *const T,
+    a: *const T,
+    b: *const T,
+    opts: *const kn_sinkhorn_opts,
+    f: *mut T,
+    g: *mut T,
+    work: *mut c_void,
+    work_bytes: usize,
+    rep: *mut kn_report,
+) -> Result<Done>
+where
+    Simd: kernels_core::sinkhorn::SinkhornKernels<T>,
+{
+    let (nd, md) = (checked_product(&[n, d])?, checked_product(&[m, d])?);
+    let no_plan = core::ptr::null_mut();
+    // SAFETY: forwarded pointer contract, with these lengths (`x` in the place of
+    // the cost, no plan).
+    let t = unsafe {
+        Transport::read(
+            (nd, n, m, 1),
+            x,
+            a,
+            b,
+            opts,
+            f,
+            g,
+            no_plan,
+            work,
+            work_bytes,
+            rep,
+        )
+    }?;
+    // SAFETY: forwarded pointer contract.
+    let y = unsafe { input(y, md) }?;
+    let rep_span = t.reports.as_deref().map_or((0, 0), span);
+    disjoint(&[span(t.f), span(t.g), span(t.work), rep_span], &[span(y)])?;
+    let report = sinkhorn::sinkhorn_points::<T, Simd>(
+        &kernels_simd::DefaultExec::default(),
+        (n, m, d),
+        t.c,
+        y,
+        t.a,
+        t.b,
+        &SinkhornOpts::from(t.opts),
+        t.f,
+        t.g,
+        t.work,
+    )?;
+    finish(report, t.reports.and_then(|r| r.first_mut()))
+}
+
+/// Log-domain Sinkhorn between two point clouds (f32): `kn_sinkhorn_f32` for the
+/// cost C_ij = |x_i - y_j|^2 (POT's `ot.dist` default), computed tile by tile on the
+/// fly and never stored, so that clouds whose n x m cost matrix would not fit in
+/// memory can be solved. Each entry is the direct sum of squared coordinate
+/// differences (never negative, no cancellation). There is no plan output: the
+/// plan is P_ij = exp((f_i + g_j - C_ij) / reg).
+///
+/// - `x` (n*d), `y` (m*d): the points, row-major, finite.
+/// - `a` (n), `b` (m): positive, equal sums (relative 1e-6 in f32, 1e-12 in f64).
+/// - `opts`: as `kn_sinkhorn_f32`.
+/// - `f` (n), `g` (m): in/out dual potentials, finite; zeros are the cold start.
+/// - `work`, `work_bytes`: at least `kn_sinkhorn_points_work_bytes(n, m, d)`
+///   bytes, any alignment (NULL only with 0 bytes).
+/// - `rep` (nullable): as `kn_sinkhorn_f32`'s; `value` = <P, C>, computed on the
+///   fly.
+///
+/// Returns `KN_OK`; `KN_NOT_CONVERGED` (f, g and rep written); `KN_ERR_NULL`;
+/// `KN_ERR_DIMENSION` (n, m or d zero, (n + m) * d overflows); `KN_ERR_WORKSPACE`;
+/// `KN_ERR_ARGUMENT` (opts out of range, a or b not positive or with different
+/// sums, a misaligned array, an output overlapping another argument);
+/// `KN_ERR_NON_FINITE` (NaN or inf in x, y, a, b, f, g); `KN_ERR_NUMERICAL` (a
+/// bound of max C / reg from the clouds' bounding boxes overflows the type:
+/// nothing written; or a potential overflowed during the iteration: f, g hold the
+/// last iterate that was finite, rep is not written).
+///
+/// # Safety
+/// Each non-NULL pointer must point to the number of values its description
+/// gives, valid for the call.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn kn_sinkhorn_points_f32(
+    n: usize,
+    m: usize,
+    d: usize,
+    x: *const f32,
+    y: *const f32,
+    a: *const f32,
+    b: *const f32,
+    opts: *const kn_sinkhorn_opts,
+    f: *mut f32,
+    g: *mut f32,
+    work: *mut c_void,
+    work_bytes: usize,
+    rep: *mut kn_report,
+) -> kn_status {
+    // SAFETY: forwarded pointer contract.
+    status(|| unsafe { points_body((n, m, d), x, y, a, b, opts, f, g, work, work_bytes, rep) })
+}
+
+/// Log-domain Sinkhorn between two point clouds (f64): `kn_sinkhorn_f64` for the
+/// cost C_ij = |x_i - y_j|^2 (POT's `ot.dist` default), computed tile by tile on the
+/// fly and never stored, so that clouds whose n x m cost matrix would not fit in
+/// memory can be solved. Each entry is the direct sum of squared coordinate
+/// differences (never negative, no cancellation). There is no plan output: the
+/// plan is P_ij = exp((f_i + g_j - C_ij) / reg).
+///
+/// - `x` (n*d), `y` (m*d): the points, row-major, finite.
+/// - `a` (n), `b` (m): positive, equal sums (relative 1e-6 in f32, 1e-12 in f64).
+/// - `opts`: as `kn_sinkhorn_f64`.
+/// - `f` (n), `g` (m): in/out dual potentials, finite; zeros are the cold start.
+/// - `work`, `work_bytes`: at least `kn_sinkhorn_points_work_bytes(n, m, d)`
+///   bytes, any alignment (NULL only with 0 bytes).
+/// - `rep` (nullable): as `kn_sinkhorn_f64`'s; `value` = <P, C>, computed on the
+///   fly.
+///
+/// Returns `KN_OK`; `KN_NOT_CONVERGED` (f, g and rep written); `KN_ERR_NULL`;
+/// `KN_ERR_DIMENSION` (n, m or d zero, (n + m) * d overflows); `KN_ERR_WORKSPACE`;
+/// `KN_ERR_ARGUMENT` (opts out of range, a or b not positive or with different
+/// sums, a misaligned array, an output overlapping another argument);
+/// `KN_ERR_NON_FINITE` (NaN or inf in x, y, a, b, f, g); `KN_ERR_NUMERICAL` (a
+/// bound of max C / reg from the clouds' bounding boxes overflows the type:
+/// nothing written; or a potential overflowed during the iteration: f, g hold the
+/// last iterate that was finite, rep is not written).
+///
+/// # Safety
+/// Each non-NULL pointer must point to the number of values its description
+/// gives, valid for the call.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn kn_sinkhorn_points_f64(
+    n: usize,
+    m: usize,
+    d: usize,
+    x: *const f64,
+    y: *const f64,
+    a: *const f64,
+    b: *const f64,
+    opts: *const kn_sinkhorn_opts,
+    f: *mut f64,
+    g: *mut f64,
+    work: *mut c_void,
+    work_bytes: usize,
+    rep: *mut kn_report,
+) -> kn_status {
+    // SAFETY: forwarded pointer contract.
+    status(|| unsafe { points_body((n, m, d), x, y, a, b, opts, f, g, work, work_bytes, rep) })
+}

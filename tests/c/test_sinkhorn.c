@@ -285,11 +285,47 @@ static void test_unbalanced_and_batch(void) {
   free(w);
 }
 
+/* Point clouds: the same iterates as kn_sinkhorn_f64 on the explicit cost |x - y|^2
+   (exact here: differences of small integers and halves), the plan never stored. */
+static void test_points(void) {
+  enum { N = 3, M = 4, D = 2 };
+  const double x[N * D] = {0.0, 0.0, 1.0, 0.0, 0.0, 1.0};
+  const double y[M * D] = {0.5, 0.5, 1.5, 0.0, 0.0, 1.5, 1.0, 1.0};
+  const double a[N] = {1.0 / 3, 1.0 / 3, 1.0 / 3}, b[M] = {0.25, 0.25, 0.25, 0.25};
+  double C[N * M];
+  for (int i = 0; i < N; ++i)
+    for (int j = 0; j < M; ++j) {
+      const double dx = x[i * D] - y[j * D], dy = x[i * D + 1] - y[j * D + 1];
+      C[i * M + j] = dx * dx + dy * dy;
+    }
+  size_t bytes, pbytes;
+  unsigned char *w = workspace(kn_sinkhorn_work_bytes, N, M, &bytes);
+  CHECK(kn_sinkhorn_points_work_bytes(N, M, D, &pbytes) == KN_OK);
+  CHECK(kn_sinkhorn_points_work_bytes(N, M, 0, &pbytes) == KN_ERR_DIMENSION);
+  unsigned char *pw = malloc(pbytes + 3);
+  kn_sinkhorn_opts o = opts(0.3, 1e-12, 1000, 4);
+  double f[N] = {0}, g[M] = {0}, fp[N] = {0}, gp[M] = {0};
+  kn_report rep, prep;
+  CHECK(kn_sinkhorn_f64(N, M, C, a, b, &o, f, g, NULL, w, bytes, &rep) == KN_OK);
+  CHECK(kn_sinkhorn_points_f64(N, M, D, x, y, a, b, &o, fp, gp, pw + 3, pbytes, &prep) == KN_OK);
+  CHECK(memcmp(f, fp, sizeof f) == 0 && memcmp(g, gp, sizeof g) == 0);
+  CHECK(rep.iterations == prep.iterations && rep.value == prep.value);
+  /* NaN in a point: refused, nothing written. */
+  double bad[N * D] = {0.0, 0.0, 1.0, NAN, 0.0, 1.0};
+  double keep[N] = {7.0, 7.0, 7.0};
+  CHECK(kn_sinkhorn_points_f64(N, M, D, bad, y, a, b, &o, keep, gp, pw, pbytes, NULL) ==
+        KN_ERR_NON_FINITE);
+  CHECK(keep[0] == 7.0 && keep[1] == 7.0 && keep[2] == 7.0);
+  free(pw);
+  free(w);
+}
+
 int main(void) {
   test_closed_form();
   test_random_and_warm_start();
   test_bad_input();
   test_unbalanced_and_batch();
+  test_points();
   printf("test_sinkhorn: %d checks, %d failed\n", checks, failures);
   return failures == 0 ? 0 : 1;
 }

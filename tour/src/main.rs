@@ -22,6 +22,7 @@ mod linattn;
 mod machine;
 mod paging;
 mod peer;
+mod points;
 mod primitives;
 mod report;
 mod sinkhorn;
@@ -65,6 +66,11 @@ pub const FAMILIES: &[Family] = &[
         name: "unbalanced",
         section: unbalanced::run,
         bench: None,
+    },
+    Family {
+        name: "points",
+        section: points::run,
+        bench: Some(points::bench),
     },
     Family {
         name: "sns",

@@ -1,4 +1,4 @@
-//! A grouped bar chart as a self-contained SVG: enough for the tour's plots without a
+//! Grouped bar charts, line charts and point-cloud matchings as self-contained SVG: enough for the tour's plots without a
 //! plotting dependency (and without fonts: text is left to the SVG viewer).
 
 use std::fmt::Write as _;
@@ -343,6 +343,82 @@ impl LineChart<'_> {
                 escape(name)
             );
             lx += 36.0 + 7.0 * name.chars().count() as f64;
+        }
+        s.push_str("</svg>\n");
+        s
+    }
+}
+
+/// Two 2-D point clouds and the segments of a transport between them, on one square
+/// with equal scales: each source point is joined to where the transport sends it.
+pub struct Matching<'a> {
+    /// Title at the top.
+    pub title: &'a str,
+    /// Source and target clouds, with their legend names.
+    pub clouds: [(&'a str, &'a [(f64, f64)]); 2],
+    /// Segments from a source point to its image.
+    pub segments: Vec<((f64, f64), (f64, f64))>,
+}
+
+impl Matching<'_> {
+    /// Renders the plot.
+    pub fn render(&self) -> String {
+        let (side, top, margin) = (560.0, 50.0, 30.0);
+        let all = self.clouds.iter().flat_map(|(_, p)| p.iter());
+        let (mut lo, mut hi) = (
+            (f64::INFINITY, f64::INFINITY),
+            (f64::NEG_INFINITY, f64::NEG_INFINITY),
+        );
+        for &(x, y) in all {
+            lo = (lo.0.min(x), lo.1.min(y));
+            hi = (hi.0.max(x), hi.1.max(y));
+        }
+        let span = (hi.0 - lo.0).max(hi.1 - lo.1).max(f64::MIN_POSITIVE);
+        let px = |(x, y): (f64, f64)| {
+            (
+                margin + side * (x - lo.0) / span,
+                top + side * (1.0 - (y - lo.1) / span),
+            )
+        };
+        let (w, h) = (side + 2.0 * margin + 160.0, side + top + margin);
+        let mut s = String::new();
+        let _ = writeln!(
+            s,
+            r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}" font-family="sans-serif" font-size="12">"#
+        );
+        let _ = writeln!(s, r#"<rect width="{w}" height="{h}" fill="white"/>"#);
+        let _ = writeln!(
+            s,
+            r#"<text x="{}" y="24" text-anchor="middle" font-size="16">{}</text>"#,
+            w / 2.0,
+            escape(self.title)
+        );
+        for &(from, to) in &self.segments {
+            let ((x1, y1), (x2, y2)) = (px(from), px(to));
+            let _ = writeln!(
+                s,
+                r##"<line x1="{x1:.1}" y1="{y1:.1}" x2="{x2:.1}" y2="{y2:.1}" stroke="#999" stroke-width="0.6"/>"##
+            );
+        }
+        for (k, (name, points)) in self.clouds.iter().enumerate() {
+            for &p in points.iter() {
+                let (x, y) = px(p);
+                let _ = writeln!(
+                    s,
+                    r#"<circle cx="{x:.1}" cy="{y:.1}" r="2.2" fill="{}"/>"#,
+                    COLORS[k]
+                );
+            }
+            let ly = top + 20.0 * k as f64;
+            let _ = writeln!(
+                s,
+                r#"<circle cx="{:.1}" cy="{ly:.1}" r="4" fill="{}"/><text x="{:.1}" y="{:.1}">{}</text>"#,
+                side + 2.0 * margin,
+                COLORS[k],
+                side + 2.0 * margin + 10.0,
+                ly + 4.0,
+                escape(name)
+            );
         }
         s.push_str("</svg>\n");
         s

@@ -188,7 +188,7 @@ impl<T: Real, R: From<Report>> Run<'_, T, R> {
         for (q, ((((cp, ap), bp), fp), gp)) in problems {
             let plan_q = plan.as_mut().map(|p| &mut p[q * nm..(q + 1) * nm]);
             let cp = Dense::new(cp, n, m)?;
-            let outcome = run::<T, P>(
+            let outcome = run::<T, P, _>(
                 inner,
                 cp,
                 ap,

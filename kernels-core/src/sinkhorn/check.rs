@@ -59,11 +59,18 @@ pub fn positive<T: Real>(a: &[T], b: &[T]) -> Result<()> {
 }
 
 /// `reg` as `T`, or [`Error::Numerical`] when `max|C| / reg` or `1 / reg` is not
-/// representable in `T` (the log-domain iteration divides by it). `reg` is
-/// positive and finite (checked with the options before); `C` is finite.
+/// representable in `T` (see [`regularisation_of`]). `C` is finite.
 pub(crate) fn regularisation<T: Real>(c: Dense<'_, T>, reg: f64) -> Result<T> {
-    let eps = T::of(reg);
     let c_max = c.data().iter().fold(T::zero(), |mx, v| mx.max(v.abs()));
+    regularisation_of(c_max, reg)
+}
+
+/// `reg` as `T`, or [`Error::Numerical`] when `c_max / reg` (`c_max`: `max|C|` or a
+/// bound of it) or `1 / reg` is not representable in `T` (the log-domain iteration
+/// divides by it). `reg` is positive and finite (checked with the options before);
+/// `c_max` is not NaN.
+pub(crate) fn regularisation_of<T: Real>(c_max: T, reg: f64) -> Result<T> {
+    let eps = T::of(reg);
     if eps > T::zero() && (c_max / eps).is_finite() && eps.recip().is_finite() {
         Ok(eps)
     } else {

@@ -92,6 +92,25 @@ pub trait SinkhornKernels<T: Real>: Primitives<T> {
             })
     }
 
+    /// One row of squared distances: `out_j = sum_k (x_k - yt_{k m + j})^2` for a point
+    /// `x` (`d` values) against `m = out.len()` points stored coordinate by
+    /// coordinate in `yt` (`d m` values). Each term is a difference squared and
+    /// added, so no entry is negative and none loses bits to cancellation.
+    fn sq_dist_row(x: &[T], yt: &[T], out: &mut [T]) {
+        let m = out.len();
+        debug_assert_eq!(yt.len(), x.len() * m);
+        out.fill(T::zero());
+        if m == 0 {
+            return;
+        }
+        for (&xk, yk) in x.iter().zip(yt.chunks_exact(m)) {
+            for (o, &y) in out.iter_mut().zip(yk) {
+                let t = xk - y;
+                *o = *o + t * t;
+            }
+        }
+    }
+
     /// Returns `sum_j x_j v_j` and, in the same loop, `y <- y + a w`: one row of
     /// `K v` fused with the previous row's contribution to `K^T u`, so that a
     /// Sinkhorn-Knopp iteration streams `K` from memory once (`w`, read just before,

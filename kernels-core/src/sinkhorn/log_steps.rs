@@ -11,7 +11,7 @@
 //!
 //! Each pass over `C` costs `n m` exponentials; everything else is `O(n + m)`.
 
-use crate::sinkhorn::{SinkhornKernels, tiles};
+use crate::sinkhorn::{CostRows, SinkhornKernels, tiles};
 use crate::{Dense, Error, Exec, Real, Result};
 
 /// `L_i = LSE_j((g_j - C_ij) / eps)` for every row `i`, into `out` (n).
@@ -42,11 +42,23 @@ pub fn col_lse<T: Real, P: SinkhornKernels<T>>(
     max: &mut [T],
     sum: &mut [T],
 ) {
+    col_lse_of::<T, P>(c, f, eps, max, sum, &mut []);
+}
+
+/// [`col_lse`] on any [`CostRows`]; `buf` holds `c.row_scratch()` values.
+fn col_lse_of<T: Real, P: SinkhornKernels<T>>(
+    c: impl CostRows<T>,
+    f: &[T],
+    eps: T,
+    max: &mut [T],
+    sum: &mut [T],
+    buf: &mut [T],
+) {
     max.fill(T::neg_infinity());
     sum.fill(T::zero());
     let inv = eps.recip();
-    for (&fi, row) in f.iter().zip(c.row_iter()) {
-        P::lse_accumulate(-inv, row, fi * inv, max, sum);
+    for (i, &fi) in f.iter().enumerate() {
+        P::lse_accumulate(-inv, c.cost_row::<P>(i, buf), fi * inv, max, sum);
     }
     for (m, &s) in max.iter_mut().zip(sum.iter()) {
         *m = *m + s.ln();
@@ -124,6 +136,14 @@ pub fn fused_scratch_len(n: usize, m: usize) -> Result<usize> {
     tiles::scratch_len(n, m, m).ok_or(Error::Dimension)
 }
 
+/// [`fused_scratch_len`] for a cost whose rows need `row_scratch` values of scratch
+/// and whose passes run in `tiles` row tiles (see [`CostRows`]): a plan row, a cost
+/// row and partial column sums per tile but the first.
+pub fn fused_scratch_len_of(tiles: usize, m: usize, row_scratch: usize) -> Result<usize> {
+    let row = m.checked_add(row_scratch).ok_or(Error::Dimension)?;
+    tiles::scratch_len_of(tiles, m, row).ok_or(Error::Dimension)
+}
+
 /// The f-update fused with the column sums of the g-update that follows, so that
 /// `C` streams from memory once per iteration with one exponential per entry: for
 /// each row, the plan row at the current potentials, `E_ij = exp((f_i + g_j -
@@ -150,14 +170,17 @@ pub fn fused_scratch_len(n: usize, m: usize) -> Result<usize> {
 /// column sums (and marginal error), and the partial sums are added in tile order, so
 /// the result does not depend on the executor.
 ///
-/// `g_scaled` (m) receives `g / eps` and must stay untouched until then; `row` (m) and
-/// `tiles` ([`fused_scratch_len`]) are scratch. Returns the L1 error of the row
+/// The cost comes from `c` (a stored matrix or rows computed on the fly, see
+/// [`CostRows`]), in `c.tiles()` row tiles.
+///
+/// `g_scaled` (m) receives `g / eps` and must stay untouched until then; `row` (`m +
+/// c.row_scratch()`) and `tiles` ([`fused_scratch_len_of`]) are scratch. Returns the L1 error of the row
 /// marginals at the current `(f, g)` when `measure` (else 0), and whether every
 /// `f_new_i` is finite.
 #[allow(clippy::too_many_arguments)]
 pub fn f_update_fused<T: Real, P: SinkhornKernels<T>>(
     exec: &impl Exec,
-    c: Dense<'_, T>,
+    c: impl CostRows<T>,
     f: &[T],
     g: &[T],
     a: &[T],
@@ -174,8 +197,9 @@ pub fn f_update_fused<T: Real, P: SinkhornKernels<T>>(
     scaled(g, eps, g_scaled);
     let g_scaled = &*g_scaled;
     let ops = c.rows().saturating_mul(c.cols()).saturating_mul(8);
-    tiles::run(
+    tiles::run_in(
         exec,
+        c.tiles(),
         ops,
         f_new,
         col_sums,
@@ -193,7 +217,7 @@ pub fn f_update_fused<T: Real, P: SinkhornKernels<T>>(
 /// potentials, `col_sums` (zero) receives their column sums.
 #[allow(clippy::too_many_arguments)]
 fn fused_rows<T: Real, P: SinkhornKernels<T>>(
-    c: Dense<'_, T>,
+    c: impl CostRows<T>,
     rows: core::ops::Range<usize>,
     f: &[T],
     a: &[T],
@@ -208,6 +232,7 @@ fn fused_rows<T: Real, P: SinkhornKernels<T>>(
 ) -> (T, bool) {
     let inv = eps.recip();
     let max_ratio = T::epsilon().recip();
+    let (row, buf) = row.split_at_mut(c.cols());
     let (mut error, mut finite) = (T::zero(), true);
     let tile = f[rows.clone()]
         .iter()
@@ -215,7 +240,7 @@ fn fused_rows<T: Real, P: SinkhornKernels<T>>(
         .zip(&log_a[rows.clone()])
         .zip(f_new.iter_mut());
     for ((((&fi, &ai), &la), fn_i), i) in tile.zip(rows) {
-        let c_row = c.row(i);
+        let c_row = c.cost_row::<P>(i, buf);
         let shift = fi * inv;
         let r = P::exp_affine_sum(-inv, c_row, shift, g_scaled, row);
         let exact = usable(r);
@@ -247,20 +272,22 @@ fn fused_rows<T: Real, P: SinkhornKernels<T>>(
 /// Column log-sum-exps `M_j` (into `max`) from the sums [`f_update_fused`] left in
 /// `sum`, computed with the shift `g_scaled = g / eps`; when a sum is not safely
 /// representable, recomputes every `M_j` with [`col_lse`] from `f` (the new one).
+/// `buf` holds `c.row_scratch()` values.
 pub fn col_lse_from_sums<T: Real, P: SinkhornKernels<T>>(
-    c: Dense<'_, T>,
+    c: impl CostRows<T>,
     f: &[T],
     eps: T,
     g_scaled: &[T],
     max: &mut [T],
     sum: &mut [T],
+    buf: &mut [T],
 ) {
     if sum.iter().all(|&s| usable(s)) {
         for ((m, &s), &gs) in max.iter_mut().zip(sum.iter()).zip(g_scaled) {
             *m = s.ln() - gs;
         }
     } else {
-        col_lse::<T, P>(c, f, eps, max, sum);
+        col_lse_of::<T, P>(c, f, eps, max, sum, buf);
     }
 }
 
@@ -323,15 +350,15 @@ pub fn plan_row<T: Real, P: SinkhornKernels<T>>(
 /// The transport cost `<P, C>`, accumulated in `f64`, writing the plan into `plan`
 /// (n*m, row-major) when given.
 ///
-/// `g_scaled` (m) is scratch and receives `g / eps`; `row` (m) is scratch for a plan
-/// row when `plan` is `None`.
+/// `g_scaled` (m) is scratch and receives `g / eps`; `row` (`m + c.row_scratch()`)
+/// is scratch for a plan row when `plan` is `None` and for a computed cost row.
 pub fn transport_cost<T: Real, P: SinkhornKernels<T>>(
-    c: Dense<'_, T>,
+    c: impl CostRows<T>,
     f: &[T],
     g: &[T],
     eps: T,
     g_scaled: &mut [T],
-    plan: Option<&mut [T]>,
+    mut plan: Option<&mut [T]>,
     row: &mut [T],
 ) -> f64 {
     scaled(g, eps, g_scaled);
@@ -340,18 +367,18 @@ pub fn transport_cost<T: Real, P: SinkhornKernels<T>>(
         return 0.0;
     }
     let g_scaled = &*g_scaled;
-    let cost_row = |fi: T, c_row: &[T], out: &mut [T]| {
+    let (row, buf) = row.split_at_mut(m);
+    let mut total = 0.0;
+    for (i, &fi) in f.iter().enumerate() {
+        let c_row = c.cost_row::<P>(i, buf);
+        let out = match plan.as_deref_mut() {
+            Some(p) => &mut p[i * m..][..m],
+            None => &mut *row,
+        };
         plan_row::<T, P>(c_row, fi, g_scaled, eps, out);
-        P::dot(out, c_row).to_f64_lossless()
-    };
-    let rows = f.iter().zip(c.row_iter());
-    match plan {
-        Some(p) => rows
-            .zip(p.chunks_exact_mut(m))
-            .map(|((&fi, c_row), out)| cost_row(fi, c_row, out))
-            .sum(),
-        None => rows.map(|(&fi, c_row)| cost_row(fi, c_row, row)).sum(),
+        total += P::dot(out, c_row).to_f64_lossless();
     }
+    total
 }
 
 /// `out <- x / eps` (potentials in units of `eps`, as the exponentials take them).

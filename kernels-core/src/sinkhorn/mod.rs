@@ -24,6 +24,10 @@
 //! - [`sinkhorn_batch`]: many problems of one size in one call, each bit-identical
 //!   to its own [`sinkhorn_log`] call.
 //!
+//! - [`sinkhorn_points`]: two point clouds with the squared Euclidean cost computed
+//!   on the fly ([`cost::Points`]), never stored: the log-domain solver on a cost
+//!   given by rows ([`CostRows`]) instead of a matrix.
+//!
 //! The log-domain half-steps, marginals and plan are public in [`log_steps`] so that
 //! other solvers (Sinkhorn-Newton-Sparse) reuse them.
 //!
@@ -34,18 +38,22 @@
 
 mod batch;
 pub mod check;
+pub mod cost;
 pub mod driver;
 mod kernels;
 pub mod log_steps;
 mod opts;
+mod points;
 mod scale;
 mod solve_log;
 pub mod tiles;
 mod unbalanced;
 
 pub use batch::{BATCH_SLOTS, batch_work_size, sinkhorn_batch};
+pub use cost::{CostRows, Points};
 pub use kernels::SinkhornKernels;
 pub use opts::SinkhornOpts;
+pub use points::{points_work_size, sinkhorn_points};
 pub use scale::{scale, scale_observed, scale_work_size};
 pub use solve_log::{sinkhorn_log, sinkhorn_log_observed, sinkhorn_work_size};
 pub use unbalanced::{UnbalancedOpts, sinkhorn_unbalanced, unbalanced_work_size};

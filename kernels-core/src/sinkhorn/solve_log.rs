@@ -2,10 +2,10 @@
 
 use super::driver::{HostSteps, Measured, iterate};
 use super::log_steps::{
-    col_lse_from_sums, f_update_fused, fused_scratch_len, marginal_error, potential_from_lse,
+    col_lse_from_sums, f_update_fused, fused_scratch_len_of, marginal_error, potential_from_lse,
     transport_cost,
 };
-use super::{SinkhornOpts, check};
+use super::{CostRows, SinkhornOpts, check, tiles};
 use crate::sinkhorn::SinkhornKernels;
 use crate::{Dense, Error, Exec, Real, Report, Result, Workspace, WorkspaceSize};
 use core::marker::PhantomData;
@@ -14,16 +14,27 @@ use core::marker::PhantomData;
 /// [`Error::Dimension`] if a size is zero or the total overflows.
 pub fn sinkhorn_work_size<T: Real>(n: usize, m: usize) -> Result<WorkspaceSize> {
     check::matrix_size::<T>(n, m)?;
-    // log a, log b, next f, g / eps, column max, column sum, the row tiles' scratch:
-    // carved in this order.
+    log_work_size::<T>(n, m, 0, tiles::row_tiles(n))
+}
+
+/// Workspace of [`run`] for `n x m` costs whose rows need `row_scratch` values of
+/// scratch, in `tiles` row tiles (see [`CostRows`]).
+pub(crate) fn log_work_size<T: Real>(
+    n: usize,
+    m: usize,
+    row_scratch: usize,
+    tiles: usize,
+) -> Result<WorkspaceSize> {
+    // log a, log b, next f, g / eps, column max (and a cost row), column sum, the row
+    // tiles' scratch: carved in this order.
     WorkspaceSize::new()
         .array::<T>(n)?
         .array::<T>(m)?
         .array::<T>(n)?
         .array::<T>(m)?
+        .array::<T>(m.checked_add(row_scratch).ok_or(Error::Dimension)?)?
         .array::<T>(m)?
-        .array::<T>(m)?
-        .array::<T>(fused_scratch_len(n, m)?)
+        .array::<T>(fused_scratch_len_of(tiles, m, row_scratch)?)
 }
 
 /// Solves `min <P, C> + eps sum P (log P - 1)` subject to `P 1 = a`, `P^T 1 = b`
@@ -87,7 +98,7 @@ pub fn sinkhorn_log_observed<T: Real, P: SinkhornKernels<T>>(
         exponents: [T::one(); 2],
         stop: Stop::Marginals,
     };
-    run::<T, P>(exec, c, a, b, eps, opts, scheme, f, g, plan, work, observe)
+    run::<T, P, _>(exec, c, a, b, eps, opts, scheme, f, g, plan, work, observe)
 }
 
 /// The size checks of the log-domain solvers: [`Error::Dimension`] unless the
@@ -148,12 +159,12 @@ pub(crate) struct Scheme<T> {
 }
 
 /// The log-domain iteration on validated arguments (`work` at least
-/// [`sinkhorn_work_size`], `eps` from [`check::regularisation`]), then the cost and the
-/// plan.
+/// [`log_work_size`] for `c`, `eps` from [`check::regularisation`]), then the cost and
+/// the plan.
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn run<T: Real, P: SinkhornKernels<T>>(
+pub(crate) fn run<T: Real, P: SinkhornKernels<T>, C: CostRows<T>>(
     exec: &impl Exec,
-    c: Dense<'_, T>,
+    c: C,
     a: &[T],
     b: &[T],
     eps: T,
@@ -171,13 +182,13 @@ pub(crate) fn run<T: Real, P: SinkhornKernels<T>>(
     let log_b = ws.take::<T>(m)?;
     let f_next = ws.take::<T>(n)?;
     let g_scaled = ws.take::<T>(m)?;
-    let col_max = ws.take::<T>(m)?;
+    let row = ws.take::<T>(m + c.row_scratch())?;
     let col_sum = ws.take::<T>(m)?;
-    let tiles = ws.take::<T>(fused_scratch_len(n, m)?)?;
+    let tiles = ws.take::<T>(fused_scratch_len_of(c.tiles(), m, c.row_scratch())?)?;
     for (l, &w) in log_a.iter_mut().zip(a).chain(log_b.iter_mut().zip(b)) {
         *l = w.ln();
     }
-    let mut steps = Measured::new(LogSteps::<T, P, _> {
+    let mut steps = Measured::new(LogSteps::<T, P, _, C> {
         exec,
         c,
         eps,
@@ -191,20 +202,20 @@ pub(crate) fn run<T: Real, P: SinkhornKernels<T>>(
         g: &mut *g,
         f_next,
         g_scaled: &mut *g_scaled,
-        col_max: &mut *col_max,
+        row: &mut *row,
         col_sum,
         tiles,
         primitives: PhantomData,
     });
     let mut report = iterate(&mut steps, opts, observe)?;
-    report.value = transport_cost::<T, P>(c, f, g, eps, g_scaled, plan, col_max);
+    report.value = transport_cost::<T, P>(c, f, g, eps, g_scaled, plan, row);
     Ok(report)
 }
 
 /// Log-domain half-steps: `f` from `g` (rows), then `g` from `f` (columns).
-struct LogSteps<'a, T, P, E> {
+struct LogSteps<'a, T, P, E, C> {
     exec: &'a E,
-    c: Dense<'a, T>,
+    c: C,
     eps: T,
     scheme: Scheme<T>,
     /// Under [`Stop::Change`], half the largest change of `f` and of `g` in the last
@@ -219,8 +230,9 @@ struct LogSteps<'a, T, P, E> {
     /// The candidate `f`.
     f_next: &'a mut [T],
     g_scaled: &'a mut [T],
-    /// A plan row during the fused f-update, then the column log-sum-exps.
-    col_max: &'a mut [T],
+    /// A plan row during the fused f-update, then the column log-sum-exps (`m`),
+    /// followed by a computed cost row (`c.row_scratch()`).
+    row: &'a mut [T],
     /// Column sums of the plan with the candidate `f` (shift `g`), then the
     /// candidate `g`.
     col_sum: &'a mut [T],
@@ -229,7 +241,9 @@ struct LogSteps<'a, T, P, E> {
     primitives: PhantomData<P>,
 }
 
-impl<T: Real, P: SinkhornKernels<T>, E: Exec> HostSteps<T> for LogSteps<'_, T, P, E> {
+impl<T: Real, P: SinkhornKernels<T>, E: Exec, C: CostRows<T>> HostSteps<T>
+    for LogSteps<'_, T, P, E, C>
+{
     fn first(&mut self, measure: bool) -> Result<T> {
         let marginals = self.scheme.stop == Stop::Marginals;
         let (error, finite) = f_update_fused::<T, P>(
@@ -245,7 +259,7 @@ impl<T: Real, P: SinkhornKernels<T>, E: Exec> HostSteps<T> for LogSteps<'_, T, P
             self.g_scaled,
             self.f_next,
             self.col_sum,
-            self.col_max,
+            self.row,
             self.tiles,
         );
         match (finite, marginals) {
@@ -263,19 +277,21 @@ impl<T: Real, P: SinkhornKernels<T>, E: Exec> HostSteps<T> for LogSteps<'_, T, P
     }
 
     fn second(&mut self, measure: bool) -> Result<T> {
+        let (col_max, buf) = self.row.split_at_mut(self.c.cols());
         col_lse_from_sums::<T, P>(
             self.c,
             self.f,
             self.eps,
             self.g_scaled,
-            self.col_max,
+            col_max,
             self.col_sum,
+            buf,
         );
         potential_from_lse(
             self.eps,
             self.scheme.exponents[1],
             self.log_b,
-            self.col_max,
+            col_max,
             self.col_sum,
         )?;
         if self.scheme.stop == Stop::Change {
@@ -284,7 +300,7 @@ impl<T: Real, P: SinkhornKernels<T>, E: Exec> HostSteps<T> for LogSteps<'_, T, P
         self.g.copy_from_slice(self.col_sum);
         Ok(match self.scheme.stop {
             // One scalar exponential per column: only when a check follows.
-            Stop::Marginals if measure => marginal_error(self.eps, self.g, self.col_max, self.b),
+            Stop::Marginals if measure => marginal_error(self.eps, self.g, col_max, self.b),
             Stop::Marginals => T::zero(),
             Stop::Change => self.change[1],
         })

@@ -26,7 +26,12 @@ pub fn row_tiles(n: usize) -> usize {
 /// row buffer of `row_len`: both for every tile but the first (which uses the
 /// caller's). `None` if it overflows.
 pub fn scratch_len(n: usize, m: usize, row_len: usize) -> Option<usize> {
-    (row_tiles(n) - 1).checked_mul(m.checked_add(row_len)?)
+    scratch_len_of(row_tiles(n), m, row_len)
+}
+
+/// [`scratch_len`] for a pass cut into `tiles` row tiles (see [`run_in`]).
+pub fn scratch_len_of(tiles: usize, m: usize, row_len: usize) -> Option<usize> {
+    tiles.saturating_sub(1).checked_mul(m.checked_add(row_len)?)
 }
 
 /// Runs `pass(rows, out, sums, row)` on every row tile through `exec`: `out` is the
@@ -45,9 +50,38 @@ pub fn run<T: Real>(
     scratch: &mut [T],
     pass: impl Fn(Range<usize>, &mut [T], &mut [T], &mut [T]) -> (T, bool) + Sync,
 ) -> (T, bool) {
+    run_in(
+        exec,
+        row_tiles(out.len()),
+        ops,
+        out,
+        sums,
+        row,
+        scratch,
+        pass,
+    )
+}
+
+/// [`run`] with at most `tiles` row tiles (1 to [`MAX_ROW_TILES`]) instead of
+/// [`row_tiles`]: for a pass whose per-tile scratch is large (the point-cloud
+/// solver's rows of `m` costs), so that its workspace stays bounded. `scratch`
+/// holds [`scratch_len_of`]`(tiles, ..)` values.
+#[allow(clippy::too_many_arguments)]
+pub fn run_in<T: Real>(
+    exec: &impl Exec,
+    tiles: usize,
+    ops: usize,
+    out: &mut [T],
+    sums: &mut [T],
+    row: &mut [T],
+    scratch: &mut [T],
+    pass: impl Fn(Range<usize>, &mut [T], &mut [T], &mut [T]) -> (T, bool) + Sync,
+) -> (T, bool) {
     let (n, m, row_len) = (out.len(), sums.len(), row.len());
-    let tiles = row_tiles(n);
-    let rows_per_tile = n.div_ceil(tiles).max(1);
+    let rows_per_tile = n.div_ceil(tiles.clamp(1, MAX_ROW_TILES)).max(1);
+    // The tiles that hold rows (as many as asked for when the rows divide evenly
+    // enough, as with `row_tiles`; never an empty tile whose sums would be added).
+    let tiles = n.div_ceil(rows_per_tile).max(1);
     let (extra_sums, extra_rows) = scratch.split_at_mut((tiles - 1) * m);
     let mut results = [(T::zero(), true); MAX_ROW_TILES];
     let work = out

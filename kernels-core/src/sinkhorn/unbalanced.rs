@@ -192,7 +192,7 @@ pub fn sinkhorn_unbalanced<T: Real, P: SinkhornKernels<T>>(
         stop: Stop::Change,
     };
     let loop_opts = opts.loop_opts();
-    run::<T, P>(
+    run::<T, P, _>(
         exec,
         c,
         a,

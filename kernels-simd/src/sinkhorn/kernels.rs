@@ -30,6 +30,9 @@ macro_rules! sinkhorn_kernels {
                 pub(crate) fn dot_axpy / dot_axpy_at(
                     x: &[$t], v: &[$t], a: $t, w: &[$t], y: &mut [$t],
                 ) -> $t = sinkhorn::dot_axpy;
+                pub(crate) fn sq_dist_row / sq_dist_row_at(
+                    x: &[$t], yt: &[$t], out: &mut [$t],
+                ) -> () = sinkhorn::sq_dist_row;
             }
         }
 
@@ -60,6 +63,10 @@ macro_rules! sinkhorn_kernels {
 
             fn dot_axpy(x: &[$t], v: &[$t], a: $t, w: &[$t], y: &mut [$t]) -> $t {
                 $k::dot_axpy(x, v, a, w, y)
+            }
+
+            fn sq_dist_row(x: &[$t], yt: &[$t], out: &mut [$t]) {
+                $k::sq_dist_row(x, yt, out);
             }
         }
     };

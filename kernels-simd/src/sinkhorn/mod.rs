@@ -7,8 +7,8 @@ pub(crate) mod passes;
 
 use kernels_core::sinkhorn::{self as core_sinkhorn, SinkhornKernels};
 pub use kernels_core::sinkhorn::{
-    SinkhornOpts, UnbalancedOpts, batch_work_size, scale_work_size, sinkhorn_work_size,
-    unbalanced_work_size,
+    SinkhornOpts, UnbalancedOpts, batch_work_size, points_work_size, scale_work_size,
+    sinkhorn_work_size, unbalanced_work_size,
 };
 use kernels_core::{Dense, Real, Report, Result};
 
@@ -177,5 +177,56 @@ where
         plan,
         work,
         reports,
+    )
+}
+
+/// Entropic optimal transport between the point clouds `x` (`n x d`) and `y` (`m x
+/// d`) with the cost `|x_i - y_j|^2` computed on the fly, never stored
+/// ([`kernels_core::sinkhorn::sinkhorn_points`] on the SIMD kernels and the thread
+/// pool).
+///
+/// ```
+/// use kernels_simd::sinkhorn::{SinkhornOpts, points_work_size, sinkhorn_points};
+///
+/// // Two points on a line to two points shifted by 0.1: most mass goes to the neighbour.
+/// let (x, y) = ([0.0f64, 1.0], [0.1, 1.1]);
+/// let (a, b) = ([0.5, 0.5], [0.5, 0.5]);
+/// let (mut f, mut g) = ([0.0; 2], [0.0; 2]);
+/// let mut work = vec![0u8; points_work_size::<f64>(2, 2, 1)?.bytes()];
+/// let (reg, opts) = (0.25, SinkhornOpts::default().reg(0.25).tol(1e-12));
+/// let rep = sinkhorn_points((2, 2, 1), &x, &y, &a, &b, &opts, &mut f, &mut g, &mut work)?;
+/// assert!(rep.converged);
+/// // The plan from the potentials: P_00 = exp((f_0 + g_0 - 0.01) / reg).
+/// let p00 = ((f[0] + g[0] - 0.01f64) / reg).exp();
+/// assert!(p00 > 0.4 && p00 < 0.5);
+/// assert!(rep.value > 0.01 && rep.value < 0.1);
+/// # Ok::<(), kernels_core::Error>(())
+/// ```
+#[allow(clippy::too_many_arguments)]
+pub fn sinkhorn_points<T: Real>(
+    dims: (usize, usize, usize),
+    x: &[T],
+    y: &[T],
+    a: &[T],
+    b: &[T],
+    opts: &SinkhornOpts,
+    f: &mut [T],
+    g: &mut [T],
+    work: &mut [u8],
+) -> Result<Report>
+where
+    Simd: SinkhornKernels<T>,
+{
+    core_sinkhorn::sinkhorn_points::<T, Simd>(
+        &crate::DefaultExec::default(),
+        dims,
+        x,
+        y,
+        a,
+        b,
+        opts,
+        f,
+        g,
+        work,
     )
 }

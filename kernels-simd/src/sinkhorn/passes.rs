@@ -1,6 +1,6 @@
 //! The Sinkhorn row passes that are not exponential loops (those are in
-//! `exp_loops`): the online column log-sum-exp and kernel mode's fused `dot_axpy`,
-//! written once against [`Lanes`].
+//! `exp_loops`): the online column log-sum-exp, kernel mode's fused `dot_axpy` and
+//! the point-cloud cost row, written once against [`Lanes`].
 
 use kernels_core::sinkhorn::SinkhornKernels;
 use kernels_core::{Real, Scalar};
@@ -82,4 +82,64 @@ pub(crate) fn dot_axpy<T: ExpConsts, L: Lanes<T>>(
     }
     axpy(l, a, &w[blocks..n], &mut y[blocks..n]);
     l.reduce_add(combine(l, acc)) + dot(l, &x[blocks..n], &v[blocks..n])
+}
+
+/// One row of squared distances (`SinkhornKernels::sq_dist_row`): `L::N` columns at a
+/// time, each accumulating its `d` squared differences in a register (one store per
+/// entry). The point clouds' usual `d` (1, 2, 3) have their coordinate loops unrolled
+/// with the coordinate rows zipped, so that the loop carries no index arithmetic or
+/// bounds checks (measured: with the general loop, `d = 3` cost rows took 0.7x of a
+/// whole dense iteration's time at n = m = 4000, f64).
+#[inline(always)]
+pub(crate) fn sq_dist_row<T: ExpConsts + Real, L: Lanes<T>>(
+    l: L,
+    x: &[T],
+    yt: &[T],
+    out: &mut [T],
+) {
+    let m = out.len();
+    debug_assert_eq!(yt.len(), x.len() * m);
+    let body = m - m % L::N;
+    let sq = |acc: L::V, xk: L::V, yk: &[T]| {
+        let t = l.sub(xk, l.load(yk));
+        l.mul_add(t, t, acc)
+    };
+    let outs = out[..body].chunks_exact_mut(L::N);
+    let coord = |k: usize| yt[k * m..k * m + body].chunks_exact(L::N);
+    match *x {
+        [x0] => {
+            let x0 = l.splat(x0);
+            for (o, y0) in outs.zip(coord(0)) {
+                l.store(sq(l.zero(), x0, y0), o);
+            }
+        }
+        [x0, x1] => {
+            let (x0, x1) = (l.splat(x0), l.splat(x1));
+            for ((o, y0), y1) in outs.zip(coord(0)).zip(coord(1)) {
+                l.store(sq(sq(l.zero(), x0, y0), x1, y1), o);
+            }
+        }
+        [x0, x1, x2] => {
+            let (x0, x1, x2) = (l.splat(x0), l.splat(x1), l.splat(x2));
+            for (((o, y0), y1), y2) in outs.zip(coord(0)).zip(coord(1)).zip(coord(2)) {
+                l.store(sq(sq(sq(l.zero(), x0, y0), x1, y1), x2, y2), o);
+            }
+        }
+        _ => {
+            for (j, o) in outs.enumerate() {
+                let at = j * L::N;
+                let mut acc = l.zero();
+                for (k, &xk) in x.iter().enumerate() {
+                    acc = sq(acc, l.splat(xk), &yt[k * m + at..][..L::N]);
+                }
+                l.store(acc, o);
+            }
+        }
+    }
+    for (j, o) in out.iter_mut().enumerate().skip(body) {
+        *o = x.iter().enumerate().fold(T::zero(), |acc, (k, &xk)| {
+            let t = xk - yt[k * m + j];
+            acc + t * t
+        });
+    }
 }

@@ -56,6 +56,10 @@ pub const TARGETS: &[Target] = &[
         check: sinkhorn::unbalanced,
     },
     Target {
+        name: "sinkhorn_points",
+        check: sinkhorn::points,
+    },
+    Target {
         name: "sns",
         check: sns::sns,
     },

@@ -1,5 +1,6 @@
-//! Matrix scaling, log-domain Sinkhorn and unbalanced Sinkhorn through their C entry
-//! points (`kn_scale_*`, `kn_sinkhorn_*`, `kn_sinkhorn_unbalanced_*` and their
+//! Matrix scaling, log-domain Sinkhorn, unbalanced, batched and point-cloud Sinkhorn
+//! through their C entry points (`kn_scale_*`, `kn_sinkhorn_*`,
+//! `kn_sinkhorn_unbalanced_*`, `kn_sinkhorn_batch_*`, `kn_sinkhorn_points_*` and their
 //! workspace queries) with hostile arguments.
 
 use super::hostile::{
@@ -738,4 +739,242 @@ fn solve_batch<T: BatchElem>(b: &mut Bytes<'_>) {
         }
     }
     assert_eq!(status, want_status, "batch status vs the separate calls'");
+}
+
+/// The point-cloud entry points.
+trait PointsElem: Elem {
+    /// `kn_sinkhorn_points_*`.
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn points(
+        dims: (usize, usize, usize),
+        x: *const Self,
+        y: *const Self,
+        a: *const Self,
+        b: *const Self,
+        opts: *const kn_sinkhorn_opts,
+        f: *mut Self,
+        g: *mut Self,
+        work: *mut c_void,
+        work_bytes: usize,
+        rep: *mut kn_report,
+    ) -> kn_status;
+}
+
+/// `PointsElem` for `$t` through `$f`.
+macro_rules! points_elem {
+    ($t:ty, $f:ident) => {
+        impl PointsElem for $t {
+            unsafe fn points(
+                (n, m, d): (usize, usize, usize),
+                x: *const Self,
+                y: *const Self,
+                a: *const Self,
+                b: *const Self,
+                opts: *const kn_sinkhorn_opts,
+                f: *mut Self,
+                g: *mut Self,
+                work: *mut c_void,
+                work_bytes: usize,
+                rep: *mut kn_report,
+            ) -> kn_status {
+                // SAFETY: forwarded.
+                unsafe { kernels::$f(n, m, d, x, y, a, b, opts, f, g, work, work_bytes, rep) }
+            }
+        }
+    };
+}
+
+points_elem!(f32, kn_sinkhorn_points_f32);
+points_elem!(f64, kn_sinkhorn_points_f64);
+
+/// One call of `kn_sinkhorn_points_*` or its workspace query, chosen by the first
+/// byte. Asserts the status rules (nothing written on a refusal), and after an
+/// accepted call that the potentials, status and report are bit for bit those of
+/// `kn_sinkhorn_*` on the explicit cost matrix built with the same cost rows.
+pub fn points(data: &[u8]) {
+    let mut b = Bytes::new(data);
+    match b.byte() % 3 {
+        0 => solve_points::<f32>(&mut b),
+        1 => solve_points::<f64>(&mut b),
+        _ => {
+            let (n, m, d) = (b.size(12), b.size(12), b.size(4));
+            let mut bytes = 0xA5A5_A5A5usize;
+            let null = b.chance(40);
+            let p = if null {
+                core::ptr::null_mut()
+            } else {
+                &raw mut bytes
+            };
+            // SAFETY: `p` is NULL or a live usize.
+            let status = unsafe { kernels::kn_sinkhorn_points_work_bytes(n, m, d, p) };
+            let mut e = Expect::new(&[KN_OK]);
+            e.null(null, "bytes");
+            let points = n.checked_add(m).and_then(|nm| product(&[nm, d]));
+            e.fault(
+                n == 0 || m == 0 || d == 0 || !fits::<f64>(points),
+                KN_ERR_DIMENSION,
+                "sizes",
+            );
+            // Sizes whose points fit but whose workspace overflows.
+            e.either(fits::<f64>(points), KN_ERR_DIMENSION);
+            if e.judge(status, "points work_bytes") {
+                assert_eq!(bytes, 0xA5A5_A5A5, "bytes written on failure");
+            }
+        }
+    }
+}
+
+fn solve_points<T: PointsElem>(b: &mut Bytes<'_>)
+where
+    kernels_simd::Simd: kernels_core::sinkhorn::SinkhornKernels<T>,
+{
+    let (n, m, d) = (b.size(6), b.size(6), b.size(3));
+    let (nd, md) = (product(&[n, d]), product(&[m, d]));
+    let opts = kn_sinkhorn_opts {
+        reg: b.option(),
+        tol: b.option(),
+        max_iter: u32::from(b.byte() % 40),
+        check_every: u32::from(b.byte() % 5),
+        ..Default::default()
+    };
+    let mix = b.mix();
+    let x: Vec<T> = b.values(nd, mix, Sign::Any);
+    let y: Vec<T> = b.values(md, mix, Sign::Any);
+    let a: Vec<T> = b.values(Some(n), mix, Sign::Positive);
+    let mut bm: Vec<T> = b.values(Some(m), mix, Sign::Positive);
+    if b.chance(220) {
+        let (sa, sb) = (sum(&a), sum(&bm));
+        for v in &mut bm {
+            *v = T::of(v.to_f64_lossless() * sa / sb);
+        }
+    }
+    let mut f: Vec<T> = b.values(Some(n), Mix::Tame, Sign::Any);
+    let mut g: Vec<T> = canary(Some(m));
+    g.fill(T::zero());
+    let mut rep = canary_report();
+    let with_rep = b.chance(160);
+    let nulls = b.nulls(7);
+    let null = |i: u32| nulls & (1 << i) != 0;
+    let mut need = 0usize;
+    // SAFETY: `need` is a live usize.
+    let need = (unsafe { kernels::kn_sinkhorn_points_work_bytes(n, m, d, &raw mut need) } == KN_OK)
+        .then_some(need);
+    let mut work = b.work(need);
+    let f_start = f.clone();
+    let before = (bits(&f), bits(&g), report_bits(&rep));
+    // SAFETY: every pointer is NULL or a live buffer of the length n, m and d imply
+    // (a one-element stand-in only where that length cannot exist).
+    let status = unsafe {
+        T::points(
+            (n, m, d),
+            ptr(&x, null(0)),
+            ptr(&y, null(1)),
+            ptr(&a, null(2)),
+            ptr(&bm, null(3)),
+            if null(4) {
+                core::ptr::null()
+            } else {
+                &raw const opts
+            },
+            ptr_mut(&mut f, null(5)),
+            ptr_mut(&mut g, null(6)),
+            work.ptr(),
+            work.bytes(),
+            if with_rep {
+                &raw mut rep
+            } else {
+                core::ptr::null_mut()
+            },
+        )
+    };
+    let mut e = Expect::new(&[KN_OK, KN_NOT_CONVERGED, KN_ERR_NUMERICAL]);
+    e.null((0..7).any(null), "a required pointer");
+    e.null(work.null_fault(), "work");
+    let dims_ok = n > 0 && m > 0 && d > 0 && fits::<T>(nd) && fits::<T>(md);
+    e.fault(!dims_ok, KN_ERR_DIMENSION, "sizes");
+    let own = kernels_core::sinkhorn::points_work_size::<T>(n, m, d).map(|s| s.bytes());
+    let short = |nb: usize| dims_ok && work.bytes() < nb;
+    e.fault(own.is_ok_and(short), KN_ERR_WORKSPACE, "short workspace");
+    e.either(need.is_some_and(short), KN_ERR_WORKSPACE);
+    let reg_ok = opts.reg > 0.0 && opts.reg.is_finite();
+    // Written so that NaN is out of range.
+    let tol_ok = opts.tol > 0.0;
+    e.fault(
+        !tol_ok || opts.max_iter == 0 || !reg_ok,
+        KN_ERR_ARGUMENT,
+        "options",
+    );
+    if dims_ok {
+        for (arr, name) in [(&x, "x"), (&y, "y"), (&a, "a"), (&bm, "b"), (&f, "f")] {
+            e.finite(arr, name);
+        }
+        let positive = |v: &[T]| v.iter().all(|&t| t > T::zero());
+        e.fault(
+            !positive(&a) || !positive(&bm),
+            KN_ERR_ARGUMENT,
+            "not positive",
+        );
+        let gap = relative_gap(sum(&a), sum(&bm));
+        e.fault(gap > 2.0 * T::SUM_REL, KN_ERR_ARGUMENT, "unequal sums");
+        e.either(gap.is_nan() || gap > 0.5 * T::SUM_REL, KN_ERR_ARGUMENT);
+    }
+    let argument_error = e.judge(status, "sinkhorn_points");
+    if argument_error {
+        untouched("f", &before.0, &bits(&f));
+        untouched("g", &before.1, &bits(&g));
+        untouched("report", &before.2, &report_bits(&rep));
+        return;
+    }
+    if status == KN_ERR_NUMERICAL {
+        // Refused by the cost bound (nothing written), or overflowed while iterating
+        // (the last finite potentials written): the report is not written either way.
+        untouched("report", &before.2, &report_bits(&rep));
+        return;
+    }
+    // Accepted: the dense solver on the same cost rows gives the same bits.
+    let mut yt = vec![T::zero(); m * d];
+    kernels_core::sinkhorn::Points::transpose(&y, d, &mut yt);
+    let mut mat = vec![T::zero(); n * m];
+    for (xi, row) in x.chunks_exact(d).zip(mat.chunks_exact_mut(m)) {
+        <kernels_simd::Simd as kernels_core::sinkhorn::SinkhornKernels<T>>::sq_dist_row(
+            xi, &yt, row,
+        );
+    }
+    let mut one = vec![
+        0u8;
+        kernels_core::sinkhorn::sinkhorn_work_size::<T>(n, m)
+            .unwrap()
+            .bytes()
+    ];
+    let (mut fd, mut gd) = (f_start, vec![T::zero(); m]);
+    let mut rd = kn_report::default();
+    // SAFETY: live buffers of the lengths n and m imply.
+    let s = unsafe {
+        T::call(
+            Mode::Log,
+            n,
+            m,
+            mat.as_ptr(),
+            a.as_ptr(),
+            bm.as_ptr(),
+            &raw const opts,
+            core::ptr::null(),
+            fd.as_mut_ptr(),
+            gd.as_mut_ptr(),
+            core::ptr::null_mut(),
+            one.as_mut_ptr().cast(),
+            one.len(),
+            &raw mut rd,
+        )
+    };
+    assert_eq!(s, status, "status vs the dense call's");
+    assert_eq!(bits(&fd), bits(&f), "f vs the dense call's");
+    assert_eq!(bits(&gd), bits(&g), "g vs the dense call's");
+    if with_rep {
+        assert_eq!(
+            report_bits(&rd),
+            report_bits(&rep),
+            "report vs the dense call's"
+        );
+    }
 }
