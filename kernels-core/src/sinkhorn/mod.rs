@@ -32,6 +32,7 @@
 //! matched by the previous half-step, so a check costs `O(n + m)` extra work, not a
 //! pass over the matrix.
 
+mod absorb;
 mod batch;
 pub mod check;
 pub mod driver;
@@ -45,7 +46,7 @@ mod unbalanced;
 
 pub use batch::{BATCH_SLOTS, batch_work_size, sinkhorn_batch};
 pub use kernels::SinkhornKernels;
-pub use opts::SinkhornOpts;
+pub use opts::{Method, SinkhornOpts};
 pub use scale::{scale, scale_observed, scale_work_size};
 pub use solve_log::{sinkhorn_log, sinkhorn_log_observed, sinkhorn_work_size};
 pub use unbalanced::{UnbalancedOpts, sinkhorn_unbalanced, unbalanced_work_size};

@@ -200,6 +200,7 @@ pub fn sinkhorn_unbalanced<T: Real, P: SinkhornKernels<T>>(
         eps,
         &loop_opts,
         scheme,
+        false,
         f,
         g,
         plan,
