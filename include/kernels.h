@@ -228,9 +228,9 @@ typedef struct kn_sinkhorn_opts {
   // (Since 0.3; `kn_sinkhorn_*` only, host only.) Epsilon scaling: 0 (the
   // default) solves at `reg` directly; a factor q in (0, 1) first solves at
   // `reg_start * q^k` for k = 0, 1, ... while above `reg`, each stage warm
-  // started from the last and stopped at an L1 error of max(tol, 1e-3), then at
-  // `reg` to `tol` (`iterations` counts every stage; all stay within
-  // `max_iter`). Negative, NaN, or >= 1 is `KN_ERR_ARGUMENT`. The CUDA backend
+  // started from the last and stopped at an L1 error of max(tol, 1e-3) (checked
+  // every iteration), then at `reg` to `tol` (`iterations` counts every stage;
+  // all stay within `max_iter`). Negative, NaN, or >= 1 is `KN_ERR_ARGUMENT`. The CUDA backend
   // and `kn_sinkhorn_batch_*` do not scale: a nonzero value there is
   // `KN_ERR_UNSUPPORTED` (CUDA) or `KN_ERR_ARGUMENT` (batch).
   double eps_scaling;

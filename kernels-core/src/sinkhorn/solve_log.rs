@@ -65,9 +65,9 @@ pub fn sinkhorn_work_size<T: Real>(n: usize, m: usize) -> Result<WorkspaceSize> 
 /// Epsilon scaling (`opts.eps_scaling = q` in `(0, 1)`): first solves at `reg_start
 /// q^k` (`reg_start` from the options, `max|C|` when 0) for `k = 0, 1, ...` while
 /// above `reg`, each stage warm started from the last and stopped at an L1 error of
-/// `max(tol, 1e-3)`, then at `reg` to `tol`. `iterations` counts every stage, and
-/// all stages together stay within `max_iter`; the error and `converged` are the
-/// last stage's.
+/// `max(tol, 1e-3)` (checked every iteration), then at `reg` to `tol`. `iterations`
+/// counts every stage, and all stages together stay within `max_iter`; the error
+/// and `converged` are the last stage's.
 ///
 /// Each pass over `C` runs in row tiles fixed by `n` through `exec`: the result does
 /// not depend on the executor.
@@ -113,8 +113,8 @@ pub fn sinkhorn_log_observed<T: Real, P: SinkhornKernels<T>>(
     let mut plan = plan;
     let mut done = 0u32;
     // Epsilon scaling: the stages above `reg`, each warm started from the last, to a
-    // loose tolerance; their iterations count against `max_iter`, one left for the
-    // last stage.
+    // loose tolerance checked every iteration; their iterations count against
+    // `max_iter`, one left for the last stage.
     for reg_k in stages(c, opts) {
         let budget = opts.max_iter.saturating_sub(done + 1);
         if budget == 0 {
@@ -124,6 +124,8 @@ pub fn sinkhorn_log_observed<T: Real, P: SinkhornKernels<T>>(
             reg: reg_k,
             tol: opts.tol.max(STAGE_TOL),
             max_iter: budget,
+            // A check costs O(n + m): a stage stops as soon as it may.
+            check_every: 1,
             ..*opts
         };
         // A stage above what T represents (only a huge reg_start) is skipped.
