@@ -149,7 +149,7 @@ fn agree(p: &Problem, rel: f64, tol: f64, gap: f64) {
 
 #[test]
 fn absorption_agrees_with_the_log_domain_on_random_problems() {
-    for (k, &rel) in [0.1, 1e-2, 1e-3, 1e-4].iter().enumerate() {
+    for (k, &rel) in [0.1, 1e-2, 1e-3, 1e-4, 1e-5].iter().enumerate() {
         agree(&random(23, 17, 40 + k as u64, 0.0), rel, 1e-10, 1e-9);
     }
 }
@@ -299,4 +299,19 @@ fn batch_refuses_epsilon_scaling_untouched() {
     assert_eq!(got.unwrap_err(), Error::Argument);
     assert_eq!((f, g, plan), ([7.0; 8], [7.0; 6], [7.0; 24]));
     assert_eq!(reps, [Report::default(); 2]);
+}
+
+#[test]
+fn absorption_in_f32_reaches_the_f64_plan() {
+    for (k, &rel) in [1e-2, 1e-3, 1e-4].iter().enumerate() {
+        let p = random(23, 17, 60 + k as u64, 0.0);
+        let o = SinkhornOpts::default()
+            .reg(rel * max_abs(&p.c))
+            .max_iter(1_000_000);
+        let (r64, _, _, p64) = solve::<f64>(&p, &o.tol(1e-10).method(Method::Log), None).unwrap();
+        let (r32, _, _, p32) = solve::<f32>(&p, &o.tol(1e-5).method(Method::Absorb), None).unwrap();
+        assert!(r64.converged && r32.converged, "reg {rel} max|C|: {r32:?}");
+        let gap = relative_gap(&p32, &p64);
+        assert!(gap <= 1e-3, "reg {rel} max|C|: f32 plan off by {gap:e}");
+    }
 }
