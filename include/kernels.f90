@@ -68,6 +68,13 @@ module kernels
   integer(c_int32_t), parameter :: KN_PAGER_WORDS = 16
   ! The largest capacity a pager accepts (2^30 pages).
   integer(c_int32_t), parameter :: KN_PAGER_MAX_CAPACITY = 1073741824
+  ! `kn_sinkhorn_opts.method`: absorption when a plan buffer is given, else the log
+  ! domain.
+  integer(c_int32_t), parameter :: KN_SINKHORN_AUTO = 0
+  ! `kn_sinkhorn_opts.method`: the log-domain iteration.
+  integer(c_int32_t), parameter :: KN_SINKHORN_LOG = 1
+  ! `kn_sinkhorn_opts.method`: absorption (needs the plan buffer).
+  integer(c_int32_t), parameter :: KN_SINKHORN_ABSORB = 2
   ! Sweep rows 0 .. n-1.
   integer(c_int32_t), parameter :: KN_SWEEP_FORWARD = 1
   ! Sweep rows n-1 .. 0.
@@ -193,8 +200,9 @@ module kernels
     ! `sizeof` of this struct as the caller compiled it; `kn_sinkhorn_opts_default()`
     ! fills it in.
     ! The library reads only the fields that fit in `size` bytes (later fields take
-    ! their defaults); `size` below the first version of the struct (version 0.2.0)
-    ! or above what the library knows (a newer header) is `KN_ERR_ARGUMENT`.
+    ! their defaults): 32 is the 0.2 struct (up to `check_every`), `sizeof` today's;
+    ! any other `size` (below the first version, between versions, or above what
+    ! the library knows: a newer header) is `KN_ERR_ARGUMENT`.
     integer(c_int32_t) :: size
     ! Entropic regularisation epsilon > 0, finite (ignored by `kn_scale_*`).
     real(c_double) :: reg
@@ -205,6 +213,30 @@ module kernels
     ! Compute the error every `check_every` iterations (and at the cap); 0 means 1.
     ! A check costs O(n + m), not a pass over the matrix.
     integer(c_int32_t) :: check_every
+    ! (Since 0.3; `kn_sinkhorn_*` only, host only.) How the log-domain solver
+    ! iterates: `KN_SINKHORN_AUTO` (the default: absorption when `plan` is given,
+    ! else the log domain), `KN_SINKHORN_LOG` (one exponential per entry per
+    ! iteration), `KN_SINKHORN_ABSORB` (scalings on a stabilised kernel kept in
+    ! `plan`, absorbed into the potentials when they leave a bounded range:
+    ! kernel-mode speed, log-domain stability, the same results to rounding;
+    ! `plan` NULL is `KN_ERR_ARGUMENT`). Another value is `KN_ERR_ARGUMENT`. The
+    ! CUDA backend runs the log domain: `KN_SINKHORN_ABSORB` there is
+    ! `KN_ERR_UNSUPPORTED`.
+    integer(c_int32_t) :: method
+    ! Padding (keeps `eps_scaling` 8-byte aligned); ignored, set it to 0.
+    integer(c_int32_t) :: reserved
+    ! (Since 0.3; `kn_sinkhorn_*` only, host only.) Epsilon scaling: 0 (the
+    ! default) solves at `reg` directly; a factor q in (0, 1) first solves at
+    ! `reg_start * q^k` for k = 0, 1, ... while above `reg`, each stage warm
+    ! started from the last and stopped at an L1 error of max(tol, 1e-3) (checked
+    ! every iteration), then at `reg` to `tol` (`iterations` counts every stage;
+    ! all stay within `max_iter`). Negative, NaN, or >= 1 is `KN_ERR_ARGUMENT`. The CUDA backend
+    ! and `kn_sinkhorn_batch_*` do not scale: a nonzero value there is
+    ! `KN_ERR_UNSUPPORTED` (CUDA) or `KN_ERR_ARGUMENT` (batch).
+    real(c_double) :: eps_scaling
+    ! (Since 0.3.) The first regularisation of epsilon scaling; 0 (the default)
+    ! means max|C|. Negative, NaN or infinite is `KN_ERR_ARGUMENT`.
+    real(c_double) :: reg_start
   end type kn_sinkhorn_opts
 
   ! The H2O budget per kv head and the logit scale.

@@ -36,7 +36,7 @@ pub(crate) const fn size_of_u32<T>() -> u32 {
 /// the options and the address range read (for overlap checks).
 ///
 /// [`Error::Null`] for NULL; [`Error::Argument`] for a misaligned pointer or a `size`
-/// outside `[T::V1_SIZE, size_of::<T>()]`.
+/// that is not the `sizeof` of a version (`T::V1_SIZE` or `size_of::<T>()`).
 ///
 /// # Safety
 /// `p` must be NULL or point to a struct whose first field is `uint32_t size` and
@@ -51,7 +51,10 @@ pub(crate) unsafe fn read<T: Opts>(p: *const T) -> Result<(T, (usize, usize))> {
     // SAFETY: p is non-null, aligned for T (so for u32), and every version of the
     // struct begins with `uint32_t size` (the caller's contract).
     let size = unsafe { p.cast::<u32>().read() } as usize;
-    if size < T::V1_SIZE || size > size_of::<T>() {
+    // Only the sizeof of a version: a size in between would cover part of a field.
+    // (Every struct has at most two versions so far: the first and this one. A
+    // third version adds its predecessor's size here.)
+    if size != T::V1_SIZE && size != size_of::<T>() {
         return Err(Error::Argument);
     }
     let mut value = T::default();
@@ -74,7 +77,11 @@ mod tests {
     /// The first version of each struct is what this library knows today.
     #[test]
     fn v1_sizes_are_todays_sizes() {
-        assert_eq!(kn_sinkhorn_opts::V1_SIZE, size_of::<kn_sinkhorn_opts>());
+        // kn_sinkhorn_opts grew in 0.3 (method, eps_scaling, reg_start), after the
+        // 0.2 struct's 32 bytes.
+        assert_eq!(kn_sinkhorn_opts::V1_SIZE, 32);
+        assert_eq!(size_of::<kn_sinkhorn_opts>(), 56);
+        assert!(offset_of!(kn_sinkhorn_opts, method) >= kn_sinkhorn_opts::V1_SIZE);
         assert_eq!(kn_sns_opts::V1_SIZE, size_of::<kn_sns_opts>());
         assert_eq!(kn_cg_opts::V1_SIZE, size_of::<kn_cg_opts>());
         assert_eq!(kn_h2o_opts::V1_SIZE, size_of::<kn_h2o_opts>());
@@ -127,6 +134,8 @@ mod tests {
             4,
             kn_sinkhorn_opts::V1_SIZE - 1,
             kn_sinkhorn_opts::V1_SIZE + 1,
+            size_of::<kn_sinkhorn_opts>() - 1,
+            size_of::<kn_sinkhorn_opts>() + 1,
         ] {
             let mut o = [kn_sinkhorn_opts::default(); 2];
             o[0].size = size as u32;
@@ -150,6 +159,10 @@ mod tests {
         assert_eq!(
             (s.reg, s.tol, s.max_iter, s.check_every),
             (0.05, 1e-9, 1000, 10)
+        );
+        assert_eq!(
+            (s.method, s.eps_scaling, s.reg_start),
+            (crate::KN_SINKHORN_AUTO, 0.0, 0.0)
         );
         let n = kn_sns_opts_default();
         assert_eq!(n.size as usize, size_of::<kn_sns_opts>());

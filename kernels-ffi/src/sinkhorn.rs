@@ -6,8 +6,8 @@ use crate::opts::{self, Opts, size_of_u32};
 use crate::report::{finish, kn_report};
 use crate::status::kn_status;
 use core::ffi::c_void;
-use kernels_core::sinkhorn::{self, SinkhornOpts, UnbalancedOpts};
-use kernels_core::{Dense, Real, Report, Result, checked_product};
+use kernels_core::sinkhorn::{self, Method, SinkhornOpts, UnbalancedOpts};
+use kernels_core::{Dense, Error, Real, Report, Result, checked_product};
 use kernels_simd::Simd;
 
 /// Options of `kn_scale_*` and `kn_sinkhorn_*`.
@@ -17,8 +17,9 @@ pub struct kn_sinkhorn_opts {
     /// `sizeof` of this struct as the caller compiled it; `kn_sinkhorn_opts_default()`
     /// fills it in.
     /// The library reads only the fields that fit in `size` bytes (later fields take
-    /// their defaults); `size` below the first version of the struct (version 0.2.0)
-    /// or above what the library knows (a newer header) is `KN_ERR_ARGUMENT`.
+    /// their defaults): 32 is the 0.2 struct (up to `check_every`), `sizeof` today's;
+    /// any other `size` (below the first version, between versions, or above what
+    /// the library knows: a newer header) is `KN_ERR_ARGUMENT`.
     pub size: u32,
     /// Entropic regularisation epsilon > 0, finite (ignored by `kn_scale_*`).
     pub reg: f64,
@@ -29,7 +30,39 @@ pub struct kn_sinkhorn_opts {
     /// Compute the error every `check_every` iterations (and at the cap); 0 means 1.
     /// A check costs O(n + m), not a pass over the matrix.
     pub check_every: u32,
+    /// (Since 0.3; `kn_sinkhorn_*` only, host only.) How the log-domain solver
+    /// iterates: `KN_SINKHORN_AUTO` (the default: absorption when `plan` is given,
+    /// else the log domain), `KN_SINKHORN_LOG` (one exponential per entry per
+    /// iteration), `KN_SINKHORN_ABSORB` (scalings on a stabilised kernel kept in
+    /// `plan`, absorbed into the potentials when they leave a bounded range:
+    /// kernel-mode speed, log-domain stability, the same results to rounding;
+    /// `plan` NULL is `KN_ERR_ARGUMENT`). Another value is `KN_ERR_ARGUMENT`. The
+    /// CUDA backend runs the log domain: `KN_SINKHORN_ABSORB` there is
+    /// `KN_ERR_UNSUPPORTED`.
+    pub method: i32,
+    /// Padding (keeps `eps_scaling` 8-byte aligned); ignored, set it to 0.
+    pub reserved: u32,
+    /// (Since 0.3; `kn_sinkhorn_*` only, host only.) Epsilon scaling: 0 (the
+    /// default) solves at `reg` directly; a factor q in (0, 1) first solves at
+    /// `reg_start * q^k` for k = 0, 1, ... while above `reg`, each stage warm
+    /// started from the last and stopped at an L1 error of max(tol, 1e-3) (checked
+    /// every iteration), then at `reg` to `tol` (`iterations` counts every stage;
+    /// all stay within `max_iter`). Negative, NaN, or >= 1 is `KN_ERR_ARGUMENT`. The CUDA backend
+    /// and `kn_sinkhorn_batch_*` do not scale: a nonzero value there is
+    /// `KN_ERR_UNSUPPORTED` (CUDA) or `KN_ERR_ARGUMENT` (batch).
+    pub eps_scaling: f64,
+    /// (Since 0.3.) The first regularisation of epsilon scaling; 0 (the default)
+    /// means max|C|. Negative, NaN or infinite is `KN_ERR_ARGUMENT`.
+    pub reg_start: f64,
 }
+
+/// `kn_sinkhorn_opts.method`: absorption when a plan buffer is given, else the log
+/// domain.
+pub const KN_SINKHORN_AUTO: i32 = 0;
+/// `kn_sinkhorn_opts.method`: the log-domain iteration.
+pub const KN_SINKHORN_LOG: i32 = 1;
+/// `kn_sinkhorn_opts.method`: absorption (needs the plan buffer).
+pub const KN_SINKHORN_ABSORB: i32 = 2;
 
 // SAFETY: repr(C), begins with `size: u32`, numbers only.
 unsafe impl Opts for kn_sinkhorn_opts {
@@ -47,6 +80,10 @@ impl Default for kn_sinkhorn_opts {
             tol: o.tol,
             max_iter: o.max_iter,
             check_every: o.check_every,
+            method: KN_SINKHORN_AUTO,
+            reserved: 0,
+            eps_scaling: o.eps_scaling,
+            reg_start: o.reg_start,
         }
     }
 }
@@ -59,13 +96,26 @@ pub extern "C" fn kn_sinkhorn_opts_default() -> kn_sinkhorn_opts {
     kn_sinkhorn_opts::default()
 }
 
-impl From<kn_sinkhorn_opts> for SinkhornOpts {
-    fn from(o: kn_sinkhorn_opts) -> Self {
-        SinkhornOpts::default()
+impl TryFrom<kn_sinkhorn_opts> for SinkhornOpts {
+    type Error = Error;
+
+    /// [`Error::Argument`] for an unknown `method`; the values are checked by the
+    /// solvers.
+    fn try_from(o: kn_sinkhorn_opts) -> Result<Self> {
+        let method = match o.method {
+            KN_SINKHORN_AUTO => Method::Auto,
+            KN_SINKHORN_LOG => Method::Log,
+            KN_SINKHORN_ABSORB => Method::Absorb,
+            _ => return Err(Error::Argument),
+        };
+        Ok(SinkhornOpts::default()
             .reg(o.reg)
             .tol(o.tol)
             .max_iter(o.max_iter)
             .check_every(o.check_every)
+            .method(method)
+            .eps_scaling(o.eps_scaling)
+            .reg_start(o.reg_start))
     }
 }
 
@@ -222,7 +272,7 @@ where
         )
     }?;
     let (k, a, b, opts, u, v, work, rep) = (t.c, t.a, t.b, t.opts, t.f, t.g, t.work, t.reports);
-    let opts = SinkhornOpts::from(opts);
+    let opts = SinkhornOpts::try_from(opts)?;
     let k = Dense::new(k, n, m)?;
     let report = sinkhorn::scale::<T, Simd>(
         &kernels_simd::DefaultExec::default(),
@@ -310,7 +360,7 @@ where
     Simd: kernels_core::sinkhorn::SinkhornKernels<T>,
 {
     let exec = kernels_simd::DefaultExec::default();
-    let opts = SinkhornOpts::from(opts);
+    let opts = SinkhornOpts::try_from(opts)?;
     sinkhorn::sinkhorn_log::<T, Simd>(&exec, c, a, b, &opts, f, g, plan, work)
 }
 
@@ -822,7 +872,7 @@ where
         c,
         a,
         b,
-        &SinkhornOpts::from(opts),
+        &SinkhornOpts::try_from(opts)?,
         f,
         g,
         plan,
@@ -1018,7 +1068,7 @@ where
         y,
         t.a,
         t.b,
-        &SinkhornOpts::from(t.opts),
+        &SinkhornOpts::try_from(t.opts)?,
         t.f,
         t.g,
         t.work,

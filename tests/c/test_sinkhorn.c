@@ -108,6 +108,45 @@ static void test_random_and_warm_start(void) {
   free(w);
 }
 
+/* The methods (0.3): absorption and the log domain reach the same potentials and
+   plan on a random problem at a small reg; epsilon scaling reaches it too. */
+static void test_methods(void) {
+  enum { N = 30, M = 20 };
+  static double C[N * M], plan[3][N * M];
+  double a[N], b[M], f[3][N], g[3][M];
+  uint64_t s = 777;
+  for (int k = 0; k < N * M; ++k) {
+    s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+    C[k] = (double)(s >> 11) / 9007199254740992.0;
+  }
+  for (int i = 0; i < N; ++i) a[i] = 1.0 / N;
+  for (int j = 0; j < M; ++j) b[j] = 1.0 / M;
+  size_t bytes;
+  unsigned char *w = workspace(kn_sinkhorn_work_bytes, N, M, &bytes);
+  kn_report rep[3];
+  const int method[3] = {KN_SINKHORN_LOG, KN_SINKHORN_ABSORB, KN_SINKHORN_AUTO};
+  for (int r = 0; r < 3; ++r) {
+    kn_sinkhorn_opts o = opts(0.02, 1e-10, 100000, 10);
+    o.method = method[r];
+    o.eps_scaling = r == 2 ? 0.5 : 0.0;
+    memset(f[r], 0, sizeof f[r]);
+    memset(g[r], 0, sizeof g[r]);
+    CHECK(kn_sinkhorn_f64(N, M, C, a, b, &o, f[r], g[r], plan[r], w, bytes, &rep[r]) == KN_OK);
+    CHECK(rep[r].converged);
+  }
+  CHECK(rep[0].iterations == rep[1].iterations);
+  double fmax = 0.0, pmax = 0.0, df = 0.0, dp = 0.0, dp2 = 0.0;
+  for (int i = 0; i < N; ++i) fmax = fmax > fabs(f[0][i]) ? fmax : fabs(f[0][i]);
+  for (int i = 0; i < N; ++i) df = df > fabs(f[1][i] - f[0][i]) ? df : fabs(f[1][i] - f[0][i]);
+  for (int k = 0; k < N * M; ++k) {
+    pmax = pmax > plan[0][k] ? pmax : plan[0][k];
+    dp = dp > fabs(plan[1][k] - plan[0][k]) ? dp : fabs(plan[1][k] - plan[0][k]);
+    dp2 = dp2 > fabs(plan[2][k] - plan[0][k]) ? dp2 : fabs(plan[2][k] - plan[0][k]);
+  }
+  CHECK(df <= 1e-9 * fmax && dp <= 1e-9 * pmax && dp2 <= 1e-7 * pmax);
+  free(w);
+}
+
 static int same(const double *x, const double *y, size_t n) {
   return memcmp(x, y, n * sizeof *x) == 0;
 }
@@ -186,6 +225,30 @@ static void test_bad_input(void) {
   bad = o;
   bad.max_iter = 0;
   EXPECT_SCALE(KN_ERR_ARGUMENT, 2, 3, C, a, b, &bad, sw, sbytes);
+  /* The method and epsilon-scaling options (0.3): bad values, an unknown method,
+     and absorption without a plan buffer. */
+  const double bad_scaling[] = {-0.5, NAN, 1.0, 1.5, INFINITY};
+  for (int k = 0; k < 5; ++k) {
+    bad = o;
+    bad.eps_scaling = bad_scaling[k];
+    EXPECT_LOG(KN_ERR_ARGUMENT, 2, 3, C, a, b, &bad, w, bytes);
+  }
+  const double bad_start[] = {-1.0, NAN, INFINITY};
+  for (int k = 0; k < 3; ++k) {
+    bad = o;
+    bad.eps_scaling = 0.5;
+    bad.reg_start = bad_start[k];
+    EXPECT_LOG(KN_ERR_ARGUMENT, 2, 3, C, a, b, &bad, w, bytes);
+  }
+  bad = o;
+  bad.method = 3;
+  EXPECT_LOG(KN_ERR_ARGUMENT, 2, 3, C, a, b, &bad, w, bytes);
+  bad.method = -1;
+  EXPECT_LOG(KN_ERR_ARGUMENT, 2, 3, C, a, b, &bad, w, bytes);
+  bad.method = KN_SINKHORN_ABSORB;
+  RESET();
+  CHECK(kn_sinkhorn_f64(2, 3, C, a, b, &bad, f, g, NULL, w, bytes, &rep) == KN_ERR_ARGUMENT);
+  CHECK(UNTOUCHED());
 
   /* Non-finite values. */
   C[4] = NAN;
@@ -324,6 +387,7 @@ int main(void) {
   test_closed_form();
   test_random_and_warm_start();
   test_bad_input();
+  test_methods();
   test_unbalanced_and_batch();
   test_points();
   printf("test_sinkhorn: %d checks, %d failed\n", checks, failures);

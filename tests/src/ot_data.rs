@@ -9,11 +9,17 @@ use std::path::PathBuf;
 
 /// A balanced transport problem: `c` is `n x m` row-major.
 pub struct OtProblem {
+    /// What the problem is, for reports.
     pub name: String,
+    /// Source points.
     pub n: usize,
+    /// Target points.
     pub m: usize,
+    /// The cost, `n x m` row-major.
     pub c: Vec<f64>,
+    /// Source weights (`n`, summing to 1).
     pub a: Vec<f64>,
+    /// Target weights (`m`, summing to 1).
     pub b: Vec<f64>,
 }
 

@@ -6,7 +6,7 @@
 
 use kernels::{kn_report, kn_sinkhorn_unbalanced_f64, kn_unbalanced_opts};
 use kernels_core::sinkhorn::{
-    SinkhornOpts, UnbalancedOpts, sinkhorn_log, sinkhorn_unbalanced, sinkhorn_work_size,
+    Method, SinkhornOpts, UnbalancedOpts, sinkhorn_log, sinkhorn_unbalanced, sinkhorn_work_size,
     unbalanced_work_size,
 };
 use kernels_core::{Dense, Real, Report, Scalar, Sequential};
@@ -200,7 +200,12 @@ where
                     work,
                 )
             } else {
-                let o = SinkhornOpts::default().reg(0.03).tol(1e-300).max_iter(37);
+                // The log-domain iteration (absorption agrees only to rounding).
+                let o = SinkhornOpts::default()
+                    .reg(0.03)
+                    .tol(1e-300)
+                    .max_iter(37)
+                    .method(Method::Log);
                 sinkhorn_log::<T, Simd>(
                     &Sequential,
                     c,

@@ -8,7 +8,7 @@
 //! over the executor (threads in `std` builds) in fixed contiguous runs, each run with
 //! its own piece of the workspace.
 
-use super::solve_log::{Scheme, Stop, run, sinkhorn_work_size, values};
+use super::solve_log::{Scheme, Stop, absorbs, run_dense, sinkhorn_work_size, values};
 use super::{SinkhornKernels, SinkhornOpts, check};
 use crate::{Dense, Error, Exec, Real, Report, Result, Sequential, WorkspaceSize};
 use crate::{checked_product, tiles_per_slot};
@@ -41,11 +41,13 @@ pub fn batch_work_size<T: Real>(batch: usize, n: usize, m: usize) -> Result<Work
 ///
 /// Errors, all before anything is written: [`Error::Dimension`] (`batch`, `n` or `m`
 /// zero, a length disagreeing with them), [`Error::Workspace`] (`work` shorter than
-/// [`batch_work_size`]), then [`sinkhorn_log`](super::sinkhorn_log)'s option and
-/// value errors for any problem. [`Error::Numerical`] during the iteration of a
+/// [`batch_work_size`]), [`Error::Argument`] for epsilon scaling (not batched),
+/// then [`sinkhorn_log`](super::sinkhorn_log)'s option and value errors for any
+/// problem. [`Error::Numerical`] during the iteration of a
 /// problem (a potential overflowed) leaves that problem as a separate call would
 /// (its last finite `f`, `g`; its plan and report untouched); the other problems are
-/// solved and written, and the error of the first such problem is returned.
+/// solved and written, and the error of the first such problem is returned (with
+/// absorption, that problem's plan holds its kernel).
 #[allow(clippy::too_many_arguments)]
 pub fn sinkhorn_batch<T: Real, P: SinkhornKernels<T>, R: From<Report> + Send>(
     exec: &impl Exec,
@@ -76,6 +78,11 @@ pub fn sinkhorn_batch<T: Real, P: SinkhornKernels<T>, R: From<Report> + Send>(
         return Err(Error::Workspace);
     }
     opts.check(true)?;
+    // Epsilon scaling is a sequence of solves per problem: not batched.
+    if opts.eps_scaling != 0.0 {
+        return Err(Error::Argument);
+    }
+    let absorb = absorbs(opts, plan.is_some())?;
     let problems = c
         .chunks_exact(nm)
         .zip(a.chunks_exact(n))
@@ -127,11 +134,11 @@ pub fn sinkhorn_batch<T: Real, P: SinkhornKernels<T>, R: From<Report> + Send>(
         // One run: its problems' row tiles may use the executor instead (the tiles
         // are fixed by n, so the results are the same).
         for r in runs {
-            r.solve::<P>(exec, (n, m), opts, scheme)?;
+            r.solve::<P>(exec, (n, m), opts, (scheme, absorb))?;
         }
     } else {
         exec.for_each(ops, runs, |_, r| {
-            r.solve::<P>(&Sequential, (n, m), opts, scheme)
+            r.solve::<P>(&Sequential, (n, m), opts, (scheme, absorb))
         })?;
     }
     results
@@ -163,7 +170,7 @@ impl<T: Real, R: From<Report>> Run<'_, T, R> {
         inner: &impl Exec,
         (n, m): (usize, usize),
         opts: &SinkhornOpts,
-        scheme: Scheme<T>,
+        (scheme, absorb): (Scheme<T>, bool),
     ) -> Result<()> {
         let Run {
             c,
@@ -188,7 +195,7 @@ impl<T: Real, R: From<Report>> Run<'_, T, R> {
         for (q, ((((cp, ap), bp), fp), gp)) in problems {
             let plan_q = plan.as_mut().map(|p| &mut p[q * nm..(q + 1) * nm]);
             let cp = Dense::new(cp, n, m)?;
-            let outcome = run::<T, P, _>(
+            let outcome = run_dense::<T, P>(
                 inner,
                 cp,
                 ap,
@@ -196,6 +203,7 @@ impl<T: Real, R: From<Report>> Run<'_, T, R> {
                 eps,
                 opts,
                 scheme,
+                absorb,
                 fp,
                 gp,
                 plan_q,

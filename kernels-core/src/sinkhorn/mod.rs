@@ -36,6 +36,7 @@
 //! matched by the previous half-step, so a check costs `O(n + m)` extra work, not a
 //! pass over the matrix.
 
+mod absorb;
 mod batch;
 pub mod check;
 pub mod cost;
@@ -52,7 +53,7 @@ mod unbalanced;
 pub use batch::{BATCH_SLOTS, batch_work_size, sinkhorn_batch};
 pub use cost::{CostRows, Points};
 pub use kernels::SinkhornKernels;
-pub use opts::SinkhornOpts;
+pub use opts::{Method, SinkhornOpts};
 pub use points::{points_work_size, sinkhorn_points};
 pub use scale::{scale, scale_observed, scale_work_size};
 pub use solve_log::{sinkhorn_log, sinkhorn_log_observed, sinkhorn_work_size};

@@ -2,6 +2,22 @@
 
 use crate::{Error, Result};
 
+/// How [`sinkhorn_log`](super::sinkhorn_log) iterates.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Method {
+    /// [`Absorb`](Method::Absorb) when the caller passes a plan buffer, else
+    /// [`Log`](Method::Log).
+    #[default]
+    Auto,
+    /// Log-domain half-steps: one exponential per entry per iteration.
+    Log,
+    /// Scalings on a stabilised kernel kept in the plan buffer, absorbed into the
+    /// potentials when they leave a bounded range (Schmitzer 2019): the same
+    /// iterates as [`Log`](Method::Log) at kernel-mode cost. Needs the plan buffer.
+    Absorb,
+}
+
 /// Stopping rule and regularisation of [`scale`](super::scale) and
 /// [`sinkhorn_log`](super::sinkhorn_log).
 ///
@@ -19,16 +35,31 @@ pub struct SinkhornOpts {
     pub max_iter: u32,
     /// Measure the error every `check_every` iterations; 0 means 1.
     pub check_every: u32,
+    /// The log-domain solver's iteration ([`Method::Auto`] by default). Ignored by
+    /// [`scale`](super::scale).
+    pub method: Method,
+    /// Epsilon scaling: 0 (the default) solves at `reg` directly; a factor `q` in
+    /// `(0, 1)` first solves at `reg_k = reg_start q^k` (while above `reg`), each
+    /// stage warm started from the last, then at `reg`. Ignored by
+    /// [`scale`](super::scale).
+    pub eps_scaling: f64,
+    /// The first regularisation of epsilon scaling; 0 (the default) means `max|C|`.
+    /// At least 0 and finite.
+    pub reg_start: f64,
 }
 
 impl Default for SinkhornOpts {
-    /// `reg = 0.05`, `tol = 1e-9`, `max_iter = 1000`, `check_every = 10`.
+    /// `reg = 0.05`, `tol = 1e-9`, `max_iter = 1000`, `check_every = 10`,
+    /// `method = Auto`, no epsilon scaling.
     fn default() -> Self {
         SinkhornOpts {
             reg: 0.05,
             tol: 1e-9,
             max_iter: 1000,
             check_every: 10,
+            method: Method::Auto,
+            eps_scaling: 0.0,
+            reg_start: 0.0,
         }
     }
 }
@@ -62,13 +93,38 @@ impl SinkhornOpts {
         self
     }
 
+    /// Sets `method`, the log-domain solver's iteration.
+    #[must_use]
+    pub fn method(mut self, method: Method) -> Self {
+        self.method = method;
+        self
+    }
+
+    /// Sets `eps_scaling`, the epsilon-scaling factor (0: none).
+    #[must_use]
+    pub fn eps_scaling(mut self, factor: f64) -> Self {
+        self.eps_scaling = factor;
+        self
+    }
+
+    /// Sets `reg_start`, the first regularisation of epsilon scaling (0: `max|C|`).
+    #[must_use]
+    pub fn reg_start(mut self, reg_start: f64) -> Self {
+        self.reg_start = reg_start;
+        self
+    }
+
     /// [`Error::Argument`] unless `tol > 0` and `max_iter > 0` (and, when `use_reg`,
-    /// `reg` is positive and finite).
+    /// `reg` is positive and finite, `eps_scaling` is 0 or in `(0, 1)` and
+    /// `reg_start` is at least 0 and finite).
     /// Public so that other backends (CUDA) validate exactly as the host solvers do.
     pub fn check(&self, use_reg: bool) -> Result<()> {
         // Written so that NaN fails every comparison.
         let tol_ok = self.tol > 0.0;
-        let reg_ok = !use_reg || (self.reg > 0.0 && self.reg.is_finite());
+        let scaling_ok =
+            self.eps_scaling == 0.0 || (self.eps_scaling > 0.0 && self.eps_scaling < 1.0);
+        let start_ok = self.reg_start >= 0.0 && self.reg_start.is_finite();
+        let reg_ok = !use_reg || (self.reg > 0.0 && self.reg.is_finite() && scaling_ok && start_ok);
         if tol_ok && reg_ok && self.max_iter > 0 {
             Ok(())
         } else {

@@ -10,7 +10,7 @@
 //! [`POINT_TILE_BYTES`](super::cost::POINT_TILE_BYTES) bounds.
 
 use super::cost::{Points, cost_bound, point_tiles};
-use super::solve_log::{Scheme, Stop, log_work_size, run};
+use super::solve_log::{Scheme, Stop, absorbs, log_work_size, run};
 use super::{SinkhornKernels, SinkhornOpts, check};
 use crate::{Error, Exec, Real, Report, Result, Workspace, WorkspaceSize, checked_product};
 
@@ -49,7 +49,8 @@ pub fn points_work_size<T: Real>(n: usize, m: usize, d: usize) -> Result<Workspa
 ///
 /// Errors, all before anything is written: [`Error::Dimension`] (`n`, `m` or `d`
 /// zero, `(n + m) d` overflowing, a length disagreeing), [`Error::Workspace`]
-/// (`work` shorter than [`points_work_size`]), [`Error::Argument`] (options, or `a`,
+/// (`work` shorter than [`points_work_size`]), [`Error::Argument`] (options, among
+/// them [`Method::Absorb`](super::Method::Absorb) and a nonzero `eps_scaling`, or `a`,
 /// `b` not positive or with different sums), [`Error::NonFinite`] (NaN or infinity
 /// in `x`, `y`, `a`, `b`, `f` or `g`), [`Error::Numerical`] (a bound of `max C / reg`,
 /// from the clouds' bounding boxes, overflowing `T`). [`Error::Numerical`] during the
@@ -87,6 +88,12 @@ pub fn sinkhorn_points<T: Real, P: SinkhornKernels<T>>(
         return Err(Error::Workspace);
     }
     opts.check(true)?;
+    // No plan buffer for absorption's kernel, and epsilon scaling is a dense-matrix
+    // option (its schedule starts from max|C|): both are refused here.
+    if opts.eps_scaling != 0.0 {
+        return Err(Error::Argument);
+    }
+    absorbs(opts, false)?;
     check::finite(&[x, y, a, b, f, g])?;
     check::marginals(a, b)?;
     let eps = check::regularisation_of(T::of(cost_bound(x, y, d)), opts.reg)?;

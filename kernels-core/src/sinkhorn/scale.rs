@@ -160,23 +160,27 @@ fn divide_into<T: Real>(w: &[T], s: Option<&[T]>, x: &mut [T]) -> Result<T> {
 /// pass over `K`: row `i`'s product with `v` runs in the same loop as row `i - 1`'s
 /// update of `y` (that row is still in cache), so `K` streams from memory once
 /// instead of twice. The rows run in [`tiles`] through `exec` (`partial`: their
-/// scratch). Returns the L1 error of `x * (K v)` against `w` (rounding level).
-/// [`Error::Numerical`] if a quotient is not finite and positive (then `x` and `y`
-/// are unspecified).
+/// scratch). Returns the L1 error of `old * (K v)` against `w` when `old` (the
+/// scaling before the update: the error at the current pair) is given, else of
+/// `x * (K v)` (rounding level). [`Error::Numerical`] if a quotient is not finite
+/// and positive or a `(K v)_i` is below `floor` (then `x` and `y` are
+/// unspecified).
 #[allow(clippy::too_many_arguments)]
-fn divide_rows_then_transpose<T: Real, P: SinkhornKernels<T>>(
+pub(crate) fn divide_rows_then_transpose<T: Real, P: SinkhornKernels<T>>(
     exec: &impl Exec,
     k: Dense<'_, T>,
     v: &[T],
     w: &[T],
+    old: Option<&[T]>,
+    floor: T,
     x: &mut [T],
     y: &mut [T],
     partial: &mut [T],
 ) -> Result<T> {
     // Bound by memory: each entry of K streamed counts as 8 operations.
     let ops = k.rows().saturating_mul(k.cols()).saturating_mul(8);
-    let (after, ok) = tiles::run(exec, ops, x, y, &mut [], partial, |rows, x, y, _| {
-        let (mut after, mut ok) = (T::zero(), true);
+    let (error, ok) = tiles::run(exec, ops, x, y, &mut [], partial, |rows, x, y, _| {
+        let (mut error, mut ok) = (T::zero(), true);
         let mut prev: Option<(&[T], T)> = None;
         for ((xi, &wi), i) in x.iter_mut().zip(&w[rows.clone()]).zip(rows) {
             let row = k.row(i);
@@ -185,16 +189,17 @@ fn divide_rows_then_transpose<T: Real, P: SinkhornKernels<T>>(
                 None => P::dot(row, v),
             };
             *xi = wi / t;
-            after = after + (*xi * t - wi).abs();
-            ok &= xi.is_finite() && *xi > T::zero();
+            let s = old.map_or(*xi, |o| o[i]);
+            error = error + (s * t - wi).abs();
+            ok &= xi.is_finite() && *xi > T::zero() && t >= floor;
             prev = Some((row, *xi));
         }
         if let Some((p, q)) = prev {
             P::axpy(q, p, y);
         }
-        (after, ok)
+        (error, ok)
     });
-    if ok { Ok(after) } else { Err(Error::Numerical) }
+    if ok { Ok(error) } else { Err(Error::Numerical) }
 }
 
 impl<T: Real, P: SinkhornKernels<T>, E: Exec> HostSteps<T> for ScaleSteps<'_, T, P, E> {
@@ -218,6 +223,8 @@ impl<T: Real, P: SinkhornKernels<T>, E: Exec> HostSteps<T> for ScaleSteps<'_, T,
             self.k,
             self.v,
             self.a,
+            None,
+            T::zero(),
             self.kv,
             self.ktu,
             self.partial,

@@ -1,11 +1,12 @@
 //! Log-domain Sinkhorn for entropic optimal transport.
 
+use super::absorb::AbsorbSteps;
 use super::driver::{HostSteps, Measured, iterate};
 use super::log_steps::{
     col_lse_from_sums, f_update_fused, fused_scratch_len_of, marginal_error, potential_from_lse,
     transport_cost,
 };
-use super::{CostRows, SinkhornOpts, check, tiles};
+use super::{CostRows, Method, SinkhornOpts, check, tiles};
 use crate::sinkhorn::SinkhornKernels;
 use crate::{Dense, Error, Exec, Real, Report, Result, Workspace, WorkspaceSize};
 use core::marker::PhantomData;
@@ -14,7 +15,10 @@ use core::marker::PhantomData;
 /// [`Error::Dimension`] if a size is zero or the total overflows.
 pub fn sinkhorn_work_size<T: Real>(n: usize, m: usize) -> Result<WorkspaceSize> {
     check::matrix_size::<T>(n, m)?;
-    log_work_size::<T>(n, m, 0, tiles::row_tiles(n))
+    // The log-domain arrays, then absorption's scalings u, v.
+    log_work_size::<T>(n, m, 0, tiles::row_tiles(n))?
+        .array::<T>(n)?
+        .array::<T>(m)
 }
 
 /// Workspace of [`run`] for `n x m` costs whose rows need `row_scratch` values of
@@ -52,11 +56,30 @@ pub(crate) fn log_work_size<T: Real>(
 /// Errors, all before anything is written: [`Error::Dimension`] (an empty matrix,
 /// lengths disagreeing), [`Error::Workspace`] (`work` shorter than
 /// [`sinkhorn_work_size`]), [`Error::Argument`] (`reg` or `tol` not positive,
-/// `max_iter` zero, `a` or `b` not positive or with different sums),
+/// `max_iter` zero, `eps_scaling` neither 0 nor in `(0, 1)`, `reg_start` negative
+/// or not finite, [`Method::Absorb`] without `plan`, `a` or `b` not positive or
+/// with different sums),
 /// [`Error::NonFinite`] (NaN or infinity in `C`, `a`, `b`, `f` or `g`),
 /// [`Error::Numerical`] (`max|C| / reg` overflows `T`). [`Error::Numerical`]
 /// during the iteration (a potential overflowed) leaves in `f` and `g` the last
-/// iterate that was finite and does not touch `plan`.
+/// iterate that was finite and does not touch `plan` (with absorption `plan` holds
+/// the stabilised kernel then).
+///
+/// Methods (`opts.method`): [`Method::Log`] runs the log-domain half-steps (one
+/// exponential per entry per iteration). [`Method::Absorb`] (what
+/// [`Method::Auto`] picks when `plan` is given; [`Error::Argument`] without one)
+/// runs the same iterates as scalings on a stabilised kernel kept in `plan`,
+/// absorbed into `f`, `g` when they leave a bounded range (Schmitzer 2019): an
+/// iteration is one pass over that kernel without exponentials, so it runs at
+/// kernel-mode speed and stays as stable as the log domain. The potentials, plan and
+/// report agree with [`Method::Log`]'s to rounding.
+///
+/// Epsilon scaling (`opts.eps_scaling = q` in `(0, 1)`): first solves at `reg_start
+/// q^k` (`reg_start` from the options, `max|C|` when 0) for `k = 0, 1, ...` while
+/// above `reg`, each stage warm started from the last and stopped at an L1 error of
+/// `max(tol, 1e-3)` (checked every iteration), then at `reg` to `tol`. `iterations`
+/// counts every stage, and all stages together stay within `max_iter`; the error
+/// and `converged` are the last stage's.
 ///
 /// Each pass over `C` runs in row tiles fixed by `n` through `exec`: the result does
 /// not depend on the executor.
@@ -93,12 +116,90 @@ pub fn sinkhorn_log_observed<T: Real, P: SinkhornKernels<T>>(
 ) -> Result<Report> {
     buffers(c, a, b, f, g, plan.as_deref(), work)?;
     opts.check(true)?;
+    let absorb = absorbs(opts, plan.is_some())?;
     let eps = values(c, a, b, f, g, opts.reg)?;
     let scheme = Scheme {
         exponents: [T::one(); 2],
         stop: Stop::Marginals,
     };
-    run::<T, P, _>(exec, c, a, b, eps, opts, scheme, f, g, plan, work, observe)
+    let mut plan = plan;
+    let mut done = 0u32;
+    // Epsilon scaling: the stages above `reg`, each warm started from the last, to a
+    // loose tolerance checked every iteration; their iterations count against
+    // `max_iter`, one left for the last stage.
+    for reg_k in stages(c, opts) {
+        let budget = opts.max_iter.saturating_sub(done + 1);
+        if budget == 0 {
+            break;
+        }
+        let stage = SinkhornOpts {
+            reg: reg_k,
+            tol: opts.tol.max(STAGE_TOL),
+            max_iter: budget,
+            // A check costs O(n + m): a stage stops as soon as it may.
+            check_every: 1,
+            ..*opts
+        };
+        // A stage above what T represents (only a huge reg_start) is skipped.
+        let Ok(eps_k) = check::regularisation(c, reg_k) else {
+            continue;
+        };
+        let report = run_dense::<T, P>(
+            exec,
+            c,
+            a,
+            b,
+            eps_k,
+            &stage,
+            scheme,
+            absorb,
+            f,
+            g,
+            plan.as_deref_mut(),
+            work,
+            observe,
+        )?;
+        done += report.iterations;
+    }
+    let last = SinkhornOpts {
+        max_iter: opts.max_iter - done,
+        ..*opts
+    };
+    let mut report = run_dense::<T, P>(
+        exec, c, a, b, eps, &last, scheme, absorb, f, g, plan, work, observe,
+    )?;
+    report.iterations += done;
+    Ok(report)
+}
+
+/// The L1 marginal error at which an epsilon-scaling stage above `reg` stops: the
+/// next stage only needs a warm start.
+const STAGE_TOL: f64 = 1e-3;
+
+/// The regularisations of the epsilon-scaling stages above `opts.reg`, decreasing:
+/// `reg_start q^k` (`reg_start = max|C|` when 0) while above `reg`. None without
+/// scaling.
+fn stages<T: Real>(c: Dense<'_, T>, opts: &SinkhornOpts) -> impl Iterator<Item = f64> {
+    let q = opts.eps_scaling;
+    let start = if opts.reg_start > 0.0 {
+        opts.reg_start
+    } else {
+        c.data()
+            .iter()
+            .fold(0.0f64, |mx, v| mx.max(v.abs().to_f64_lossless()))
+    };
+    let first = if q > 0.0 { start } else { 0.0 };
+    core::iter::successors(Some(first), move |&r| Some(r * q)).take_while(move |&r| r > opts.reg)
+}
+
+/// Whether the options select absorption, given whether a plan buffer is passed:
+/// [`Error::Argument`] for [`Method::Absorb`] without one.
+pub(crate) fn absorbs(opts: &SinkhornOpts, plan: bool) -> Result<bool> {
+    match opts.method {
+        Method::Log => Ok(false),
+        Method::Absorb if !plan => Err(Error::Argument),
+        _ => Ok(plan),
+    }
 }
 
 /// The size checks of the log-domain solvers: [`Error::Dimension`] unless the
@@ -176,8 +277,65 @@ pub(crate) fn run<T: Real, P: SinkhornKernels<T>, C: CostRows<T>>(
     work: &mut [u8],
     observe: &mut dyn FnMut(&Report),
 ) -> Result<Report> {
+    let mut ws = Workspace::new(work);
+    let log = log_steps::<T, P, _, C>(exec, c, (a, b), eps, scheme, (f, g), &mut ws)?;
+    let mut steps = Measured::new(log);
+    let mut report = iterate(&mut steps, opts, observe)?;
+    let l = steps.steps;
+    report.value = transport_cost::<T, P>(c, l.f, l.g, eps, l.g_scaled, plan, l.row);
+    Ok(report)
+}
+
+/// [`run`] on a stored matrix, or with `absorb` (and a plan buffer, which holds the
+/// stabilised kernel) the same iterates by absorption (`work` at least
+/// [`sinkhorn_work_size`]).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn run_dense<T: Real, P: SinkhornKernels<T>>(
+    exec: &impl Exec,
+    c: Dense<'_, T>,
+    a: &[T],
+    b: &[T],
+    eps: T,
+    opts: &SinkhornOpts,
+    scheme: Scheme<T>,
+    absorb: bool,
+    f: &mut [T],
+    g: &mut [T],
+    plan: Option<&mut [T]>,
+    work: &mut [u8],
+    observe: &mut dyn FnMut(&Report),
+) -> Result<Report> {
+    let plan = match (absorb, plan) {
+        (true, Some(plan)) => plan,
+        (_, plan) => {
+            return run::<T, P, _>(exec, c, a, b, eps, opts, scheme, f, g, plan, work, observe);
+        }
+    };
+    // Absorption runs the balanced update only (the plan is its kernel).
+    debug_assert!(scheme.exponents == [T::one(); 2] && scheme.stop == Stop::Marginals);
     let (n, m) = (c.rows(), c.cols());
     let mut ws = Workspace::new(work);
+    let log = log_steps::<T, P, _, _>(exec, c, (a, b), eps, scheme, (f, g), &mut ws)?;
+    let u = ws.take::<T>(n)?;
+    let v = ws.take::<T>(m)?;
+    let mut steps = Measured::new(AbsorbSteps::new(log, plan, u, v));
+    let mut report = iterate(&mut steps, opts, observe)?;
+    report.value = steps.steps.finish();
+    Ok(report)
+}
+
+/// The log-domain half-steps on validated arguments, their scratch carved from `ws`
+/// in [`log_work_size`]'s order.
+fn log_steps<'a, T: Real, P: SinkhornKernels<T>, E: Exec, C: CostRows<T>>(
+    exec: &'a E,
+    c: C,
+    (a, b): (&'a [T], &'a [T]),
+    eps: T,
+    scheme: Scheme<T>,
+    (f, g): (&'a mut [T], &'a mut [T]),
+    ws: &mut Workspace<'a>,
+) -> Result<LogSteps<'a, T, P, E, C>> {
+    let (n, m) = (c.rows(), c.cols());
     let log_a = ws.take::<T>(n)?;
     let log_b = ws.take::<T>(m)?;
     let f_next = ws.take::<T>(n)?;
@@ -188,7 +346,7 @@ pub(crate) fn run<T: Real, P: SinkhornKernels<T>, C: CostRows<T>>(
     for (l, &w) in log_a.iter_mut().zip(a).chain(log_b.iter_mut().zip(b)) {
         *l = w.ln();
     }
-    let mut steps = Measured::new(LogSteps::<T, P, _, C> {
+    Ok(LogSteps {
         exec,
         c,
         eps,
@@ -198,47 +356,44 @@ pub(crate) fn run<T: Real, P: SinkhornKernels<T>, C: CostRows<T>>(
         b,
         log_a,
         log_b,
-        f: &mut *f,
-        g: &mut *g,
+        f,
+        g,
         f_next,
-        g_scaled: &mut *g_scaled,
-        row: &mut *row,
+        g_scaled,
+        row,
         col_sum,
         tiles,
         primitives: PhantomData,
-    });
-    let mut report = iterate(&mut steps, opts, observe)?;
-    report.value = transport_cost::<T, P>(c, f, g, eps, g_scaled, plan, row);
-    Ok(report)
+    })
 }
 
 /// Log-domain half-steps: `f` from `g` (rows), then `g` from `f` (columns).
-struct LogSteps<'a, T, P, E, C> {
-    exec: &'a E,
-    c: C,
-    eps: T,
-    scheme: Scheme<T>,
+pub(super) struct LogSteps<'a, T, P, E, C> {
+    pub(super) exec: &'a E,
+    pub(super) c: C,
+    pub(super) eps: T,
+    pub(super) scheme: Scheme<T>,
     /// Under [`Stop::Change`], half the largest change of `f` and of `g` in the last
     /// iteration, in units of `eps`.
-    change: [T; 2],
-    a: &'a [T],
-    b: &'a [T],
-    log_a: &'a [T],
-    log_b: &'a [T],
-    f: &'a mut [T],
-    g: &'a mut [T],
+    pub(super) change: [T; 2],
+    pub(super) a: &'a [T],
+    pub(super) b: &'a [T],
+    pub(super) log_a: &'a [T],
+    pub(super) log_b: &'a [T],
+    pub(super) f: &'a mut [T],
+    pub(super) g: &'a mut [T],
     /// The candidate `f`.
-    f_next: &'a mut [T],
-    g_scaled: &'a mut [T],
+    pub(super) f_next: &'a mut [T],
+    pub(super) g_scaled: &'a mut [T],
     /// A plan row during the fused f-update, then the column log-sum-exps (`m`),
     /// followed by a computed cost row (`c.row_scratch()`).
-    row: &'a mut [T],
+    pub(super) row: &'a mut [T],
     /// Column sums of the plan with the candidate `f` (shift `g`), then the
     /// candidate `g`.
-    col_sum: &'a mut [T],
+    pub(super) col_sum: &'a mut [T],
     /// The row tiles' plan rows and partial column sums.
-    tiles: &'a mut [T],
-    primitives: PhantomData<P>,
+    pub(super) tiles: &'a mut [T],
+    pub(super) primitives: PhantomData<P>,
 }
 
 impl<T: Real, P: SinkhornKernels<T>, E: Exec, C: CostRows<T>> HostSteps<T>

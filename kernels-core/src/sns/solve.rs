@@ -187,6 +187,7 @@ pub fn sns_observed<T: Real, P: SnsKernels<T>>(
             tol: opts.tol,
             max_iter: iters,
             check_every: 1,
+            ..SinkhornOpts::default()
         };
         sinkhorn_log::<T, P>(exec, c, a, b, &opts, f, g, None, work)
     };

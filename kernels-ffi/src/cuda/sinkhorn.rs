@@ -13,7 +13,7 @@ use {
     crate::guard::Done,
     crate::opts,
     crate::report::finish,
-    kernels_core::sinkhorn::SinkhornOpts,
+    kernels_core::sinkhorn::{Method, SinkhornOpts},
     kernels_core::{Error, Result, WorkspaceSize, checked_product},
     kernels_cuda::{Borrowed, Context, CudaReal, DeviceWrite, sinkhorn as dev},
 };
@@ -168,7 +168,7 @@ unsafe fn scale_device<T: CudaReal>(
         &[u.span(), v.span(), work.span()],
         &[k.span(), a.span(), b.span()],
     )?;
-    let opts = SinkhornOpts::from(opts);
+    let opts = SinkhornOpts::try_from(opts)?;
     let report = dev::scale(&ctx, n, m, &k, &a, &b, &opts, &mut u, &mut v, &mut work)?;
     finish(report, rep.and_then(|r| r.first_mut()))
 }
@@ -227,7 +227,13 @@ unsafe fn sinkhorn_device<T: CudaReal>(
         &[f.span(), g.span(), plan_span, work.span()],
         &[c.span(), a.span(), b.span()],
     )?;
-    let opts = SinkhornOpts::from(opts);
+    let opts = SinkhornOpts::try_from(opts)?;
+    // Absorption and epsilon scaling are host only; bad values are still
+    // KN_ERR_ARGUMENT first, as on the host.
+    opts.check(true)?;
+    if opts.method == Method::Absorb || opts.eps_scaling != 0.0 {
+        return Err(Error::Unsupported);
+    }
     let report = dev::sinkhorn(
         &ctx,
         n,

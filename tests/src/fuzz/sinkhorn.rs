@@ -9,7 +9,8 @@ use super::hostile::{
 use core::ffi::c_void;
 use kernels::{
     KN_ERR_ARGUMENT, KN_ERR_DIMENSION, KN_ERR_NUMERICAL, KN_ERR_WORKSPACE, KN_NOT_CONVERGED, KN_OK,
-    kn_report, kn_sinkhorn_opts, kn_status, kn_unbalanced_opts,
+    KN_SINKHORN_ABSORB, KN_SINKHORN_AUTO, KN_SINKHORN_LOG, kn_report, kn_sinkhorn_opts, kn_status,
+    kn_unbalanced_opts,
 };
 use kernels_core::Real;
 
@@ -194,6 +195,23 @@ fn solve<T: Elem>(b: &mut Bytes<'_>, mode: Mode) {
             0..=7 => u32::MAX,
             x => u32::from(x % 5),
         },
+        // Unknown methods now and then, and every known one.
+        method: match b.byte() % 8 {
+            0 => -1,
+            1 => 3,
+            2 => KN_SINKHORN_LOG,
+            3 => KN_SINKHORN_ABSORB,
+            _ => KN_SINKHORN_AUTO,
+        },
+        eps_scaling: match b.byte() % 4 {
+            0 => b.option(),
+            1 => 0.5,
+            _ => 0.0,
+        },
+        reg_start: match b.byte() % 4 {
+            0 => b.option(),
+            _ => 0.0,
+        },
         ..Default::default()
     };
     // Penalties: out of range, infinite (a hard marginal), or ordinary.
@@ -340,6 +358,25 @@ fn solve<T: Elem>(b: &mut Bytes<'_>, mode: Mode) {
         KN_ERR_ARGUMENT,
         "options",
     );
+    // The balanced solvers' options (the unbalanced ones have their own struct).
+    if mode != Mode::Unbalanced {
+        let method_ok = (KN_SINKHORN_AUTO..=KN_SINKHORN_ABSORB).contains(&opts.method);
+        e.fault(!method_ok, KN_ERR_ARGUMENT, "unknown method");
+        // Written so that NaN is out of range.
+        let q = opts.eps_scaling;
+        let scaling_ok = q == 0.0 || (q > 0.0 && q < 1.0);
+        let start_ok = opts.reg_start >= 0.0 && opts.reg_start.is_finite();
+        e.fault(
+            log && (!scaling_ok || !start_ok),
+            KN_ERR_ARGUMENT,
+            "epsilon scaling options",
+        );
+        e.fault(
+            log && opts.method == KN_SINKHORN_ABSORB && !with_plan,
+            KN_ERR_ARGUMENT,
+            "absorption without a plan",
+        );
+    }
     // Written so that NaN is out of range.
     let penalty_ok = |r: f64| r >= 0.0;
     e.fault(
@@ -425,9 +462,14 @@ fn solve<T: Elem>(b: &mut Bytes<'_>, mode: Mode) {
              b {bm:?} u {x:?} v {y:?} opts {opts:?}"
         );
     }
+    // Absorption (the balanced solver with a plan, unless the log domain is asked
+    // for) keeps its kernel in the plan buffer while it iterates.
+    let absorbs = mode == Mode::Log && with_plan && opts.method != KN_SINKHORN_LOG;
     if status == KN_ERR_NUMERICAL {
         untouched("report", &rep_before, &report_bits(&rep));
-        untouched("plan", &plan_before, &bits(&plan));
+        if !absorbs {
+            untouched("plan", &plan_before, &bits(&plan));
+        }
     } else if with_rep {
         assert_eq!(
             rep.converged,
@@ -719,7 +761,13 @@ fn solve_batch<T: BatchElem>(b: &mut Bytes<'_>) {
                 core::ptr::null(),
                 fp.as_mut_ptr(),
                 gp.as_mut_ptr(),
-                pp.as_mut_ptr(),
+                // The call on its slices: with a plan only when the batch has one
+                // (a plan selects absorption).
+                if with_plan {
+                    pp.as_mut_ptr()
+                } else {
+                    core::ptr::null_mut()
+                },
                 one.as_mut_ptr().cast(),
                 one.len(),
                 &raw mut rp,
