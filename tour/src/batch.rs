@@ -136,8 +136,9 @@ pub fn run(mode: Mode, _machine: &Machine) -> Section {
              in f64). Every solver runs exactly {iters} iterations (tol unreachable, our \
              error checked every 10); times are per iteration of the whole batch, the \
              best of 3 runs. `check`: the batch's potentials are bit-identical to the \
-             loop's. Problems run as independent tasks on the thread pool; each is the \
-             single-problem solver (no cross-problem vectorisation)."
+             loop's. Problems run as independent tasks on the thread pool, several at a \
+             time side by side (one per vector lane, each repeating its own call's \
+             arithmetic)."
         ),
         &[
             "solver",

@@ -36,6 +36,7 @@ mod batch;
 pub mod check;
 pub mod driver;
 mod kernels;
+mod lanes;
 pub mod log_steps;
 mod opts;
 mod scale;
