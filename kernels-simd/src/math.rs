@@ -417,6 +417,14 @@ impl ExpConsts for f64 {
 /// docs).
 #[inline(always)]
 pub(crate) fn exp<T: ExpConsts, L: Lanes<T>>(l: L, x: L::V) -> L::V {
+    let y = exp_not_nan(l, x);
+    l.select(l.is_nan(x), x, y)
+}
+
+/// [`exp`] without the final NaN repair: the same bits for every input but NaN, for
+/// which the result is unspecified (a caller that drops those lanes anyway).
+#[inline(always)]
+pub(crate) fn exp_not_nan<T: ExpConsts, L: Lanes<T>>(l: L, x: L::V) -> L::V {
     // NaN lanes are repaired by the final select, so the NaN behaviour of
     // `max`/`min` (platform dependent) does not matter.
     let xc = l.min(l.max(x, l.splat(T::MIN_X)), l.splat(T::MAX_X));
@@ -460,8 +468,7 @@ pub(crate) fn exp<T: ExpConsts, L: Lanes<T>>(l: L, x: L::V) -> L::V {
         l.float_of_bits(l.shl_mantissa(b)),
     );
 
-    let y = l.select(zero, l.zero(), y);
-    l.select(l.is_nan(x), x, y)
+    l.select(zero, l.zero(), y)
 }
 
 #[cfg(test)]

@@ -1,7 +1,8 @@
 //! Batched Sinkhorn (`kn_sinkhorn_batch_*`): every problem bit-identical to its own
 //! `kn_sinkhorn_*` call (potentials, plan, report), on one thread and on several,
-//! problems converging at different iterations, and the bad-input rows of
-//! docs/bad-input.md (nothing written).
+//! problems converging at different iterations, small problems run side by side
+//! (one per vector lane) next to ones that leave that path, and the bad-input rows
+//! of docs/bad-input.md (nothing written).
 
 use kernels::{
     KN_ERR_ARGUMENT, KN_ERR_DIMENSION, KN_ERR_NON_FINITE, KN_ERR_NULL, KN_ERR_WORKSPACE,
@@ -245,6 +246,24 @@ fn every_problem_is_its_separate_call_bit_for_bit() {
         assert_eq!(s, KN_OK, "f64 {batch} x {n} x {m}");
         let p32 = problems::<f32>(batch, n, m, 8);
         same_as_separate_calls(&p32, &opts(0.05, 1e-5, 2000));
+    }
+    // Problems run side by side (one per vector lane) next to ones that leave that
+    // path: costs scaled up so that, at this reg, some problems' first row sums
+    // are not usable (their separate calls take the max-shifted slow path), one
+    // problem's so far that every plan entry underflows from the cold start.
+    for (scale_every, huge) in [(3usize, None), (5, Some(17usize))] {
+        let mut p = problems::<f32>(48, 16, 32, 12);
+        for (k, c) in p.c.chunks_exact_mut(16 * 32).enumerate() {
+            let s = if Some(k) == huge {
+                3.0e4
+            } else if k % scale_every == 1 {
+                40.0
+            } else {
+                1.0
+            };
+            c.iter_mut().for_each(|x| *x *= s);
+        }
+        same_as_separate_calls(&p, &opts(0.05, 1e-5, 300));
     }
     // A cap some problems reach before converging: KN_NOT_CONVERGED, each report its
     // own.

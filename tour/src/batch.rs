@@ -135,9 +135,11 @@ pub fn run(mode: Mode, _machine: &Machine) -> Section {
              what `method='auto'` runs for reg > 0, 'sinkhorn' is kernel mode and runs \
              in f64). Every solver runs exactly {iters} iterations (tol unreachable, our \
              error checked every 10); times are per iteration of the whole batch, the \
-             best of 3 runs. `check`: the batch's potentials are bit-identical to the \
-             loop's. Problems run as independent tasks on the thread pool; each is the \
-             single-problem solver (no cross-problem vectorisation)."
+             best of 3 runs (on one thread the loop's and the batch's runs alternate, so \
+             that a change in the machine's load hits both). `check`: the batch's potentials are bit-identical to the \
+             loop's. Problems run as independent tasks on the thread pool, several at a \
+             time side by side (one per vector lane, each repeating its own call's \
+             arithmetic)."
         ),
         &[
             "solver",
@@ -173,8 +175,21 @@ pub fn run(mode: Mode, _machine: &Machine) -> Section {
         }
         out
     };
+    // One thread: the loop's and the batch's runs alternate.
     threads::set_num_threads(1).ok();
-    let looped = best(&mut || run_loop(&p, &o, &mut one));
+    let mut looped = run_loop(&p, &o, &mut one);
+    let mut first = run_batch(&p, &o, &mut work);
+    for _ in 0..2 {
+        let again = run_loop(&p, &o, &mut one);
+        if again.3 < looped.3 {
+            looped = again;
+        }
+        let again = run_batch(&p, &o, &mut work);
+        if again.3 < first.3 {
+            first = again;
+        }
+    }
+    let mut first = Some(first);
     let per_iter = |secs: f64| secs * 1e3 / f64::from(iters);
     let loop_ms = per_iter(looped.3);
     // The peer runs in the full tour only (the quick one is the test command's).
@@ -192,7 +207,10 @@ pub fn run(mode: Mode, _machine: &Machine) -> Section {
     }
     for &t in &thread_counts {
         threads::set_num_threads(t).ok();
-        let got = best(&mut || run_batch(&p, &o, &mut work));
+        let got = match first.take() {
+            Some(got) if t == 1 => got,
+            _ => best(&mut || run_batch(&p, &o, &mut work)),
+        };
         let same = bits(&got.0) == bits(&looped.0) && bits(&got.1) == bits(&looped.1);
         section.ok &= same;
         let ms = per_iter(got.3);

@@ -6,18 +6,24 @@
 //! report are bit-identical to a separate call's. What the batch saves is per-call
 //! work: one workspace and one option check for all problems, and the problems spread
 //! over the executor (threads in `std` builds) in fixed contiguous runs, each run with
-//! its own piece of the workspace.
+//! its own piece of the workspace. Small problems go through the iteration several
+//! at a time, one per vector lane ([`lanes`](super::lanes)), still each bit-identical
+//! to its own call.
 
+use super::lanes::{self, Group, MAX_LANES};
 use super::solve_log::{Scheme, Stop, absorbs, run_dense, sinkhorn_work_size, values};
 use super::{SinkhornKernels, SinkhornOpts, check};
-use crate::{Dense, Error, Exec, Real, Report, Result, Sequential, WorkspaceSize};
+use crate::{Dense, Error, Exec, Real, Report, Result, Sequential, Workspace, WorkspaceSize};
 use crate::{checked_product, tiles_per_slot};
 
 /// Runs of problems (each with its own workspace piece) at most.
 pub const BATCH_SLOTS: usize = 64;
 
 /// Workspace bytes [`sinkhorn_batch`] needs for `batch` problems of `n x m`: one
-/// [`sinkhorn_work_size`] per run of problems, `min(batch, BATCH_SLOTS)` runs.
+/// piece per run of problems. Problems small enough to run side by side (see
+/// [`lanes`](super::lanes)) come in runs of a multiple of [`MAX_LANES`] problems,
+/// each piece holding that many problems' costs interleaved; otherwise
+/// `min(batch, BATCH_SLOTS)` runs of one [`sinkhorn_work_size`] each.
 /// [`Error::Dimension`] if a size is zero or `batch x n x m` values cannot exist.
 pub fn batch_work_size<T: Real>(batch: usize, n: usize, m: usize) -> Result<WorkspaceSize> {
     if batch == 0 {
@@ -25,7 +31,20 @@ pub fn batch_work_size<T: Real>(batch: usize, n: usize, m: usize) -> Result<Work
     }
     check::matrix_size::<T>(n, m)?;
     WorkspaceSize::new().array::<T>(checked_product(&[batch, n, m])?)?;
-    sinkhorn_work_size::<T>(n, m)?.times(batch.min(BATCH_SLOTS))
+    let (per_run, piece) = run_layout::<T>(batch, n, m)?;
+    piece.times(batch.div_ceil(per_run))
+}
+
+/// Problems per run, and the workspace of one run.
+fn run_layout<T: Real>(batch: usize, n: usize, m: usize) -> Result<(usize, WorkspaceSize)> {
+    let single = sinkhorn_work_size::<T>(n, m)?;
+    let per_run = tiles_per_slot(batch, BATCH_SLOTS);
+    if !lanes::eligible(n, m) {
+        return Ok((per_run, single));
+    }
+    let side = lanes::work_len(n, m, MAX_LANES).ok_or(Error::Dimension)?;
+    let piece = single.max(WorkspaceSize::new().array::<T>(side)?);
+    Ok((per_run.next_multiple_of(MAX_LANES), piece))
 }
 
 /// Solves `batch` balanced problems of size `n x m` as
@@ -93,8 +112,8 @@ pub fn sinkhorn_batch<T: Real, P: SinkhornKernels<T>, R: From<Report> + Send>(
     }
 
     // Runs of `per_run` consecutive problems, one workspace piece each.
-    let per_run = tiles_per_slot(batch, BATCH_SLOTS);
-    let piece = sinkhorn_work_size::<T>(n, m)?.bytes();
+    let (per_run, piece) = run_layout::<T>(batch, n, m)?;
+    let piece = piece.bytes();
     let mut plans = plan.map(|p| p.chunks_mut(per_run * nm));
     let mut reps = reports.map(|r| r.chunks_mut(per_run));
     let mut results = [(true, None::<Error>); BATCH_SLOTS];
@@ -185,42 +204,73 @@ impl<T: Real, R: From<Report>> Run<'_, T, R> {
         } = self;
         let nm = n * m;
         let eps = T::of(opts.reg);
-        let problems = c
-            .chunks_exact(nm)
-            .zip(a.chunks_exact(n))
-            .zip(b.chunks_exact(m))
-            .zip(f.chunks_exact_mut(n))
-            .zip(g.chunks_exact_mut(m))
-            .enumerate();
-        for (q, ((((cp, ap), bp), fp), gp)) in problems {
-            let plan_q = plan.as_mut().map(|p| &mut p[q * nm..(q + 1) * nm]);
-            let cp = Dense::new(cp, n, m)?;
-            let outcome = run_dense::<T, P>(
-                inner,
-                cp,
-                ap,
-                bp,
-                eps,
-                opts,
-                scheme,
-                absorb,
-                fp,
-                gp,
-                plan_q,
-                &mut *work,
-                &mut |_| {},
-            );
-            match outcome {
-                Ok(report) => {
-                    if let Some(r) = reps.as_mut() {
-                        r[q] = R::from(report);
+        let lanes = P::batch_lanes(m);
+        // The lanes repeat the log-domain call's arithmetic, not absorption's.
+        let side = !absorb && lanes > 1 && lanes <= MAX_LANES && lanes::eligible(n, m);
+        let count = f.len() / n;
+        let mut q = 0;
+        while q < count {
+            // The next `lanes` problems side by side where there are that many; the
+            // rest (and any problem the side-by-side run dropped) one by one.
+            let width = if side && q + lanes <= count { lanes } else { 1 };
+            let mut solved = 0u64;
+            let mut side_reports = [Report::default(); MAX_LANES];
+            let side_work = lanes::work_len(n, m, width)
+                .and_then(|len| Workspace::new(&mut *work).take::<T>(len).ok());
+            if let (true, Some(side_work)) = (width > 1, side_work) {
+                let group = Group {
+                    c: &c[q * nm..(q + width) * nm],
+                    a: &a[q * n..(q + width) * n],
+                    b: &b[q * m..(q + width) * m],
+                    f: &mut f[q * n..(q + width) * n],
+                    g: &mut g[q * m..(q + width) * m],
+                    plan: plan.as_mut().map(|p| &mut p[q * nm..(q + width) * nm]),
+                };
+                solved = lanes::solve::<T, P>(
+                    width,
+                    (n, m),
+                    group,
+                    eps,
+                    opts,
+                    side_work,
+                    &mut side_reports,
+                );
+            }
+            for k in q..q + width {
+                let outcome = if solved & (1 << (k - q)) != 0 {
+                    Ok(side_reports[k - q])
+                } else {
+                    let plan_k = plan.as_mut().map(|p| &mut p[k * nm..(k + 1) * nm]);
+                    let ck = Dense::new(&c[k * nm..(k + 1) * nm], n, m)?;
+                    run_dense::<T, P>(
+                        inner,
+                        ck,
+                        &a[k * n..(k + 1) * n],
+                        &b[k * m..(k + 1) * m],
+                        eps,
+                        opts,
+                        scheme,
+                        absorb,
+                        &mut f[k * n..(k + 1) * n],
+                        &mut g[k * m..(k + 1) * m],
+                        plan_k,
+                        &mut *work,
+                        &mut |_| {},
+                    )
+                };
+                match outcome {
+                    Ok(report) => {
+                        if let Some(r) = reps.as_mut() {
+                            r[k] = R::from(report);
+                        }
+                        result.0 &= report.converged;
                     }
-                    result.0 &= report.converged;
-                }
-                Err(e) => {
-                    result.1.get_or_insert(e);
+                    Err(e) => {
+                        result.1.get_or_insert(e);
+                    }
                 }
             }
+            q += width;
         }
         Ok(())
     }

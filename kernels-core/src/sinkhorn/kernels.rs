@@ -111,6 +111,57 @@ pub trait SinkhornKernels<T: Real>: Primitives<T> {
         }
     }
 
+    /// `x_k <- ln x_k` for every element. The log-domain solvers take the logarithms of
+    /// a half-step's row or column sums in one such pass. An implementation computes
+    /// each element alone (the result of an element does not depend on its position
+    /// or its neighbours), so a value's logarithm is the same in any pass.
+    fn ln_in_place(x: &mut [T]) {
+        for v in x {
+            *v = v.ln();
+        }
+    }
+
+    /// How many problems [`lanes_exp_row`](SinkhornKernels::lanes_exp_row) and
+    /// [`lanes_axpy`](SinkhornKernels::lanes_axpy) take side by side (one per vector
+    /// lane) for rows of length `m`, or 1 where they do not apply (the default):
+    /// a batch of small problems then runs them one at a time.
+    fn batch_lanes(m: usize) -> usize {
+        let _ = m;
+        1
+    }
+
+    /// [`exp_affine_sum`](SinkhornKernels::exp_affine_sum) on `lanes` problems side by
+    /// side, each with the arithmetic (operations and summation order) of its own
+    /// call: problem `p`'s `x_j` is `x[j lanes + p]` (likewise `y`, `out`), its `beta`
+    /// is `beta[p]`, its sum goes to `sums[p]`, and `ratios[p] = weights[p] /
+    /// sums[p]`. `lanes` is what [`batch_lanes`](SinkhornKernels::batch_lanes)
+    /// returned; returns false, with nothing meaningful written, if that is no longer
+    /// what the kernels do (the instruction set was capped in between).
+    #[allow(clippy::too_many_arguments)]
+    fn lanes_exp_row(
+        lanes: usize,
+        alpha: T,
+        x: &[T],
+        beta: &[T],
+        y: &[T],
+        weights: &[T],
+        out: &mut [T],
+        sums: &mut [T],
+        ratios: &mut [T],
+    ) -> bool {
+        let _ = (lanes, alpha, x, beta, y, weights, out, sums, ratios);
+        false
+    }
+
+    /// [`axpy`](crate::Primitives::axpy) on `a.len()` problems side by side (layout
+    /// as in [`lanes_exp_row`](SinkhornKernels::lanes_exp_row)): `y[j lanes + p] +=
+    /// a[p] x[j lanes + p]`, each with its own call's arithmetic. Returns false as
+    /// `lanes_exp_row` does.
+    fn lanes_axpy(a: &[T], x: &[T], y: &mut [T]) -> bool {
+        let _ = (a, x, y);
+        false
+    }
+
     /// Returns `sum_j x_j v_j` and, in the same loop, `y <- y + a w`: one row of
     /// `K v` fused with the previous row's contribution to `K^T u`, so that a
     /// Sinkhorn-Knopp iteration streams `K` from memory once (`w`, read just before,

@@ -68,7 +68,7 @@ fn col_lse_of<T: Real, P: SinkhornKernels<T>>(
 /// Whether a plain sum of exponentials can stand in for its log-sum-exp: finite,
 /// and so far above the underflow threshold that terms lost to underflow (each
 /// below the smallest normal number) change it by less than a rounding.
-fn usable<T: Real>(s: T) -> bool {
+pub(crate) fn usable<T: Real>(s: T) -> bool {
     s.is_finite() && s >= T::min_positive_value() / T::epsilon()
 }
 
@@ -234,39 +234,79 @@ fn fused_rows<T: Real, P: SinkhornKernels<T>>(
     let max_ratio = T::epsilon().recip();
     let (row, buf) = row.split_at_mut(c.cols());
     let (mut error, mut finite) = (T::zero(), true);
-    let tile = f[rows.clone()]
-        .iter()
-        .zip(&a[rows.clone()])
-        .zip(&log_a[rows.clone()])
-        .zip(f_new.iter_mut());
-    for ((((&fi, &ai), &la), fn_i), i) in tile.zip(rows) {
-        let c_row = c.cost_row::<P>(i, buf);
-        let shift = fi * inv;
-        let r = P::exp_affine_sum(-inv, c_row, shift, g_scaled, row);
-        let exact = usable(r);
-        let l = if exact {
-            r.ln() - shift
-        } else {
-            P::lse_affine(-inv, c_row, g_scaled)
-        };
-        if measure {
-            let marginal = if exact { r } else { (shift + l).exp() };
-            error = error + (marginal - ai).abs();
+    // The rows that keep their plan row (balanced, `r_i` usable, ratio in range) need
+    // `ln r_i` only for `f_new_i`: their sums wait in `sums` (a bit in `deferred`) and
+    // take their logarithms in one pass per chunk of rows. The other rows need
+    // `f_new_i` at once and take theirs alone (the same value: see
+    // `SinkhornKernels::ln_in_place`).
+    let mut sums = [T::zero(); LOG_CHUNK];
+    let mut start = rows.start;
+    while start < rows.end {
+        let chunk = start..rows.end.min(start + LOG_CHUNK);
+        let mut deferred = 0u64;
+        for i in chunk.clone() {
+            let (fi, ai, la) = (f[i], a[i], log_a[i]);
+            let fn_i = &mut f_new[i - rows.start];
+            let c_row = c.cost_row::<P>(i, buf);
+            let shift = fi * inv;
+            let r = P::exp_affine_sum(-inv, c_row, shift, g_scaled, row);
+            let exact = usable(r);
+            let ratio = ai / r;
+            if measure {
+                let marginal = if exact {
+                    r
+                } else {
+                    (shift + P::lse_affine(-inv, c_row, g_scaled)).exp()
+                };
+                error = error + (marginal - ai).abs();
+            }
+            if exponent == T::one() && exact && ratio <= max_ratio {
+                P::axpy(ratio, row, col_sums);
+                sums[i - start] = r;
+                deferred |= 1 << (i - start);
+                continue;
+            }
+            let l = if exact {
+                ln_one::<T, P>(r) - shift
+            } else {
+                P::lse_affine(-inv, c_row, g_scaled)
+            };
+            *fn_i = eps * (la - exponent * l);
+            let ratio = if exponent == T::one() {
+                ratio
+            } else {
+                ((*fn_i - fi) * inv).exp()
+            };
+            if exact && ratio <= max_ratio {
+                P::axpy(ratio, row, col_sums);
+            } else {
+                P::exp_affine_accumulate(-inv, c_row, *fn_i * inv, g_scaled, col_sums);
+            }
+            finite &= fn_i.is_finite();
         }
-        *fn_i = eps * (la - exponent * l);
-        let ratio = if exponent == T::one() {
-            ai / r
-        } else {
-            ((*fn_i - fi) * inv).exp()
-        };
-        if exact && ratio <= max_ratio {
-            P::axpy(ratio, row, col_sums);
-        } else {
-            P::exp_affine_accumulate(-inv, c_row, *fn_i * inv, g_scaled, col_sums);
+        let logs = &mut sums[..chunk.len()];
+        P::ln_in_place(logs);
+        for (k, i) in chunk.clone().enumerate() {
+            if deferred & (1 << k) != 0 {
+                let fn_i = &mut f_new[i - rows.start];
+                *fn_i = eps * (log_a[i] - exponent * (logs[k] - f[i] * inv));
+                finite &= fn_i.is_finite();
+            }
         }
-        finite &= fn_i.is_finite();
+        start = chunk.end;
     }
     (error, finite)
+}
+
+/// Rows per pass of [`SinkhornKernels::ln_in_place`] in [`fused_rows`] (the bits of
+/// a `u64`).
+const LOG_CHUNK: usize = 64;
+
+/// `ln x` as [`SinkhornKernels::ln_in_place`] computes it.
+pub(crate) fn ln_one<T: Real, P: SinkhornKernels<T>>(x: T) -> T {
+    let mut v = [x];
+    P::ln_in_place(&mut v);
+    v[0]
 }
 
 /// Column log-sum-exps `M_j` (into `max`) from the sums [`f_update_fused`] left in
@@ -283,8 +323,10 @@ pub fn col_lse_from_sums<T: Real, P: SinkhornKernels<T>>(
     buf: &mut [T],
 ) {
     if sum.iter().all(|&s| usable(s)) {
-        for ((m, &s), &gs) in max.iter_mut().zip(sum.iter()).zip(g_scaled) {
-            *m = s.ln() - gs;
+        max.copy_from_slice(sum);
+        P::ln_in_place(max);
+        for (m, &gs) in max.iter_mut().zip(g_scaled) {
+            *m = *m - gs;
         }
     } else {
         col_lse_of::<T, P>(c, f, eps, max, sum, buf);

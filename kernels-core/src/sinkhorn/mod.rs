@@ -42,6 +42,7 @@ pub mod check;
 pub mod cost;
 pub mod driver;
 mod kernels;
+mod lanes;
 pub mod log_steps;
 mod opts;
 mod points;

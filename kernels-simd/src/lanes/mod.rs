@@ -41,6 +41,12 @@ pub(crate) trait Lanes<T: Element>: Copy {
     /// two registers (e.g. `f64x4` on SSE2). Kernels pick their form with it.
     const REGISTER_LANES: usize;
 
+    /// Whether [`reduce_add`](Lanes::reduce_add) sums by halving: lane `j + N/2` onto
+    /// lane `j`, then `j + N/4` onto `j`, down to lanes 0 and 1 (the x86 levels). The
+    /// kernels that run several problems side by side repeat that order with vertical
+    /// adds, and run only where it holds.
+    const HALVING_SUM: bool = false;
+
     fn splat(self, x: T) -> Self::V;
     fn zero(self) -> Self::V;
     fn load(self, x: &[T]) -> Self::V;
@@ -48,6 +54,8 @@ pub(crate) trait Lanes<T: Element>: Copy {
     fn add(self, a: Self::V, b: Self::V) -> Self::V;
     fn sub(self, a: Self::V, b: Self::V) -> Self::V;
     fn mul(self, a: Self::V, b: Self::V) -> Self::V;
+    /// `a / b`, correctly rounded (as the scalar division).
+    fn div(self, a: Self::V, b: Self::V) -> Self::V;
     /// `a b + c`, fused where the instruction set has FMA.
     fn mul_add(self, a: Self::V, b: Self::V, c: Self::V) -> Self::V;
     /// `c - a b`, fused where the instruction set has FMA.

@@ -47,6 +47,10 @@ macro_rules! wide_lanes {
                 a * b
             }
             #[inline(always)]
+            fn div(self, a: $v, b: $v) -> $v {
+                a / b
+            }
+            #[inline(always)]
             fn mul_add(self, a: $v, b: $v, c: $v) -> $v {
                 a.mul_add(b, c)
             }

@@ -51,6 +51,7 @@ macro_rules! common {
         type V = $v;
         const N: usize = $n;
         const REGISTER_LANES: usize = $n;
+        const HALVING_SUM: bool = true;
 
         #[inline(always)]
         fn load(self, x: &[$t]) -> $v {
@@ -83,6 +84,7 @@ impl Lanes<f64> for Avx2 {
     op!(add(a: __m256d, b: __m256d) -> __m256d = _mm256_add_pd(a, b));
     op!(sub(a: __m256d, b: __m256d) -> __m256d = _mm256_sub_pd(a, b));
     op!(mul(a: __m256d, b: __m256d) -> __m256d = _mm256_mul_pd(a, b));
+    op!(div(a: __m256d, b: __m256d) -> __m256d = _mm256_div_pd(a, b));
     op!(mul_add(a: __m256d, b: __m256d, c: __m256d) -> __m256d = _mm256_fmadd_pd(a, b, c));
     op!(mul_neg_add(a: __m256d, b: __m256d, c: __m256d) -> __m256d = _mm256_fnmadd_pd(a, b, c));
     op!(max(a: __m256d, b: __m256d) -> __m256d = _mm256_max_pd(a, b));
@@ -118,6 +120,7 @@ impl Lanes<f32> for Avx2 {
     op!(add(a: __m256, b: __m256) -> __m256 = _mm256_add_ps(a, b));
     op!(sub(a: __m256, b: __m256) -> __m256 = _mm256_sub_ps(a, b));
     op!(mul(a: __m256, b: __m256) -> __m256 = _mm256_mul_ps(a, b));
+    op!(div(a: __m256, b: __m256) -> __m256 = _mm256_div_ps(a, b));
     op!(mul_add(a: __m256, b: __m256, c: __m256) -> __m256 = _mm256_fmadd_ps(a, b, c));
     op!(mul_neg_add(a: __m256, b: __m256, c: __m256) -> __m256 = _mm256_fnmadd_ps(a, b, c));
     op!(max(a: __m256, b: __m256) -> __m256 = _mm256_max_ps(a, b));
@@ -154,6 +157,7 @@ impl Lanes<f64> for Avx512 {
     op!(add(a: __m512d, b: __m512d) -> __m512d = _mm512_add_pd(a, b));
     op!(sub(a: __m512d, b: __m512d) -> __m512d = _mm512_sub_pd(a, b));
     op!(mul(a: __m512d, b: __m512d) -> __m512d = _mm512_mul_pd(a, b));
+    op!(div(a: __m512d, b: __m512d) -> __m512d = _mm512_div_pd(a, b));
     op!(mul_add(a: __m512d, b: __m512d, c: __m512d) -> __m512d = _mm512_fmadd_pd(a, b, c));
     op!(mul_neg_add(a: __m512d, b: __m512d, c: __m512d) -> __m512d = _mm512_fnmadd_pd(a, b, c));
     op!(max(a: __m512d, b: __m512d) -> __m512d = _mm512_max_pd(a, b));
@@ -165,7 +169,13 @@ impl Lanes<f64> for Avx512 {
         _mm512_castpd_si512(a),
         _mm512_set1_epi64(i64::MIN),
     )));
-    op!(reduce_add(a: __m512d) -> f64 = _mm512_reduce_add_pd(a));
+    // The halving order spelled out (see `Lanes::HALVING_SUM`): the high 256 bits onto
+    // the low, then as AVX2 does.
+    op!(reduce_add(a: __m512d) -> f64 = {
+        let s = _mm256_add_pd(_mm512_castpd512_pd256(a), _mm512_extractf64x4_pd::<1>(a));
+        let s = _mm_add_pd(_mm256_castpd256_pd128(s), _mm256_extractf128_pd::<1>(s));
+        _mm_cvtsd_f64(_mm_add_sd(s, _mm_unpackhi_pd(s, s)))
+    });
     op!(lt(a: __m512d, b: __m512d) -> __mmask8 = _mm512_cmp_pd_mask::<_CMP_LT_OQ>(a, b));
     op!(gt(a: __m512d, b: __m512d) -> __mmask8 = _mm512_cmp_pd_mask::<_CMP_GT_OQ>(a, b));
     op!(is_nan(a: __m512d) -> __mmask8 = _mm512_cmp_pd_mask::<_CMP_UNORD_Q>(a, a));
@@ -189,6 +199,7 @@ impl Lanes<f32> for Avx512 {
     op!(add(a: __m512, b: __m512) -> __m512 = _mm512_add_ps(a, b));
     op!(sub(a: __m512, b: __m512) -> __m512 = _mm512_sub_ps(a, b));
     op!(mul(a: __m512, b: __m512) -> __m512 = _mm512_mul_ps(a, b));
+    op!(div(a: __m512, b: __m512) -> __m512 = _mm512_div_ps(a, b));
     op!(mul_add(a: __m512, b: __m512, c: __m512) -> __m512 = _mm512_fmadd_ps(a, b, c));
     op!(mul_neg_add(a: __m512, b: __m512, c: __m512) -> __m512 = _mm512_fnmadd_ps(a, b, c));
     op!(max(a: __m512, b: __m512) -> __m512 = _mm512_max_ps(a, b));
@@ -200,7 +211,14 @@ impl Lanes<f32> for Avx512 {
         _mm512_castps_si512(a),
         _mm512_set1_epi32(i32::MIN),
     )));
-    op!(reduce_add(a: __m512) -> f32 = _mm512_reduce_add_ps(a));
+    // The halving order spelled out (see `Lanes::HALVING_SUM`).
+    op!(reduce_add(a: __m512) -> f32 = {
+        let hi = _mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(_mm512_castps_pd(a)));
+        let s = _mm256_add_ps(_mm512_castps512_ps256(a), hi);
+        let s = _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps::<1>(s));
+        let s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+        _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)))
+    });
     op!(lt(a: __m512, b: __m512) -> __mmask16 = _mm512_cmp_ps_mask::<_CMP_LT_OQ>(a, b));
     op!(gt(a: __m512, b: __m512) -> __mmask16 = _mm512_cmp_ps_mask::<_CMP_GT_OQ>(a, b));
     op!(is_nan(a: __m512) -> __mmask16 = _mm512_cmp_ps_mask::<_CMP_UNORD_Q>(a, a));

@@ -9,6 +9,7 @@ use crate::Simd;
 macro_rules! sinkhorn_kernels {
     ($t:ty, $k:ident) => {
         pub(crate) mod $k {
+            use super::super::lanes;
             use super::super::passes as sinkhorn;
             use crate::exp_loops;
 
@@ -33,6 +34,15 @@ macro_rules! sinkhorn_kernels {
                 pub(crate) fn sq_dist_row / sq_dist_row_at(
                     x: &[$t], yt: &[$t], out: &mut [$t],
                 ) -> () = sinkhorn::sq_dist_row;
+                pub(crate) fn batch_width / batch_width_at() -> usize =
+                    lanes::batch_width::<$t, _>;
+                pub(crate) fn lanes_exp_row / lanes_exp_row_at(
+                    lanes: usize, alpha: $t, x: &[$t], beta: &[$t], y: &[$t], weights: &[$t],
+                    out: &mut [$t], sums: &mut [$t], ratios: &mut [$t],
+                ) -> bool = lanes::lanes_exp_row;
+                pub(crate) fn lanes_axpy / lanes_axpy_at(
+                    a: &[$t], x: &[$t], y: &mut [$t],
+                ) -> bool = lanes::lanes_axpy;
             }
         }
 
@@ -67,6 +77,33 @@ macro_rules! sinkhorn_kernels {
 
             fn sq_dist_row(x: &[$t], yt: &[$t], out: &mut [$t]) {
                 $k::sq_dist_row(x, yt, out);
+            }
+
+            fn ln_in_place(x: &mut [$t]) {
+                <$t as super::lanes::LnPass>::ln_pass(x);
+            }
+
+            fn batch_lanes(m: usize) -> usize {
+                let w = $k::batch_width();
+                if m.is_multiple_of(w) { w } else { 1 }
+            }
+
+            fn lanes_exp_row(
+                lanes: usize,
+                alpha: $t,
+                x: &[$t],
+                beta: &[$t],
+                y: &[$t],
+                weights: &[$t],
+                out: &mut [$t],
+                sums: &mut [$t],
+                ratios: &mut [$t],
+            ) -> bool {
+                $k::lanes_exp_row(lanes, alpha, x, beta, y, weights, out, sums, ratios)
+            }
+
+            fn lanes_axpy(a: &[$t], x: &[$t], y: &mut [$t]) -> bool {
+                $k::lanes_axpy(a, x, y)
             }
         }
     };

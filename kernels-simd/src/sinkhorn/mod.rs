@@ -3,6 +3,7 @@
 //! queries.
 
 pub(crate) mod kernels;
+pub(crate) mod lanes;
 pub(crate) mod passes;
 
 use kernels_core::sinkhorn::{self as core_sinkhorn, SinkhornKernels};
