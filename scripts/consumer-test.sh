@@ -160,7 +160,11 @@ crates=(kernels-core kernels-simd kernels-cuda kernels-ffi kernels-testing)
 for crate in "${crates[@]}"; do
   rm -rf "${CARGO_HOME:-$HOME/.cargo}"/registry/src/-*/"$crate"-[0-9]*
 done
-cargo package --locked --allow-dirty $(printf -- '-p %s ' "${crates[@]}") >"$tmp/package.log" 2>&1 ||
+# A target directory of its own, fresh: cargo takes a registry crate's build as
+# current whatever its sources (a version is immutable), so a target directory that
+# verified an older commit's crates would reuse their builds.
+CARGO_TARGET_DIR="$tmp/package-target" \
+  cargo package --locked --allow-dirty $(printf -- '-p %s ' "${crates[@]}") >"$tmp/package.log" 2>&1 ||
   { tail -n 30 "$tmp/package.log"; fail "cargo package"; }
 ok "cargo package: ${crates[*]} package and build from their packaged sources"
 

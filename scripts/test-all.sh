@@ -38,9 +38,11 @@ failures=()
 logs=target/test-all
 mkdir -p "$logs"
 : >"$logs/skipped.txt"
-# SKIPPED lines of checks that need a GPU (a CUDA device), the only ones CI mode
-# accepts: kernels-cuda/tests/common, kernels-ffi/tests/cuda_*, tests/c/test_cuda.c.
-gpu_skips='SKIPPED: GPU check |SKIPPED: [a-z_:]+: (no CUDA device|a CUDA device is present)|SKIPPED: CUDA part of the C tests: no device'
+# SKIPPED lines of checks that need hardware the machine lacks, the only ones CI mode
+# accepts: a GPU (a CUDA device: kernels-cuda/tests/common, kernels-ffi/tests/cuda_*,
+# tests/c/test_cuda.c) or an instruction set of the CPU (AVX-512 on an AVX2 machine:
+# lower_simd_levels below names it).
+hardware_skips='SKIPPED: GPU check |SKIPPED: [a-z_:]+: (no CUDA device|a CUDA device is present)|SKIPPED: CUDA part of the C tests: no device|SKIPPED: the [A-Z0-9+ -]+ kernels \(this CPU lacks'
 step() {
   local name=$1
   shift
@@ -54,11 +56,11 @@ step() {
   skipped=$(grep -oE 'SKIPPED.*' "$logs/step.log" | sort -u)
   if [ -n "$skipped" ]; then
     awk -v step="[$name] " '{ print step $0 }' <<<"$skipped" >>"$logs/skipped.txt"
-    local not_gpu
-    not_gpu=$(grep -Ev "$gpu_skips" <<<"$skipped")
-    if [ "$ok" -eq 0 ] && [ "$ci" = 1 ] && [ -n "$not_gpu" ]; then
-      echo "CI mode (CI=true): only checks that need a GPU may be skipped; this step skipped:"
-      echo "$not_gpu"
+    local not_hardware
+    not_hardware=$(grep -Ev "$hardware_skips" <<<"$skipped")
+    if [ "$ok" -eq 0 ] && [ "$ci" = 1 ] && [ -n "$not_hardware" ]; then
+      echo "CI mode (CI=true): only checks that need hardware this machine lacks may be skipped; this step skipped:"
+      echo "$not_hardware"
       ok=1
     fi
   fi
