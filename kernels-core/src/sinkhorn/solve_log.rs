@@ -155,7 +155,9 @@ pub fn sinkhorn_log_observed<T: Real, P: SinkhornKernels<T>>(
             absorb,
             f,
             g,
-            plan.as_deref_mut(),
+            // The plan is written by the last stage only (absorption keeps its
+            // kernel there throughout, as documented).
+            if absorb { plan.as_deref_mut() } else { None },
             work,
             observe,
         )?;
