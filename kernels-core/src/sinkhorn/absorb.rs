@@ -19,7 +19,7 @@ use super::log_steps::{plan_row, scaled, transport_cost};
 use super::scale::divide_rows_then_transpose;
 use super::solve_log::LogSteps;
 use super::{SinkhornKernels, tiles};
-use crate::{Dense, Exec, Real, Result};
+use crate::{Dense, Error, Exec, Real, Result};
 
 /// A scaling outside `[1 / BOUND, BOUND]` is absorbed (POT's `sinkhorn_stabilized`
 /// uses the same bound): the kernel entries that matter stay far from underflow.
@@ -63,13 +63,24 @@ impl<'a, T: Real, P: SinkhornKernels<T>, E: Exec> AbsorbSteps<'a, T, P, E> {
     }
 
     /// `f += eps ln u`, `g += eps ln v`, then `u = v = 1`: the same iterate.
-    fn absorb(&mut self) {
+    /// [`Error::Numerical`] with nothing changed if a potential would not be finite,
+    /// so that `f`, `g` keep the last finite iterate absorbed.
+    fn absorb(&mut self) -> Result<()> {
         let eps = self.log.eps;
+        let finite = |p: &[T], s: &[T]| {
+            p.iter()
+                .zip(s)
+                .all(|(&p, &s)| (p + eps * s.ln()).is_finite())
+        };
+        if !finite(self.log.f, self.u) || !finite(self.log.g, self.v) {
+            return Err(Error::Numerical);
+        }
         let pairs = self.log.f.iter_mut().zip(self.u.iter_mut());
         for (p, s) in pairs.chain(self.log.g.iter_mut().zip(self.v.iter_mut())) {
             *p = *p + eps * s.ln();
             *s = T::one();
         }
+        Ok(())
     }
 
     /// `Kt` from the current `f`, `g` (one exponential per entry), in row tiles
@@ -96,18 +107,27 @@ impl<'a, T: Real, P: SinkhornKernels<T>, E: Exec> AbsorbSteps<'a, T, P, E> {
     }
 
     /// Leaves the kernel: the potentials take the scalings, the log steps run next.
-    fn leave(&mut self) {
-        self.absorb();
+    fn leave(&mut self) -> Result<()> {
+        self.absorb()?;
         self.kernel = false;
+        Ok(())
     }
 
     /// Writes the plan at the current iterate into the plan buffer, leaves the
     /// log-domain potentials in `f`, `g`, and returns the transport cost `<P, C>`.
-    pub(super) fn finish(mut self) -> f64 {
+    pub(super) fn finish(mut self) -> Result<f64> {
         let c = self.log.c;
         if !self.kernel {
             let l = self.log;
-            return transport_cost::<T, P>(c, l.f, l.g, l.eps, l.g_scaled, Some(self.kt), l.row);
+            return Ok(transport_cost::<T, P>(
+                c,
+                l.f,
+                l.g,
+                l.eps,
+                l.g_scaled,
+                Some(self.kt),
+                l.row,
+            ));
         }
         let m = c.cols();
         let mut value = 0.0;
@@ -122,8 +142,8 @@ impl<'a, T: Real, P: SinkhornKernels<T>, E: Exec> AbsorbSteps<'a, T, P, E> {
             }
             value += P::dot(row, c_row).to_f64_lossless();
         }
-        self.absorb();
-        value
+        self.absorb()?;
+        Ok(value)
     }
 }
 
@@ -166,7 +186,7 @@ impl<T: Real, P: SinkhornKernels<T>, E: Exec> HostSteps<T> for AbsorbSteps<'_, T
                 return Ok(error);
             }
             // A row sum too small to trust: this step runs in the log domain.
-            self.leave();
+            self.leave()?;
         }
         self.kernel_step = false;
         self.log.first(measure)
@@ -189,7 +209,7 @@ impl<T: Real, P: SinkhornKernels<T>, E: Exec> HostSteps<T> for AbsorbSteps<'_, T
                 error = error + (*vj * s - bj).abs();
             }
             if !bounded(self.u) || !bounded(self.v) {
-                self.absorb();
+                self.absorb()?;
                 self.rebuild();
             }
             return Ok(error);
@@ -198,7 +218,7 @@ impl<T: Real, P: SinkhornKernels<T>, E: Exec> HostSteps<T> for AbsorbSteps<'_, T
             // A column sum too small to trust: the g-update in the log domain from
             // the new f. No zero sum is usable, so the log step recomputes every
             // column's log-sum-exp from f with its running maximum.
-            self.leave();
+            self.leave()?;
             self.log.col_sum.fill(T::zero());
         }
         let error = self.log.second(measure)?;

@@ -322,7 +322,7 @@ pub(crate) fn run_dense<T: Real, P: SinkhornKernels<T>>(
     let v = ws.take::<T>(m)?;
     let mut steps = Measured::new(AbsorbSteps::new(log, plan, u, v));
     let mut report = iterate(&mut steps, opts, observe)?;
-    report.value = steps.steps.finish();
+    report.value = steps.steps.finish()?;
     Ok(report)
 }
 
