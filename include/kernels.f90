@@ -1370,14 +1370,16 @@ module kernels
     ! tables, slot arrays, flag masks and candidate lists of the plain policies, and the
     ! two simulated caches, page nodes and learner of KN_PAGING_DISCARD_ROBUST and
     ! KN_PAGING_LEARNED): about 540 bytes per page plus 47 KiB when `capacity` is a power
-    ! of two of at least 128, up to about 700 per page plus 47 KiB otherwise, and up to
-    ! about 1.4 KiB per page plus 5 KiB below 128 pages (the hash tables are sized to powers
-    ! of two so they stay at most 1/8 to 1/2 full).
+    ! of two from 128 to 8192 and about 316 from 65536, up to about 700 per page plus
+    ! 47 KiB otherwise, and up to about 1.4 KiB per page plus 5 KiB below 128 pages. The
+    ! hash tables are sized to powers of two, sparse (at most 1/8 or 1/4 full) while they
+    ! fit in 2 MiB and up to 1/2 full above, where cache misses cost more than probes.
     !
     ! It is one size for every policy, and kn_pager_init asks for all of it whatever the
-    ! policy, so callers can rely on one size. Of it, at a power-of-two capacity, the
-    ! plain policies use about 156 bytes per page, KN_PAGING_DISCARD_ROBUST about 540
-    ! per page, and KN_PAGING_LEARNED that plus the 47 KiB.
+    ! policy, so callers can rely on one size. Of it, at a power-of-two capacity up to
+    ! 8192, the plain policies use about 156 bytes per page (60 from 65536),
+    ! KN_PAGING_DISCARD_ROBUST about 540 per page (316 from 65536), and
+    ! KN_PAGING_LEARNED that plus the 47 KiB.
     !
     ! Returns KN_ERR_NULL if `bytes` is NULL, KN_ERR_DIMENSION if `capacity` is 0 or the
     ! size overflows, KN_ERR_ARGUMENT if `capacity` > KN_PAGER_MAX_CAPACITY.

@@ -2,11 +2,12 @@
 //! time, under one of the five policies, in memory carved from the caller's
 //! workspace once at init.
 
+use super::Policy;
 use super::candidates::Candidates;
 use super::recency::{NONE, Recency};
+use super::rng::Rng;
 use super::robust::{Robust, robust_size};
-use super::table::{Table, mask_words, table_bits, table_size};
-use super::{Policy, rng};
+use super::table::{Table, mask_words, sparse_table_bits, table_size};
 use crate::checksum;
 use crate::{Error, Result, Workspace, WorkspaceSize};
 
@@ -17,11 +18,12 @@ pub const MAX_CAPACITY: usize = 1 << 30;
 /// Number of u64 words of [`PagerState::to_words`] (the last is a checksum).
 pub const PAGER_STATE_WORDS: usize = 10;
 
-/// Table entries per slot (at least): at load <= 1/8 a lookup of an absent page
-/// (nearly every request when k is small) usually stops at its first entry and a
-/// deletion rarely shifts, so the probe loops' exits are predictable; at load 1/2
-/// their mispredictions dominated the time per access (measured with callgrind's
-/// branch simulator: 3.2 mispredictions per access, against 0.4 for the `lru` crate).
+/// Table entries per slot (at most; fewer for large capacities, see
+/// [`sparse_table_bits`]): at load <= 1/8 a lookup of an absent page (nearly every
+/// request when k is small) usually stops at its first entry and a deletion rarely
+/// shifts, so the probe loops' exits are predictable; at load 1/2 their
+/// mispredictions dominated the time per access (measured with callgrind's branch
+/// simulator: 3.2 mispredictions per access, against 0.4 for the `lru` crate).
 const SPREAD: usize = 8;
 
 /// First word of a pager's state: "kn_pager" in ASCII.
@@ -137,7 +139,7 @@ pub fn pager_work_size(capacity: usize) -> Result<WorkspaceSize> {
     check_capacity(capacity)?;
     // Same arrays, same order as `Pager::carve`.
     let words = mask_words(capacity);
-    let size = table_size(WorkspaceSize::new(), table_bits(capacity, SPREAD)?)?
+    let size = table_size(WorkspaceSize::new(), sparse_table_bits(capacity, SPREAD)?)?
         .array::<u64>(capacity)? // page id per slot
         .array::<u64>(words)? // marked mask
         .array::<u64>(words)? // bit mask
@@ -155,7 +157,7 @@ pub struct Pager<'a> {
     policy: Policy,
     capacity: usize,
     len: usize,
-    rng: u64,
+    rng: Rng,
     table: Table<'a>,
     pages: &'a mut [u64],
     cand: Candidates<'a>,
@@ -176,8 +178,8 @@ impl<'a> Pager<'a> {
             policy: s.policy,
             capacity: k,
             len: s.len,
-            rng: s.rng,
-            table: Table::carve(&mut ws, table_bits(k, SPREAD)?)?,
+            rng: Rng::new(s.rng),
+            table: Table::carve(&mut ws, sparse_table_bits(k, SPREAD)?)?,
             pages: ws.take(k)?,
             cand: Candidates {
                 marked: ws.take(words)?,
@@ -255,7 +257,7 @@ impl<'a> Pager<'a> {
             counts: self.cand.counts,
             head: self.order.head,
             tail: self.order.tail,
-            rng: self.rng,
+            rng: self.rng.state(),
         }
     }
 
@@ -423,9 +425,9 @@ pub(super) fn victim(
     cand: &mut Candidates<'_>,
     order: &mut Recency<'_>,
     len: usize,
-    rng: &mut u64,
+    rng: &mut Rng,
 ) -> Result<usize> {
-    let random = |rng: &mut u64, n: usize| rng::below(rng, n);
+    let random = |rng: &mut Rng, n: usize| rng.below(n);
     // Starts a new marking phase when every cached page is marked.
     let phase_if = |cand: &mut Candidates<'_>, all_marked: bool| -> Result<()> {
         if all_marked {

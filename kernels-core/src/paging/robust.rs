@@ -41,10 +41,12 @@ use super::candidates::Candidates;
 use super::learner::{Learner, learner_size};
 use super::pager::{flags, victim};
 use super::recency::{NONE, Recency};
-use super::table::{Table, mask_words, table_bits, table_size};
+use super::rng::Rng;
+use super::table::{Table, mask_words, sparse_table_bits, table_size};
 use crate::{Error, Result, Workspace, WorkspaceSize};
 
-/// Table entries per node at least: the table is at most 1/4 full (nodes are up to
+/// Table entries per node (at most; fewer for a large capacity, see
+/// [`sparse_table_bits`]): the table is at most 1/4 full (nodes are up to
 /// three times the capacity; usually fewer, as the caches mostly overlap).
 const SPREAD: usize = 4;
 
@@ -92,13 +94,16 @@ fn sub_size(size: WorkspaceSize, k: usize) -> Result<WorkspaceSize> {
 /// Workspace of the combination (and the learner) for capacity `k`, in carving order.
 pub(super) fn robust_size(size: WorkspaceSize, k: usize) -> Result<WorkspaceSize> {
     let n = nodes(k)?;
-    let size = table_size(size.array::<u64>(HEADER_WORDS)?, table_bits(n, SPREAD)?)?
-        .array::<u64>(n)? // page of each node
-        .array::<u8>(n)? // membership bits
-        .array::<[u32; 2]>(n)? // slot in each simulated cache
-        .array::<u32>(n)? // position in the stale list
-        .array::<u32>(n)? // free node stack
-        .array::<u32>(k)?; // stale list
+    let size = table_size(
+        size.array::<u64>(HEADER_WORDS)?,
+        sparse_table_bits(n, SPREAD)?,
+    )?
+    .array::<u64>(n)? // page of each node
+    .array::<u8>(n)? // membership bits
+    .array::<[u32; 2]>(n)? // slot in each simulated cache
+    .array::<u32>(n)? // position in the stale list
+    .array::<u32>(n)? // free node stack
+    .array::<u32>(k)?; // stale list
     let size = sub_size(sub_size(size, k)?, k)?;
     learner_size(size, k)
 }
@@ -158,13 +163,15 @@ impl<'a> Sub<'a> {
         h[4] = u64::from(self.order.tail);
     }
 
-    /// A request for the page this cache holds in slot `s`.
+    /// A request for the page this cache holds in slot `s`. `policy` is this cache's,
+    /// passed as a constant by the caller so the policy matches fold away (a match on
+    /// the field stays a run-time branch).
     #[inline(always)]
-    fn hit(&mut self, s: usize, bit: bool) -> Result<()> {
+    fn hit(&mut self, policy: Policy, s: usize, bit: bool) -> Result<()> {
         if s >= self.len {
             return Err(Error::Argument);
         }
-        match self.policy {
+        match policy {
             Policy::Lru => self.order.touch(s as u32),
             p => {
                 let (marked, b) = flags(p, bit);
@@ -174,17 +181,25 @@ impl<'a> Sub<'a> {
     }
 
     /// A request for node `n`, not held: its slot, and the node evicted for it.
+    /// `policy` as for [`Sub::hit`].
     #[inline(always)]
-    fn fault(&mut self, n: u32, bit: bool, k: usize, rng: &mut u64) -> Result<(u32, Option<u32>)> {
+    fn fault(
+        &mut self,
+        policy: Policy,
+        n: u32,
+        bit: bool,
+        k: usize,
+        rng: &mut Rng,
+    ) -> Result<(u32, Option<u32>)> {
         let (s, evicted) = if self.len < k {
             self.len += 1;
             (self.len - 1, None)
         } else {
-            let s = victim(self.policy, &mut self.cand, &mut self.order, self.len, rng)?;
+            let s = victim(policy, &mut self.cand, &mut self.order, self.len, rng)?;
             (s, Some(*self.node.get(s).ok_or(Error::Argument)?))
         };
         *self.node.get_mut(s).ok_or(Error::Argument)? = n;
-        match self.policy {
+        match policy {
             Policy::Lru => self.order.push_front(s as u32)?,
             p => {
                 let (marked, b) = flags(p, bit);
@@ -267,7 +282,7 @@ impl<'a> Robust<'a> {
         let size = |v: u64| usize::try_from(v).map_err(|_| Error::Argument);
         let mut r = Robust {
             k,
-            table: Table::carve(ws, table_bits(n, SPREAD)?)?,
+            table: Table::carve(ws, sparse_table_bits(n, SPREAD)?)?,
             page: ws.take(n)?,
             mem: ws.take(n)?,
             slot: ws.take(n)?,
@@ -409,17 +424,16 @@ impl<'a> Robust<'a> {
         n: usize,
         before: u8,
         bit: bool,
-        rng: &mut u64,
+        rng: &mut Rng,
     ) -> Result<usize> {
         let sub = &mut self.subs[j];
-        sub.policy = policy;
         if before & (1 << j) != 0 {
             let s = at(self.slot, n)?[j] as usize;
-            sub.hit(s, bit)?;
+            sub.hit(policy, s, bit)?;
             return Ok(usize::MAX);
         }
         self.faults[j] = self.faults[j].wrapping_add(1);
-        let (s, evicted) = sub.fault(n as u32, bit, self.k, rng)?;
+        let (s, evicted) = sub.fault(policy, n as u32, bit, self.k, rng)?;
         self.slot.get_mut(n).ok_or(Error::Argument)?[j] = s;
         self.mem[n] |= 1 << j;
         let Some(v) = evicted else {
@@ -458,7 +472,7 @@ impl<'a> Robust<'a> {
         bit: bool,
         ctx: u64,
         len: &mut usize,
-        rng: &mut u64,
+        rng: &mut Rng,
     ) -> Result<(bool, Option<u64>)> {
         let out = self.step(page, bit, ctx, len, rng)?;
         self.save();
@@ -476,7 +490,7 @@ impl<'a> Robust<'a> {
         bit: bool,
         ctx: u64,
         len: &mut usize,
-        rng: &mut u64,
+        rng: &mut Rng,
     ) -> Result<(bool, Option<u64>)> {
         let k = self.k;
         let bit = match self.learner.as_mut() {
@@ -525,10 +539,8 @@ impl<'a> Robust<'a> {
             self.serve_real(n, before, &mut gone, len)?
         };
         // Each victim once (a node both caches evicted counts once): a duplicate
-        // becomes "none", without a branch.
-        if gone[1] == gone[0] {
-            gone[1] = usize::MAX;
-        }
+        // becomes "none" (all ones), without a branch.
+        gone[1] |= usize::from(gone[1] == gone[0]).wrapping_neg();
         if self.synced {
             // Only the simulated caches evict (gone[2] is none).
             self.release(gone[0], 3)?;
@@ -616,7 +628,7 @@ mod tests {
             for word in 0..HEADER_WORDS {
                 for value in [u64::MAX, u64::MAX / 2, 1 << 33, 16, 3, 1, 0] {
                     let mut buf = [0u8; 32768];
-                    let (mut len, mut rng) = (0usize, 1u64);
+                    let (mut len, mut rng) = (0usize, Rng::new(1));
                     {
                         let mut ws = Workspace::new(&mut buf);
                         let mut r = Robust::carve(&mut ws, policy, k, true).unwrap();
