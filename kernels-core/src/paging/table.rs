@@ -2,7 +2,8 @@
 //! in caller memory.
 //!
 //! Linear probing over a power-of-two array at most half full (the pager keeps it at
-//! most 1/8 full), so probes stay short.
+//! most 1/8 full while it fits in 2 MiB, see [`sparse_table_bits`]), so probes stay
+//! short.
 //! Every page id is a valid key (0 and `u64::MAX` included): whether an entry is in
 //! use is kept in its value word (0 = empty, else value + 1), never in the key. Key
 //! and value share one 16-byte entry, so a probe touches one cache line. Deletion
