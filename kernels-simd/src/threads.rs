@@ -8,7 +8,7 @@
 //!
 //! Results do not depend on the number of threads: the algorithms cut their work into
 //! tiles fixed by the problem size and combine them in tile order (see
-//! [`Exec`](kernels_core::Exec)); a thread count only decides how many tiles run at
+//! [`Exec`]); a thread count only decides how many tiles run at
 //! once.
 //!
 //! The count: [`set_num_threads`], else the environment variable `KN_NUM_THREADS`

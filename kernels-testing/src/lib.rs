@@ -8,9 +8,9 @@
 //! makes the family's properties checkable:
 //! - [`spd_csr`]: symmetric positive definite CSR matrices of a chosen size and
 //!   condition-number bound (CG, SOR, the SNS Newton systems);
-//! - [`transport`]: entropic optimal transport problems (cost, marginals, `reg`)
+//! - [`transport`](mod@transport): entropic optimal transport problems (cost, marginals, `reg`)
 //!   for Sinkhorn, matrix scaling and SNS;
-//! - [`attention`]: causal attention inputs with planted heavy hitters (H2O);
+//! - [`attention`](mod@attention): causal attention inputs with planted heavy hitters (H2O);
 //! - [`page_trace`]: page request traces with Belady's optimum and its perfect
 //!   discard and phase bits (paging with predictions).
 //!

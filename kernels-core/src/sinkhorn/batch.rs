@@ -20,8 +20,9 @@ use crate::{checked_product, tiles_per_slot};
 pub const BATCH_SLOTS: usize = 64;
 
 /// Workspace bytes [`sinkhorn_batch`] needs for `batch` problems of `n x m`: one
-/// piece per run of problems. Problems small enough to run side by side (see
-/// [`lanes`](super::lanes)) come in runs of a multiple of [`MAX_LANES`] problems,
+/// piece per run of problems. Problems small enough to run side by side (one per
+/// vector lane, see [`SinkhornKernels::batch_lanes`](super::SinkhornKernels::batch_lanes))
+/// come in runs of a multiple of 16 problems (the most lanes: `f32` in 512 bits),
 /// each piece holding that many problems' costs interleaved; otherwise
 /// `min(batch, BATCH_SLOTS)` runs of one [`sinkhorn_work_size`] each.
 /// [`Error::Dimension`] if a size is zero or `batch x n x m` values cannot exist.

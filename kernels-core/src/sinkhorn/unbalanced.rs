@@ -149,8 +149,9 @@ pub fn unbalanced_work_size<T: Real>(n: usize, m: usize) -> Result<WorkspaceSize
     sinkhorn_work_size::<T>(n, m)
 }
 
-/// Solves the unbalanced problem of the [module](self) by log-domain Sinkhorn
-/// iterations on the dual potentials.
+/// Solves unbalanced entropic transport, POT's `sinkhorn_unbalanced` with KL
+/// penalties of weights `reg_m1`, `reg_m2` on the marginals (see [`UnbalancedOpts`]),
+/// by log-domain Sinkhorn iterations on the dual potentials.
 ///
 /// `f` (n) and `g` (m) are in/out: any finite values warm-start (zeros are the cold
 /// start). On return `P_ij = exp((f_i + g_j - C_ij) / reg)`; `plan` (n*m,

@@ -1,5 +1,5 @@
 //! Chunked linear attention on the SIMD kernels: [`kernels_core::linattn`] with
-//! `Simd` chosen and heads run by [`DefaultExec`](crate::DefaultExec) (the shared
+//! `Simd` chosen and heads run by [`DefaultExec`] (the shared
 //! thread pool in `std` builds), and that family's shapes, inputs and workspace query.
 
 mod kernels;
