@@ -7,7 +7,7 @@ use crate::report::Section;
 use crate::svg::LineChart;
 use kernels_core::Sequential;
 use kernels_core::linattn::LinattnKernels;
-use kernels_core::linattn::{self, Inputs, Scan, Shape};
+use kernels_core::linattn::{self, ChunkDecays, Decay, Inputs, Scan, Shape};
 use kernels_core::{Dense, Primitives, Scalar, Strided, StridedMut};
 use kernels_simd::Simd;
 use kernels_tests::uniform;
@@ -54,7 +54,7 @@ impl Data {
             q: &self.q,
             k: &self.k,
             v: &self.v,
-            decay: Some(&self.decay),
+            decay: Decay::Heads(&self.decay),
             scale: 0.0,
             state_in: None,
         }
@@ -180,14 +180,13 @@ fn split_run(d: &Data, parts: usize) -> (Vec<f32>, Vec<f32>) {
             .collect()
     };
     let sl = h * dk * dv;
+    let decay = Decay::Heads(&d.decay);
     let mut states = vec![0.0f32; parts * sl];
     for (r, (&t0, &l)) in bounds.iter().zip(&lens).enumerate() {
         let shape = Shape { len: l, ..d.shape };
         let (k, v) = (slice(&d.k, dk, t0, l), slice(&d.v, dv, t0, l));
         let st = &mut states[r * sl..(r + 1) * sl];
-        if linattn::chunk_state::<f32, Simd>(&Sequential, shape, &k, &v, Some(&d.decay), st)
-            .is_err()
-        {
+        if linattn::chunk_state::<f32, Simd>(&Sequential, shape, &k, &v, decay, st, None).is_err() {
             st.fill(f32::NAN);
         }
     }
@@ -196,8 +195,10 @@ fn split_run(d: &Data, parts: usize) -> (Vec<f32>, Vec<f32>) {
         n_heads: h,
         dk,
         dv,
-        chunk_lens: &lens,
-        decay: Some(&d.decay),
+        chunks: ChunkDecays::Lengths {
+            chunk_lens: &lens,
+            decay: Some(&d.decay),
+        },
         states: &states,
     };
     if linattn::state_scan::<f32, Simd>(&scan, &mut prefix).is_err() {
@@ -216,7 +217,7 @@ fn split_run(d: &Data, parts: usize) -> (Vec<f32>, Vec<f32>) {
             q: &q,
             k: &k,
             v: &v,
-            decay: Some(&d.decay),
+            decay,
             scale: 0.0,
             state_in: Some(&prefix[r * sl..(r + 1) * sl]),
         };
@@ -398,7 +399,7 @@ fn scaling(lengths: &[usize], budget: Duration) -> (Series, Series) {
         };
         let d = Data::new(shape, 3);
         let inp = Inputs {
-            decay: None,
+            decay: Decay::None,
             ..d.inputs()
         };
         let mut buf = Buffers::new(shape, 0);
