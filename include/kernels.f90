@@ -1370,10 +1370,10 @@ module kernels
 
     ! `kn_linattn_forward_f32` on each of `n_seqs` sequences packed along the token axis
     ! (flash-linear-attention's varlen layout): sequence `s` is tokens
-    ! `[cu_seqlens[s], cu_seqlens[s + 1])` of every head, and `len = cu_seqlens[n_seqs]`
-    ! tokens in all.
+    ! `[cu_seqlens[s], cu_seqlens[s + 1])` of every head, `len` tokens in all.
     !
-    ! - `cu_seqlens`: `[n_seqs + 1]` offsets, starting at 0 and never decreasing.
+    ! - `cu_seqlens`: `[n_seqs + 1]` offsets, starting at 0, never decreasing, ending at
+    !   `len` (checked against `len`, so corrupt offsets cannot reach past the arrays).
     ! - `q`, `k`: `[n_heads][len][dk]`; `v`, `out`: `[n_heads][len][dv]`; `decay`,
     !   `scale`, `chunk` as for `kn_linattn_forward_f32`.
     ! - `state_in`: `[n_seqs][n_heads][dk][dv]`, each sequence's initial state, or NULL
@@ -1385,20 +1385,21 @@ module kernels
     ! bit. An empty sequence writes no rows; its final state is its initial one.
     !
     ! Statuses as for `kn_linattn_forward_f32`; `KN_ERR_ARGUMENT` also for malformed
-    ! `cu_seqlens` (not starting at 0, or decreasing), `KN_ERR_DIMENSION` for `n_seqs`
-    ! 0 or no tokens. On these nothing is written.
+    ! `cu_seqlens` (not starting at 0, decreasing, or not ending at `len`),
+    ! `KN_ERR_DIMENSION` for `n_seqs` or `len` 0. On these nothing is written.
     !
     ! # Safety
     ! Every pointer is NULL or points to an array of the documented length (`work`: of
     ! `work_bytes` bytes), valid for the duration of the call; NULL, misaligned and
     ! overlapping arrays are reported as statuses.
-    function kn_linattn_forward_varlen_f32(n_seqs, cu_seqlens, n_heads, dk, dv, q, k, &
-        v, decay, scale, state_in, out, state_out, chunk, work, work_bytes) &
+    function kn_linattn_forward_varlen_f32(n_seqs, cu_seqlens, n_heads, len, dk, dv, q, &
+        k, v, decay, scale, state_in, out, state_out, chunk, work, work_bytes) &
         bind(C, name="kn_linattn_forward_varlen_f32") result(kn_result)
       import
       integer(c_size_t), value :: n_seqs
       integer(c_size_t), intent(in), optional :: cu_seqlens(*)
       integer(c_size_t), value :: n_heads
+      integer(c_size_t), value :: len
       integer(c_size_t), value :: dk
       integer(c_size_t), value :: dv
       real(c_float), intent(in), optional :: q(*)
@@ -1425,13 +1426,14 @@ module kernels
     ! Every pointer is NULL or points to an array of the documented length (`work`: of
     ! `work_bytes` bytes), valid for the duration of the call; NULL, misaligned and
     ! overlapping arrays are reported as statuses.
-    function kn_linattn_gated_forward_varlen_f32(n_seqs, cu_seqlens, n_heads, dk, dv, &
-        q, k, v, g, scale, state_in, out, state_out, chunk, work, work_bytes) &
+    function kn_linattn_gated_forward_varlen_f32(n_seqs, cu_seqlens, n_heads, len, dk, &
+        dv, q, k, v, g, scale, state_in, out, state_out, chunk, work, work_bytes) &
         bind(C, name="kn_linattn_gated_forward_varlen_f32") result(kn_result)
       import
       integer(c_size_t), value :: n_seqs
       integer(c_size_t), intent(in), optional :: cu_seqlens(*)
       integer(c_size_t), value :: n_heads
+      integer(c_size_t), value :: len
       integer(c_size_t), value :: dk
       integer(c_size_t), value :: dv
       real(c_float), intent(in), optional :: q(*)

@@ -1200,10 +1200,10 @@ kn_status kn_linattn_gated_forward_f32(size_t n_heads,
 
 // `kn_linattn_forward_f32` on each of `n_seqs` sequences packed along the token axis
 // (flash-linear-attention's varlen layout): sequence `s` is tokens
-// `[cu_seqlens[s], cu_seqlens[s + 1])` of every head, and `len = cu_seqlens[n_seqs]`
-// tokens in all.
+// `[cu_seqlens[s], cu_seqlens[s + 1])` of every head, `len` tokens in all.
 //
-// - `cu_seqlens`: `[n_seqs + 1]` offsets, starting at 0 and never decreasing.
+// - `cu_seqlens`: `[n_seqs + 1]` offsets, starting at 0, never decreasing, ending at
+//   `len` (checked against `len`, so corrupt offsets cannot reach past the arrays).
 // - `q`, `k`: `[n_heads][len][dk]`; `v`, `out`: `[n_heads][len][dv]`; `decay`,
 //   `scale`, `chunk` as for `kn_linattn_forward_f32`.
 // - `state_in`: `[n_seqs][n_heads][dk][dv]`, each sequence's initial state, or NULL
@@ -1215,8 +1215,8 @@ kn_status kn_linattn_gated_forward_f32(size_t n_heads,
 // bit. An empty sequence writes no rows; its final state is its initial one.
 //
 // Statuses as for `kn_linattn_forward_f32`; `KN_ERR_ARGUMENT` also for malformed
-// `cu_seqlens` (not starting at 0, or decreasing), `KN_ERR_DIMENSION` for `n_seqs`
-// 0 or no tokens. On these nothing is written.
+// `cu_seqlens` (not starting at 0, decreasing, or not ending at `len`),
+// `KN_ERR_DIMENSION` for `n_seqs` or `len` 0. On these nothing is written.
 //
 // # Safety
 // Every pointer is NULL or points to an array of the documented length (`work`: of
@@ -1225,6 +1225,7 @@ kn_status kn_linattn_gated_forward_f32(size_t n_heads,
 kn_status kn_linattn_forward_varlen_f32(size_t n_seqs,
                                         const size_t *cu_seqlens,
                                         size_t n_heads,
+                                        size_t len,
                                         size_t dk,
                                         size_t dv,
                                         const float *q,
@@ -1252,6 +1253,7 @@ kn_status kn_linattn_forward_varlen_f32(size_t n_seqs,
 kn_status kn_linattn_gated_forward_varlen_f32(size_t n_seqs,
                                               const size_t *cu_seqlens,
                                               size_t n_heads,
+                                              size_t len,
                                               size_t dk,
                                               size_t dv,
                                               const float *q,

@@ -241,10 +241,10 @@ pub unsafe extern "C" fn kn_linattn_gated_forward_f32(
 
 /// `kn_linattn_forward_f32` on each of `n_seqs` sequences packed along the token axis
 /// (flash-linear-attention's varlen layout): sequence `s` is tokens
-/// `[cu_seqlens[s], cu_seqlens[s + 1])` of every head, and `len = cu_seqlens[n_seqs]`
-/// tokens in all.
+/// `[cu_seqlens[s], cu_seqlens[s + 1])` of every head, `len` tokens in all.
 ///
-/// - `cu_seqlens`: `[n_seqs + 1]` offsets, starting at 0 and never decreasing.
+/// - `cu_seqlens`: `[n_seqs + 1]` offsets, starting at 0, never decreasing, ending at
+///   `len` (checked against `len`, so corrupt offsets cannot reach past the arrays).
 /// - `q`, `k`: `[n_heads][len][dk]`; `v`, `out`: `[n_heads][len][dv]`; `decay`,
 ///   `scale`, `chunk` as for `kn_linattn_forward_f32`.
 /// - `state_in`: `[n_seqs][n_heads][dk][dv]`, each sequence's initial state, or NULL
@@ -256,8 +256,8 @@ pub unsafe extern "C" fn kn_linattn_gated_forward_f32(
 /// bit. An empty sequence writes no rows; its final state is its initial one.
 ///
 /// Statuses as for `kn_linattn_forward_f32`; `KN_ERR_ARGUMENT` also for malformed
-/// `cu_seqlens` (not starting at 0, or decreasing), `KN_ERR_DIMENSION` for `n_seqs`
-/// 0 or no tokens. On these nothing is written.
+/// `cu_seqlens` (not starting at 0, decreasing, or not ending at `len`),
+/// `KN_ERR_DIMENSION` for `n_seqs` or `len` 0. On these nothing is written.
 ///
 /// # Safety
 /// Every pointer is NULL or points to an array of the documented length (`work`: of
@@ -268,6 +268,7 @@ pub unsafe extern "C" fn kn_linattn_forward_varlen_f32(
     n_seqs: usize,
     cu_seqlens: *const usize,
     n_heads: usize,
+    len: usize,
     dk: usize,
     dv: usize,
     q: *const f32,
@@ -294,7 +295,13 @@ pub unsafe extern "C" fn kn_linattn_forward_varlen_f32(
     status(|| {
         // SAFETY: the caller's promise, passed on.
         unsafe {
-            let (shape, cu) = packed(n_seqs, cu_seqlens, n_heads, dk, dv)?;
+            let shape = Shape {
+                n_heads,
+                len,
+                dk,
+                dv,
+            };
+            let cu = offsets(n_seqs, cu_seqlens)?;
             forward_call(
                 shape,
                 Some(cu),
@@ -324,6 +331,7 @@ pub unsafe extern "C" fn kn_linattn_gated_forward_varlen_f32(
     n_seqs: usize,
     cu_seqlens: *const usize,
     n_heads: usize,
+    len: usize,
     dk: usize,
     dv: usize,
     q: *const f32,
@@ -350,7 +358,13 @@ pub unsafe extern "C" fn kn_linattn_gated_forward_varlen_f32(
     status(|| {
         // SAFETY: the caller's promise, passed on.
         unsafe {
-            let (shape, cu) = packed(n_seqs, cu_seqlens, n_heads, dk, dv)?;
+            let shape = Shape {
+                n_heads,
+                len,
+                dk,
+                dv,
+            };
+            let cu = offsets(n_seqs, cu_seqlens)?;
             forward_call(
                 shape,
                 Some(cu),
@@ -377,18 +391,16 @@ struct Arrays {
     state_out: *mut f32,
 }
 
-/// The packed shape of `n_seqs` sequences and their offsets: `len` is the last
-/// offset. [`Error::Dimension`](kernels_core::Error::Dimension) for no sequences.
+/// The `n_seqs + 1` offsets of a packed batch;
+/// [`Error::Dimension`](kernels_core::Error::Dimension) for no sequences. The core
+/// checks them against the packed length.
 ///
 /// # Safety
 /// `cu_seqlens` is NULL or points to `n_seqs + 1` values.
-unsafe fn packed<'a>(
+unsafe fn offsets<'a>(
     n_seqs: usize,
     cu_seqlens: *const usize,
-    n_heads: usize,
-    dk: usize,
-    dv: usize,
-) -> kernels_core::Result<(Shape, &'a [usize])> {
+) -> kernels_core::Result<&'a [usize]> {
     if n_seqs == 0 {
         return Err(kernels_core::Error::Dimension);
     }
@@ -396,14 +408,7 @@ unsafe fn packed<'a>(
         .checked_add(1)
         .ok_or(kernels_core::Error::Dimension)?;
     // SAFETY: the caller passes `n_seqs + 1` offsets or NULL (refused).
-    let cu = unsafe { input(cu_seqlens, n) }?;
-    let shape = Shape {
-        n_heads,
-        len: cu[n_seqs],
-        dk,
-        dv,
-    };
-    Ok((shape, cu))
+    unsafe { input(cu_seqlens, n) }
 }
 
 /// Every forward call: checks the caller's arrays for `shape` (states for each of the

@@ -493,12 +493,13 @@ fn c_entry_points_check_before_writing() {
             kn_linattn_forward_varlen_f32
         };
         let g = if gated { p.gates.as_ptr() } else { ptr::null() };
-        // SAFETY: every array has its documented length for offsets ending at `n`.
+        // SAFETY: every array has its documented length for `n` tokens.
         unsafe {
             f(
                 cu.len() - 1,
                 cu.as_ptr(),
                 h,
+                n,
                 dk,
                 dv,
                 p.q.as_ptr(),
@@ -525,9 +526,14 @@ fn c_entry_points_check_before_writing() {
         KN_ERR_ARGUMENT
     );
     assert_eq!(
-        varlen(&[0, 0], false, &mut out2, &mut work),
-        KN_ERR_DIMENSION
+        varlen(&[0, 6, 11], true, &mut out2, &mut work),
+        KN_ERR_ARGUMENT
     );
+    assert_eq!(
+        varlen(&[0, 6, 9], false, &mut out2, &mut work),
+        KN_ERR_ARGUMENT
+    );
+    assert_eq!(varlen(&[0], false, &mut out2, &mut work), KN_ERR_DIMENSION);
     assert!(out2.iter().all(|&x| x == 7.0));
     assert_eq!(varlen(&[0, 10], true, &mut out2, &mut work), KN_OK);
     assert_eq!(out2, out);
