@@ -461,6 +461,9 @@ struct Tables<'a, T> {
     /// Gated chunks only: the cumulative log gates and one row of mask exponents.
     cum: &'a mut [f64],
     exponents: &'a mut [T],
+    /// A constant decay's `through` and `after` depend only on the chunk length: the
+    /// length they hold (0: not set), so that a head computes them once per length.
+    prepared: usize,
 }
 
 impl<'a, T: Real> Scratch<'a, T> {
@@ -483,6 +486,7 @@ impl<'a, T: Real> Scratch<'a, T> {
             scores,
             cum,
             exponents,
+            prepared: 0,
         };
         Ok(Scratch { t, own, state })
     }
@@ -502,11 +506,12 @@ struct Head<'a, T> {
 
 impl<'a, T: Real> Head<'a, T> {
     /// A constant decay's mask weights `scale g^n` into the scratch (gated chunks
-    /// compute theirs row by row).
+    /// compute theirs row by row); the per-length tables are this head's to set.
     fn mask(&self, scale: T, t: &mut Tables<'_, T>) {
         if let HeadDecay::Constant(g) = self.decay {
             fill_powers(g, scale, t.mask);
         }
+        t.prepared = 0;
     }
 
     /// Writes the state before the first token into `state`; returns whether it is
@@ -572,10 +577,14 @@ impl<T: Real> Chunk<'_, T> {
     fn prepare(&self, scale: T, t: &mut Tables<'_, T>) {
         let lc = self.len;
         transpose(self.k, self.dk, lc, &mut t.kt[..self.dk * lc]);
-        let cum = &mut t.cum[..if self.decay.is_gated() { lc } else { 0 }];
-        self.decay.cumulative(cum);
-        self.decay.through(scale, cum, &mut t.through[..lc]);
-        self.decay.after(cum, &mut t.after[..lc]);
+        let gated = self.decay.is_gated();
+        if gated || t.prepared != lc {
+            let cum = &mut t.cum[..if gated { lc } else { 0 }];
+            self.decay.cumulative(cum);
+            self.decay.through(scale, cum, &mut t.through[..lc]);
+            self.decay.after(cum, &mut t.after[..lc]);
+            t.prepared = if gated { 0 } else { lc };
+        }
     }
 
     /// Writes the chunk's outputs `o` (`len x dv`) from the state before it (`None`:
