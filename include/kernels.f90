@@ -1129,6 +1129,42 @@ module kernels
       integer(c_int32_t) :: kn_result
     end function kn_h2o_prefill_work_bytes
 
+    ! Workspace size of `kn_h2o_prefill_f16`: as `kn_h2o_prefill_work_bytes`, with room
+    ! for the rows being computed as `float` (larger than the `f32` prefill's).
+    !
+    ! Returns as `kn_h2o_prefill_work_bytes`.
+    !
+    ! # Safety
+    ! `bytes` must be NULL or valid for writing one `size_t`.
+    function kn_h2o_prefill_f16_work_bytes(n_heads, n_kv_heads, seq, d, bytes) &
+        bind(C, name="kn_h2o_prefill_f16_work_bytes") result(kn_result)
+      import
+      integer(c_size_t), value :: n_heads
+      integer(c_size_t), value :: n_kv_heads
+      integer(c_size_t), value :: seq
+      integer(c_size_t), value :: d
+      integer(c_size_t), intent(out), optional :: bytes
+      integer(c_int32_t) :: kn_result
+    end function kn_h2o_prefill_f16_work_bytes
+
+    ! Workspace size of `kn_h2o_prefill_bf16`: as `kn_h2o_prefill_work_bytes`, with
+    ! room for the rows being computed as `float` (larger than the `f32` prefill's).
+    !
+    ! Returns as `kn_h2o_prefill_work_bytes`.
+    !
+    ! # Safety
+    ! `bytes` must be NULL or valid for writing one `size_t`.
+    function kn_h2o_prefill_bf16_work_bytes(n_heads, n_kv_heads, seq, d, bytes) &
+        bind(C, name="kn_h2o_prefill_bf16_work_bytes") result(kn_result)
+      import
+      integer(c_size_t), value :: n_heads
+      integer(c_size_t), value :: n_kv_heads
+      integer(c_size_t), value :: seq
+      integer(c_size_t), value :: d
+      integer(c_size_t), intent(out), optional :: bytes
+      integer(c_int32_t) :: kn_result
+    end function kn_h2o_prefill_bf16_work_bytes
+
     ! Causal attention with H2O masking over a prompt.
     !
     ! `q` and `out` are `[n_heads][seq][d]`, `k` and `v` `[n_kv_heads][seq][d]`; query
@@ -1177,6 +1213,70 @@ module kernels
       integer(c_size_t), value :: work_bytes
       integer(c_int32_t) :: kn_result
     end function kn_h2o_prefill_f32
+
+    ! Causal attention with H2O masking over a prompt stored as `kn_f16`:
+    ! `kn_h2o_prefill_f32` with `q`, `k`, `v` and `out` as `kn_f16` (`scores` stays
+    ! `float`).
+    !
+    ! Inputs are read as `float` (exactly); logits, softmax, scores and the weighted sums
+    ! are `float`, and `out` is rounded once to `kn_f16` (to nearest, ties to even): the
+    ! result is `kn_h2o_prefill_f32`'s on the upcast inputs up to the order of the
+    ! `float` additions, then rounded. `work`: at least `kn_h2o_prefill_f16_work_bytes`
+    ! bytes.
+    !
+    ! Returns as `kn_h2o_prefill_f32`; KN_ERR_NON_FINITE means an infinity or NaN bit
+    ! pattern in `q`, `k` or `v`. On an argument error nothing was written.
+    !
+    ! # Safety
+    ! As for `kn_h2o_prefill_f32`.
+    function kn_h2o_prefill_f16(n_heads, n_kv_heads, seq, d, q, k, v, opts, out, &
+        scores, keep, work, work_bytes) &
+        bind(C, name="kn_h2o_prefill_f16") result(kn_result)
+      import
+      integer(c_size_t), value :: n_heads
+      integer(c_size_t), value :: n_kv_heads
+      integer(c_size_t), value :: seq
+      integer(c_size_t), value :: d
+      integer(c_int16_t), intent(in), optional :: q(*)
+      integer(c_int16_t), intent(in), optional :: k(*)
+      integer(c_int16_t), intent(in), optional :: v(*)
+      type(kn_h2o_opts), intent(in), optional :: opts
+      integer(c_int16_t), intent(inout), optional :: out(*)
+      real(c_float), intent(inout), optional :: scores(*)
+      integer(c_int8_t), intent(inout), optional :: keep(*)
+      type(*), intent(inout), optional :: work(*)
+      integer(c_size_t), value :: work_bytes
+      integer(c_int32_t) :: kn_result
+    end function kn_h2o_prefill_f16
+
+    ! Causal attention with H2O masking over a prompt stored as `kn_bf16`:
+    ! `kn_h2o_prefill_f32` with `q`, `k`, `v` and `out` as `kn_bf16` (`scores` stays
+    ! `float`); as `kn_h2o_prefill_f16` in bfloat16. `work`: at least
+    ! `kn_h2o_prefill_bf16_work_bytes` bytes.
+    !
+    ! Returns as `kn_h2o_prefill_f16`.
+    !
+    ! # Safety
+    ! As for `kn_h2o_prefill_f32`.
+    function kn_h2o_prefill_bf16(n_heads, n_kv_heads, seq, d, q, k, v, opts, out, &
+        scores, keep, work, work_bytes) &
+        bind(C, name="kn_h2o_prefill_bf16") result(kn_result)
+      import
+      integer(c_size_t), value :: n_heads
+      integer(c_size_t), value :: n_kv_heads
+      integer(c_size_t), value :: seq
+      integer(c_size_t), value :: d
+      integer(c_int16_t), intent(in), optional :: q(*)
+      integer(c_int16_t), intent(in), optional :: k(*)
+      integer(c_int16_t), intent(in), optional :: v(*)
+      type(kn_h2o_opts), intent(in), optional :: opts
+      integer(c_int16_t), intent(inout), optional :: out(*)
+      real(c_float), intent(inout), optional :: scores(*)
+      integer(c_int8_t), intent(inout), optional :: keep(*)
+      type(*), intent(inout), optional :: work(*)
+      integer(c_size_t), value :: work_bytes
+      integer(c_int32_t) :: kn_result
+    end function kn_h2o_prefill_bf16
 
     ! Sets up an empty H2O cache (`len = 0`, `next_pos = 0`) over the caller's buffers:
     ! `k`, `v` of `n_kv_heads * (sink + heavy + recent) * d` floats, `score` of

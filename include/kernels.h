@@ -267,6 +267,12 @@ typedef struct kn_h2o_opts {
 // `KN_ERR_NON_FINITE`.
 typedef uint16_t kn_f16;
 
+// A bfloat16 value, as its bit pattern: the upper 16 bits of a `float` (sign, 8
+// exponent bits, 7 mantissa bits). Kernels read it exactly as `float` and write it
+// rounded to nearest, ties to even. An all-ones exponent (infinity, NaN) in an input
+// is `KN_ERR_NON_FINITE`.
+typedef uint16_t kn_bf16;
+
 // An H2O KV cache like `kn_h2o_cache` whose keys and values are stored as `kn_f16`
 // (`kn_h2o_cache_init_f16`, `kn_h2o_decode_f16`): a sibling struct rather than an
 // element-type field, so that C's type checker keeps each cache with its own decode.
@@ -295,12 +301,6 @@ typedef struct kn_h2o_cache_f16 {
   // Token position of each slot, `[n_kv_heads][sink+heavy+recent]`.
   uint64_t *pos;
 } kn_h2o_cache_f16;
-
-// A bfloat16 value, as its bit pattern: the upper 16 bits of a `float` (sign, 8
-// exponent bits, 7 mantissa bits). Kernels read it exactly as `float` and write it
-// rounded to nearest, ties to even. An all-ones exponent (infinity, NaN) in an input
-// is `KN_ERR_NON_FINITE`.
-typedef uint16_t kn_bf16;
 
 // An H2O KV cache like `kn_h2o_cache` whose keys and values are stored as `kn_bf16`
 // (`kn_h2o_cache_init_bf16`, `kn_h2o_decode_bf16`); see `kn_h2o_cache_f16`.
@@ -1019,6 +1019,32 @@ kn_status kn_h2o_prefill_work_bytes(size_t n_heads,
                                     size_t d,
                                     size_t *bytes);
 
+// Workspace size of `kn_h2o_prefill_f16`: as `kn_h2o_prefill_work_bytes`, with room
+// for the rows being computed as `float` (larger than the `f32` prefill's).
+//
+// Returns as `kn_h2o_prefill_work_bytes`.
+//
+// # Safety
+// `bytes` must be NULL or valid for writing one `size_t`.
+kn_status kn_h2o_prefill_f16_work_bytes(size_t n_heads,
+                                        size_t n_kv_heads,
+                                        size_t seq,
+                                        size_t d,
+                                        size_t *bytes);
+
+// Workspace size of `kn_h2o_prefill_bf16`: as `kn_h2o_prefill_work_bytes`, with
+// room for the rows being computed as `float` (larger than the `f32` prefill's).
+//
+// Returns as `kn_h2o_prefill_work_bytes`.
+//
+// # Safety
+// `bytes` must be NULL or valid for writing one `size_t`.
+kn_status kn_h2o_prefill_bf16_work_bytes(size_t n_heads,
+                                         size_t n_kv_heads,
+                                         size_t seq,
+                                         size_t d,
+                                         size_t *bytes);
+
 // Causal attention with H2O masking over a prompt.
 //
 // `q` and `out` are `[n_heads][seq][d]`, `k` and `v` `[n_kv_heads][seq][d]`; query
@@ -1061,6 +1087,58 @@ kn_status kn_h2o_prefill_f32(size_t n_heads,
                              uint8_t *keep,
                              void *work,
                              size_t work_bytes);
+
+// Causal attention with H2O masking over a prompt stored as `kn_f16`:
+// `kn_h2o_prefill_f32` with `q`, `k`, `v` and `out` as `kn_f16` (`scores` stays
+// `float`).
+//
+// Inputs are read as `float` (exactly); logits, softmax, scores and the weighted sums
+// are `float`, and `out` is rounded once to `kn_f16` (to nearest, ties to even): the
+// result is `kn_h2o_prefill_f32`'s on the upcast inputs up to the order of the
+// `float` additions, then rounded. `work`: at least `kn_h2o_prefill_f16_work_bytes`
+// bytes.
+//
+// Returns as `kn_h2o_prefill_f32`; KN_ERR_NON_FINITE means an infinity or NaN bit
+// pattern in `q`, `k` or `v`. On an argument error nothing was written.
+//
+// # Safety
+// As for `kn_h2o_prefill_f32`.
+kn_status kn_h2o_prefill_f16(size_t n_heads,
+                             size_t n_kv_heads,
+                             size_t seq,
+                             size_t d,
+                             const kn_f16 *q,
+                             const kn_f16 *k,
+                             const kn_f16 *v,
+                             const struct kn_h2o_opts *opts,
+                             kn_f16 *out,
+                             float *scores,
+                             uint8_t *keep,
+                             void *work,
+                             size_t work_bytes);
+
+// Causal attention with H2O masking over a prompt stored as `kn_bf16`:
+// `kn_h2o_prefill_f32` with `q`, `k`, `v` and `out` as `kn_bf16` (`scores` stays
+// `float`); as `kn_h2o_prefill_f16` in bfloat16. `work`: at least
+// `kn_h2o_prefill_bf16_work_bytes` bytes.
+//
+// Returns as `kn_h2o_prefill_f16`.
+//
+// # Safety
+// As for `kn_h2o_prefill_f32`.
+kn_status kn_h2o_prefill_bf16(size_t n_heads,
+                              size_t n_kv_heads,
+                              size_t seq,
+                              size_t d,
+                              const kn_bf16 *q,
+                              const kn_bf16 *k,
+                              const kn_bf16 *v,
+                              const struct kn_h2o_opts *opts,
+                              kn_bf16 *out,
+                              float *scores,
+                              uint8_t *keep,
+                              void *work,
+                              size_t work_bytes);
 
 // Sets up an empty H2O cache (`len = 0`, `next_pos = 0`) over the caller's buffers:
 // `k`, `v` of `n_kv_heads * (sink + heavy + recent) * d` floats, `score` of

@@ -195,6 +195,63 @@ pub unsafe extern "C" fn kn_h2o_prefill_work_bytes(
     })
 }
 
+/// Workspace size of `kn_h2o_prefill_f16`: as `kn_h2o_prefill_work_bytes`, with room
+/// for the rows being computed as `float` (larger than the `f32` prefill's).
+///
+/// Returns as `kn_h2o_prefill_work_bytes`.
+///
+/// # Safety
+/// `bytes` must be NULL or valid for writing one `size_t`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn kn_h2o_prefill_f16_work_bytes(
+    n_heads: usize,
+    n_kv_heads: usize,
+    seq: usize,
+    d: usize,
+    bytes: *mut usize,
+) -> kn_status {
+    // SAFETY: the caller's contract on `bytes`.
+    unsafe { prefill_work_bytes::<f16>(n_heads, n_kv_heads, seq, d, bytes) }
+}
+
+/// Workspace size of `kn_h2o_prefill_bf16`: as `kn_h2o_prefill_work_bytes`, with
+/// room for the rows being computed as `float` (larger than the `f32` prefill's).
+///
+/// Returns as `kn_h2o_prefill_work_bytes`.
+///
+/// # Safety
+/// `bytes` must be NULL or valid for writing one `size_t`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn kn_h2o_prefill_bf16_work_bytes(
+    n_heads: usize,
+    n_kv_heads: usize,
+    seq: usize,
+    d: usize,
+    bytes: *mut usize,
+) -> kn_status {
+    // SAFETY: the caller's contract on `bytes`.
+    unsafe { prefill_work_bytes::<bf16>(n_heads, n_kv_heads, seq, d, bytes) }
+}
+
+/// The half prefill workspace queries.
+///
+/// # Safety
+/// As for `kn_h2o_prefill_work_bytes`.
+unsafe fn prefill_work_bytes<E: KvElement>(
+    n_heads: usize,
+    n_kv_heads: usize,
+    seq: usize,
+    d: usize,
+    bytes: *mut usize,
+) -> kn_status {
+    status(|| {
+        // SAFETY: the caller's contract on `bytes`.
+        let bytes = unsafe { out_value(bytes) }?;
+        *bytes = h2o::prefill_stored_work_size::<E>(n_heads, n_kv_heads, seq, d)?.bytes();
+        Ok(Done::Ok)
+    })
+}
+
 /// Causal attention with H2O masking over a prompt.
 ///
 /// `q` and `out` are `[n_heads][seq][d]`, `k` and `v` `[n_kv_heads][seq][d]`; query
@@ -240,6 +297,125 @@ pub unsafe extern "C" fn kn_h2o_prefill_f32(
     work: *mut c_void,
     work_bytes: usize,
 ) -> kn_status {
+    let p = PrefillArgs {
+        q,
+        k,
+        v,
+        out,
+        scores,
+        keep,
+    };
+    // SAFETY: the caller's contract.
+    unsafe { prefill(n_heads, n_kv_heads, seq, d, p, opts, work, work_bytes) }
+}
+
+/// Causal attention with H2O masking over a prompt stored as `kn_f16`:
+/// `kn_h2o_prefill_f32` with `q`, `k`, `v` and `out` as `kn_f16` (`scores` stays
+/// `float`).
+///
+/// Inputs are read as `float` (exactly); logits, softmax, scores and the weighted sums
+/// are `float`, and `out` is rounded once to `kn_f16` (to nearest, ties to even): the
+/// result is `kn_h2o_prefill_f32`'s on the upcast inputs up to the order of the
+/// `float` additions, then rounded. `work`: at least `kn_h2o_prefill_f16_work_bytes`
+/// bytes.
+///
+/// Returns as `kn_h2o_prefill_f32`; KN_ERR_NON_FINITE means an infinity or NaN bit
+/// pattern in `q`, `k` or `v`. On an argument error nothing was written.
+///
+/// # Safety
+/// As for `kn_h2o_prefill_f32`.
+#[unsafe(no_mangle)]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn kn_h2o_prefill_f16(
+    n_heads: usize,
+    n_kv_heads: usize,
+    seq: usize,
+    d: usize,
+    q: *const kn_f16,
+    k: *const kn_f16,
+    v: *const kn_f16,
+    opts: *const kn_h2o_opts,
+    out: *mut kn_f16,
+    scores: *mut f32,
+    keep: *mut u8,
+    work: *mut c_void,
+    work_bytes: usize,
+) -> kn_status {
+    let p = PrefillArgs {
+        q: halves::<f16>(q),
+        k: halves::<f16>(k),
+        v: halves::<f16>(v),
+        out: halves_mut::<f16>(out),
+        scores,
+        keep,
+    };
+    // SAFETY: the caller's contract; `kn_f16` pointers are `f16` pointers.
+    unsafe { prefill(n_heads, n_kv_heads, seq, d, p, opts, work, work_bytes) }
+}
+
+/// Causal attention with H2O masking over a prompt stored as `kn_bf16`:
+/// `kn_h2o_prefill_f32` with `q`, `k`, `v` and `out` as `kn_bf16` (`scores` stays
+/// `float`); as `kn_h2o_prefill_f16` in bfloat16. `work`: at least
+/// `kn_h2o_prefill_bf16_work_bytes` bytes.
+///
+/// Returns as `kn_h2o_prefill_f16`.
+///
+/// # Safety
+/// As for `kn_h2o_prefill_f32`.
+#[unsafe(no_mangle)]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn kn_h2o_prefill_bf16(
+    n_heads: usize,
+    n_kv_heads: usize,
+    seq: usize,
+    d: usize,
+    q: *const kn_bf16,
+    k: *const kn_bf16,
+    v: *const kn_bf16,
+    opts: *const kn_h2o_opts,
+    out: *mut kn_bf16,
+    scores: *mut f32,
+    keep: *mut u8,
+    work: *mut c_void,
+    work_bytes: usize,
+) -> kn_status {
+    let p = PrefillArgs {
+        q: halves::<bf16>(q),
+        k: halves::<bf16>(k),
+        v: halves::<bf16>(v),
+        out: halves_mut::<bf16>(out),
+        scores,
+        keep,
+    };
+    // SAFETY: the caller's contract; `kn_bf16` pointers are `bf16` pointers.
+    unsafe { prefill(n_heads, n_kv_heads, seq, d, p, opts, work, work_bytes) }
+}
+
+/// The array pointers of a prefill call, elements `E`.
+struct PrefillArgs<E> {
+    q: *const E,
+    k: *const E,
+    v: *const E,
+    out: *mut E,
+    scores: *mut f32,
+    keep: *mut u8,
+}
+
+/// The prefill entry points, for any element type.
+///
+/// # Safety
+/// As for `kn_h2o_prefill_f32`.
+#[allow(clippy::too_many_arguments)]
+unsafe fn prefill<E: KvElement>(
+    n_heads: usize,
+    n_kv_heads: usize,
+    seq: usize,
+    d: usize,
+    p: PrefillArgs<E>,
+    opts: *const kn_h2o_opts,
+    work: *mut c_void,
+    work_bytes: usize,
+) -> kn_status {
     status(|| {
         let q_len = checked_product(&[n_heads, seq, d])?;
         let kv_len = checked_product(&[n_kv_heads, seq, d])?;
@@ -247,18 +423,18 @@ pub unsafe extern "C" fn kn_h2o_prefill_f32(
         // SAFETY: the caller's contract on every pointer; lengths from the dimensions.
         let (q, k, v, (opts, opts_span)) = unsafe {
             (
-                input(q, q_len)?,
-                input(k, kv_len)?,
-                input(v, kv_len)?,
+                input(p.q, q_len)?,
+                input(p.k, kv_len)?,
+                input(p.v, kv_len)?,
                 opts::read(opts)?,
             )
         };
         // SAFETY: as above; overlap is refused just below, before any use.
         let (out, scores, keep, work) = unsafe {
             (
-                output(out, q_len)?,
-                output_opt(scores, per_token)?,
-                output_opt(keep, per_token)?,
+                output(p.out, q_len)?,
+                output_opt(p.scores, per_token)?,
+                output_opt(p.keep, per_token)?,
                 workspace(work, work_bytes)?,
             )
         };
@@ -271,7 +447,7 @@ pub unsafe extern "C" fn kn_h2o_prefill_f32(
         }
         disjoint(&outs, &[span(q), span(k), span(v), opts_span])?;
         let opts = H2oOpts::from(&opts);
-        h2o::prefill::<Simd>(
+        h2o::prefill_stored::<Simd, E>(
             &kernels_simd::DefaultExec::default(),
             n_heads,
             n_kv_heads,

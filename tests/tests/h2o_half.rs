@@ -6,7 +6,7 @@
 //! entry points equal the Rust ones.
 
 use kernels as ffi;
-use kernels_core::h2o::{self, H2oCache, H2oKernels, KvElement};
+use kernels_core::h2o::{self, H2oCache, H2oKernels, H2oOpts, KvElement};
 use kernels_core::{Error, Scalar, Sequential, Storage, bf16, f16};
 use kernels_simd::Simd;
 use kernels_tests::uniform;
@@ -440,3 +440,303 @@ fn core_decode_refuses_non_finite_halves() {
     assert_eq!((k, v, score, pos), snapshot);
     assert_eq!(out, [bf16::ZERO; 3]);
 }
+
+/// A prefill problem in `f32`: `q` `[n_heads][seq][d]`, `k`, `v` `[n_kv][seq][d]`.
+#[derive(Clone, Debug)]
+struct Prompt {
+    n_heads: usize,
+    n_kv: usize,
+    seq: usize,
+    d: usize,
+    opts: H2oOpts,
+    scores: bool,
+    q: Vec<f32>,
+    k: Vec<f32>,
+    v: Vec<f32>,
+}
+
+impl Prompt {
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        group: usize,
+        n_kv: usize,
+        seq: usize,
+        d: usize,
+        budget: (usize, usize, usize),
+        scores: bool,
+        seed: u64,
+    ) -> Prompt {
+        let n_heads = group * n_kv;
+        Prompt {
+            n_heads,
+            n_kv,
+            seq,
+            d,
+            opts: H2oOpts::default()
+                .sink(budget.0)
+                .heavy(budget.1)
+                .recent(budget.2),
+            scores,
+            q: uniform(n_heads * seq * d, seed, 2.0),
+            k: uniform(n_kv * seq * d, seed + 1, 2.0),
+            v: uniform(n_kv * seq * d, seed + 2, 1.0),
+        }
+    }
+}
+
+/// What prefill returns: out, scores (NaN when not asked for), keep.
+struct Prefilled<S> {
+    out: Vec<S>,
+    scores: Vec<f32>,
+    keep: Vec<u8>,
+}
+
+fn prefill<P: H2oKernels<f32>, S: KvElement>(
+    c: &Prompt,
+    q: &[S],
+    k: &[S],
+    v: &[S],
+) -> Prefilled<S> {
+    let bytes = h2o::prefill_stored_work_size::<S>(c.n_heads, c.n_kv, c.seq, c.d)
+        .unwrap()
+        .bytes();
+    let mut work = vec![0u8; bytes];
+    let mut r = Prefilled {
+        out: vec![S::default(); q.len()],
+        scores: vec![f32::NAN; c.n_kv * c.seq],
+        keep: vec![7; c.n_kv * c.seq],
+    };
+    h2o::prefill_stored::<P, S>(
+        &Sequential,
+        c.n_heads,
+        c.n_kv,
+        c.seq,
+        c.d,
+        q,
+        k,
+        v,
+        &c.opts,
+        &mut r.out,
+        c.scores.then_some(&mut r.scores[..]),
+        Some(&mut r.keep),
+        &mut work,
+    )
+    .unwrap();
+    r
+}
+
+/// The contract for prefill: the half prefill of `c` against the `f32` prefill of
+/// the upcast data, both on `P`; and (`identical`) bit for bit after rounding.
+fn check_prefill<P: H2oKernels<f32>, S: KvElement>(
+    c: &Prompt,
+    identical: bool,
+) -> Result<(), TestCaseError> {
+    let (q, k, v) = (round::<S>(&c.q), round::<S>(&c.k), round::<S>(&c.v));
+    let half = prefill::<P, S>(c, &q, &k, &v);
+    let full = prefill::<P, f32>(c, &up(&q), &up(&k), &up(&v));
+    let vmax = up(&v).iter().fold(0.0f32, |m, x| m.max(x.abs()));
+    for (i, (&h, &f)) in half.out.iter().zip(&full.out).enumerate() {
+        prop_assert!(
+            rounds_within(h, f, 1e-5 * (f.abs() + vmax)),
+            "out[{i}] = {h:?}, f32 kernel {f}"
+        );
+    }
+    prop_assert_eq!(&half.keep, &full.keep);
+    for (h, f) in half.scores.iter().zip(&full.scores) {
+        prop_assert!((h - f).abs() <= 1e-5 * (1.0 + f.abs()) || (h.is_nan() && f.is_nan()));
+    }
+    if identical {
+        prop_assert_eq!(half.out, round::<S>(&full.out));
+        prop_assert_eq!(
+            half.scores.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
+            full.scores.iter().map(|x| x.to_bits()).collect::<Vec<_>>()
+        );
+    }
+    Ok(())
+}
+
+fn prompts() -> impl Strategy<Value = Prompt> {
+    (
+        1usize..=3,
+        1usize..=2,
+        1usize..150,
+        prop_oneof![1usize..=20, Just(64usize)],
+        prop_oneof![
+            (0usize..3, 0usize..6, 1usize..6),
+            Just((0usize, 200usize, 0usize))
+        ],
+        any::<bool>(),
+        any::<u64>(),
+    )
+        .prop_map(|(group, n_kv, seq, d, budget, scores, seed)| {
+            Prompt::new(group, n_kv, seq, d, budget, scores, seed)
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    /// Every path (blocked full budget, row by row with scores, evicting) on both
+    /// kernels: the half prefill is the f32 prefill on the upcast data, rounded.
+    #[test]
+    fn prefill_bf16_is_the_f32_prefill_rounded(c in prompts()) {
+        check_prefill::<Simd, bf16>(&c, true)?;
+        check_prefill::<Scalar, bf16>(&c, true)?;
+    }
+
+    #[test]
+    fn prefill_f16_is_the_f32_prefill_rounded(c in prompts()) {
+        check_prefill::<Simd, f16>(&c, true)?;
+        check_prefill::<Scalar, f16>(&c, true)?;
+    }
+}
+
+/// Prefill and decode steps over the same half tokens keep the same set with the
+/// same scores and give the same outputs (both are the f32 row-by-row rule).
+#[test]
+fn half_prefill_equals_half_decode_steps() {
+    let (group, n_kv, seq, d) = (2usize, 2usize, 40usize, 8usize);
+    let c = Prompt::new(group, n_kv, seq, d, (1, 3, 4), true, 21);
+    let n_heads = group * n_kv;
+    let (q, k, v) = (
+        round::<bf16>(&c.q),
+        round::<bf16>(&c.k),
+        round::<bf16>(&c.v),
+    );
+    let pre = prefill::<Simd, bf16>(&c, &q, &k, &v);
+    // The same tokens as decode steps: [steps][heads][d].
+    let steps = |x: &[bf16], heads: usize| -> Vec<bf16> {
+        (0..seq)
+            .flat_map(|t| (0..heads).flat_map(move |h| (0..d).map(move |i| (h, t, i))))
+            .map(|(h, t, i)| x[(h * seq + t) * d + i])
+            .collect()
+    };
+    let s = Steps {
+        n_heads,
+        n_kv,
+        d,
+        budget: (1, 3, 4),
+        steps: seq,
+        q: vec![],
+        k: vec![],
+        v: vec![],
+    };
+    let dec = decode_all::<Simd, bf16>(&s, &steps(&q, n_heads), &steps(&k, n_kv), &steps(&v, n_kv));
+    for h in 0..n_heads {
+        for t in 0..seq {
+            assert_eq!(
+                pre.out[(h * seq + t) * d..][..d],
+                dec.out[(t * n_heads + h) * d..][..d],
+                "head {h} row {t}"
+            );
+        }
+    }
+    let b = s.slots();
+    for g in 0..n_kv {
+        for slot in 0..b {
+            let p = dec.pos[g * b + slot] as usize;
+            assert_eq!(pre.keep[g * seq + p], 1);
+            assert_eq!(pre.scores[g * seq + p], dec.score[g * b + slot]);
+        }
+    }
+}
+
+macro_rules! c_prefill_checks {
+    ($name:ident, $work:ident, $prefill:ident, $h:ty, $bad:expr) => {
+        /// The C prefill equals the Rust one; NaN or infinity bit patterns in `q`,
+        /// `k`, `v` are KN_ERR_NON_FINITE with `out`, `scores` and `keep` untouched.
+        #[test]
+        fn $name() {
+            for (budget, scores) in [((0, 100, 0), false), ((1, 2, 3), true)] {
+                let c = Prompt::new(2, 2, 23, 12, budget, scores, 9);
+                let (q, k, v) = (round::<$h>(&c.q), round::<$h>(&c.k), round::<$h>(&c.v));
+                let want = prefill::<Simd, $h>(&c, &q, &k, &v);
+                let bits = |x: &[$h]| x.iter().map(|h| h.to_bits()).collect::<Vec<u16>>();
+                let (q, k, v) = (bits(&q), bits(&k), bits(&v));
+                let mut bytes = 0usize;
+                // SAFETY: valid pointer.
+                let s = unsafe { ffi::$work(c.n_heads, c.n_kv, c.seq, c.d, &mut bytes) };
+                assert_eq!(s, ffi::KN_OK);
+                assert_eq!(
+                    bytes,
+                    h2o::prefill_stored_work_size::<$h>(c.n_heads, c.n_kv, c.seq, c.d)
+                        .unwrap()
+                        .bytes()
+                );
+                let mut work = vec![0u8; bytes];
+                let mut opts = ffi::kn_h2o_opts_default();
+                (opts.sink, opts.heavy, opts.recent) = budget;
+                let run = |q: &[u16], k: &[u16], v: &[u16], work: &mut [u8]| {
+                    let mut out = vec![0x1234u16; q.len()];
+                    let mut sc = vec![-2.0f32; c.n_kv * c.seq];
+                    let mut keep = vec![9u8; c.n_kv * c.seq];
+                    let sp = if scores {
+                        sc.as_mut_ptr()
+                    } else {
+                        core::ptr::null_mut()
+                    };
+                    // SAFETY: every pointer valid for its length.
+                    let s = unsafe {
+                        ffi::$prefill(
+                            c.n_heads,
+                            c.n_kv,
+                            c.seq,
+                            c.d,
+                            q.as_ptr(),
+                            k.as_ptr(),
+                            v.as_ptr(),
+                            &opts,
+                            out.as_mut_ptr(),
+                            sp,
+                            keep.as_mut_ptr(),
+                            work.as_mut_ptr().cast(),
+                            work.len(),
+                        )
+                    };
+                    (s, out, sc, keep)
+                };
+                let (s, out, sc, keep) = run(&q, &k, &v, &mut work);
+                assert_eq!(s, ffi::KN_OK);
+                assert_eq!(out, bits(&want.out), "C prefill = Rust prefill");
+                assert_eq!(keep, want.keep);
+                if scores {
+                    assert_eq!(sc, want.scores);
+                }
+                for which in 0..3 {
+                    for (n, bad) in $bad.into_iter().enumerate() {
+                        let (mut q, mut k, mut v) = (q.clone(), k.clone(), v.clone());
+                        let x = match which {
+                            0 => &mut q,
+                            1 => &mut k,
+                            _ => &mut v,
+                        };
+                        let at = (n * 7919) % x.len();
+                        x[at] = bad;
+                        work.fill(0xa5);
+                        let (s, out, sc, keep) = run(&q, &k, &v, &mut work);
+                        assert_eq!(s, ffi::KN_ERR_NON_FINITE, "{bad:#06x} in input {which}");
+                        assert!(out.iter().all(|&o| o == 0x1234), "out untouched");
+                        assert!(sc.iter().all(|&x| x == -2.0), "scores untouched");
+                        assert!(keep.iter().all(|&x| x == 9), "keep untouched");
+                        assert!(work.iter().all(|&x| x == 0xa5), "work untouched");
+                    }
+                }
+            }
+        }
+    };
+}
+
+c_prefill_checks!(
+    c_prefill_f16,
+    kn_h2o_prefill_f16_work_bytes,
+    kn_h2o_prefill_f16,
+    f16,
+    F16_BAD
+);
+c_prefill_checks!(
+    c_prefill_bf16,
+    kn_h2o_prefill_bf16_work_bytes,
+    kn_h2o_prefill_bf16,
+    bf16,
+    BF16_BAD
+);

@@ -72,9 +72,12 @@ pub use attend::{KEY_CHUNK, TILE};
 pub use cache::{H2oCache, decode, decode_stored, decode_stored_work_size, decode_work_size};
 pub use kernels::{H2oKernels, KvElement};
 pub use opts::H2oOpts;
-pub use prefill::{prefill, prefill_head_work_size, prefill_work_size};
+pub use prefill::{
+    prefill, prefill_head_work_size, prefill_stored, prefill_stored_head_work_size,
+    prefill_stored_work_size, prefill_work_size,
+};
 
-use crate::{Error, Result};
+use crate::{Error, Result, Storage};
 
 /// Query heads per kv head, after checking the head counts and `d`.
 ///
@@ -102,4 +105,17 @@ pub(crate) fn row_mut<T>(data: &mut [T], offset: usize, d: usize) -> Result<&mut
         .checked_add(d)
         .and_then(|end| data.get_mut(offset..end))
         .ok_or(Error::Internal)
+}
+
+/// `src` as `f32`: itself for `f32` storage, else converted into the front of
+/// `scratch` ([`Error::Internal`] when that is too short: sizes are validated).
+pub(crate) fn f32_view<'a, S: Storage>(src: &'a [S], scratch: &'a mut [f32]) -> Result<&'a [f32]> {
+    match S::as_f32(src) {
+        Some(x) => Ok(x),
+        None => {
+            let dst = scratch.get_mut(..src.len()).ok_or(Error::Internal)?;
+            S::load(src, dst);
+            Ok(dst)
+        }
+    }
 }

@@ -8,7 +8,8 @@ use kernels_core::Result;
 use kernels_core::h2o as core_h2o;
 pub use kernels_core::h2o::{
     H2oCache, H2oOpts, KvElement, decode_stored_work_size, decode_work_size,
-    prefill_head_work_size, prefill_work_size,
+    prefill_head_work_size, prefill_stored_head_work_size, prefill_stored_work_size,
+    prefill_work_size,
 };
 
 use crate::{DefaultExec, Simd};
@@ -127,6 +128,41 @@ pub fn decode_stored<S: KvElement>(
         v_new,
         scale,
         out,
+        work,
+    )
+}
+
+/// Causal attention with H2O masking over a prompt stored as `S` (`f32`, `f16`,
+/// `bf16`) ([`kernels_core::h2o::prefill_stored`] on the SIMD kernels; the workspace
+/// is [`prefill_stored_work_size`]'s).
+#[allow(clippy::too_many_arguments)]
+pub fn prefill_stored<S: KvElement>(
+    n_heads: usize,
+    n_kv_heads: usize,
+    seq: usize,
+    d: usize,
+    q: &[S],
+    k: &[S],
+    v: &[S],
+    opts: &H2oOpts,
+    out: &mut [S],
+    scores: Option<&mut [f32]>,
+    keep: Option<&mut [u8]>,
+    work: &mut [u8],
+) -> Result<()> {
+    core_h2o::prefill_stored::<Simd, S>(
+        &DefaultExec::default(),
+        n_heads,
+        n_kv_heads,
+        seq,
+        d,
+        q,
+        k,
+        v,
+        opts,
+        out,
+        scores,
+        keep,
         work,
     )
 }
