@@ -12,6 +12,8 @@
 ! Fortran notes:
 ! - Sizes are integer(c_size_t) and go by value: pass int(n, c_size_t). uint32_t and
 !   uint64_t arguments and fields are integer(c_int32_t) / integer(c_int64_t).
+! - kn_f16 and kn_bf16 (half-precision bit patterns) are integer(c_int16_t): pass the
+!   bits, e.g. from TRANSFER of the upper half of a real(c_float) for bf16.
 ! - Arrays are assumed-size: pass the first element's array (row-major in C terms, so
 !   a C matrix [n][m] is a Fortran array (m, n)). An array argument may be omitted
 !   where the C function accepts NULL.
@@ -260,6 +262,62 @@ module kernels
     ! Logit scale; 0 means 1/sqrt(d). Must be finite.
     real(c_float) :: scale
   end type kn_h2o_opts
+
+  ! An H2O KV cache like `kn_h2o_cache` whose keys and values are stored as `kn_f16`
+  ! (`kn_h2o_cache_init_f16`, `kn_h2o_decode_f16`): a sibling struct rather than an
+  ! element-type field, so that C's type checker keeps each cache with its own decode.
+  ! The fields, layout and rules are `kn_h2o_cache`'s; scores stay `float`.
+  type, bind(C) :: kn_h2o_cache_f16
+    ! Number of kv heads.
+    integer(c_size_t) :: n_kv_heads
+    ! Head dimension.
+    integer(c_size_t) :: d
+    ! Attention sinks per kv head.
+    integer(c_size_t) :: sink
+    ! Heavy-hitter slots per kv head.
+    integer(c_size_t) :: heavy
+    ! Recent-window slots per kv head.
+    integer(c_size_t) :: recent
+    ! Slots in use per kv head (the same for every kv head).
+    integer(c_size_t) :: len
+    ! Position the next token gets (tokens seen so far).
+    integer(c_int64_t) :: next_pos
+    ! Keys, `[n_kv_heads][sink+heavy+recent][d]`.
+    type(c_ptr) :: k
+    ! Values, `[n_kv_heads][sink+heavy+recent][d]`.
+    type(c_ptr) :: v
+    ! Accumulated scores, `[n_kv_heads][sink+heavy+recent]`.
+    type(c_ptr) :: score
+    ! Token position of each slot, `[n_kv_heads][sink+heavy+recent]`.
+    type(c_ptr) :: pos
+  end type kn_h2o_cache_f16
+
+  ! An H2O KV cache like `kn_h2o_cache` whose keys and values are stored as `kn_bf16`
+  ! (`kn_h2o_cache_init_bf16`, `kn_h2o_decode_bf16`); see `kn_h2o_cache_f16`.
+  type, bind(C) :: kn_h2o_cache_bf16
+    ! Number of kv heads.
+    integer(c_size_t) :: n_kv_heads
+    ! Head dimension.
+    integer(c_size_t) :: d
+    ! Attention sinks per kv head.
+    integer(c_size_t) :: sink
+    ! Heavy-hitter slots per kv head.
+    integer(c_size_t) :: heavy
+    ! Recent-window slots per kv head.
+    integer(c_size_t) :: recent
+    ! Slots in use per kv head (the same for every kv head).
+    integer(c_size_t) :: len
+    ! Position the next token gets (tokens seen so far).
+    integer(c_int64_t) :: next_pos
+    ! Keys, `[n_kv_heads][sink+heavy+recent][d]`.
+    type(c_ptr) :: k
+    ! Values, `[n_kv_heads][sink+heavy+recent][d]`.
+    type(c_ptr) :: v
+    ! Accumulated scores, `[n_kv_heads][sink+heavy+recent]`.
+    type(c_ptr) :: score
+    ! Token position of each slot, `[n_kv_heads][sink+heavy+recent]`.
+    type(c_ptr) :: pos
+  end type kn_h2o_cache_bf16
 
   ! A pager: fixed-size state, opaque to the caller, that refers to the workspace
   ! given to `kn_pager_init`. Copying it does not copy the cache: two copies share
@@ -1071,6 +1129,42 @@ module kernels
       integer(c_int32_t) :: kn_result
     end function kn_h2o_prefill_work_bytes
 
+    ! Workspace size of `kn_h2o_prefill_f16`: as `kn_h2o_prefill_work_bytes`, with room
+    ! for the rows being computed as `float` (larger than the `f32` prefill's).
+    !
+    ! Returns as `kn_h2o_prefill_work_bytes`.
+    !
+    ! # Safety
+    ! `bytes` must be NULL or valid for writing one `size_t`.
+    function kn_h2o_prefill_f16_work_bytes(n_heads, n_kv_heads, seq, d, bytes) &
+        bind(C, name="kn_h2o_prefill_f16_work_bytes") result(kn_result)
+      import
+      integer(c_size_t), value :: n_heads
+      integer(c_size_t), value :: n_kv_heads
+      integer(c_size_t), value :: seq
+      integer(c_size_t), value :: d
+      integer(c_size_t), intent(out), optional :: bytes
+      integer(c_int32_t) :: kn_result
+    end function kn_h2o_prefill_f16_work_bytes
+
+    ! Workspace size of `kn_h2o_prefill_bf16`: as `kn_h2o_prefill_work_bytes`, with
+    ! room for the rows being computed as `float` (larger than the `f32` prefill's).
+    !
+    ! Returns as `kn_h2o_prefill_work_bytes`.
+    !
+    ! # Safety
+    ! `bytes` must be NULL or valid for writing one `size_t`.
+    function kn_h2o_prefill_bf16_work_bytes(n_heads, n_kv_heads, seq, d, bytes) &
+        bind(C, name="kn_h2o_prefill_bf16_work_bytes") result(kn_result)
+      import
+      integer(c_size_t), value :: n_heads
+      integer(c_size_t), value :: n_kv_heads
+      integer(c_size_t), value :: seq
+      integer(c_size_t), value :: d
+      integer(c_size_t), intent(out), optional :: bytes
+      integer(c_int32_t) :: kn_result
+    end function kn_h2o_prefill_bf16_work_bytes
+
     ! Causal attention with H2O masking over a prompt.
     !
     ! `q` and `out` are `[n_heads][seq][d]`, `k` and `v` `[n_kv_heads][seq][d]`; query
@@ -1120,6 +1214,70 @@ module kernels
       integer(c_int32_t) :: kn_result
     end function kn_h2o_prefill_f32
 
+    ! Causal attention with H2O masking over a prompt stored as `kn_f16`:
+    ! `kn_h2o_prefill_f32` with `q`, `k`, `v` and `out` as `kn_f16` (`scores` stays
+    ! `float`).
+    !
+    ! Inputs are read as `float` (exactly); logits, softmax, scores and the weighted sums
+    ! are `float`, and `out` is rounded once to `kn_f16` (to nearest, ties to even): the
+    ! result is `kn_h2o_prefill_f32`'s on the upcast inputs up to the order of the
+    ! `float` additions, then rounded. `work`: at least `kn_h2o_prefill_f16_work_bytes`
+    ! bytes.
+    !
+    ! Returns as `kn_h2o_prefill_f32`; KN_ERR_NON_FINITE means an infinity or NaN bit
+    ! pattern in `q`, `k` or `v`. On an argument error nothing was written.
+    !
+    ! # Safety
+    ! As for `kn_h2o_prefill_f32`.
+    function kn_h2o_prefill_f16(n_heads, n_kv_heads, seq, d, q, k, v, opts, out, &
+        scores, keep, work, work_bytes) &
+        bind(C, name="kn_h2o_prefill_f16") result(kn_result)
+      import
+      integer(c_size_t), value :: n_heads
+      integer(c_size_t), value :: n_kv_heads
+      integer(c_size_t), value :: seq
+      integer(c_size_t), value :: d
+      integer(c_int16_t), intent(in), optional :: q(*)
+      integer(c_int16_t), intent(in), optional :: k(*)
+      integer(c_int16_t), intent(in), optional :: v(*)
+      type(kn_h2o_opts), intent(in), optional :: opts
+      integer(c_int16_t), intent(inout), optional :: out(*)
+      real(c_float), intent(inout), optional :: scores(*)
+      integer(c_int8_t), intent(inout), optional :: keep(*)
+      type(*), intent(inout), optional :: work(*)
+      integer(c_size_t), value :: work_bytes
+      integer(c_int32_t) :: kn_result
+    end function kn_h2o_prefill_f16
+
+    ! Causal attention with H2O masking over a prompt stored as `kn_bf16`:
+    ! `kn_h2o_prefill_f32` with `q`, `k`, `v` and `out` as `kn_bf16` (`scores` stays
+    ! `float`); as `kn_h2o_prefill_f16` in bfloat16. `work`: at least
+    ! `kn_h2o_prefill_bf16_work_bytes` bytes.
+    !
+    ! Returns as `kn_h2o_prefill_f16`.
+    !
+    ! # Safety
+    ! As for `kn_h2o_prefill_f32`.
+    function kn_h2o_prefill_bf16(n_heads, n_kv_heads, seq, d, q, k, v, opts, out, &
+        scores, keep, work, work_bytes) &
+        bind(C, name="kn_h2o_prefill_bf16") result(kn_result)
+      import
+      integer(c_size_t), value :: n_heads
+      integer(c_size_t), value :: n_kv_heads
+      integer(c_size_t), value :: seq
+      integer(c_size_t), value :: d
+      integer(c_int16_t), intent(in), optional :: q(*)
+      integer(c_int16_t), intent(in), optional :: k(*)
+      integer(c_int16_t), intent(in), optional :: v(*)
+      type(kn_h2o_opts), intent(in), optional :: opts
+      integer(c_int16_t), intent(inout), optional :: out(*)
+      real(c_float), intent(inout), optional :: scores(*)
+      integer(c_int8_t), intent(inout), optional :: keep(*)
+      type(*), intent(inout), optional :: work(*)
+      integer(c_size_t), value :: work_bytes
+      integer(c_int32_t) :: kn_result
+    end function kn_h2o_prefill_bf16
+
     ! Sets up an empty H2O cache (`len = 0`, `next_pos = 0`) over the caller's buffers:
     ! `k`, `v` of `n_kv_heads * (sink + heavy + recent) * d` floats, `score` of
     ! `n_kv_heads * (sink + heavy + recent)` floats, `pos` of as many `uint64_t`. The
@@ -1148,6 +1306,56 @@ module kernels
       integer(c_int32_t) :: kn_result
     end function kn_h2o_cache_init
 
+    ! `kn_h2o_cache_init` for a cache whose keys and values are stored as `kn_f16`
+    ! (`k`, `v`: `n_kv_heads * (sink + heavy + recent) * d` values each; `score` and
+    ! `pos` as for `kn_h2o_cache_init`).
+    !
+    ! Returns as `kn_h2o_cache_init`. On error `*c` is untouched.
+    !
+    ! # Safety
+    ! As for `kn_h2o_cache_init`.
+    function kn_h2o_cache_init_f16(c, n_kv_heads, d, sink, heavy, recent, k, v, score, &
+        pos) &
+        bind(C, name="kn_h2o_cache_init_f16") result(kn_result)
+      import
+      type(kn_h2o_cache_f16), intent(inout), optional :: c
+      integer(c_size_t), value :: n_kv_heads
+      integer(c_size_t), value :: d
+      integer(c_size_t), value :: sink
+      integer(c_size_t), value :: heavy
+      integer(c_size_t), value :: recent
+      integer(c_int16_t), intent(inout), optional :: k(*)
+      integer(c_int16_t), intent(inout), optional :: v(*)
+      real(c_float), intent(inout), optional :: score(*)
+      integer(c_int64_t), intent(inout), optional :: pos(*)
+      integer(c_int32_t) :: kn_result
+    end function kn_h2o_cache_init_f16
+
+    ! `kn_h2o_cache_init` for a cache whose keys and values are stored as `kn_bf16`
+    ! (`k`, `v`: `n_kv_heads * (sink + heavy + recent) * d` values each; `score` and
+    ! `pos` as for `kn_h2o_cache_init`).
+    !
+    ! Returns as `kn_h2o_cache_init`. On error `*c` is untouched.
+    !
+    ! # Safety
+    ! As for `kn_h2o_cache_init`.
+    function kn_h2o_cache_init_bf16(c, n_kv_heads, d, sink, heavy, recent, k, v, score, &
+        pos) &
+        bind(C, name="kn_h2o_cache_init_bf16") result(kn_result)
+      import
+      type(kn_h2o_cache_bf16), intent(inout), optional :: c
+      integer(c_size_t), value :: n_kv_heads
+      integer(c_size_t), value :: d
+      integer(c_size_t), value :: sink
+      integer(c_size_t), value :: heavy
+      integer(c_size_t), value :: recent
+      integer(c_int16_t), intent(inout), optional :: k(*)
+      integer(c_int16_t), intent(inout), optional :: v(*)
+      real(c_float), intent(inout), optional :: score(*)
+      integer(c_int64_t), intent(inout), optional :: pos(*)
+      integer(c_int32_t) :: kn_result
+    end function kn_h2o_cache_init_bf16
+
     ! Workspace size of `kn_h2o_decode_f32` for this cache and `n_heads` query heads.
     !
     ! Returns KN_OK; KN_ERR_NULL (`c` or `bytes` NULL); KN_ERR_DIMENSION (`n_heads` is
@@ -1165,6 +1373,39 @@ module kernels
       integer(c_size_t), intent(out), optional :: bytes
       integer(c_int32_t) :: kn_result
     end function kn_h2o_decode_work_bytes
+
+    ! Workspace size of `kn_h2o_decode_f16` for this cache and `n_heads` query heads
+    ! (larger than the `f32` decode's by the queries and outputs as `float`).
+    !
+    ! Returns as `kn_h2o_decode_work_bytes`.
+    !
+    ! # Safety
+    ! `c` must be NULL or point to a `kn_h2o_cache_f16`; `bytes` NULL or valid for writing.
+    function kn_h2o_decode_f16_work_bytes(c, n_heads, bytes) &
+        bind(C, name="kn_h2o_decode_f16_work_bytes") result(kn_result)
+      import
+      type(kn_h2o_cache_f16), intent(in), optional :: c
+      integer(c_size_t), value :: n_heads
+      integer(c_size_t), intent(out), optional :: bytes
+      integer(c_int32_t) :: kn_result
+    end function kn_h2o_decode_f16_work_bytes
+
+    ! Workspace size of `kn_h2o_decode_bf16` for this cache and `n_heads` query heads
+    ! (larger than the `f32` decode's by the queries and outputs as `float`).
+    !
+    ! Returns as `kn_h2o_decode_work_bytes`.
+    !
+    ! # Safety
+    ! `c` must be NULL or point to a `kn_h2o_cache_bf16`; `bytes` NULL or valid for
+    ! writing.
+    function kn_h2o_decode_bf16_work_bytes(c, n_heads, bytes) &
+        bind(C, name="kn_h2o_decode_bf16_work_bytes") result(kn_result)
+      import
+      type(kn_h2o_cache_bf16), intent(in), optional :: c
+      integer(c_size_t), value :: n_heads
+      integer(c_size_t), intent(out), optional :: bytes
+      integer(c_int32_t) :: kn_result
+    end function kn_h2o_decode_bf16_work_bytes
 
     ! One decode step on an H2O cache.
     !
@@ -1203,6 +1444,65 @@ module kernels
       integer(c_size_t), value :: work_bytes
       integer(c_int32_t) :: kn_result
     end function kn_h2o_decode_f32
+
+    ! One decode step on an H2O cache stored as `kn_f16` (`kn_h2o_cache_init_f16`):
+    ! `kn_h2o_decode_f32` with `q`, `k_new`, `v_new` and `out` as `kn_f16`.
+    !
+    ! The cached keys and values are read as `float` (exactly) inside the products, so
+    ! a step reads half the bytes of the `float` cache's; logits, softmax, scores and
+    ! the weighted sums are `float`, and `out` is rounded once to `kn_f16` (to nearest,
+    ! ties to even): the result is `kn_h2o_decode_f32`'s on the upcast data up to the
+    ! order of the `float` additions, then rounded. `work`: at least
+    ! `kn_h2o_decode_f16_work_bytes` bytes.
+    !
+    ! Returns as `kn_h2o_decode_f32`; KN_ERR_NON_FINITE means an infinity or NaN bit
+    ! pattern in `q`, `k_new` or `v_new`. On an argument error neither the cache nor
+    ! `out` was written; after KN_ERR_NUMERICAL the token was inserted, `out` is
+    ! unspecified and no score changed.
+    !
+    ! # Safety
+    ! As for `kn_h2o_decode_f32`, `c` pointing to a valid `kn_h2o_cache_f16`.
+    function kn_h2o_decode_f16(c, n_heads, q, k_new, v_new, scale, out, work, work_bytes) &
+        bind(C, name="kn_h2o_decode_f16") result(kn_result)
+      import
+      type(kn_h2o_cache_f16), intent(inout), optional :: c
+      integer(c_size_t), value :: n_heads
+      integer(c_int16_t), intent(in), optional :: q(*)
+      integer(c_int16_t), intent(in), optional :: k_new(*)
+      integer(c_int16_t), intent(in), optional :: v_new(*)
+      real(c_float), value :: scale
+      integer(c_int16_t), intent(inout), optional :: out(*)
+      type(*), intent(inout), optional :: work(*)
+      integer(c_size_t), value :: work_bytes
+      integer(c_int32_t) :: kn_result
+    end function kn_h2o_decode_f16
+
+    ! One decode step on an H2O cache stored as `kn_bf16` (`kn_h2o_cache_init_bf16`):
+    ! `kn_h2o_decode_f32` with `q`, `k_new`, `v_new` and `out` as `kn_bf16`.
+    !
+    ! As `kn_h2o_decode_f16`, in bfloat16: keys and values read as `float` inside the
+    ! products (a 16-bit shift), `float` arithmetic, `out` rounded once to nearest even.
+    ! `work`: at least `kn_h2o_decode_bf16_work_bytes` bytes.
+    !
+    ! Returns as `kn_h2o_decode_f16`.
+    !
+    ! # Safety
+    ! As for `kn_h2o_decode_f32`, `c` pointing to a valid `kn_h2o_cache_bf16`.
+    function kn_h2o_decode_bf16(c, n_heads, q, k_new, v_new, scale, out, work, &
+        work_bytes) &
+        bind(C, name="kn_h2o_decode_bf16") result(kn_result)
+      import
+      type(kn_h2o_cache_bf16), intent(inout), optional :: c
+      integer(c_size_t), value :: n_heads
+      integer(c_int16_t), intent(in), optional :: q(*)
+      integer(c_int16_t), intent(in), optional :: k_new(*)
+      integer(c_int16_t), intent(in), optional :: v_new(*)
+      real(c_float), value :: scale
+      integer(c_int16_t), intent(inout), optional :: out(*)
+      type(*), intent(inout), optional :: work(*)
+      integer(c_size_t), value :: work_bytes
+      integer(c_int32_t) :: kn_result
+    end function kn_h2o_decode_bf16
 
     ! Bytes of workspace `kn_linattn_forward_f32` needs for these sizes and `chunk`
     ! (0 = the default, 64), written to `*bytes`: the minimum, one head's scratch. A

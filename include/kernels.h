@@ -261,6 +261,74 @@ typedef struct kn_h2o_opts {
   float scale;
 } kn_h2o_opts;
 
+// An IEEE 754 binary16 (half precision) value, as its bit pattern: sign, 5 exponent
+// bits, 10 mantissa bits. Kernels read it exactly as `float` and write it rounded to
+// nearest, ties to even. An all-ones exponent (infinity, NaN) in an input is
+// `KN_ERR_NON_FINITE`.
+typedef uint16_t kn_f16;
+
+// A bfloat16 value, as its bit pattern: the upper 16 bits of a `float` (sign, 8
+// exponent bits, 7 mantissa bits). Kernels read it exactly as `float` and write it
+// rounded to nearest, ties to even. An all-ones exponent (infinity, NaN) in an input
+// is `KN_ERR_NON_FINITE`.
+typedef uint16_t kn_bf16;
+
+// An H2O KV cache like `kn_h2o_cache` whose keys and values are stored as `kn_f16`
+// (`kn_h2o_cache_init_f16`, `kn_h2o_decode_f16`): a sibling struct rather than an
+// element-type field, so that C's type checker keeps each cache with its own decode.
+// The fields, layout and rules are `kn_h2o_cache`'s; scores stay `float`.
+typedef struct kn_h2o_cache_f16 {
+  // Number of kv heads.
+  size_t n_kv_heads;
+  // Head dimension.
+  size_t d;
+  // Attention sinks per kv head.
+  size_t sink;
+  // Heavy-hitter slots per kv head.
+  size_t heavy;
+  // Recent-window slots per kv head.
+  size_t recent;
+  // Slots in use per kv head (the same for every kv head).
+  size_t len;
+  // Position the next token gets (tokens seen so far).
+  uint64_t next_pos;
+  // Keys, `[n_kv_heads][sink+heavy+recent][d]`.
+  kn_f16 *k;
+  // Values, `[n_kv_heads][sink+heavy+recent][d]`.
+  kn_f16 *v;
+  // Accumulated scores, `[n_kv_heads][sink+heavy+recent]`.
+  float *score;
+  // Token position of each slot, `[n_kv_heads][sink+heavy+recent]`.
+  uint64_t *pos;
+} kn_h2o_cache_f16;
+
+// An H2O KV cache like `kn_h2o_cache` whose keys and values are stored as `kn_bf16`
+// (`kn_h2o_cache_init_bf16`, `kn_h2o_decode_bf16`); see `kn_h2o_cache_f16`.
+typedef struct kn_h2o_cache_bf16 {
+  // Number of kv heads.
+  size_t n_kv_heads;
+  // Head dimension.
+  size_t d;
+  // Attention sinks per kv head.
+  size_t sink;
+  // Heavy-hitter slots per kv head.
+  size_t heavy;
+  // Recent-window slots per kv head.
+  size_t recent;
+  // Slots in use per kv head (the same for every kv head).
+  size_t len;
+  // Position the next token gets (tokens seen so far).
+  uint64_t next_pos;
+  // Keys, `[n_kv_heads][sink+heavy+recent][d]`.
+  kn_bf16 *k;
+  // Values, `[n_kv_heads][sink+heavy+recent][d]`.
+  kn_bf16 *v;
+  // Accumulated scores, `[n_kv_heads][sink+heavy+recent]`.
+  float *score;
+  // Token position of each slot, `[n_kv_heads][sink+heavy+recent]`.
+  uint64_t *pos;
+} kn_h2o_cache_bf16;
+
 // A pager: fixed-size state, opaque to the caller, that refers to the workspace
 // given to `kn_pager_init`. Copying it does not copy the cache: two copies share
 // one workspace and must not both be used.
@@ -951,6 +1019,32 @@ kn_status kn_h2o_prefill_work_bytes(size_t n_heads,
                                     size_t d,
                                     size_t *bytes);
 
+// Workspace size of `kn_h2o_prefill_f16`: as `kn_h2o_prefill_work_bytes`, with room
+// for the rows being computed as `float` (larger than the `f32` prefill's).
+//
+// Returns as `kn_h2o_prefill_work_bytes`.
+//
+// # Safety
+// `bytes` must be NULL or valid for writing one `size_t`.
+kn_status kn_h2o_prefill_f16_work_bytes(size_t n_heads,
+                                        size_t n_kv_heads,
+                                        size_t seq,
+                                        size_t d,
+                                        size_t *bytes);
+
+// Workspace size of `kn_h2o_prefill_bf16`: as `kn_h2o_prefill_work_bytes`, with
+// room for the rows being computed as `float` (larger than the `f32` prefill's).
+//
+// Returns as `kn_h2o_prefill_work_bytes`.
+//
+// # Safety
+// `bytes` must be NULL or valid for writing one `size_t`.
+kn_status kn_h2o_prefill_bf16_work_bytes(size_t n_heads,
+                                         size_t n_kv_heads,
+                                         size_t seq,
+                                         size_t d,
+                                         size_t *bytes);
+
 // Causal attention with H2O masking over a prompt.
 //
 // `q` and `out` are `[n_heads][seq][d]`, `k` and `v` `[n_kv_heads][seq][d]`; query
@@ -994,6 +1088,58 @@ kn_status kn_h2o_prefill_f32(size_t n_heads,
                              void *work,
                              size_t work_bytes);
 
+// Causal attention with H2O masking over a prompt stored as `kn_f16`:
+// `kn_h2o_prefill_f32` with `q`, `k`, `v` and `out` as `kn_f16` (`scores` stays
+// `float`).
+//
+// Inputs are read as `float` (exactly); logits, softmax, scores and the weighted sums
+// are `float`, and `out` is rounded once to `kn_f16` (to nearest, ties to even): the
+// result is `kn_h2o_prefill_f32`'s on the upcast inputs up to the order of the
+// `float` additions, then rounded. `work`: at least `kn_h2o_prefill_f16_work_bytes`
+// bytes.
+//
+// Returns as `kn_h2o_prefill_f32`; KN_ERR_NON_FINITE means an infinity or NaN bit
+// pattern in `q`, `k` or `v`. On an argument error nothing was written.
+//
+// # Safety
+// As for `kn_h2o_prefill_f32`.
+kn_status kn_h2o_prefill_f16(size_t n_heads,
+                             size_t n_kv_heads,
+                             size_t seq,
+                             size_t d,
+                             const kn_f16 *q,
+                             const kn_f16 *k,
+                             const kn_f16 *v,
+                             const struct kn_h2o_opts *opts,
+                             kn_f16 *out,
+                             float *scores,
+                             uint8_t *keep,
+                             void *work,
+                             size_t work_bytes);
+
+// Causal attention with H2O masking over a prompt stored as `kn_bf16`:
+// `kn_h2o_prefill_f32` with `q`, `k`, `v` and `out` as `kn_bf16` (`scores` stays
+// `float`); as `kn_h2o_prefill_f16` in bfloat16. `work`: at least
+// `kn_h2o_prefill_bf16_work_bytes` bytes.
+//
+// Returns as `kn_h2o_prefill_f16`.
+//
+// # Safety
+// As for `kn_h2o_prefill_f32`.
+kn_status kn_h2o_prefill_bf16(size_t n_heads,
+                              size_t n_kv_heads,
+                              size_t seq,
+                              size_t d,
+                              const kn_bf16 *q,
+                              const kn_bf16 *k,
+                              const kn_bf16 *v,
+                              const struct kn_h2o_opts *opts,
+                              kn_bf16 *out,
+                              float *scores,
+                              uint8_t *keep,
+                              void *work,
+                              size_t work_bytes);
+
 // Sets up an empty H2O cache (`len = 0`, `next_pos = 0`) over the caller's buffers:
 // `k`, `v` of `n_kv_heads * (sink + heavy + recent) * d` floats, `score` of
 // `n_kv_heads * (sink + heavy + recent)` floats, `pos` of as many `uint64_t`. The
@@ -1017,6 +1163,44 @@ kn_status kn_h2o_cache_init(struct kn_h2o_cache *c,
                             float *score,
                             uint64_t *pos);
 
+// `kn_h2o_cache_init` for a cache whose keys and values are stored as `kn_f16`
+// (`k`, `v`: `n_kv_heads * (sink + heavy + recent) * d` values each; `score` and
+// `pos` as for `kn_h2o_cache_init`).
+//
+// Returns as `kn_h2o_cache_init`. On error `*c` is untouched.
+//
+// # Safety
+// As for `kn_h2o_cache_init`.
+kn_status kn_h2o_cache_init_f16(struct kn_h2o_cache_f16 *c,
+                                size_t n_kv_heads,
+                                size_t d,
+                                size_t sink,
+                                size_t heavy,
+                                size_t recent,
+                                kn_f16 *k,
+                                kn_f16 *v,
+                                float *score,
+                                uint64_t *pos);
+
+// `kn_h2o_cache_init` for a cache whose keys and values are stored as `kn_bf16`
+// (`k`, `v`: `n_kv_heads * (sink + heavy + recent) * d` values each; `score` and
+// `pos` as for `kn_h2o_cache_init`).
+//
+// Returns as `kn_h2o_cache_init`. On error `*c` is untouched.
+//
+// # Safety
+// As for `kn_h2o_cache_init`.
+kn_status kn_h2o_cache_init_bf16(struct kn_h2o_cache_bf16 *c,
+                                 size_t n_kv_heads,
+                                 size_t d,
+                                 size_t sink,
+                                 size_t heavy,
+                                 size_t recent,
+                                 kn_bf16 *k,
+                                 kn_bf16 *v,
+                                 float *score,
+                                 uint64_t *pos);
+
 // Workspace size of `kn_h2o_decode_f32` for this cache and `n_heads` query heads.
 //
 // Returns KN_OK; KN_ERR_NULL (`c` or `bytes` NULL); KN_ERR_DIMENSION (`n_heads` is
@@ -1027,6 +1211,29 @@ kn_status kn_h2o_cache_init(struct kn_h2o_cache *c,
 // # Safety
 // `c` must be NULL or point to a `kn_h2o_cache`; `bytes` NULL or valid for writing.
 kn_status kn_h2o_decode_work_bytes(const struct kn_h2o_cache *c, size_t n_heads, size_t *bytes);
+
+// Workspace size of `kn_h2o_decode_f16` for this cache and `n_heads` query heads
+// (larger than the `f32` decode's by the queries and outputs as `float`).
+//
+// Returns as `kn_h2o_decode_work_bytes`.
+//
+// # Safety
+// `c` must be NULL or point to a `kn_h2o_cache_f16`; `bytes` NULL or valid for writing.
+kn_status kn_h2o_decode_f16_work_bytes(const struct kn_h2o_cache_f16 *c,
+                                       size_t n_heads,
+                                       size_t *bytes);
+
+// Workspace size of `kn_h2o_decode_bf16` for this cache and `n_heads` query heads
+// (larger than the `f32` decode's by the queries and outputs as `float`).
+//
+// Returns as `kn_h2o_decode_work_bytes`.
+//
+// # Safety
+// `c` must be NULL or point to a `kn_h2o_cache_bf16`; `bytes` NULL or valid for
+// writing.
+kn_status kn_h2o_decode_bf16_work_bytes(const struct kn_h2o_cache_bf16 *c,
+                                        size_t n_heads,
+                                        size_t *bytes);
 
 // One decode step on an H2O cache.
 //
@@ -1060,6 +1267,54 @@ kn_status kn_h2o_decode_f32(struct kn_h2o_cache *c,
                             float *out,
                             void *work,
                             size_t work_bytes);
+
+// One decode step on an H2O cache stored as `kn_f16` (`kn_h2o_cache_init_f16`):
+// `kn_h2o_decode_f32` with `q`, `k_new`, `v_new` and `out` as `kn_f16`.
+//
+// The cached keys and values are read as `float` (exactly) inside the products, so
+// a step reads half the bytes of the `float` cache's; logits, softmax, scores and
+// the weighted sums are `float`, and `out` is rounded once to `kn_f16` (to nearest,
+// ties to even): the result is `kn_h2o_decode_f32`'s on the upcast data up to the
+// order of the `float` additions, then rounded. `work`: at least
+// `kn_h2o_decode_f16_work_bytes` bytes.
+//
+// Returns as `kn_h2o_decode_f32`; KN_ERR_NON_FINITE means an infinity or NaN bit
+// pattern in `q`, `k_new` or `v_new`. On an argument error neither the cache nor
+// `out` was written; after KN_ERR_NUMERICAL the token was inserted, `out` is
+// unspecified and no score changed.
+//
+// # Safety
+// As for `kn_h2o_decode_f32`, `c` pointing to a valid `kn_h2o_cache_f16`.
+kn_status kn_h2o_decode_f16(struct kn_h2o_cache_f16 *c,
+                            size_t n_heads,
+                            const kn_f16 *q,
+                            const kn_f16 *k_new,
+                            const kn_f16 *v_new,
+                            float scale,
+                            kn_f16 *out,
+                            void *work,
+                            size_t work_bytes);
+
+// One decode step on an H2O cache stored as `kn_bf16` (`kn_h2o_cache_init_bf16`):
+// `kn_h2o_decode_f32` with `q`, `k_new`, `v_new` and `out` as `kn_bf16`.
+//
+// As `kn_h2o_decode_f16`, in bfloat16: keys and values read as `float` inside the
+// products (a 16-bit shift), `float` arithmetic, `out` rounded once to nearest even.
+// `work`: at least `kn_h2o_decode_bf16_work_bytes` bytes.
+//
+// Returns as `kn_h2o_decode_f16`.
+//
+// # Safety
+// As for `kn_h2o_decode_f32`, `c` pointing to a valid `kn_h2o_cache_bf16`.
+kn_status kn_h2o_decode_bf16(struct kn_h2o_cache_bf16 *c,
+                             size_t n_heads,
+                             const kn_bf16 *q,
+                             const kn_bf16 *k_new,
+                             const kn_bf16 *v_new,
+                             float scale,
+                             kn_bf16 *out,
+                             void *work,
+                             size_t work_bytes);
 
 // Bytes of workspace `kn_linattn_forward_f32` needs for these sizes and `chunk`
 // (0 = the default, 64), written to `*bytes`: the minimum, one head's scratch. A

@@ -30,6 +30,7 @@ mod sinkhorn;
 mod sns;
 mod sor;
 mod status;
+mod storage;
 mod threads;
 
 pub use cg::*;
@@ -43,6 +44,7 @@ pub use sinkhorn::*;
 pub use sns::*;
 pub use sor::*;
 pub use status::*;
+pub use storage::{kn_bf16, kn_f16};
 pub use threads::*;
 
 #[cfg(all(not(feature = "std"), feature = "panic-handler", not(test)))]

@@ -5,7 +5,7 @@
 //! add the vectors left after the last block to the first accumulators, combine the
 //! four as `(a0 + a1) + (a2 + a3)`, reduce the lanes and add the scalar tail.
 
-use crate::lanes::{Element, Lanes, prefetch_ahead, split};
+use crate::lanes::{Element, Lanes, Load, prefetch_ahead, split};
 use crate::math::{ExpConsts, exp};
 use kernels_core::Dense;
 use num_traits::Float;
@@ -38,11 +38,13 @@ pub(crate) fn dot<T: Element + Float, L: Lanes<T>>(l: L, x: &[T], y: &[T]) -> T 
 
 /// `sum_i r_i y_i` for each of the `R` vectors `r` in `rows`, with `y` loaded once for
 /// all of them. Each dot is computed exactly as a lone [`dot`] computes it (the same
-/// operations in the same order), so the result does not depend on `R`.
+/// operations in the same order), so the result does not depend on `R`. The rows may
+/// be stored narrower than `T` (`f16`, `bf16` rows against an `f32` `y`): each element
+/// is converted as it is loaded, and the arithmetic is [`dot`]'s on the converted rows.
 #[inline(always)]
-pub(crate) fn dots<T: Element + Float, L: Lanes<T>, const R: usize>(
+pub(crate) fn dots<T: Element + Float, L: Lanes<T>, X: Load<T, L>, const R: usize>(
     l: L,
-    rows: [&[T]; R],
+    rows: [&[X]; R],
     y: &[T],
 ) -> [T; R] {
     let n = y.len();
@@ -56,7 +58,7 @@ pub(crate) fn dots<T: Element + Float, L: Lanes<T>, const R: usize>(
             let i = at + k * L::N;
             let yk = l.load(&y[i..i + L::N]);
             for (a, r) in acc.iter_mut().zip(&rows) {
-                a[k] = l.mul_add(l.load(&r[i..i + L::N]), yk, a[k]);
+                a[k] = l.mul_add(X::load(l, &r[i..i + L::N]), yk, a[k]);
             }
         }
     };
@@ -75,7 +77,7 @@ pub(crate) fn dots<T: Element + Float, L: Lanes<T>, const R: usize>(
     for (k, i) in (blocks..vectors).step_by(L::N).enumerate() {
         let yk = l.load(&y[i..i + L::N]);
         for (a, r) in acc.iter_mut().zip(&rows) {
-            a[k] = l.mul_add(l.load(&r[i..i + L::N]), yk, a[k]);
+            a[k] = l.mul_add(X::load(l, &r[i..i + L::N]), yk, a[k]);
         }
     }
     let mut out = [T::zero(); R];
@@ -83,22 +85,27 @@ pub(crate) fn dots<T: Element + Float, L: Lanes<T>, const R: usize>(
         *o = r[vectors..]
             .iter()
             .zip(&y[vectors..])
-            .fold(l.reduce_add(combine(l, a)), |s, (&a, &b)| s + a * b);
+            .fold(l.reduce_add(combine(l, a)), |s, (&a, &b)| s + a.get() * b);
     }
     out
 }
 
-/// `y += a x`.
+/// `y += a x`, `x` possibly stored narrower than `T` (converted as it is loaded).
 #[inline(always)]
-pub(crate) fn axpy<T: Element + Float, L: Lanes<T>>(l: L, a: T, x: &[T], y: &mut [T]) {
+pub(crate) fn axpy<T: Element + Float, L: Lanes<T>, X: Load<T, L>>(
+    l: L,
+    a: T,
+    x: &[X],
+    y: &mut [T],
+) {
     let (n, body) = split::<T, L>(&[x.len(), y.len()]);
     let av = l.splat(a);
     let (yb, yr) = y[..n].split_at_mut(body);
     for (ys, xs) in yb.chunks_exact_mut(L::N).zip(x[..body].chunks_exact(L::N)) {
-        l.store(l.mul_add(av, l.load(xs), l.load(ys)), ys);
+        l.store(l.mul_add(av, X::load(l, xs), l.load(ys)), ys);
     }
     for (yi, &xi) in yr.iter_mut().zip(&x[body..n]) {
-        *yi = *yi + a * xi;
+        *yi = *yi + a * xi.get();
     }
 }
 

@@ -1,6 +1,7 @@
 /* H2O attention through the C ABI: prefill with a full budget equals naive causal
  * attention, prefill equals decode steps (outputs, kept set, scores), bad input and a
- * corrupted cache struct give their codes with nothing written.
+ * corrupted cache struct give their codes with nothing written; the bf16 and f16
+ * kernels equal the f32 ones on the upcast data, rounded, and refuse NaN bit patterns.
  * Built with -Wall -Wextra -Werror -pedantic -fsanitize=address,undefined. */
 #include "kernels.h"
 
@@ -211,6 +212,142 @@ static void test_bad_prefill(void) {
   CHECK(memcmp(&c, &before, sizeof c) == 0);
 }
 
+/* bf16 <-> float: a bf16 is the upper half of a float; rounding to nearest even. */
+static float bf16_to_float(kn_bf16 h) {
+  uint32_t u = (uint32_t)h << 16;
+  float x;
+  memcpy(&x, &u, sizeof x);
+  return x;
+}
+
+static kn_bf16 float_to_bf16(float x) {
+  uint32_t u;
+  memcpy(&u, &x, sizeof u);
+  u += 0x7fffu + ((u >> 16) & 1u);
+  return (kn_bf16)(u >> 16);
+}
+
+/* The half kernels: bf16 prefill (evicting) is the f32 prefill on the upcast inputs,
+ * rounded to nearest even; bf16 decode steps give prefill's outputs; f16 prefill of
+ * exact f16 values (multiples of 1/64 below 2) agrees with f32 to the f16 rounding; a
+ * NaN bit pattern is KN_ERR_NON_FINITE with nothing written. */
+static void test_half(void) {
+  enum { NQ = NH * SEQ * D, NK = NKV * SEQ * D };
+  static kn_bf16 qb[NQ], kb[NK], vb[NK], ob[NQ];
+  static float qu[NQ], ku[NK], vu[NK], of[NQ];
+  for (size_t i = 0; i < NQ; ++i) qu[i] = bf16_to_float(qb[i] = float_to_bf16(q[i]));
+  for (size_t i = 0; i < NK; ++i) ku[i] = bf16_to_float(kb[i] = float_to_bf16(k[i]));
+  for (size_t i = 0; i < NK; ++i) vu[i] = bf16_to_float(vb[i] = float_to_bf16(v[i]));
+  kn_h2o_opts opts = h2o_opts(1, 3, 4);
+  float sf[NKV * SEQ], sb[NKV * SEQ];
+  size_t bytes = 0, half_bytes = 0;
+  void *work = work_for_prefill(&bytes);
+  CHECK(kn_h2o_prefill_f32(NH, NKV, SEQ, D, qu, ku, vu, &opts, of, sf, NULL, work, bytes) == KN_OK);
+  free(work);
+  CHECK(kn_h2o_prefill_bf16_work_bytes(NH, NKV, SEQ, D, &half_bytes) == KN_OK);
+  work = malloc(half_bytes);
+  CHECK(kn_h2o_prefill_bf16(NH, NKV, SEQ, D, qb, kb, vb, &opts, ob, sb, NULL, work, half_bytes) ==
+        KN_OK);
+  size_t exact = 0;
+  for (size_t i = 0; i < NQ; ++i) {
+    float got = bf16_to_float(ob[i]);
+    CHECK(fabsf(got - of[i]) <= 0x1p-8f * fabsf(of[i]) + 1e-6f);
+    exact += ob[i] == float_to_bf16(of[i]);
+  }
+  for (size_t i = 0; i < NKV * SEQ; ++i) CHECK(fabsf(sb[i] - sf[i]) <= 1e-5f * (1.0f + fabsf(sf[i])));
+  printf("  bf16 prefill: %zu of %d outputs the f32 output rounded exactly\n", exact, (int)NQ);
+
+  /* A NaN bit pattern in k: refused, nothing written. */
+  for (size_t i = 0; i < NQ; ++i) ob[i] = 0x1234;
+  kn_bf16 saved = kb[7];
+  kb[7] = 0x7fc0;
+  CHECK(kn_h2o_prefill_bf16(NH, NKV, SEQ, D, qb, kb, vb, &opts, ob, sb, NULL, work, half_bytes) ==
+        KN_ERR_NON_FINITE);
+  kb[7] = saved;
+  for (size_t i = 0; i < NQ; ++i) CHECK(ob[i] == 0x1234);
+  CHECK(kn_h2o_prefill_bf16(NH, NKV, SEQ, D, qb, kb, vb, &opts, ob, sb, NULL, work, half_bytes) ==
+        KN_OK);
+  free(work);
+
+  /* Decode steps on a bf16 cache give prefill's outputs bit for bit. */
+  kn_bf16 ck[NKV * 8 * D], cv[NKV * 8 * D];
+  float cs[NKV * 8];
+  uint64_t cp[NKV * 8];
+  kn_h2o_cache_bf16 c;
+  CHECK(kn_h2o_cache_init_bf16(&c, NKV, D, 1, 3, 4, ck, cv, cs, cp) == KN_OK);
+  CHECK(kn_h2o_decode_bf16_work_bytes(&c, NH, &bytes) == KN_OK);
+  work = malloc(bytes);
+  int same = 1;
+  for (size_t t = 0; t < SEQ; ++t) {
+    kn_bf16 qs[NH * D], ks[NKV * D], vs[NKV * D], o[NH * D];
+    for (size_t h = 0; h < NH; ++h) memcpy(qs + h * D, qb + (h * SEQ + t) * D, sizeof(kn_bf16) * D);
+    for (size_t g = 0; g < NKV; ++g) {
+      memcpy(ks + g * D, kb + (g * SEQ + t) * D, sizeof(kn_bf16) * D);
+      memcpy(vs + g * D, vb + (g * SEQ + t) * D, sizeof(kn_bf16) * D);
+    }
+    CHECK(kn_h2o_decode_bf16(&c, NH, qs, ks, vs, 0.0f, o, work, bytes) == KN_OK);
+    for (size_t h = 0; h < NH; ++h)
+      same &= memcmp(o + h * D, ob + (h * SEQ + t) * D, sizeof(kn_bf16) * D) == 0;
+    if (t == SEQ - 1) {
+      /* An infinity in v_new: refused, the cache and out untouched. */
+      kn_h2o_cache_bf16 before = c;
+      float cs_before[NKV * 8];
+      memcpy(cs_before, cs, sizeof cs);
+      vs[3] = 0x7f80;
+      for (size_t i = 0; i < NH * D; ++i) o[i] = 0x1234;
+      CHECK(kn_h2o_decode_bf16(&c, NH, qs, ks, vs, 0.0f, o, work, bytes) == KN_ERR_NON_FINITE);
+      CHECK(memcmp(&c, &before, sizeof c) == 0 && memcmp(cs, cs_before, sizeof cs) == 0);
+      for (size_t i = 0; i < NH * D; ++i) CHECK(o[i] == 0x1234);
+    }
+  }
+  CHECK(same);
+  CHECK(c.next_pos == SEQ && c.len == 8);
+  free(work);
+  printf("  bf16 prefill equals %d bf16 decode steps bit for bit\n", SEQ);
+
+  /* f16: values k/64 in [-1, 1) are exact in f16 (0x3c00 = 1.0, exponent bias 15). */
+  static kn_f16 qh[NQ], kh[NK], vh[NK], oh[NQ];
+  for (size_t i = 0; i < NQ; ++i) qu[i] = 0.0f;
+  for (size_t i = 0; i < NK; ++i) ku[i] = vu[i] = 0.0f;
+  for (size_t i = 0; i < NQ; ++i) qh[i] = 0;
+  for (size_t i = 0; i < NK; ++i) kh[i] = vh[i] = 0;
+  for (size_t i = 0; i < NQ; ++i) {
+    qh[i] = 0x3c00; /* 1.0 */
+    qu[i] = 1.0f;
+  }
+  for (size_t i = 0; i < NK; ++i) {
+    kh[i] = (i % 3 == 0) ? 0xb800 : 0x3800; /* -0.5 or 0.5 */
+    ku[i] = (i % 3 == 0) ? -0.5f : 0.5f;
+    static const kn_f16 vbits[5] = {0xb800, 0xb400, 0x0000, 0x3400, 0x3800};
+    vh[i] = vbits[i % 5]; /* -0.5, -0.25, 0, 0.25, 0.5 */
+    vu[i] = 0.25f * (float)((int)(i % 5) - 2);
+  }
+  opts = h2o_opts(2, SEQ, 4);
+  work = work_for_prefill(&bytes);
+  CHECK(kn_h2o_prefill_f32(NH, NKV, SEQ, D, qu, ku, vu, &opts, of, NULL, NULL, work, bytes) == KN_OK);
+  free(work);
+  CHECK(kn_h2o_prefill_f16_work_bytes(NH, NKV, SEQ, D, &half_bytes) == KN_OK);
+  work = malloc(half_bytes);
+  CHECK(kn_h2o_prefill_f16(NH, NKV, SEQ, D, qh, kh, vh, &opts, oh, NULL, NULL, work, half_bytes) ==
+        KN_OK);
+  double err = 0.0;
+  for (size_t i = 0; i < NQ; ++i) {
+    /* f16 -> float for finite values (subnormals: em 2^-24). */
+    uint32_t h = oh[i], sign = (h & 0x8000u) << 16, em = h & 0x7fffu;
+    uint32_t u = sign | ((em << 13) + (112u << 23));
+    float got;
+    memcpy(&got, &u, sizeof got);
+    if (em < 0x400u) got = (sign ? -1.0f : 1.0f) * (float)em * 0x1p-24f;
+    err = fmax(err, fabs(got - of[i]) / (fabs(of[i]) + 1e-3));
+  }
+  printf("  f16 prefill vs f32 prefill: max relative difference %.2e (f16 rounding 4.9e-4)\n", err);
+  CHECK(err <= 0x1p-11 + 1e-6);
+  qh[0] = 0x7c00; /* +infinity */
+  CHECK(kn_h2o_prefill_f16(NH, NKV, SEQ, D, qh, kh, vh, &opts, oh, NULL, NULL, work, half_bytes) ==
+        KN_ERR_NON_FINITE);
+  free(work);
+}
+
 int main(void) {
   fill(q, NH * SEQ * D, 1);
   fill(k, NKV * SEQ * D, 2);
@@ -218,6 +355,7 @@ int main(void) {
   test_full_budget();
   test_prefill_equals_decode();
   test_bad_prefill();
+  test_half();
   printf("C test h2o: %d checks, %d failed\n", checks, failures);
   return failures == 0 ? 0 : 1;
 }

@@ -4,6 +4,7 @@
 //! (online softmax); each K and V row is read once per tile for all heads of the group,
 //! which is what makes grouped-query attention cheaper than one pass per head.
 
+use super::kernels::KvElement;
 use super::{row, row_mut};
 use crate::h2o::H2oKernels;
 use crate::{Error, Result, Workspace, WorkspaceSize};
@@ -191,8 +192,8 @@ pub(crate) fn finish_row<P: H2oKernels<f32>>(max: f32, sum: f32, out: &mut [f32]
 
 /// Where the rows of one group live. Head `i` of the group reads its query at
 /// `q_base + i * q_stride` and writes its output at `out_base + i * stride`; cached slot
-/// `s` has its K and V rows at `kv_row(s)`.
-pub(crate) struct Group<'a, F> {
+/// `s` has its K and V rows (stored as `S`) at `kv_row(s)`.
+pub(crate) struct Group<'a, S, F> {
     pub q: &'a [f32],
     pub q_base: usize,
     pub q_stride: usize,
@@ -201,13 +202,13 @@ pub(crate) struct Group<'a, F> {
     pub heads: usize,
     pub d: usize,
     pub scale: f32,
-    pub k: &'a [f32],
-    pub v: &'a [f32],
+    pub k: &'a [S],
+    pub v: &'a [S],
     pub slots: usize,
     pub kv_row: F,
 }
 
-impl<'a, F: Fn(usize) -> usize> Group<'a, F> {
+impl<'a, S: KvElement, F: Fn(usize) -> usize> Group<'a, S, F> {
     /// Key chunk `c` of the group's slots (`ccap` slots a chunk), writing its rows at
     /// `out_base + i * stride`.
     pub(crate) fn key_chunk(
@@ -216,7 +217,7 @@ impl<'a, F: Fn(usize) -> usize> Group<'a, F> {
         ccap: usize,
         out_base: usize,
         stride: usize,
-    ) -> Group<'a, impl Fn(usize) -> usize + '_> {
+    ) -> Group<'a, S, impl Fn(usize) -> usize + '_> {
         let first = c * ccap;
         Group {
             q: self.q,
@@ -340,11 +341,11 @@ impl<'a, F: Fn(usize) -> usize> Group<'a, F> {
 
     /// Starts bringing slot `j`'s row of `kv` (K or V) into the cache, if there is
     /// such a slot.
-    fn prefetch_row<P: H2oKernels<f32>>(&self, kv: &[f32], j: usize) {
+    fn prefetch_row<P: H2oKernels<f32>>(&self, kv: &[S], j: usize) {
         if j < self.slots
             && let Ok(r) = row(kv, (self.kv_row)(j), self.d)
         {
-            P::prefetch(r);
+            S::prefetch::<P>(r);
         }
     }
 
@@ -361,7 +362,7 @@ impl<'a, F: Fn(usize) -> usize> Group<'a, F> {
             let k = row(self.k, (self.kv_row)(j), self.d)?;
             for i in 0..self.heads {
                 let l = s.exps.get_mut(i * s.cap + j).ok_or(Error::Internal)?;
-                *l = self.scale * P::dot(self.q_row(i)?, k);
+                *l = self.scale * S::dot::<P>(self.q_row(i)?, k);
             }
         }
         Ok(())
@@ -410,7 +411,7 @@ impl<'a, F: Fn(usize) -> usize> Group<'a, F> {
                 let v = row(self.v, (self.kv_row)(j), self.d)?;
                 for i in 0..heads {
                     let p = *s.exps.get(i * cap + j).ok_or(Error::Internal)?;
-                    P::axpy(p, v, row_mut(out, self.out_base + i * self.stride, self.d)?);
+                    S::axpy::<P>(p, v, row_mut(out, self.out_base + i * self.stride, self.d)?);
                 }
             }
         }

@@ -2,17 +2,24 @@
 
 use super::attend::{Group, KeyScratch};
 use super::evict::victim;
+use super::kernels::KvElement;
 use super::opts::{budget, resolve_scale};
 use super::{group_size, row_mut};
 use crate::h2o::H2oKernels;
-use crate::{Error, Exec, Result, Workspace, WorkspaceSize, check_finite, checked_product};
+use crate::storage::check_finite_stored;
+use crate::{Error, Exec, Result, Workspace, WorkspaceSize, checked_product};
 
 /// A KV cache of `sink + heavy + recent` slots per kv head on caller buffers. Slot `s` of kv head `g` holds its K and V rows at
 /// `(g * budget + s) * d`, its score and token position at `g * budget + s`; slots
 /// `0..len` are in use (the same count for every kv head: each step inserts one token
 /// per kv head). `next_pos` is the position the next token gets.
+///
+/// Keys and values are stored as `S`: `f32` (the default), or `f16` / `bf16`
+/// ([`KvElement`]), which halves the bytes a decode step reads; scores stay `f32`.
+/// The element type is the only difference: one decode ([`decode_stored`]) serves
+/// them all.
 #[derive(Debug)]
-pub struct H2oCache<'a> {
+pub struct H2oCache<'a, S = f32> {
     n_kv_heads: usize,
     d: usize,
     sink: usize,
@@ -20,13 +27,35 @@ pub struct H2oCache<'a> {
     budget: usize,
     len: usize,
     next_pos: u64,
-    k: &'a mut [f32],
-    v: &'a mut [f32],
+    k: &'a mut [S],
+    v: &'a mut [S],
     score: &'a mut [f32],
     pos: &'a mut [u64],
 }
 
-impl<'a> H2oCache<'a> {
+impl H2oCache<'_> {
+    /// The buffer lengths a cache needs: (`n_kv_heads * budget` for `score` and `pos`,
+    /// `n_kv_heads * budget * d` for `k` and `v`), after checking the sizes. The same
+    /// for every element type.
+    pub fn lengths(
+        n_kv_heads: usize,
+        d: usize,
+        sink: usize,
+        heavy: usize,
+        recent: usize,
+    ) -> Result<(usize, usize)> {
+        if n_kv_heads == 0 || d == 0 {
+            return Err(Error::Dimension);
+        }
+        let b = budget(sink, heavy, recent)?;
+        Ok((
+            checked_product(&[n_kv_heads, b])?,
+            checked_product(&[n_kv_heads, b, d])?,
+        ))
+    }
+}
+
+impl<'a, S: KvElement> H2oCache<'a, S> {
     /// An empty cache (`len = 0`, `next_pos = 0`); the buffers are not written.
     ///
     /// Errors as for [`H2oCache::from_parts`].
@@ -37,8 +66,8 @@ impl<'a> H2oCache<'a> {
         sink: usize,
         heavy: usize,
         recent: usize,
-        k: &'a mut [f32],
-        v: &'a mut [f32],
+        k: &'a mut [S],
+        v: &'a mut [S],
         score: &'a mut [f32],
         pos: &'a mut [u64],
     ) -> Result<Self> {
@@ -59,12 +88,12 @@ impl<'a> H2oCache<'a> {
         recent: usize,
         len: usize,
         next_pos: u64,
-        k: &'a mut [f32],
-        v: &'a mut [f32],
+        k: &'a mut [S],
+        v: &'a mut [S],
         score: &'a mut [f32],
         pos: &'a mut [u64],
     ) -> Result<Self> {
-        let (rows, values) = Self::lengths(n_kv_heads, d, sink, heavy, recent)?;
+        let (rows, values) = H2oCache::lengths(n_kv_heads, d, sink, heavy, recent)?;
         let budget = rows / n_kv_heads;
         if k.len() != values || v.len() != values || score.len() != rows || pos.len() != rows {
             return Err(Error::Dimension);
@@ -91,25 +120,6 @@ impl<'a> H2oCache<'a> {
             score,
             pos,
         })
-    }
-
-    /// The buffer lengths a cache needs: (`n_kv_heads * budget` for `score` and `pos`,
-    /// `n_kv_heads * budget * d` for `k` and `v`), after checking the sizes.
-    pub fn lengths(
-        n_kv_heads: usize,
-        d: usize,
-        sink: usize,
-        heavy: usize,
-        recent: usize,
-    ) -> Result<(usize, usize)> {
-        if n_kv_heads == 0 || d == 0 {
-            return Err(Error::Dimension);
-        }
-        let b = budget(sink, heavy, recent)?;
-        Ok((
-            checked_product(&[n_kv_heads, b])?,
-            checked_product(&[n_kv_heads, b, d])?,
-        ))
     }
 
     /// Slots in use per kv head.
@@ -156,14 +166,30 @@ pub fn decode_work_size(
     budget: usize,
     n_heads: usize,
 ) -> Result<WorkspaceSize> {
+    decode_stored_work_size::<f32>(n_kv_heads, d, budget, n_heads)
+}
+
+/// Workspace of [`decode_stored`] with elements `S`: [`decode_work_size`]'s, and for
+/// a half type the queries and outputs as `f32` (`n_heads * d` each) after it.
+///
+/// Errors as [`decode_work_size`].
+pub fn decode_stored_work_size<S: KvElement>(
+    n_kv_heads: usize,
+    d: usize,
+    budget: usize,
+    n_heads: usize,
+) -> Result<WorkspaceSize> {
     let group = group_size(n_heads, n_kv_heads, d)?;
+    let rows = S::scratch(checked_product(&[n_heads, d])?);
     KeyScratch::size(
         WorkspaceSize::new().array::<u64>(n_kv_heads)?,
         n_kv_heads,
         group,
         budget,
         d,
-    )
+    )?
+    .array::<f32>(rows)?
+    .array::<f32>(rows)
 }
 
 /// One decode step: inserts the token (`k_new`, `v_new`: `[n_kv_heads][d]`) into every
@@ -192,6 +218,33 @@ pub fn decode<P: H2oKernels<f32>>(
     out: &mut [f32],
     work: &mut [u8],
 ) -> Result<()> {
+    decode_stored::<P, f32>(exec, cache, n_heads, q, k_new, v_new, scale, out, work)
+}
+
+/// [`decode`] on a cache whose keys and values are stored as `S` (`f32`, `f16` or
+/// `bf16`), with `q`, `k_new`, `v_new` and `out` in `S` too; the workspace is
+/// [`decode_stored_work_size`]'s.
+///
+/// The queries are loaded as `f32`, the cached keys and values are converted as they
+/// are read (`H2oKernels::dot_bf16` and the like), logits, softmax, scores and the
+/// weighted sums are `f32`, and `out` is rounded once to `S` (to nearest, ties to
+/// even). So the result is [`decode`]'s on the upcast data, up to the order of the
+/// `f32` additions inside the loops, then rounded. `f32` is [`decode`] itself. The
+/// errors are [`decode`]'s, [`Error::NonFinite`] meaning a NaN or infinity bit
+/// pattern in `q`, `k_new` or `v_new`; after [`Error::Numerical`] `out` is as
+/// [`decode`] leaves it.
+#[allow(clippy::too_many_arguments)]
+pub fn decode_stored<P: H2oKernels<f32>, S: KvElement>(
+    exec: &impl Exec,
+    cache: &mut H2oCache<'_, S>,
+    n_heads: usize,
+    q: &[S],
+    k_new: &[S],
+    v_new: &[S],
+    scale: f32,
+    out: &mut [S],
+    work: &mut [u8],
+) -> Result<()> {
     let (n_kv, d, budget) = (cache.n_kv_heads, cache.d, cache.budget);
     let group = group_size(n_heads, n_kv, d)?;
     let q_len = checked_product(&[n_heads, d])?;
@@ -200,18 +253,20 @@ pub fn decode<P: H2oKernels<f32>>(
         return Err(Error::Dimension);
     }
     let scale = resolve_scale(scale, d)?;
-    if work.len() < decode_work_size(n_kv, d, budget, n_heads)?.bytes() {
+    if work.len() < decode_stored_work_size::<S>(n_kv, d, budget, n_heads)?.bytes() {
         return Err(Error::Workspace);
     }
-    check_finite(q)?;
-    check_finite(k_new)?;
-    check_finite(v_new)?;
+    check_finite_stored(q)?;
+    check_finite_stored(k_new)?;
+    check_finite_stored(v_new)?;
     let t = cache.next_pos;
     let next = t.checked_add(1).ok_or(Error::Argument)?;
 
     let mut ws = Workspace::new(work);
     let slots = ws.take::<u64>(n_kv)?;
     let mut scratch = KeyScratch::take(&mut ws, n_kv, group, budget, d)?;
+    let q_f32 = ws.take::<f32>(S::scratch(q_len))?;
+    let out_f32 = ws.take::<f32>(S::scratch(q_len))?;
     for (g, slot) in slots.iter_mut().enumerate() {
         let base = g * budget;
         *slot = if cache.len < budget {
@@ -237,6 +292,18 @@ pub fn decode<P: H2oKernels<f32>>(
     cache.next_pos = next;
 
     let len = cache.len;
+    // The queries and outputs as f32: the caller's own for f32, else converted.
+    let q = match S::as_f32(q) {
+        Some(q) => q,
+        None => {
+            S::load(q, q_f32);
+            &*q_f32
+        }
+    };
+    let (out, store) = match S::as_f32_mut(out) {
+        Some(out) => (out, None),
+        None => (out_f32, Some(out)),
+    };
     // The rows of kv head `g`, writing into its group's part of `out`.
     let rows = |g: usize| Group {
         q,
@@ -297,5 +364,9 @@ pub fn decode<P: H2oKernels<f32>>(
                 .key_chunk(c, ccap, 0, d)
                 .add_chunk_scores::<P>(score, &s)
         },
-    )
+    )?;
+    if let Some(store) = store {
+        S::store(out, store);
+    }
+    Ok(())
 }

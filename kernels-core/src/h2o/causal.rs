@@ -13,20 +13,33 @@
 //! `gemm` wants contiguous rows of `B`, and `K^T` of a row-major `K` has contiguous
 //! columns, so each kv head's keys are transposed once into tiles of `d x TILE`
 //! (zero-padded past the prompt), shared by every query block and head of its group.
+//!
+//! With half-precision storage the transpose converts the keys to `f32` on the way,
+//! and each block converts its query rows and each tile its value rows into `f32`
+//! scratch of `TILE x d` (a conversion per element read, against `2 TILE`
+//! multiply-adds each); the block's output rows are computed in `f32` scratch and
+//! rounded once. With `f32` storage the same code reads and writes the caller's
+//! arrays in place.
 
 use super::TILE;
 use super::attend::{finish_row, online_tile};
-use super::row_mut;
+use super::{f32_view, row_mut};
 use crate::h2o::H2oKernels;
-use crate::{Error, Exec, Result, Strided, StridedMut, Workspace, WorkspaceSize, tiles_per_slot};
+use crate::{
+    Error, Exec, Result, Storage, Strided, StridedMut, Workspace, WorkspaceSize, tiles_per_slot,
+};
 
 /// Scratch of one slot: one kv head's transposed key tiles, one block of logits and
-/// the block rows' running maxima and sums.
+/// the block rows' running maxima and sums; with half storage, one block of query
+/// rows, value rows and output rows as `f32` (empty for `f32`).
 pub(crate) struct CausalScratch<'w> {
     kt: &'w mut [f32],
     logits: &'w mut [f32],
     max: &'w mut [f32],
     sum: &'w mut [f32],
+    q: &'w mut [f32],
+    v: &'w mut [f32],
+    out: &'w mut [f32],
 }
 
 fn kt_len(seq: usize, d: usize) -> Result<usize> {
@@ -37,29 +50,41 @@ impl<'w> CausalScratch<'w> {
     /// Adds the scratch to a size query (same arrays, same order as [`take`]).
     ///
     /// [`take`]: CausalScratch::take
-    pub(crate) fn size(ws: WorkspaceSize, seq: usize, d: usize) -> Result<WorkspaceSize> {
+    pub(crate) fn size<S: Storage>(
+        ws: WorkspaceSize,
+        seq: usize,
+        d: usize,
+    ) -> Result<WorkspaceSize> {
+        let rows = S::scratch(crate::checked_product(&[TILE, d])?);
         ws.array::<f32>(kt_len(seq, d)?)?
             .array::<f32>(TILE * TILE)?
             .array::<f32>(TILE)?
-            .array::<f32>(TILE)
+            .array::<f32>(TILE)?
+            .array::<f32>(rows)?
+            .array::<f32>(rows)?
+            .array::<f32>(rows)
     }
 
-    pub(crate) fn take(ws: &mut Workspace<'w>, seq: usize, d: usize) -> Result<Self> {
+    pub(crate) fn take<S: Storage>(ws: &mut Workspace<'w>, seq: usize, d: usize) -> Result<Self> {
+        let rows = S::scratch(crate::checked_product(&[TILE, d])?);
         Ok(CausalScratch {
             kt: ws.take(kt_len(seq, d)?)?,
             logits: ws.take(TILE * TILE)?,
             max: ws.take(TILE)?,
             sum: ws.take(TILE)?,
+            q: ws.take(rows)?,
+            v: ws.take(rows)?,
+            out: ws.take(rows)?,
         })
     }
 }
 
 /// The shapes of a prompt: `q`, `out` `[n_kv * group][seq][d]`, `k`, `v`
-/// `[n_kv][seq][d]`.
-pub(crate) struct Prompt<'a> {
-    pub q: &'a [f32],
-    pub k: &'a [f32],
-    pub v: &'a [f32],
+/// `[n_kv][seq][d]`, stored as `S`.
+pub(crate) struct Prompt<'a, S> {
+    pub q: &'a [S],
+    pub k: &'a [S],
+    pub v: &'a [S],
     pub n_kv: usize,
     pub group: usize,
     pub seq: usize,
@@ -75,16 +100,16 @@ pub(crate) struct Prompt<'a> {
 /// share it. The result does not depend on `exec` or the number of slots.
 ///
 /// [`Error::Numerical`] when logits overflow; `out` then holds unspecified values.
-pub(crate) fn causal<P: H2oKernels<f32>>(
+pub(crate) fn causal<P: H2oKernels<f32>, S: Storage>(
     exec: &impl Exec,
-    p: &Prompt<'_>,
-    out: &mut [f32],
+    p: &Prompt<'_, S>,
+    out: &mut [S],
     work: &mut [u8],
 ) -> Result<()> {
     let (seq, d) = (p.seq, p.d);
     let per_head = seq * d;
     let n_heads = p.n_kv * p.group;
-    let slot = CausalScratch::size(WorkspaceSize::new(), seq, d)?.bytes();
+    let slot = CausalScratch::size::<S>(WorkspaceSize::new(), seq, d)?.bytes();
     let slots = (work.len() / slot).min(exec.width().max(1));
     if slots == 0 {
         // prefill checked the workspace for one slot.
@@ -100,7 +125,7 @@ pub(crate) fn causal<P: H2oKernels<f32>>(
         .chunks_mut(heads * per_head)
         .zip(work.chunks_exact_mut(slot));
     exec.for_each(ops, tiles, |tile, (out, work)| {
-        let mut s = CausalScratch::take(&mut Workspace::new(work), seq, d)?;
+        let mut s = CausalScratch::take::<S>(&mut Workspace::new(work), seq, d)?;
         let mut keys_of = None;
         for (i, head_out) in out.chunks_exact_mut(per_head).enumerate() {
             let h = tile * heads + i;
@@ -110,15 +135,15 @@ pub(crate) fn causal<P: H2oKernels<f32>>(
                 keys_of = Some(g);
             }
             for t0 in (0..seq).step_by(TILE) {
-                block::<P>(p, g, h, t0, head_out, &mut s)?;
+                block::<P, S>(p, g, h, t0, head_out, &mut s)?;
             }
         }
         Ok(())
     })
 }
 
-/// `kt[b][x][j] = k[g][b * TILE + j][x]`, zero past the prompt.
-fn transpose_keys(p: &Prompt<'_>, g: usize, kt: &mut [f32]) -> Result<()> {
+/// `kt[b][x][j] = k[g][b * TILE + j][x]` as `f32`, zero past the prompt.
+fn transpose_keys<S: Storage>(p: &Prompt<'_, S>, g: usize, kt: &mut [f32]) -> Result<()> {
     let (seq, d) = (p.seq, p.d);
     let keys =
         p.k.get(g * seq * d..(g + 1) * seq * d)
@@ -127,7 +152,7 @@ fn transpose_keys(p: &Prompt<'_>, g: usize, kt: &mut [f32]) -> Result<()> {
         tile.fill(0.0);
         for (j, key) in keys.chunks_exact(d).skip(b * TILE).take(TILE).enumerate() {
             for (x, &value) in key.iter().enumerate() {
-                *tile.get_mut(x * TILE + j).ok_or(Error::Internal)? = value;
+                *tile.get_mut(x * TILE + j).ok_or(Error::Internal)? = value.to_f32();
             }
         }
     }
@@ -136,21 +161,31 @@ fn transpose_keys(p: &Prompt<'_>, g: usize, kt: &mut [f32]) -> Result<()> {
 
 /// Rows `t0..t0 + TILE` (cut at the prompt's end) of head `h`, which reads kv head
 /// `g`, into `out` (that head's `seq x d` output).
-fn block<P: H2oKernels<f32>>(
-    p: &Prompt<'_>,
+fn block<P: H2oKernels<f32>, S: Storage>(
+    p: &Prompt<'_, S>,
     g: usize,
     h: usize,
     t0: usize,
-    out: &mut [f32],
+    out: &mut [S],
     s: &mut CausalScratch<'_>,
 ) -> Result<()> {
     let (seq, d) = (p.seq, p.d);
     let rows = TILE.min(seq - t0);
     let first = (h * seq + t0) * d;
-    let q = Strided::rows(p.q.get(first..).ok_or(Error::Internal)?, rows, d, d)?;
-    let out_block = out
+    let q = p.q.get(first..first + rows * d).ok_or(Error::Internal)?;
+    let q = Strided::rows(f32_view(q, s.q)?, rows, d, d)?;
+    let out_rows = out
         .get_mut(t0 * d..(t0 + rows) * d)
         .ok_or(Error::Internal)?;
+    // The block's output rows as f32: the caller's for f32, else scratch rounded at
+    // the end.
+    let (out_block, store) = match S::as_f32_mut(out_rows) {
+        Some(o) => (o, None),
+        None => (
+            s.out.get_mut(..rows * d).ok_or(Error::Internal)?,
+            Some(out_rows),
+        ),
+    };
     out_block.fill(0.0);
     s.max.fill(f32::NEG_INFINITY);
     s.sum.fill(0.0);
@@ -179,7 +214,8 @@ fn block<P: H2oKernels<f32>>(
             }
         }
         let v_first = (g * seq + s0) * d;
-        let v = p.v.get(v_first..).ok_or(Error::Internal)?;
+        let v = p.v.get(v_first..v_first + n * d).ok_or(Error::Internal)?;
+        let v = f32_view(v, s.v)?;
         P::gemm(
             1.0,
             Strided::rows(logits, rows, n, TILE)?,
@@ -190,6 +226,9 @@ fn block<P: H2oKernels<f32>>(
     }
     for r in 0..rows {
         finish_row::<P>(s.max[r], s.sum[r], row_mut(out_block, r * d, d)?)?;
+    }
+    if let Some(store) = store {
+        S::store(out_block, store);
     }
     Ok(())
 }

@@ -1,10 +1,19 @@
-//! The inner loop of H2O attention beyond the base primitives: the scaled
-//! exponentials of an online softmax.
+//! The inner loops of H2O attention beyond the base primitives: the scaled
+//! exponentials of an online softmax, and the products with keys and values stored as
+//! `f16` or `bf16`.
 
-use crate::{Primitives, Real, Scalar};
+use crate::storage::{axpy_stored, dot_stored};
+use crate::{Primitives, Real, Scalar, Storage, bf16, f16};
+use half::slice::HalfFloatSliceExt;
 
 /// The H2O family's loops, with the scalar reference as the default bodies. H2O runs
 /// in `f32` (`P: H2oKernels<f32>`); the trait is generic like the others.
+///
+/// The `*_f16` and `*_bf16` loops read a row of stored keys or values and convert each
+/// element to `f32` as it is loaded (exactly), so that a decode step over a half cache
+/// reads half the bytes; everything else is `f32`. An implementation should add in the
+/// order its `f32` `dot` and `axpy` do, so that a half cache gives the `f32` kernel's
+/// result on the upcast data.
 pub trait H2oKernels<T: Real>: Primitives<T> {
     /// `x_i <- exp(x_i - shift)`, returning `sum_i` of the new `x_i` (0 when empty).
     ///
@@ -16,6 +25,97 @@ pub trait H2oKernels<T: Real>: Primitives<T> {
             acc + *xi
         })
     }
+
+    /// `sum_i q_i k_i` with `k` stored as `f16` (over the common length).
+    fn dot_f16(q: &[f32], k: &[f16]) -> f32 {
+        dot_stored(q, k)
+    }
+
+    /// `sum_i q_i k_i` with `k` stored as `bf16` (over the common length).
+    fn dot_bf16(q: &[f32], k: &[bf16]) -> f32 {
+        dot_stored(q, k)
+    }
+
+    /// `y <- y + a v` with `v` stored as `f16` (over the common length).
+    fn axpy_f16(a: f32, v: &[f16], y: &mut [f32]) {
+        axpy_stored(a, v, y);
+    }
+
+    /// `y <- y + a v` with `v` stored as `bf16` (over the common length).
+    fn axpy_bf16(a: f32, v: &[bf16], y: &mut [f32]) {
+        axpy_stored(a, v, y);
+    }
+
+    /// A hint that the half-precision row `x` (its bits) is about to be read, as
+    /// `Primitives::prefetch` for `f32`; the default does nothing.
+    fn prefetch_half(x: &[u16]) {
+        let _ = x;
+    }
 }
 
 impl<T: Real> H2oKernels<T> for Scalar {}
+
+/// The element type of H2O's stored keys and values (`f32`, [`f16`](struct@f16), [`bf16`]): picks
+/// the loop of [`H2oKernels`] that reads it, so the attention code is written once
+/// over the element type.
+pub trait KvElement: Storage {
+    /// `sum_i q_i k_i` (`P::dot` for `f32`, else `P::dot_f16` or `P::dot_bf16`).
+    fn dot<P: H2oKernels<f32>>(q: &[f32], k: &[Self]) -> f32;
+
+    /// `y <- y + a v` (`P::axpy` for `f32`, else `P::axpy_f16` or `P::axpy_bf16`).
+    fn axpy<P: H2oKernels<f32>>(a: f32, v: &[Self], y: &mut [f32]);
+
+    /// A hint that `x` is about to be read (`P::prefetch` or `P::prefetch_half`).
+    fn prefetch<P: H2oKernels<f32>>(x: &[Self]);
+}
+
+impl KvElement for f32 {
+    #[inline]
+    fn dot<P: H2oKernels<f32>>(q: &[f32], k: &[f32]) -> f32 {
+        P::dot(q, k)
+    }
+
+    #[inline]
+    fn axpy<P: H2oKernels<f32>>(a: f32, v: &[f32], y: &mut [f32]) {
+        P::axpy(a, v, y);
+    }
+
+    #[inline]
+    fn prefetch<P: H2oKernels<f32>>(x: &[f32]) {
+        P::prefetch(x);
+    }
+}
+
+impl KvElement for f16 {
+    #[inline]
+    fn dot<P: H2oKernels<f32>>(q: &[f32], k: &[f16]) -> f32 {
+        P::dot_f16(q, k)
+    }
+
+    #[inline]
+    fn axpy<P: H2oKernels<f32>>(a: f32, v: &[f16], y: &mut [f32]) {
+        P::axpy_f16(a, v, y);
+    }
+
+    #[inline]
+    fn prefetch<P: H2oKernels<f32>>(x: &[f16]) {
+        P::prefetch_half(x.reinterpret_cast());
+    }
+}
+
+impl KvElement for bf16 {
+    #[inline]
+    fn dot<P: H2oKernels<f32>>(q: &[f32], k: &[bf16]) -> f32 {
+        P::dot_bf16(q, k)
+    }
+
+    #[inline]
+    fn axpy<P: H2oKernels<f32>>(a: f32, v: &[bf16], y: &mut [f32]) {
+        P::axpy_bf16(a, v, y);
+    }
+
+    #[inline]
+    fn prefetch<P: H2oKernels<f32>>(x: &[bf16]) {
+        P::prefetch_half(x.reinterpret_cast());
+    }
+}

@@ -46,6 +46,19 @@
 //! blocks of rows against tiles of keys through `Primitives::gemm`, with the same
 //! per-row online softmax (see `causal.rs`). Its outputs equal the row-by-row path's
 //! to rounding, not bit for bit.
+//!
+//! # Half-precision storage
+//!
+//! The cache may store its keys and values as `f16` or `bf16` ([`H2oCache`]`<S>`,
+//! [`KvElement`]); [`decode_stored`] is then [`decode`] with queries, new tokens and
+//! outputs in that type too. There is one attention code for every element type: the
+//! products with stored rows are [`KvElement::dot`] and [`KvElement::axpy`], which
+//! pick the `H2oKernels` loop that converts each element to `f32` as it is loaded
+//! (`dot_bf16`, `axpy_f16`, ...), so a decode step reads half the bytes. Queries are
+//! loaded into `f32` scratch, everything is computed in `f32`, and each output is
+//! rounded once to the storage type. The SIMD loops add in the order of their `f32`
+//! counterparts, so a half decode is the rounding of the `f32` decode on the upcast
+//! data.
 
 mod attend;
 mod cache;
@@ -56,12 +69,15 @@ mod opts;
 mod prefill;
 
 pub use attend::{KEY_CHUNK, TILE};
-pub use cache::{H2oCache, decode, decode_work_size};
-pub use kernels::H2oKernels;
+pub use cache::{H2oCache, decode, decode_stored, decode_stored_work_size, decode_work_size};
+pub use kernels::{H2oKernels, KvElement};
 pub use opts::H2oOpts;
-pub use prefill::{prefill, prefill_head_work_size, prefill_work_size};
+pub use prefill::{
+    prefill, prefill_head_work_size, prefill_stored, prefill_stored_head_work_size,
+    prefill_stored_work_size, prefill_work_size,
+};
 
-use crate::{Error, Result};
+use crate::{Error, Result, Storage};
 
 /// Query heads per kv head, after checking the head counts and `d`.
 ///
@@ -76,7 +92,7 @@ pub(crate) fn group_size(n_heads: usize, n_kv_heads: usize, d: usize) -> Result<
 
 /// The `d`-long row of `data` starting at `offset`, or [`Error::Internal`] (callers
 /// index with validated sizes, so a miss is a bug, never a panic).
-pub(crate) fn row(data: &[f32], offset: usize, d: usize) -> Result<&[f32]> {
+pub(crate) fn row<T>(data: &[T], offset: usize, d: usize) -> Result<&[T]> {
     offset
         .checked_add(d)
         .and_then(|end| data.get(offset..end))
@@ -84,9 +100,22 @@ pub(crate) fn row(data: &[f32], offset: usize, d: usize) -> Result<&[f32]> {
 }
 
 /// Mutable form of [`row`].
-pub(crate) fn row_mut(data: &mut [f32], offset: usize, d: usize) -> Result<&mut [f32]> {
+pub(crate) fn row_mut<T>(data: &mut [T], offset: usize, d: usize) -> Result<&mut [T]> {
     offset
         .checked_add(d)
         .and_then(|end| data.get_mut(offset..end))
         .ok_or(Error::Internal)
+}
+
+/// `src` as `f32`: itself for `f32` storage, else converted into the front of
+/// `scratch` ([`Error::Internal`] when that is too short: sizes are validated).
+pub(crate) fn f32_view<'a, S: Storage>(src: &'a [S], scratch: &'a mut [f32]) -> Result<&'a [f32]> {
+    match S::as_f32(src) {
+        Some(x) => Ok(x),
+        None => {
+            let dst = scratch.get_mut(..src.len()).ok_or(Error::Internal)?;
+            S::load(src, dst);
+            Ok(dst)
+        }
+    }
 }

@@ -3,11 +3,11 @@
 use super::attend::{Group, KeyScratch};
 use super::causal::{CausalScratch, Prompt, causal};
 use super::evict::victim;
+use super::kernels::KvElement;
 use super::{H2oOpts, group_size};
 use crate::h2o::H2oKernels;
-use crate::{
-    Error, Exec, Result, Workspace, WorkspaceSize, check_finite, checked_product, tiles_per_slot,
-};
+use crate::storage::check_finite_stored;
+use crate::{Error, Exec, Result, Workspace, WorkspaceSize, checked_product, tiles_per_slot};
 
 /// Workspace of [`prefill`], for any budget: the slot table of one kv head and one
 /// row's scratch (budgets beyond `seq` never need more than `seq` slots), then the
@@ -24,16 +24,35 @@ pub fn prefill_work_size(
     seq: usize,
     d: usize,
 ) -> Result<WorkspaceSize> {
-    let group = group_size(n_heads, n_kv_heads, d)?;
-    if seq == 0 {
-        return Err(Error::Dimension);
-    }
-    evict_slot_size(group, seq, d)?.then(prefill_head_work_size(seq, d)?)
+    prefill_stored_work_size::<f32>(n_heads, n_kv_heads, seq, d)
 }
 
 /// The blocked path's scratch for one head (see [`prefill_work_size`]).
 pub fn prefill_head_work_size(seq: usize, d: usize) -> Result<WorkspaceSize> {
-    CausalScratch::size(WorkspaceSize::new(), seq, d)
+    prefill_stored_head_work_size::<f32>(seq, d)
+}
+
+/// Workspace of [`prefill_stored`] with elements `S`: as [`prefill_work_size`], the
+/// slots holding, for a half type, the rows being computed as `f32` (a group's query
+/// and output rows in the evicting path; a block of query, value and output rows in
+/// the blocked path). Errors as [`prefill_work_size`].
+pub fn prefill_stored_work_size<S: KvElement>(
+    n_heads: usize,
+    n_kv_heads: usize,
+    seq: usize,
+    d: usize,
+) -> Result<WorkspaceSize> {
+    let group = group_size(n_heads, n_kv_heads, d)?;
+    if seq == 0 {
+        return Err(Error::Dimension);
+    }
+    evict_slot_size::<S>(group, seq, d)?.then(prefill_stored_head_work_size::<S>(seq, d)?)
+}
+
+/// The blocked path's scratch for one head with elements `S` (see
+/// [`prefill_stored_work_size`]).
+pub fn prefill_stored_head_work_size<S: KvElement>(seq: usize, d: usize) -> Result<WorkspaceSize> {
+    CausalScratch::size::<S>(WorkspaceSize::new(), seq, d)
 }
 
 /// Causal attention with H2O masking over a prompt of `seq` tokens.
@@ -72,6 +91,37 @@ pub fn prefill<P: H2oKernels<f32>>(
     keep: Option<&mut [u8]>,
     work: &mut [u8],
 ) -> Result<()> {
+    prefill_stored::<P, f32>(
+        exec, n_heads, n_kv_heads, seq, d, q, k, v, opts, out, scores, keep, work,
+    )
+}
+
+/// [`prefill`] with `q`, `k`, `v` and `out` stored as `S` (`f32`, `f16`, `bf16`);
+/// the workspace is [`prefill_stored_work_size`]'s.
+///
+/// Inputs are read as `f32` (exactly): the keys and values of the row-by-row path
+/// through the converting loops of `H2oKernels`, the query rows and the blocked
+/// path's tiles through `f32` scratch. Logits, softmax, scores and weighted sums are
+/// `f32`, and `out` is rounded once to `S` (to nearest, ties to even): the result is
+/// [`prefill`]'s on the upcast data up to the order of the `f32` additions, then
+/// rounded. `f32` is [`prefill`] itself. Errors as [`prefill`]'s,
+/// [`Error::NonFinite`] meaning a NaN or infinity bit pattern in `q`, `k` or `v`.
+#[allow(clippy::too_many_arguments)]
+pub fn prefill_stored<P: H2oKernels<f32>, S: KvElement>(
+    exec: &impl Exec,
+    n_heads: usize,
+    n_kv_heads: usize,
+    seq: usize,
+    d: usize,
+    q: &[S],
+    k: &[S],
+    v: &[S],
+    opts: &H2oOpts,
+    out: &mut [S],
+    scores: Option<&mut [f32]>,
+    keep: Option<&mut [u8]>,
+    work: &mut [u8],
+) -> Result<()> {
     let group = group_size(n_heads, n_kv_heads, d)?;
     let q_len = checked_product(&[n_heads, seq, d])?;
     let kv_len = checked_product(&[n_kv_heads, seq, d])?;
@@ -88,13 +138,13 @@ pub fn prefill<P: H2oKernels<f32>>(
     }
     let budget = opts.budget()?.min(seq);
     let scale = opts.scale_for(d)?;
-    let need = prefill_work_size(n_heads, n_kv_heads, seq, d)?;
+    let need = prefill_stored_work_size::<S>(n_heads, n_kv_heads, seq, d)?;
     if work.len() < need.bytes() {
         return Err(Error::Workspace);
     }
-    check_finite(q)?;
-    check_finite(k)?;
-    check_finite(v)?;
+    check_finite_stored(q)?;
+    check_finite_stored(k)?;
+    check_finite_stored(v)?;
 
     let prompt = Prompt {
         q,
@@ -115,14 +165,14 @@ pub fn prefill<P: H2oKernels<f32>>(
             keep.fill(1);
         }
         // The blocked path's slots follow the evicting path's first one.
-        let (_, blocked) = work.split_at_mut(evict_slot_size(group, seq, d)?.bytes());
-        return causal::<P>(exec, &prompt, out, blocked);
+        let (_, blocked) = work.split_at_mut(evict_slot_size::<S>(group, seq, d)?.bytes());
+        return causal::<P, S>(exec, &prompt, out, blocked);
     }
     // Each kv head's rows run in order (the cache at row t depends on every earlier
     // row), but the kv heads are independent: tiles of consecutive kv heads, one per
     // slot of scratch (a slot table and a row's scratch) that `work` holds, at most
     // `exec.width()`.
-    let slot = evict_slot_size(group, seq, d)?.bytes();
+    let slot = evict_slot_size::<S>(group, seq, d)?.bytes();
     let slots = (work.len() / slot).min(exec.width());
     let kv_heads = tiles_per_slot(n_kv_heads, slots);
     let (per_out, per_token) = (kv_heads * group * seq * d, kv_heads * seq);
@@ -150,46 +200,53 @@ pub fn prefill<P: H2oKernels<f32>>(
         let pos = ws.take::<u64>(seq)?;
         let score = ws.take::<f32>(seq)?;
         let mut scratch = KeyScratch::take(&mut ws, 1, group, seq, d)?;
+        let rows_f32 = ws.take::<f32>(S::scratch(2 * group * d))?;
         let per_head = group * seq * d;
         for (i, out) in out.chunks_mut(per_head).enumerate() {
             let tokens = i * seq..(i + 1) * seq;
             let scores = scores.as_deref_mut().map(|s| &mut s[tokens.clone()]);
             let keep = keep.as_deref_mut().map(|s| &mut s[tokens]);
             let g = tile * kv_heads + i;
-            rows.evicting::<P>(g, out, scores, keep, pos, score, &mut scratch)?;
+            rows.evicting::<P>(g, out, scores, keep, pos, score, &mut scratch, rows_f32)?;
         }
         Ok(())
     })
 }
 
 /// One slot of the evicting path's scratch: a kv head's slot table (positions and
-/// scores) and one row's scratch for its group of query heads.
-fn evict_slot_size(group: usize, seq: usize, d: usize) -> Result<WorkspaceSize> {
+/// scores) and one row's scratch for its group of query heads; for half storage, the
+/// group's query and output rows as `f32`.
+fn evict_slot_size<S: KvElement>(group: usize, seq: usize, d: usize) -> Result<WorkspaceSize> {
     let ws = WorkspaceSize::new().array::<u64>(seq)?.array::<f32>(seq)?;
-    KeyScratch::size(ws, 1, group, seq, d)
+    let rows = S::scratch(checked_product(&[2, group, d])?);
+    KeyScratch::size(ws, 1, group, seq, d)?.array::<f32>(rows)
 }
 
 /// What every kv head of the evicting path shares: the prompt and the rule.
-struct Rows<'a> {
-    prompt: Prompt<'a>,
+struct Rows<'a, S> {
+    prompt: Prompt<'a, S>,
     budget: usize,
     opts: &'a H2oOpts,
 }
 
-impl Rows<'_> {
+impl<S: KvElement> Rows<'_, S> {
     /// The rows of kv head `g` in order, its query heads' rows into `out`
     /// (`[group][seq][d]`), its tokens' scores and keep flags into `scores` and `keep`
-    /// (`[seq]` each), with `pos` and `score` (`seq` each) as its slot table.
+    /// (`[seq]` each), with `pos` and `score` (`seq` each) as its slot table. For half
+    /// storage each row's queries are converted into the front of `rows_f32` and its
+    /// outputs computed in the back (`group * d` each) and rounded into `out`; for
+    /// `f32` (`rows_f32` empty) the rows are read and written in place.
     #[allow(clippy::too_many_arguments)]
     fn evicting<P: H2oKernels<f32>>(
         &self,
         g: usize,
-        out: &mut [f32],
+        out: &mut [S],
         mut scores: Option<&mut [f32]>,
         keep: Option<&mut [u8]>,
         pos: &mut [u64],
         score: &mut [f32],
         scratch: &mut KeyScratch<'_>,
+        rows_f32: &mut [f32],
     ) -> Result<()> {
         let p = &self.prompt;
         let (seq, d, group) = (p.seq, p.d, p.group);
@@ -213,12 +270,26 @@ impl Rows<'_> {
             pos[slot] = t as u64;
             score[slot] = 0.0;
             let table = &pos[..len];
+            let (q_rows, out_rows) = rows_f32.split_at_mut(rows_f32.len() / 2);
+            let q_first = ((g * group) * seq + t) * d;
+            // Where the group's query rows are read and its output rows written: in
+            // place for f32, else in f32 scratch of `group` rows of `d`.
+            let (q, q_base, q_stride, out_f32, out_base, stride) =
+                match (S::as_f32(p.q), S::as_f32_mut(&mut *out)) {
+                    (Some(q), Some(o)) => (q, q_first, seq * d, o, t * d, seq * d),
+                    _ => {
+                        for (i, qr) in q_rows.chunks_exact_mut(d).enumerate() {
+                            S::load(super::row(p.q, q_first + i * seq * d, d)?, qr);
+                        }
+                        (&*q_rows, 0, d, &mut *out_rows, 0, d)
+                    }
+                };
             let rows = Group {
-                q: p.q,
-                q_base: ((g * group) * seq + t) * d,
-                out_base: t * d,
-                q_stride: seq * d,
-                stride: seq * d,
+                q,
+                q_base,
+                out_base,
+                q_stride,
+                stride,
                 heads: group,
                 d,
                 scale: p.scale,
@@ -227,8 +298,13 @@ impl Rows<'_> {
                 slots: len,
                 kv_row: |s: usize| (token_base + table[s] as usize) * d,
             };
-            rows.attend::<P>(out, scratch)?;
+            rows.attend::<P>(out_f32, scratch)?;
             rows.add_scores::<P>(&mut score[..len], scratch)?;
+            if !S::NATIVE {
+                for (i, o) in out_rows.chunks_exact(d).enumerate() {
+                    S::store(o, super::row_mut(out, t * d + i * seq * d, d)?);
+                }
+            }
         }
         if let Some(keep) = keep {
             keep.fill(0);

@@ -1,8 +1,8 @@
 //! Generates `include/kernels.f90`, the Fortran module `kernels`, from the C header.
 //!
 //! The header is cbindgen's output, so its shapes are few and regular: `#define`
-//! constants, `typedef struct` with scalar, pointer and fixed-array fields, one
-//! `typedef` alias (`kn_status`) and function prototypes. Anything else is a panic that
+//! constants, `typedef struct` with scalar, pointer and fixed-array fields, the
+//! `typedef` aliases `kn_status`, `kn_f16` and `kn_bf16`, and function prototypes. Anything else is a panic that
 //! names the line, so a change of the C interface that this mapping does not cover
 //! fails the test instead of producing a wrong interface.
 //!
@@ -40,6 +40,8 @@ const PREAMBLE: &str = "\
 ! Fortran notes:
 ! - Sizes are integer(c_size_t) and go by value: pass int(n, c_size_t). uint32_t and
 !   uint64_t arguments and fields are integer(c_int32_t) / integer(c_int64_t).
+! - kn_f16 and kn_bf16 (half-precision bit patterns) are integer(c_int16_t): pass the
+!   bits, e.g. from TRANSFER of the upper half of a real(c_float) for bf16.
 ! - Arrays are assumed-size: pass the first element's array (row-major in C terms, so
 !   a C matrix [n][m] is a Fortran array (m, n)). An array argument may be omitted
 !   where the C function accepts NULL.
@@ -84,7 +86,7 @@ fn fortran_scalar(base: &str) -> Option<&'static str> {
         "size_t" => "integer(c_size_t)",
         "int32_t" | "uint32_t" | "kn_status" => "integer(c_int32_t)",
         "int64_t" | "uint64_t" => "integer(c_int64_t)",
-        "uint16_t" | "int16_t" => "integer(c_int16_t)",
+        "uint16_t" | "int16_t" | "kn_f16" | "kn_bf16" => "integer(c_int16_t)",
         "uint8_t" | "int8_t" => "integer(c_int8_t)",
         "bool" => "logical(c_bool)",
         "float" => "real(c_float)",
@@ -337,8 +339,17 @@ pub fn generate(header: &str) -> String {
             }
             writeln!(out, "  end type {name}").unwrap();
         } else if let Some(rest) = t.strip_prefix("typedef ") {
-            // The one scalar alias, kn_status: Fortran uses integer(c_int32_t) for it.
-            assert_eq!(rest, "int32_t kn_status;", "kernels.h: an unknown typedef");
+            // The scalar aliases: kn_status (integer(c_int32_t)) and the half-precision
+            // bit patterns (integer(c_int16_t)), mapped in `fortran_scalar`.
+            assert!(
+                [
+                    "int32_t kn_status;",
+                    "uint16_t kn_f16;",
+                    "uint16_t kn_bf16;"
+                ]
+                .contains(&rest),
+                "kernels.h: an unknown typedef: {rest}"
+            );
         } else if t.contains("kn_") && t.contains('(') && !t.starts_with('#') {
             let mut text = t.to_string();
             while !text.ends_with(");") {

@@ -7,7 +7,9 @@ mod kernels;
 use kernels_core::Result;
 use kernels_core::h2o as core_h2o;
 pub use kernels_core::h2o::{
-    H2oCache, H2oOpts, decode_work_size, prefill_head_work_size, prefill_work_size,
+    H2oCache, H2oOpts, KvElement, decode_stored_work_size, decode_work_size,
+    prefill_head_work_size, prefill_stored_head_work_size, prefill_stored_work_size,
+    prefill_work_size,
 };
 
 use crate::{DefaultExec, Simd};
@@ -98,6 +100,69 @@ pub fn decode(
         v_new,
         scale,
         out,
+        work,
+    )
+}
+
+/// One decode step on an H2O cache whose keys and values are stored as `S` (`f32`,
+/// `f16`, `bf16`), with `q`, `k_new`, `v_new` and `out` in `S`
+/// ([`kernels_core::h2o::decode_stored`] on the SIMD kernels; the workspace is
+/// [`decode_stored_work_size`]'s).
+#[allow(clippy::too_many_arguments)]
+pub fn decode_stored<S: KvElement>(
+    cache: &mut H2oCache<'_, S>,
+    n_heads: usize,
+    q: &[S],
+    k_new: &[S],
+    v_new: &[S],
+    scale: f32,
+    out: &mut [S],
+    work: &mut [u8],
+) -> Result<()> {
+    core_h2o::decode_stored::<Simd, S>(
+        &DefaultExec::default(),
+        cache,
+        n_heads,
+        q,
+        k_new,
+        v_new,
+        scale,
+        out,
+        work,
+    )
+}
+
+/// Causal attention with H2O masking over a prompt stored as `S` (`f32`, `f16`,
+/// `bf16`) ([`kernels_core::h2o::prefill_stored`] on the SIMD kernels; the workspace
+/// is [`prefill_stored_work_size`]'s).
+#[allow(clippy::too_many_arguments)]
+pub fn prefill_stored<S: KvElement>(
+    n_heads: usize,
+    n_kv_heads: usize,
+    seq: usize,
+    d: usize,
+    q: &[S],
+    k: &[S],
+    v: &[S],
+    opts: &H2oOpts,
+    out: &mut [S],
+    scores: Option<&mut [f32]>,
+    keep: Option<&mut [u8]>,
+    work: &mut [u8],
+) -> Result<()> {
+    core_h2o::prefill_stored::<Simd, S>(
+        &DefaultExec::default(),
+        n_heads,
+        n_kv_heads,
+        seq,
+        d,
+        q,
+        k,
+        v,
+        opts,
+        out,
+        scores,
+        keep,
         work,
     )
 }

@@ -9,6 +9,8 @@
 //! inside one `#[target_feature]` function per level, where every method inlines to
 //! single instructions.
 
+use kernels_core::{bf16, f16};
+
 mod portable;
 pub(crate) use portable::Portable;
 #[cfg(target_arch = "x86_64")]
@@ -87,6 +89,65 @@ pub(crate) trait Lanes<T: Element>: Copy {
     fn shr1(self, a: Self::U) -> Self::U;
     /// Shift left by the mantissa width (23 or 52): an exponent into place.
     fn shl_mantissa(self, a: Self::U) -> Self::U;
+}
+
+/// Elements a vector of `T` lanes loads: `T` itself, and for `f32` lanes the half
+/// types `f16` and `bf16`, converted exactly as they are loaded (the kernels that read
+/// stored keys and values are the `f32` kernels with this load).
+pub(crate) trait Load<T: Element, L: Lanes<T>>: Copy {
+    /// `N` elements (a slice of exactly `N`, as [`Lanes::load`]) as a vector of `T`.
+    fn load(l: L, x: &[Self]) -> L::V;
+    /// One element as `T` (the scalar tails).
+    fn get(self) -> T;
+}
+
+impl<T: Element, L: Lanes<T>> Load<T, L> for T {
+    #[inline(always)]
+    fn load(l: L, x: &[T]) -> L::V {
+        l.load(x)
+    }
+    #[inline(always)]
+    fn get(self) -> T {
+        self
+    }
+}
+
+/// Loads of half-precision elements into `f32` lanes, exact: `bf16` is the upper half
+/// of an `f32` (a 16-bit shift); `f16` is widened by `VCVTPH2PS` where the level has it
+/// (AVX-512F) and by integer operations otherwise (no F16C needed at AVX2).
+pub(crate) trait HalfLanes: Lanes<f32> {
+    /// `N` `f16` values (a slice of exactly `N`) as `f32` lanes.
+    fn load_f16(self, x: &[f16]) -> Self::V;
+    /// `N` `bf16` values (a slice of exactly `N`) as `f32` lanes.
+    fn load_bf16(self, x: &[bf16]) -> Self::V;
+}
+
+impl<L: HalfLanes> Load<f32, L> for f16 {
+    #[inline(always)]
+    fn load(l: L, x: &[f16]) -> L::V {
+        l.load_f16(x)
+    }
+    #[inline(always)]
+    fn get(self) -> f32 {
+        self.to_f32()
+    }
+}
+
+impl<L: HalfLanes> Load<f32, L> for bf16 {
+    #[inline(always)]
+    fn load(l: L, x: &[bf16]) -> L::V {
+        l.load_bf16(x)
+    }
+    #[inline(always)]
+    fn get(self) -> f32 {
+        bf16_to_f32(self.to_bits())
+    }
+}
+
+/// A `bf16` bit pattern as `f32` (exact).
+#[inline(always)]
+pub(crate) fn bf16_to_f32(bits: u16) -> f32 {
+    f32::from_bits(u32::from(bits) << 16)
 }
 
 /// How far ahead of the current position the streaming loops prefetch (the

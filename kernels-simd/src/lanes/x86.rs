@@ -1,7 +1,8 @@
 //! [`Lanes`] on x86_64 AVX2+FMA (256-bit) and AVX-512F (512-bit) intrinsics.
 
-use super::Lanes;
+use super::{HalfLanes, Lanes};
 use core::arch::x86_64::*;
+use kernels_core::{bf16, f16};
 
 /// The AVX2+FMA token; see the module docs of [`lanes`](super) for why holding one
 /// makes its intrinsics sound.
@@ -231,4 +232,74 @@ impl Lanes<f32> for Avx512 {
         _mm512_mask_blend_epi32(m, b, a));
     op!(shr1(a: __m512i) -> __m512i = _mm512_srli_epi32::<1>(a));
     op!(shl_mantissa(a: __m512i) -> __m512i = _mm512_slli_epi32::<23>(a));
+}
+
+/// `N` half values as their bits (a plain copy of the loaded bytes).
+#[inline(always)]
+fn bits<H: Copy, const N: usize>(x: &[H], to_bits: fn(H) -> u16) -> Option<[u16; N]> {
+    x.first_chunk::<N>().map(|a| a.map(to_bits))
+}
+
+impl HalfLanes for Avx2 {
+    #[inline(always)]
+    fn load_f16(self, x: &[f16]) -> __m256 {
+        let Some(h) = bits::<f16, 8>(x, f16::to_bits) else {
+            return <Self as Lanes<f32>>::zero(self);
+        };
+        // SAFETY: an `Avx2` token exists only where AVX2 was enabled at compile time
+        // (see `op!`); the intrinsics take their operands by value.
+        unsafe {
+            // Exact f16 -> f32 with integer operations (no F16C): the exponent is
+            // rebiased by 112; an all-ones exponent (inf, NaN) by 112 more; zeros and
+            // subnormals as (2^-14 + m 2^-24) - 2^-14, exact.
+            let h = _mm256_cvtepu16_epi32(bytemuck::cast::<[u16; 8], __m128i>(h));
+            let em = _mm256_and_si256(h, _mm256_set1_epi32(0x7fff));
+            let sign = _mm256_slli_epi32::<16>(_mm256_and_si256(h, _mm256_set1_epi32(0x8000)));
+            let rebias = _mm256_set1_epi32(112 << 23);
+            let mut u = _mm256_add_epi32(_mm256_slli_epi32::<13>(em), rebias);
+            let special = _mm256_cmpgt_epi32(em, _mm256_set1_epi32(0x7bff));
+            u = _mm256_add_epi32(u, _mm256_and_si256(special, rebias));
+            let small = _mm256_cmpgt_epi32(_mm256_set1_epi32(0x0400), em);
+            let sub = _mm256_sub_ps(
+                _mm256_castsi256_ps(_mm256_add_epi32(u, _mm256_set1_epi32(1 << 23))),
+                _mm256_set1_ps(1.0 / 16384.0),
+            );
+            let f = _mm256_blendv_ps(_mm256_castsi256_ps(u), sub, _mm256_castsi256_ps(small));
+            _mm256_or_ps(f, _mm256_castsi256_ps(sign))
+        }
+    }
+    #[inline(always)]
+    fn load_bf16(self, x: &[bf16]) -> __m256 {
+        let Some(h) = bits::<bf16, 8>(x, bf16::to_bits) else {
+            return <Self as Lanes<f32>>::zero(self);
+        };
+        // SAFETY: as in `load_f16`.
+        unsafe {
+            let h = _mm256_cvtepu16_epi32(bytemuck::cast::<[u16; 8], __m128i>(h));
+            _mm256_castsi256_ps(_mm256_slli_epi32::<16>(h))
+        }
+    }
+}
+
+impl HalfLanes for Avx512 {
+    #[inline(always)]
+    fn load_f16(self, x: &[f16]) -> __m512 {
+        let Some(h) = bits::<f16, 16>(x, f16::to_bits) else {
+            return <Self as Lanes<f32>>::zero(self);
+        };
+        // SAFETY: an `Avx512` token exists only where AVX-512F was enabled at compile
+        // time (see `op!`); VCVTPH2PS on zmm is AVX-512F. Operands by value.
+        unsafe { _mm512_cvtph_ps(bytemuck::cast::<[u16; 16], __m256i>(h)) }
+    }
+    #[inline(always)]
+    fn load_bf16(self, x: &[bf16]) -> __m512 {
+        let Some(h) = bits::<bf16, 16>(x, bf16::to_bits) else {
+            return <Self as Lanes<f32>>::zero(self);
+        };
+        // SAFETY: as in `load_f16`.
+        unsafe {
+            let h = _mm512_cvtepu16_epi32(bytemuck::cast::<[u16; 16], __m256i>(h));
+            _mm512_castsi512_ps(_mm512_slli_epi32::<16>(h))
+        }
+    }
 }

@@ -1,16 +1,238 @@
-//! H2O attention through its C entry points (`kn_h2o_prefill_*`, `kn_h2o_cache_init`,
-//! `kn_h2o_decode_*`) with hostile sizes, budgets, values, workspaces, NULLs and
-//! corrupted cache structs.
+//! H2O attention through its C entry points (`kn_h2o_prefill_*`, `kn_h2o_cache_init*`,
+//! `kn_h2o_decode_*`, each in f32, f16 and bf16) with hostile sizes, budgets, values,
+//! workspaces, NULLs and corrupted cache structs.
 
 use super::hostile::{
     Bytes, Expect, Mix, Sign, Work, bits, canary, direct, fits, product, ptr, ptr_mut, tame,
     untouched,
 };
+use bytemuck::Pod;
+use core::ffi::c_void;
 use kernels::{
-    KN_ERR_ARGUMENT, KN_ERR_DIMENSION, KN_ERR_WORKSPACE, KN_OK, kn_h2o_cache, kn_h2o_opts,
+    KN_ERR_ARGUMENT, KN_ERR_DIMENSION, KN_ERR_WORKSPACE, KN_OK, kn_h2o_cache, kn_h2o_cache_bf16,
+    kn_h2o_cache_f16, kn_h2o_opts,
 };
+use kernels_core::{bf16, f16};
 
-/// One call of an H2O entry point, chosen by the first byte.
+/// An element type of the H2O entry points as the checks drive it: values are drawn
+/// as `f32` and stored as `Raw` (`f32`, or the bits of `f16` / `bf16`, rounded to
+/// nearest: huge values become infinities), and the rules are judged on the stored
+/// values read back as `f32` (exactly). `C` is its cache struct; the checks keep a
+/// `kn_h2o_cache` with the same fields (its `k`, `v` holding the `Raw` buffers'
+/// addresses) and convert at the call.
+trait Elem {
+    type Raw: Pod;
+    type C: Copy;
+    fn store(x: f32) -> Self::Raw;
+    fn load(r: Self::Raw) -> f32;
+    fn wrap(c: &kn_h2o_cache) -> Self::C;
+    fn unwrap(c: &Self::C) -> kn_h2o_cache;
+    fn prefill_work_bytes(n_heads: usize, n_kv: usize, seq: usize, d: usize, p: *mut usize) -> i32;
+    /// # Safety
+    /// As for the C function.
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn prefill(
+        n: [usize; 4],
+        q: *const Self::Raw,
+        k: *const Self::Raw,
+        v: *const Self::Raw,
+        opts: *const kn_h2o_opts,
+        out: *mut Self::Raw,
+        scores: *mut f32,
+        keep: *mut u8,
+        work: *mut c_void,
+        work_bytes: usize,
+    ) -> i32;
+    /// # Safety
+    /// As for the C function.
+    unsafe fn cache_init(c: *mut Self::C, f: &kn_h2o_cache) -> i32;
+    /// # Safety
+    /// As for the C function.
+    unsafe fn decode_work_bytes(c: *const Self::C, n_heads: usize, p: *mut usize) -> i32;
+    /// # Safety
+    /// As for the C function.
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn decode(
+        c: *mut Self::C,
+        n_heads: usize,
+        q: *const Self::Raw,
+        k_new: *const Self::Raw,
+        v_new: *const Self::Raw,
+        scale: f32,
+        out: *mut Self::Raw,
+        work: *mut c_void,
+        work_bytes: usize,
+    ) -> i32;
+}
+
+/// Values drawn as `f32`, stored as `E::Raw`.
+fn stored<E: Elem>(x: &[f32]) -> Vec<E::Raw> {
+    x.iter().map(|&v| E::store(v)).collect()
+}
+
+/// Stored values read back as `f32`.
+fn loaded<E: Elem>(x: &[E::Raw]) -> Vec<f32> {
+    x.iter().map(|&v| E::load(v)).collect()
+}
+
+macro_rules! elem {
+    ($e:ident, $raw:ty, $cache:ident, $store:expr, $load:expr,
+     $pwb:ident, $prefill:ident, $init:ident, $dwb:ident, $decode:ident) => {
+        struct $e;
+
+        impl Elem for $e {
+            type Raw = $raw;
+            type C = $cache;
+            fn store(x: f32) -> $raw {
+                $store(x)
+            }
+            fn load(r: $raw) -> f32 {
+                $load(r)
+            }
+            fn wrap(c: &kn_h2o_cache) -> $cache {
+                let k = c.k.cast();
+                let v = c.v.cast();
+                let (n_kv_heads, d, sink, heavy, recent) =
+                    (c.n_kv_heads, c.d, c.sink, c.heavy, c.recent);
+                let (len, next_pos, score, pos) = (c.len, c.next_pos, c.score, c.pos);
+                $cache {
+                    n_kv_heads,
+                    d,
+                    sink,
+                    heavy,
+                    recent,
+                    len,
+                    next_pos,
+                    k,
+                    v,
+                    score,
+                    pos,
+                }
+            }
+            fn unwrap(c: &$cache) -> kn_h2o_cache {
+                kn_h2o_cache {
+                    n_kv_heads: c.n_kv_heads,
+                    d: c.d,
+                    sink: c.sink,
+                    heavy: c.heavy,
+                    recent: c.recent,
+                    len: c.len,
+                    next_pos: c.next_pos,
+                    k: c.k.cast(),
+                    v: c.v.cast(),
+                    score: c.score,
+                    pos: c.pos,
+                }
+            }
+            fn prefill_work_bytes(
+                n_heads: usize,
+                n_kv: usize,
+                seq: usize,
+                d: usize,
+                p: *mut usize,
+            ) -> i32 {
+                // SAFETY: `p` is NULL or points to a live usize.
+                unsafe { kernels::$pwb(n_heads, n_kv, seq, d, p) }
+            }
+            unsafe fn prefill(
+                n: [usize; 4],
+                q: *const $raw,
+                k: *const $raw,
+                v: *const $raw,
+                opts: *const kn_h2o_opts,
+                out: *mut $raw,
+                scores: *mut f32,
+                keep: *mut u8,
+                work: *mut c_void,
+                work_bytes: usize,
+            ) -> i32 {
+                // SAFETY: the caller's.
+                unsafe {
+                    kernels::$prefill(
+                        n[0], n[1], n[2], n[3], q, k, v, opts, out, scores, keep, work, work_bytes,
+                    )
+                }
+            }
+            unsafe fn cache_init(c: *mut $cache, f: &kn_h2o_cache) -> i32 {
+                // SAFETY: the caller's.
+                unsafe {
+                    kernels::$init(
+                        c,
+                        f.n_kv_heads,
+                        f.d,
+                        f.sink,
+                        f.heavy,
+                        f.recent,
+                        f.k.cast(),
+                        f.v.cast(),
+                        f.score,
+                        f.pos,
+                    )
+                }
+            }
+            unsafe fn decode_work_bytes(c: *const $cache, n_heads: usize, p: *mut usize) -> i32 {
+                // SAFETY: the caller's.
+                unsafe { kernels::$dwb(c, n_heads, p) }
+            }
+            unsafe fn decode(
+                c: *mut $cache,
+                n_heads: usize,
+                q: *const $raw,
+                k_new: *const $raw,
+                v_new: *const $raw,
+                scale: f32,
+                out: *mut $raw,
+                work: *mut c_void,
+                work_bytes: usize,
+            ) -> i32 {
+                // SAFETY: the caller's.
+                unsafe {
+                    kernels::$decode(c, n_heads, q, k_new, v_new, scale, out, work, work_bytes)
+                }
+            }
+        }
+    };
+}
+
+elem!(
+    F32,
+    f32,
+    kn_h2o_cache,
+    |x: f32| x,
+    |r: f32| r,
+    kn_h2o_prefill_work_bytes,
+    kn_h2o_prefill_f32,
+    kn_h2o_cache_init,
+    kn_h2o_decode_work_bytes,
+    kn_h2o_decode_f32
+);
+elem!(
+    F16,
+    u16,
+    kn_h2o_cache_f16,
+    |x: f32| f16::from_f32(x).to_bits(),
+    |r: u16| f16::from_bits(r).to_f32(),
+    kn_h2o_prefill_f16_work_bytes,
+    kn_h2o_prefill_f16,
+    kn_h2o_cache_init_f16,
+    kn_h2o_decode_f16_work_bytes,
+    kn_h2o_decode_f16
+);
+elem!(
+    Bf16,
+    u16,
+    kn_h2o_cache_bf16,
+    |x: f32| bf16::from_f32(x).to_bits(),
+    |r: u16| bf16::from_bits(r).to_f32(),
+    kn_h2o_prefill_bf16_work_bytes,
+    kn_h2o_prefill_bf16,
+    kn_h2o_cache_init_bf16,
+    kn_h2o_decode_bf16_work_bytes,
+    kn_h2o_decode_bf16
+);
+
+/// One call of an H2O entry point, chosen by the first byte (the function by its
+/// remainder mod 5, the element type, f32, f16 or bf16, by its quotient).
 ///
 /// Asserts no panic, a status that agrees with API.md's rules, nothing written on an
 /// argument error (outputs, the cache struct and its buffers, `bytes`), and after a
@@ -18,12 +240,21 @@ use kernels::{
 /// tokens; a decode step advances the cache by one token.
 pub fn h2o(data: &[u8]) {
     let mut b = Bytes::new(data);
-    match b.byte() % 5 {
-        0 => prefill_query(&mut b),
-        1 => prefill(&mut b),
-        2 => cache_init(&mut b),
-        3 => decode_query(&mut b),
-        _ => decode(&mut b),
+    let op = b.byte();
+    match op / 5 % 3 {
+        0 => call::<F32>(op, &mut b),
+        1 => call::<F16>(op, &mut b),
+        _ => call::<Bf16>(op, &mut b),
+    }
+}
+
+fn call<E: Elem>(op: u8, b: &mut Bytes<'_>) {
+    match op % 5 {
+        0 => prefill_query::<E>(b),
+        1 => prefill::<E>(b),
+        2 => cache_init::<E>(b),
+        3 => decode_query::<E>(b),
+        _ => decode::<E>(b),
     }
 }
 
@@ -40,14 +271,9 @@ fn budget(e: &mut Expect, sink: usize, heavy: usize, recent: usize) -> Option<us
     evictable?.checked_add(sink)
 }
 
-fn prefill_work_bytes(n_heads: usize, n_kv: usize, seq: usize, d: usize, p: *mut usize) -> i32 {
-    // SAFETY: `p` is NULL or points to a live usize.
-    unsafe { kernels::kn_h2o_prefill_work_bytes(n_heads, n_kv, seq, d, p) }
-}
-
 /// `kn_h2o_prefill_work_bytes`: NULL `bytes`; a zero size, `n_heads % n_kv_heads`,
 /// or a row's scratch (`group * seq` values) that overflows.
-fn prefill_query(b: &mut Bytes<'_>) {
+fn prefill_query<E: Elem>(b: &mut Bytes<'_>) {
     let (n_heads, n_kv, seq, d) = (b.size(8), b.size(4), b.size(12), b.size(8));
     let null = b.chance(40);
     let mut bytes = 0xA5A5_A5A5usize;
@@ -56,7 +282,7 @@ fn prefill_query(b: &mut Bytes<'_>) {
     } else {
         &raw mut bytes
     };
-    let status = prefill_work_bytes(n_heads, n_kv, seq, d, p);
+    let status = E::prefill_work_bytes(n_heads, n_kv, seq, d, p);
     let mut e = Expect::new(&[KN_OK]);
     e.null(null, "bytes");
     let g = group(n_heads, n_kv);
@@ -80,8 +306,8 @@ fn prefill_query(b: &mut Bytes<'_>) {
     }
 }
 
-/// `kn_h2o_prefill_f32`.
-fn prefill(b: &mut Bytes<'_>) {
+/// `kn_h2o_prefill_f32` (`_f16`, `_bf16`).
+fn prefill<E: Elem>(b: &mut Bytes<'_>) {
     let (n_heads, n_kv, seq, d) = (b.size(6), b.size(3), b.size(12), b.size(8));
     let opts = kn_h2o_opts {
         sink: b.size(4),
@@ -94,10 +320,10 @@ fn prefill(b: &mut Bytes<'_>) {
     let kv_len = product(&[n_kv, seq, d]);
     let per_token = product(&[n_kv, seq]);
     let mix = b.mix();
-    let q: Vec<f32> = b.values(q_len, mix, Sign::Any);
-    let k: Vec<f32> = b.values(kv_len, mix, Sign::Any);
-    let v: Vec<f32> = b.values(kv_len, mix, Sign::Any);
-    let mut out: Vec<f32> = canary(q_len);
+    let q = stored::<E>(&b.values(q_len, mix, Sign::Any));
+    let k = stored::<E>(&b.values(kv_len, mix, Sign::Any));
+    let v = stored::<E>(&b.values(kv_len, mix, Sign::Any));
+    let mut out: Vec<E::Raw> = canary(q_len);
     let mut scores: Vec<f32> = canary(per_token);
     // Bytes: a length the harness cannot allocate could be real, so `keep` is then NULL.
     let keep_real = per_token.is_some_and(|n| n <= 1 << 12);
@@ -107,7 +333,8 @@ fn prefill(b: &mut Bytes<'_>) {
     let nulls = b.nulls(5);
     let null = |i: u32| nulls & (1 << i) != 0;
     let mut need = 0usize;
-    let need = (prefill_work_bytes(n_heads, n_kv, seq, d, &raw mut need) == KN_OK).then_some(need);
+    let need =
+        (E::prefill_work_bytes(n_heads, n_kv, seq, d, &raw mut need) == KN_OK).then_some(need);
     let mut work = b.work(need);
 
     let mut q_buf = q.clone();
@@ -128,11 +355,8 @@ fn prefill(b: &mut Bytes<'_>) {
     // SAFETY: every pointer is NULL or a live buffer of the claimed length (a
     // one-element stand-in only where that length cannot exist).
     let status = unsafe {
-        kernels::kn_h2o_prefill_f32(
-            n_heads,
-            n_kv,
-            seq,
-            d,
+        E::prefill(
+            [n_heads, n_kv, seq, d],
             q_ptr.cast_const(),
             ptr(&k, null(1)),
             ptr(&v, null(2)),
@@ -150,7 +374,8 @@ fn prefill(b: &mut Bytes<'_>) {
     };
 
     // A huge value (key or value: the output is a weighted sum of values) may overflow:
-    // KN_ERR_NUMERICAL.
+    // KN_ERR_NUMERICAL. The rules see the values as stored.
+    let (q, k, v) = (loaded::<E>(&q), loaded::<E>(&k), loaded::<E>(&v));
     let mut e = direct(!(tame(&q) && tame(&k) && tame(&v) && tame(&[opts.scale])));
     e.null(required.iter().any(|&r| r), "a required pointer");
     e.null(work.null_fault(), "work");
@@ -176,7 +401,11 @@ fn prefill(b: &mut Bytes<'_>) {
         e.finite(&v, "v");
     }
     if e.judge(status, "prefill") {
-        untouched("q (overlapped by out)", &bits(&q), &bits(&q_buf));
+        untouched(
+            "q (overlapped by out)",
+            &bits(&q),
+            &bits(&loaded::<E>(&q_buf)),
+        );
         untouched("out", &before.0, &bits(&out));
         untouched("scores", &before.1, &bits(&scores));
         untouched("keep", &before.2, &bits(&keep));
@@ -184,7 +413,7 @@ fn prefill(b: &mut Bytes<'_>) {
     }
     if status == KN_OK {
         assert!(
-            out.iter().all(|o| o.is_finite()),
+            loaded::<E>(&out).iter().all(|o| o.is_finite()),
             "KN_OK with a non-finite output"
         );
     }
@@ -215,11 +444,12 @@ fn scale(b: &mut Bytes<'_>) -> f32 {
     }
 }
 
-/// A cache's fields and its buffers, possibly corrupted.
-struct Cache {
+/// A cache's fields and its buffers (keys and values stored as `E::Raw`), possibly
+/// corrupted.
+struct Cache<E: Elem> {
     c: kn_h2o_cache,
-    k: Vec<f32>,
-    v: Vec<f32>,
+    k: Vec<E::Raw>,
+    v: Vec<E::Raw>,
     score: Vec<f32>,
     pos: Vec<u64>,
     /// Per-kv-head slots, when the sizes are valid.
@@ -228,10 +458,10 @@ struct Cache {
     values: Option<usize>,
 }
 
-impl Cache {
+impl<E: Elem> Cache<E> {
     /// Sizes and buffers from the bytes; every buffer is real for the lengths the
     /// fields claim (or those lengths cannot exist).
-    fn new(b: &mut Bytes<'_>) -> Cache {
+    fn new(b: &mut Bytes<'_>) -> Cache<E> {
         let (n_kv, d) = (b.size(3), b.size(6));
         let (sink, heavy, recent) = (b.size(3), b.size(3), b.size(3));
         let budget = heavy.checked_add(recent).and_then(|x| x.checked_add(sink));
@@ -241,8 +471,8 @@ impl Cache {
             0 => Mix::Extreme,
             _ => Mix::Tame,
         };
-        let k = b.values(values, mix, Sign::Any);
-        let v = b.values(values, mix, Sign::Any);
+        let k = stored::<E>(&b.values(values, mix, Sign::Any));
+        let v = stored::<E>(&b.values(values, mix, Sign::Any));
         let score = b.values(rows, Mix::Tame, Sign::NonNegative);
         let mut pos: Vec<u64> = canary(rows);
         let c = kn_h2o_cache {
@@ -296,8 +526,8 @@ impl Cache {
     /// Points the struct at the buffers, NULL where `nulls` says (bits 0..4).
     fn point(&mut self, nulls: u32) {
         let null = |i: u32| nulls & (1 << i) != 0;
-        self.c.k = ptr_mut(&mut self.k, null(0));
-        self.c.v = ptr_mut(&mut self.v, null(1));
+        self.c.k = ptr_mut(&mut self.k, null(0)).cast();
+        self.c.v = ptr_mut(&mut self.v, null(1)).cast();
         self.c.score = ptr_mut(&mut self.score, null(2));
         self.c.pos = ptr_mut(&mut self.pos, null(3));
     }
@@ -316,7 +546,7 @@ impl Cache {
             && c.d > 0
             && self.budget.is_some()
             && fits::<u64>(self.rows)
-            && fits::<f32>(self.values);
+            && fits::<E::Raw>(self.values);
         e.fault(!sizes_ok, KN_ERR_DIMENSION, "cache sizes");
         if state && sizes_ok {
             let bb = self.budget.unwrap_or(0);
@@ -375,9 +605,9 @@ fn untouched_cache(before: &[Vec<u8>; 5], after: &[Vec<u8>; 5]) {
     }
 }
 
-/// `kn_h2o_cache_init`.
-fn cache_init(b: &mut Bytes<'_>) {
-    let mut cache = Cache::new(b);
+/// `kn_h2o_cache_init` (`_f16`, `_bf16`).
+fn cache_init<E: Elem>(b: &mut Bytes<'_>) {
+    let mut cache = Cache::<E>::new(b);
     let nulls = b.nulls(5);
     let alias = b.chance(10);
     cache.point(nulls);
@@ -386,32 +616,24 @@ fn cache_init(b: &mut Bytes<'_>) {
     }
     let c_null = nulls & (1 << 4) != 0;
     // The struct to be filled starts as garbage; on failure it must stay so.
-    let mut target = kn_h2o_cache {
+    let mut target = E::wrap(&kn_h2o_cache {
         len: 0xA5A5,
         next_pos: 0xA5A5_A5A5,
         ..cache.c
-    };
-    let target_before = fields(&target);
+    });
+    let target_before = fields(&E::unwrap(&target));
     let buffers_before = cache.snapshot();
     let c = cache.c;
     // SAFETY: the struct pointer is NULL or a live struct; every buffer NULL or real
     // for the lengths the sizes claim (or those lengths cannot exist).
     let status = unsafe {
-        kernels::kn_h2o_cache_init(
+        E::cache_init(
             if c_null {
                 core::ptr::null_mut()
             } else {
                 &raw mut target
             },
-            c.n_kv_heads,
-            c.d,
-            c.sink,
-            c.heavy,
-            c.recent,
-            c.k,
-            c.v,
-            c.score,
-            c.pos,
+            &c,
         )
     };
     let mut e = Expect::new(&[KN_OK]);
@@ -421,6 +643,7 @@ fn cache_init(b: &mut Bytes<'_>) {
     // The buffers are never written, whatever the outcome.
     let after = cache.snapshot();
     untouched_cache(&buffers_before, &after);
+    let target = E::unwrap(&target);
     if e.judge(status, "cache_init") {
         untouched("the struct", &target_before, &fields(&target));
     } else {
@@ -433,10 +656,12 @@ fn cache_init(b: &mut Bytes<'_>) {
     }
 }
 
-fn decode_work_bytes(c: *const kn_h2o_cache, n_heads: usize, p: *mut usize) -> i32 {
+fn decode_work_bytes<E: Elem>(c: Option<&kn_h2o_cache>, n_heads: usize, p: *mut usize) -> i32 {
+    let c = c.map(E::wrap);
+    let c = c.as_ref().map_or(core::ptr::null(), |c| c as *const E::C);
     // SAFETY: `c` is NULL or a live struct (only its fields are read); `p` NULL or a
     // live usize.
-    unsafe { kernels::kn_h2o_decode_work_bytes(c, n_heads, p) }
+    unsafe { E::decode_work_bytes(c, n_heads, p) }
 }
 
 /// The head count of a decode call: a multiple of the kv heads mostly.
@@ -448,20 +673,16 @@ fn n_heads(b: &mut Bytes<'_>, n_kv: usize) -> usize {
     }
 }
 
-/// `kn_h2o_decode_work_bytes`.
-fn decode_query(b: &mut Bytes<'_>) {
-    let mut cache = Cache::new(b);
+/// `kn_h2o_decode_work_bytes` (`kn_h2o_decode_f16_work_bytes`, `_bf16_`).
+fn decode_query<E: Elem>(b: &mut Bytes<'_>) {
+    let mut cache = Cache::<E>::new(b);
     let nulls = b.nulls(6);
     cache.point(0);
     let heads = n_heads(b, cache.c.n_kv_heads);
     let mut bytes = 0xA5A5_A5A5usize;
     let (c_null, bytes_null) = (nulls & 1 != 0, nulls & 2 != 0);
-    let status = decode_work_bytes(
-        if c_null {
-            core::ptr::null()
-        } else {
-            &raw const cache.c
-        },
+    let status = decode_work_bytes::<E>(
+        (!c_null).then_some(&cache.c),
         heads,
         if bytes_null {
             core::ptr::null_mut()
@@ -481,7 +702,7 @@ fn decode_query(b: &mut Bytes<'_>) {
     e.fault(!sizes_ok, KN_ERR_DIMENSION, "sizes");
     // The query reads no buffer: a cache whose buffers could not exist (their byte
     // length overflows) may or may not be refused here.
-    e.either(!fits::<f32>(cache.values), KN_ERR_DIMENSION);
+    e.either(!fits::<E::Raw>(cache.values), KN_ERR_DIMENSION);
     e.fault(
         cache.budget.is_some_and(|bb| c.len > bb),
         KN_ERR_ARGUMENT,
@@ -492,9 +713,9 @@ fn decode_query(b: &mut Bytes<'_>) {
     }
 }
 
-/// `kn_h2o_decode_f32`.
-fn decode(b: &mut Bytes<'_>) {
-    let mut cache = Cache::new(b);
+/// `kn_h2o_decode_f32` (`_f16`, `_bf16`).
+fn decode<E: Elem>(b: &mut Bytes<'_>) {
+    let mut cache = Cache::<E>::new(b);
     let nulls = b.nulls(9);
     let null = |i: u32| nulls & (1 << i) != 0;
     cache.point(nulls & 0xF);
@@ -502,15 +723,15 @@ fn decode(b: &mut Bytes<'_>) {
     let d = cache.c.d;
     let (q_len, kv_len) = (product(&[heads, d]), product(&[cache.c.n_kv_heads, d]));
     let mix = b.mix();
-    let q: Vec<f32> = b.values(q_len, mix, Sign::Any);
-    let k_new: Vec<f32> = b.values(kv_len, mix, Sign::Any);
-    let v_new: Vec<f32> = b.values(kv_len, mix, Sign::Any);
+    let q = stored::<E>(&b.values(q_len, mix, Sign::Any));
+    let k_new = stored::<E>(&b.values(kv_len, mix, Sign::Any));
+    let v_new = stored::<E>(&b.values(kv_len, mix, Sign::Any));
     let scale = scale(b);
-    let mut out: Vec<f32> = canary(q_len);
+    let mut out: Vec<E::Raw> = canary(q_len);
     let alias = b.chance(10);
     let mut need = 0usize;
     let need =
-        (decode_work_bytes(&raw const cache.c, heads, &raw mut need) == KN_OK).then_some(need);
+        (decode_work_bytes::<E>(Some(&cache.c), heads, &raw mut need) == KN_OK).then_some(need);
     let mut work: Work = b.work(need);
 
     let mut q_buf = q.clone();
@@ -524,14 +745,15 @@ fn decode(b: &mut Bytes<'_>) {
     let before = cache.snapshot();
     let out_before = bits(&out);
     let old = cache.c;
+    let mut typed = E::wrap(&cache.c);
     // SAFETY: the struct is live and its buffers real for its fields (or those
     // lengths cannot exist); every other pointer NULL or a live buffer of its length.
     let status = unsafe {
-        kernels::kn_h2o_decode_f32(
+        E::decode(
             if c_null {
                 core::ptr::null_mut()
             } else {
-                &raw mut cache.c
+                &raw mut typed
             },
             heads,
             q_ptr.cast_const(),
@@ -544,9 +766,12 @@ fn decode(b: &mut Bytes<'_>) {
         )
     };
 
+    cache.c = E::unwrap(&typed);
+    // The rules see the values as stored.
+    let (q, k_new, v_new) = (loaded::<E>(&q), loaded::<E>(&k_new), loaded::<E>(&v_new));
     let overflow = !(tame(&q)
-        && tame(&cache.k)
-        && tame(&cache.v)
+        && tame(&loaded::<E>(&cache.k))
+        && tame(&loaded::<E>(&cache.v))
         && tame(&k_new)
         && tame(&v_new)
         && tame(&[scale]));
@@ -591,12 +816,16 @@ fn decode(b: &mut Bytes<'_>) {
     if e.judge(status, "decode") {
         untouched_cache(&before, &cache.snapshot());
         untouched("out", &out_before, &bits(&out));
-        untouched("q (overlapped by out)", &bits(&q), &bits(&q_buf));
+        untouched(
+            "q (overlapped by out)",
+            &bits(&q),
+            &bits(&loaded::<E>(&q_buf)),
+        );
         return;
     }
     if status == KN_OK {
         assert!(
-            out.iter().all(|o| o.is_finite()),
+            loaded::<E>(&out).iter().all(|o| o.is_finite()),
             "KN_OK with a non-finite output"
         );
     }
@@ -618,7 +847,7 @@ fn decode(b: &mut Bytes<'_>) {
 
 /// Whether some kv head of a full cache has no slot that is neither a sink
 /// (position < sink) nor recent (next_pos - position < recent).
-fn no_victim(cache: &Cache, c: &kn_h2o_cache) -> bool {
+fn no_victim<E: Elem>(cache: &Cache<E>, c: &kn_h2o_cache) -> bool {
     let bb = cache.budget.unwrap_or(0);
     if bb == 0 || c.len < bb {
         return false;
@@ -632,7 +861,7 @@ fn no_victim(cache: &Cache, c: &kn_h2o_cache) -> bool {
 
 /// Whether the cache state is consistent enough for the eviction rule to be judged:
 /// a budget, `len` within it and below `next_pos`, used positions below `next_pos`.
-fn consistent(cache: &Cache, c: &kn_h2o_cache) -> bool {
+fn consistent<E: Elem>(cache: &Cache<E>, c: &kn_h2o_cache) -> bool {
     let bb = cache.budget.unwrap_or(0);
     bb > 0
         && c.len <= bb
