@@ -3,8 +3,10 @@
 use crate::args::{disjoint, input, input_opt, out_value, output, output_opt, span, workspace};
 use crate::guard::{Done, status};
 use crate::status::kn_status;
+use crate::storage::{halves, halves_mut, kn_bf16, kn_f16};
 use core::ffi::c_void;
-use kernels_core::linattn::{self, ChunkDecays, Decay, Inputs, Scan, Seqs, Shape};
+use kernels_core::linattn::{self, ChunkDecays, Decay, Inputs, Scan, Seqs, Shape, Token};
+use kernels_core::{bf16, f16};
 use kernels_simd::{DefaultExec, Simd};
 
 /// Bytes of workspace `kn_linattn_forward_f32` needs for these sizes and `chunk`
@@ -379,15 +381,332 @@ pub unsafe extern "C" fn kn_linattn_gated_forward_varlen_f32(
     })
 }
 
-/// The caller's arrays of a forward call, as passed.
-struct Arrays {
-    q: *const f32,
-    k: *const f32,
-    v: *const f32,
+/// Bytes of workspace `kn_linattn_forward_f16` needs for these sizes and `chunk`,
+/// written to `*bytes`: `kn_linattn_work_bytes` and one chunk's queries, values and
+/// outputs as `float` (the half tokens are converted a chunk at a time). Statuses as
+/// for `kn_linattn_work_bytes`.
+///
+/// # Safety
+/// `bytes` is NULL or valid for one write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn kn_linattn_f16_work_bytes(
+    n_heads: usize,
+    len: usize,
+    dk: usize,
+    dv: usize,
+    chunk: usize,
+    bytes: *mut usize,
+) -> kn_status {
+    // SAFETY: the caller's contract on `bytes`.
+    unsafe {
+        stored_work_bytes::<f16>(
+            Shape {
+                n_heads,
+                len,
+                dk,
+                dv,
+            },
+            chunk,
+            false,
+            bytes,
+        )
+    }
+}
+
+/// As `kn_linattn_f16_work_bytes`, for `kn_linattn_forward_bf16`.
+///
+/// # Safety
+/// `bytes` is NULL or valid for one write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn kn_linattn_bf16_work_bytes(
+    n_heads: usize,
+    len: usize,
+    dk: usize,
+    dv: usize,
+    chunk: usize,
+    bytes: *mut usize,
+) -> kn_status {
+    // SAFETY: the caller's contract on `bytes`.
+    unsafe {
+        stored_work_bytes::<bf16>(
+            Shape {
+                n_heads,
+                len,
+                dk,
+                dv,
+            },
+            chunk,
+            false,
+            bytes,
+        )
+    }
+}
+
+/// As `kn_linattn_f16_work_bytes`, for `kn_linattn_gated_forward_f16`
+/// (`kn_linattn_gated_work_bytes` and the converted chunk).
+///
+/// # Safety
+/// `bytes` is NULL or valid for one write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn kn_linattn_gated_f16_work_bytes(
+    n_heads: usize,
+    len: usize,
+    dk: usize,
+    dv: usize,
+    chunk: usize,
+    bytes: *mut usize,
+) -> kn_status {
+    // SAFETY: the caller's contract on `bytes`.
+    unsafe {
+        stored_work_bytes::<f16>(
+            Shape {
+                n_heads,
+                len,
+                dk,
+                dv,
+            },
+            chunk,
+            true,
+            bytes,
+        )
+    }
+}
+
+/// As `kn_linattn_f16_work_bytes`, for `kn_linattn_gated_forward_bf16`.
+///
+/// # Safety
+/// `bytes` is NULL or valid for one write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn kn_linattn_gated_bf16_work_bytes(
+    n_heads: usize,
+    len: usize,
+    dk: usize,
+    dv: usize,
+    chunk: usize,
+    bytes: *mut usize,
+) -> kn_status {
+    // SAFETY: the caller's contract on `bytes`.
+    unsafe {
+        stored_work_bytes::<bf16>(
+            Shape {
+                n_heads,
+                len,
+                dk,
+                dv,
+            },
+            chunk,
+            true,
+            bytes,
+        )
+    }
+}
+
+/// The half-precision workspace queries.
+///
+/// # Safety
+/// `bytes` is NULL or valid for one write.
+unsafe fn stored_work_bytes<E: Token<f32>>(
+    shape: Shape,
+    chunk: usize,
+    gated: bool,
+    bytes: *mut usize,
+) -> kn_status {
+    status(|| {
+        // SAFETY: the caller passes a pointer valid for one write, or NULL.
+        let bytes = unsafe { out_value(bytes) }?;
+        *bytes = linattn::stored_work_size::<f32, E>(shape, chunk, gated)?.bytes();
+        Ok(Done::Ok)
+    })
+}
+
+/// `kn_linattn_forward_f32` on half-precision tokens: `q`, `k`, `v` and `out` are
+/// IEEE binary16 (`kn_f16`); `decay`, `scale`, `state_in` and `state_out` stay
+/// `float`. Each chunk's tokens are converted to `float`, every sum runs in `float`
+/// and each output is rounded once to the half type (to nearest, ties to even): the
+/// result is `kn_linattn_forward_f32`'s on the converted inputs, rounded. `work_bytes`:
+/// at least `kn_linattn_f16_work_bytes`.
+///
+/// Statuses as for `kn_linattn_forward_f32`; NaN and infinity bit patterns in `q`,
+/// `k`, `v` are `KN_ERR_NON_FINITE` (nothing written); an output beyond the half
+/// type's range is stored as an infinity and reported as `KN_ERR_NUMERICAL`.
+///
+/// # Safety
+/// Every pointer is NULL or points to an array of the documented length (`work`: of
+/// `work_bytes` bytes), valid for the duration of the call; NULL, misaligned and
+/// overlapping arrays are reported as statuses.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn kn_linattn_forward_f16(
+    n_heads: usize,
+    len: usize,
+    dk: usize,
+    dv: usize,
+    q: *const kn_f16,
+    k: *const kn_f16,
+    v: *const kn_f16,
+    decay: *const f32,
+    scale: f32,
+    state_in: *const f32,
+    out: *mut kn_f16,
+    state_out: *mut f32,
+    chunk: usize,
+    work: *mut c_void,
+    work_bytes: usize,
+) -> kn_status {
+    let arrays = Arrays {
+        q: halves::<f16>(q),
+        k: halves::<f16>(k),
+        v: halves::<f16>(v),
+        decay,
+        state_in,
+        out: halves_mut::<f16>(out),
+        state_out,
+    };
+    let shape = Shape {
+        n_heads,
+        len,
+        dk,
+        dv,
+    };
+    // SAFETY: the caller's promise, passed on; `kn_f16` pointers are `f16` pointers.
+    status(|| unsafe { forward_call(shape, None, false, arrays, scale, chunk, work, work_bytes) })
+}
+
+/// `kn_linattn_forward_f16` with bfloat16 tokens (`kn_bf16`); `work_bytes` at least
+/// `kn_linattn_bf16_work_bytes`.
+///
+/// # Safety
+/// As for `kn_linattn_forward_f16`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn kn_linattn_forward_bf16(
+    n_heads: usize,
+    len: usize,
+    dk: usize,
+    dv: usize,
+    q: *const kn_bf16,
+    k: *const kn_bf16,
+    v: *const kn_bf16,
+    decay: *const f32,
+    scale: f32,
+    state_in: *const f32,
+    out: *mut kn_bf16,
+    state_out: *mut f32,
+    chunk: usize,
+    work: *mut c_void,
+    work_bytes: usize,
+) -> kn_status {
+    let arrays = Arrays {
+        q: halves::<bf16>(q),
+        k: halves::<bf16>(k),
+        v: halves::<bf16>(v),
+        decay,
+        state_in,
+        out: halves_mut::<bf16>(out),
+        state_out,
+    };
+    let shape = Shape {
+        n_heads,
+        len,
+        dk,
+        dv,
+    };
+    // SAFETY: the caller's promise, passed on; `kn_bf16` pointers are `bf16` pointers.
+    status(|| unsafe { forward_call(shape, None, false, arrays, scale, chunk, work, work_bytes) })
+}
+
+/// `kn_linattn_gated_forward_f32` on binary16 tokens, as `kn_linattn_forward_f16` is
+/// `kn_linattn_forward_f32`'s: `g` (`[n_heads][len]` log gates) stays `float`;
+/// `work_bytes` at least `kn_linattn_gated_f16_work_bytes`.
+///
+/// # Safety
+/// As for `kn_linattn_forward_f16`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn kn_linattn_gated_forward_f16(
+    n_heads: usize,
+    len: usize,
+    dk: usize,
+    dv: usize,
+    q: *const kn_f16,
+    k: *const kn_f16,
+    v: *const kn_f16,
+    g: *const f32,
+    scale: f32,
+    state_in: *const f32,
+    out: *mut kn_f16,
+    state_out: *mut f32,
+    chunk: usize,
+    work: *mut c_void,
+    work_bytes: usize,
+) -> kn_status {
+    let arrays = Arrays {
+        q: halves::<f16>(q),
+        k: halves::<f16>(k),
+        v: halves::<f16>(v),
+        decay: g,
+        state_in,
+        out: halves_mut::<f16>(out),
+        state_out,
+    };
+    let shape = Shape {
+        n_heads,
+        len,
+        dk,
+        dv,
+    };
+    // SAFETY: the caller's promise, passed on; `kn_f16` pointers are `f16` pointers.
+    status(|| unsafe { forward_call(shape, None, true, arrays, scale, chunk, work, work_bytes) })
+}
+
+/// `kn_linattn_gated_forward_f16` with bfloat16 tokens; `work_bytes` at least
+/// `kn_linattn_gated_bf16_work_bytes`.
+///
+/// # Safety
+/// As for `kn_linattn_forward_f16`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn kn_linattn_gated_forward_bf16(
+    n_heads: usize,
+    len: usize,
+    dk: usize,
+    dv: usize,
+    q: *const kn_bf16,
+    k: *const kn_bf16,
+    v: *const kn_bf16,
+    g: *const f32,
+    scale: f32,
+    state_in: *const f32,
+    out: *mut kn_bf16,
+    state_out: *mut f32,
+    chunk: usize,
+    work: *mut c_void,
+    work_bytes: usize,
+) -> kn_status {
+    let arrays = Arrays {
+        q: halves::<bf16>(q),
+        k: halves::<bf16>(k),
+        v: halves::<bf16>(v),
+        decay: g,
+        state_in,
+        out: halves_mut::<bf16>(out),
+        state_out,
+    };
+    let shape = Shape {
+        n_heads,
+        len,
+        dk,
+        dv,
+    };
+    // SAFETY: the caller's promise, passed on; `kn_bf16` pointers are `bf16` pointers.
+    status(|| unsafe { forward_call(shape, None, true, arrays, scale, chunk, work, work_bytes) })
+}
+
+/// The caller's arrays of a forward call, as passed: tokens of type `E`.
+struct Arrays<E = f32> {
+    q: *const E,
+    k: *const E,
+    v: *const E,
     /// The per-head decay (NULL = none) or the gates.
     decay: *const f32,
     state_in: *const f32,
-    out: *mut f32,
+    out: *mut E,
     state_out: *mut f32,
 }
 
@@ -418,11 +737,11 @@ unsafe fn offsets<'a>(
 /// As for the public functions: every pointer is NULL or points to an array of the
 /// documented length.
 #[allow(clippy::too_many_arguments)]
-unsafe fn forward_call(
+unsafe fn forward_call<E: Token<f32>>(
     shape: Shape,
     cu_seqlens: Option<&[usize]>,
     gated: bool,
-    a: Arrays,
+    a: Arrays<E>,
     scale: f32,
     chunk: usize,
     work: *mut c_void,
@@ -490,9 +809,11 @@ unsafe fn forward_call(
     match cu_seqlens {
         Some(cu_seqlens) => {
             let seqs = Seqs { cu_seqlens };
-            linattn::forward_varlen::<f32, Simd>(&exec, &inp, seqs, chunk, out, state_out, work)?
+            linattn::forward_varlen_stored::<f32, E, Simd>(
+                &exec, &inp, seqs, chunk, out, state_out, work,
+            )?
         }
-        None => linattn::forward::<f32, Simd>(&exec, &inp, chunk, out, state_out, work)?,
+        None => linattn::forward_stored::<f32, E, Simd>(&exec, &inp, chunk, out, state_out, work)?,
     }
     Ok(Done::Ok)
 }

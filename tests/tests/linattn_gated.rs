@@ -625,3 +625,160 @@ proptest! {
         }
     }
 }
+
+/// Half-precision tokens (f16, bf16), with a constant decay and with gates: the bits
+/// of the f32 forward on the upcast tokens, each output rounded to the half type;
+/// NaN/Inf bit patterns refused before any write; an output beyond the half range an
+/// overflow.
+#[test]
+fn half_tokens_are_the_f32_forward_on_upcast_values_rounded() {
+    use kernels::{
+        KN_ERR_NUMERICAL, kn_linattn_bf16_work_bytes, kn_linattn_f16_work_bytes,
+        kn_linattn_forward_bf16, kn_linattn_forward_f16, kn_linattn_gated_bf16_work_bytes,
+        kn_linattn_gated_f16_work_bytes, kn_linattn_gated_forward_bf16,
+        kn_linattn_gated_forward_f16,
+    };
+    use kernels_core::{bf16, f16};
+    let (h, n, dk, dv, chunk) = (2usize, 150usize, 16usize, 12usize, 64usize);
+    let shape = Shape {
+        n_heads: h,
+        len: n,
+        dk,
+        dv,
+    };
+    let mut p = Problem::new(shape, 70, true);
+    // Gates from -0.05 to 0: memories long enough that the outputs grow with the
+    // queries (the overflow check below).
+    for g in &mut p.gates {
+        *g = (*g / 100.0).max(-0.05);
+    }
+    let decay = [0.97f32, 1.0];
+    // C signature shared by the four half forwards.
+    type Forward = unsafe extern "C" fn(
+        usize,
+        usize,
+        usize,
+        usize,
+        *const u16,
+        *const u16,
+        *const u16,
+        *const f32,
+        f32,
+        *const f32,
+        *mut u16,
+        *mut f32,
+        usize,
+        *mut c_void,
+        usize,
+    ) -> i32;
+    type Query = unsafe extern "C" fn(usize, usize, usize, usize, usize, *mut usize) -> i32;
+    let cases: [(&str, bool, Forward, Query, fn(f32) -> u16, fn(u16) -> f32); 4] = [
+        (
+            "f16",
+            false,
+            kn_linattn_forward_f16,
+            kn_linattn_f16_work_bytes,
+            |x| f16::from_f32(x).to_bits(),
+            |b| f16::from_bits(b).to_f32(),
+        ),
+        (
+            "bf16",
+            false,
+            kn_linattn_forward_bf16,
+            kn_linattn_bf16_work_bytes,
+            |x| bf16::from_f32(x).to_bits(),
+            |b| bf16::from_bits(b).to_f32(),
+        ),
+        (
+            "gated f16",
+            true,
+            kn_linattn_gated_forward_f16,
+            kn_linattn_gated_f16_work_bytes,
+            |x| f16::from_f32(x).to_bits(),
+            |b| f16::from_bits(b).to_f32(),
+        ),
+        (
+            "gated bf16",
+            true,
+            kn_linattn_gated_forward_bf16,
+            kn_linattn_gated_bf16_work_bytes,
+            |x| bf16::from_f32(x).to_bits(),
+            |b| bf16::from_bits(b).to_f32(),
+        ),
+    ];
+    for (name, gated, forward_half, query, round, widen) in cases {
+        let half = |x: &[f32]| x.iter().map(|&v| round(v)).collect::<Vec<u16>>();
+        let (q, k, v) = (half(&p.q), half(&p.k), half(&p.v));
+        let up = |x: &[u16]| x.iter().map(|&b| widen(b)).collect::<Vec<f32>>();
+        let (uq, uk, uv) = (up(&q), up(&k), up(&v));
+        let decay_arg = if gated { &p.gates[..] } else { &decay[..] };
+        let upcast = Inputs {
+            q: &uq,
+            k: &uk,
+            v: &uv,
+            decay: if gated {
+                Decay::Gates(&p.gates)
+            } else {
+                Decay::Heads(&decay)
+            },
+            ..p.inputs()
+        };
+        let (want, want_state) = forward::<Simd>(&upcast, chunk);
+        let mut bytes = 0usize;
+        // SAFETY: `bytes` is valid for one write.
+        assert_eq!(unsafe { query(h, n, dk, dv, chunk, &mut bytes) }, KN_OK);
+        let mut work = vec![0u8; bytes];
+        let s0 = p.state_in.as_deref().unwrap();
+        let run = |q: &[u16], out: &mut [u16], state: &mut [f32], work: &mut [u8]| {
+            // SAFETY: every array has its documented length.
+            unsafe {
+                forward_half(
+                    h,
+                    n,
+                    dk,
+                    dv,
+                    q.as_ptr(),
+                    k.as_ptr(),
+                    v.as_ptr(),
+                    decay_arg.as_ptr(),
+                    0.0,
+                    s0.as_ptr(),
+                    out.as_mut_ptr(),
+                    state.as_mut_ptr(),
+                    chunk,
+                    work.as_mut_ptr().cast::<c_void>(),
+                    work.len(),
+                )
+            }
+        };
+        let mut out = vec![0u16; h * n * dv];
+        let mut state = vec![0.0f32; h * dk * dv];
+        assert_eq!(run(&q, &mut out, &mut state, &mut work), KN_OK, "{name}");
+        assert_eq!(out, half(&want), "{name}: outputs");
+        let bits = |x: &[f32]| x.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&state), bits(&want_state), "{name}: final state");
+        // A NaN and an infinity bit pattern: refused, nothing written.
+        for bad in [round(f32::NAN), round(f32::INFINITY)] {
+            let mut bq = q.clone();
+            bq[77] = bad;
+            let mut o = vec![0xAAAAu16; h * n * dv];
+            let mut st = vec![7.0f32; h * dk * dv];
+            assert_eq!(
+                run(&bq, &mut o, &mut st, &mut work),
+                KN_ERR_NON_FINITE,
+                "{name}"
+            );
+            assert!(o.iter().all(|&x| x == 0xAAAA) && st.iter().all(|&x| x == 7.0));
+        }
+        // Outputs beyond the half range (f16: 65504): stored as infinities, reported.
+        // Queries of 3e4 times the data's: outputs far beyond 65504 (bf16's range is
+        // f32's, so there they stay finite).
+        let big = half(&p.q.iter().map(|x| x * 3e4).collect::<Vec<_>>());
+        let status = run(&big, &mut out, &mut state, &mut work);
+        if name.contains("bf16") {
+            assert_eq!(status, KN_OK, "{name}: bf16 has f32's range");
+        } else {
+            assert_eq!(status, KN_ERR_NUMERICAL, "{name}: overflow");
+        }
+    }
+}

@@ -2,7 +2,7 @@
 
 use super::decay::HeadDecay;
 use super::powers::fill_powers;
-use super::{DEFAULT_CHUNK, Inputs, Shape, all_finite, head, view, view_mut};
+use super::{DEFAULT_CHUNK, Inputs, Shape, Token, all_finite, head, view, view_mut};
 use crate::linattn::LinattnKernels;
 use crate::{Error, Exec, Real, Result, Workspace, WorkspaceSize, checked_product, tiles_per_slot};
 use core::sync::atomic::{AtomicBool, Ordering};
@@ -32,7 +32,7 @@ pub fn chunk_len(chunk: usize, len: usize) -> usize {
 ///
 /// [`Error::Dimension`] for a zero size or an overflowing one.
 pub fn forward_work_size<T: Real>(shape: Shape, chunk: usize) -> Result<WorkspaceSize> {
-    scratch_size::<T>(shape, chunk, false)
+    scratch_size::<T>(shape, chunk, false, false)
 }
 
 /// Workspace of [`forward`] with gates ([`Decay::Gates`]): [`forward_work_size`]'s
@@ -41,11 +41,29 @@ pub fn forward_work_size<T: Real>(shape: Shape, chunk: usize) -> Result<Workspac
 ///
 /// [`Error::Dimension`] for a zero size or an overflowing one.
 pub fn gated_work_size<T: Real>(shape: Shape, chunk: usize) -> Result<WorkspaceSize> {
-    scratch_size::<T>(shape, chunk, true)
+    scratch_size::<T>(shape, chunk, true, false)
 }
 
-/// One slot's scratch (see [`forward_work_size`]).
-fn scratch_size<T: Real>(shape: Shape, chunk: usize, gated: bool) -> Result<WorkspaceSize> {
+/// Workspace of [`forward_stored`] with tokens stored as `S`, with or without gates:
+/// [`forward_work_size`]'s or [`gated_work_size`]'s and, for a half-precision `S`, one
+/// chunk's queries, values and outputs in `T` (`L x dk`, `L x dv`, `L x dv`).
+///
+/// [`Error::Dimension`] for a zero size or an overflowing one.
+pub fn stored_work_size<T: Real, S: Token<T>>(
+    shape: Shape,
+    chunk: usize,
+    gated: bool,
+) -> Result<WorkspaceSize> {
+    scratch_size::<T>(shape, chunk, gated, !S::NATIVE)
+}
+
+/// One slot's scratch (see [`forward_work_size`] and [`stored_work_size`]).
+fn scratch_size<T: Real>(
+    shape: Shape,
+    chunk: usize,
+    gated: bool,
+    convert: bool,
+) -> Result<WorkspaceSize> {
     shape.check()?;
     let l = chunk_len(chunk, shape.len);
     let l1 = l.checked_add(1).ok_or(Error::Dimension)?;
@@ -58,8 +76,15 @@ fn scratch_size<T: Real>(shape: Shape, chunk: usize, gated: bool) -> Result<Work
         .array::<T>(STRIP.min(l).checked_mul(l).ok_or(Error::Dimension)?)?
         .array::<T>(per_s)?
         .array::<T>(per_s)?;
-    if gated {
-        size.array::<f64>(l)?.array::<T>(l)
+    let size = if gated {
+        size.array::<f64>(l)?.array::<T>(l)?
+    } else {
+        size
+    };
+    if convert {
+        let qk = shape.dk.checked_mul(l).ok_or(Error::Dimension)?;
+        let v = shape.dv.checked_mul(l).ok_or(Error::Dimension)?;
+        size.array::<T>(qk)?.array::<T>(v)?.array::<T>(v)
     } else {
         Ok(size)
     }
@@ -88,7 +113,7 @@ pub fn forward_threads_work_size<T: Real>(
     threads: usize,
     gated: bool,
 ) -> Result<WorkspaceSize> {
-    let slots = scratch_size::<T>(shape, chunk, gated)?.times(threads.max(1))?;
+    let slots = scratch_size::<T>(shape, chunk, gated, false)?.times(threads.max(1))?;
     if threads > shape.n_heads && chunk_len(chunk, shape.len) < shape.len {
         chunk_states_size::<T>(shape, chunk)?.then(slots)
     } else {
@@ -121,8 +146,29 @@ pub fn forward<T: Real, P: LinattnKernels<T>>(
     state_out: Option<&mut [T]>,
     work: &mut [u8],
 ) -> Result<()> {
+    forward_stored::<T, T, P>(exec, inp, chunk, out, state_out, work)
+}
+
+/// [`forward`] on tokens stored as `S`: `q`, `k`, `v` and `out` in a half-precision
+/// [`Token`] type ([`f16`](struct@crate::f16), [`bf16`](crate::bf16)) with states,
+/// decay and scale in `T = f32`, or `S = T` ([`forward`] itself). Each chunk's
+/// tokens are loaded into `f32` scratch, every sum runs in `f32`, and each output is
+/// rounded once to `S` (to nearest even): the result is [`forward`]'s on the upcast
+/// inputs, rounded. `work` holds [`stored_work_size`] bytes.
+///
+/// Errors as for [`forward`]; NaN and infinity bit patterns in the half inputs are
+/// [`Error::NonFinite`]. [`Error::Numerical`] also when an output overflows the
+/// storage type (it is stored as an infinity).
+pub fn forward_stored<T: Real, S: Token<T>, P: LinattnKernels<T>>(
+    exec: &impl Exec,
+    inp: &Inputs<'_, T, S>,
+    chunk: usize,
+    out: &mut [S],
+    state_out: Option<&mut [T]>,
+    work: &mut [u8],
+) -> Result<()> {
     let shape = inp.shape;
-    let needed = scratch_size::<T>(shape, chunk, inp.decay.is_gated())?.bytes();
+    let needed = stored_work_size::<T, S>(shape, chunk, inp.decay.is_gated())?.bytes();
     let scale = inp.validate::<P>(exec, out.len(), state_out.as_ref().map(|s| s.len()))?;
     if work.len() < needed {
         return Err(Error::Workspace);
@@ -148,8 +194,8 @@ pub(super) struct Window<'a, T> {
 }
 
 /// One validated run of [`forward`] over a window of the inputs.
-pub(super) struct Job<'a, 'b, T> {
-    inp: &'a Inputs<'b, T>,
+pub(super) struct Job<'a, 'b, T, S> {
+    inp: &'a Inputs<'b, T, S>,
     scale: T,
     window: Window<'b, T>,
     /// Chunk length.
@@ -162,10 +208,10 @@ pub(super) struct Job<'a, 'b, T> {
     overflow: AtomicBool,
 }
 
-impl<'a, 'b, T: Real> Job<'a, 'b, T> {
+impl<'a, 'b, T: Real, S: Token<T>> Job<'a, 'b, T, S> {
     /// A run over `window` (not empty) of validated inputs with effective `scale`.
     pub(super) fn new(
-        inp: &'a Inputs<'b, T>,
+        inp: &'a Inputs<'b, T, S>,
         scale: T,
         window: Window<'b, T>,
         chunk: usize,
@@ -187,7 +233,7 @@ impl<'a, 'b, T: Real> Job<'a, 'b, T> {
             scale,
             window,
             l,
-            needed: scratch_size::<T>(shape, chunk, inp.decay.is_gated())?.bytes(),
+            needed: stored_work_size::<T, S>(shape, chunk, inp.decay.is_gated())?.bytes(),
             ops,
             overflow: AtomicBool::new(false),
         })
@@ -202,7 +248,7 @@ impl<'a, 'b, T: Real> Job<'a, 'b, T> {
     pub(super) fn run<P: LinattnKernels<T>>(
         &self,
         exec: &impl Exec,
-        out: &mut [T],
+        out: &mut [S],
         state_out: Option<&mut [T]>,
         work: &mut [u8],
     ) -> Result<()> {
@@ -235,7 +281,7 @@ impl<'a, 'b, T: Real> Job<'a, 'b, T> {
     }
 
     /// The window's rows of one head's `len x dv` block of `out`.
-    fn rows<'o>(&self, o: &'o mut [T]) -> &'o mut [T] {
+    fn rows<'o>(&self, o: &'o mut [S]) -> &'o mut [S] {
         let dv = self.inp.shape.dv;
         let t0 = self.window.t0;
         &mut o[t0 * dv..(t0 + self.window.len) * dv]
@@ -246,7 +292,7 @@ impl<'a, 'b, T: Real> Job<'a, 'b, T> {
     fn by_heads<P: LinattnKernels<T>>(
         &self,
         exec: &impl Exec,
-        out: &mut [T],
+        out: &mut [S],
         state_out: Option<&mut [T]>,
         work: &mut [u8],
     ) -> Result<()> {
@@ -277,7 +323,7 @@ impl<'a, 'b, T: Real> Job<'a, 'b, T> {
         &self,
         h: usize,
         s: &mut Scratch<'_, T>,
-        o: &mut [T],
+        o: &mut [S],
         state_out: Option<&mut [T]>,
     ) -> Result<()> {
         let head = self.head(h);
@@ -295,12 +341,10 @@ impl<'a, 'b, T: Real> Job<'a, 'b, T> {
                 head.chunk(c + 1, self.l).prefetch::<P>();
             }
             let o_chunk = &mut o[chunk.t0 * dv..(chunk.t0 + chunk.len) * dv];
-            chunk.prepare(self.scale, &mut s.t);
+            chunk.prepare(self.scale, &mut s.t, &mut s.io);
             let prev = (c > 0 || !fresh).then_some(&*s.state);
-            chunk.output::<P>(prev, self.scale, &mut s.t, o_chunk)?;
-            // Checked while the chunk is still in cache.
-            overflow |= all_finite::<T, P>(o_chunk).is_err();
-            chunk.own_state::<P>(&s.t, s.own)?;
+            overflow |= chunk.write_output::<P>(prev, self.scale, &mut s.t, &mut s.io, o_chunk)?;
+            chunk.own_state::<P>(&s.t, &s.io, s.own)?;
             advance(s.state, chunk.decay.total(chunk.len), s.own);
         }
         overflow |= all_finite::<T, P>(s.state).is_err();
@@ -319,7 +363,7 @@ impl<'a, 'b, T: Real> Job<'a, 'b, T> {
         &self,
         exec: &impl Exec,
         slots: usize,
-        out: &mut [T],
+        out: &mut [S],
         mut state_out: Option<&mut [T]>,
         work: &mut [u8],
     ) -> Result<()> {
@@ -343,8 +387,8 @@ impl<'a, 'b, T: Real> Job<'a, 'b, T> {
                 let mut s = self.scratch(work)?;
                 for (i, own) in states.chunks_exact_mut(per_s).enumerate() {
                     let chunk = head.chunk(run * runs + i, self.l);
-                    chunk.prepare(self.scale, &mut s.t);
-                    chunk.own_state::<P>(&s.t, own)?;
+                    chunk.prepare(self.scale, &mut s.t, &mut s.io);
+                    chunk.own_state::<P>(&s.t, &s.io, own)?;
                 }
                 Ok(())
             })?;
@@ -374,10 +418,10 @@ impl<'a, 'b, T: Real> Job<'a, 'b, T> {
                     let chunk = head.chunk(c, self.l);
                     let at = i * self.l * shape.dv;
                     let o_chunk = &mut o[at..at + chunk.len * shape.dv];
-                    chunk.prepare(self.scale, &mut s.t);
+                    chunk.prepare(self.scale, &mut s.t, &mut s.io);
                     let prev = (c > 0 || !fresh).then_some(prev);
-                    chunk.output::<P>(prev, self.scale, &mut s.t, o_chunk)?;
-                    overflow |= all_finite::<T, P>(o_chunk).is_err();
+                    overflow |=
+                        chunk.write_output::<P>(prev, self.scale, &mut s.t, &mut s.io, o_chunk)?;
                 }
                 self.flag(overflow);
                 Ok(())
@@ -393,11 +437,17 @@ impl<'a, 'b, T: Real> Job<'a, 'b, T> {
     /// One slot's scratch carved from its piece of the workspace.
     fn scratch<'w>(&self, work: &'w mut [u8]) -> Result<Scratch<'w, T>> {
         let gated = self.inp.decay.is_gated();
-        Scratch::take(&mut Workspace::new(work), self.shape(), self.l, gated)
+        Scratch::take(
+            &mut Workspace::new(work),
+            self.shape(),
+            self.l,
+            gated,
+            !S::NATIVE,
+        )
     }
 
     /// Head `h`'s inputs over the window.
-    fn head(&self, h: usize) -> Head<'b, T> {
+    fn head(&self, h: usize) -> Head<'b, T, S> {
         let inp = self.inp;
         let shape = inp.shape;
         let (dk, dv) = (shape.dk, shape.dv);
@@ -437,13 +487,23 @@ fn advance<T: Real>(state: &mut [T], a: T, own: &[T]) {
     }
 }
 
-/// One slot's scratch, carved from the workspace: a chunk's tables and two states.
+/// One slot's scratch, carved from the workspace: a chunk's tables, its tokens
+/// loaded from storage, and two states.
 struct Scratch<'a, T> {
     t: Tables<'a, T>,
+    io: Loaded<'a, T>,
     /// The chunk's own state.
     own: &'a mut [T],
     /// The running state.
     state: &'a mut [T],
+}
+
+/// A chunk's queries, values and outputs in `T` when the tokens are stored as a half
+/// type (empty for `T` itself: the caller's slices are used in place).
+struct Loaded<'a, T> {
+    q: &'a mut [T],
+    v: &'a mut [T],
+    o: &'a mut [T],
 }
 
 /// The arrays one chunk is computed with.
@@ -468,7 +528,13 @@ struct Tables<'a, T> {
 
 impl<'a, T: Real> Scratch<'a, T> {
     /// The arrays of one slot's scratch, in [`scratch_size`]'s order.
-    fn take(ws: &mut Workspace<'a>, shape: Shape, l: usize, gated: bool) -> Result<Self> {
+    fn take(
+        ws: &mut Workspace<'a>,
+        shape: Shape,
+        l: usize,
+        gated: bool,
+        convert: bool,
+    ) -> Result<Self> {
         let per_s = shape.dk * shape.dv;
         let (mask, through, after) = (ws.take::<T>(l + 1)?, ws.take::<T>(l)?, ws.take::<T>(l)?);
         let (kt, scores) = (ws.take::<T>(shape.dk * l)?, ws.take::<T>(STRIP.min(l) * l)?);
@@ -477,6 +543,19 @@ impl<'a, T: Real> Scratch<'a, T> {
             (ws.take::<f64>(l)?, ws.take::<T>(l)?)
         } else {
             (Default::default(), Default::default())
+        };
+        let io = if convert {
+            Loaded {
+                q: ws.take::<T>(shape.dk * l)?,
+                v: ws.take::<T>(shape.dv * l)?,
+                o: ws.take::<T>(shape.dv * l)?,
+            }
+        } else {
+            Loaded {
+                q: Default::default(),
+                v: Default::default(),
+                o: Default::default(),
+            }
         };
         let t = Tables {
             mask,
@@ -488,15 +567,15 @@ impl<'a, T: Real> Scratch<'a, T> {
             exponents,
             prepared: 0,
         };
-        Ok(Scratch { t, own, state })
+        Ok(Scratch { t, io, own, state })
     }
 }
 
 /// One head's inputs over a window.
-struct Head<'a, T> {
-    q: &'a [T],
-    k: &'a [T],
-    v: &'a [T],
+struct Head<'a, T, S> {
+    q: &'a [S],
+    k: &'a [S],
+    v: &'a [S],
     decay: HeadDecay<'a, T>,
     state_in: Option<&'a [T]>,
     len: usize,
@@ -504,7 +583,7 @@ struct Head<'a, T> {
     dv: usize,
 }
 
-impl<'a, T: Real> Head<'a, T> {
+impl<'a, T: Real, S: Token<T>> Head<'a, T, S> {
     /// A constant decay's mask weights `scale g^n` into the scratch (gated chunks
     /// compute theirs row by row); the per-length tables are this head's to set.
     fn mask(&self, scale: T, t: &mut Tables<'_, T>) {
@@ -534,7 +613,7 @@ impl<'a, T: Real> Head<'a, T> {
     }
 
     /// Chunk `c` of length `l` (the last one possibly shorter).
-    fn chunk(&self, c: usize, l: usize) -> Chunk<'a, T> {
+    fn chunk(&self, c: usize, l: usize) -> Chunk<'a, T, S> {
         let (dk, dv) = (self.dk, self.dv);
         let t0 = c * l;
         let len = l.min(self.len - t0);
@@ -552,10 +631,10 @@ impl<'a, T: Real> Head<'a, T> {
 }
 
 /// One chunk of one head.
-struct Chunk<'a, T> {
-    q: &'a [T],
-    k: &'a [T],
-    v: &'a [T],
+struct Chunk<'a, T, S> {
+    q: &'a [S],
+    k: &'a [S],
+    v: &'a [S],
     decay: HeadDecay<'a, T>,
     /// First token.
     t0: usize,
@@ -564,19 +643,63 @@ struct Chunk<'a, T> {
     dv: usize,
 }
 
-impl<T: Real> Chunk<'_, T> {
+impl<T: Real, S: Token<T>> Chunk<'_, T, S> {
     fn prefetch<P: LinattnKernels<T>>(&self) {
-        P::prefetch(self.q);
-        P::prefetch(self.k);
-        P::prefetch(self.v);
+        for x in [self.q, self.k, self.v] {
+            if let Some(x) = S::native(x) {
+                P::prefetch(x);
+            }
+        }
+    }
+
+    /// The chunk's queries and values as `T`: the caller's slices, or their copies
+    /// that [`prepare`](Self::prepare) loaded.
+    fn tokens<'x>(&'x self, q: &'x [T], v: &'x [T]) -> (&'x [T], &'x [T]) {
+        let (lc, dk, dv) = (self.len, self.dk, self.dv);
+        (
+            S::native(self.q).unwrap_or_else(|| &q[..lc * dk]),
+            S::native(self.v).unwrap_or_else(|| &v[..lc * dv]),
+        )
+    }
+
+    /// Writes the chunk's outputs to `o` (stored as `S`) through
+    /// [`output`](Self::output); returns whether a stored value is not finite (an
+    /// overflow, checked while the chunk is still in cache).
+    fn write_output<P: LinattnKernels<T>>(
+        &self,
+        prev: Option<&[T]>,
+        scale: T,
+        t: &mut Tables<'_, T>,
+        io: &mut Loaded<'_, T>,
+        o: &mut [S],
+    ) -> Result<bool> {
+        let Loaded { q, v, o: buf } = io;
+        let (q, v) = self.tokens(q, v);
+        match S::native_mut(o) {
+            Some(o) => {
+                self.output::<P>(prev, scale, q, v, t, o)?;
+                Ok(all_finite::<T, P>(o).is_err())
+            }
+            None => {
+                let buf = &mut buf[..o.len()];
+                self.output::<P>(prev, scale, q, v, t, buf)?;
+                S::store(buf, o);
+                Ok(S::finite::<P>(o).is_err())
+            }
+        }
     }
 
     /// The chunk's `K^T` and its decay weights into the scratch: the cumulative log
     /// gates (gated chunks), `scale` times the decay through each row, and the decay
-    /// after each token.
-    fn prepare(&self, scale: T, t: &mut Tables<'_, T>) {
+    /// after each token; and its queries and values as `T` when they are stored as a
+    /// half type.
+    fn prepare(&self, scale: T, t: &mut Tables<'_, T>, io: &mut Loaded<'_, T>) {
         let lc = self.len;
         transpose(self.k, self.dk, lc, &mut t.kt[..self.dk * lc]);
+        if !S::NATIVE {
+            S::load(self.q, &mut io.q[..lc * self.dk]);
+            S::load(self.v, &mut io.v[..lc * self.dv]);
+        }
         let gated = self.decay.is_gated();
         if gated || t.prepared != lc {
             let cum = &mut t.cum[..if gated { lc } else { 0 }];
@@ -588,11 +711,15 @@ impl<T: Real> Chunk<'_, T> {
     }
 
     /// Writes the chunk's outputs `o` (`len x dv`) from the state before it (`None`:
-    /// known to be zero). The scratch holds [`prepare`](Self::prepare)'s arrays.
+    /// known to be zero), its queries `q` and values `v`. The tables hold
+    /// [`prepare`](Self::prepare)'s arrays.
+    #[allow(clippy::too_many_arguments)]
     fn output<P: LinattnKernels<T>>(
         &self,
         prev: Option<&[T]>,
         scale: T,
+        q: &[T],
+        v: &[T],
         s: &mut Tables<'_, T>,
         o: &mut [T],
     ) -> Result<()> {
@@ -603,7 +730,7 @@ impl<T: Real> Chunk<'_, T> {
         if let Some(prev) = prev {
             P::gemm(
                 one,
-                view(self.q, lc, dk, dk)?,
+                view(q, lc, dk, dk)?,
                 None,
                 view(prev, dk, dv, dv)?,
                 view_mut(o, lc, dv, dv)?,
@@ -622,7 +749,7 @@ impl<T: Real> Chunk<'_, T> {
             scores.fill(T::zero());
             P::gemm(
                 one,
-                view(&self.q[r0 * dk..r1 * dk], rows, dk, dk)?,
+                view(&q[r0 * dk..r1 * dk], rows, dk, dk)?,
                 None,
                 view(kt, dk, r1, lc)?,
                 view_mut(scores, rows, r1, r1)?,
@@ -652,7 +779,7 @@ impl<T: Real> Chunk<'_, T> {
                 one,
                 view(scores, rows, r1, r1)?,
                 None,
-                view(self.v, r1, dv, dv)?,
+                view(v, r1, dv, dv)?,
                 view_mut(&mut o[r0 * dv..r1 * dv], rows, dv, dv)?,
             );
             r0 = r1;
@@ -662,26 +789,33 @@ impl<T: Real> Chunk<'_, T> {
 
     /// The chunk's own state `K^T diag(after) V` (from zero) into `own`, from
     /// [`prepare`](Self::prepare)'s tables.
-    fn own_state<P: LinattnKernels<T>>(&self, t: &Tables<'_, T>, own: &mut [T]) -> Result<()> {
+    fn own_state<P: LinattnKernels<T>>(
+        &self,
+        t: &Tables<'_, T>,
+        io: &Loaded<'_, T>,
+        own: &mut [T],
+    ) -> Result<()> {
         let (lc, dk, dv, kt) = (self.len, self.dk, self.dv, &t.kt);
+        let (_, v) = self.tokens(io.q, io.v);
         let weights = (!self.decay.is_one()).then_some(&t.after[..lc]);
         own.fill(T::zero());
         P::gemm(
             T::one(),
             view(&kt[..dk * lc], dk, lc, lc)?,
             weights,
-            view(self.v, lc, dv, dv)?,
+            view(v, lc, dv, dv)?,
             view_mut(own, dk, dv, dv)?,
         );
         Ok(())
     }
 }
 
-/// `dst` (`cols x rows`, row-major) = the transpose of `src` (`rows x cols`).
+/// `dst` (`cols x rows`, row-major) = the transpose of `src` (`rows x cols`), loaded
+/// from storage.
 ///
 /// Eight source rows at a time, so each destination row receives eight consecutive
 /// values per visit instead of one store per cache line.
-fn transpose<T: Real>(src: &[T], cols: usize, rows: usize, dst: &mut [T]) {
+fn transpose<T: Real, S: Token<T>>(src: &[S], cols: usize, rows: usize, dst: &mut [T]) {
     const B: usize = 8;
     let mut j0 = 0;
     while j0 < rows {
@@ -689,7 +823,7 @@ fn transpose<T: Real>(src: &[T], cols: usize, rows: usize, dst: &mut [T]) {
         let block = &src[j0 * cols..(j0 + jb) * cols];
         for (a, d) in dst.chunks_exact_mut(rows).enumerate() {
             for (jj, x) in d[j0..j0 + jb].iter_mut().enumerate() {
-                *x = block[jj * cols + a];
+                *x = block[jj * cols + a].get();
             }
         }
         j0 += jb;
@@ -803,7 +937,9 @@ mod tests {
                 (out, st)
             };
             let gated = decay.is_gated();
-            let min = scratch_size::<f64>(shape, 16, gated).unwrap().bytes();
+            let min = scratch_size::<f64>(shape, 16, gated, false)
+                .unwrap()
+                .bytes();
             let wide = forward_threads_work_size::<f64>(shape, 16, 3, gated)
                 .unwrap()
                 .bytes();

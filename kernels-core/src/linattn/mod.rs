@@ -40,17 +40,20 @@ mod kernels;
 mod powers;
 mod recurrence;
 mod state;
+mod token;
 mod varlen;
 
 pub use decay::Decay;
 pub use forward::{
-    chunk_len, forward, forward_threads_work_size, forward_work_size, gated_work_size,
+    chunk_len, forward, forward_stored, forward_threads_work_size, forward_work_size,
+    gated_work_size, stored_work_size,
 };
 pub use kernels::LinattnKernels;
 pub use powers::power;
 pub use recurrence::recurrence;
 pub use state::{ChunkDecays, Scan, chunk_state, state_scan};
-pub use varlen::{Seqs, forward_varlen};
+pub use token::Token;
+pub use varlen::{Seqs, forward_varlen, forward_varlen_stored};
 
 use crate::{
     Error, Exec, Real, Result, STREAM_OPS, Strided, StridedMut, check_finite, checked_product,
@@ -100,17 +103,18 @@ impl Shape {
     }
 }
 
-/// The inputs of [`forward`] and [`recurrence`].
+/// The inputs of [`forward`] and [`recurrence`]: tokens stored as `S`, the computing
+/// type `T` by default (see [`forward_stored`] for half-precision tokens).
 #[derive(Clone, Copy, Debug)]
-pub struct Inputs<'a, T> {
+pub struct Inputs<'a, T, S = T> {
     /// Sizes.
     pub shape: Shape,
     /// Queries, `[n_heads][len][dk]`.
-    pub q: &'a [T],
+    pub q: &'a [S],
     /// Keys, `[n_heads][len][dk]`.
-    pub k: &'a [T],
+    pub k: &'a [S],
     /// Values, `[n_heads][len][dv]`.
-    pub v: &'a [T],
+    pub v: &'a [S],
     /// The decay between tokens: none, a constant per head, or a gate per head and
     /// token.
     pub decay: Decay<'a, T>,
@@ -120,7 +124,7 @@ pub struct Inputs<'a, T> {
     pub state_in: Option<&'a [T]>,
 }
 
-impl<T: Real> Inputs<'_, T> {
+impl<T: Real, S: Token<T>> Inputs<'_, T, S> {
     /// Every check of the inputs, in the order the status codes are documented:
     /// lengths (`Dimension`), decay range (`NonFinite` for NaN/inf, `Argument` for a
     /// constant outside `(0, 1]` or a positive gate), scale, then finiteness of every
@@ -146,9 +150,9 @@ impl<T: Real> Inputs<'_, T> {
         }
         self.decay.check(s.n_heads, s.len)?;
         let scale = effective_scale(self.scale, s.dk)?;
-        inputs_finite::<T, P>(exec, self.q)?;
-        inputs_finite::<T, P>(exec, self.k)?;
-        inputs_finite::<T, P>(exec, self.v)?;
+        inputs_finite::<T, S, P>(exec, self.q)?;
+        inputs_finite::<T, S, P>(exec, self.k)?;
+        inputs_finite::<T, S, P>(exec, self.v)?;
         if let Some(x) = self.state_in {
             all_finite::<T, P>(x)?;
         }
@@ -189,10 +193,13 @@ fn all_finite<T: Real, P: LinattnKernels<T>>(x: &[T]) -> Result<()> {
 /// [`all_finite`] in tiles through `exec`: a large input's check is a pass over memory
 /// that would otherwise stay on one thread ahead of the threaded work. The error is
 /// the same whichever tile finds the value.
-fn inputs_finite<T: Real, P: LinattnKernels<T>>(exec: &impl Exec, x: &[T]) -> Result<()> {
+fn inputs_finite<T: Real, S: Token<T>, P: LinattnKernels<T>>(
+    exec: &impl Exec,
+    x: &[S],
+) -> Result<()> {
     const TILE: usize = 1 << 16;
     exec.for_each(STREAM_OPS * x.len(), x.chunks(TILE), |_, tile| {
-        all_finite::<T, P>(tile)
+        S::finite::<P>(tile)
     })
 }
 

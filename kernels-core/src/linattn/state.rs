@@ -42,8 +42,8 @@ pub fn chunk_state<T: Real, P: LinattnKernels<T>>(
         return Err(Error::Dimension);
     }
     decay.check(shape.n_heads, shape.len)?;
-    inputs_finite::<T, P>(exec, k)?;
-    inputs_finite::<T, P>(exec, v)?;
+    inputs_finite::<T, T, P>(exec, k)?;
+    inputs_finite::<T, T, P>(exec, v)?;
     let (len, dk, dv) = (shape.len, shape.dk, shape.dv);
     let (per_qk, per_v, per_s) = (len * dk, len * dv, dk * dv);
     // One tile per head: its state.

@@ -1,8 +1,8 @@
 //! Packed batches of sequences of different lengths (flash-linear-attention's
 //! `cu_seqlens` layout).
 
-use super::forward::{Job, Window, gated_work_size};
-use super::{Inputs, forward_work_size, head, head_mut};
+use super::forward::{Job, Window, stored_work_size};
+use super::{Inputs, Token, head, head_mut};
 use crate::linattn::LinattnKernels;
 use crate::{Error, Exec, Real, Result, checked_product};
 
@@ -40,8 +40,8 @@ impl Seqs<'_> {
 /// rows, and its final state is its initial one. Each sequence is cut into chunks
 /// from its own first token, so its outputs and state equal those of a separate
 /// [`forward`](super::forward) call on it bit for bit. `work` needs the workspace of
-/// the packed shape ([`forward_work_size`] or [`gated_work_size`]), which covers
-/// every sequence.
+/// the packed shape ([`forward_work_size`](super::forward_work_size) or
+/// [`gated_work_size`](super::gated_work_size)), which covers every sequence.
 ///
 /// Errors, with nothing written: as for [`forward`](super::forward), and
 /// [`Error::Argument`] for malformed offsets (see [`Seqs::check`]). After
@@ -52,6 +52,21 @@ pub fn forward_varlen<T: Real, P: LinattnKernels<T>>(
     seqs: Seqs<'_>,
     chunk: usize,
     out: &mut [T],
+    state_out: Option<&mut [T]>,
+    work: &mut [u8],
+) -> Result<()> {
+    forward_varlen_stored::<T, T, P>(exec, inp, seqs, chunk, out, state_out, work)
+}
+
+/// [`forward_varlen`] on tokens stored as `S` (see
+/// [`forward_stored`](super::forward_stored)); `work` holds the packed shape's
+/// [`stored_work_size`].
+pub fn forward_varlen_stored<T: Real, S: Token<T>, P: LinattnKernels<T>>(
+    exec: &impl Exec,
+    inp: &Inputs<'_, T, S>,
+    seqs: Seqs<'_>,
+    chunk: usize,
+    out: &mut [S],
     mut state_out: Option<&mut [T]>,
     work: &mut [u8],
 ) -> Result<()> {
@@ -76,11 +91,7 @@ pub fn forward_varlen<T: Real, P: LinattnKernels<T>>(
     if let Some(x) = state_in {
         super::all_finite::<T, P>(x)?;
     }
-    let needed = if inp.decay.is_gated() {
-        gated_work_size::<T>(shape, chunk)?
-    } else {
-        forward_work_size::<T>(shape, chunk)?
-    };
+    let needed = stored_work_size::<T, S>(shape, chunk, inp.decay.is_gated())?;
     if work.len() < needed.bytes() {
         return Err(Error::Workspace);
     }
