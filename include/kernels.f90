@@ -843,6 +843,171 @@ module kernels
       integer(c_int32_t) :: kn_result
     end function kn_cuda_linattn_state_scan_f32
 
+    ! Device workspace size of `kn_cuda_linattn_gated_forward_f32` for these sizes and
+    ! `chunk` (0 = 64), in bytes (device memory, any alignment), written to `*bytes`:
+    ! `kn_cuda_linattn_work_bytes` and, per chunk, its decay per head (about
+    ! `ceil(len / chunk) * n_heads * 4` more).
+    !
+    ! Returns KN_OK; KN_ERR_UNSUPPORTED (no CUDA device, driver or NVRTC, or a build
+    ! without CUDA; checked first); KN_ERR_NULL (`bytes` NULL); KN_ERR_DIMENSION (a size
+    ! is zero or overflows).
+    !
+    ! # Safety
+    ! `bytes` is NULL or valid for one write.
+    function kn_cuda_linattn_gated_work_bytes(n_heads, len, dk, dv, chunk, bytes) &
+        bind(C, name="kn_cuda_linattn_gated_work_bytes") result(kn_result)
+      import
+      integer(c_size_t), value :: n_heads
+      integer(c_size_t), value :: len
+      integer(c_size_t), value :: dk
+      integer(c_size_t), value :: dv
+      integer(c_size_t), value :: chunk
+      integer(c_size_t), intent(out), optional :: bytes
+      integer(c_int32_t) :: kn_result
+    end function kn_cuda_linattn_gated_work_bytes
+
+    ! Gated linear attention on the GPU: `kn_linattn_gated_forward_f32` with `q`, `k`,
+    ! `v`, `g`, `state_in`, `out`, `state_out` and `work` in DEVICE memory, launched on
+    ! `stream` (a CUstream of the current device's primary context; NULL = the default
+    ! stream).
+    !
+    ! `S_t = exp(g_t) S_{t-1} + k_t^T v_t`, `o_t = scale * q_t S_t` (token `t` included)
+    ! from `S_0 = state_in`. Arguments as for `kn_cuda_linattn_forward_f32`, with `g`
+    ! (`[n_heads][len]`, required) the log gates, each `<= 0`, in place of `decay`;
+    ! `work` at least `kn_cuda_linattn_gated_work_bytes` bytes. Inside a chunk the
+    ! weights are exponentials of differences of prefix sums of the gates (summed in
+    ! double precision), rounded once; weights below `FLT_MIN` count as 0.
+    !
+    ! Same results as the host function to rounding (sums in another order). The values
+    ! (gates, finiteness of the inputs) are checked by a read-only kernel before anything
+    ! is written. Synchronises `stream` (after that check and at the end).
+    !
+    ! Returns as `kn_cuda_linattn_forward_f32`, with KN_ERR_ARGUMENT for a positive gate
+    ! and KN_ERR_NON_FINITE for a NaN or infinite one.
+    !
+    ! # Safety
+    ! Every pointer but `stream` is NULL or a device allocation valid for its documented
+    ! length (`work`: `work_bytes` bytes); no output used elsewhere until the call returns.
+    function kn_cuda_linattn_gated_forward_f32(n_heads, len, dk, dv, q, k, v, g, scale, &
+        state_in, out, state_out, chunk, work, work_bytes, stream) &
+        bind(C, name="kn_cuda_linattn_gated_forward_f32") result(kn_result)
+      import
+      integer(c_size_t), value :: n_heads
+      integer(c_size_t), value :: len
+      integer(c_size_t), value :: dk
+      integer(c_size_t), value :: dv
+      type(c_ptr), value :: q
+      type(c_ptr), value :: k
+      type(c_ptr), value :: v
+      type(c_ptr), value :: g
+      real(c_float), value :: scale
+      type(c_ptr), value :: state_in
+      type(c_ptr), value :: out
+      type(c_ptr), value :: state_out
+      integer(c_size_t), value :: chunk
+      type(c_ptr), value :: work
+      integer(c_size_t), value :: work_bytes
+      type(c_ptr), value :: stream
+      integer(c_int32_t) :: kn_result
+    end function kn_cuda_linattn_gated_forward_f32
+
+    ! Device workspace size of `kn_cuda_linattn_gated_chunk_state_f32`, in bytes (device
+    ! memory, any alignment), written to `*bytes`: `kn_cuda_linattn_chunk_state_work_bytes`
+    ! and each 64-token segment's decay per head (about `ceil(len / 64) * n_heads * 4`
+    ! more).
+    !
+    ! Returns KN_OK; KN_ERR_UNSUPPORTED (no CUDA device, driver or NVRTC, or a build
+    ! without CUDA; checked first); KN_ERR_NULL (`bytes` NULL); KN_ERR_DIMENSION (a size
+    ! is zero or overflows).
+    !
+    ! # Safety
+    ! `bytes` is NULL or valid for one write.
+    function kn_cuda_linattn_gated_chunk_state_work_bytes(n_heads, len, dk, dv, bytes) &
+        bind(C, name="kn_cuda_linattn_gated_chunk_state_work_bytes") result(kn_result)
+      import
+      integer(c_size_t), value :: n_heads
+      integer(c_size_t), value :: len
+      integer(c_size_t), value :: dk
+      integer(c_size_t), value :: dv
+      integer(c_size_t), intent(out), optional :: bytes
+      integer(c_int32_t) :: kn_result
+    end function kn_cuda_linattn_gated_chunk_state_work_bytes
+
+    ! A gated chunk's own state on the GPU: `kn_linattn_gated_chunk_state_f32` with `k`
+    ! (`[n_heads][len][dk]`), `v` (`[n_heads][len][dv]`), `g` (`[n_heads][len]` log gates
+    ! `<= 0`, required), `state` (`[n_heads][dk][dv]`), `log_decay` (`[n_heads]`, each
+    ! head's `sum_t g_t` summed in double precision, or NULL) and `work` (at least
+    ! `kn_cuda_linattn_gated_chunk_state_work_bytes` bytes, any alignment) in DEVICE
+    ! memory, launched on `stream` (a CUstream of the current device's primary context;
+    ! NULL = the default stream). Same results as the host function to rounding; the
+    ! values are checked by a read-only kernel first. Synchronises `stream`.
+    !
+    ! Returns KN_OK; KN_ERR_UNSUPPORTED (no CUDA device, driver or NVRTC, or a build
+    ! without CUDA; checked first); KN_ERR_NULL; KN_ERR_DIMENSION; KN_ERR_WORKSPACE;
+    ! KN_ERR_ARGUMENT (a positive gate, a misaligned or overlapping device array);
+    ! KN_ERR_NON_FINITE. On these nothing but `work` was written. KN_ERR_NUMERICAL: a
+    ! value overflowed; `state` holds the computed values. KN_ERR_INTERNAL: a launch or
+    ! copy failed.
+    !
+    ! # Safety
+    ! Every pointer but `stream` is NULL or a device allocation valid for its documented
+    ! length (`work`: `work_bytes` bytes); no output used elsewhere until the call returns.
+    function kn_cuda_linattn_gated_chunk_state_f32(n_heads, len, dk, dv, k, v, g, &
+        state, log_decay, work, work_bytes, stream) &
+        bind(C, name="kn_cuda_linattn_gated_chunk_state_f32") result(kn_result)
+      import
+      integer(c_size_t), value :: n_heads
+      integer(c_size_t), value :: len
+      integer(c_size_t), value :: dk
+      integer(c_size_t), value :: dv
+      type(c_ptr), value :: k
+      type(c_ptr), value :: v
+      type(c_ptr), value :: g
+      type(c_ptr), value :: state
+      type(c_ptr), value :: log_decay
+      type(c_ptr), value :: work
+      integer(c_size_t), value :: work_bytes
+      type(c_ptr), value :: stream
+      integer(c_int32_t) :: kn_result
+    end function kn_cuda_linattn_gated_chunk_state_f32
+
+    ! The LASP-2 reduction for gated chunks on the GPU: `kn_linattn_gated_state_scan_f32`
+    ! with `log_decays` (`[n_chunks][n_heads]`, values `<= 0`), `states` and `prefix`
+    ! (`[n_chunks][n_heads][dk][dv]`) and `work` (at least
+    ! `kn_cuda_linattn_state_scan_work_bytes` bytes, any alignment) in DEVICE memory,
+    ! launched on `stream` (a CUstream of the current device's primary context; NULL =
+    ! the default stream). Writes `prefix[0] = 0` and
+    ! `prefix[c + 1] = exp(log_decays[c]) * prefix[c] + states[c]` (the exponential in
+    ! double precision, rounded once, 0 below `FLT_MIN`), the `state_in` of chunk `c`.
+    ! The values are checked by a read-only kernel first. Synchronises `stream`.
+    !
+    ! Returns KN_OK; KN_ERR_UNSUPPORTED (no CUDA device, driver or NVRTC, or a build
+    ! without CUDA; checked first); KN_ERR_NULL; KN_ERR_DIMENSION (a size is zero or
+    ! overflows); KN_ERR_WORKSPACE; KN_ERR_ARGUMENT (a positive log decay, a misaligned or
+    ! overlapping device array); KN_ERR_NON_FINITE. On these nothing but `work` was
+    ! written. KN_ERR_NUMERICAL: a sum overflowed; `prefix` holds the computed values.
+    ! KN_ERR_INTERNAL: a launch or copy failed.
+    !
+    ! # Safety
+    ! Every pointer but `stream` is NULL or a device allocation valid for its documented
+    ! length (`work`: `work_bytes` bytes); no output used elsewhere until the call returns.
+    function kn_cuda_linattn_gated_state_scan_f32(n_chunks, n_heads, dk, dv, &
+        log_decays, states, prefix, work, work_bytes, stream) &
+        bind(C, name="kn_cuda_linattn_gated_state_scan_f32") result(kn_result)
+      import
+      integer(c_size_t), value :: n_chunks
+      integer(c_size_t), value :: n_heads
+      integer(c_size_t), value :: dk
+      integer(c_size_t), value :: dv
+      type(c_ptr), value :: log_decays
+      type(c_ptr), value :: states
+      type(c_ptr), value :: prefix
+      type(c_ptr), value :: work
+      integer(c_size_t), value :: work_bytes
+      type(c_ptr), value :: stream
+      integer(c_int32_t) :: kn_result
+    end function kn_cuda_linattn_gated_state_scan_f32
+
     ! Device workspace bytes of `kn_cuda_scale_f32` / `kn_cuda_scale_f64` for an
     ! `n x m` matrix (one query serves both types and any alignment of `work`).
     !

@@ -76,7 +76,8 @@
 //! [`h2o`]: [`h2o::decode`], the H2O decode step on a [`h2o::DeviceH2oCache`] (f32).
 //!
 //! [`linattn`]: [`linattn::forward`], [`linattn::chunk_state`] and [`linattn::state_scan`],
-//! chunked linear attention with a per-head decay and the LASP-2 state scan (f32).
+//! chunked linear attention with a per-head decay or a log gate per head and token
+//! ([`linattn::DeviceDecay`]) and the LASP-2 state scan (f32).
 //!
 //! [`sinkhorn`]: kernel-mode matrix scaling ([`sinkhorn::scale`]) and log-domain
 //! Sinkhorn ([`sinkhorn::sinkhorn`]), f32 and f64.

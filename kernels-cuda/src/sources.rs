@@ -127,8 +127,8 @@ pub const SOR: Source = Source {
     ],
 };
 
-/// `src/cuda/linattn.cu`: chunked linear attention (check, chunk states, state scan,
-/// output), f32.
+/// `src/cuda/linattn.cu`: chunked linear attention with a per-head decay or gates
+/// (check, chunk states, state scan, output, log totals), f32.
 pub const LINATTN: Source = Source {
     name: "linattn",
     file: "linattn.cu",
@@ -138,6 +138,7 @@ pub const LINATTN: Source = Source {
         "la_chunk_states_f32",
         "la_scan_f32",
         "la_output_f32",
+        "la_log_totals_f32",
     ],
 };
 

@@ -498,8 +498,8 @@ fn timing_h2o_decode_bandwidth() {
 // (the host's codes, nothing written) and overflow (KN_ERR_NUMERICAL). Timing prints
 // the FLOP rate of the chunked algorithm; there is no target for it in the issue.
 
-use kernels_core::linattn::{self as core_la, ChunkDecays, Inputs, Scan, Shape};
-use kernels_cuda::linattn::{self as la, DeviceInputs, DeviceScan};
+use kernels_core::linattn::{self as core_la, ChunkDecays, Decay, Inputs, Scan, Shape};
+use kernels_cuda::linattn::{self as la, DeviceChunkDecays, DeviceDecay, DeviceInputs, DeviceScan};
 
 fn close_normwise(got: &[f32], want: &[f32], rel: f32, what: &str) -> f32 {
     assert_eq!(got.len(), want.len(), "{what}: lengths");
@@ -519,9 +519,31 @@ fn close_normwise(got: &[f32], want: &[f32], rel: f32, what: &str) -> f32 {
 struct LaCase {
     shape: Shape,
     chunk: usize,
+    /// Per-head decays, or with `gated` log gates `[n_heads][len]`.
     decay: Option<Vec<f32>>,
     state_in: bool,
     state_out: bool,
+    gated: bool,
+}
+
+impl LaCase {
+    /// The host's decay.
+    fn host_decay(&self) -> Decay<'_, f32> {
+        match &self.decay {
+            Some(g) if self.gated => Decay::Gates(g),
+            d => d.as_deref().into(),
+        }
+    }
+
+    /// The device workspace length of the forward pass.
+    fn work_len(&self) -> usize {
+        let size = if self.gated {
+            la::gated_work_size(self.shape, self.chunk)
+        } else {
+            la::forward_work_size(self.shape, self.chunk)
+        };
+        size.unwrap().len_of::<f32>()
+    }
 }
 
 struct LaData {
@@ -546,18 +568,18 @@ fn cpu_forward(c: &LaCase, d: &LaData, scale: f32) -> (Vec<f32>, Vec<f32>) {
         q: &d.q,
         k: &d.k,
         v: &d.v,
-        decay: c.decay.as_deref().into(),
+        decay: c.host_decay(),
         scale,
         state_in: c.state_in.then_some(&d.s0[..]),
     };
     let mut out = vec![0.0; c.shape.v_len().unwrap()];
     let mut s = vec![0.0; c.shape.state_len().unwrap()];
-    let mut work = vec![
-        0u8;
+    let size = if c.gated {
+        core_la::gated_work_size::<f32>(c.shape, c.chunk)
+    } else {
         core_la::forward_work_size::<f32>(c.shape, c.chunk)
-            .unwrap()
-            .bytes()
-    ];
+    };
+    let mut work = vec![0u8; size.unwrap().bytes()];
     core_la::forward::<f32, Scalar>(
         &Sequential,
         &inp,
@@ -600,7 +622,11 @@ fn gpu_forward(
         q: &q,
         k: &k,
         v: &v,
-        decay: decay.as_ref().map(|d| d as &dyn DeviceRead<f32>),
+        decay: match decay.as_ref() {
+            None => DeviceDecay::None,
+            Some(g) if c.gated => DeviceDecay::Gates(g),
+            Some(d) => DeviceDecay::Heads(d),
+        },
         scale,
         state_in: s0.as_ref().map(|d| d as &dyn DeviceRead<f32>),
     };
@@ -615,14 +641,11 @@ fn gpu_forward(
 fn check_la_forward(ctx: &Context, c: &LaCase, seed: u64) -> (f32, f32) {
     let d = la_data(c.shape, seed);
     let (want, want_s) = cpu_forward(c, &d, 0.0);
-    let work_len = la::forward_work_size(c.shape, c.chunk)
-        .unwrap()
-        .len_of::<f32>();
-    let (r, got, got_s) = gpu_forward(ctx, c, &d, 0.0, work_len);
+    let (r, got, got_s) = gpu_forward(ctx, c, &d, 0.0, c.work_len());
     r.unwrap_or_else(|e| panic!("{e:?}: {}", ctx.last_error_detail().unwrap_or_default()));
     let what = format!(
-        "linattn forward {:?} chunk {} decay {:?} state_in {}",
-        c.shape, c.chunk, c.decay, c.state_in
+        "linattn forward {:?} chunk {} gated {} decay {:?} state_in {}",
+        c.shape, c.chunk, c.gated, c.decay, c.state_in
     );
     let e_out = close_normwise(&got, &want, 5e-5, &format!("{what}: out"));
     let e_s = match got_s {
@@ -645,6 +668,7 @@ fn check_la_bad_input(ctx: &Context) {
         decay: Some(vec![0.9, 0.8]),
         state_in: true,
         state_out: true,
+        gated: false,
     };
     let d = la_data(shape, 500);
     let work_len = la::forward_work_size(shape, 0).unwrap().len_of::<f32>();
@@ -748,7 +772,7 @@ fn check_la_states(ctx: &Context) {
             .alloc_zeros::<f32>(la::chunk_state_work_size(shape).unwrap().len_of::<f32>())
             .unwrap();
         let g = g.as_ref().map(|d| d as &dyn DeviceRead<f32>);
-        la::chunk_state(ctx, shape, &k, &v, g, &mut state, &mut work).unwrap();
+        la::chunk_state(ctx, shape, &k, &v, g.into(), &mut state, None, &mut work).unwrap();
         let got = s.clone_dtoh(&state).unwrap();
         ctx.synchronize().unwrap();
         close_normwise(&got, &want, 5e-5, &format!("chunk_state {shape:?}"));
@@ -787,8 +811,10 @@ fn check_la_states(ctx: &Context) {
             n_heads,
             dk,
             dv,
-            chunk_lens: &dl,
-            decay: Some(&dd),
+            chunks: DeviceChunkDecays::Lengths {
+                chunk_lens: &dl,
+                decay: Some(&dd),
+            },
             states: &ds,
         };
         let r = la::state_scan(ctx, &sc, &mut prefix, &mut work);
@@ -848,6 +874,7 @@ fn check_la_lasp2(ctx: &Context) {
         decay: Some(decay.clone()),
         state_in: false,
         state_out: false,
+        gated: false,
     };
     let work_len = la::forward_work_size(shape, 0).unwrap().len_of::<f32>();
     let (r, whole, _) = gpu_forward(ctx, &c, &d, 0.0, work_len);
@@ -871,7 +898,17 @@ fn check_la_lasp2(ctx: &Context) {
         let mut w = s
             .alloc_zeros::<f32>(la::chunk_state_work_size(ps).unwrap().len_of::<f32>())
             .unwrap();
-        la::chunk_state(ctx, ps, &k, &v, Some(&dd), &mut st, &mut w).unwrap();
+        la::chunk_state(
+            ctx,
+            ps,
+            &k,
+            &v,
+            DeviceDecay::Heads(&dd),
+            &mut st,
+            None,
+            &mut w,
+        )
+        .unwrap();
         states.extend(s.clone_dtoh(&st).unwrap());
         t0 += n;
     }
@@ -890,8 +927,10 @@ fn check_la_lasp2(ctx: &Context) {
         n_heads,
         dk,
         dv,
-        chunk_lens: &dl,
-        decay: Some(&dd),
+        chunks: DeviceChunkDecays::Lengths {
+            chunk_lens: &dl,
+            decay: Some(&dd),
+        },
         states: &ds,
     };
     la::state_scan(ctx, &sc, &mut prefix, &mut w).unwrap();
@@ -912,6 +951,7 @@ fn check_la_lasp2(ctx: &Context) {
             decay: Some(decay.clone()),
             state_in: true,
             state_out: false,
+            gated: false,
         };
         let (r, got, _) = gpu_forward(
             ctx,
@@ -927,6 +967,370 @@ fn check_la_lasp2(ctx: &Context) {
     }
     loud(
         "GPU linattn LASP-2: chunk_state + state_scan + forward per part reproduce the unsplit forward (5e-5 normwise)",
+    );
+}
+
+// Gated linear attention (a log gate per head and token) against the same host
+// functions with `Decay::Gates` / `ChunkDecays::Logs`, at the same tolerances: the
+// device sums the cumulative gates in f64 in another order (a warp scan), which moves
+// a weight by a few f32 ulps at most; a wrong prefix (off by one token, or restarted
+// at a tile instead of the chunk) moves it by a factor exp(g) ~ 0.7 or less.
+
+/// Log gates `[n_heads][len]` in [-0.3, 0], with some exact zeros, one gate of -30 and
+/// one of -100 (weights across it flushed to 0) when `len` allows.
+fn la_gates(n_heads: usize, len: usize, seed: u64) -> Vec<f32> {
+    let mut g: Vec<f32> = data(n_heads * len, seed)
+        .into_iter()
+        .map(|x| -0.15 * (x + 1.0))
+        .collect();
+    for (i, x) in g.iter_mut().enumerate() {
+        if i % 29 == 3 {
+            *x = 0.0;
+        }
+    }
+    if g.len() > 77 {
+        g[77] = -30.0;
+    }
+    if g.len() > 200 {
+        g[200] = -100.0;
+    }
+    g
+}
+
+fn gated_case(shape: Shape, chunk: usize, state_in: bool, state_out: bool, seed: u64) -> LaCase {
+    LaCase {
+        shape,
+        chunk,
+        decay: Some(la_gates(shape.n_heads, shape.len, seed)),
+        state_in,
+        state_out,
+        gated: true,
+    }
+}
+
+fn check_la_gated_bad_input(ctx: &Context) {
+    let shape = Shape {
+        n_heads: 2,
+        len: 70,
+        dk: 8,
+        dv: 12,
+    };
+    let base = gated_case(shape, 0, true, true, 510);
+    let d = la_data(shape, 500);
+    let work_len = base.work_len();
+    let untouched =
+        |r: Result<(), Error>, want: Error, out: &[f32], so: &Option<Vec<f32>>, what: &str| {
+            assert_eq!(r, Err(want), "{what}");
+            assert!(out.iter().all(|&x| x == 7.0), "{what}: out written");
+            assert!(
+                so.as_ref().is_none_or(|s| s.iter().all(|&x| x == 7.0)),
+                "{what}: state_out written"
+            );
+        };
+    let with_gate = |i: usize, x: f32| {
+        let mut g = base.decay.clone().unwrap();
+        g[i] = x;
+        LaCase {
+            decay: Some(g),
+            ..gated_case(shape, 0, true, true, 510)
+        }
+    };
+    let (r, o, s) = gpu_forward(ctx, &with_gate(100, 0.25), &d, 0.0, work_len);
+    untouched(r, Error::Argument, &o, &s, "positive gate");
+    let (r, o, s) = gpu_forward(ctx, &with_gate(3, f32::NEG_INFINITY), &d, 0.0, work_len);
+    untouched(r, Error::NonFinite, &o, &s, "gate -inf");
+    let mut both = with_gate(3, f32::NAN);
+    if let Some(g) = both.decay.as_mut() {
+        g[9] = 1.0;
+    }
+    let (r, o, s) = gpu_forward(ctx, &both, &d, 0.0, work_len);
+    untouched(r, Error::NonFinite, &o, &s, "gate NaN (before range)");
+    let short = gated_case(shape, 0, true, true, 510);
+    let (r, o, s) = gpu_forward(ctx, &short, &d, 0.0, work_len - 1);
+    untouched(r, Error::Workspace, &o, &s, "short workspace");
+    let ungated = la::forward_work_size(shape, 0).unwrap().len_of::<f32>();
+    assert!(ungated < work_len);
+    let (r, o, s) = gpu_forward(ctx, &short, &d, 0.0, ungated);
+    untouched(r, Error::Workspace, &o, &s, "the ungated workspace");
+    let mut bad = la_data(shape, 500);
+    bad.v[11] = f32::NAN;
+    let (r, o, s) = gpu_forward(ctx, &short, &bad, 0.0, work_len);
+    untouched(r, Error::NonFinite, &o, &s, "NaN in v");
+    let wrong = LaCase {
+        decay: Some(vec![-0.1; shape.n_heads]),
+        ..gated_case(shape, 0, true, true, 510)
+    };
+    let (r, o, s) = gpu_forward(ctx, &wrong, &d, 0.0, work_len);
+    untouched(r, Error::Dimension, &o, &s, "gates of the per-head length");
+    loud("GPU gated linattn forward: bad gates rejected with the host's codes, nothing written");
+}
+
+/// Device gated chunk_state: the state and the log decay per head.
+fn gpu_gated_chunk_state(
+    ctx: &Context,
+    shape: Shape,
+    k: &[f32],
+    v: &[f32],
+    gates: &[f32],
+) -> (Result<(), Error>, Vec<f32>, Vec<f32>) {
+    let s = ctx.stream().clone();
+    let (dk_, dv_, dg) = (
+        s.clone_htod(k).unwrap(),
+        s.clone_htod(v).unwrap(),
+        s.clone_htod(gates).unwrap(),
+    );
+    let mut state = s
+        .clone_htod(&vec![7.0f32; shape.state_len().unwrap()])
+        .unwrap();
+    let mut logs = s.clone_htod(&vec![7.0f32; shape.n_heads]).unwrap();
+    let mut work = s
+        .alloc_zeros::<f32>(
+            la::gated_chunk_state_work_size(shape)
+                .unwrap()
+                .len_of::<f32>(),
+        )
+        .unwrap();
+    let r = la::chunk_state(
+        ctx,
+        shape,
+        &dk_,
+        &dv_,
+        DeviceDecay::Gates(&dg),
+        &mut state,
+        Some(&mut logs),
+        &mut work,
+    );
+    let (st, lg) = (s.clone_dtoh(&state).unwrap(), s.clone_dtoh(&logs).unwrap());
+    ctx.synchronize().unwrap();
+    (r, st, lg)
+}
+
+fn check_la_gated_states(ctx: &Context) {
+    let s = ctx.stream().clone();
+    // chunk_state with its log decays against the CPU: segments of 64 with a partial
+    // last one, a sequence shorter than a slice, dk over one 64-row tile.
+    for shape in [
+        Shape {
+            n_heads: 3,
+            len: 300,
+            dk: 40,
+            dv: 72,
+        },
+        Shape {
+            n_heads: 2,
+            len: 5,
+            dk: 130,
+            dv: 3,
+        },
+    ] {
+        let d = la_data(shape, 710);
+        let gates = la_gates(shape.n_heads, shape.len, 711);
+        let mut want = vec![0.0; shape.state_len().unwrap()];
+        let mut want_logs = vec![0.0; shape.n_heads];
+        core_la::chunk_state::<f32, Scalar>(
+            &Sequential,
+            shape,
+            &d.k,
+            &d.v,
+            Decay::Gates(&gates),
+            &mut want,
+            Some(&mut want_logs),
+        )
+        .unwrap();
+        let (r, got, logs) = gpu_gated_chunk_state(ctx, shape, &d.k, &d.v, &gates);
+        r.unwrap();
+        close_normwise(&got, &want, 5e-5, &format!("gated chunk_state {shape:?}"));
+        for (h, (&g, &w)) in logs.iter().zip(&want_logs).enumerate() {
+            assert!(
+                (g - w).abs() <= 1e-6 * (1.0 + w.abs()),
+                "gated chunk_state {shape:?} log decay {h}: {g} vs {w}"
+            );
+        }
+    }
+    // Bad gates: nothing written.
+    let shape = Shape {
+        n_heads: 2,
+        len: 70,
+        dk: 8,
+        dv: 12,
+    };
+    let d = la_data(shape, 720);
+    let mut gates = la_gates(2, 70, 721);
+    gates[50] = 0.5;
+    let (r, st, lg) = gpu_gated_chunk_state(ctx, shape, &d.k, &d.v, &gates);
+    assert_eq!(r, Err(Error::Argument), "chunk_state positive gate");
+    assert!(st.iter().chain(&lg).all(|&x| x == 7.0), "chunk_state wrote");
+    gates[51] = f32::NAN;
+    let (r, st, lg) = gpu_gated_chunk_state(ctx, shape, &d.k, &d.v, &gates);
+    assert_eq!(r, Err(Error::NonFinite), "chunk_state NaN gate");
+    assert!(st.iter().chain(&lg).all(|&x| x == 7.0), "chunk_state wrote");
+
+    // state_scan over log decays against the CPU (element-wise in the host's order).
+    let (n_heads, dk, dv) = (3usize, 17usize, 33usize);
+    let n_chunks = 4;
+    let logs = vec![
+        -0.5f32, 0.0, -3.0, // chunk 0
+        -120.0, -1e-3, -0.25, // chunk 1 (-120: a factor flushed to 0)
+        -7.5, -0.75, 0.0, // chunk 2
+        -2.0, -2.0, -2.0, // chunk 3 (its decay is not used)
+    ];
+    let per = n_heads * dk * dv;
+    let states = data(n_chunks * per, 810);
+    let mut want = vec![0.0; states.len()];
+    let scan = Scan {
+        n_heads,
+        dk,
+        dv,
+        chunks: ChunkDecays::Logs(&logs),
+        states: &states,
+    };
+    core_la::state_scan::<f32, Scalar>(&scan, &mut want).unwrap();
+    let run = |logs: &[f32], states: &[f32]| {
+        let dg = s.clone_htod(logs).unwrap();
+        let ds = s.clone_htod(states).unwrap();
+        let mut prefix = s.clone_htod(&vec![7.0f32; states.len()]).unwrap();
+        let chunks = (logs.len() / n_heads).max(1);
+        let mut work = s
+            .alloc_zeros::<f32>(
+                la::state_scan_work_size(chunks, n_heads, dk, dv)
+                    .unwrap()
+                    .len_of::<f32>(),
+            )
+            .unwrap();
+        let sc = DeviceScan {
+            n_heads,
+            dk,
+            dv,
+            chunks: DeviceChunkDecays::Logs(&dg),
+            states: &ds,
+        };
+        let r = la::state_scan(ctx, &sc, &mut prefix, &mut work);
+        let p = s.clone_dtoh(&prefix).unwrap();
+        ctx.synchronize().unwrap();
+        (r, p)
+    };
+    let (r, got) = run(&logs, &states);
+    r.unwrap();
+    for (i, (&g, &w)) in got.iter().zip(&want).enumerate() {
+        assert!(
+            (g - w).abs() <= 1e-6 * (1.0 + w.abs()),
+            "gated state_scan {i}: {g} vs {w}"
+        );
+    }
+    let sentinel = |p: &[f32]| p.iter().all(|&x| x == 7.0);
+    let mut bad = logs.clone();
+    bad[4] = 0.5;
+    let (r, p) = run(&bad, &states);
+    assert!(
+        r == Err(Error::Argument) && sentinel(&p),
+        "positive log decay"
+    );
+    bad[4] = f32::NAN;
+    let (r, p) = run(&bad, &states);
+    assert!(r == Err(Error::NonFinite) && sentinel(&p), "NaN log decay");
+    let (r, p) = run(&logs[..11], &states);
+    assert!(
+        r == Err(Error::Dimension) && sentinel(&p),
+        "log decays not [n_chunks][n_heads]"
+    );
+    let mut bad = states.clone();
+    bad[2 * per + 3] = f32::INFINITY;
+    let (r, p) = run(&logs, &bad);
+    assert!(r == Err(Error::NonFinite) && sentinel(&p), "inf in states");
+    loud(
+        "GPU gated linattn chunk_state (5e-5 normwise, log decays 1e-6) and state_scan over \
+         log decays (1e-6 element-wise) match the CPU; bad inputs rejected, nothing written",
+    );
+}
+
+/// Gated LASP-2 on the device: chunk_state (with log decays) of each part, the scan
+/// over the log decays, the gated forward of each part from its prefix; the parts'
+/// outputs must match the unsplit device forward.
+fn check_la_gated_lasp2(ctx: &Context) {
+    let (n_heads, dk, dv) = (2usize, 24usize, 40usize);
+    let parts = [90usize, 64, 7, 150];
+    let len: usize = parts.iter().sum();
+    let shape = Shape {
+        n_heads,
+        len,
+        dk,
+        dv,
+    };
+    let d = la_data(shape, 910);
+    let c = gated_case(shape, 0, false, false, 911);
+    let gates = c.decay.clone().unwrap();
+    let (r, whole, _) = gpu_forward(ctx, &c, &d, 0.0, c.work_len());
+    r.unwrap();
+    let s = ctx.stream().clone();
+    let per = n_heads * dk * dv;
+    let part_of = |x: &[f32], w: usize, t0: usize, n: usize| -> Vec<f32> {
+        (0..n_heads)
+            .flat_map(|h| x[(h * len + t0) * w..(h * len + t0 + n) * w].to_vec())
+            .collect()
+    };
+    let mut states = Vec::new();
+    let mut logs = Vec::new();
+    let mut t0 = 0;
+    for &n in &parts {
+        let ps = Shape { len: n, ..shape };
+        let (r, st, lg) = gpu_gated_chunk_state(
+            ctx,
+            ps,
+            &part_of(&d.k, dk, t0, n),
+            &part_of(&d.v, dv, t0, n),
+            &part_of(&gates, 1, t0, n),
+        );
+        r.unwrap();
+        states.extend(st);
+        logs.extend(lg);
+        t0 += n;
+    }
+    let dg = s.clone_htod(&logs).unwrap();
+    let ds = s.clone_htod(&states).unwrap();
+    let mut prefix = s.alloc_zeros::<f32>(states.len()).unwrap();
+    let mut w = s
+        .alloc_zeros::<f32>(
+            la::state_scan_work_size(parts.len(), n_heads, dk, dv)
+                .unwrap()
+                .len_of::<f32>(),
+        )
+        .unwrap();
+    let sc = DeviceScan {
+        n_heads,
+        dk,
+        dv,
+        chunks: DeviceChunkDecays::Logs(&dg),
+        states: &ds,
+    };
+    la::state_scan(ctx, &sc, &mut prefix, &mut w).unwrap();
+    let prefix = s.clone_dtoh(&prefix).unwrap();
+    ctx.synchronize().unwrap();
+    let mut t0 = 0;
+    for (p, &n) in parts.iter().enumerate() {
+        let ps = Shape { len: n, ..shape };
+        let pd = LaData {
+            q: part_of(&d.q, dk, t0, n),
+            k: part_of(&d.k, dk, t0, n),
+            v: part_of(&d.v, dv, t0, n),
+            s0: prefix[p * per..(p + 1) * per].to_vec(),
+        };
+        let pc = LaCase {
+            shape: ps,
+            chunk: 0,
+            decay: Some(part_of(&gates, 1, t0, n)),
+            state_in: true,
+            state_out: false,
+            gated: true,
+        };
+        let (r, got, _) = gpu_forward(ctx, &pc, &pd, 0.0, pc.work_len());
+        r.unwrap();
+        let want = part_of(&whole, dv, t0, n);
+        close_normwise(&got, &want, 5e-5, &format!("gated LASP-2 part {p}"));
+        t0 += n;
+    }
+    loud(
+        "GPU gated linattn LASP-2: chunk_state (log decays) + state_scan + forward per part \
+         reproduce the unsplit forward (5e-5 normwise)",
     );
 }
 
@@ -951,7 +1355,7 @@ fn time_la_forward(ctx: &Context) {
         q: &q,
         k: &k,
         v: &v,
-        decay: Some(&decay),
+        decay: DeviceDecay::Heads(&decay),
         scale: 0.0,
         state_in: None,
     };
@@ -981,6 +1385,33 @@ fn time_la_forward(ctx: &Context) {
         flops / 1e9,
         flops / per / 1e9
     ));
+    // The same with gates (ln 0.999 at every token): the exponentials of the mask and
+    // the warp scans of the cumulative gates on top of the same products.
+    let gates = s
+        .clone_htod(&vec![0.999f32.ln(); shape.n_heads * shape.len])
+        .unwrap();
+    let mut work = s
+        .alloc_zeros::<f32>(la::gated_work_size(shape, 64).unwrap().len_of::<f32>())
+        .unwrap();
+    let inp = DeviceInputs {
+        decay: DeviceDecay::Gates(&gates),
+        ..inp
+    };
+    la::forward(ctx, &inp, 64, &mut out, None, &mut work).unwrap();
+    let gated = best_of(|| {
+        let t = Instant::now();
+        for _ in 0..reps {
+            la::forward(ctx, &inp, 64, &mut out, None, &mut work).unwrap();
+        }
+        t.elapsed().as_secs_f64() / reps as f64
+    });
+    loud(&format!(
+        "GPU gated linattn forward timing: {shape:?}, chunk 64, gates ln 0.999: {:.1} us per \
+         call, {:.0} GFLOP/s on the same count ({:.2}x the constant decay's time)",
+        gated * 1e6,
+        flops / gated / 1e9,
+        gated / per
+    ));
 }
 
 #[test]
@@ -1001,6 +1432,7 @@ fn gpu_linattn_matches_the_cpu() {
             decay: Some(vec![0.9, 1.0, 0.999]),
             state_in: true,
             state_out: true,
+            gated: false,
         },
         LaCase {
             shape: odd,
@@ -1008,6 +1440,7 @@ fn gpu_linattn_matches_the_cpu() {
             decay: None,
             state_in: false,
             state_out: true,
+            gated: false,
         },
         LaCase {
             shape: odd,
@@ -1015,6 +1448,7 @@ fn gpu_linattn_matches_the_cpu() {
             decay: Some(vec![0.95, 0.5, 1.0]),
             state_in: true,
             state_out: false,
+            gated: false,
         },
         LaCase {
             shape: Shape {
@@ -1027,6 +1461,7 @@ fn gpu_linattn_matches_the_cpu() {
             decay: Some(vec![0.95, 0.5]),
             state_in: true,
             state_out: true,
+            gated: false,
         },
         LaCase {
             shape: Shape {
@@ -1039,6 +1474,7 @@ fn gpu_linattn_matches_the_cpu() {
             decay: None,
             state_in: true,
             state_out: true,
+            gated: false,
         },
     ];
     for (i, c) in cases.iter().enumerate() {
@@ -1060,4 +1496,92 @@ fn timing_linattn_flop_rate() {
         return;
     };
     time_la_forward(&ctx);
+}
+
+#[test]
+fn gpu_linattn_gated_matches_the_cpu() {
+    let Some(ctx) = gpu_context("gpu_linattn_gated_matches_the_cpu") else {
+        return;
+    };
+    let odd = Shape {
+        n_heads: 3,
+        len: 300,
+        dk: 40,
+        dv: 72,
+    };
+    // Chunk 64 (default), 100 (a chunk's second row tile starts mid-chunk: its
+    // cumulative gates continue from the chunk start) and longer than the sequence
+    // (one chunk of five row tiles), a 128-wide case and a single token.
+    let cases = [
+        gated_case(odd, 0, true, true, 1),
+        gated_case(odd, 100, false, true, 2),
+        gated_case(odd, 1000, true, false, 3),
+        gated_case(
+            Shape {
+                n_heads: 2,
+                len: 513,
+                dk: 128,
+                dv: 128,
+            },
+            64,
+            true,
+            true,
+            4,
+        ),
+        gated_case(
+            Shape {
+                n_heads: 1,
+                len: 1,
+                dk: 1,
+                dv: 1,
+            },
+            0,
+            true,
+            true,
+            5,
+        ),
+    ];
+    for (i, c) in cases.iter().enumerate() {
+        let (e_out, e_s) = check_la_forward(&ctx, c, 100 * i as u64 + 50);
+        loud(&format!(
+            "GPU gated linattn forward {:?} chunk {}: matches the CPU (out {e_out:.1e}, \
+             state {e_s:.1e} of max; tolerance 5e-5)",
+            c.shape, c.chunk
+        ));
+    }
+    // Gates of ln(decay) at every token against the constant-decay device path.
+    let shape = Shape { len: 200, ..odd };
+    let decay = [0.9f32, 1.0, 0.5];
+    let gates: Vec<f32> = decay
+        .iter()
+        .flat_map(|&g| std::iter::repeat_n(g.ln(), shape.len))
+        .collect();
+    let d = la_data(shape, 60);
+    let constant = LaCase {
+        shape,
+        chunk: 0,
+        decay: Some(decay.to_vec()),
+        state_in: true,
+        state_out: true,
+        gated: false,
+    };
+    let gated = LaCase {
+        decay: Some(gates),
+        gated: true,
+        ..constant
+    };
+    let (r1, o1, s1) = gpu_forward(&ctx, &constant, &d, 0.0, constant.work_len());
+    let (r2, o2, s2) = gpu_forward(&ctx, &gated, &d, 0.0, gated.work_len());
+    r1.unwrap();
+    r2.unwrap();
+    close_normwise(&o2, &o1, 5e-5, "gates ln(decay) vs decay: out");
+    close_normwise(
+        &s2.unwrap(),
+        &s1.unwrap(),
+        5e-5,
+        "gates ln(decay) vs decay: state",
+    );
+    check_la_gated_bad_input(&ctx);
+    check_la_gated_states(&ctx);
+    check_la_gated_lasp2(&ctx);
 }

@@ -221,3 +221,135 @@ fn linattn_is_unsupported_and_writes_nothing() {
     assert!(out.iter().chain(&state).chain(&prefix).all(|&x| x == 7.0));
     assert!(work.iter().all(|&x| x == 7));
 }
+
+#[test]
+fn gated_linattn_is_unsupported_and_writes_nothing() {
+    if !no_device("gated_linattn_is_unsupported_and_writes_nothing") {
+        return;
+    }
+    let (n_heads, len, dk, dv) = (2usize, 5usize, 3usize, 4usize);
+    let q = vec![0.5f32; n_heads * len * dk];
+    let v = vec![0.5f32; n_heads * len * dv];
+    let gates = vec![-0.1f32; n_heads * len];
+    let logs = vec![-0.5f32; 2 * n_heads];
+    let state_in = vec![0.5f32; 2 * n_heads * dk * dv];
+    let mut out = vec![7.0f32; n_heads * len * dv];
+    let mut state = vec![7.0f32; n_heads * dk * dv];
+    let mut log_decay = vec![7.0f32; n_heads];
+    let mut prefix = vec![7.0f32; 2 * n_heads * dk * dv];
+    let mut work = vec![7u8; 1 << 16];
+    let mut bytes = [12345usize; 2];
+    let null_f = std::ptr::null::<f32>();
+    let null_m = std::ptr::null_mut::<f32>();
+    let stream = std::ptr::null_mut();
+    // SAFETY: every pointer is valid for the lengths the dimensions imply (host memory
+    // stands in for device memory: nothing may be dereferenced without a device).
+    unsafe {
+        let statuses = [
+            kn_cuda_linattn_gated_work_bytes(n_heads, len, dk, dv, 0, &mut bytes[0]),
+            kn_cuda_linattn_gated_work_bytes(0, 0, 0, 0, 0, std::ptr::null_mut()),
+            kn_cuda_linattn_gated_chunk_state_work_bytes(n_heads, len, dk, dv, &mut bytes[1]),
+            kn_cuda_linattn_gated_chunk_state_work_bytes(0, 0, 0, 0, std::ptr::null_mut()),
+            kn_cuda_linattn_gated_forward_f32(
+                n_heads,
+                len,
+                dk,
+                dv,
+                q.as_ptr(),
+                q.as_ptr(),
+                v.as_ptr(),
+                gates.as_ptr(),
+                0.0,
+                state_in.as_ptr(),
+                out.as_mut_ptr(),
+                state.as_mut_ptr(),
+                0,
+                work.as_mut_ptr().cast(),
+                work.len(),
+                stream,
+            ),
+            // Invalid arguments of every kind (NULL gates, zero sizes, NaN scale): still
+            // UNSUPPORTED, checked first.
+            kn_cuda_linattn_gated_forward_f32(
+                0,
+                0,
+                0,
+                0,
+                null_f,
+                null_f,
+                null_f,
+                null_f,
+                f32::NAN,
+                null_f,
+                null_m,
+                null_m,
+                0,
+                std::ptr::null_mut(),
+                0,
+                stream,
+            ),
+            kn_cuda_linattn_gated_chunk_state_f32(
+                n_heads,
+                len,
+                dk,
+                dv,
+                q.as_ptr(),
+                v.as_ptr(),
+                gates.as_ptr(),
+                state.as_mut_ptr(),
+                log_decay.as_mut_ptr(),
+                work.as_mut_ptr().cast(),
+                work.len(),
+                stream,
+            ),
+            kn_cuda_linattn_gated_chunk_state_f32(
+                0,
+                0,
+                0,
+                0,
+                null_f,
+                null_f,
+                null_f,
+                null_m,
+                null_m,
+                std::ptr::null_mut(),
+                0,
+                stream,
+            ),
+            kn_cuda_linattn_gated_state_scan_f32(
+                2,
+                n_heads,
+                dk,
+                dv,
+                logs.as_ptr(),
+                state_in.as_ptr(),
+                prefix.as_mut_ptr(),
+                work.as_mut_ptr().cast(),
+                work.len(),
+                stream,
+            ),
+            kn_cuda_linattn_gated_state_scan_f32(
+                0,
+                0,
+                0,
+                0,
+                null_f,
+                null_f,
+                null_m,
+                std::ptr::null_mut(),
+                0,
+                stream,
+            ),
+        ];
+        assert!(statuses.iter().all(|&s| s == UNSUPPORTED), "{statuses:?}");
+    }
+    assert_eq!(bytes, [12345; 2]);
+    assert!(
+        out.iter()
+            .chain(&state)
+            .chain(&log_decay)
+            .chain(&prefix)
+            .all(|&x| x == 7.0)
+    );
+    assert!(work.iter().all(|&x| x == 7));
+}

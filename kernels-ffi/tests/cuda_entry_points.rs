@@ -1,4 +1,4 @@
-//! The `kn_cuda_*` C entry points of scale, sinkhorn, h2o and linattn on a device,
+//! The `kn_cuda_*` C entry points of scale, sinkhorn, h2o and linattn (gated too) on a device,
 //! against the host entry points: on the NULL stream and on a non-blocking user
 //! stream, from two threads at once; refused inputs leave sentinel buffers as they
 //! were. Also the rule for the calling thread's current context: a context that is
@@ -505,15 +505,222 @@ fn linattn(on: &On) {
     );
 }
 
+/// The gated entry points against the host ones: kn_cuda_linattn_gated_forward_f32,
+/// kn_cuda_linattn_gated_chunk_state_f32 (with its log decays) and
+/// kn_cuda_linattn_gated_state_scan_f32; then a positive gate: KN_ERR_ARGUMENT with the
+/// sentinels as they were.
+fn linattn_gated(on: &On) {
+    let (h, len, dk, dv) = (2usize, 70usize, 16usize, 8usize);
+    let q = data(h * len * dk, 21, -0.5);
+    let k = data(h * len * dk, 22, -0.5);
+    let v = data(h * len * dv, 23, -0.5);
+    // Gates in [-0.3, 0).
+    let gates: Vec<f32> = data(h * len, 24, -1.0)
+        .into_iter()
+        .map(|x| 0.3 * x)
+        .collect();
+    let (mut bytes, mut hbytes, mut cbytes, mut sbytes) = (0usize, 0usize, 0usize, 0usize);
+    // SAFETY: valid out-pointers.
+    unsafe {
+        assert_eq!(
+            kn_cuda_linattn_gated_work_bytes(h, len, dk, dv, 0, &raw mut bytes),
+            KN_OK
+        );
+        assert_eq!(
+            kn_linattn_gated_work_bytes(h, len, dk, dv, 0, &raw mut hbytes),
+            KN_OK
+        );
+        assert_eq!(
+            kn_cuda_linattn_gated_chunk_state_work_bytes(h, len, dk, dv, &raw mut cbytes),
+            KN_OK
+        );
+        assert_eq!(
+            kn_cuda_linattn_state_scan_work_bytes(2, h, dk, dv, &raw mut sbytes),
+            KN_OK
+        );
+    }
+    let (dq, dk_, dv_) = (on.up(&q), on.up(&k), on.up(&v));
+    let (dout, dstate) = (
+        on.up(&vec![7.0f32; h * len * dv]),
+        on.up(&vec![7.0f32; h * dk * dv]),
+    );
+    let dw = on.zeros(bytes);
+    // SAFETY: device arrays of the sizes stated by the arguments.
+    let call = |g: &CudaSlice<f32>| unsafe {
+        kn_cuda_linattn_gated_forward_f32(
+            h,
+            len,
+            dk,
+            dv,
+            on.at(&dq),
+            on.at(&dk_),
+            on.at(&dv_),
+            on.at(g),
+            0.0,
+            ptr::null(),
+            on.at(&dout),
+            on.at(&dstate),
+            0,
+            on.at(&dw).cast(),
+            bytes,
+            on.raw,
+        )
+    };
+    assert_eq!(call(&on.up(&gates)), KN_OK);
+    let (mut out, mut state) = (vec![0.0f32; h * len * dv], vec![0.0f32; h * dk * dv]);
+    let mut work = vec![0u8; hbytes];
+    // SAFETY: host arrays of the stated sizes.
+    let s = unsafe {
+        kn_linattn_gated_forward_f32(
+            h,
+            len,
+            dk,
+            dv,
+            q.as_ptr(),
+            k.as_ptr(),
+            v.as_ptr(),
+            gates.as_ptr(),
+            0.0,
+            ptr::null(),
+            out.as_mut_ptr(),
+            state.as_mut_ptr(),
+            0,
+            work.as_mut_ptr().cast(),
+            hbytes,
+        )
+    };
+    assert_eq!(s, KN_OK);
+    close(
+        &on.down(&dout),
+        &out,
+        5e-5,
+        "kn_cuda_linattn_gated_forward_f32 out",
+    );
+    close(
+        &on.down(&dstate),
+        &state,
+        5e-5,
+        "kn_cuda_linattn_gated_forward_f32 state",
+    );
+
+    // The chunk state of the whole sequence with its log decays, and the scan of two
+    // copies of it.
+    let (dcs, dlog) = (on.up(&vec![7.0f32; h * dk * dv]), on.up(&vec![7.0f32; h]));
+    let dcw = on.zeros(cbytes);
+    let dg = on.up(&gates);
+    // SAFETY: device arrays of the sizes stated by the arguments.
+    let s = unsafe {
+        kn_cuda_linattn_gated_chunk_state_f32(
+            h,
+            len,
+            dk,
+            dv,
+            on.at(&dk_),
+            on.at(&dv_),
+            on.at(&dg),
+            on.at(&dcs),
+            on.at(&dlog),
+            on.at(&dcw).cast(),
+            cbytes,
+            on.raw,
+        )
+    };
+    assert_eq!(s, KN_OK);
+    let (mut hcs, mut hlog) = (vec![0.0f32; h * dk * dv], vec![0.0f32; h]);
+    // SAFETY: host arrays of the stated sizes.
+    let s = unsafe {
+        kn_linattn_gated_chunk_state_f32(
+            h,
+            len,
+            dk,
+            dv,
+            k.as_ptr(),
+            v.as_ptr(),
+            gates.as_ptr(),
+            hcs.as_mut_ptr(),
+            hlog.as_mut_ptr(),
+        )
+    };
+    assert_eq!(s, KN_OK);
+    close(
+        &on.down(&dcs),
+        &hcs,
+        5e-5,
+        "kn_cuda_linattn_gated_chunk_state_f32 state",
+    );
+    close(
+        &on.down(&dlog),
+        &hlog,
+        1e-6,
+        "kn_cuda_linattn_gated_chunk_state_f32 log_decay",
+    );
+    let states: Vec<f32> = hcs.iter().chain(&hcs).copied().collect();
+    let logs: Vec<f32> = hlog.iter().chain(&hlog).copied().collect();
+    let (dst, dlogs, dprefix) = (
+        on.up(&states),
+        on.up(&logs),
+        on.up(&vec![7.0f32; states.len()]),
+    );
+    let dsw = on.zeros(sbytes);
+    // SAFETY: device arrays of the sizes stated by the arguments.
+    let s = unsafe {
+        kn_cuda_linattn_gated_state_scan_f32(
+            2,
+            h,
+            dk,
+            dv,
+            on.at(&dlogs),
+            on.at(&dst),
+            on.at(&dprefix),
+            on.at(&dsw).cast(),
+            sbytes,
+            on.raw,
+        )
+    };
+    assert_eq!(s, KN_OK);
+    let mut prefix = vec![0.0f32; states.len()];
+    // SAFETY: host arrays of the stated sizes.
+    let s = unsafe {
+        kn_linattn_gated_state_scan_f32(
+            2,
+            h,
+            dk,
+            dv,
+            logs.as_ptr(),
+            states.as_ptr(),
+            prefix.as_mut_ptr(),
+        )
+    };
+    assert_eq!(s, KN_OK);
+    close(
+        &on.down(&dprefix),
+        &prefix,
+        1e-6,
+        "kn_cuda_linattn_gated_state_scan_f32 prefix",
+    );
+
+    let (before_out, before_state) = (on.down(&dout), on.down(&dstate));
+    let mut bad = gates.clone();
+    bad[h * len - 1] = 0.5;
+    assert_eq!(call(&on.up(&bad)), KN_ERR_ARGUMENT);
+    assert_eq!(on.down(&dout), before_out, "out written on a refusal");
+    assert_eq!(
+        on.down(&dstate),
+        before_state,
+        "state_out written on a refusal"
+    );
+}
+
 fn run_all(on: &On, what: &str) {
     scale(on);
     sinkhorn(on);
     h2o(on);
     linattn(on);
+    linattn_gated(on);
     let _ = writeln!(
         std::io::stderr(),
-        "kn_cuda_scale/sinkhorn/h2o_decode/linattn_forward_f32 on {what}: match the host \
-         functions; refused inputs leave the sentinels"
+        "kn_cuda_scale/sinkhorn/h2o_decode/linattn_forward_f32/linattn_gated_* on {what}: \
+         match the host functions; refused inputs leave the sentinels"
     );
 }
 

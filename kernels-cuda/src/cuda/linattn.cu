@@ -1,4 +1,5 @@
-// linattn.cu: chunked causal linear attention with a per-head decay, f32.
+// linattn.cu: chunked causal linear attention with a per-head decay or a gate per head
+// and token, f32.
 //
 // Layouts are the host's (kernels-core linattn): q, k [n_heads][len][dk]; v, out
 // [n_heads][len][dv]; states [n_heads][dk][dv]. With decay g per head,
@@ -23,6 +24,20 @@
 //
 // Decay powers are the host's (core linattn/powers.rs): factor * exp(n ln g) in
 // double, rounded once to float, flushed to 0 below the smallest normal float.
+//
+// Gates (has_gates; then has_decay is 0): log gates gates[h][t] <= 0, the decay before
+// token t being exp(gates[h][t]). With G_i the cumulative gates of a chunk from its
+// first token to i inclusive (in double), the weights are the host's (core
+// linattn/decay.rs), exponentials of differences, rounded once and flushed:
+//   U_c      = K_c^T diag(exp(G_last - G_j)) V_c              la_chunk_states_f32
+//   S[c + 1] = exp(G_last) S[c] + U_c                          la_scan_f32 (factors)
+//   O_c      = scale exp(G_i) Q_c S[c]
+//            + ((Q_c K_c^T) .* scale exp(G_i - G_j) [j <= i]) V_c   la_output_f32
+// Every kernel computes G by one warp, 32 tokens at a time from the chunk's first
+// token (la_cum32), so the same position gets the same bits wherever it is computed
+// (G_i - G_i is 0, the weight of the last token 1). la_chunk_states_f32 also writes
+// each chunk's factor exp(G_last) for the scan; la_log_totals_f32 writes the log
+// decay of a whole sequence per head (kn_linattn_gated_chunk_state's log_decay).
 
 #define LA_TILE 64     // output rows and columns per block
 #define LA_SLICE 32    // depth of one staged slice of a product
@@ -34,9 +49,13 @@
 #define LA_DECAY_RANGE 2u
 #define LA_NONFINITE 4u
 #define LA_BAD_LENS 8u
+#define LA_GATE_RANGE 16u
 
 #if KN_BLOCK_SIZE != 256
 #error "linattn.cu assumes 256 threads per block"
+#endif
+#if KN_WARP_SIZE != LA_SLICE || LA_TILE != 2 * LA_SLICE
+#error "linattn.cu assumes slices of one warp's width and tiles of two slices"
 #endif
 
 namespace kn {
@@ -45,6 +64,30 @@ __device__ __forceinline__ float la_power(float factor, float g, index_t n) {
     if (g == 1.0f) return factor;
     const float p = (float)((double)factor * exp((double)n * log((double)g)));
     return fabsf(p) < __int_as_float(0x00800000) ? 0.0f : p;
+}
+
+__device__ __forceinline__ float la_flush(float p) {
+    return fabsf(p) < __int_as_float(0x00800000) ? 0.0f : p;
+}
+
+// Whole warp: returns base + sum of g[t] for t from x0 to x0 + lane (positions at or
+// past end count 0), in double; *carry receives that value at the last position below
+// end (x0 < end), the base of the next 32 positions. A function of its arguments
+// only, so every kernel gets the same bits for the same position.
+__device__ __forceinline__ double la_cum32(const float* __restrict__ g, index_t x0, index_t end,
+                                           double base, double* carry) {
+    const unsigned lane = threadIdx.x % KN_WARP_SIZE;
+    const index_t p = x0 + lane;
+    double x = (p < end) ? (double)g[p] : 0.0;
+#pragma unroll
+    for (int off = 1; off < KN_WARP_SIZE; off <<= 1) {
+        const double y = __shfl_up_sync(KN_FULL_MASK, x, off);
+        if ((int)lane >= off) x += y;
+    }
+    x += base;
+    const index_t last = (end - x0 < (index_t)KN_WARP_SIZE) ? end - 1 - x0 : KN_WARP_SIZE - 1;
+    *carry = __shfl_sync(KN_FULL_MASK, x, (int)last);
+    return x;
 }
 
 __device__ __forceinline__ unsigned warp_or(unsigned bits) {
@@ -61,9 +104,11 @@ __device__ __forceinline__ unsigned nonfinite_bits(const float* __restrict__ x, 
     return bad ? LA_NONFINITE : 0u;
 }
 
-// Decay values (finite, in (0, 1]), four arrays (finite), and chunk lengths (block 0:
-// none zero, the sum below 2^64). *verdict must be zero before the launch.
+// Decay values (finite, in (0, 1]; with `gated`, log gates: finite, <= 0), four arrays
+// (finite), and chunk lengths (block 0: none zero, the sum below 2^64). *verdict must be
+// zero before the launch.
 __device__ __forceinline__ void la_check(const float* __restrict__ decay, index_t n_decay,
+                                         int gated,
                                          const float* __restrict__ a, index_t na,
                                          const float* __restrict__ b, index_t nb,
                                          const float* __restrict__ c, index_t nc,
@@ -77,6 +122,8 @@ __device__ __forceinline__ void la_check(const float* __restrict__ decay, index_
         const float g = decay[i];
         if (!isfinite(g)) {
             bits |= LA_DECAY_NONFINITE;
+        } else if (gated) {
+            if (!(g <= 0.0f)) bits |= LA_GATE_RANGE;
         } else if (!(g > 0.0f && g <= 1.0f)) {
             bits |= LA_DECAY_RANGE;
         }
@@ -113,10 +160,14 @@ __device__ __forceinline__ void la_check(const float* __restrict__ decay, index_
 }
 
 // Block: (chunk c, head h, 64 rows a of dk, 64 columns b of dv). Writes
-// dst[c][h][a][b] = sum over the chunk's tokens j of g^(ce-1-j) k_j[a] v_j[b].
+// dst[c][h][a][b] = sum over the chunk's tokens j of g^(ce-1-j) k_j[a] v_j[b] (gated:
+// exp(G_last - G_j) in place of g^(ce-1-j)), and with gates and has_factors, the
+// blocks of a = b = 0 write factors[c][h] = exp(G_last).
 __device__ __forceinline__ void la_chunk_states(index_t n_heads, index_t len, index_t dk,
                                                 index_t dv, index_t chunk, index_t n_chunks,
                                                 const float* __restrict__ decay, int has_decay,
+                                                const float* __restrict__ gates, int has_gates,
+                                                float* __restrict__ factors, int has_factors,
                                                 const float* __restrict__ k,
                                                 const float* __restrict__ v,
                                                 float* __restrict__ dst) {
@@ -140,6 +191,18 @@ __device__ __forceinline__ void la_chunk_states(index_t n_heads, index_t len, in
         const float g = has_decay ? decay[h] : 1.0f;
         const float* kh = k + h * len * dk;
         const float* vh = v + h * len * dv;
+        const float* gh = gates + h * len;
+        // Gated: warp 0 holds G_last and the running base of the cumulative gates.
+        double g_last = 0.0, g_base = 0.0, carry;
+        if (has_gates && tid < KN_WARP_SIZE) {
+            for (index_t j0 = cs; j0 < ce; j0 += LA_SLICE) {
+                la_cum32(gh, j0, ce, g_last, &carry);
+                g_last = carry;
+            }
+            if (has_factors && at == 0 && bt == 0 && tid == 0) {
+                factors[c * n_heads + h] = la_flush((float)exp(g_last));
+            }
+        }
         float acc[4][4];
 #pragma unroll
         for (int r = 0; r < 4; ++r)
@@ -147,7 +210,14 @@ __device__ __forceinline__ void la_chunk_states(index_t n_heads, index_t len, in
             for (int s = 0; s < 4; ++s) acc[r][s] = 0.0f;
         for (index_t j0 = cs; j0 < ce; j0 += LA_SLICE) {
             __syncthreads();  // the previous slice's readers are done
-            if (tid < LA_SLICE) {
+            if (has_gates) {
+                if (tid < LA_SLICE) {
+                    const index_t j = j0 + tid;
+                    const double gj = la_cum32(gh, j0, ce, g_base, &carry);
+                    g_base = carry;
+                    w[tid] = (j < ce) ? la_flush((float)exp(g_last - gj)) : 0.0f;
+                }
+            } else if (tid < LA_SLICE) {
                 const index_t j = j0 + tid;
                 w[tid] = (j < ce) ? la_power(1.0f, g, ce - 1 - j) : 0.0f;
             }
@@ -189,7 +259,10 @@ __device__ __forceinline__ void la_chunk_states(index_t n_heads, index_t len, in
 //   acc = init[e] or 0; prefix[0][e] = acc;
 //   for c < n_steps: acc = g^(len_c) acc + src[c][e]; prefix[c + 1][e] = acc;
 //   final_out[e] = acc.
-// len_c is lens[c] when has_lens, else `uniform` (the last step: `last`). With
+// len_c is lens[c] when has_lens, else `uniform` (the last step: `last`); with
+// step_kind 1 the factor g^(len_c) is steps[c][h] instead (the gated chunks' factors
+// from la_chunk_states), with step_kind 2 exp(steps[c][h]) (log decays, exponentiated
+// in double, rounded once and flushed as the host's state scan does). With
 // src_in_prefix the states are read from prefix + per_chunk (the forward pass scans in
 // place: each element is read, then written, by its own thread), so neither pointer
 // carries __restrict__.
@@ -197,20 +270,30 @@ __device__ __forceinline__ void la_scan(index_t n_steps, index_t per_chunk, inde
                                         const float* __restrict__ decay, int has_decay,
                                         const unsigned long long* __restrict__ lens,
                                         int has_lens, index_t uniform, index_t last,
+                                        const float* __restrict__ steps, int step_kind,
                                         const float* __restrict__ init, int has_init,
                                         const float* src, int src_in_prefix, float* prefix,
                                         int has_prefix, float* __restrict__ final_out,
                                         int has_final) {
     const float* states = src_in_prefix ? prefix + per_chunk : src;
+    const index_t n_heads = per_chunk / per_head;
     for (index_t e = global_thread_index(); e < per_chunk; e += grid_stride()) {
+        const index_t hd = e / per_head;
         const float g = has_decay ? decay[e / per_head] : 1.0f;
         const float g_uniform = la_power(1.0f, g, uniform);
         const float g_last = la_power(1.0f, g, last);
         float acc = has_init ? init[e] : 0.0f;
         if (has_prefix) prefix[e] = acc;
         for (index_t c = 0; c < n_steps; ++c) {
-            const float p = has_lens ? la_power(1.0f, g, lens[c])
-                                     : (c + 1 == n_steps ? g_last : g_uniform);
+            float p;
+            if (step_kind == 1) {
+                p = steps[c * n_heads + hd];
+            } else if (step_kind == 2) {
+                p = la_flush((float)exp((double)steps[c * n_heads + hd]));
+            } else {
+                p = has_lens ? la_power(1.0f, g, lens[c])
+                             : (c + 1 == n_steps ? g_last : g_uniform);
+            }
             // The host's order: scale the running state, then add (no contraction).
             acc = __fadd_rn(__fmul_rn(p, acc), states[c * per_chunk + e]);
             if (has_prefix) prefix[(c + 1) * per_chunk + e] = acc;
@@ -222,11 +305,14 @@ __device__ __forceinline__ void la_scan(index_t n_steps, index_t per_chunk, inde
 // Block: (chunk c, 64-row tile t of the chunk, head h, 64 columns b of dv). Rows
 // r0 .. r_end of the chunk [cs, ce):
 //   O = scale g^(i-cs+1) (Q S[c]) + sum over 64-column tiles j0 of the chunk up to
-//       the rows' end of ((Q K^T) .* scale g^(i-j) [j <= i]) V.
+//       the rows' end of ((Q K^T) .* scale g^(i-j) [j <= i]) V,
+// gated: scale exp(G_i) and scale exp(G_i - G_j) in place of the powers, from the
+// cumulative gates of the rows (gr) and of each column tile (gc).
 __device__ __forceinline__ void la_output(index_t n_heads, index_t len, index_t dk, index_t dv,
                                           index_t chunk, index_t n_chunks,
                                           index_t tiles_per_chunk,
                                           const float* __restrict__ decay, int has_decay,
+                                          const float* __restrict__ gates, int has_gates,
                                           float scale, int has_init,
                                           const float* __restrict__ q,
                                           const float* __restrict__ k,
@@ -238,6 +324,8 @@ __device__ __forceinline__ void la_output(index_t n_heads, index_t len, index_t 
     __shared__ float as[LA_TILE * LA_APITCH];
     __shared__ float pw[2 * LA_TILE];
     __shared__ float fi[LA_TILE];
+    __shared__ double gr[LA_TILE];
+    __shared__ double gc[LA_TILE];
     const unsigned tid = threadIdx.x;
     const unsigned ty = tid / 16, tx = tid % 16;
     const index_t tb = (dv + LA_TILE - 1) / LA_TILE;
@@ -260,6 +348,28 @@ __device__ __forceinline__ void la_output(index_t n_heads, index_t len, index_t 
         const float* qh = q + h * len * dk;
         const float* kh = k + h * len * dk;
         const float* vh = v + h * len * dv;
+        const float* gh = gates + h * len;
+        if (has_gates) {
+            __syncthreads();  // the previous tile's readers of gr are done
+            if (tid < KN_WARP_SIZE) {
+                // The slices before the rows, then the rows' 64, as the columns get them.
+                double base = 0.0, carry;
+                for (index_t x0 = cs; x0 < r0; x0 += LA_SLICE) {
+                    la_cum32(gh, x0, ce, base, &carry);
+                    base = carry;
+                }
+                for (unsigned half = 0; half < LA_TILE / LA_SLICE; ++half) {
+                    const index_t x0 = r0 + half * LA_SLICE;
+                    if (x0 < ce) {  // uniform in the warp
+                        gr[half * LA_SLICE + tid] = la_cum32(gh, x0, ce, base, &carry);
+                        base = carry;
+                    } else {
+                        gr[half * LA_SLICE + tid] = base;  // rows past the chunk: unused
+                    }
+                }
+            }
+            __syncthreads();
+        }
         float acc[4][4];
 #pragma unroll
         for (int r = 0; r < 4; ++r)
@@ -270,7 +380,10 @@ __device__ __forceinline__ void la_output(index_t n_heads, index_t len, index_t 
         if (c > 0 || has_init) {
             const float* sh = states + (c * n_heads + h) * dk * dv;
             __syncthreads();  // the previous tile's readers of fi are done
-            if (tid < LA_TILE) fi[tid] = la_power(scale, g, r0 - cs + tid + 1);
+            if (tid < LA_TILE) {
+                fi[tid] = has_gates ? la_flush((float)((double)scale * exp(gr[tid])))
+                                    : la_power(scale, g, r0 - cs + tid + 1);
+            }
             for (index_t a0 = 0; a0 < dk; a0 += LA_SLICE) {
                 __syncthreads();
                 for (unsigned e = tid; e < LA_TILE * LA_SLICE; e += KN_BLOCK_SIZE) {
@@ -306,9 +419,23 @@ __device__ __forceinline__ void la_output(index_t n_heads, index_t len, index_t 
         }
 
         // Intra-chunk: 64 x 64 score tiles from the chunk start to the rows' end.
+        double col_base = 0.0;  // gated, warp 0: the cumulative gates before column j0
         for (index_t j0 = cs; j0 < r_end; j0 += LA_TILE) {
-            __syncthreads();  // the previous tile's readers of pw and as are done
-            if (tid < 2 * LA_TILE - 1) {
+            __syncthreads();  // the previous tile's readers of pw, gc and as are done
+            if (has_gates) {
+                if (tid < KN_WARP_SIZE) {
+                    double carry;
+                    for (unsigned half = 0; half < LA_TILE / LA_SLICE; ++half) {
+                        const index_t x0 = j0 + half * LA_SLICE;
+                        if (x0 < ce) {  // uniform in the warp
+                            gc[half * LA_SLICE + tid] = la_cum32(gh, x0, ce, col_base, &carry);
+                            col_base = carry;
+                        } else {
+                            gc[half * LA_SLICE + tid] = col_base;  // past the chunk: masked
+                        }
+                    }
+                }
+            } else if (tid < 2 * LA_TILE - 1) {
                 // pw[m] = scale g^(i - j) for i - j = (r0 - j0) + m - 63 (j0 <= r0).
                 const long long n = (long long)(r0 - j0) + (long long)tid - (LA_TILE - 1);
                 pw[tid] = (n >= 0) ? la_power(scale, g, (index_t)n) : 0.0f;
@@ -348,8 +475,14 @@ __device__ __forceinline__ void la_output(index_t n_heads, index_t len, index_t 
 #pragma unroll
                 for (int s = 0; s < 4; ++s) {
                     const unsigned tj = tx + 16 * s;
-                    as[ti * LA_APITCH + tj] =
-                        (j0 + tj <= r0 + ti) ? sc[r][s] * pw[ti + (LA_TILE - 1) - tj] : 0.0f;
+                    float x = 0.0f;
+                    if (j0 + tj <= r0 + ti) {
+                        const float wgt =
+                            has_gates ? la_flush((float)((double)scale * exp(gr[ti] - gc[tj])))
+                                      : pw[ti + (LA_TILE - 1) - tj];
+                        x = sc[r][s] * wgt;
+                    }
+                    as[ti * LA_APITCH + tj] = x;
                 }
             }
             for (unsigned half = 0; half < LA_TILE / LA_SLICE; ++half) {
@@ -390,41 +523,78 @@ __device__ __forceinline__ void la_output(index_t n_heads, index_t len, index_t 
     }
 }
 
+// Block per head h (grid-stride): logs[h] = the log of the head's decay over len
+// tokens: 0 (kind 0, no decay), len ln decay[h] (kind 1) or the sum of gates[h][t]
+// (kind 2, the gates in decay), summed in double in a fixed order, rounded once.
+__device__ __forceinline__ void la_log_totals(index_t n_heads, index_t len,
+                                              const float* __restrict__ decay, int kind,
+                                              float* __restrict__ logs) {
+    __shared__ double part[KN_BLOCK_SIZE];
+    const unsigned tid = threadIdx.x;
+    for (index_t h = blockIdx.x; h < n_heads; h += gridDim.x) {
+        if (kind != 2) {  // uniform in the grid
+            if (tid == 0) logs[h] = kind == 1 ? (float)((double)len * log((double)decay[h])) : 0.0f;
+            continue;
+        }
+        const float* gh = decay + h * len;
+        double s = 0.0;
+        for (index_t t = tid; t < len; t += KN_BLOCK_SIZE) s += (double)gh[t];
+        __syncthreads();  // the previous head's readers of part are done
+        part[tid] = s;
+        __syncthreads();
+        for (unsigned width = KN_BLOCK_SIZE / 2; width > 0; width >>= 1) {
+            if (tid < width) part[tid] += part[tid + width];
+            __syncthreads();
+        }
+        if (tid == 0) logs[h] = (float)part[0];
+    }
+}
+
 }  // namespace kn
 
 // Stable, unmangled entry points. Keep this list in sync with LINATTN.kernels in
 // src/sources.rs.
 
 extern "C" __global__ void __launch_bounds__(KN_BLOCK_SIZE)
-la_check_f32(const float* decay, kn::index_t n_decay, const float* a, kn::index_t na,
-             const float* b, kn::index_t nb, const float* c, kn::index_t nc, const float* d,
-             kn::index_t nd, const unsigned long long* lens, kn::index_t n_lens,
-             unsigned* verdict) {
-    kn::la_check(decay, n_decay, a, na, b, nb, c, nc, d, nd, lens, n_lens, verdict);
+la_check_f32(const float* decay, kn::index_t n_decay, int gated, const float* a,
+             kn::index_t na, const float* b, kn::index_t nb, const float* c, kn::index_t nc,
+             const float* d, kn::index_t nd, const unsigned long long* lens,
+             kn::index_t n_lens, unsigned* verdict) {
+    kn::la_check(decay, n_decay, gated, a, na, b, nb, c, nc, d, nd, lens, n_lens, verdict);
 }
 
 extern "C" __global__ void __launch_bounds__(KN_BLOCK_SIZE)
 la_chunk_states_f32(kn::index_t n_heads, kn::index_t len, kn::index_t dk, kn::index_t dv,
                     kn::index_t chunk, kn::index_t n_chunks, const float* decay, int has_decay,
+                    const float* gates, int has_gates, float* factors, int has_factors,
                     const float* k, const float* v, float* dst) {
-    kn::la_chunk_states(n_heads, len, dk, dv, chunk, n_chunks, decay, has_decay, k, v, dst);
+    kn::la_chunk_states(n_heads, len, dk, dv, chunk, n_chunks, decay, has_decay, gates,
+                        has_gates, factors, has_factors, k, v, dst);
 }
 
 extern "C" __global__ void __launch_bounds__(KN_BLOCK_SIZE)
 la_scan_f32(kn::index_t n_steps, kn::index_t per_chunk, kn::index_t per_head,
             const float* decay, int has_decay, const unsigned long long* lens, int has_lens,
-            kn::index_t uniform, kn::index_t last, const float* init, int has_init,
-            const float* src, int src_in_prefix, float* prefix, int has_prefix,
-            float* final_out, int has_final) {
+            kn::index_t uniform, kn::index_t last, const float* steps, int step_kind,
+            const float* init, int has_init, const float* src, int src_in_prefix,
+            float* prefix, int has_prefix, float* final_out, int has_final) {
     kn::la_scan(n_steps, per_chunk, per_head, decay, has_decay, lens, has_lens, uniform, last,
-                init, has_init, src, src_in_prefix, prefix, has_prefix, final_out, has_final);
+                steps, step_kind, init, has_init, src, src_in_prefix, prefix, has_prefix,
+                final_out, has_final);
 }
 
 extern "C" __global__ void __launch_bounds__(KN_BLOCK_SIZE)
 la_output_f32(kn::index_t n_heads, kn::index_t len, kn::index_t dk, kn::index_t dv,
               kn::index_t chunk, kn::index_t n_chunks, kn::index_t tiles_per_chunk,
-              const float* decay, int has_decay, float scale, int has_init, const float* q,
-              const float* k, const float* v, const float* states, float* out) {
+              const float* decay, int has_decay, const float* gates, int has_gates,
+              float scale, int has_init, const float* q, const float* k, const float* v,
+              const float* states, float* out) {
     kn::la_output(n_heads, len, dk, dv, chunk, n_chunks, tiles_per_chunk, decay, has_decay,
-                  scale, has_init, q, k, v, states, out);
+                  gates, has_gates, scale, has_init, q, k, v, states, out);
+}
+
+extern "C" __global__ void __launch_bounds__(KN_BLOCK_SIZE)
+la_log_totals_f32(kn::index_t n_heads, kn::index_t len, const float* decay, int kind,
+                  float* logs) {
+    kn::la_log_totals(n_heads, len, decay, kind, logs);
 }

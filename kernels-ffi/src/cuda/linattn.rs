@@ -142,14 +142,20 @@ pub unsafe extern "C" fn kn_cuda_linattn_forward_f32(
     stream: *mut c_void,
 ) -> kn_status {
     cuda_entry!(forward_device(
-        n_heads, len, dk, dv, q, k, v, decay, scale, state_in, out, state_out, chunk, work,
+        false, n_heads, len, dk, dv, q, k, v, decay, scale, state_in, out, state_out, chunk, work,
         work_bytes, stream
     ))
 }
 
+/// The forward pass on device pointers; with `gated`, `decay` holds the required log
+/// gates (`[n_heads][len]`) instead of the optional per-head decay.
+///
+/// # Safety
+/// As `kn_cuda_linattn_forward_f32` (`kn_cuda_linattn_gated_forward_f32`).
 #[cfg(feature = "cuda")]
 #[allow(clippy::too_many_arguments)]
 unsafe fn forward_device(
+    gated: bool,
     n_heads: usize,
     len: usize,
     dk: usize,
@@ -168,7 +174,7 @@ unsafe fn forward_device(
     stream: *mut c_void,
 ) -> Result<Done> {
     use super::device::{buffer, context, disjoint_device};
-    use kernels_cuda::linattn::{DeviceInputs, forward};
+    use kernels_cuda::linattn::{DeviceDecay, DeviceInputs, forward};
 
     // SAFETY: the caller's contract on `stream`.
     let ctx = unsafe { context(stream) }?;
@@ -191,10 +197,15 @@ unsafe fn forward_device(
             work_words(&ctx, work, work_bytes)?,
         )
     };
-    // SAFETY: as above, for the optional arrays.
+    // SAFETY: as above, for the optional arrays (the gates are required).
     let (decay, state_in, mut state_out) = unsafe {
         (
-            optional(&ctx, decay, n_heads)?,
+            if gated {
+                let gates = kernels_core::checked_product(&[n_heads, len])?;
+                Some(buffer(&ctx, decay, gates)?)
+            } else {
+                optional(&ctx, decay, n_heads)?
+            },
             optional(&ctx, state_in, sl)?,
             optional(&ctx, state_out.cast_const(), sl)?,
         )
@@ -205,12 +216,17 @@ unsafe fn forward_device(
     inputs.extend(decay.as_ref().map(|s| s.span()));
     inputs.extend(state_in.as_ref().map(|s| s.span()));
     disjoint_device(&outputs, &inputs)?;
+    let decay = match decay.as_ref() {
+        None => DeviceDecay::None,
+        Some(g) if gated => DeviceDecay::Gates(g),
+        Some(d) => DeviceDecay::Heads(d),
+    };
     let inp = DeviceInputs {
         shape,
         q: &q,
         k: &k,
         v: &v,
-        decay: decay.as_ref().map(|d| d as &dyn DeviceRead<f32>),
+        decay,
         scale,
         state_in: state_in.as_ref().map(|d| d as &dyn DeviceRead<f32>),
     };
@@ -311,13 +327,32 @@ pub unsafe extern "C" fn kn_cuda_linattn_chunk_state_f32(
     stream: *mut c_void,
 ) -> kn_status {
     cuda_entry!(chunk_state_device(
-        n_heads, len, dk, dv, k, v, decay, state, work, work_bytes, stream
+        false,
+        n_heads,
+        len,
+        dk,
+        dv,
+        k,
+        v,
+        decay,
+        state,
+        core::ptr::null_mut::<f32>(),
+        work,
+        work_bytes,
+        stream
     ))
 }
 
+/// A chunk's state on device pointers; with `gated`, `decay` holds the required log
+/// gates (`[n_heads][len]`) instead of the optional per-head decay. `log_decay`
+/// (`[n_heads]`) is optional.
+///
+/// # Safety
+/// As `kn_cuda_linattn_chunk_state_f32` (`kn_cuda_linattn_gated_chunk_state_f32`).
 #[cfg(feature = "cuda")]
 #[allow(clippy::too_many_arguments)]
 unsafe fn chunk_state_device(
+    gated: bool,
     n_heads: usize,
     len: usize,
     dk: usize,
@@ -326,11 +361,13 @@ unsafe fn chunk_state_device(
     v: *const f32,
     decay: *const f32,
     state: *mut f32,
+    log_decay: *mut f32,
     work: *mut c_void,
     work_bytes: usize,
     stream: *mut c_void,
 ) -> Result<Done> {
     use super::device::{buffer, context, disjoint_device};
+    use kernels_cuda::linattn::DeviceDecay;
 
     // SAFETY: the caller's contract on `stream`.
     let ctx = unsafe { context(stream) }?;
@@ -343,25 +380,43 @@ unsafe fn chunk_state_device(
     shape.check()?;
     // SAFETY: the caller's contract: device allocations of the documented lengths (or
     // NULL where allowed); overlap is refused below, before any launch.
-    let (k, v, decay, mut state, mut work) = unsafe {
+    let (k, v, decay, mut state, mut log_decay, mut work) = unsafe {
         (
             buffer(&ctx, k, shape.qk_len()?)?,
             buffer(&ctx, v, shape.v_len()?)?,
-            optional(&ctx, decay, n_heads)?,
+            if gated {
+                let gates = kernels_core::checked_product(&[n_heads, len])?;
+                Some(buffer(&ctx, decay, gates)?)
+            } else {
+                optional(&ctx, decay, n_heads)?
+            },
             buffer(&ctx, state.cast_const(), shape.state_len()?)?,
+            optional(&ctx, log_decay.cast_const(), n_heads)?,
             work_words(&ctx, work, work_bytes)?,
         )
     };
     let mut inputs = vec![k.span(), v.span()];
     inputs.extend(decay.as_ref().map(|s| s.span()));
-    disjoint_device(&[state.span(), work.span()], &inputs)?;
+    let mut outputs = vec![state.span(), work.span()];
+    if let Some(l) = log_decay.as_ref() {
+        // The outputs must not overlap one another either.
+        disjoint_device(&[l.span()], &outputs)?;
+        outputs.push(l.span());
+    }
+    disjoint_device(&outputs, &inputs)?;
+    let decay = match decay.as_ref() {
+        None => DeviceDecay::None,
+        Some(g) if gated => DeviceDecay::Gates(g),
+        Some(d) => DeviceDecay::Heads(d),
+    };
     kernels_cuda::linattn::chunk_state(
         &ctx,
         shape,
         &k,
         &v,
-        decay.as_ref().map(|d| d as &dyn DeviceRead<f32>),
+        decay,
         &mut state,
+        log_decay.as_mut().map(|d| d as &mut dyn DeviceWrite<f32>),
         &mut work,
     )?;
     Ok(Done::Ok)
@@ -458,7 +513,7 @@ unsafe fn state_scan_device(
     stream: *mut c_void,
 ) -> Result<Done> {
     use super::device::{buffer, context, disjoint_device};
-    use kernels_cuda::linattn::{DeviceScan, state_scan};
+    use kernels_cuda::linattn::{DeviceChunkDecays, DeviceScan, state_scan};
 
     // SAFETY: the caller's contract on `stream`.
     let ctx = unsafe { context(stream) }?;
@@ -485,8 +540,259 @@ unsafe fn state_scan_device(
         n_heads,
         dk,
         dv,
-        chunk_lens: &lens,
-        decay: decay.as_ref().map(|d| d as &dyn DeviceRead<f32>),
+        chunks: DeviceChunkDecays::Lengths {
+            chunk_lens: &lens,
+            decay: decay.as_ref().map(|d| d as &dyn DeviceRead<f32>),
+        },
+        states: &states,
+    };
+    state_scan(&ctx, &scan, &mut prefix, &mut work)?;
+    Ok(Done::Ok)
+}
+
+/// Device workspace size of `kn_cuda_linattn_gated_forward_f32` for these sizes and
+/// `chunk` (0 = 64), in bytes (device memory, any alignment), written to `*bytes`:
+/// `kn_cuda_linattn_work_bytes` and, per chunk, its decay per head (about
+/// `ceil(len / chunk) * n_heads * 4` more).
+///
+/// Returns KN_OK; KN_ERR_UNSUPPORTED (no CUDA device, driver or NVRTC, or a build
+/// without CUDA; checked first); KN_ERR_NULL (`bytes` NULL); KN_ERR_DIMENSION (a size
+/// is zero or overflows).
+///
+/// # Safety
+/// `bytes` is NULL or valid for one write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn kn_cuda_linattn_gated_work_bytes(
+    n_heads: usize,
+    len: usize,
+    dk: usize,
+    dv: usize,
+    chunk: usize,
+    bytes: *mut usize,
+) -> kn_status {
+    status(|| {
+        #[cfg(feature = "cuda")]
+        // SAFETY: forwarded pointer contract.
+        return unsafe {
+            write_bytes(
+                kernels_cuda::linattn::gated_work_size(shape(n_heads, len, dk, dv), chunk),
+                bytes,
+            )
+        };
+        #[cfg(not(feature = "cuda"))]
+        {
+            let _ = (n_heads, len, dk, dv, chunk, bytes);
+            Err(Error::Unsupported)
+        }
+    })
+}
+
+/// Gated linear attention on the GPU: `kn_linattn_gated_forward_f32` with `q`, `k`,
+/// `v`, `g`, `state_in`, `out`, `state_out` and `work` in DEVICE memory, launched on
+/// `stream` (a CUstream of the current device's primary context; NULL = the default
+/// stream).
+///
+/// `S_t = exp(g_t) S_{t-1} + k_t^T v_t`, `o_t = scale * q_t S_t` (token `t` included)
+/// from `S_0 = state_in`. Arguments as for `kn_cuda_linattn_forward_f32`, with `g`
+/// (`[n_heads][len]`, required) the log gates, each `<= 0`, in place of `decay`;
+/// `work` at least `kn_cuda_linattn_gated_work_bytes` bytes. Inside a chunk the
+/// weights are exponentials of differences of prefix sums of the gates (summed in
+/// double precision), rounded once; weights below `FLT_MIN` count as 0.
+///
+/// Same results as the host function to rounding (sums in another order). The values
+/// (gates, finiteness of the inputs) are checked by a read-only kernel before anything
+/// is written. Synchronises `stream` (after that check and at the end).
+///
+/// Returns as `kn_cuda_linattn_forward_f32`, with KN_ERR_ARGUMENT for a positive gate
+/// and KN_ERR_NON_FINITE for a NaN or infinite one.
+///
+/// # Safety
+/// Every pointer but `stream` is NULL or a device allocation valid for its documented
+/// length (`work`: `work_bytes` bytes); no output used elsewhere until the call returns.
+#[unsafe(no_mangle)]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn kn_cuda_linattn_gated_forward_f32(
+    n_heads: usize,
+    len: usize,
+    dk: usize,
+    dv: usize,
+    q: *const f32,
+    k: *const f32,
+    v: *const f32,
+    g: *const f32,
+    scale: f32,
+    state_in: *const f32,
+    out: *mut f32,
+    state_out: *mut f32,
+    chunk: usize,
+    work: *mut c_void,
+    work_bytes: usize,
+    stream: *mut c_void,
+) -> kn_status {
+    cuda_entry!(forward_device(
+        true, n_heads, len, dk, dv, q, k, v, g, scale, state_in, out, state_out, chunk, work,
+        work_bytes, stream
+    ))
+}
+
+/// Device workspace size of `kn_cuda_linattn_gated_chunk_state_f32`, in bytes (device
+/// memory, any alignment), written to `*bytes`: `kn_cuda_linattn_chunk_state_work_bytes`
+/// and each 64-token segment's decay per head (about `ceil(len / 64) * n_heads * 4`
+/// more).
+///
+/// Returns KN_OK; KN_ERR_UNSUPPORTED (no CUDA device, driver or NVRTC, or a build
+/// without CUDA; checked first); KN_ERR_NULL (`bytes` NULL); KN_ERR_DIMENSION (a size
+/// is zero or overflows).
+///
+/// # Safety
+/// `bytes` is NULL or valid for one write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn kn_cuda_linattn_gated_chunk_state_work_bytes(
+    n_heads: usize,
+    len: usize,
+    dk: usize,
+    dv: usize,
+    bytes: *mut usize,
+) -> kn_status {
+    status(|| {
+        #[cfg(feature = "cuda")]
+        // SAFETY: forwarded pointer contract.
+        return unsafe {
+            write_bytes(
+                kernels_cuda::linattn::gated_chunk_state_work_size(shape(n_heads, len, dk, dv)),
+                bytes,
+            )
+        };
+        #[cfg(not(feature = "cuda"))]
+        {
+            let _ = (n_heads, len, dk, dv, bytes);
+            Err(Error::Unsupported)
+        }
+    })
+}
+
+/// A gated chunk's own state on the GPU: `kn_linattn_gated_chunk_state_f32` with `k`
+/// (`[n_heads][len][dk]`), `v` (`[n_heads][len][dv]`), `g` (`[n_heads][len]` log gates
+/// `<= 0`, required), `state` (`[n_heads][dk][dv]`), `log_decay` (`[n_heads]`, each
+/// head's `sum_t g_t` summed in double precision, or NULL) and `work` (at least
+/// `kn_cuda_linattn_gated_chunk_state_work_bytes` bytes, any alignment) in DEVICE
+/// memory, launched on `stream` (a CUstream of the current device's primary context;
+/// NULL = the default stream). Same results as the host function to rounding; the
+/// values are checked by a read-only kernel first. Synchronises `stream`.
+///
+/// Returns KN_OK; KN_ERR_UNSUPPORTED (no CUDA device, driver or NVRTC, or a build
+/// without CUDA; checked first); KN_ERR_NULL; KN_ERR_DIMENSION; KN_ERR_WORKSPACE;
+/// KN_ERR_ARGUMENT (a positive gate, a misaligned or overlapping device array);
+/// KN_ERR_NON_FINITE. On these nothing but `work` was written. KN_ERR_NUMERICAL: a
+/// value overflowed; `state` holds the computed values. KN_ERR_INTERNAL: a launch or
+/// copy failed.
+///
+/// # Safety
+/// Every pointer but `stream` is NULL or a device allocation valid for its documented
+/// length (`work`: `work_bytes` bytes); no output used elsewhere until the call returns.
+#[unsafe(no_mangle)]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn kn_cuda_linattn_gated_chunk_state_f32(
+    n_heads: usize,
+    len: usize,
+    dk: usize,
+    dv: usize,
+    k: *const f32,
+    v: *const f32,
+    g: *const f32,
+    state: *mut f32,
+    log_decay: *mut f32,
+    work: *mut c_void,
+    work_bytes: usize,
+    stream: *mut c_void,
+) -> kn_status {
+    cuda_entry!(chunk_state_device(
+        true, n_heads, len, dk, dv, k, v, g, state, log_decay, work, work_bytes, stream
+    ))
+}
+
+/// The LASP-2 reduction for gated chunks on the GPU: `kn_linattn_gated_state_scan_f32`
+/// with `log_decays` (`[n_chunks][n_heads]`, values `<= 0`), `states` and `prefix`
+/// (`[n_chunks][n_heads][dk][dv]`) and `work` (at least
+/// `kn_cuda_linattn_state_scan_work_bytes` bytes, any alignment) in DEVICE memory,
+/// launched on `stream` (a CUstream of the current device's primary context; NULL =
+/// the default stream). Writes `prefix[0] = 0` and
+/// `prefix[c + 1] = exp(log_decays[c]) * prefix[c] + states[c]` (the exponential in
+/// double precision, rounded once, 0 below `FLT_MIN`), the `state_in` of chunk `c`.
+/// The values are checked by a read-only kernel first. Synchronises `stream`.
+///
+/// Returns KN_OK; KN_ERR_UNSUPPORTED (no CUDA device, driver or NVRTC, or a build
+/// without CUDA; checked first); KN_ERR_NULL; KN_ERR_DIMENSION (a size is zero or
+/// overflows); KN_ERR_WORKSPACE; KN_ERR_ARGUMENT (a positive log decay, a misaligned or
+/// overlapping device array); KN_ERR_NON_FINITE. On these nothing but `work` was
+/// written. KN_ERR_NUMERICAL: a sum overflowed; `prefix` holds the computed values.
+/// KN_ERR_INTERNAL: a launch or copy failed.
+///
+/// # Safety
+/// Every pointer but `stream` is NULL or a device allocation valid for its documented
+/// length (`work`: `work_bytes` bytes); no output used elsewhere until the call returns.
+#[unsafe(no_mangle)]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn kn_cuda_linattn_gated_state_scan_f32(
+    n_chunks: usize,
+    n_heads: usize,
+    dk: usize,
+    dv: usize,
+    log_decays: *const f32,
+    states: *const f32,
+    prefix: *mut f32,
+    work: *mut c_void,
+    work_bytes: usize,
+    stream: *mut c_void,
+) -> kn_status {
+    cuda_entry!(gated_state_scan_device(
+        n_chunks, n_heads, dk, dv, log_decays, states, prefix, work, work_bytes, stream
+    ))
+}
+
+#[cfg(feature = "cuda")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn gated_state_scan_device(
+    n_chunks: usize,
+    n_heads: usize,
+    dk: usize,
+    dv: usize,
+    log_decays: *const f32,
+    states: *const f32,
+    prefix: *mut f32,
+    work: *mut c_void,
+    work_bytes: usize,
+    stream: *mut c_void,
+) -> Result<Done> {
+    use super::device::{buffer, context, disjoint_device};
+    use kernels_cuda::linattn::{DeviceChunkDecays, DeviceScan, state_scan};
+
+    // SAFETY: the caller's contract on `stream`.
+    let ctx = unsafe { context(stream) }?;
+    if n_chunks == 0 || n_heads == 0 || dk == 0 || dv == 0 {
+        return Err(Error::Dimension);
+    }
+    let total = kernels_core::checked_product(&[n_chunks, n_heads, dk, dv])?;
+    let logs = kernels_core::checked_product(&[n_chunks, n_heads])?;
+    // SAFETY: the caller's contract: device allocations of the documented lengths;
+    // overlap is refused below, before any launch.
+    let (log_decays, states, mut prefix, mut work) = unsafe {
+        (
+            buffer(&ctx, log_decays, logs)?,
+            buffer(&ctx, states, total)?,
+            buffer(&ctx, prefix.cast_const(), total)?,
+            work_words(&ctx, work, work_bytes)?,
+        )
+    };
+    disjoint_device(
+        &[prefix.span(), work.span()],
+        &[log_decays.span(), states.span()],
+    )?;
+    let scan = DeviceScan {
+        n_heads,
+        dk,
+        dv,
+        chunks: DeviceChunkDecays::Logs(&log_decays),
         states: &states,
     };
     state_scan(&ctx, &scan, &mut prefix, &mut work)?;
