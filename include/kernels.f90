@@ -1529,9 +1529,32 @@ module kernels
       integer(c_int32_t) :: kn_result
     end function kn_linattn_work_bytes
 
-    ! Bytes of workspace with which `kn_linattn_forward_f32` keeps `threads` threads
-    ! busy (0 = `kn_num_threads()`), written to `*bytes`: `threads` times
-    ! `kn_linattn_work_bytes`, one head on each thread, and, when there are fewer heads
+    ! Bytes of workspace `kn_linattn_gated_forward_f32` and
+    ! `kn_linattn_gated_forward_varlen_f32` need for these sizes (for varlen: `len` =
+    ! all tokens) and `chunk` (0 = the default, 64), written to `*bytes`: the minimum,
+    ! one head's scratch (`kn_linattn_work_bytes` and, per chunk, its cumulative log
+    ! gates). A workspace of `t` times this lets `t` heads run at once on the threads.
+    !
+    ! Statuses: `KN_OK`; `KN_ERR_NULL` (`bytes` is NULL); `KN_ERR_DIMENSION` (a size is
+    ! zero, or a size overflows).
+    !
+    ! # Safety
+    ! `bytes` is NULL or valid for one write.
+    function kn_linattn_gated_work_bytes(n_heads, len, dk, dv, chunk, bytes) &
+        bind(C, name="kn_linattn_gated_work_bytes") result(kn_result)
+      import
+      integer(c_size_t), value :: n_heads
+      integer(c_size_t), value :: len
+      integer(c_size_t), value :: dk
+      integer(c_size_t), value :: dv
+      integer(c_size_t), value :: chunk
+      integer(c_size_t), intent(out), optional :: bytes
+      integer(c_int32_t) :: kn_result
+    end function kn_linattn_gated_work_bytes
+
+    ! Bytes of workspace with which `kn_linattn_forward_f32` (and
+    ! `kn_linattn_forward_varlen_f32`) keeps `threads` threads busy (0 =
+    ! `kn_num_threads()`), written to `*bytes`: `threads` times `kn_linattn_work_bytes`, one head on each thread, and, when there are fewer heads
     ! than threads, room for the states of one head's chunks, so that the chunks of each
     ! head run at once (every chunk's own state, the prefix scan over them, every
     ! chunk's output: LASP-2 inside the call). The result is the same as with the
@@ -1604,6 +1627,129 @@ module kernels
       integer(c_int32_t) :: kn_result
     end function kn_linattn_forward_f32
 
+    ! Causal linear attention with a gate per head and token (simple GLA, Mamba-2),
+    ! computed in chunks: `S_t = exp(g_t) S_{t-1} + k_t^T v_t`, `o_t = scale * q_t S_t`,
+    ! starting from `S_0 = state_in`.
+    !
+    ! Arguments as for `kn_linattn_forward_f32`, with `g` (`[n_heads][len]`, required)
+    ! the log gates, each `<= 0`, in place of `decay`; `work_bytes` at least
+    ! `kn_linattn_gated_work_bytes`. Inside a chunk the weights are exponentials of
+    ! differences of prefix sums of the gates (summed in double precision), never of a
+    ! large positive number, so any gates are safe; weights below `FLT_MIN` count as 0.
+    ! A constant decay `d` is the gate `ln d` at every token (`kn_linattn_forward_f32`
+    ! computes that case with fewer exponentials).
+    !
+    ! Statuses as for `kn_linattn_forward_f32`, with `KN_ERR_ARGUMENT` for a positive
+    ! gate and `KN_ERR_NON_FINITE` for a NaN or infinite one.
+    !
+    ! # Safety
+    ! Every pointer is NULL or points to an array of the documented length (`work`: of
+    ! `work_bytes` bytes), valid for the duration of the call; NULL, misaligned and
+    ! overlapping arrays are reported as statuses.
+    function kn_linattn_gated_forward_f32(n_heads, len, dk, dv, q, k, v, g, scale, &
+        state_in, out, state_out, chunk, work, work_bytes) &
+        bind(C, name="kn_linattn_gated_forward_f32") result(kn_result)
+      import
+      integer(c_size_t), value :: n_heads
+      integer(c_size_t), value :: len
+      integer(c_size_t), value :: dk
+      integer(c_size_t), value :: dv
+      real(c_float), intent(in), optional :: q(*)
+      real(c_float), intent(in), optional :: k(*)
+      real(c_float), intent(in), optional :: v(*)
+      real(c_float), intent(in), optional :: g(*)
+      real(c_float), value :: scale
+      real(c_float), intent(in), optional :: state_in(*)
+      real(c_float), intent(inout), optional :: out(*)
+      real(c_float), intent(inout), optional :: state_out(*)
+      integer(c_size_t), value :: chunk
+      type(*), intent(inout), optional :: work(*)
+      integer(c_size_t), value :: work_bytes
+      integer(c_int32_t) :: kn_result
+    end function kn_linattn_gated_forward_f32
+
+    ! `kn_linattn_forward_f32` on each of `n_seqs` sequences packed along the token axis
+    ! (flash-linear-attention's varlen layout): sequence `s` is tokens
+    ! `[cu_seqlens[s], cu_seqlens[s + 1])` of every head, `len` tokens in all.
+    !
+    ! - `cu_seqlens`: `[n_seqs + 1]` offsets, starting at 0, never decreasing, ending at
+    !   `len` (checked against `len`, so corrupt offsets cannot reach past the arrays).
+    ! - `q`, `k`: `[n_heads][len][dk]`; `v`, `out`: `[n_heads][len][dv]`; `decay`,
+    !   `scale`, `chunk` as for `kn_linattn_forward_f32`.
+    ! - `state_in`: `[n_seqs][n_heads][dk][dv]`, each sequence's initial state, or NULL
+    !   for 0; `state_out`: the same shape, each sequence's final state, or NULL.
+    ! - `work_bytes`: at least `kn_linattn_work_bytes` for `len` tokens.
+    !
+    ! Each sequence is computed as a call of its own (chunks cut from its first token),
+    ! so its outputs and state equal a separate `kn_linattn_forward_f32` call's bit for
+    ! bit. An empty sequence writes no rows; its final state is its initial one.
+    !
+    ! Statuses as for `kn_linattn_forward_f32`; `KN_ERR_ARGUMENT` also for malformed
+    ! `cu_seqlens` (not starting at 0, decreasing, or not ending at `len`),
+    ! `KN_ERR_DIMENSION` for `n_seqs` or `len` 0. On these nothing is written.
+    !
+    ! # Safety
+    ! Every pointer is NULL or points to an array of the documented length (`work`: of
+    ! `work_bytes` bytes), valid for the duration of the call; NULL, misaligned and
+    ! overlapping arrays are reported as statuses.
+    function kn_linattn_forward_varlen_f32(n_seqs, cu_seqlens, n_heads, len, dk, dv, q, &
+        k, v, decay, scale, state_in, out, state_out, chunk, work, work_bytes) &
+        bind(C, name="kn_linattn_forward_varlen_f32") result(kn_result)
+      import
+      integer(c_size_t), value :: n_seqs
+      integer(c_size_t), intent(in), optional :: cu_seqlens(*)
+      integer(c_size_t), value :: n_heads
+      integer(c_size_t), value :: len
+      integer(c_size_t), value :: dk
+      integer(c_size_t), value :: dv
+      real(c_float), intent(in), optional :: q(*)
+      real(c_float), intent(in), optional :: k(*)
+      real(c_float), intent(in), optional :: v(*)
+      real(c_float), intent(in), optional :: decay(*)
+      real(c_float), value :: scale
+      real(c_float), intent(in), optional :: state_in(*)
+      real(c_float), intent(inout), optional :: out(*)
+      real(c_float), intent(inout), optional :: state_out(*)
+      integer(c_size_t), value :: chunk
+      type(*), intent(inout), optional :: work(*)
+      integer(c_size_t), value :: work_bytes
+      integer(c_int32_t) :: kn_result
+    end function kn_linattn_forward_varlen_f32
+
+    ! `kn_linattn_gated_forward_f32` on each of `n_seqs` packed sequences: arguments as
+    ! for `kn_linattn_forward_varlen_f32` with `g` (`[n_heads][len]`, required) the log
+    ! gates in place of `decay`, and `work_bytes` at least `kn_linattn_gated_work_bytes`
+    ! for `len` tokens. Equal to separate `kn_linattn_gated_forward_f32` calls bit for
+    ! bit; statuses as for both.
+    !
+    ! # Safety
+    ! Every pointer is NULL or points to an array of the documented length (`work`: of
+    ! `work_bytes` bytes), valid for the duration of the call; NULL, misaligned and
+    ! overlapping arrays are reported as statuses.
+    function kn_linattn_gated_forward_varlen_f32(n_seqs, cu_seqlens, n_heads, len, dk, &
+        dv, q, k, v, g, scale, state_in, out, state_out, chunk, work, work_bytes) &
+        bind(C, name="kn_linattn_gated_forward_varlen_f32") result(kn_result)
+      import
+      integer(c_size_t), value :: n_seqs
+      integer(c_size_t), intent(in), optional :: cu_seqlens(*)
+      integer(c_size_t), value :: n_heads
+      integer(c_size_t), value :: len
+      integer(c_size_t), value :: dk
+      integer(c_size_t), value :: dv
+      real(c_float), intent(in), optional :: q(*)
+      real(c_float), intent(in), optional :: k(*)
+      real(c_float), intent(in), optional :: v(*)
+      real(c_float), intent(in), optional :: g(*)
+      real(c_float), value :: scale
+      real(c_float), intent(in), optional :: state_in(*)
+      real(c_float), intent(inout), optional :: out(*)
+      real(c_float), intent(inout), optional :: state_out(*)
+      integer(c_size_t), value :: chunk
+      type(*), intent(inout), optional :: work(*)
+      integer(c_size_t), value :: work_bytes
+      integer(c_int32_t) :: kn_result
+    end function kn_linattn_gated_forward_varlen_f32
+
     ! A chunk's own state: `S_len` of the recurrence above started from `S_0 = 0`,
     ! `sum_t decay^(len-1-t) k_t^T v_t`, written to `state` (`[n_heads][dk][dv]`).
     ! `k`: `[n_heads][len][dk]`, `v`: `[n_heads][len][dv]`, `decay` as in
@@ -1665,6 +1811,70 @@ module kernels
       real(c_float), intent(inout), optional :: prefix(*)
       integer(c_int32_t) :: kn_result
     end function kn_linattn_state_scan_f32
+
+    ! A gated chunk's own state: `S_len` of `kn_linattn_gated_forward_f32`'s recurrence
+    ! started from `S_0 = 0`, `sum_t exp(g_(t+1) + ... + g_len) k_t^T v_t`, written to
+    ! `state` (`[n_heads][dk][dv]`), and, unless `log_decay` is NULL, each head's total
+    ! log decay over the chunk `sum_t g_t` (summed in double precision) to `log_decay`
+    ! (`[n_heads]`). `k`: `[n_heads][len][dk]`, `v`: `[n_heads][len][dv]`, `g`:
+    ! `[n_heads][len]` log gates `<= 0`. The two outputs are what each rank (or chunk)
+    ! contributes to the AllGather before `kn_linattn_gated_state_scan_f32`.
+    !
+    ! Statuses: `KN_OK`; `KN_ERR_NULL`; `KN_ERR_DIMENSION` (a size is zero or
+    ! overflows); `KN_ERR_ARGUMENT` (a positive gate, misalignment, an output overlapping
+    ! an input or the other output); `KN_ERR_NON_FINITE`. On these nothing is written.
+    ! `KN_ERR_NUMERICAL`: a value overflowed; `state` holds the computed values.
+    !
+    ! # Safety
+    ! Every pointer is NULL or points to an array of the documented length, valid for
+    ! the duration of the call; NULL, misaligned and overlapping arrays are reported as
+    ! statuses.
+    function kn_linattn_gated_chunk_state_f32(n_heads, len, dk, dv, k, v, g, state, &
+        log_decay) &
+        bind(C, name="kn_linattn_gated_chunk_state_f32") result(kn_result)
+      import
+      integer(c_size_t), value :: n_heads
+      integer(c_size_t), value :: len
+      integer(c_size_t), value :: dk
+      integer(c_size_t), value :: dv
+      real(c_float), intent(in), optional :: k(*)
+      real(c_float), intent(in), optional :: v(*)
+      real(c_float), intent(in), optional :: g(*)
+      real(c_float), intent(inout), optional :: state(*)
+      real(c_float), intent(inout), optional :: log_decay(*)
+      integer(c_int32_t) :: kn_result
+    end function kn_linattn_gated_chunk_state_f32
+
+    ! The LASP-2 reduction for gated chunks: from the states of `n_chunks` consecutive
+    ! chunks of one sequence (`states`, `[n_chunks][n_heads][dk][dv]`) and their log
+    ! decays (`log_decays`, `[n_chunks][n_heads]`, values `<= 0`), both from
+    ! `kn_linattn_gated_chunk_state_f32`, writes to `prefix` (same shape as `states`)
+    ! the exclusive prefix `prefix[0] = 0`,
+    ! `prefix[c + 1] = exp(log_decays[c]) * prefix[c] + states[c]`: the `state_in` with
+    ! which `kn_linattn_gated_forward_f32` on chunk `c` reproduces the unsplit sequence.
+    !
+    ! Statuses: `KN_OK`; `KN_ERR_NULL`; `KN_ERR_DIMENSION` (a size is zero or
+    ! overflows); `KN_ERR_ARGUMENT` (a positive log decay, misalignment, `prefix`
+    ! overlapping an input); `KN_ERR_NON_FINITE`. On these nothing is written.
+    ! `KN_ERR_NUMERICAL`: a sum overflowed; `prefix` holds the computed values.
+    !
+    ! # Safety
+    ! Every pointer is NULL or points to an array of the documented length, valid for
+    ! the duration of the call; NULL, misaligned and overlapping arrays are reported as
+    ! statuses.
+    function kn_linattn_gated_state_scan_f32(n_chunks, n_heads, dk, dv, log_decays, &
+        states, prefix) &
+        bind(C, name="kn_linattn_gated_state_scan_f32") result(kn_result)
+      import
+      integer(c_size_t), value :: n_chunks
+      integer(c_size_t), value :: n_heads
+      integer(c_size_t), value :: dk
+      integer(c_size_t), value :: dv
+      real(c_float), intent(in), optional :: log_decays(*)
+      real(c_float), intent(in), optional :: states(*)
+      real(c_float), intent(inout), optional :: prefix(*)
+      integer(c_int32_t) :: kn_result
+    end function kn_linattn_gated_state_scan_f32
 
     ! Bytes of workspace a pager with `capacity` pages needs, whatever its policy (hash
     ! tables, slot arrays, flag masks and candidate lists of the plain policies, and the

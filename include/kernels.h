@@ -1336,9 +1336,27 @@ kn_status kn_linattn_work_bytes(size_t n_heads,
                                 size_t chunk,
                                 size_t *bytes);
 
-// Bytes of workspace with which `kn_linattn_forward_f32` keeps `threads` threads
-// busy (0 = `kn_num_threads()`), written to `*bytes`: `threads` times
-// `kn_linattn_work_bytes`, one head on each thread, and, when there are fewer heads
+// Bytes of workspace `kn_linattn_gated_forward_f32` and
+// `kn_linattn_gated_forward_varlen_f32` need for these sizes (for varlen: `len` =
+// all tokens) and `chunk` (0 = the default, 64), written to `*bytes`: the minimum,
+// one head's scratch (`kn_linattn_work_bytes` and, per chunk, its cumulative log
+// gates). A workspace of `t` times this lets `t` heads run at once on the threads.
+//
+// Statuses: `KN_OK`; `KN_ERR_NULL` (`bytes` is NULL); `KN_ERR_DIMENSION` (a size is
+// zero, or a size overflows).
+//
+// # Safety
+// `bytes` is NULL or valid for one write.
+kn_status kn_linattn_gated_work_bytes(size_t n_heads,
+                                      size_t len,
+                                      size_t dk,
+                                      size_t dv,
+                                      size_t chunk,
+                                      size_t *bytes);
+
+// Bytes of workspace with which `kn_linattn_forward_f32` (and
+// `kn_linattn_forward_varlen_f32`) keeps `threads` threads busy (0 =
+// `kn_num_threads()`), written to `*bytes`: `threads` times `kn_linattn_work_bytes`, one head on each thread, and, when there are fewer heads
 // than threads, room for the states of one head's chunks, so that the chunks of each
 // head run at once (every chunk's own state, the prefix scan over them, every
 // chunk's output: LASP-2 inside the call). The result is the same as with the
@@ -1400,6 +1418,111 @@ kn_status kn_linattn_forward_f32(size_t n_heads,
                                  void *work,
                                  size_t work_bytes);
 
+// Causal linear attention with a gate per head and token (simple GLA, Mamba-2),
+// computed in chunks: `S_t = exp(g_t) S_{t-1} + k_t^T v_t`, `o_t = scale * q_t S_t`,
+// starting from `S_0 = state_in`.
+//
+// Arguments as for `kn_linattn_forward_f32`, with `g` (`[n_heads][len]`, required)
+// the log gates, each `<= 0`, in place of `decay`; `work_bytes` at least
+// `kn_linattn_gated_work_bytes`. Inside a chunk the weights are exponentials of
+// differences of prefix sums of the gates (summed in double precision), never of a
+// large positive number, so any gates are safe; weights below `FLT_MIN` count as 0.
+// A constant decay `d` is the gate `ln d` at every token (`kn_linattn_forward_f32`
+// computes that case with fewer exponentials).
+//
+// Statuses as for `kn_linattn_forward_f32`, with `KN_ERR_ARGUMENT` for a positive
+// gate and `KN_ERR_NON_FINITE` for a NaN or infinite one.
+//
+// # Safety
+// Every pointer is NULL or points to an array of the documented length (`work`: of
+// `work_bytes` bytes), valid for the duration of the call; NULL, misaligned and
+// overlapping arrays are reported as statuses.
+kn_status kn_linattn_gated_forward_f32(size_t n_heads,
+                                       size_t len,
+                                       size_t dk,
+                                       size_t dv,
+                                       const float *q,
+                                       const float *k,
+                                       const float *v,
+                                       const float *g,
+                                       float scale,
+                                       const float *state_in,
+                                       float *out,
+                                       float *state_out,
+                                       size_t chunk,
+                                       void *work,
+                                       size_t work_bytes);
+
+// `kn_linattn_forward_f32` on each of `n_seqs` sequences packed along the token axis
+// (flash-linear-attention's varlen layout): sequence `s` is tokens
+// `[cu_seqlens[s], cu_seqlens[s + 1])` of every head, `len` tokens in all.
+//
+// - `cu_seqlens`: `[n_seqs + 1]` offsets, starting at 0, never decreasing, ending at
+//   `len` (checked against `len`, so corrupt offsets cannot reach past the arrays).
+// - `q`, `k`: `[n_heads][len][dk]`; `v`, `out`: `[n_heads][len][dv]`; `decay`,
+//   `scale`, `chunk` as for `kn_linattn_forward_f32`.
+// - `state_in`: `[n_seqs][n_heads][dk][dv]`, each sequence's initial state, or NULL
+//   for 0; `state_out`: the same shape, each sequence's final state, or NULL.
+// - `work_bytes`: at least `kn_linattn_work_bytes` for `len` tokens.
+//
+// Each sequence is computed as a call of its own (chunks cut from its first token),
+// so its outputs and state equal a separate `kn_linattn_forward_f32` call's bit for
+// bit. An empty sequence writes no rows; its final state is its initial one.
+//
+// Statuses as for `kn_linattn_forward_f32`; `KN_ERR_ARGUMENT` also for malformed
+// `cu_seqlens` (not starting at 0, decreasing, or not ending at `len`),
+// `KN_ERR_DIMENSION` for `n_seqs` or `len` 0. On these nothing is written.
+//
+// # Safety
+// Every pointer is NULL or points to an array of the documented length (`work`: of
+// `work_bytes` bytes), valid for the duration of the call; NULL, misaligned and
+// overlapping arrays are reported as statuses.
+kn_status kn_linattn_forward_varlen_f32(size_t n_seqs,
+                                        const size_t *cu_seqlens,
+                                        size_t n_heads,
+                                        size_t len,
+                                        size_t dk,
+                                        size_t dv,
+                                        const float *q,
+                                        const float *k,
+                                        const float *v,
+                                        const float *decay,
+                                        float scale,
+                                        const float *state_in,
+                                        float *out,
+                                        float *state_out,
+                                        size_t chunk,
+                                        void *work,
+                                        size_t work_bytes);
+
+// `kn_linattn_gated_forward_f32` on each of `n_seqs` packed sequences: arguments as
+// for `kn_linattn_forward_varlen_f32` with `g` (`[n_heads][len]`, required) the log
+// gates in place of `decay`, and `work_bytes` at least `kn_linattn_gated_work_bytes`
+// for `len` tokens. Equal to separate `kn_linattn_gated_forward_f32` calls bit for
+// bit; statuses as for both.
+//
+// # Safety
+// Every pointer is NULL or points to an array of the documented length (`work`: of
+// `work_bytes` bytes), valid for the duration of the call; NULL, misaligned and
+// overlapping arrays are reported as statuses.
+kn_status kn_linattn_gated_forward_varlen_f32(size_t n_seqs,
+                                              const size_t *cu_seqlens,
+                                              size_t n_heads,
+                                              size_t len,
+                                              size_t dk,
+                                              size_t dv,
+                                              const float *q,
+                                              const float *k,
+                                              const float *v,
+                                              const float *g,
+                                              float scale,
+                                              const float *state_in,
+                                              float *out,
+                                              float *state_out,
+                                              size_t chunk,
+                                              void *work,
+                                              size_t work_bytes);
+
 // A chunk's own state: `S_len` of the recurrence above started from `S_0 = 0`,
 // `sum_t decay^(len-1-t) k_t^T v_t`, written to `state` (`[n_heads][dk][dv]`).
 // `k`: `[n_heads][len][dk]`, `v`: `[n_heads][len][dv]`, `decay` as in
@@ -1450,6 +1573,58 @@ kn_status kn_linattn_state_scan_f32(size_t n_chunks,
                                     const float *decay,
                                     const float *states,
                                     float *prefix);
+
+// A gated chunk's own state: `S_len` of `kn_linattn_gated_forward_f32`'s recurrence
+// started from `S_0 = 0`, `sum_t exp(g_(t+1) + ... + g_len) k_t^T v_t`, written to
+// `state` (`[n_heads][dk][dv]`), and, unless `log_decay` is NULL, each head's total
+// log decay over the chunk `sum_t g_t` (summed in double precision) to `log_decay`
+// (`[n_heads]`). `k`: `[n_heads][len][dk]`, `v`: `[n_heads][len][dv]`, `g`:
+// `[n_heads][len]` log gates `<= 0`. The two outputs are what each rank (or chunk)
+// contributes to the AllGather before `kn_linattn_gated_state_scan_f32`.
+//
+// Statuses: `KN_OK`; `KN_ERR_NULL`; `KN_ERR_DIMENSION` (a size is zero or
+// overflows); `KN_ERR_ARGUMENT` (a positive gate, misalignment, an output overlapping
+// an input or the other output); `KN_ERR_NON_FINITE`. On these nothing is written.
+// `KN_ERR_NUMERICAL`: a value overflowed; `state` holds the computed values.
+//
+// # Safety
+// Every pointer is NULL or points to an array of the documented length, valid for
+// the duration of the call; NULL, misaligned and overlapping arrays are reported as
+// statuses.
+kn_status kn_linattn_gated_chunk_state_f32(size_t n_heads,
+                                           size_t len,
+                                           size_t dk,
+                                           size_t dv,
+                                           const float *k,
+                                           const float *v,
+                                           const float *g,
+                                           float *state,
+                                           float *log_decay);
+
+// The LASP-2 reduction for gated chunks: from the states of `n_chunks` consecutive
+// chunks of one sequence (`states`, `[n_chunks][n_heads][dk][dv]`) and their log
+// decays (`log_decays`, `[n_chunks][n_heads]`, values `<= 0`), both from
+// `kn_linattn_gated_chunk_state_f32`, writes to `prefix` (same shape as `states`)
+// the exclusive prefix `prefix[0] = 0`,
+// `prefix[c + 1] = exp(log_decays[c]) * prefix[c] + states[c]`: the `state_in` with
+// which `kn_linattn_gated_forward_f32` on chunk `c` reproduces the unsplit sequence.
+//
+// Statuses: `KN_OK`; `KN_ERR_NULL`; `KN_ERR_DIMENSION` (a size is zero or
+// overflows); `KN_ERR_ARGUMENT` (a positive log decay, misalignment, `prefix`
+// overlapping an input); `KN_ERR_NON_FINITE`. On these nothing is written.
+// `KN_ERR_NUMERICAL`: a sum overflowed; `prefix` holds the computed values.
+//
+// # Safety
+// Every pointer is NULL or points to an array of the documented length, valid for
+// the duration of the call; NULL, misaligned and overlapping arrays are reported as
+// statuses.
+kn_status kn_linattn_gated_state_scan_f32(size_t n_chunks,
+                                          size_t n_heads,
+                                          size_t dk,
+                                          size_t dv,
+                                          const float *log_decays,
+                                          const float *states,
+                                          float *prefix);
 
 // Bytes of workspace a pager with `capacity` pages needs, whatever its policy (hash
 // tables, slot arrays, flag masks and candidate lists of the plain policies, and the

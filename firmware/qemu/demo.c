@@ -272,6 +272,27 @@ static void demo_linattn(void) {
                                 work, bytes),
          KN_OK);
   print_floats("linattn split last row", half + (L / 2 - 1) * DV, DV);
+
+  /* Gated: a log gate per token (exp in double, software on this core), its chunk
+   * state and log decay, and the same tokens as two packed varlen sequences. */
+  float g[H * L], gstate[H * DK * DV], log_decay[H], gout[H * L * DV];
+  for (unsigned t = 0; t < H * L; ++t) g[t] = -0.05f * (float)(t % 5) - 0.01f;
+  if (!fits("linattn gated work", kn_linattn_gated_work_bytes(H, L, DK, DV, 4, &bytes), &bytes))
+    return;
+  expect("kn_linattn_gated_forward_f32",
+         kn_linattn_gated_forward_f32(H, L, DK, DV, q, k, v, g, 0.0f, NULL, gout, gstate, 4, work,
+                                      bytes),
+         KN_OK);
+  print_floats("linattn gated last row", gout + (L - 1) * DV, DV);
+  expect("kn_linattn_gated_chunk_state_f32",
+         kn_linattn_gated_chunk_state_f32(H, L, DK, DV, k, v, g, gstate, log_decay), KN_OK);
+  print_floats("linattn gated log decay", log_decay, H);
+  const size_t cu[3] = {0, 3, L};
+  expect("kn_linattn_gated_forward_varlen_f32",
+         kn_linattn_gated_forward_varlen_f32(2, cu, H, L, DK, DV, q, k, v, g, 0.0f, NULL, gout,
+                                             NULL, 4, work, bytes),
+         KN_OK);
+  print_floats("linattn varlen last row", gout + (L - 1) * DV, DV);
 }
 #endif
 

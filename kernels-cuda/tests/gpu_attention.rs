@@ -498,7 +498,7 @@ fn timing_h2o_decode_bandwidth() {
 // (the host's codes, nothing written) and overflow (KN_ERR_NUMERICAL). Timing prints
 // the FLOP rate of the chunked algorithm; there is no target for it in the issue.
 
-use kernels_core::linattn::{self as core_la, Inputs, Scan, Shape};
+use kernels_core::linattn::{self as core_la, ChunkDecays, Inputs, Scan, Shape};
 use kernels_cuda::linattn::{self as la, DeviceInputs, DeviceScan};
 
 fn close_normwise(got: &[f32], want: &[f32], rel: f32, what: &str) -> f32 {
@@ -546,7 +546,7 @@ fn cpu_forward(c: &LaCase, d: &LaData, scale: f32) -> (Vec<f32>, Vec<f32>) {
         q: &d.q,
         k: &d.k,
         v: &d.v,
-        decay: c.decay.as_deref(),
+        decay: c.decay.as_deref().into(),
         scale,
         state_in: c.state_in.then_some(&d.s0[..]),
     };
@@ -736,8 +736,9 @@ fn check_la_states(ctx: &Context) {
             shape,
             &d.k,
             &d.v,
-            decay.as_deref(),
+            decay.as_deref().into(),
             &mut want,
+            None,
         )
         .unwrap();
         let (k, v) = (s.clone_htod(&d.k).unwrap(), s.clone_htod(&d.v).unwrap());
@@ -763,8 +764,10 @@ fn check_la_states(ctx: &Context) {
         n_heads,
         dk,
         dv,
-        chunk_lens: &lens,
-        decay: Some(&decay),
+        chunks: ChunkDecays::Lengths {
+            chunk_lens: &lens,
+            decay: Some(&decay),
+        },
         states: &states,
     };
     core_la::state_scan::<f32, Scalar>(&scan, &mut want).unwrap();

@@ -87,6 +87,13 @@ pub fn gemm<T: Real>(k: usize, c: T, sum_abs: T) -> T {
     T::of(2.0 * (k as f64 + 4.0)) * unit::<T>() * (c.abs() + sum_abs)
 }
 
+/// `scale_exp`, per element with the scalar result `x`: `10u |x|` plus the smallest
+/// normal number (the exponential's error as in [`exp_shift_element`] and the two
+/// products' roundings).
+pub fn scale_exp_element<T: Real>(x: T) -> T {
+    T::of(10.0) * unit::<T>() * x.abs() + T::min_positive_value()
+}
+
 // sor bounds
 
 /// `csr_row_split`: the off-diagonal sum of `n` terms is a reduction

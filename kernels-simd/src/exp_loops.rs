@@ -41,6 +41,22 @@ pub(crate) fn exp_shift<T: ExpConsts, L: Lanes<T>>(l: L, shift: T, x: &mut [T]) 
         })
 }
 
+/// `x_j <- x_j * (factor * exp(e_j))`, the scalar rule's order: a row of a gated
+/// linear-attention chunk's causal mask applied to its scores.
+#[inline(always)]
+pub(crate) fn scale_exp<T: ExpConsts, L: Lanes<T>>(l: L, factor: T, e: &[T], x: &mut [T]) {
+    let (n, body) = split::<T, L>(&[e.len(), x.len()]);
+    let fv = l.splat(factor);
+    let (xb, xr) = x[..n].split_at_mut(body);
+    for (xs, es) in xb.chunks_exact_mut(L::N).zip(e[..body].chunks_exact(L::N)) {
+        let w = l.mul(fv, exp(l, l.load(es)));
+        l.store(l.mul(l.load(xs), w), xs);
+    }
+    for (xi, &ei) in xr.iter_mut().zip(&e[body..n]) {
+        *xi = *xi * (factor * ei.exp());
+    }
+}
+
 /// `LSE_j(alpha x_j + y_j)`, max-shifted.
 #[inline(always)]
 pub(crate) fn lse_affine<T: ExpConsts, L: Lanes<T>>(l: L, alpha: T, x: &[T], y: &[T]) -> T {

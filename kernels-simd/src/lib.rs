@@ -66,6 +66,7 @@
 //! | `sum_exp_affine` (sinkhorn) | `2(n + 2)u |result|` + the `exp_affine` bound on `|result|` + `4n` subnormal ulps |
 //! | `exp_affine_accumulate` (sinkhorn) | the `exp_affine` bound on the term `+ 2u |sum|` per element |
 //! | `gemm` (linattn) | `2(k + 4) u (|c_ij| + sum_p |alpha a_ip w_p b_pj|)` per element |
+//! | `scale_exp` (linattn) | `10u |x_j| + min_normal` per element |
 //! | `csr_row_split` (sor) | 0 today (the scalar loop: short rows gain nothing from lanes); documented as `2(n + 2) u sum_k |a_k x_k|` so a vector form may come |
 //! | `rb_row` (sor) | 0 at every level (identical: same operations in the same order, no FMA) |
 //! | `exp_affine_sum` (sinkhorn) | the `exp_affine` bound per written element; the result: the `sum_exp_affine` bound |

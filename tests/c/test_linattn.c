@@ -1,6 +1,7 @@
 /* Linear attention through the C ABI: the chunked forward against a plain recurrence,
- * a sequence split in three parts finished from the LASP-2 prefix, and every class of
- * bad input (status code, outputs untouched).
+ * a sequence split in three parts finished from the LASP-2 prefix, the gated forward
+ * with gates ln(decay) against the same recurrence, a packed varlen batch against
+ * separate calls, and every class of bad input (status code, outputs untouched).
  * Built with -Wall -Wextra -Werror -fsanitize=address,undefined against libkernels.a. */
 #include "kernels.h"
 
@@ -141,6 +142,63 @@ static void test_split(void) {
   CHECK(max_err(final_state, want_state, H * DK * DV) < 1e-5);
 }
 
+/* Gates ln(decay) per token give the constant decay's recurrence; the gated varlen
+ * call on sequences of 10, 0 and 27 tokens equals separate gated calls bit for bit. */
+static void test_gated_and_varlen(void) {
+  static double want[H * N * DV], want_state[H * DK * DV];
+  static float g[H * N], out[H * N * DV], state[H * DK * DV];
+  static float packed[H * N * DV], states[3 * H * DK * DV];
+  reference(want, want_state);
+  for (int h = 0; h < H; ++h)
+    for (int t = 0; t < N; ++t) g[h * N + t] = logf(decay[h]);
+  size_t bytes = 0;
+  CHECK(kn_linattn_gated_work_bytes(H, N, DK, DV, 8, &bytes) == KN_OK);
+  unsigned char *work = malloc(bytes);
+  CHECK(kn_linattn_gated_forward_f32(H, N, DK, DV, q, k, v, g, 0.0f, NULL, out, state, 8, work,
+                                     bytes) == KN_OK);
+  CHECK(max_err(out, want, H * N * DV) < 1e-5);
+  CHECK(max_err(state, want_state, H * DK * DV) < 1e-5);
+
+  const size_t cu[4] = {0, 10, 10, N};
+  CHECK(kn_linattn_gated_forward_varlen_f32(3, cu, H, N, DK, DV, q, k, v, g, 0.0f, NULL, packed,
+                                            states, 8, work, bytes) == KN_OK);
+  /* The third sequence alone: tokens 10..N of each head, gathered. */
+  enum { L = N - 10 };
+  static float sq[H * L * DK], sk[H * L * DK], sv[H * L * DV], sg[H * L], so[H * L * DV],
+      ss[H * DK * DV];
+  for (int h = 0; h < H; ++h) {
+    memcpy(sq + h * L * DK, q + (h * N + 10) * DK, sizeof(float) * L * DK);
+    memcpy(sk + h * L * DK, k + (h * N + 10) * DK, sizeof(float) * L * DK);
+    memcpy(sv + h * L * DV, v + (h * N + 10) * DV, sizeof(float) * L * DV);
+    memcpy(sg + h * L, g + h * N + 10, sizeof(float) * L);
+  }
+  CHECK(kn_linattn_gated_forward_f32(H, L, DK, DV, sq, sk, sv, sg, 0.0f, NULL, so, ss, 8, work,
+                                     bytes) == KN_OK);
+  for (int h = 0; h < H; ++h)
+    CHECK(memcmp(packed + (h * N + 10) * DV, so + h * L * DV, sizeof(float) * L * DV) == 0);
+  CHECK(memcmp(states + 2 * H * DK * DV, ss, sizeof ss) == 0);
+  /* The empty second sequence ends in its initial state: zero. */
+  for (size_t i = 0; i < H * DK * DV; ++i) CHECK(states[H * DK * DV + i] == 0.0f);
+
+  /* Bad gates and offsets: statuses, nothing written. */
+  for (size_t i = 0; i < H * N * DV; ++i) out[i] = 7.0f;
+  g[5] = 0.5f;
+  CHECK(kn_linattn_gated_forward_f32(H, N, DK, DV, q, k, v, g, 0.0f, NULL, out, NULL, 8, work,
+                                     bytes) == KN_ERR_ARGUMENT);
+  g[5] = NAN;
+  CHECK(kn_linattn_gated_forward_f32(H, N, DK, DV, q, k, v, g, 0.0f, NULL, out, NULL, 8, work,
+                                     bytes) == KN_ERR_NON_FINITE);
+  g[5] = -0.5f;
+  CHECK(kn_linattn_gated_forward_f32(H, N, DK, DV, q, k, v, NULL, 0.0f, NULL, out, NULL, 8, work,
+                                     bytes) == KN_ERR_NULL);
+  const size_t bad_cu[3][3] = {{1, 10, N}, {0, 20, 10}, {0, 10, N + 1}};
+  for (int c = 0; c < 3; ++c)
+    CHECK(kn_linattn_forward_varlen_f32(2, bad_cu[c], H, N, DK, DV, q, k, v, decay, 0.0f, NULL,
+                                        out, NULL, 8, work, bytes) == KN_ERR_ARGUMENT);
+  for (size_t i = 0; i < H * N * DV; ++i) CHECK(out[i] == 7.0f);
+  free(work);
+}
+
 static int untouched(const float *x, size_t n) {
   for (size_t i = 0; i < n; ++i)
     if (x[i] != 7.0f) return 0;
@@ -215,6 +273,7 @@ int main(void) {
   for (size_t i = 0; i < H * N * DV; ++i) v[i] = uniform();
   test_forward();
   test_split();
+  test_gated_and_varlen();
   test_bad_input();
   printf("test_linattn: %d checks, %d failures\n", checks, failures);
   return failures != 0;

@@ -1,11 +1,15 @@
-/* LASP-2 over MPI: one sequence split across the ranks.
+/* LASP-2 over MPI: one sequence split across the ranks, with a constant decay per head
+ * and again with a log gate per head and token.
  *
  * Each rank holds a contiguous slice of the tokens. It computes its slice's state
- * (kn_linattn_chunk_state_f32), the ranks exchange the fixed-size states in one
- * MPI_Allgather, every rank scans them (kn_linattn_state_scan_f32) and finishes its own
- * outputs from its prefix (kn_linattn_forward_f32 with state_in = prefix[rank]). Rank 0
- * gathers the outputs and the last rank's final state and compares them with a
- * single-process run of the whole sequence: max abs error <= 1e-4.
+ * (kn_linattn_chunk_state_f32; gated: kn_linattn_gated_chunk_state_f32, which also
+ * gives the slice's log decay per head), the ranks exchange the fixed-size states (and
+ * the slice lengths, or the log decays) in MPI_Allgather, every rank scans them
+ * (kn_linattn_state_scan_f32 / kn_linattn_gated_state_scan_f32) and finishes its own
+ * outputs from its prefix (kn_linattn_forward_f32 / kn_linattn_gated_forward_f32 with
+ * state_in = prefix[rank]). Rank 0 gathers the outputs and the last rank's final state
+ * and compares them with a single-process run of the whole sequence: max abs error
+ * <= 1e-4.
  *
  *   mpicc -std=c11 -Wall -Wextra -Werror -Iinclude tests/mpi/linattn_mpi.c \
  *     target/debug/libkernels.a -lpthread -ldl -lm -o linattn_mpi
@@ -39,15 +43,19 @@ static void *xmalloc(size_t n) {
   return p;
 }
 
-/* The forward pass with its own workspace; returns the status. */
+/* The forward pass with its own workspace, gated when `g` is not NULL; returns the
+ * status. */
 static kn_status forward(size_t len, const float *q, const float *k, const float *v,
-                         const float *state_in, float *out, float *state_out) {
+                         const float *g, const float *state_in, float *out, float *state_out) {
   size_t bytes = 0;
-  kn_status s = kn_linattn_work_bytes(H, len, DK, DV, CHUNK, &bytes);
+  kn_status s = g ? kn_linattn_gated_work_bytes(H, len, DK, DV, CHUNK, &bytes)
+                  : kn_linattn_work_bytes(H, len, DK, DV, CHUNK, &bytes);
   if (s != KN_OK) return s;
   void *work = xmalloc(bytes);
-  s = kn_linattn_forward_f32(H, len, DK, DV, q, k, v, decay, 0.0f, state_in, out, state_out,
-                             CHUNK, work, bytes);
+  s = g ? kn_linattn_gated_forward_f32(H, len, DK, DV, q, k, v, g, 0.0f, state_in, out,
+                                       state_out, CHUNK, work, bytes)
+        : kn_linattn_forward_f32(H, len, DK, DV, q, k, v, decay, 0.0f, state_in, out, state_out,
+                                 CHUNK, work, bytes);
   free(work);
   return s;
 }
@@ -58,36 +66,28 @@ static void slice(const float *x, size_t d, size_t t0, size_t len, float *dst) {
     memcpy(dst + h * len * d, x + (h * N + t0) * d, sizeof(float) * len * d);
 }
 
-int main(int argc, char **argv) {
-  MPI_Init(&argc, &argv);
-  int rank = 0, size = 1;
-  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-  MPI_Comm_size(MPI_COMM_WORLD, &size);
-  if (size > N) {
-    if (rank == 0) fprintf(stderr, "linattn_mpi: more ranks than tokens\n");
-    MPI_Finalize();
-    return 1;
-  }
-
-  /* Every rank generates the same sequence and keeps its slice (a real code would read
-   * only its own tokens). */
-  float *q = xmalloc(sizeof(float) * H * N * DK), *k = xmalloc(sizeof(float) * H * N * DK);
-  float *v = xmalloc(sizeof(float) * H * N * DV);
-  for (size_t i = 0; i < (size_t)H * N * DK; ++i) q[i] = uniform(), k[i] = uniform();
-  for (size_t i = 0; i < (size_t)H * N * DV; ++i) v[i] = uniform();
+/* One LASP-2 run over the ranks (gated when `g`, [H][N], is not NULL); on rank 0 it
+ * prints the comparison. Returns whether it agreed (on every rank). */
+static int lasp2(int rank, int size, const float *q, const float *k, const float *v,
+                 const float *g) {
   const size_t t0 = (size_t)rank * N / (size_t)size;
   const size_t len = (size_t)(rank + 1) * N / (size_t)size - t0;
   float *lq = xmalloc(sizeof(float) * H * len * DK), *lk = xmalloc(sizeof(float) * H * len * DK);
   float *lv = xmalloc(sizeof(float) * H * len * DV), *lo = xmalloc(sizeof(float) * H * len * DV);
+  float *lg = xmalloc(sizeof(float) * H * len);
   slice(q, DK, t0, len, lq);
   slice(k, DK, t0, len, lk);
   slice(v, DV, t0, len, lv);
+  if (g) slice(g, 1, t0, len, lg);
 
-  /* 1. The local state; 2. one AllGather of the states (and of the slice lengths);
-   * 3. the scan; 4. the local outputs from this rank's prefix. */
+  /* 1. The local state (and log decay); 2. one AllGather of the states, one of the
+   * slice lengths or log decays; 3. the scan; 4. the local outputs from this rank's
+   * prefix. */
   int failed = 0;
-  float local_state[STATE], final_state[STATE];
-  failed |= kn_linattn_chunk_state_f32(H, len, DK, DV, lk, lv, decay, local_state) != KN_OK;
+  float local_state[STATE], final_state[STATE], local_log[H];
+  failed |= (g ? kn_linattn_gated_chunk_state_f32(H, len, DK, DV, lk, lv, lg, local_state,
+                                                  local_log)
+               : kn_linattn_chunk_state_f32(H, len, DK, DV, lk, lv, decay, local_state)) != KN_OK;
   float *states = xmalloc(sizeof(float) * STATE * (size_t)size);
   float *prefix = xmalloc(sizeof(float) * STATE * (size_t)size);
   MPI_Allgather(local_state, STATE, MPI_FLOAT, states, STATE, MPI_FLOAT, MPI_COMM_WORLD);
@@ -96,9 +96,18 @@ int main(int argc, char **argv) {
                 MPI_COMM_WORLD);
   size_t *lens = xmalloc(sizeof(size_t) * size);
   for (int r = 0; r < size; ++r) lens[r] = (size_t)all_lens[r];
-  failed |= kn_linattn_state_scan_f32((size_t)size, H, DK, DV, lens, decay, states, prefix) !=
-            KN_OK;
-  failed |= forward(len, lq, lk, lv, prefix + (size_t)rank * STATE, lo, final_state) != KN_OK;
+  if (g) {
+    float *logs = xmalloc(sizeof(float) * H * (size_t)size);
+    MPI_Allgather(local_log, H, MPI_FLOAT, logs, H, MPI_FLOAT, MPI_COMM_WORLD);
+    failed |= kn_linattn_gated_state_scan_f32((size_t)size, H, DK, DV, logs, states, prefix) !=
+              KN_OK;
+    free(logs);
+  } else {
+    failed |= kn_linattn_state_scan_f32((size_t)size, H, DK, DV, lens, decay, states, prefix) !=
+              KN_OK;
+  }
+  failed |= forward(len, lq, lk, lv, g ? lg : NULL, prefix + (size_t)rank * STATE, lo,
+                    final_state) != KN_OK;
 
   /* Rank 0 gathers the slices and compares with the whole sequence in one process. */
   int *counts = xmalloc(sizeof(int) * size), *displs = xmalloc(sizeof(int) * size);
@@ -123,7 +132,7 @@ int main(int argc, char **argv) {
   int ok = 1;
   if (rank == 0) {
     float *whole = xmalloc(sizeof(float) * H * N * DV), whole_state[STATE];
-    any_failed |= forward(N, q, k, v, NULL, whole, whole_state) != KN_OK;
+    any_failed |= forward(N, q, k, v, g, NULL, whole, whole_state) != KN_OK;
     double err = 0, state_err = 0;
     for (int r = 0, t = 0; r < size; t += (int)lens[r], ++r)
       for (size_t h = 0; h < H; ++h)
@@ -137,15 +146,41 @@ int main(int argc, char **argv) {
       if (d > state_err || d != d) state_err = d;
     }
     ok = !any_failed && err <= 1e-4 && state_err <= 1e-4;
-    printf("linattn_mpi: %d ranks, %d tokens, %d heads, dk %d, dv %d: max abs error %.3g "
+    printf("linattn_mpi (%s): %d ranks, %d tokens, %d heads, dk %d, dv %d: max abs error %.3g "
            "(outputs), %.3g (final state), limit 1e-4: %s\n",
-           size, N, H, DK, DV, err, state_err, ok ? "ok" : "FAILED");
+           g ? "gated" : "constant decay", size, N, H, DK, DV, err, state_err,
+           ok ? "ok" : "FAILED");
     free(whole);
     free(gathered);
   }
   MPI_Bcast(&ok, 1, MPI_INT, 0, MPI_COMM_WORLD);
-  free(q), free(k), free(v), free(lq), free(lk), free(lv), free(lo);
+  free(lq), free(lk), free(lv), free(lo), free(lg);
   free(states), free(prefix), free(all_lens), free(lens), free(counts), free(displs);
+  return ok;
+}
+
+int main(int argc, char **argv) {
+  MPI_Init(&argc, &argv);
+  int rank = 0, size = 1;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  MPI_Comm_size(MPI_COMM_WORLD, &size);
+  if (size > N) {
+    if (rank == 0) fprintf(stderr, "linattn_mpi: more ranks than tokens\n");
+    MPI_Finalize();
+    return 1;
+  }
+
+  /* Every rank generates the same sequence and keeps its slice (a real code would read
+   * only its own tokens). Gates: around each head's ln(decay), a -6 now and then. */
+  float *q = xmalloc(sizeof(float) * H * N * DK), *k = xmalloc(sizeof(float) * H * N * DK);
+  float *v = xmalloc(sizeof(float) * H * N * DV), *g = xmalloc(sizeof(float) * H * N);
+  for (size_t i = 0; i < (size_t)H * N * DK; ++i) q[i] = uniform(), k[i] = uniform();
+  for (size_t i = 0; i < (size_t)H * N * DV; ++i) v[i] = uniform();
+  for (size_t i = 0; i < (size_t)H * N; ++i)
+    g[i] = i % 97 == 13 ? -6.0f : logf(decay[i / N]) * (1.0f + uniform()) - 0.001f;
+  int ok = lasp2(rank, size, q, k, v, NULL);
+  ok &= lasp2(rank, size, q, k, v, g);
+  free(q), free(k), free(v), free(g);
   MPI_Finalize();
   return ok ? 0 : 1;
 }

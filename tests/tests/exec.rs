@@ -7,7 +7,7 @@
 
 use kernels_core::cg::{CgOpts, Precond, cg, cg_work_size};
 use kernels_core::h2o::{self, H2oCache, H2oOpts, decode_work_size};
-use kernels_core::linattn::{self, Inputs, Shape};
+use kernels_core::linattn::{self, Decay, Inputs, Seqs, Shape};
 use kernels_core::sinkhorn::{
     SinkhornOpts, scale, scale_work_size, sinkhorn_log, sinkhorn_work_size,
 };
@@ -105,13 +105,14 @@ fn linattn_outputs(exec: &impl Exec) -> Vec<f32> {
     );
     let decay = [0.9f32, 1.0, 0.5, 0.99, 0.7];
     let mut state = vec![0f32; sl];
-    linattn::chunk_state::<f32, Simd>(exec, s, &k, &v, Some(&decay), &mut state).unwrap();
+    let heads = Decay::Heads(&decay[..]);
+    linattn::chunk_state::<f32, Simd>(exec, s, &k, &v, heads, &mut state, None).unwrap();
     let inp = Inputs {
         shape: s,
         q: &q,
         k: &k,
         v: &v,
-        decay: Some(&decay),
+        decay: heads,
         scale: 0.0,
         state_in: None,
     };
@@ -119,7 +120,7 @@ fn linattn_outputs(exec: &impl Exec) -> Vec<f32> {
     linattn::recurrence::<f32, Simd>(exec, &inp, &mut out, &mut rstate).unwrap();
     // Sized for the executor's width: at 7 and 64 threads, more than the 5 heads, the
     // chunks of each head run at once (their states, the prefix scan, the outputs).
-    let bytes = linattn::forward_threads_work_size::<f32>(s, 64, exec.width()).unwrap();
+    let bytes = linattn::forward_threads_work_size::<f32>(s, 64, exec.width(), true).unwrap();
     let mut work = vec![0u8; bytes.bytes()];
     let (mut fout, mut fstate) = (vec![0f32; vl], vec![0f32; sl]);
     linattn::forward::<f32, Simd>(exec, &inp, 64, &mut fout, Some(&mut fstate), &mut work).unwrap();
@@ -130,7 +131,36 @@ fn linattn_outputs(exec: &impl Exec) -> Vec<f32> {
     };
     let (mut cout, mut cstate) = (vec![0f32; vl], vec![0f32; sl]);
     linattn::forward::<f32, Simd>(exec, &inp, 64, &mut cout, Some(&mut cstate), &mut work).unwrap();
-    [state, out, rstate, fout, fstate, cout, cstate].concat()
+    // Gated, and the same sequence cut into three packed sequences.
+    let gates: Vec<f32> = uniform::<f32>(s.n_heads * s.len, 4, 1.0)
+        .iter()
+        .map(|g| -g.abs())
+        .collect();
+    let gated = Inputs {
+        decay: Decay::Gates(&gates),
+        state_in: None,
+        ..inp
+    };
+    let (mut gout, mut gstate) = (vec![0f32; vl], vec![0f32; sl]);
+    linattn::forward::<f32, Simd>(exec, &gated, 64, &mut gout, Some(&mut gstate), &mut work)
+        .unwrap();
+    let cu = [0, 100, 100, s.len];
+    let seqs = Seqs { cu_seqlens: &cu };
+    let (mut vout, mut vstate) = (vec![0f32; vl], vec![0f32; 3 * sl]);
+    linattn::forward_varlen::<f32, Simd>(
+        exec,
+        &gated,
+        seqs,
+        64,
+        &mut vout,
+        Some(&mut vstate),
+        &mut work,
+    )
+    .unwrap();
+    [
+        state, out, rstate, fout, fstate, cout, cstate, gout, gstate, vout, vstate,
+    ]
+    .concat()
 }
 
 /// 300 H2O decode steps (8 query heads on 4 kv heads, d = 64) through a cache of 192

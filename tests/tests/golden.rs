@@ -18,7 +18,7 @@ use kernels_core::h2o::H2oKernels;
 use kernels_core::h2o::{H2oCache, H2oOpts, decode, decode_work_size, prefill, prefill_work_size};
 use kernels_core::linattn::LinattnKernels;
 use kernels_core::linattn::{
-    Inputs, Scan, Shape, chunk_state, forward, forward_work_size, state_scan,
+    ChunkDecays, Decay, Inputs, Scan, Shape, chunk_state, forward, forward_work_size, state_scan,
 };
 use kernels_core::paging::{Policy, offline, offline_work_size, pager_work_size, simulate};
 use kernels_core::sinkhorn::SinkhornKernels;
@@ -330,7 +330,7 @@ fn linattn_hash<T: Real, P: LinattnKernels<T>>() -> u64 {
         q: &q,
         k: &k,
         v: &v,
-        decay: Some(&decay),
+        decay: Decay::Heads(&decay),
         scale: T::zero(),
         state_in: Some(&s0),
     };
@@ -348,15 +348,17 @@ fn linattn_hash<T: Real, P: LinattnKernels<T>>() -> u64 {
     .unwrap();
     let mut h = Hash::new().reals(&out).reals(&state);
     let mut cs = vec![T::zero(); sl];
-    chunk_state::<T, P>(&Sequential, shape, &k, &v, Some(&decay), &mut cs).unwrap();
+    chunk_state::<T, P>(&Sequential, shape, &k, &v, inp.decay, &mut cs, None).unwrap();
     h = h.reals(&cs);
     let states = cast::<T>(&uniform::<f64>(3 * sl, 45, 1.0));
     let scan = Scan {
         n_heads: 2,
         dk: 12,
         dv: 10,
-        chunk_lens: &[5, 16, 9],
-        decay: Some(&decay),
+        chunks: ChunkDecays::Lengths {
+            chunk_lens: &[5, 16, 9],
+            decay: Some(&decay),
+        },
         states: &states,
     };
     let mut prefix = vec![T::zero(); 3 * sl];

@@ -5,7 +5,7 @@
 
 use kernels_core::Sequential;
 use kernels_core::linattn::LinattnKernels;
-use kernels_core::linattn::{self, Inputs, Scan, Shape};
+use kernels_core::linattn::{self, ChunkDecays, Inputs, Scan, Shape};
 use kernels_core::{Error, Primitives, Scalar, Strided, StridedMut};
 use kernels_simd::{Simd, bounds};
 use kernels_tests::{cast, uniform};
@@ -167,7 +167,7 @@ impl F32Problem {
             q: &self.q,
             k: &self.k,
             v: &self.v,
-            decay: self.decay.as_deref(),
+            decay: self.decay.as_deref().into(),
             scale: self.scale,
             state_in: self.state_in.as_deref(),
         }
@@ -301,11 +301,12 @@ proptest! {
             let shape = Shape { n_heads: h, len: l, dk, dv };
             linattn::chunk_state::<f32, Simd>(&Sequential,
                 shape, &piece(&f.k, dk, t0, l), &piece(&f.v, dv, t0, l),
-                f.decay.as_deref(), &mut states[c * sl..(c + 1) * sl]).unwrap();
+                f.decay.as_deref().into(), &mut states[c * sl..(c + 1) * sl], None).unwrap();
             t0 += l;
         }
         let mut prefix = vec![f32::NAN; states.len()];
-        let scan = Scan { n_heads: h, dk, dv, chunk_lens: &lens, decay: f.decay.as_deref(), states: &states };
+        let chunks = ChunkDecays::Lengths { chunk_lens: &lens, decay: f.decay.as_deref() };
+        let scan = Scan { n_heads: h, dk, dv, chunks, states: &states };
         linattn::state_scan::<f32, Simd>(&scan, &mut prefix).unwrap();
         let (mag, mag_state) = p.magnitude();
         let t = 2.0 * tol(p.shape);
@@ -561,13 +562,14 @@ fn chunk_state_and_scan_refuse_bad_input_without_writing() {
         (vec![1.0001], Error::Argument),
         (vec![f32::NAN], Error::NonFinite),
     ] {
+        let decay = Some(&decay[..]).into();
         let got =
-            linattn::chunk_state::<f32, Simd>(&Sequential, shape, &k, &v, Some(&decay), &mut state);
+            linattn::chunk_state::<f32, Simd>(&Sequential, shape, &k, &v, decay, &mut state, None);
         assert_eq!(got, Err(want));
     }
     let zero = Shape { dv: 0, ..shape };
     assert_eq!(
-        linattn::chunk_state::<f32, Simd>(&Sequential, zero, &k, &[], None, &mut []),
+        linattn::chunk_state::<f32, Simd>(&Sequential, zero, &k, &[], None.into(), &mut [], None),
         Err(Error::Dimension)
     );
     assert!(state.iter().all(|&x| x == 7.0));
@@ -579,8 +581,10 @@ fn chunk_state_and_scan_refuse_bad_input_without_writing() {
             n_heads: 1,
             dk: 2,
             dv: 2,
-            chunk_lens: lens,
-            decay,
+            chunks: ChunkDecays::Lengths {
+                chunk_lens: lens,
+                decay,
+            },
             states: &states,
         };
         linattn::state_scan::<f32, Simd>(&s, prefix)
@@ -615,8 +619,10 @@ fn scan_applies_the_decay_of_the_chunks_in_between() {
         n_heads: 1,
         dk: 1,
         dv: 1,
-        chunk_lens: &[2, 3, 4],
-        decay: Some(&[0.5]),
+        chunks: ChunkDecays::Lengths {
+            chunk_lens: &[2, 3, 4],
+            decay: Some(&[0.5]),
+        },
         states: &states,
     };
     linattn::state_scan::<f32, Simd>(&s, &mut prefix).unwrap();
@@ -649,6 +655,7 @@ fn overflow_is_a_numerical_error_with_the_values_written() {
     assert_eq!(r, Err(Error::Numerical));
     assert!(out.iter().any(|x| !x.is_finite()));
     let mut st = vec![0.0f32; 4];
-    let r = linattn::chunk_state::<f32, Simd>(&Sequential, shape, &f.k, &f.v, None, &mut st);
+    let none = None.into();
+    let r = linattn::chunk_state::<f32, Simd>(&Sequential, shape, &f.k, &f.v, none, &mut st, None);
     assert_eq!(r, Err(Error::Numerical));
 }

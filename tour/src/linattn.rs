@@ -7,7 +7,7 @@ use crate::report::Section;
 use crate::svg::LineChart;
 use kernels_core::Sequential;
 use kernels_core::linattn::LinattnKernels;
-use kernels_core::linattn::{self, Inputs, Scan, Shape};
+use kernels_core::linattn::{self, ChunkDecays, Decay, Inputs, Scan, Seqs, Shape};
 use kernels_core::{Dense, Primitives, Scalar, Strided, StridedMut};
 use kernels_simd::Simd;
 use kernels_tests::uniform;
@@ -22,6 +22,10 @@ struct Data {
     k: Vec<f32>,
     v: Vec<f32>,
     decay: Vec<f32>,
+    /// Log gates per head and token: each head's `ln decay` scaled by a factor in
+    /// `[0, 2)` per token (data-dependent forgetting around the head's rate), and
+    /// now and then a gate of -8 (a near reset).
+    gates: Vec<f32>,
 }
 
 impl Data {
@@ -38,6 +42,18 @@ impl Data {
             .cycle()
             .take(n_heads)
             .copied()
+            .collect::<Vec<f32>>();
+        let factors = uniform::<f32>(n_heads * len, seed + 3, 1.0);
+        let gates = factors
+            .iter()
+            .enumerate()
+            .map(|(i, f)| {
+                if i % 509 == 100 {
+                    -8.0
+                } else {
+                    decay[i / len].ln() * (1.0 + f)
+                }
+            })
             .collect();
         Data {
             shape,
@@ -45,6 +61,15 @@ impl Data {
             k: uniform(n_heads * len * dk, seed + 1, 1.0),
             v: uniform(n_heads * len * dv, seed + 2, 1.0),
             decay,
+            gates,
+        }
+    }
+
+    /// The inputs with the gates in place of the constant decays.
+    fn gated(&self) -> Inputs<'_, f32> {
+        Inputs {
+            decay: Decay::Gates(&self.gates),
+            ..self.inputs()
         }
     }
 
@@ -54,7 +79,7 @@ impl Data {
             q: &self.q,
             k: &self.k,
             v: &self.v,
-            decay: Some(&self.decay),
+            decay: Decay::Heads(&self.decay),
             scale: 0.0,
             state_in: None,
         }
@@ -64,7 +89,7 @@ impl Data {
 /// The chunked forward with its own workspace: (out, final state).
 fn forward<P: LinattnKernels<f32>>(inp: &Inputs<'_, f32>, chunk: usize) -> (Vec<f32>, Vec<f32>) {
     let shape = inp.shape;
-    let bytes = linattn::forward_work_size::<f32>(shape, chunk).map_or(0, |w| w.bytes());
+    let bytes = work_bytes(shape, chunk);
     let mut work = vec![0u8; bytes];
     let mut out = vec![0.0; shape.n_heads * shape.len * shape.dv];
     let mut state = vec![0.0; shape.n_heads * shape.dk * shape.dv];
@@ -82,6 +107,11 @@ fn forward<P: LinattnKernels<f32>>(inp: &Inputs<'_, f32>, chunk: usize) -> (Vec<
     (out, state)
 }
 
+/// Workspace for the forward pass with or without gates (the gated one is larger).
+fn work_bytes(shape: Shape, chunk: usize) -> usize {
+    linattn::gated_work_size::<f32>(shape, chunk).map_or(0, |w| w.bytes())
+}
+
 /// Preallocated outputs and workspace, so that timings measure the kernel alone.
 struct Buffers {
     work: Vec<u8>,
@@ -91,7 +121,7 @@ struct Buffers {
 
 impl Buffers {
     fn new(shape: Shape, chunk: usize) -> Buffers {
-        let bytes = linattn::forward_work_size::<f32>(shape, chunk).map_or(0, |w| w.bytes());
+        let bytes = work_bytes(shape, chunk);
         Buffers {
             work: vec![0u8; bytes],
             out: vec![0.0; shape.n_heads * shape.len * shape.dv],
@@ -180,14 +210,13 @@ fn split_run(d: &Data, parts: usize) -> (Vec<f32>, Vec<f32>) {
             .collect()
     };
     let sl = h * dk * dv;
+    let decay = Decay::Heads(&d.decay);
     let mut states = vec![0.0f32; parts * sl];
     for (r, (&t0, &l)) in bounds.iter().zip(&lens).enumerate() {
         let shape = Shape { len: l, ..d.shape };
         let (k, v) = (slice(&d.k, dk, t0, l), slice(&d.v, dv, t0, l));
         let st = &mut states[r * sl..(r + 1) * sl];
-        if linattn::chunk_state::<f32, Simd>(&Sequential, shape, &k, &v, Some(&d.decay), st)
-            .is_err()
-        {
+        if linattn::chunk_state::<f32, Simd>(&Sequential, shape, &k, &v, decay, st, None).is_err() {
             st.fill(f32::NAN);
         }
     }
@@ -196,8 +225,10 @@ fn split_run(d: &Data, parts: usize) -> (Vec<f32>, Vec<f32>) {
         n_heads: h,
         dk,
         dv,
-        chunk_lens: &lens,
-        decay: Some(&d.decay),
+        chunks: ChunkDecays::Lengths {
+            chunk_lens: &lens,
+            decay: Some(&d.decay),
+        },
         states: &states,
     };
     if linattn::state_scan::<f32, Simd>(&scan, &mut prefix).is_err() {
@@ -216,7 +247,7 @@ fn split_run(d: &Data, parts: usize) -> (Vec<f32>, Vec<f32>) {
             q: &q,
             k: &k,
             v: &v,
-            decay: Some(&d.decay),
+            decay,
             scale: 0.0,
             state_in: Some(&prefix[r * sl..(r + 1) * sl]),
         };
@@ -267,8 +298,10 @@ pub fn run(mode: Mode, _machine: &Machine) -> Section {
          primitives (error = max abs difference / max abs value, limit 1e-4). The \
          split row cuts the sequence into 4 uneven slices, computes each slice's \
          state, scans them (LASP-2) and finishes each slice from its prefix, as MPI \
-         ranks do, and compares with the unsplit run. GFLOP/s counts the causal work \
-         of the chunked form.",
+         ranks do, and compares with the unsplit run. The gated rows give every token \
+         its own log gate (around each head's rate, now and then -8); the varlen row \
+         packs 3 sequences into one call and compares with separate calls bit for \
+         bit. GFLOP/s counts the causal work of the chunked form.",
         &["what", "size", "ms", "GFLOP/s", "error", "check"],
     );
     let (len, budget) = match mode {
@@ -329,6 +362,32 @@ pub fn run(mode: Mode, _machine: &Machine) -> Section {
         Some(t),
         rel_err(&o, &want),
     );
+    let gated = d.gated();
+    let (want_gated, want_gated_state) = recurrence::<Scalar>(&gated);
+    let (o, s) = forward::<Simd>(&gated, 0);
+    let t = seconds_per_call(budget, || buf.forward::<Simd>(&gated, 0));
+    row(
+        &mut section,
+        "gated chunked (simd) vs gated recurrence: outputs",
+        Some(t),
+        rel_err(&o, &want_gated),
+    );
+    row(
+        &mut section,
+        "gated chunked (simd) vs gated recurrence: final state",
+        None,
+        rel_err(&s, &want_gated_state),
+    );
+    let bits = varlen_vs_separate(&d);
+    section.ok &= bits;
+    section.row(vec![
+        "varlen: 3 packed sequences (gated) vs 3 separate calls".into(),
+        size.clone(),
+        "-".into(),
+        "-".into(),
+        if bits { "bit for bit" } else { "bits differ" }.into(),
+        verdict(bits),
+    ]);
     let (o, s) = split_run(&d, 4);
     row(
         &mut section,
@@ -385,6 +444,64 @@ pub fn run(mode: Mode, _machine: &Machine) -> Section {
     section
 }
 
+/// The gated forward on the data cut into 3 uneven sequences packed into one varlen
+/// call, against a separate call on each: whether every output and final state has
+/// the same bits.
+fn varlen_vs_separate(d: &Data) -> bool {
+    let Shape {
+        n_heads: h,
+        len: n,
+        dk,
+        dv,
+    } = d.shape;
+    let cu = [0, n / 5, n / 5 + n / 2, n];
+    let sl = h * dk * dv;
+    let mut work = vec![0u8; work_bytes(d.shape, 0)];
+    let mut out = vec![0.0f32; h * n * dv];
+    let mut states = vec![0.0f32; 3 * sl];
+    let seqs = Seqs { cu_seqlens: &cu };
+    let packed = linattn::forward_varlen::<f32, Simd>(
+        &Sequential,
+        &d.gated(),
+        seqs,
+        0,
+        &mut out,
+        Some(&mut states),
+        &mut work,
+    );
+    if packed.is_err() {
+        return false;
+    }
+    let piece = |x: &[f32], w: usize, s: usize| -> Vec<f32> {
+        (0..h)
+            .flat_map(|hh| x[(hh * n + cu[s]) * w..(hh * n + cu[s + 1]) * w].to_vec())
+            .collect()
+    };
+    let bits = |x: &[f32]| x.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+    (0..3).all(|s| {
+        let (q, k, v, g) = (
+            piece(&d.q, dk, s),
+            piece(&d.k, dk, s),
+            piece(&d.v, dv, s),
+            piece(&d.gates, 1, s),
+        );
+        let alone = Inputs {
+            shape: Shape {
+                len: cu[s + 1] - cu[s],
+                ..d.shape
+            },
+            q: &q,
+            k: &k,
+            v: &v,
+            decay: Decay::Gates(&g),
+            scale: 0.0,
+            state_in: None,
+        };
+        let (o, st) = forward::<Simd>(&alone, 0);
+        bits(&piece(&out, dv, s)) == bits(&o) && bits(&states[s * sl..(s + 1) * sl]) == bits(&st)
+    })
+}
+
 /// Seconds per call of linear and of softmax attention at each length.
 type Series = Vec<(f64, f64)>;
 fn scaling(lengths: &[usize], budget: Duration) -> (Series, Series) {
@@ -398,7 +515,7 @@ fn scaling(lengths: &[usize], budget: Duration) -> (Series, Series) {
         };
         let d = Data::new(shape, 3);
         let inp = Inputs {
-            decay: None,
+            decay: Decay::None,
             ..d.inputs()
         };
         let mut buf = Buffers::new(shape, 0);
@@ -447,6 +564,13 @@ pub fn bench(_machine: &Machine) -> Section {
     let t_rec = seconds_per_call(budget, || buf.recurrence::<Simd>(&inp));
     let agree = rel_err(&ours_out, &rec_out);
     section.ok &= agree <= TOL;
+    let gated = d.gated();
+    let (gated_out, _) = forward::<Simd>(&gated, chunk);
+    let t_gated = seconds_per_call(budget, || buf.forward::<Simd>(&gated, chunk));
+    let (gated_rec, _) = recurrence::<Simd>(&gated);
+    let t_gated_rec = seconds_per_call(budget, || buf.recurrence::<Simd>(&gated));
+    let gated_agree = rel_err(&gated_out, &gated_rec);
+    section.ok &= gated_agree <= TOL;
     let t_scalar = seconds_per_call(Duration::from_millis(500), || {
         buf.forward::<Scalar>(&inp, chunk)
     });
@@ -462,6 +586,22 @@ pub fn bench(_machine: &Machine) -> Section {
             "vs recurrence: error {agree:.1e} ({})",
             verdict(agree <= TOL)
         ),
+    ]);
+    section.row(vec![
+        "gated chunked forward (simd): a log gate per head and token".into(),
+        format!("{:.1}", t_gated * 1e3),
+        format!("{:.1}", gf(t_gated)),
+        format!(
+            "vs gated recurrence: error {gated_agree:.1e} ({}); {:.2}x the constant decay's time",
+            verdict(gated_agree <= TOL),
+            t_gated / t_ours
+        ),
+    ]);
+    section.row(vec![
+        "gated plain recurrence (simd)".into(),
+        format!("{:.1}", t_gated_rec * 1e3),
+        format!("{:.1}", gf(t_gated_rec)),
+        format!("gated chunked is {:.1}x faster", t_gated_rec / t_gated),
     ]);
     section.row(vec![
         "chunked forward (scalar primitives)".into(),
@@ -505,6 +645,18 @@ pub fn bench(_machine: &Machine) -> Section {
                     p.chunked / t_ours
                 ),
             ]);
+            let gerr = rel_err(&gated_out, &p.gated_out);
+            section.ok &= gerr <= TOL;
+            section.row(vec![
+                "numpy, gated chunked computation (cumulative log gates)".into(),
+                format!("{:.1}", p.gated * 1e3),
+                format!("{:.1}", gf(p.gated)),
+                format!(
+                    "vs ours: error {gerr:.1e} ({}); ours is {:.2}x faster",
+                    verdict(gerr <= TOL),
+                    p.gated / t_gated
+                ),
+            ]);
         }
         Err(why) => {
             println!("SKIPPED: numpy peers ({why})");
@@ -528,6 +680,18 @@ pub fn bench(_machine: &Machine) -> Section {
                     "{} ({:.0}% of {:.1} GFLOP/s)",
                     met(frac >= 0.4),
                     frac * 100.0,
+                    p.sgemm / 1e9
+                ),
+            ]);
+            let gfrac = gf(t_gated) * 1e9 / p.sgemm;
+            section.row(vec![
+                "target: gated forward >= 40% of numpy's single-thread sgemm rate".into(),
+                "-".into(),
+                "-".into(),
+                format!(
+                    "{} ({:.0}% of {:.1} GFLOP/s)",
+                    met(gfrac >= 0.4),
+                    gfrac * 100.0,
                     p.sgemm / 1e9
                 ),
             ]);
@@ -560,6 +724,8 @@ struct Peer {
     sgemm: f64,
     chunked: f64,
     out: Vec<f32>,
+    gated: f64,
+    gated_out: Vec<f32>,
 }
 
 fn write_f32(path: &Path, x: &[f32]) -> std::io::Result<()> {
@@ -573,7 +739,7 @@ fn numpy_peer(d: &Data, chunk: usize) -> Result<Peer, String> {
         .map_err(|_| "KN_PYTHON is not set (run ./scripts/bench.sh)".to_string())?;
     let dir = Path::new("target/bench-data/linattn");
     std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
-    for (name, x) in [("q", &d.q), ("k", &d.k), ("v", &d.v)] {
+    for (name, x) in [("q", &d.q), ("k", &d.k), ("v", &d.v), ("g", &d.gates)] {
         write_f32(&dir.join(format!("{name}.f32")), x).map_err(|e| e.to_string())?;
     }
     let s = d.shape;
@@ -603,15 +769,20 @@ fn numpy_peer(d: &Data, chunk: usize) -> Result<Peer, String> {
             .and_then(|v| v.parse().ok())
             .ok_or(format!("no {key} in the numpy output"))
     };
-    let bytes = std::fs::read(dir.join("out_numpy.f32")).map_err(|e| e.to_string())?;
+    let read = |name: &str| -> Result<Vec<f32>, String> {
+        let bytes = std::fs::read(dir.join(name)).map_err(|e| e.to_string())?;
+        Ok(bytes
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect())
+    };
     Ok(Peer {
         version: text.lines().next().unwrap_or("numpy").to_string(),
         sgemm: value("sgemm_flops ")?,
         chunked: value("chunked_seconds ")?,
-        out: bytes
-            .chunks_exact(4)
-            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-            .collect(),
+        out: read("out_numpy.f32")?,
+        gated: value("gated_seconds ")?,
+        gated_out: read("out_gated_numpy.f32")?,
     })
 }
 

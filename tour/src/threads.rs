@@ -12,7 +12,7 @@ use crate::report::Section;
 use crate::svg::LineChart;
 use kernels_core::cg::{CgOpts, Precond, cg, cg_work_size};
 use kernels_core::h2o::{self, H2oCache, H2oOpts, decode_work_size};
-use kernels_core::linattn::{self, Inputs, Shape};
+use kernels_core::linattn::{self, Decay, Inputs, Shape};
 use kernels_core::sinkhorn::{
     SinkhornOpts, scale, scale_work_size, sinkhorn_log, sinkhorn_work_size,
 };
@@ -722,7 +722,7 @@ struct Forward {
 impl Forward {
     fn new(shape: Shape, threads: usize) -> Result<Forward> {
         let n = shape.n_heads * shape.len;
-        let work = linattn::forward_threads_work_size::<f32>(shape, 64, threads)?;
+        let work = linattn::forward_threads_work_size::<f32>(shape, 64, threads, false)?;
         Ok(Forward {
             shape,
             q: uniform(n * shape.dk, 1, 1.0),
@@ -741,7 +741,7 @@ impl Forward {
             q: &self.q,
             k: &self.k,
             v: &self.v,
-            decay: Some(&self.decay),
+            decay: Decay::Heads(&self.decay),
             scale: 0.0,
             state_in: None,
         };

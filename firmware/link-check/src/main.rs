@@ -57,6 +57,12 @@ pub extern "C" fn _start() -> ! {
         kernels::kn_linattn_forward_f32 as *const (),
         kernels::kn_linattn_chunk_state_f32 as *const (),
         kernels::kn_linattn_state_scan_f32 as *const (),
+        kernels::kn_linattn_gated_work_bytes as *const (),
+        kernels::kn_linattn_gated_forward_f32 as *const (),
+        kernels::kn_linattn_gated_chunk_state_f32 as *const (),
+        kernels::kn_linattn_gated_state_scan_f32 as *const (),
+        kernels::kn_linattn_forward_varlen_f32 as *const (),
+        kernels::kn_linattn_gated_forward_varlen_f32 as *const (),
         // sor
         kernels::kn_sor_csr_f32 as *const (),
         kernels::kn_sor_csr_f64 as *const (),

@@ -1,8 +1,8 @@
 //! The chunked forward pass.
 
-use super::power;
+use super::decay::HeadDecay;
 use super::powers::fill_powers;
-use super::{DEFAULT_CHUNK, Inputs, Shape, all_finite, decay_of, head, view, view_mut};
+use super::{DEFAULT_CHUNK, Inputs, Shape, all_finite, head, view, view_mut};
 use crate::linattn::LinattnKernels;
 use crate::{Error, Exec, Real, Result, Workspace, WorkspaceSize, checked_product, tiles_per_slot};
 use core::sync::atomic::{AtomicBool, Ordering};
@@ -21,28 +21,48 @@ pub fn chunk_len(chunk: usize, len: usize) -> usize {
     c.min(len)
 }
 
-/// Workspace of [`forward`], listed in the order [`forward`] takes it: the decay
-/// powers `g^n` and `scale g^n` (`L + 1` each), the state weights `g^(L-1-j)` (`L`),
-/// the chunk's `K^T` (`dk x L`), one strip of scores (`min(16, L) x L`), the chunk's
-/// own state and the running state (`dk x dv` each).
+/// Workspace of [`forward`] without gates, listed in the order [`forward`] takes it:
+/// the mask weights `scale g^n` (`L + 1`), the decay through each row and after each
+/// token (`L` each), the chunk's `K^T` (`dk x L`), one strip of scores
+/// (`min(16, L) x L`), the chunk's own state and the running state (`dk x dv` each).
+/// With gates ([`Decay::Gates`]) it needs [`gated_work_size`]'s.
 ///
 /// This is the minimum, one head's scratch; see [`forward_threads_work_size`] for the
 /// workspace that keeps threads busy.
 ///
 /// [`Error::Dimension`] for a zero size or an overflowing one.
 pub fn forward_work_size<T: Real>(shape: Shape, chunk: usize) -> Result<WorkspaceSize> {
+    scratch_size::<T>(shape, chunk, false)
+}
+
+/// Workspace of [`forward`] with gates ([`Decay::Gates`]): [`forward_work_size`]'s
+/// and, per chunk, its cumulative log gates (`L` values of `f64`) and one row of
+/// mask exponents (`L`).
+///
+/// [`Error::Dimension`] for a zero size or an overflowing one.
+pub fn gated_work_size<T: Real>(shape: Shape, chunk: usize) -> Result<WorkspaceSize> {
+    scratch_size::<T>(shape, chunk, true)
+}
+
+/// One slot's scratch (see [`forward_work_size`]).
+fn scratch_size<T: Real>(shape: Shape, chunk: usize, gated: bool) -> Result<WorkspaceSize> {
     shape.check()?;
     let l = chunk_len(chunk, shape.len);
     let l1 = l.checked_add(1).ok_or(Error::Dimension)?;
     let per_s = shape.dk.checked_mul(shape.dv).ok_or(Error::Dimension)?;
-    WorkspaceSize::new()
+    let size = WorkspaceSize::new()
         .array::<T>(l1)?
-        .array::<T>(l1)?
+        .array::<T>(l)?
         .array::<T>(l)?
         .array::<T>(shape.dk.checked_mul(l).ok_or(Error::Dimension)?)?
         .array::<T>(STRIP.min(l).checked_mul(l).ok_or(Error::Dimension)?)?
         .array::<T>(per_s)?
-        .array::<T>(per_s)
+        .array::<T>(per_s)?;
+    if gated {
+        size.array::<f64>(l)?.array::<T>(l)
+    } else {
+        Ok(size)
+    }
 }
 
 /// The chunk states of one head in the chunk-parallel form: `n_chunks` states and the
@@ -55,18 +75,20 @@ fn chunk_states_size<T: Real>(shape: Shape, chunk: usize) -> Result<WorkspaceSiz
 }
 
 /// Workspace with which [`forward`] keeps `threads` threads busy: a
-/// [`forward_work_size`] per thread, used for one head each, and, when there are fewer
-/// heads than threads, the chunk states of one head ahead of them, so that the chunks
-/// of a head run at once (LASP-2 inside the call: every chunk's own state at once, a
-/// prefix scan over them, then every chunk's output at once).
+/// [`forward_work_size`] (with `gated`, a [`gated_work_size`]) per thread, used for
+/// one head each, and, when there are fewer heads than threads, the chunk states of
+/// one head ahead of them, so that the chunks of a head run at once (LASP-2 inside
+/// the call: every chunk's own state at once, a prefix scan over them, then every
+/// chunk's output at once).
 ///
 /// Any workspace from the minimum up gives the same result.
 pub fn forward_threads_work_size<T: Real>(
     shape: Shape,
     chunk: usize,
     threads: usize,
+    gated: bool,
 ) -> Result<WorkspaceSize> {
-    let slots = forward_work_size::<T>(shape, chunk)?.times(threads.max(1))?;
+    let slots = scratch_size::<T>(shape, chunk, gated)?.times(threads.max(1))?;
     if threads > shape.n_heads && chunk_len(chunk, shape.len) < shape.len {
         chunk_states_size::<T>(shape, chunk)?.then(slots)
     } else {
@@ -74,33 +96,23 @@ pub fn forward_threads_work_size<T: Real>(
     }
 }
 
-/// The per-chunk scratch arrays, carved from the workspace.
-struct Scratch<'a, T> {
-    pow: &'a mut [T],
-    scaled_pow: &'a mut [T],
-    weights: &'a mut [T],
-    kt: &'a mut [T],
-    scores: &'a mut [T],
-    own: &'a mut [T],
-    state: &'a mut [T],
-}
-
 /// Causal linear attention, chunk by chunk (see the module docs for the formula).
 ///
 /// Writes `out` (`[n_heads][len][dv]`) and, if given, `state_out` (`S_len`,
 /// `[n_heads][dk][dv]`). `chunk` 0 means [`DEFAULT_CHUNK`]; a chunk longer than the
-/// sequence is the whole sequence. `work` must hold [`forward_work_size`] bytes (any
-/// alignment); a larger one lets a threaded `exec` run heads, or the chunks of a head,
-/// at once (see [`forward_threads_work_size`]). Each chunk's own state is computed
-/// from zero and added to the decayed running state, in the sequential order and in
-/// the chunk-parallel one alike, so the result does not depend on `exec` or on
-/// `work`'s size.
+/// sequence is the whole sequence. `work` must hold [`forward_work_size`] bytes
+/// ([`gated_work_size`] with gates; any alignment); a larger one lets a threaded
+/// `exec` run heads, or the chunks of a head, at once (see
+/// [`forward_threads_work_size`]). Each chunk's own state is computed from zero and
+/// added to the decayed running state, in the sequential order and in the
+/// chunk-parallel one alike, so the result does not depend on `exec` or on `work`'s
+/// size.
 ///
 /// Errors, with nothing written: [`Error::Dimension`] (a zero size, lengths that
 /// disagree), [`Error::Workspace`], [`Error::NonFinite`] (NaN or infinity in any input,
-/// decay or scale), [`Error::Argument`] (a decay outside `(0, 1]`). After
-/// [`Error::Numerical`] (a value overflowed) `out` and `state_out` hold the computed
-/// values, some of them infinite or NaN.
+/// decay or scale), [`Error::Argument`] (a decay outside `(0, 1]`, a positive gate).
+/// After [`Error::Numerical`] (a value overflowed) `out` and `state_out` hold the
+/// computed values, some of them infinite or NaN.
 pub fn forward<T: Real, P: LinattnKernels<T>>(
     exec: &impl Exec,
     inp: &Inputs<'_, T>,
@@ -110,60 +122,125 @@ pub fn forward<T: Real, P: LinattnKernels<T>>(
     work: &mut [u8],
 ) -> Result<()> {
     let shape = inp.shape;
-    let needed = forward_work_size::<T>(shape, chunk)?.bytes();
+    let needed = scratch_size::<T>(shape, chunk, inp.decay.is_gated())?.bytes();
     let scale = inp.validate::<P>(exec, out.len(), state_out.as_ref().map(|s| s.len()))?;
     if work.len() < needed {
         return Err(Error::Workspace);
     }
-    let l = chunk_len(chunk, shape.len);
-    let ops = shape.n_heads.saturating_mul(shape.len).saturating_mul(
-        shape
-            .dk
-            .saturating_mul(shape.dv)
-            .saturating_mul(4)
-            .saturating_add(l.saturating_mul(shape.dk + shape.dv)),
-    );
-    let job = Job {
-        inp,
-        scale,
-        l,
-        needed,
-        ops,
-        overflow: AtomicBool::new(false),
+    let whole = Window {
+        t0: 0,
+        len: shape.len,
+        state_in: inp.state_in,
     };
-    // Fewer heads than threads: the chunks of each head in turn run at once, if the
-    // workspace holds their states and at least two slots. (`width > 1` first: on one
-    // thread, firmware's only executor, the compiler drops the chunk-parallel form.)
-    let width = exec.width();
-    let states = chunk_states_size::<T>(shape, chunk)?.bytes();
-    let chunk_slots = work.len().saturating_sub(states) / needed;
-    if width > 1 && shape.n_heads < width && l < shape.len && chunk_slots >= 2 {
-        job.by_chunks::<P>(exec, chunk_slots.min(width), out, state_out, work)?;
-    } else {
-        job.by_heads::<P>(exec, out, state_out, work)?;
-    }
-    if job.overflow.load(Ordering::Relaxed) {
-        Err(Error::Numerical)
-    } else {
-        Ok(())
-    }
+    let job = Job::new(inp, scale, whole, chunk)?;
+    job.run::<P>(exec, out, state_out, work)?;
+    job.status()
 }
 
-/// One validated call of [`forward`].
-struct Job<'a, 'b, T> {
+/// The tokens `[t0, t0 + len)` of every head, with the state before them
+/// (`[n_heads][dk][dv]`; `None` = zero): the whole sequence, or one sequence of a
+/// packed batch.
+#[derive(Clone, Copy)]
+pub(super) struct Window<'a, T> {
+    pub(super) t0: usize,
+    pub(super) len: usize,
+    pub(super) state_in: Option<&'a [T]>,
+}
+
+/// One validated run of [`forward`] over a window of the inputs.
+pub(super) struct Job<'a, 'b, T> {
     inp: &'a Inputs<'b, T>,
     scale: T,
+    window: Window<'b, T>,
     /// Chunk length.
     l: usize,
     /// Bytes of one slot's scratch.
     needed: usize,
-    /// Arithmetic of the whole call, for the executor's size threshold.
+    /// Arithmetic of the whole run, for the executor's size threshold.
     ops: usize,
     /// A value that overflowed in any head: reported once everything is written.
     overflow: AtomicBool,
 }
 
-impl<T: Real> Job<'_, '_, T> {
+impl<'a, 'b, T: Real> Job<'a, 'b, T> {
+    /// A run over `window` (not empty) of validated inputs with effective `scale`.
+    pub(super) fn new(
+        inp: &'a Inputs<'b, T>,
+        scale: T,
+        window: Window<'b, T>,
+        chunk: usize,
+    ) -> Result<Self> {
+        let shape = Shape {
+            len: window.len,
+            ..inp.shape
+        };
+        let l = chunk_len(chunk, window.len);
+        let ops = shape.n_heads.saturating_mul(shape.len).saturating_mul(
+            shape
+                .dk
+                .saturating_mul(shape.dv)
+                .saturating_mul(4)
+                .saturating_add(l.saturating_mul(shape.dk + shape.dv)),
+        );
+        Ok(Job {
+            inp,
+            scale,
+            window,
+            l,
+            needed: scratch_size::<T>(shape, chunk, inp.decay.is_gated())?.bytes(),
+            ops,
+            overflow: AtomicBool::new(false),
+        })
+    }
+
+    /// Writes the window's rows of `out` (`[n_heads][len][dv]`, the whole array) and
+    /// its final state into `state_out` (`[n_heads][dk][dv]`).
+    ///
+    /// Fewer heads than threads: the chunks of each head in turn run at once, if the
+    /// workspace holds their states and at least two slots. (`width > 1` first: on one
+    /// thread, firmware's only executor, the compiler drops the chunk-parallel form.)
+    pub(super) fn run<P: LinattnKernels<T>>(
+        &self,
+        exec: &impl Exec,
+        out: &mut [T],
+        state_out: Option<&mut [T]>,
+        work: &mut [u8],
+    ) -> Result<()> {
+        let n_heads = self.inp.shape.n_heads;
+        let width = exec.width();
+        let states = chunk_states_size::<T>(self.shape(), self.l)?.bytes();
+        let chunk_slots = work.len().saturating_sub(states) / self.needed;
+        if width > 1 && n_heads < width && self.l < self.window.len && chunk_slots >= 2 {
+            self.by_chunks::<P>(exec, chunk_slots.min(width), out, state_out, work)
+        } else {
+            self.by_heads::<P>(exec, out, state_out, work)
+        }
+    }
+
+    /// [`Error::Numerical`] if a value overflowed.
+    pub(super) fn status(&self) -> Result<()> {
+        if self.overflow.load(Ordering::Relaxed) {
+            Err(Error::Numerical)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// The sizes of the window.
+    fn shape(&self) -> Shape {
+        Shape {
+            len: self.window.len,
+            ..self.inp.shape
+        }
+    }
+
+    /// The window's rows of one head's `len x dv` block of `out`.
+    fn rows<'o>(&self, o: &'o mut [T]) -> &'o mut [T] {
+        let dv = self.inp.shape.dv;
+        let t0 = self.window.t0;
+        &mut o[t0 * dv..(t0 + self.window.len) * dv]
+    }
+
     /// Runs of consecutive heads, one run per slot of scratch, each head's chunks in
     /// sequence.
     fn by_heads<P: LinattnKernels<T>>(
@@ -183,13 +260,13 @@ impl<T: Real> Job<'_, '_, T> {
             .zip(work.chunks_exact_mut(self.needed))
             .map(move |(o, w)| (o, w, states.as_mut().and_then(Iterator::next)));
         exec.for_each(self.ops, tiles, |tile, (out, work, mut states)| {
-            let mut s = Scratch::take(&mut Workspace::new(work), shape, self.l)?;
+            let mut s = self.scratch(work)?;
             for (i, o) in out.chunks_exact_mut(per_v).enumerate() {
                 let h = tile * heads + i;
                 let state_out = states
                     .as_deref_mut()
                     .map(|x| &mut x[i * per_s..(i + 1) * per_s]);
-                self.head_in_sequence::<P>(h, &mut s, o, state_out)?;
+                self.head_in_sequence::<P>(h, &mut s, self.rows(o), state_out)?;
             }
             Ok(())
         })
@@ -203,27 +280,28 @@ impl<T: Real> Job<'_, '_, T> {
         o: &mut [T],
         state_out: Option<&mut [T]>,
     ) -> Result<()> {
-        let head = Head::of(self.inp, h);
-        head.powers(self.scale, s);
+        let head = self.head(h);
+        head.mask(self.scale, &mut s.t);
         let fresh = head.start(s.state);
         let dv = head.dv;
+        let n_chunks = head.n_chunks(self.l);
         let mut overflow = false;
-        for c in 0..head.n_chunks(self.l) {
+        for c in 0..n_chunks {
             let chunk = head.chunk(c, self.l);
             // The next chunk's inputs start on their way into the cache while this
             // one computes: the products touch them first in several short
             // interleaved streams that would otherwise wait on memory.
-            if c + 1 < head.n_chunks(self.l) {
+            if c + 1 < n_chunks {
                 head.chunk(c + 1, self.l).prefetch::<P>();
             }
             let o_chunk = &mut o[chunk.t0 * dv..(chunk.t0 + chunk.len) * dv];
-            chunk.transpose_keys(s.kt);
+            chunk.prepare(self.scale, &mut s.t);
             let prev = (c > 0 || !fresh).then_some(&*s.state);
-            chunk.output::<P>(prev, s.kt, s.scaled_pow, s.scores, o_chunk)?;
+            chunk.output::<P>(prev, self.scale, &mut s.t, o_chunk)?;
             // Checked while the chunk is still in cache.
             overflow |= all_finite::<T, P>(o_chunk).is_err();
-            chunk.own_state::<P>(head.g, s.kt, s.pow, s.weights, s.own)?;
-            advance(s.state, s.pow[chunk.len], s.own);
+            chunk.own_state::<P>(&s.t, s.own)?;
+            advance(s.state, chunk.decay.total(chunk.len), s.own);
         }
         overflow |= all_finite::<T, P>(s.state).is_err();
         if let Some(so) = state_out {
@@ -247,7 +325,7 @@ impl<T: Real> Job<'_, '_, T> {
     ) -> Result<()> {
         let shape = self.inp.shape;
         let (per_v, per_s) = (shape.len * shape.dv, shape.dk * shape.dv);
-        let n_chunks = shape.len.div_ceil(self.l);
+        let n_chunks = self.window.len.div_ceil(self.l);
         let mut ws = Workspace::new(work);
         let states = ws.take::<T>(n_chunks * per_s)?;
         let running = ws.take::<T>(per_s)?;
@@ -255,18 +333,18 @@ impl<T: Real> Job<'_, '_, T> {
         let runs = tiles_per_slot(n_chunks, slots);
         let ops = self.ops / shape.n_heads;
         for (h, o) in out.chunks_exact_mut(per_v).enumerate() {
-            let head = Head::of(self.inp, h);
+            let head = self.head(h);
+            let o = self.rows(o);
             // Every chunk's own state.
             let tiles = states
                 .chunks_mut(runs * per_s)
                 .zip(scratch.chunks_exact_mut(self.needed));
             exec.for_each(ops / 4, tiles, |run, (states, work)| {
-                let mut s = Scratch::take(&mut Workspace::new(work), shape, self.l)?;
-                head.powers(self.scale, &mut s);
+                let mut s = self.scratch(work)?;
                 for (i, own) in states.chunks_exact_mut(per_s).enumerate() {
                     let chunk = head.chunk(run * runs + i, self.l);
-                    chunk.transpose_keys(s.kt);
-                    chunk.own_state::<P>(head.g, s.kt, s.pow, s.weights, own)?;
+                    chunk.prepare(self.scale, &mut s.t);
+                    chunk.own_state::<P>(&s.t, own)?;
                 }
                 Ok(())
             })?;
@@ -274,11 +352,12 @@ impl<T: Real> Job<'_, '_, T> {
             // before the chunk, which then advances past it as in sequence.
             let fresh = head.start(running);
             for (c, own) in states.chunks_exact_mut(per_s).enumerate() {
-                let gl = power(head.g, head.chunk(c, self.l).len);
+                let chunk = head.chunk(c, self.l);
+                let total = chunk.decay.total(chunk.len);
                 for (x, r) in own.iter_mut().zip(running.iter_mut()) {
                     let u = *x;
                     *x = *r;
-                    *r = step(*r, gl, u);
+                    *r = step(*r, total, u);
                 }
             }
             // Every chunk's output from its prefix.
@@ -287,17 +366,17 @@ impl<T: Real> Job<'_, '_, T> {
                 .zip(states.chunks(runs * per_s))
                 .zip(scratch.chunks_exact_mut(self.needed));
             exec.for_each(ops, tiles, |run, ((o, prefixes), work)| {
-                let mut s = Scratch::take(&mut Workspace::new(work), shape, self.l)?;
-                head.powers(self.scale, &mut s);
+                let mut s = self.scratch(work)?;
+                head.mask(self.scale, &mut s.t);
                 let mut overflow = false;
                 for (i, prev) in prefixes.chunks_exact(per_s).enumerate() {
                     let c = run * runs + i;
                     let chunk = head.chunk(c, self.l);
                     let at = i * self.l * shape.dv;
                     let o_chunk = &mut o[at..at + chunk.len * shape.dv];
-                    chunk.transpose_keys(s.kt);
+                    chunk.prepare(self.scale, &mut s.t);
                     let prev = (c > 0 || !fresh).then_some(prev);
-                    chunk.output::<P>(prev, s.kt, s.scaled_pow, s.scores, o_chunk)?;
+                    chunk.output::<P>(prev, self.scale, &mut s.t, o_chunk)?;
                     overflow |= all_finite::<T, P>(o_chunk).is_err();
                 }
                 self.flag(overflow);
@@ -311,6 +390,31 @@ impl<T: Real> Job<'_, '_, T> {
         Ok(())
     }
 
+    /// One slot's scratch carved from its piece of the workspace.
+    fn scratch<'w>(&self, work: &'w mut [u8]) -> Result<Scratch<'w, T>> {
+        let gated = self.inp.decay.is_gated();
+        Scratch::take(&mut Workspace::new(work), self.shape(), self.l, gated)
+    }
+
+    /// Head `h`'s inputs over the window.
+    fn head(&self, h: usize) -> Head<'b, T> {
+        let inp = self.inp;
+        let shape = inp.shape;
+        let (dk, dv) = (shape.dk, shape.dv);
+        let (per_qk, per_v) = (shape.len * dk, shape.len * dv);
+        let Window { t0, len, state_in } = self.window;
+        Head {
+            q: &head(inp.q, h, per_qk)[t0 * dk..(t0 + len) * dk],
+            k: &head(inp.k, h, per_qk)[t0 * dk..(t0 + len) * dk],
+            v: &head(inp.v, h, per_v)[t0 * dv..(t0 + len) * dv],
+            decay: inp.decay.head(h, shape.len, t0, len),
+            state_in: state_in.map(|x| head(x, h, dk * dv)),
+            len,
+            dk,
+            dv,
+        }
+    }
+
     fn flag(&self, overflow: bool) {
         if overflow {
             self.overflow.store(true, Ordering::Relaxed);
@@ -318,43 +422,82 @@ impl<T: Real> Job<'_, '_, T> {
     }
 }
 
-/// `x g^L + u`: the state after a chunk from the state before it and the chunk's own
-/// state, written out (two roundings, never fused) so that the sequential and the
-/// chunk-parallel forms give the same bits on every target.
+/// `x a + u`: the state after a chunk from the state before it, the chunk's decay
+/// and its own state, written out (two roundings, never fused) so that the
+/// sequential and the chunk-parallel forms give the same bits on every target.
 #[inline]
-fn step<T: Real>(x: T, gl: T, u: T) -> T {
-    x * gl + u
+fn step<T: Real>(x: T, a: T, u: T) -> T {
+    x * a + u
 }
 
-/// `state = state g^L + own`, elementwise (see [`step`]).
-fn advance<T: Real>(state: &mut [T], gl: T, own: &[T]) {
+/// `state = state a + own`, elementwise (see [`step`]).
+fn advance<T: Real>(state: &mut [T], a: T, own: &[T]) {
     for (x, &u) in state.iter_mut().zip(own) {
-        *x = step(*x, gl, u);
+        *x = step(*x, a, u);
     }
+}
+
+/// One slot's scratch, carved from the workspace: a chunk's tables and two states.
+struct Scratch<'a, T> {
+    t: Tables<'a, T>,
+    /// The chunk's own state.
+    own: &'a mut [T],
+    /// The running state.
+    state: &'a mut [T],
+}
+
+/// The arrays one chunk is computed with.
+struct Tables<'a, T> {
+    /// A constant decay's mask weights `scale g^n`, `n = 0..=L` (set per head).
+    mask: &'a mut [T],
+    /// `scale` times the decay through each row of the chunk (set per chunk).
+    through: &'a mut [T],
+    /// The decay after each token of the chunk to its end (set per chunk).
+    after: &'a mut [T],
+    /// The chunk's keys transposed.
+    kt: &'a mut [T],
+    /// One strip of scores.
+    scores: &'a mut [T],
+    /// Gated chunks only: the cumulative log gates and one row of mask exponents.
+    cum: &'a mut [f64],
+    exponents: &'a mut [T],
+    /// A constant decay's `through` and `after` depend only on the chunk length: the
+    /// length they hold (0: not set), so that a head computes them once per length.
+    prepared: usize,
 }
 
 impl<'a, T: Real> Scratch<'a, T> {
-    /// The arrays of one head's scratch, in [`forward_work_size`]'s order.
-    fn take(ws: &mut Workspace<'a>, shape: Shape, l: usize) -> Result<Self> {
+    /// The arrays of one slot's scratch, in [`scratch_size`]'s order.
+    fn take(ws: &mut Workspace<'a>, shape: Shape, l: usize, gated: bool) -> Result<Self> {
         let per_s = shape.dk * shape.dv;
-        Ok(Scratch {
-            pow: ws.take::<T>(l + 1)?,
-            scaled_pow: ws.take::<T>(l + 1)?,
-            weights: ws.take::<T>(l)?,
-            kt: ws.take::<T>(shape.dk * l)?,
-            scores: ws.take::<T>(STRIP.min(l) * l)?,
-            own: ws.take::<T>(per_s)?,
-            state: ws.take::<T>(per_s)?,
-        })
+        let (mask, through, after) = (ws.take::<T>(l + 1)?, ws.take::<T>(l)?, ws.take::<T>(l)?);
+        let (kt, scores) = (ws.take::<T>(shape.dk * l)?, ws.take::<T>(STRIP.min(l) * l)?);
+        let (own, state) = (ws.take::<T>(per_s)?, ws.take::<T>(per_s)?);
+        let (cum, exponents) = if gated {
+            (ws.take::<f64>(l)?, ws.take::<T>(l)?)
+        } else {
+            (Default::default(), Default::default())
+        };
+        let t = Tables {
+            mask,
+            through,
+            after,
+            kt,
+            scores,
+            cum,
+            exponents,
+            prepared: 0,
+        };
+        Ok(Scratch { t, own, state })
     }
 }
 
-/// One head's inputs.
+/// One head's inputs over a window.
 struct Head<'a, T> {
     q: &'a [T],
     k: &'a [T],
     v: &'a [T],
-    g: T,
+    decay: HeadDecay<'a, T>,
     state_in: Option<&'a [T]>,
     len: usize,
     dk: usize,
@@ -362,26 +505,13 @@ struct Head<'a, T> {
 }
 
 impl<'a, T: Real> Head<'a, T> {
-    fn of(inp: &Inputs<'a, T>, h: usize) -> Self {
-        let shape = inp.shape;
-        let (dk, dv) = (shape.dk, shape.dv);
-        let (per_qk, per_v) = (shape.len * dk, shape.len * dv);
-        Head {
-            q: head(inp.q, h, per_qk),
-            k: head(inp.k, h, per_qk),
-            v: head(inp.v, h, per_v),
-            g: decay_of(inp.decay, h),
-            state_in: inp.state_in.map(|x| head(x, h, dk * dv)),
-            len: shape.len,
-            dk,
-            dv,
+    /// A constant decay's mask weights `scale g^n` into the scratch (gated chunks
+    /// compute theirs row by row); the per-length tables are this head's to set.
+    fn mask(&self, scale: T, t: &mut Tables<'_, T>) {
+        if let HeadDecay::Constant(g) = self.decay {
+            fill_powers(g, scale, t.mask);
         }
-    }
-
-    /// The decay powers `g^n` and `scale g^n` into the scratch.
-    fn powers(&self, scale: T, s: &mut Scratch<'_, T>) {
-        fill_powers(self.g, T::one(), s.pow);
-        fill_powers(self.g, scale, s.scaled_pow);
+        t.prepared = 0;
     }
 
     /// Writes the state before the first token into `state`; returns whether it is
@@ -412,6 +542,7 @@ impl<'a, T: Real> Head<'a, T> {
             q: &self.q[t0 * dk..(t0 + len) * dk],
             k: &self.k[t0 * dk..(t0 + len) * dk],
             v: &self.v[t0 * dv..(t0 + len) * dv],
+            decay: self.decay.part(t0, len),
             t0,
             len,
             dk,
@@ -425,6 +556,7 @@ struct Chunk<'a, T> {
     q: &'a [T],
     k: &'a [T],
     v: &'a [T],
+    decay: HeadDecay<'a, T>,
     /// First token.
     t0: usize,
     len: usize,
@@ -439,24 +571,34 @@ impl<T: Real> Chunk<'_, T> {
         P::prefetch(self.v);
     }
 
-    /// `K^T` of the chunk into `kt`, so that both `Q K^T` and the own state read rows.
-    fn transpose_keys(&self, kt: &mut [T]) {
-        transpose(self.k, self.dk, self.len, &mut kt[..self.dk * self.len]);
+    /// The chunk's `K^T` and its decay weights into the scratch: the cumulative log
+    /// gates (gated chunks), `scale` times the decay through each row, and the decay
+    /// after each token.
+    fn prepare(&self, scale: T, t: &mut Tables<'_, T>) {
+        let lc = self.len;
+        transpose(self.k, self.dk, lc, &mut t.kt[..self.dk * lc]);
+        let gated = self.decay.is_gated();
+        if gated || t.prepared != lc {
+            let cum = &mut t.cum[..if gated { lc } else { 0 }];
+            self.decay.cumulative(cum);
+            self.decay.through(scale, cum, &mut t.through[..lc]);
+            self.decay.after(cum, &mut t.after[..lc]);
+            t.prepared = if gated { 0 } else { lc };
+        }
     }
 
     /// Writes the chunk's outputs `o` (`len x dv`) from the state before it (`None`:
-    /// known to be zero). `kt` holds [`transpose_keys`](Self::transpose_keys).
+    /// known to be zero). The scratch holds [`prepare`](Self::prepare)'s arrays.
     fn output<P: LinattnKernels<T>>(
         &self,
         prev: Option<&[T]>,
-        kt: &[T],
-        scaled_pow: &[T],
-        scores: &mut [T],
+        scale: T,
+        s: &mut Tables<'_, T>,
         o: &mut [T],
     ) -> Result<()> {
         let (lc, dk, dv) = (self.len, self.dk, self.dv);
         let one = T::one();
-        // Inter-chunk: O = diag(scale g^(i+1)) Q S_prev.
+        // Inter-chunk: O = diag(scale a_(0..=i)) Q S_prev.
         o.fill(T::zero());
         if let Some(prev) = prev {
             P::gemm(
@@ -466,17 +608,17 @@ impl<T: Real> Chunk<'_, T> {
                 view(prev, dk, dv, dv)?,
                 view_mut(o, lc, dv, dv)?,
             );
-            for (row, &f) in o.chunks_exact_mut(dv).zip(&scaled_pow[1..]) {
+            for (row, &f) in o.chunks_exact_mut(dv).zip(&s.through[..lc]) {
                 P::scale(f, row);
             }
         }
-        let kt = &kt[..dk * lc];
+        let kt = &s.kt[..dk * lc];
         // Intra-chunk, a strip of rows at a time: O += ((Q K^T) .* D) V.
         let mut r0 = 0;
         while r0 < lc {
             let r1 = (r0 + STRIP).min(lc);
             let rows = r1 - r0;
-            let scores = &mut scores[..rows * r1];
+            let scores = &mut s.scores[..rows * r1];
             scores.fill(T::zero());
             P::gemm(
                 one,
@@ -485,12 +627,24 @@ impl<T: Real> Chunk<'_, T> {
                 view(kt, dk, r1, lc)?,
                 view_mut(scores, rows, r1, r1)?,
             );
-            // The mask D with the output scale folded in: scale g^(i-j) on and below
-            // the diagonal, 0 above it.
+            // The mask D with the output scale folded in: scale a_(j+1..=i) on and
+            // below the diagonal, 0 above it.
             for (i, row) in (r0..r1).zip(scores.chunks_exact_mut(r1)) {
                 let (causal, future) = row.split_at_mut(i + 1);
-                for (x, &d) in causal.iter_mut().zip(scaled_pow[..=i].iter().rev()) {
-                    *x = *x * d;
+                match self.decay {
+                    HeadDecay::Constant(_) => {
+                        for (x, &d) in causal.iter_mut().zip(s.mask[..=i].iter().rev()) {
+                            *x = *x * d;
+                        }
+                    }
+                    HeadDecay::Gates(_) => {
+                        let e = &mut s.exponents[..=i];
+                        let ci = s.cum[i];
+                        for (x, &cj) in e.iter_mut().zip(&s.cum[..=i]) {
+                            *x = T::of(ci - cj);
+                        }
+                        P::scale_exp(scale, e, causal);
+                    }
                 }
                 future.fill(T::zero());
             }
@@ -506,25 +660,11 @@ impl<T: Real> Chunk<'_, T> {
         Ok(())
     }
 
-    /// The chunk's own state `K^T diag(g^(L-1-j)) V` (from zero) into `own`.
-    fn own_state<P: LinattnKernels<T>>(
-        &self,
-        g: T,
-        kt: &[T],
-        pow: &[T],
-        weights: &mut [T],
-        own: &mut [T],
-    ) -> Result<()> {
-        let (lc, dk, dv) = (self.len, self.dk, self.dv);
-        let weights = if g == T::one() {
-            None
-        } else {
-            let w = &mut weights[..lc];
-            for (x, &p) in w.iter_mut().zip(pow[..lc].iter().rev()) {
-                *x = p;
-            }
-            Some(&*w)
-        };
+    /// The chunk's own state `K^T diag(after) V` (from zero) into `own`, from
+    /// [`prepare`](Self::prepare)'s tables.
+    fn own_state<P: LinattnKernels<T>>(&self, t: &Tables<'_, T>, own: &mut [T]) -> Result<()> {
+        let (lc, dk, dv, kt) = (self.len, self.dk, self.dv, &t.kt);
+        let weights = (!self.decay.is_one()).then_some(&t.after[..lc]);
         own.fill(T::zero());
         P::gemm(
             T::one(),
@@ -559,6 +699,7 @@ fn transpose<T: Real>(src: &[T], cols: usize, rows: usize, dst: &mut [T]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::linattn::Decay;
     use crate::{Scalar, Sequential};
 
     /// Tiles in reverse order, as if three threads took them.
@@ -635,17 +776,22 @@ mod tests {
         };
         let (q, k, v) = (values(1800, 1), values(1800, 2), values(1500, 3));
         let state = values(60, 4);
+        // Gates in [-1.5, 0], one of them -30.
+        let mut gates = values(300, 5).map(|x| -3.0 * x.abs());
+        gates[77] = -30.0;
         for (decay, state_in) in [
-            (None, None),
-            (Some([0.9, 0.7]), Some(&state[..60])),
-            (Some([1.0, 0.95]), None),
+            (Decay::None, None),
+            (Decay::Heads(&[0.9, 0.7][..]), Some(&state[..60])),
+            (Decay::Heads(&[1.0, 0.95][..]), None),
+            (Decay::Gates(&gates[..300]), Some(&state[..60])),
+            (Decay::Gates(&gates[..300]), None),
         ] {
             let inp = Inputs {
                 shape,
                 q: &q[..1800],
                 k: &k[..1800],
                 v: &v[..1500],
-                decay: decay.as_ref().map(|d| &d[..]),
+                decay,
                 scale: 0.0,
                 state_in,
             };
@@ -656,8 +802,9 @@ mod tests {
                     .unwrap();
                 (out, st)
             };
-            let min = forward_work_size::<f64>(shape, 16).unwrap().bytes();
-            let wide = forward_threads_work_size::<f64>(shape, 16, 3)
+            let gated = decay.is_gated();
+            let min = scratch_size::<f64>(shape, 16, gated).unwrap().bytes();
+            let wide = forward_threads_work_size::<f64>(shape, 16, 3, gated)
                 .unwrap()
                 .bytes();
             assert!(wide > 3 * min && wide <= 16384);

@@ -1,20 +1,24 @@
-//! Causal linear attention with a per-head decay, its chunk states, and the LASP-2
-//! prefix scan that lets a sequence be split across chunks or machines.
+//! Causal linear attention with a decay per head or a gate per head and token, its
+//! chunk states, and the LASP-2 prefix scan that lets a sequence be split across
+//! chunks or machines.
 //!
 //! Layouts (row-major): `q`, `k` are `[n_heads][len][dk]`; `v`, `out` are
-//! `[n_heads][len][dv]`; states are `[n_heads][dk][dv]`. With decay `g` in `(0, 1]`
-//! per head (absent = 1) the recurrence is
+//! `[n_heads][len][dv]`; states are `[n_heads][dk][dv]`; gates are `[n_heads][len]`.
+//! With a decay `a_t` (see [`Decay`]: 1, a constant `g` in `(0, 1]` per head, or
+//! `exp(g_t)` for a log gate `g_t <= 0` per head and token) the recurrence is
 //!
 //! ```text
-//! S_t = g S_{t-1} + k_t^T v_t,    o_t = scale * q_t S_t     (inclusive of token t)
+//! S_t = a_t S_{t-1} + k_t^T v_t,    o_t = scale * q_t S_t     (inclusive of token t)
 //! ```
 //!
 //! [`forward`] evaluates it chunk by chunk (chunk length `L`, positions `i`, `j` in the
-//! chunk): `O = scale [ g^(i+1) (Q S_prev) + ((Q K^T) .* D) V ]` with the causal mask
-//! `D_ij = g^(i-j)` for `i >= j` and 0 above the diagonal, and
-//! `S_new = g^L S_prev + K^T diag(g^(L-1-j)) V`. The work is small dense products
-//! (`Primitives::gemm`), so it runs near the machine's matrix-product rate, where the
-//! token-by-token [`recurrence`] is a sequence of memory-bound rank-1 updates.
+//! chunk, `G_i` the cumulative log decay of the chunk's tokens up to `i` inclusive):
+//! `O = scale [ exp(G_i) (Q S_prev) + ((Q K^T) .* D) V ]` with the causal mask
+//! `D_ij = exp(G_i - G_j)` for `i >= j` and 0 above the diagonal, and
+//! `S_new = exp(G_(L-1)) S_prev + K^T diag(exp(G_(L-1) - G_j)) V`. The work is small
+//! dense products (`Primitives::gemm`), so it runs near the machine's matrix-product
+//! rate, where the token-by-token [`recurrence`] is a sequence of memory-bound rank-1
+//! updates. [`forward_varlen`] runs packed sequences of different lengths in one call.
 //!
 //! [`chunk_state`] is a chunk's contribution `S_len` from `S_0 = 0`; [`state_scan`] turns
 //! the states of consecutive chunks into the exclusive prefix `S_0` each chunk must
@@ -22,22 +26,31 @@
 //! output: the LASP-2 scheme, where the chunks are MPI ranks and the states travel in
 //! one AllGather.
 //!
-//! Decay powers `g^n` are evaluated as `exp(n ln g)` in `f64` and rounded once, so
-//! their relative error does not grow with `n` as repeated products' would; powers
-//! below the smallest normal number of the element type are flushed to zero (their
-//! terms are below any meaningful tolerance, and subnormal arithmetic is slow).
+//! Weights are evaluated in `f64` and rounded once: a constant decay's powers `g^n` as
+//! `exp(n ln g)` (their relative error does not grow with `n` as repeated products'
+//! would), a gated chunk's as `exp` of differences of `f64` prefix sums of its gates
+//! (never the exponential of a large positive number, and no cancellation when the
+//! prefix sums are large). Weights below the smallest normal number of the element
+//! type are flushed to zero (their terms are below any meaningful tolerance, and
+//! subnormal arithmetic is slow).
 
+mod decay;
 mod forward;
 mod kernels;
 mod powers;
 mod recurrence;
 mod state;
+mod varlen;
 
-pub use forward::{chunk_len, forward, forward_threads_work_size, forward_work_size};
+pub use decay::Decay;
+pub use forward::{
+    chunk_len, forward, forward_threads_work_size, forward_work_size, gated_work_size,
+};
 pub use kernels::LinattnKernels;
 pub use powers::power;
 pub use recurrence::recurrence;
-pub use state::{Scan, chunk_state, state_scan};
+pub use state::{ChunkDecays, Scan, chunk_state, state_scan};
+pub use varlen::{Seqs, forward_varlen};
 
 use crate::{
     Error, Exec, Real, Result, STREAM_OPS, Strided, StridedMut, check_finite, checked_product,
@@ -98,8 +111,9 @@ pub struct Inputs<'a, T> {
     pub k: &'a [T],
     /// Values, `[n_heads][len][dv]`.
     pub v: &'a [T],
-    /// Per-head decay in `(0, 1]`; `None` means 1 (plain linear attention).
-    pub decay: Option<&'a [T]>,
+    /// The decay between tokens: none, a constant per head, or a gate per head and
+    /// token.
+    pub decay: Decay<'a, T>,
     /// Output scale; 0 means `1 / sqrt(dk)`.
     pub scale: T,
     /// The state `S_0` before the first token, `[n_heads][dk][dv]`; `None` = zero.
@@ -108,8 +122,9 @@ pub struct Inputs<'a, T> {
 
 impl<T: Real> Inputs<'_, T> {
     /// Every check of the inputs, in the order the status codes are documented:
-    /// lengths (`Dimension`), decay range (`NonFinite` for NaN/inf, `Argument`
-    /// outside `(0, 1]`), scale, then finiteness of every array (`NonFinite`).
+    /// lengths (`Dimension`), decay range (`NonFinite` for NaN/inf, `Argument` for a
+    /// constant outside `(0, 1]` or a positive gate), scale, then finiteness of every
+    /// array (`NonFinite`).
     /// Returns the effective scale.
     fn validate<P: LinattnKernels<T>>(
         &self,
@@ -129,7 +144,7 @@ impl<T: Real> Inputs<'_, T> {
         if !lengths_ok {
             return Err(Error::Dimension);
         }
-        check_decay(self.decay, s.n_heads)?;
+        self.decay.check(s.n_heads, s.len)?;
         let scale = effective_scale(self.scale, s.dk)?;
         inputs_finite::<T, P>(exec, self.q)?;
         inputs_finite::<T, P>(exec, self.k)?;
@@ -139,25 +154,6 @@ impl<T: Real> Inputs<'_, T> {
         }
         Ok(scale)
     }
-}
-
-/// Validates a decay array of `n_heads` values in `(0, 1]`.
-fn check_decay<T: Real>(decay: Option<&[T]>, n_heads: usize) -> Result<()> {
-    let Some(d) = decay else { return Ok(()) };
-    if d.len() != n_heads {
-        return Err(Error::Dimension);
-    }
-    check_finite(d)?;
-    if d.iter().all(|&g| g > T::zero() && g <= T::one()) {
-        Ok(())
-    } else {
-        Err(Error::Argument)
-    }
-}
-
-/// The decay of head `h` (1 when absent).
-fn decay_of<T: Real>(decay: Option<&[T]>, h: usize) -> T {
-    decay.and_then(|d| d.get(h)).copied().unwrap_or(T::one())
 }
 
 /// `scale`, or `1 / sqrt(dk)` for 0; [`Error::NonFinite`] for NaN or infinity.

@@ -7,7 +7,7 @@ use num_traits::Float;
 /// results below the smallest normal value of `T` are flushed to zero.
 ///
 /// `g` is a validated decay in `(0, 1]`; `g = 1` gives `factor` exactly.
-fn scaled_power<T: Real>(factor: T, g: T, n: usize) -> T {
+pub(super) fn scaled_power<T: Real>(factor: T, g: T, n: usize) -> T {
     let g64 = g.to_f64_lossless();
     if g64 == 1.0 {
         return factor;

@@ -1,10 +1,11 @@
 //! The token-by-token recurrence: the definition, and the decode step.
 
-use super::{Inputs, check_output, decay_of, head};
+use super::{Inputs, check_output, head};
 use crate::linattn::LinattnKernels;
 use crate::{Dense, Error, Exec, Real, Result};
 
-/// `S_t = g S_{t-1} + k_t^T v_t`, `o_t = scale q_t S_t`, one token at a time.
+/// `S_t = a_t S_{t-1} + k_t^T v_t`, `o_t = scale q_t S_t`, one token at a time (`a_t`
+/// the decay of token `t`: 1, a constant, or `exp(g_t)`).
 ///
 /// Writes `out` and leaves `S_len` in `state` (`[n_heads][dk][dv]`, required: it is
 /// the running state). Each token costs a rank-1 update of the state and a
@@ -28,7 +29,7 @@ pub fn recurrence<T: Real, P: LinattnKernels<T>>(
         .zip(state.chunks_exact_mut(per_s));
     let ops = shape.n_heads.saturating_mul(per_qk).saturating_mul(2 * dv);
     exec.for_each(ops, heads, |h, (out, s)| {
-        let g = decay_of(inp.decay, h);
+        let decay = inp.decay.head(h, shape.len, 0, shape.len);
         match inp.state_in {
             Some(x) => s.copy_from_slice(head(x, h, per_s)),
             None => s.fill(T::zero()),
@@ -38,9 +39,10 @@ pub fn recurrence<T: Real, P: LinattnKernels<T>>(
             .zip(head(inp.k, h, per_qk).chunks_exact(dk))
             .zip(head(inp.v, h, per_v).chunks_exact(dv))
             .zip(out.chunks_exact_mut(dv));
-        for (((q, k), v), o) in tokens {
-            if g != T::one() {
-                P::scale(g, s);
+        for (t, (((q, k), v), o)) in tokens.enumerate() {
+            let a = decay.factor(t);
+            if a != T::one() {
+                P::scale(a, s);
             }
             for (&ka, row) in k.iter().zip(s.chunks_exact_mut(dv)) {
                 P::axpy(ka, v, row);

@@ -1,6 +1,7 @@
 //! Linear attention through its C entry points (`kn_linattn_work_bytes`,
-//! `kn_linattn_forward_f32`, `kn_linattn_chunk_state_f32`, `kn_linattn_state_scan_f32`)
-//! with hostile sizes, decays, scales, values, workspaces and NULLs.
+//! `kn_linattn_forward_f32`, `kn_linattn_chunk_state_f32`, `kn_linattn_state_scan_f32`,
+//! their gated forms, and the varlen forward with and without gates) with hostile
+//! sizes, decays, gates, offsets, scales, values, workspaces and NULLs.
 
 use super::hostile::{
     Bytes, Expect, Mix, Sign, bits, canary, direct, fits, non_finite, product, ptr, ptr_mut, tame,
@@ -15,11 +16,14 @@ use kernels::{KN_ERR_ARGUMENT, KN_ERR_DIMENSION, KN_ERR_NON_FINITE, KN_ERR_WORKS
 /// zero first prefix.
 pub fn linattn(data: &[u8]) {
     let mut b = Bytes::new(data);
-    match b.byte() % 4 {
-        0 => query(&mut b),
-        1 => forward(&mut b),
-        2 => chunk_state(&mut b),
-        _ => state_scan(&mut b),
+    let which = b.byte();
+    let gated = which & 0x10 != 0;
+    match which % 5 {
+        0 => query(&mut b, gated),
+        1 => forward(&mut b, gated, false),
+        2 => chunk_state(&mut b, gated),
+        3 => state_scan(&mut b, gated),
+        _ => forward(&mut b, gated, true),
     }
 }
 
@@ -60,9 +64,14 @@ impl Shape {
     }
 }
 
-fn work_bytes(s: &Shape, chunk: usize, p: *mut usize) -> i32 {
+fn work_bytes(s: &Shape, chunk: usize, gated: bool, p: *mut usize) -> i32 {
+    let f = if gated {
+        kernels::kn_linattn_gated_work_bytes
+    } else {
+        kernels::kn_linattn_work_bytes
+    };
     // SAFETY: `p` is NULL or points to a live usize.
-    unsafe { kernels::kn_linattn_work_bytes(s.n_heads, s.len, s.dk, s.dv, chunk, p) }
+    unsafe { f(s.n_heads, s.len, s.dk, s.dv, chunk, p) }
 }
 
 /// A chunk length: 0 (the default), small, or huge.
@@ -101,8 +110,50 @@ fn decay_rules(e: &mut Expect, decay: Option<&[f32]>) {
     );
 }
 
+/// Log gates (`count` values, `<= 0` mostly, hostile values as `mix` has them).
+fn gates(b: &mut Bytes<'_>, count: Option<usize>, mix: Mix) -> Vec<f32> {
+    let mut g: Vec<f32> = b.values(count, mix, Sign::Any);
+    if b.chance(220) {
+        for x in &mut g {
+            *x = -x.abs();
+        }
+    }
+    g
+}
+
+/// The gate rules: NaN or infinity is KN_ERR_NON_FINITE, a positive gate
+/// KN_ERR_ARGUMENT.
+fn gate_rules(e: &mut Expect, g: &[f32], what: &'static str) {
+    e.finite(g, what);
+    e.fault(
+        g.iter().any(|&x| x > 0.0 && x.is_finite()),
+        KN_ERR_ARGUMENT,
+        what,
+    );
+}
+
+/// Offsets of `n_seqs` packed sequences over `len` tokens, sometimes malformed;
+/// whether they are.
+fn offsets(b: &mut Bytes<'_>, n_seqs: usize, len: usize) -> (Vec<usize>, bool) {
+    // Cut points spread over the tokens, sorted, from 0 to `len`.
+    let mut cu: Vec<usize> = (0..=n_seqs)
+        .map(|_| (u128::from(b.byte()) * len as u128 / 255) as usize)
+        .collect();
+    cu.sort_unstable();
+    cu[0] = 0;
+    cu[n_seqs] = len;
+    match b.byte() {
+        0..=9 => cu[0] = 1,
+        10..=19 if n_seqs >= 2 => cu.swap(1, n_seqs - 1),
+        20..=29 => cu[n_seqs] = len.wrapping_add(1),
+        _ => {}
+    }
+    let malformed = cu[0] != 0 || cu.windows(2).any(|w| w[0] > w[1]) || cu[n_seqs] != len;
+    (cu, malformed)
+}
+
 /// `kn_linattn_work_bytes`: NULL `bytes`; a zero size or an overflowing array.
-fn query(b: &mut Bytes<'_>) {
+fn query(b: &mut Bytes<'_>, gated: bool) {
     let s = Shape::new(b);
     let chunk = chunk(b);
     let null = b.chance(40);
@@ -112,7 +163,7 @@ fn query(b: &mut Bytes<'_>) {
     } else {
         &raw mut bytes
     };
-    let status = work_bytes(&s, chunk, p);
+    let status = work_bytes(&s, chunk, gated, p);
     let mut e = Expect::new(&[KN_OK]);
     e.null(null, "bytes");
     let counts_ok =
@@ -126,29 +177,41 @@ fn query(b: &mut Bytes<'_>) {
     }
 }
 
-/// `kn_linattn_forward_f32`.
-fn forward(b: &mut Bytes<'_>) {
+/// `kn_linattn_forward_f32`, `kn_linattn_gated_forward_f32` and their varlen forms.
+fn forward(b: &mut Bytes<'_>, gated: bool, varlen: bool) {
     let s = Shape::new(b);
     let chunk = chunk(b);
     let mix = b.mix();
     let q: Vec<f32> = b.values(s.qk, mix, Sign::Any);
     let k: Vec<f32> = b.values(s.qk, mix, Sign::Any);
     let v: Vec<f32> = b.values(s.v, mix, Sign::Any);
-    let decay = decay(b, s.n_heads, mix);
+    let decay = if gated {
+        (!b.chance(8)).then(|| gates(b, product(&[s.n_heads, s.len]), mix))
+    } else {
+        decay(b, s.n_heads, mix)
+    };
     let scale = if b.chance(128) {
         0.0
     } else {
         b.option() as f32
     };
-    let state_in: Option<Vec<f32>> = b.chance(128).then(|| b.values(s.state, mix, Sign::Any));
+    // Varlen: up to 5 sequences, the states one per sequence.
+    let n_seqs = if varlen { usize::from(b.byte() % 6) } else { 1 };
+    let (cu, malformed) = if varlen {
+        offsets(b, n_seqs, s.len)
+    } else {
+        (vec![0, s.len], false)
+    };
+    let states = s.state.and_then(|n| n.checked_mul(n_seqs));
+    let state_in: Option<Vec<f32>> = b.chance(128).then(|| b.values(states, mix, Sign::Any));
     let mut out: Vec<f32> = canary(s.v);
-    let mut state_out: Vec<f32> = canary(s.state);
+    let mut state_out: Vec<f32> = canary(states);
     let with_state_out = b.chance(128);
     let alias = b.chance(10);
-    let nulls = b.nulls(4);
+    let nulls = b.nulls(5);
     let null = |i: u32| nulls & (1 << i) != 0;
     let mut need = 0usize;
-    let need = (work_bytes(&s, chunk, &raw mut need) == KN_OK).then_some(need);
+    let need = (work_bytes(&s, chunk, gated, &raw mut need) == KN_OK).then_some(need);
     let mut work = b.work(need);
 
     let mut v_buf = v.clone();
@@ -159,28 +222,93 @@ fn forward(b: &mut Bytes<'_>) {
         ptr_mut(&mut out, null(3))
     };
     let before = (bits(&out), bits(&state_out));
+    let (q_ptr, k_ptr) = (ptr(&q, null(0)), ptr(&k, null(1)));
+    let decay_ptr = decay.as_deref().map_or(core::ptr::null(), <[f32]>::as_ptr);
+    let state_in_ptr = state_in
+        .as_deref()
+        .map_or(core::ptr::null(), <[f32]>::as_ptr);
+    let state_out_ptr = ptr_mut(&mut state_out, !with_state_out);
+    let (ws, wb) = (work.ptr(), work.bytes());
+    let cu_ptr = ptr(&cu, null(4));
     // SAFETY: every pointer is NULL or a live buffer of the claimed length (a
     // one-element stand-in only where that length cannot exist).
     let status = unsafe {
-        kernels::kn_linattn_forward_f32(
-            s.n_heads,
-            s.len,
-            s.dk,
-            s.dv,
-            ptr(&q, null(0)),
-            ptr(&k, null(1)),
-            v_ptr.cast_const(),
-            decay.as_deref().map_or(core::ptr::null(), <[f32]>::as_ptr),
-            scale,
-            state_in
-                .as_deref()
-                .map_or(core::ptr::null(), <[f32]>::as_ptr),
-            out_ptr,
-            ptr_mut(&mut state_out, !with_state_out),
-            chunk,
-            work.ptr(),
-            work.bytes(),
-        )
+        let (h, n, dk, dv) = (s.n_heads, s.len, s.dk, s.dv);
+        let vp = v_ptr.cast_const();
+        match (gated, varlen) {
+            (false, false) => kernels::kn_linattn_forward_f32(
+                h,
+                n,
+                dk,
+                dv,
+                q_ptr,
+                k_ptr,
+                vp,
+                decay_ptr,
+                scale,
+                state_in_ptr,
+                out_ptr,
+                state_out_ptr,
+                chunk,
+                ws,
+                wb,
+            ),
+            (true, false) => kernels::kn_linattn_gated_forward_f32(
+                h,
+                n,
+                dk,
+                dv,
+                q_ptr,
+                k_ptr,
+                vp,
+                decay_ptr,
+                scale,
+                state_in_ptr,
+                out_ptr,
+                state_out_ptr,
+                chunk,
+                ws,
+                wb,
+            ),
+            (false, true) => kernels::kn_linattn_forward_varlen_f32(
+                n_seqs,
+                cu_ptr,
+                h,
+                n,
+                dk,
+                dv,
+                q_ptr,
+                k_ptr,
+                vp,
+                decay_ptr,
+                scale,
+                state_in_ptr,
+                out_ptr,
+                state_out_ptr,
+                chunk,
+                ws,
+                wb,
+            ),
+            (true, true) => kernels::kn_linattn_gated_forward_varlen_f32(
+                n_seqs,
+                cu_ptr,
+                h,
+                n,
+                dk,
+                dv,
+                q_ptr,
+                k_ptr,
+                vp,
+                decay_ptr,
+                scale,
+                state_in_ptr,
+                out_ptr,
+                state_out_ptr,
+                chunk,
+                ws,
+                wb,
+            ),
+        }
     };
 
     let s_in = state_in.as_deref().unwrap_or(&[]);
@@ -189,8 +317,16 @@ fn forward(b: &mut Bytes<'_>) {
         null(0) || null(1) || v_ptr.is_null() || out_ptr.is_null(),
         "an array",
     );
+    e.null(gated && decay.is_none(), "gates");
+    e.null(varlen && null(4) && n_seqs > 0, "cu_seqlens");
     e.null(work.null_fault(), "work");
     e.fault(!s.ok(), KN_ERR_DIMENSION, "sizes");
+    e.fault(
+        varlen && (n_seqs == 0 || !fits::<f32>(states)),
+        KN_ERR_DIMENSION,
+        "no sequences",
+    );
+    e.fault(varlen && malformed, KN_ERR_ARGUMENT, "cu_seqlens");
     e.fault(alias, KN_ERR_ARGUMENT, "out overlaps v");
     e.fault(!scale.is_finite(), KN_ERR_NON_FINITE, "scale");
     if s.ok() {
@@ -199,7 +335,11 @@ fn forward(b: &mut Bytes<'_>) {
             KN_ERR_WORKSPACE,
             "short workspace",
         );
-        decay_rules(&mut e, decay.as_deref());
+        if gated {
+            gate_rules(&mut e, decay.as_deref().unwrap_or(&[]), "gates");
+        } else {
+            decay_rules(&mut e, decay.as_deref());
+        }
         for (x, name) in [(&q[..], "q"), (&k, "k"), (&v, "v"), (s_in, "state_in")] {
             e.finite(x, name);
         }
@@ -219,14 +359,20 @@ fn forward(b: &mut Bytes<'_>) {
     }
 }
 
-/// `kn_linattn_chunk_state_f32`.
-fn chunk_state(b: &mut Bytes<'_>) {
+/// `kn_linattn_chunk_state_f32` and `kn_linattn_gated_chunk_state_f32`.
+fn chunk_state(b: &mut Bytes<'_>, gated: bool) {
     let s = Shape::new(b);
     let mix = b.mix();
     let k: Vec<f32> = b.values(s.qk, mix, Sign::Any);
     let v: Vec<f32> = b.values(s.v, mix, Sign::Any);
-    let decay = decay(b, s.n_heads, mix);
+    let decay = if gated {
+        (!b.chance(8)).then(|| gates(b, product(&[s.n_heads, s.len]), mix))
+    } else {
+        decay(b, s.n_heads, mix)
+    };
     let mut state: Vec<f32> = canary(s.state);
+    let mut logs: Vec<f32> = canary(Some(s.n_heads).filter(|&n| n < 1 << 16));
+    let with_logs = b.chance(200);
     // The state on top of k, where k's buffer is real and long enough.
     let alias = b.chance(10) && fits::<f32>(s.qk) && s.state.is_some_and(|n| n <= k.len());
     let nulls = b.nulls(3);
@@ -238,20 +384,27 @@ fn chunk_state(b: &mut Bytes<'_>) {
     } else {
         ptr_mut(&mut state, null(2))
     };
-    let before = bits(&state);
+    let before = (bits(&state), bits(&logs));
+    let decay_ptr = decay.as_deref().map_or(core::ptr::null(), <[f32]>::as_ptr);
+    let logs_ptr = ptr_mut(&mut logs, !with_logs);
     // SAFETY: every pointer is NULL or a live buffer at least as long as claimed (a
     // one-element stand-in only where that length cannot exist).
     let status = unsafe {
-        kernels::kn_linattn_chunk_state_f32(
+        let (h, n, dk, dv, kp, vp) = (
             s.n_heads,
             s.len,
             s.dk,
             s.dv,
             k_ptr.cast_const(),
             ptr(&v, null(1)),
-            decay.as_deref().map_or(core::ptr::null(), <[f32]>::as_ptr),
-            state_ptr,
-        )
+        );
+        if gated {
+            kernels::kn_linattn_gated_chunk_state_f32(
+                h, n, dk, dv, kp, vp, decay_ptr, state_ptr, logs_ptr,
+            )
+        } else {
+            kernels::kn_linattn_chunk_state_f32(h, n, dk, dv, kp, vp, decay_ptr, state_ptr)
+        }
     };
     let mut e = direct(!(tame(&k) && tame(&v)));
     e.null(
@@ -259,14 +412,20 @@ fn chunk_state(b: &mut Bytes<'_>) {
         "an array",
     );
     e.fault(!s.ok(), KN_ERR_DIMENSION, "sizes");
+    e.null(gated && decay.is_none(), "gates");
     e.fault(alias, KN_ERR_ARGUMENT, "state overlaps k");
     if s.ok() {
-        decay_rules(&mut e, decay.as_deref());
+        if gated {
+            gate_rules(&mut e, decay.as_deref().unwrap_or(&[]), "gates");
+        } else {
+            decay_rules(&mut e, decay.as_deref());
+        }
         e.finite(&k, "k");
         e.finite(&v, "v");
     }
     if e.judge(status, "chunk_state") {
-        untouched("state", &before, &bits(&state));
+        untouched("state", &before.0, &bits(&state));
+        untouched("log_decay", &before.1, &bits(&logs));
         untouched("k (overlapped by state)", &bits(&k), &bits(&k_buf));
         return;
     }
@@ -275,8 +434,8 @@ fn chunk_state(b: &mut Bytes<'_>) {
     }
 }
 
-/// `kn_linattn_state_scan_f32`.
-fn state_scan(b: &mut Bytes<'_>) {
+/// `kn_linattn_state_scan_f32` and `kn_linattn_gated_state_scan_f32`.
+fn state_scan(b: &mut Bytes<'_>, gated: bool) {
     let n_chunks = b.size(5);
     let (n_heads, dk, dv) = (b.size(3), b.size(5), b.size(5));
     let total = product(&[n_chunks, n_heads, dk, dv]);
@@ -289,7 +448,11 @@ fn state_scan(b: &mut Bytes<'_>) {
         })
         .collect();
     let mix = b.mix();
-    let decay = decay(b, n_heads, mix);
+    let decay = if gated {
+        Some(gates(b, product(&[n_chunks, n_heads]), mix))
+    } else {
+        decay(b, n_heads, mix)
+    };
     let states: Vec<f32> = b.values(total, mix, Sign::Any);
     let mut prefix: Vec<f32> = canary(total);
     let alias = b.chance(10);
@@ -306,16 +469,18 @@ fn state_scan(b: &mut Bytes<'_>) {
     // SAFETY: every pointer is NULL or a live buffer of the claimed length (a
     // one-element stand-in only where that length cannot exist).
     let status = unsafe {
-        kernels::kn_linattn_state_scan_f32(
-            n_chunks,
-            n_heads,
-            dk,
-            dv,
-            ptr(&lens, null(0)),
-            decay.as_deref().map_or(core::ptr::null(), <[f32]>::as_ptr),
-            states_ptr.cast_const(),
-            prefix_ptr,
-        )
+        let (lp, sp) = (ptr(&lens, null(0)), states_ptr.cast_const());
+        let decay_ptr = decay.as_deref().map_or(core::ptr::null(), <[f32]>::as_ptr);
+        if gated {
+            let logs = ptr(decay.as_deref().unwrap_or(&[]), null(0));
+            kernels::kn_linattn_gated_state_scan_f32(
+                n_chunks, n_heads, dk, dv, logs, sp, prefix_ptr,
+            )
+        } else {
+            kernels::kn_linattn_state_scan_f32(
+                n_chunks, n_heads, dk, dv, lp, decay_ptr, sp, prefix_ptr,
+            )
+        }
     };
     let mut e = direct(!tame(&states));
     e.null(
@@ -330,7 +495,17 @@ fn state_scan(b: &mut Bytes<'_>) {
         && fits::<usize>(Some(n_chunks));
     e.fault(!dims_ok, KN_ERR_DIMENSION, "sizes");
     e.fault(alias, KN_ERR_ARGUMENT, "prefix overlaps states");
-    if dims_ok {
+    if gated {
+        e.fault(
+            !fits::<f32>(product(&[n_chunks, n_heads])),
+            KN_ERR_DIMENSION,
+            "log decays",
+        );
+    }
+    if dims_ok && gated {
+        gate_rules(&mut e, decay.as_deref().unwrap_or(&[]), "log decays");
+        e.finite(&states, "states");
+    } else if dims_ok {
         let tokens = lens.iter().try_fold(0usize, |acc, &n| acc.checked_add(n));
         e.fault(
             lens.contains(&0) || tokens.is_none(),
