@@ -10,6 +10,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <string.h>
 
 #ifndef KN_DEMO_SINKHORN
 #define KN_DEMO_SINKHORN 1
@@ -165,6 +166,20 @@ static void demo_sns(void) {
 #endif
 
 #if KN_DEMO_H2O
+/* float -> bf16 bits, to nearest even (finite values), and back. */
+static kn_bf16 to_bf16(float x) {
+  uint32_t u;
+  memcpy(&u, &x, sizeof u);
+  return (kn_bf16)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+}
+
+static float from_bf16(kn_bf16 h) {
+  uint32_t u = (uint32_t)h << 16;
+  float x;
+  memcpy(&x, &u, sizeof x);
+  return x;
+}
+
 static void demo_h2o(void) {
   enum { H = 2, KV = 1, SEQ = 8, D = 4 };
   float q[H * SEQ * D], k[KV * SEQ * D], v[KV * SEQ * D], out[H * SEQ * D], scores[KV * SEQ];
@@ -200,6 +215,27 @@ static void demo_h2o(void) {
   }
   print_floats("h2o decode last", step, D);
   printf("h2o cache len: %u\n", (unsigned)cache.len);
+
+  /* The same tokens on a bf16 cache (a bf16 is the upper half of a float; no half
+   * arithmetic on the Cortex-M4: the library converts in software). */
+  static kn_bf16 bk[KV * 5 * D], bv[KV * 5 * D];
+  static float bs[KV * 5];
+  static uint64_t bpos[KV * 5];
+  kn_h2o_cache_bf16 half;
+  expect("kn_h2o_cache_init_bf16",
+         kn_h2o_cache_init_bf16(&half, KV, D, 1, 2, 2, bk, bv, bs, bpos), KN_OK);
+  if (!fits("h2o bf16 decode work", kn_h2o_decode_bf16_work_bytes(&half, H, &bytes), &bytes))
+    return;
+  kn_bf16 hq[H * D], hk[KV * D], hv[KV * D], hout[H * D];
+  for (unsigned t = 0; t < SEQ; ++t) {
+    for (unsigned h = 0; h < H; ++h)
+      for (unsigned j = 0; j < D; ++j) hq[h * D + j] = to_bf16(q[(h * SEQ + t) * D + j]);
+    for (unsigned j = 0; j < KV * D; ++j) hk[j] = to_bf16(k[t * D + j]), hv[j] = to_bf16(v[t * D + j]);
+    expect("kn_h2o_decode_bf16",
+           kn_h2o_decode_bf16(&half, H, hq, hk, hv, 0.0f, hout, work, bytes), KN_OK);
+  }
+  for (unsigned j = 0; j < D; ++j) step[j] = from_bf16(hout[j]);
+  print_floats("h2o bf16 decode last", step, D);
 }
 #endif
 

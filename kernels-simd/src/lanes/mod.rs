@@ -129,7 +129,7 @@ impl<L: HalfLanes> Load<f32, L> for f16 {
     }
     #[inline(always)]
     fn get(self) -> f32 {
-        self.to_f32()
+        kernels_core::storage::f16_bits_to_f32(self.to_bits())
     }
 }
 

@@ -1,6 +1,7 @@
 //! [`Lanes`] on `wide`'s vectors at the compile-time instruction set.
 
 use super::{HalfLanes, Lanes, bf16_to_f32};
+use kernels_core::storage::f16_bits_to_f32;
 use kernels_core::{bf16, f16};
 use wide::{f32x8, f64x4, u32x8, u64x4};
 
@@ -159,8 +160,9 @@ wide_lanes!(
 impl HalfLanes for Portable {
     #[inline(always)]
     fn load_f16(self, x: &[f16]) -> f32x8 {
-        x.first_chunk::<8>()
-            .map_or(f32x8::ZERO, |a| f32x8::new(a.map(f16::to_f32)))
+        x.first_chunk::<8>().map_or(f32x8::ZERO, |a| {
+            f32x8::new(a.map(|h| f16_bits_to_f32(h.to_bits())))
+        })
     }
     #[inline(always)]
     fn load_bf16(self, x: &[bf16]) -> f32x8 {
