@@ -1915,6 +1915,193 @@ module kernels
       integer(c_int32_t) :: kn_result
     end function kn_linattn_gated_forward_varlen_f32
 
+    ! Bytes of workspace `kn_linattn_forward_f16` needs for these sizes and `chunk`,
+    ! written to `*bytes`: `kn_linattn_work_bytes` and one chunk's queries, values and
+    ! outputs as `float` (the half tokens are converted a chunk at a time). Statuses as
+    ! for `kn_linattn_work_bytes`.
+    !
+    ! # Safety
+    ! `bytes` is NULL or valid for one write.
+    function kn_linattn_f16_work_bytes(n_heads, len, dk, dv, chunk, bytes) &
+        bind(C, name="kn_linattn_f16_work_bytes") result(kn_result)
+      import
+      integer(c_size_t), value :: n_heads
+      integer(c_size_t), value :: len
+      integer(c_size_t), value :: dk
+      integer(c_size_t), value :: dv
+      integer(c_size_t), value :: chunk
+      integer(c_size_t), intent(out), optional :: bytes
+      integer(c_int32_t) :: kn_result
+    end function kn_linattn_f16_work_bytes
+
+    ! As `kn_linattn_f16_work_bytes`, for `kn_linattn_forward_bf16`.
+    !
+    ! # Safety
+    ! `bytes` is NULL or valid for one write.
+    function kn_linattn_bf16_work_bytes(n_heads, len, dk, dv, chunk, bytes) &
+        bind(C, name="kn_linattn_bf16_work_bytes") result(kn_result)
+      import
+      integer(c_size_t), value :: n_heads
+      integer(c_size_t), value :: len
+      integer(c_size_t), value :: dk
+      integer(c_size_t), value :: dv
+      integer(c_size_t), value :: chunk
+      integer(c_size_t), intent(out), optional :: bytes
+      integer(c_int32_t) :: kn_result
+    end function kn_linattn_bf16_work_bytes
+
+    ! As `kn_linattn_f16_work_bytes`, for `kn_linattn_gated_forward_f16`
+    ! (`kn_linattn_gated_work_bytes` and the converted chunk).
+    !
+    ! # Safety
+    ! `bytes` is NULL or valid for one write.
+    function kn_linattn_gated_f16_work_bytes(n_heads, len, dk, dv, chunk, bytes) &
+        bind(C, name="kn_linattn_gated_f16_work_bytes") result(kn_result)
+      import
+      integer(c_size_t), value :: n_heads
+      integer(c_size_t), value :: len
+      integer(c_size_t), value :: dk
+      integer(c_size_t), value :: dv
+      integer(c_size_t), value :: chunk
+      integer(c_size_t), intent(out), optional :: bytes
+      integer(c_int32_t) :: kn_result
+    end function kn_linattn_gated_f16_work_bytes
+
+    ! As `kn_linattn_f16_work_bytes`, for `kn_linattn_gated_forward_bf16`.
+    !
+    ! # Safety
+    ! `bytes` is NULL or valid for one write.
+    function kn_linattn_gated_bf16_work_bytes(n_heads, len, dk, dv, chunk, bytes) &
+        bind(C, name="kn_linattn_gated_bf16_work_bytes") result(kn_result)
+      import
+      integer(c_size_t), value :: n_heads
+      integer(c_size_t), value :: len
+      integer(c_size_t), value :: dk
+      integer(c_size_t), value :: dv
+      integer(c_size_t), value :: chunk
+      integer(c_size_t), intent(out), optional :: bytes
+      integer(c_int32_t) :: kn_result
+    end function kn_linattn_gated_bf16_work_bytes
+
+    ! `kn_linattn_forward_f32` on half-precision tokens: `q`, `k`, `v` and `out` are
+    ! IEEE binary16 (`kn_f16`); `decay`, `scale`, `state_in` and `state_out` stay
+    ! `float`. Each chunk's tokens are converted to `float`, every sum runs in `float`
+    ! and each output is rounded once to the half type (to nearest, ties to even): the
+    ! result is `kn_linattn_forward_f32`'s on the converted inputs, rounded. `work_bytes`:
+    ! at least `kn_linattn_f16_work_bytes`.
+    !
+    ! Statuses as for `kn_linattn_forward_f32`; NaN and infinity bit patterns in `q`,
+    ! `k`, `v` are `KN_ERR_NON_FINITE` (nothing written); an output beyond the half
+    ! type's range is stored as an infinity and reported as `KN_ERR_NUMERICAL`.
+    !
+    ! # Safety
+    ! Every pointer is NULL or points to an array of the documented length (`work`: of
+    ! `work_bytes` bytes), valid for the duration of the call; NULL, misaligned and
+    ! overlapping arrays are reported as statuses.
+    function kn_linattn_forward_f16(n_heads, len, dk, dv, q, k, v, decay, scale, &
+        state_in, out, state_out, chunk, work, work_bytes) &
+        bind(C, name="kn_linattn_forward_f16") result(kn_result)
+      import
+      integer(c_size_t), value :: n_heads
+      integer(c_size_t), value :: len
+      integer(c_size_t), value :: dk
+      integer(c_size_t), value :: dv
+      integer(c_int16_t), intent(in), optional :: q(*)
+      integer(c_int16_t), intent(in), optional :: k(*)
+      integer(c_int16_t), intent(in), optional :: v(*)
+      real(c_float), intent(in), optional :: decay(*)
+      real(c_float), value :: scale
+      real(c_float), intent(in), optional :: state_in(*)
+      integer(c_int16_t), intent(inout), optional :: out(*)
+      real(c_float), intent(inout), optional :: state_out(*)
+      integer(c_size_t), value :: chunk
+      type(*), intent(inout), optional :: work(*)
+      integer(c_size_t), value :: work_bytes
+      integer(c_int32_t) :: kn_result
+    end function kn_linattn_forward_f16
+
+    ! `kn_linattn_forward_f16` with bfloat16 tokens (`kn_bf16`); `work_bytes` at least
+    ! `kn_linattn_bf16_work_bytes`.
+    !
+    ! # Safety
+    ! As for `kn_linattn_forward_f16`.
+    function kn_linattn_forward_bf16(n_heads, len, dk, dv, q, k, v, decay, scale, &
+        state_in, out, state_out, chunk, work, work_bytes) &
+        bind(C, name="kn_linattn_forward_bf16") result(kn_result)
+      import
+      integer(c_size_t), value :: n_heads
+      integer(c_size_t), value :: len
+      integer(c_size_t), value :: dk
+      integer(c_size_t), value :: dv
+      integer(c_int16_t), intent(in), optional :: q(*)
+      integer(c_int16_t), intent(in), optional :: k(*)
+      integer(c_int16_t), intent(in), optional :: v(*)
+      real(c_float), intent(in), optional :: decay(*)
+      real(c_float), value :: scale
+      real(c_float), intent(in), optional :: state_in(*)
+      integer(c_int16_t), intent(inout), optional :: out(*)
+      real(c_float), intent(inout), optional :: state_out(*)
+      integer(c_size_t), value :: chunk
+      type(*), intent(inout), optional :: work(*)
+      integer(c_size_t), value :: work_bytes
+      integer(c_int32_t) :: kn_result
+    end function kn_linattn_forward_bf16
+
+    ! `kn_linattn_gated_forward_f32` on binary16 tokens, as `kn_linattn_forward_f16` is
+    ! `kn_linattn_forward_f32`'s: `g` (`[n_heads][len]` log gates) stays `float`;
+    ! `work_bytes` at least `kn_linattn_gated_f16_work_bytes`.
+    !
+    ! # Safety
+    ! As for `kn_linattn_forward_f16`.
+    function kn_linattn_gated_forward_f16(n_heads, len, dk, dv, q, k, v, g, scale, &
+        state_in, out, state_out, chunk, work, work_bytes) &
+        bind(C, name="kn_linattn_gated_forward_f16") result(kn_result)
+      import
+      integer(c_size_t), value :: n_heads
+      integer(c_size_t), value :: len
+      integer(c_size_t), value :: dk
+      integer(c_size_t), value :: dv
+      integer(c_int16_t), intent(in), optional :: q(*)
+      integer(c_int16_t), intent(in), optional :: k(*)
+      integer(c_int16_t), intent(in), optional :: v(*)
+      real(c_float), intent(in), optional :: g(*)
+      real(c_float), value :: scale
+      real(c_float), intent(in), optional :: state_in(*)
+      integer(c_int16_t), intent(inout), optional :: out(*)
+      real(c_float), intent(inout), optional :: state_out(*)
+      integer(c_size_t), value :: chunk
+      type(*), intent(inout), optional :: work(*)
+      integer(c_size_t), value :: work_bytes
+      integer(c_int32_t) :: kn_result
+    end function kn_linattn_gated_forward_f16
+
+    ! `kn_linattn_gated_forward_f16` with bfloat16 tokens; `work_bytes` at least
+    ! `kn_linattn_gated_bf16_work_bytes`.
+    !
+    ! # Safety
+    ! As for `kn_linattn_forward_f16`.
+    function kn_linattn_gated_forward_bf16(n_heads, len, dk, dv, q, k, v, g, scale, &
+        state_in, out, state_out, chunk, work, work_bytes) &
+        bind(C, name="kn_linattn_gated_forward_bf16") result(kn_result)
+      import
+      integer(c_size_t), value :: n_heads
+      integer(c_size_t), value :: len
+      integer(c_size_t), value :: dk
+      integer(c_size_t), value :: dv
+      integer(c_int16_t), intent(in), optional :: q(*)
+      integer(c_int16_t), intent(in), optional :: k(*)
+      integer(c_int16_t), intent(in), optional :: v(*)
+      real(c_float), intent(in), optional :: g(*)
+      real(c_float), value :: scale
+      real(c_float), intent(in), optional :: state_in(*)
+      integer(c_int16_t), intent(inout), optional :: out(*)
+      real(c_float), intent(inout), optional :: state_out(*)
+      integer(c_size_t), value :: chunk
+      type(*), intent(inout), optional :: work(*)
+      integer(c_size_t), value :: work_bytes
+      integer(c_int32_t) :: kn_result
+    end function kn_linattn_gated_forward_bf16
+
     ! A chunk's own state: `S_len` of the recurrence above started from `S_0 = 0`,
     ! `sum_t decay^(len-1-t) k_t^T v_t`, written to `state` (`[n_heads][dk][dv]`).
     ! `k`: `[n_heads][len][dk]`, `v`: `[n_heads][len][dv]`, `decay` as in

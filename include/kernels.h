@@ -1660,6 +1660,149 @@ kn_status kn_linattn_gated_forward_varlen_f32(size_t n_seqs,
                                               void *work,
                                               size_t work_bytes);
 
+// Bytes of workspace `kn_linattn_forward_f16` needs for these sizes and `chunk`,
+// written to `*bytes`: `kn_linattn_work_bytes` and one chunk's queries, values and
+// outputs as `float` (the half tokens are converted a chunk at a time). Statuses as
+// for `kn_linattn_work_bytes`.
+//
+// # Safety
+// `bytes` is NULL or valid for one write.
+kn_status kn_linattn_f16_work_bytes(size_t n_heads,
+                                    size_t len,
+                                    size_t dk,
+                                    size_t dv,
+                                    size_t chunk,
+                                    size_t *bytes);
+
+// As `kn_linattn_f16_work_bytes`, for `kn_linattn_forward_bf16`.
+//
+// # Safety
+// `bytes` is NULL or valid for one write.
+kn_status kn_linattn_bf16_work_bytes(size_t n_heads,
+                                     size_t len,
+                                     size_t dk,
+                                     size_t dv,
+                                     size_t chunk,
+                                     size_t *bytes);
+
+// As `kn_linattn_f16_work_bytes`, for `kn_linattn_gated_forward_f16`
+// (`kn_linattn_gated_work_bytes` and the converted chunk).
+//
+// # Safety
+// `bytes` is NULL or valid for one write.
+kn_status kn_linattn_gated_f16_work_bytes(size_t n_heads,
+                                          size_t len,
+                                          size_t dk,
+                                          size_t dv,
+                                          size_t chunk,
+                                          size_t *bytes);
+
+// As `kn_linattn_f16_work_bytes`, for `kn_linattn_gated_forward_bf16`.
+//
+// # Safety
+// `bytes` is NULL or valid for one write.
+kn_status kn_linattn_gated_bf16_work_bytes(size_t n_heads,
+                                           size_t len,
+                                           size_t dk,
+                                           size_t dv,
+                                           size_t chunk,
+                                           size_t *bytes);
+
+// `kn_linattn_forward_f32` on half-precision tokens: `q`, `k`, `v` and `out` are
+// IEEE binary16 (`kn_f16`); `decay`, `scale`, `state_in` and `state_out` stay
+// `float`. Each chunk's tokens are converted to `float`, every sum runs in `float`
+// and each output is rounded once to the half type (to nearest, ties to even): the
+// result is `kn_linattn_forward_f32`'s on the converted inputs, rounded. `work_bytes`:
+// at least `kn_linattn_f16_work_bytes`.
+//
+// Statuses as for `kn_linattn_forward_f32`; NaN and infinity bit patterns in `q`,
+// `k`, `v` are `KN_ERR_NON_FINITE` (nothing written); an output beyond the half
+// type's range is stored as an infinity and reported as `KN_ERR_NUMERICAL`.
+//
+// # Safety
+// Every pointer is NULL or points to an array of the documented length (`work`: of
+// `work_bytes` bytes), valid for the duration of the call; NULL, misaligned and
+// overlapping arrays are reported as statuses.
+kn_status kn_linattn_forward_f16(size_t n_heads,
+                                 size_t len,
+                                 size_t dk,
+                                 size_t dv,
+                                 const kn_f16 *q,
+                                 const kn_f16 *k,
+                                 const kn_f16 *v,
+                                 const float *decay,
+                                 float scale,
+                                 const float *state_in,
+                                 kn_f16 *out,
+                                 float *state_out,
+                                 size_t chunk,
+                                 void *work,
+                                 size_t work_bytes);
+
+// `kn_linattn_forward_f16` with bfloat16 tokens (`kn_bf16`); `work_bytes` at least
+// `kn_linattn_bf16_work_bytes`.
+//
+// # Safety
+// As for `kn_linattn_forward_f16`.
+kn_status kn_linattn_forward_bf16(size_t n_heads,
+                                  size_t len,
+                                  size_t dk,
+                                  size_t dv,
+                                  const kn_bf16 *q,
+                                  const kn_bf16 *k,
+                                  const kn_bf16 *v,
+                                  const float *decay,
+                                  float scale,
+                                  const float *state_in,
+                                  kn_bf16 *out,
+                                  float *state_out,
+                                  size_t chunk,
+                                  void *work,
+                                  size_t work_bytes);
+
+// `kn_linattn_gated_forward_f32` on binary16 tokens, as `kn_linattn_forward_f16` is
+// `kn_linattn_forward_f32`'s: `g` (`[n_heads][len]` log gates) stays `float`;
+// `work_bytes` at least `kn_linattn_gated_f16_work_bytes`.
+//
+// # Safety
+// As for `kn_linattn_forward_f16`.
+kn_status kn_linattn_gated_forward_f16(size_t n_heads,
+                                       size_t len,
+                                       size_t dk,
+                                       size_t dv,
+                                       const kn_f16 *q,
+                                       const kn_f16 *k,
+                                       const kn_f16 *v,
+                                       const float *g,
+                                       float scale,
+                                       const float *state_in,
+                                       kn_f16 *out,
+                                       float *state_out,
+                                       size_t chunk,
+                                       void *work,
+                                       size_t work_bytes);
+
+// `kn_linattn_gated_forward_f16` with bfloat16 tokens; `work_bytes` at least
+// `kn_linattn_gated_bf16_work_bytes`.
+//
+// # Safety
+// As for `kn_linattn_forward_f16`.
+kn_status kn_linattn_gated_forward_bf16(size_t n_heads,
+                                        size_t len,
+                                        size_t dk,
+                                        size_t dv,
+                                        const kn_bf16 *q,
+                                        const kn_bf16 *k,
+                                        const kn_bf16 *v,
+                                        const float *g,
+                                        float scale,
+                                        const float *state_in,
+                                        kn_bf16 *out,
+                                        float *state_out,
+                                        size_t chunk,
+                                        void *work,
+                                        size_t work_bytes);
+
 // A chunk's own state: `S_len` of the recurrence above started from `S_0 = 0`,
 // `sum_t decay^(len-1-t) k_t^T v_t`, written to `state` (`[n_heads][dk][dv]`).
 // `k`: `[n_heads][len][dk]`, `v`: `[n_heads][len][dv]`, `decay` as in
