@@ -52,27 +52,17 @@ pub(crate) fn dots<T: Element + Float, L: Lanes<T>, X: Load<T, L>, const R: usiz
     let rows = rows.map(|r| &r[..n]);
     let (blocks, vectors) = block_ends::<T, L>(n);
     let mut acc = [[l.zero(); ACC]; R];
-    // One block of ACC vectors at element `at`.
-    let block = |acc: &mut [[L::V; ACC]; R], at: usize| {
-        for k in 0..ACC {
-            let i = at + k * L::N;
-            let yk = l.load(&y[i..i + L::N]);
-            for (a, r) in acc.iter_mut().zip(&rows) {
-                a[k] = l.mul_add(X::load(l, &r[i..i + L::N]), yk, a[k]);
-            }
-        }
-    };
     // The blocks in groups of UNROLL, then one by one: the same operations in the same
     // order, with the loop unrolled by hand (operands that are not 64-byte aligned load
     // slower rolled at AVX-512; LLVM unrolls this way only when tuned for the CPU).
     let grouped = blocks - blocks % (UNROLL * ACC * L::N);
     for group in (0..grouped).step_by(UNROLL * ACC * L::N) {
         for b in 0..UNROLL {
-            block(&mut acc, group + b * ACC * L::N);
+            dots_block(l, &mut acc, &rows, y, group + b * ACC * L::N);
         }
     }
     for at in (grouped..blocks).step_by(ACC * L::N) {
-        block(&mut acc, at);
+        dots_block(l, &mut acc, &rows, y, at);
     }
     for (k, i) in (blocks..vectors).step_by(L::N).enumerate() {
         let yk = l.load(&y[i..i + L::N]);
@@ -88,6 +78,27 @@ pub(crate) fn dots<T: Element + Float, L: Lanes<T>, X: Load<T, L>, const R: usiz
             .fold(l.reduce_add(combine(l, a)), |s, (&a, &b)| s + a.get() * b);
     }
     out
+}
+
+/// One block of [`dots`]: `ACC` vectors of every row at element `at`. A function, not
+/// a closure: a closure is not inlined for certain, and one left out of line loses the
+/// caller's instruction set (its intrinsics become calls; the half loads made LLVM
+/// decline to inline it, and half-precision decode ran 7x slower than `f32`).
+#[inline(always)]
+fn dots_block<T: Element + Float, L: Lanes<T>, X: Load<T, L>, const R: usize>(
+    l: L,
+    acc: &mut [[L::V; ACC]; R],
+    rows: &[&[X]; R],
+    y: &[T],
+    at: usize,
+) {
+    for k in 0..ACC {
+        let i = at + k * L::N;
+        let yk = l.load(&y[i..i + L::N]);
+        for (a, r) in acc.iter_mut().zip(rows) {
+            a[k] = l.mul_add(X::load(l, &r[i..i + L::N]), yk, a[k]);
+        }
+    }
 }
 
 /// `y += a x`, `x` possibly stored narrower than `T` (converted as it is loaded).
