@@ -79,6 +79,39 @@ impl Prompt {
         out
     }
 
+    /// The prompt rounded to `S` (the tokens a half-precision model holds).
+    fn stored<S: KvElement>(&self) -> [Vec<S>; 3] {
+        [&self.q, &self.k, &self.v].map(|x| x.iter().map(|&v| S::from_f32(v)).collect())
+    }
+
+    /// Prefill on tokens stored as `S` (`tokens` from [`stored`](Self::stored)).
+    fn prefill_stored<S: KvElement>(
+        &self,
+        tokens: &[Vec<S>; 3],
+        opts: &H2oOpts,
+        out: &mut [S],
+        work: &mut [u8],
+    ) {
+        let [q, k, v] = tokens;
+        let (h, seq, d) = (self.heads, self.seq, self.d);
+        h2o::prefill_stored::<Simd, S>(
+            &Sequential,
+            h,
+            h,
+            seq,
+            d,
+            q,
+            k,
+            v,
+            opts,
+            out,
+            None,
+            None,
+            work,
+        )
+        .expect("tour data is valid");
+    }
+
     fn work(&self) -> Vec<u8> {
         let bytes = h2o::prefill_work_size(self.heads, self.heads, self.seq, self.d)
             .expect("tour sizes are valid")
@@ -426,6 +459,34 @@ pub fn bench(machine: &Machine) -> Section {
     let t_fifth = seconds_per_call(time, || {
         std::hint::black_box(p.prefill::<Simd>(&split(seq / 5), &mut work));
     });
+    // Issue 19: bf16 prompts at full budget, no slower than f32 ones.
+    let tokens = p.stored::<bf16>();
+    let mut out_bf16 = vec![bf16::ZERO; p.q.len()];
+    let mut work_bf16 = vec![
+        0u8;
+        h2o::prefill_stored_work_size::<bf16>(heads, heads, seq, d)
+            .expect("valid")
+            .bytes()
+    ];
+    let t_full_bf16 = seconds_per_call(time, || {
+        p.prefill_stored(&tokens, &full, &mut out_bf16, &mut work_bf16);
+        std::hint::black_box(&out_bf16);
+    });
+    let ratio = t_full_bf16 / t_full;
+    section.row(vec![
+        "prefill, full budget: bf16 prompt vs f32 prompt".into(),
+        format!(
+            "{:.0} ms vs {:.0} ms = {ratio:.2}x the time",
+            t_full_bf16 * 1e3,
+            t_full * 1e3
+        ),
+        "<= 1x (no slower)".into(),
+        if ratio <= 1.0 {
+            "met".into()
+        } else {
+            "MISSED".into()
+        },
+    ]);
     let peer = numpy_attention(&p);
     match &peer {
         Ok((t_np, out_np)) => {

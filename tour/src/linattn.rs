@@ -8,7 +8,7 @@ use crate::svg::LineChart;
 use kernels_core::Sequential;
 use kernels_core::linattn::LinattnKernels;
 use kernels_core::linattn::{self, ChunkDecays, Decay, Inputs, Scan, Seqs, Shape};
-use kernels_core::{Dense, Primitives, Scalar, Strided, StridedMut};
+use kernels_core::{Dense, Primitives, Scalar, Strided, StridedMut, bf16};
 use kernels_simd::Simd;
 use kernels_tests::uniform;
 use std::path::Path;
@@ -597,6 +597,14 @@ pub fn bench(_machine: &Machine) -> Section {
             t_gated / t_ours
         ),
     ]);
+    // Issue 19: bf16 tokens (states f32), converted a chunk at a time.
+    let t_bf16 = bf16_forward_seconds(&d, chunk, budget);
+    section.row(vec![
+        "chunked forward on bf16 q, k, v, out (simd)".into(),
+        format!("{:.1}", t_bf16 * 1e3),
+        format!("{:.1}", gf(t_bf16)),
+        format!("{:.2}x the f32 forward's time", t_bf16 / t_ours),
+    ]);
     section.row(vec![
         "gated plain recurrence (simd)".into(),
         format!("{:.1}", t_gated_rec * 1e3),
@@ -716,6 +724,35 @@ pub fn bench(_machine: &Machine) -> Section {
         format!("{} ({:.1}x)", met(t_ours < t_rec), t_rec / t_ours),
     ]);
     section
+}
+
+/// Seconds per call of the forward pass on the data rounded to bf16.
+fn bf16_forward_seconds(d: &Data, chunk: usize, budget: Duration) -> f64 {
+    let round = |x: &[f32]| x.iter().map(|&v| bf16::from_f32(v)).collect::<Vec<_>>();
+    let (q, k, v) = (round(&d.q), round(&d.k), round(&d.v));
+    let inp = Inputs {
+        shape: d.shape,
+        q: &q,
+        k: &k,
+        v: &v,
+        decay: Decay::Heads(&d.decay),
+        scale: 0.0,
+        state_in: None,
+    };
+    let bytes = linattn::stored_work_size::<f32, bf16>(d.shape, chunk, false);
+    let mut work = vec![0u8; bytes.map_or(0, |w| w.bytes())];
+    let mut out = vec![bf16::ZERO; q.len() / d.shape.dk * d.shape.dv];
+    seconds_per_call(budget, || {
+        let r = linattn::forward_stored::<f32, bf16, Simd>(
+            &Sequential,
+            &inp,
+            chunk,
+            &mut out,
+            None,
+            &mut work,
+        );
+        std::hint::black_box((r.is_ok(), &out));
+    })
 }
 
 /// What the numpy script measured.
