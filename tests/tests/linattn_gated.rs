@@ -672,7 +672,16 @@ fn half_tokens_are_the_f32_forward_on_upcast_values_rounded() {
         usize,
     ) -> i32;
     type Query = unsafe extern "C" fn(usize, usize, usize, usize, usize, *mut usize) -> i32;
-    let cases: [(&str, bool, Forward, Query, fn(f32) -> u16, fn(u16) -> f32); 4] = [
+    /// Name, gated, the forward, its query, rounding to the half type, widening.
+    type Case = (
+        &'static str,
+        bool,
+        Forward,
+        Query,
+        fn(f32) -> u16,
+        fn(u16) -> f32,
+    );
+    let cases: [Case; 4] = [
         (
             "f16",
             false,
