@@ -240,6 +240,29 @@ static void demo_h2o(void) {
 #endif
 
 #if KN_DEMO_LINATTN
+/* float -> binary16 bits, to nearest even, for normal values in range (the demo's
+ * data); smaller magnitudes become zero. And back, for normal values and zero. */
+static kn_f16 to_f16(float x) {
+  uint32_t u;
+  memcpy(&u, &x, sizeof u);
+  const uint32_t sign = (u >> 16) & 0x8000u, m = u & 0x7fffffu;
+  const int32_t e = (int32_t)((u >> 23) & 0xffu) - 127 + 15;
+  if (e <= 0) return (kn_f16)sign;
+  uint32_t h = ((uint32_t)e << 10) | (m >> 13);
+  const uint32_t rest = m & 0x1fffu;
+  if (rest > 0x1000u || (rest == 0x1000u && (h & 1u))) ++h;
+  return (kn_f16)(sign | h);
+}
+
+static float from_f16(kn_f16 h) {
+  const uint32_t e = (h >> 10) & 0x1fu;
+  uint32_t u = (uint32_t)(h & 0x8000u) << 16;
+  if (e != 0) u |= ((e - 15u + 127u) << 23) | ((uint32_t)(h & 0x3ffu) << 13);
+  float x;
+  memcpy(&x, &u, sizeof x);
+  return x;
+}
+
 static void demo_linattn(void) {
   enum { H = 1, L = 8, DK = 4, DV = 4 };
   float q[H * L * DK], k[H * L * DK], v[H * L * DV], out[H * L * DV], state[H * DK * DV];
@@ -293,6 +316,21 @@ static void demo_linattn(void) {
                                              NULL, 4, work, bytes),
          KN_OK);
   print_floats("linattn varlen last row", gout + (L - 1) * DV, DV);
+
+  /* The same tokens stored as binary16 (converted in software on this core), states
+   * in float. */
+  kn_f16 hq[H * L * DK], hk[H * L * DK], hv[H * L * DV], hout[H * L * DV];
+  for (unsigned i = 0; i < H * L * DK; ++i) hq[i] = to_f16(q[i]), hk[i] = to_f16(k[i]);
+  for (unsigned i = 0; i < H * L * DV; ++i) hv[i] = to_f16(v[i]);
+  if (!fits("linattn f16 work", kn_linattn_f16_work_bytes(H, L, DK, DV, 4, &bytes), &bytes))
+    return;
+  expect("kn_linattn_forward_f16",
+         kn_linattn_forward_f16(H, L, DK, DV, hq, hk, hv, decay, 0.0f, NULL, hout, NULL, 4, work,
+                                bytes),
+         KN_OK);
+  float last[DV];
+  for (unsigned j = 0; j < DV; ++j) last[j] = from_f16(hout[(L - 1) * DV + j]);
+  print_floats("linattn f16 last row", last, DV);
 }
 #endif
 

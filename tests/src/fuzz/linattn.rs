@@ -20,6 +20,7 @@ pub fn linattn(data: &[u8]) {
     let gated = which & 0x10 != 0;
     match which % 5 {
         0 => query(&mut b, gated),
+        1 if which & 0x20 != 0 => forward_half(&mut b, gated, which & 0x40 != 0),
         1 => forward(&mut b, gated, false),
         2 => chunk_state(&mut b, gated),
         3 => state_scan(&mut b, gated),
@@ -352,6 +353,134 @@ fn forward(b: &mut Bytes<'_>, gated: bool, varlen: bool) {
     }
     if status == KN_OK {
         assert!(!non_finite(&out), "KN_OK with a non-finite output");
+        assert!(
+            !with_state_out || !non_finite(&state_out),
+            "KN_OK with a non-finite state"
+        );
+    }
+}
+
+/// `kn_linattn_forward_f16/_bf16` and `kn_linattn_gated_forward_f16/_bf16` (`bf16`
+/// chooses the type): the tokens are the f32 forward's values rounded to the half
+/// type, so hostile values become infinities or NaN bit patterns there.
+fn forward_half(b: &mut Bytes<'_>, gated: bool, bf16: bool) {
+    let s = Shape::new(b);
+    let chunk = chunk(b);
+    let mix = b.mix();
+    let round = |x: Vec<f32>| -> Vec<u16> {
+        x.into_iter()
+            .map(|v| {
+                if bf16 {
+                    kernels_core::bf16::from_f32(v).to_bits()
+                } else {
+                    kernels_core::f16::from_f32(v).to_bits()
+                }
+            })
+            .collect()
+    };
+    let widen = |x: &[u16]| -> Vec<f32> {
+        x.iter()
+            .map(|&h| {
+                if bf16 {
+                    kernels_core::bf16::from_bits(h).to_f32()
+                } else {
+                    kernels_core::f16::from_bits(h).to_f32()
+                }
+            })
+            .collect()
+    };
+    let q = round(b.values(s.qk, mix, Sign::Any));
+    let k = round(b.values(s.qk, mix, Sign::Any));
+    let v = round(b.values(s.v, mix, Sign::Any));
+    let decay = if gated {
+        (!b.chance(8)).then(|| gates(b, product(&[s.n_heads, s.len]), mix))
+    } else {
+        decay(b, s.n_heads, mix)
+    };
+    let scale = if b.chance(128) {
+        0.0
+    } else {
+        b.option() as f32
+    };
+    let state_in: Option<Vec<f32>> = b.chance(128).then(|| b.values(s.state, mix, Sign::Any));
+    let mut out: Vec<u16> = canary(s.v);
+    let mut state_out: Vec<f32> = canary(s.state);
+    let with_state_out = b.chance(128);
+    let nulls = b.nulls(4);
+    let null = |i: u32| nulls & (1 << i) != 0;
+    let query = match (gated, bf16) {
+        (false, false) => kernels::kn_linattn_f16_work_bytes,
+        (false, true) => kernels::kn_linattn_bf16_work_bytes,
+        (true, false) => kernels::kn_linattn_gated_f16_work_bytes,
+        (true, true) => kernels::kn_linattn_gated_bf16_work_bytes,
+    };
+    let mut need = 0usize;
+    // SAFETY: `need` is a live usize.
+    let need = (unsafe { query(s.n_heads, s.len, s.dk, s.dv, chunk, &raw mut need) } == KN_OK)
+        .then_some(need);
+    let mut work = b.work(need);
+    let before = (bits(&out), bits(&state_out));
+    let f = match (gated, bf16) {
+        (false, false) => kernels::kn_linattn_forward_f16,
+        (false, true) => kernels::kn_linattn_forward_bf16,
+        (true, false) => kernels::kn_linattn_gated_forward_f16,
+        (true, true) => kernels::kn_linattn_gated_forward_bf16,
+    };
+    // SAFETY: every pointer is NULL or a live buffer of the claimed length (a
+    // one-element stand-in only where that length cannot exist).
+    let status = unsafe {
+        f(
+            s.n_heads,
+            s.len,
+            s.dk,
+            s.dv,
+            ptr(&q, null(0)),
+            ptr(&k, null(1)),
+            ptr(&v, null(2)),
+            decay.as_deref().map_or(core::ptr::null(), <[f32]>::as_ptr),
+            scale,
+            state_in
+                .as_deref()
+                .map_or(core::ptr::null(), <[f32]>::as_ptr),
+            ptr_mut(&mut out, null(3)),
+            ptr_mut(&mut state_out, !with_state_out),
+            chunk,
+            work.ptr(),
+            work.bytes(),
+        )
+    };
+    let (wq, wk, wv) = (widen(&q), widen(&k), widen(&v));
+    let s_in = state_in.as_deref().unwrap_or(&[]);
+    // Half outputs also overflow where f32 ones would not (f16 stops at 65504).
+    let tame_inputs = tame(&wq) && tame(&wk) && tame(&wv) && tame(s_in) && tame(&[scale]);
+    let mut e = direct(!(bf16 && tame_inputs));
+    e.null(null(0) || null(1) || null(2) || null(3), "an array");
+    e.null(gated && decay.is_none(), "gates");
+    e.null(work.null_fault(), "work");
+    e.fault(!s.ok(), KN_ERR_DIMENSION, "sizes");
+    e.fault(!scale.is_finite(), KN_ERR_NON_FINITE, "scale");
+    if s.ok() {
+        e.fault(
+            need.is_some_and(|nb| work.bytes() < nb),
+            KN_ERR_WORKSPACE,
+            "short workspace",
+        );
+        if gated {
+            gate_rules(&mut e, decay.as_deref().unwrap_or(&[]), "gates");
+        } else {
+            decay_rules(&mut e, decay.as_deref());
+        }
+        for (x, name) in [(&wq[..], "q"), (&wk, "k"), (&wv, "v"), (s_in, "state_in")] {
+            e.finite(x, name);
+        }
+    }
+    if e.judge(status, "forward_half") {
+        untouched("out", &before.0, &bits(&out));
+        untouched("state_out", &before.1, &bits(&state_out));
+        return;
+    }
+    if status == KN_OK {
+        assert!(!non_finite(&widen(&out)), "KN_OK with a non-finite output");
         assert!(
             !with_state_out || !non_finite(&state_out),
             "KN_OK with a non-finite state"
