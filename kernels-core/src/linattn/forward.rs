@@ -25,7 +25,7 @@ pub fn chunk_len(chunk: usize, len: usize) -> usize {
 /// the mask weights `scale g^n` (`L + 1`), the decay through each row and after each
 /// token (`L` each), the chunk's `K^T` (`dk x L`), one strip of scores
 /// (`min(16, L) x L`), the chunk's own state and the running state (`dk x dv` each).
-/// With gates ([`Decay::Gates`]) it needs [`gated_work_size`]'s.
+/// With gates ([`Decay::Gates`](super::Decay::Gates)) it needs [`gated_work_size`]'s.
 ///
 /// This is the minimum, one head's scratch; see [`forward_threads_work_size`] for the
 /// workspace that keeps threads busy.
@@ -35,7 +35,7 @@ pub fn forward_work_size<T: Real>(shape: Shape, chunk: usize) -> Result<Workspac
     scratch_size::<T>(shape, chunk, false, false)
 }
 
-/// Workspace of [`forward`] with gates ([`Decay::Gates`]): [`forward_work_size`]'s
+/// Workspace of [`forward`] with gates ([`Decay::Gates`](super::Decay::Gates)): [`forward_work_size`]'s
 /// and, per chunk, its cumulative log gates (`L` values of `f64`) and one row of
 /// mask exponents (`L`).
 ///

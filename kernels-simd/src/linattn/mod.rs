@@ -6,8 +6,8 @@ mod kernels;
 
 use kernels_core::linattn::{self as core_linattn, LinattnKernels};
 pub use kernels_core::linattn::{
-    ChunkDecays, Decay, Inputs, Scan, Seqs, Shape, chunk_len, forward_threads_work_size,
-    forward_work_size, gated_work_size,
+    ChunkDecays, Decay, Inputs, Scan, Seqs, Shape, Token, chunk_len, forward_threads_work_size,
+    forward_work_size, gated_work_size, stored_work_size,
 };
 use kernels_core::{Real, Result};
 
@@ -45,6 +45,21 @@ where
     Simd: LinattnKernels<T>,
 {
     core_linattn::forward::<T, Simd>(&DefaultExec::default(), inp, chunk, out, state_out, work)
+}
+
+/// [`forward`] on tokens stored as a half type (`q`, `k`, `v`, `out` as
+/// [`f16`](kernels_core::f16) or [`bf16`](kernels_core::bf16); states, decay and scale
+/// `f32`): [`kernels_core::linattn::forward_stored`] on the SIMD kernels. `work` holds
+/// [`stored_work_size`] bytes.
+pub fn forward_stored<S: Token<f32>>(
+    inp: &Inputs<'_, f32, S>,
+    chunk: usize,
+    out: &mut [S],
+    state_out: Option<&mut [f32]>,
+    work: &mut [u8],
+) -> Result<()> {
+    let exec = DefaultExec::default();
+    core_linattn::forward_stored::<f32, S, Simd>(&exec, inp, chunk, out, state_out, work)
 }
 
 /// [`forward`] on each sequence of a packed batch (`cu_seqlens`), equal to separate
