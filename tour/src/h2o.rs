@@ -579,10 +579,15 @@ pub fn bench(machine: &Machine) -> Section {
     let stream = machine.stream_gbs();
     // A 20% cache (27 MB) may sit in a large last-level cache: then its figure exceeds
     // stream and says nothing about memory; the full cache (134 MB) is the honest one.
-    for (label, gbs) in [
-        ("20% cache (may be cache-resident)", gbs20),
-        ("full cache", gbs100),
-        ("20% bf16 cache (13 MB; may be cache-resident)", gbs20_bf16),
+    // Issue 5's target for the f32 cache; issue 19's for the bf16 one.
+    for (label, gbs, target) in [
+        ("20% cache (may be cache-resident)", gbs20, 0.6),
+        ("full cache", gbs100, 0.6),
+        (
+            "20% bf16 cache (13 MB; may be cache-resident)",
+            gbs20_bf16,
+            0.8,
+        ),
     ] {
         let share = gbs / stream;
         section.row(vec![
@@ -591,8 +596,8 @@ pub fn bench(machine: &Machine) -> Section {
                 "{gbs:.1} GB/s = {:.0}% of stream ({stream:.1} GB/s)",
                 share * 100.0
             ),
-            ">= 60% of stream".into(),
-            if share >= 0.6 {
+            format!(">= {:.0}% of stream", target * 100.0),
+            if share >= target {
                 "met".into()
             } else {
                 "MISSED".into()
