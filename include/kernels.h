@@ -2906,8 +2906,9 @@ kn_status kn_omega_tuner_next(struct kn_omega_tuner *t, double context, double *
 // nonnegative measure, lower is better (sweeps, seconds).
 //
 // Status: `KN_OK`; `KN_ERR_NULL`; `KN_ERR_ARGUMENT` (invalid state, no draw waiting
-// for feedback, negative cost); `KN_ERR_NON_FINITE` (NaN or infinite cost): on
-// errors `*t` is untouched.
+// for feedback, negative cost, or a cost that takes the sum of all costs reported to
+// this tuner above 2^512, about 1.3e154); `KN_ERR_NON_FINITE` (NaN or infinite cost):
+// on errors `*t` is untouched.
 //
 // # Safety
 // `t` must be NULL or point to a `kn_omega_tuner`.

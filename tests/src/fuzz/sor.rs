@@ -708,7 +708,8 @@ fn tuner_feedback_step(r: &mut Reader, t: &mut kn_omega_tuner, m: &mut TunerMode
             allowed.push(KN_ERR_ARGUMENT);
         }
     } else {
-        let overflow = m.cost_sum.map(|c| !(c + cost).is_finite());
+        // Sums above 2^512 are refused (the contextual regression's headroom).
+        let overflow = m.cost_sum.map(|c| c + cost > 2f64.powi(512));
         if !m.trusted || m.pending != Some(true) || cost < 0.0 || overflow != Some(false) {
             allowed.push(KN_ERR_ARGUMENT);
         }

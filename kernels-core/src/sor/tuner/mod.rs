@@ -194,11 +194,19 @@ pub fn tuner_next(w: &mut TunerWords, context: f64) -> Result<f64> {
     Ok(arm_omega(&h, arm))
 }
 
+/// The largest sum of all costs reported to one tuner: `2^512`, about `1.3e154`.
+/// The contextual tuner's regression sums are bounded by it, so every later
+/// prediction (a solve against a Gram matrix of at least the identity) stays finite;
+/// without a bound, a cost near `f64::MAX` was accepted and left a state whose next
+/// round failed (found by the `omega_tuner` fuzz target).
+pub const MAX_COST_SUM: f64 = 1.3407807929942597e154;
+
 /// Reports the cost (sweeps, seconds: any nonnegative measure, lower is better) of
 /// the system solved with the omega of the last [`tuner_next`].
 ///
-/// Errors, before anything is written: an invalid state, no pending round, or a
-/// negative cost, [`Error::Argument`]; NaN or infinity, [`Error::NonFinite`].
+/// Errors, before anything is written: an invalid state, no pending round, a
+/// negative cost, or one that takes the sum of all costs above [`MAX_COST_SUM`],
+/// [`Error::Argument`]; NaN or infinity, [`Error::NonFinite`].
 pub fn tuner_feedback(w: &mut TunerWords, cost: f64) -> Result<()> {
     let h = check(w)?;
     if !h.pending {
@@ -208,7 +216,7 @@ pub fn tuner_feedback(w: &mut TunerWords, cost: f64) -> Result<()> {
         return Err(Error::NonFinite);
     }
     let cost_sum = h.cost_sum + cost;
-    if cost < 0.0 || !cost_sum.is_finite() {
+    if cost < 0.0 || cost_sum > MAX_COST_SUM {
         return Err(Error::Argument);
     }
     let rounds = h.rounds + 1;
