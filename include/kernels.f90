@@ -1340,9 +1340,11 @@ module kernels
     ! is evicted first, ties to the oldest position. Row `t` attends to exactly the cached
     ! tokens; each one's score grows by its softmax probability summed over the group's
     ! query heads; a new token starts at score 0. With `B >= seq` this is full causal
-    ! attention. Decode steps over the same tokens (`kn_h2o_decode_f32`) give the same
-    ! outputs, scores and kept set (bit for bit, except that with `B >= seq` and `scores`
-    ! NULL prefill runs as blocked causal attention, whose outputs agree to rounding).
+    ! attention. Prefill computes blocks of 64 rows through matrix products, decode steps
+    ! (`kn_h2o_decode_f32`) one row with dot products, so over the same tokens they give
+    ! the same outputs and scores to rounding (a few `float` ulps per term, not bit for
+    ! bit) and the same kept set wherever no eviction is decided between two scores that
+    ! close (a near tie). Each gives the same bits on any number of threads.
     !
     ! `scores` (nullable, `[n_kv_heads][seq]`): each token's accumulated score after the
     ! last row (an evicted token: its score when evicted). `keep` (nullable,

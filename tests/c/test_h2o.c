@@ -1,5 +1,6 @@
 /* H2O attention through the C ABI: prefill with a full budget equals naive causal
- * attention, prefill equals decode steps (outputs, kept set, scores), bad input and a
+ * attention, prefill agrees with decode steps (outputs and scores to rounding, the
+ * same kept set: this data has no near tie between scores), bad input and a
  * corrupted cache struct give their codes with nothing written; the bf16 and f16
  * kernels equal the f32 ones on the upcast data, rounded, and refuse NaN bit patterns.
  * Built with -Wall -Wextra -Werror -pedantic -fsanitize=address,undefined. */
@@ -98,7 +99,9 @@ static void test_prefill_equals_decode(void) {
   CHECK(c.len == 0 && c.next_pos == 0 && c.k == ck);
   CHECK(kn_h2o_decode_work_bytes(&c, NH, &bytes) == KN_OK);
   work = malloc(bytes);
-  int same = 1;
+  /* Prefill computes blocks of rows by matrix products, decode one row by dot
+   * products: the same rule, summed in another order. */
+  double err = 0.0;
   for (size_t t = 0; t < SEQ; ++t) {
     float qs[NH * D], ks[NKV * D], vs[NKV * D], o[NH * D];
     for (size_t h = 0; h < NH; ++h) memcpy(qs + h * D, q + (h * SEQ + t) * D, sizeof(float) * D);
@@ -109,16 +112,16 @@ static void test_prefill_equals_decode(void) {
     CHECK(kn_h2o_decode_f32(&c, NH, qs, ks, vs, 0.0f, o, work, bytes) == KN_OK);
     CHECK(c.len <= budget);
     for (size_t h = 0; h < NH; ++h)
-      same &= memcmp(o + h * D, out + (h * SEQ + t) * D, sizeof(float) * D) == 0;
+      for (size_t i = 0; i < D; ++i) err = fmax(err, fabs(o[h * D + i] - out[(h * SEQ + t) * D + i]));
   }
-  CHECK(same);
+  CHECK(err < 1e-5);
   CHECK(c.next_pos == SEQ && c.len == budget);
   size_t kept = 0;
   for (size_t g = 0; g < NKV; ++g)
     for (size_t s = 0; s < budget; ++s) {
       uint64_t p = cp[g * budget + s];
       CHECK(keep[g * SEQ + p] == 1);
-      CHECK(memcmp(&cs[g * budget + s], &scores[g * SEQ + p], sizeof(float)) == 0);
+      CHECK(fabs(cs[g * budget + s] - scores[g * SEQ + p]) <= 1e-5 * (1.0 + scores[g * SEQ + p]));
     }
   for (size_t i = 0; i < NKV * SEQ; ++i) kept += keep[i];
   CHECK(kept == NKV * budget);
@@ -127,7 +130,8 @@ static void test_prefill_equals_decode(void) {
     CHECK(keep[g * SEQ] == 1);
     for (size_t t = SEQ - 4; t < SEQ; ++t) CHECK(keep[g * SEQ + t] == 1);
   }
-  printf("  prefill equals %d decode steps bit for bit\n", SEQ);
+  printf("  prefill agrees with %d decode steps: same kept set, max output difference %.1e\n", SEQ,
+         err);
 
   /* A corrupted struct is refused with nothing written. */
   float qs[NH * D], ks[NKV * D], o[NH * D];
@@ -269,7 +273,8 @@ static void test_half(void) {
         KN_OK);
   free(work);
 
-  /* Decode steps on a bf16 cache give prefill's outputs bit for bit. */
+  /* Decode steps on a bf16 cache give prefill's outputs, to one bf16 rounding step
+   * (the f32 results differ by rounding, which can cross a bf16 rounding boundary). */
   kn_bf16 ck[NKV * 8 * D], cv[NKV * 8 * D];
   float cs[NKV * 8];
   uint64_t cp[NKV * 8];
@@ -287,7 +292,10 @@ static void test_half(void) {
     }
     CHECK(kn_h2o_decode_bf16(&c, NH, qs, ks, vs, 0.0f, o, work, bytes) == KN_OK);
     for (size_t h = 0; h < NH; ++h)
-      same &= memcmp(o + h * D, ob + (h * SEQ + t) * D, sizeof(kn_bf16) * D) == 0;
+      for (size_t i = 0; i < D; ++i) {
+        float a = bf16_to_float(o[h * D + i]), b = bf16_to_float(ob[(h * SEQ + t) * D + i]);
+        same &= fabsf(a - b) <= fabsf(b) / 128.0f;
+      }
     if (t == SEQ - 1) {
       /* An infinity in v_new: refused, the cache and out untouched. */
       kn_h2o_cache_bf16 before = c;
@@ -303,7 +311,7 @@ static void test_half(void) {
   CHECK(same);
   CHECK(c.next_pos == SEQ && c.len == 8);
   free(work);
-  printf("  bf16 prefill equals %d bf16 decode steps bit for bit\n", SEQ);
+  printf("  bf16 prefill agrees with %d bf16 decode steps to one bf16 step\n", SEQ);
 
   /* f16: values k/64 in [-1, 1) are exact in f16 (0x3c00 = 1.0, exponent bias 15). */
   static kn_f16 qh[NQ], kh[NK], vh[NK], oh[NQ];

@@ -182,11 +182,36 @@ fn naive(c: &Case) -> (Vec<f64>, Vec<f64>, Vec<u8>, bool) {
     (out, scores, keep, near_tie)
 }
 
-/// Decode steps over the prompt's tokens on a fresh cache; returns the outputs laid
-/// out like prefill's and the final cache contents (positions and scores per kv head),
-/// checking after every step that the cache holds at most its budget, distinct
-/// positions, every sink and every recent token.
-fn decode_all<P: H2oKernels<f32>>(c: &Case) -> (Vec<f32>, Vec<Vec<(u64, f32)>>) {
+/// What token-by-token decode leaves: outputs laid out like prefill's, the final cache
+/// contents (positions and scores per kv head), and whether any eviction was a near
+/// tie (the two lowest candidate scores within 1e-4 relative, where prefill's
+/// rounding could choose the other).
+struct Decoded {
+    out: Vec<f32>,
+    kept: Vec<Vec<(u64, f32)>>,
+    near_tie: bool,
+}
+
+/// Whether the eviction before token `t` in kv head `g` of `cache` is a near tie.
+fn near_tie(c: &Case, cache: &H2oCache<'_>, g: usize, t: u64) -> bool {
+    if cache.len() < c.budget() {
+        return false;
+    }
+    let mut cands: Vec<f32> = cache
+        .positions(g)
+        .iter()
+        .zip(cache.scores(g))
+        .filter(|&(&p, _)| p >= c.opts.sink as u64 && t - p >= c.opts.recent as u64)
+        .map(|(_, &s)| s)
+        .collect();
+    cands.sort_by(f32::total_cmp);
+    cands.len() > 1 && cands[1] - cands[0] < 1e-4 * cands[0].max(1.0)
+}
+
+/// Decode steps over the prompt's tokens on a fresh cache, checking after every step
+/// that the cache holds at most its budget, distinct positions, every sink and every
+/// recent token.
+fn decode_all<P: H2oKernels<f32>>(c: &Case) -> Decoded {
     let (seq, d, b) = (c.seq, c.d, c.budget());
     let (mut k, mut v) = (vec![0.0; c.n_kv * b * d], vec![0.0; c.n_kv * b * d]);
     let (mut score, mut pos) = (vec![0.0; c.n_kv * b], vec![0u64; c.n_kv * b]);
@@ -210,7 +235,9 @@ fn decode_all<P: H2oKernels<f32>>(c: &Case) -> (Vec<f32>, Vec<Vec<(u64, f32)>>) 
     ];
     let mut out = vec![0.0; c.q.len()];
     let mut step_out = vec![0.0; c.n_heads * d];
+    let mut tie = false;
     for t in 0..seq {
+        tie |= (0..c.n_kv).any(|g| near_tie(c, &cache, g, t as u64));
         let gather = |src: &[f32], heads: usize| -> Vec<f32> {
             (0..heads)
                 .flat_map(|h| src[(h * seq + t) * d..][..d].to_vec())
@@ -264,7 +291,11 @@ fn decode_all<P: H2oKernels<f32>>(c: &Case) -> (Vec<f32>, Vec<Vec<(u64, f32)>>) 
                 .collect()
         })
         .collect();
-    (out, kept)
+    Decoded {
+        out,
+        kept,
+        near_tie: tie,
+    }
 }
 
 fn max_abs(x: &[f32]) -> f64 {
@@ -321,14 +352,26 @@ fn check_against_naive<P: H2oKernels<f32>>(c: &Case) -> Result<(), TestCaseError
     Ok(())
 }
 
-fn check_prefill_equals_decode(c: &Case) -> Result<(), TestCaseError> {
+/// Prefill against decode steps over the same tokens: outputs within `out_tol`,
+/// scores within 1e-5 relative, and (unless an eviction was a near tie, when the
+/// case is skipped) the same kept set. `Ok(false)` for a skipped case.
+fn check_prefill_equals_decode(c: &Case) -> Result<bool, TestCaseError> {
     let p = prefill::<Simd>(c).unwrap();
-    let (out, kept) = decode_all::<Simd>(c);
-    prop_assert_eq!(
-        p.out.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
-        out.iter().map(|x| x.to_bits()).collect::<Vec<_>>()
-    );
-    for (g, slots) in kept.iter().enumerate() {
+    let dec = decode_all::<Simd>(c);
+    if dec.near_tie {
+        return Ok(false);
+    }
+    let tol = out_tol(c);
+    for (i, (&a, &b)) in p.out.iter().zip(&dec.out).enumerate() {
+        prop_assert!(
+            (a - b).abs() as f64 <= tol,
+            "out[{}] = {} vs decode {}",
+            i,
+            a,
+            b
+        );
+    }
+    for (g, slots) in dec.kept.iter().enumerate() {
         let mut from_decode: Vec<u64> = slots.iter().map(|s| s.0).collect();
         from_decode.sort_unstable();
         let from_prefill: Vec<u64> = (0..c.seq as u64)
@@ -336,20 +379,27 @@ fn check_prefill_equals_decode(c: &Case) -> Result<(), TestCaseError> {
             .collect();
         prop_assert_eq!(&from_decode, &from_prefill);
         for &(pos, s) in slots {
-            prop_assert_eq!(s.to_bits(), p.scores[g * c.seq + pos as usize].to_bits());
+            let got = p.scores[g * c.seq + pos as usize];
+            prop_assert!(
+                (got - s).abs() <= 1e-5 * (1.0 + s),
+                "score {} vs decode {}",
+                got,
+                s
+            );
         }
     }
     prop_assert!(p.keep.iter().all(|&k| k <= 1));
-    Ok(())
+    Ok(true)
 }
 
 /// Rows over more than one key chunk (`h2o::KEY_CHUNK` slots): 2, then 3 chunks
 /// combined in order. With the budget covering the prompt (nothing evicted, scores
-/// asked for, so the row-by-row path) prefill matches the f64 reference; with
-/// eviction (a budget of 2 chunks + 300 slots, the prompt 360 tokens longer) it equals
-/// decode steps bit for bit. (Against the reference with eviction, f32 scores summed
-/// over thousands of rows differ by more than the reference's near-tie margin, so
-/// eviction order is compared only between our two paths.)
+/// asked for, so the evicting path) prefill matches the f64 reference; with
+/// eviction (a budget of 2 chunks + 300 slots, 8 of them heavy, so that each of the
+/// 60 evictions chooses among a handful of candidates) it agrees with decode steps,
+/// on data free of near ties. (Against the reference with eviction,
+/// f32 scores summed over thousands of rows differ by more than the reference's
+/// near-tie margin, so eviction order is compared only between our two paths.)
 #[test]
 fn rows_longer_than_a_key_chunk() {
     let chunk = kernels_core::h2o::KEY_CHUNK;
@@ -357,9 +407,12 @@ fn rows_longer_than_a_key_chunk() {
     let full = Case::new(2, 1, seq, 8, (0, seq, 0), 7);
     check_against_naive::<Simd>(&full).unwrap();
     check_against_naive::<Scalar>(&full).unwrap();
-    let evicting = Case::new(2, 1, seq, 8, (4, chunk, chunk + 296), 7);
+    let evicting = Case::new(2, 1, seq, 8, (4, 8, 2 * chunk + 288), 7);
     assert_eq!(evicting.budget(), 2 * chunk + 300);
-    check_prefill_equals_decode(&evicting).unwrap();
+    assert!(
+        check_prefill_equals_decode(&evicting).unwrap(),
+        "near tie: pick another seed"
+    );
 }
 
 proptest! {
@@ -373,11 +426,12 @@ proptest! {
         check_against_naive::<Scalar>(&c)?;
     }
 
-    /// Prefill over the prompt equals decode steps token by token, bit for bit, and the
-    /// cache never breaks its invariants (checked inside decode_all).
+    /// Prefill over the prompt agrees with decode steps token by token (to rounding;
+    /// the same kept set where no eviction is a near tie), and the cache never breaks
+    /// its invariants (checked inside decode_all).
     #[test]
-    fn prefill_equals_decode_steps(c in cases()) {
-        check_prefill_equals_decode(&c)?;
+    fn prefill_agrees_with_decode_steps(c in cases()) {
+        prop_assume!(check_prefill_equals_decode(&c)?);
     }
 
     /// SIMD and scalar prefill agree; with a budget covering the prompt no eviction

@@ -591,8 +591,10 @@ proptest! {
     }
 }
 
-/// Prefill and decode steps over the same half tokens keep the same set with the
-/// same scores and give the same outputs (both are the f32 row-by-row rule).
+/// Prefill and decode steps over the same half tokens keep the same set (this data has
+/// no near tie) with the same scores to rounding, and give the same outputs to one
+/// unit in the last place of bf16 (prefill sums its products in another order, which
+/// can move an f32 result across a rounding boundary).
 #[test]
 fn half_prefill_equals_half_decode_steps() {
     let (group, n_kv, seq, d) = (2usize, 2usize, 40usize, 8usize);
@@ -624,11 +626,17 @@ fn half_prefill_equals_half_decode_steps() {
     let dec = decode_all::<Simd, bf16>(&s, &steps(&q, n_heads), &steps(&k, n_kv), &steps(&v, n_kv));
     for h in 0..n_heads {
         for t in 0..seq {
-            assert_eq!(
-                pre.out[(h * seq + t) * d..][..d],
-                dec.out[(t * n_heads + h) * d..][..d],
-                "head {h} row {t}"
+            let (a, b) = (
+                &pre.out[(h * seq + t) * d..][..d],
+                &dec.out[(t * n_heads + h) * d..][..d],
             );
+            for (x, y) in a.iter().zip(b) {
+                let (x, y) = (x.to_f32(), y.to_f32());
+                assert!(
+                    (x - y).abs() <= y.abs() / 128.0,
+                    "head {h} row {t}: {x} vs {y}"
+                );
+            }
         }
     }
     let b = s.slots();
@@ -636,7 +644,8 @@ fn half_prefill_equals_half_decode_steps() {
         for slot in 0..b {
             let p = dec.pos[g * b + slot] as usize;
             assert_eq!(pre.keep[g * seq + p], 1);
-            assert_eq!(pre.scores[g * seq + p], dec.score[g * b + slot]);
+            let (x, y) = (pre.scores[g * seq + p], dec.score[g * b + slot]);
+            assert!((x - y).abs() <= 1e-5 * (1.0 + y), "score {x} vs {y}");
         }
     }
 }

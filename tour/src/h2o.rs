@@ -218,21 +218,22 @@ pub fn run(mode: Mode, machine: &Machine) -> Section {
 
     let fifth = split(seq / 5);
     let pre = p.prefill::<Simd>(&fifth, &mut work);
+    // Prefill runs blocks of rows through matrix products, decode one row with dot
+    // products: the same rule, outputs equal to rounding (a different kept set would
+    // show as a large difference).
     let steps = decode_prompt(&p, &fifth);
-    let ok = pre
-        .iter()
-        .zip(&steps)
-        .all(|(a, b)| a.to_bits() == b.to_bits());
+    let err = rel_error(&pre, &steps);
+    let ok = err < 1e-5;
     section.ok &= ok;
     section.row(vec![
         "prefill vs decode steps, 20% budget".into(),
         size.clone(),
+        format!("relative difference {err:.1e}"),
         if ok {
-            "bit-identical".into()
+            "ok (< 1e-5)".into()
         } else {
-            "differ".into()
+            "FAIL".into()
         },
-        if ok { "ok".into() } else { "FAIL".into() },
     ]);
 
     // Quality against the budget.
@@ -472,6 +473,22 @@ pub fn bench(machine: &Machine) -> Section {
         p.prefill_stored(&tokens, &full, &mut out_bf16, &mut work_bf16);
         std::hint::black_box(&out_bf16);
     });
+    // Issue 19: eviction through the blocked path costs at most 1.2x no eviction.
+    let ratio = t_fifth / t_full;
+    section.row(vec![
+        "prefill, 20% budget vs full budget".into(),
+        format!(
+            "{:.0} ms vs {:.0} ms = {ratio:.2}x the time",
+            t_fifth * 1e3,
+            t_full * 1e3
+        ),
+        "<= 1.2x".into(),
+        if ratio <= 1.2 {
+            "met".into()
+        } else {
+            "MISSED".into()
+        },
+    ]);
     let ratio = t_full_bf16 / t_full;
     section.row(vec![
         "prefill, full budget: bf16 prompt vs f32 prompt".into(),

@@ -162,7 +162,8 @@ pub fn run(mode: Mode, machine: &Machine) -> Section {
     });
     section.ok &= ok;
     series.push(("h2o prefill".to_string(), points));
-    // With eviction at a 20% budget: the kv heads run at once, each row by row.
+    // With eviction at a 20% budget: the kv heads run at once, each one's blocks of
+    // rows in order.
     let label = format!("h2o prefill, 20% budget, {heads} heads, seq {seq}, d {d}");
     let (ok, points, _) = scaling(&mut section, &label, &counts(cores), budget, |exec| {
         exec.prefill(&prompt, seq / 5)
@@ -691,8 +692,8 @@ struct Prompt {
 impl Prompt {
     fn new(heads: usize, seq: usize, d: usize) -> Result<Prompt> {
         let n = heads * seq * d;
-        let work = h2o::prefill_work_size(heads, heads, seq, d)?
-            .then(h2o::prefill_head_work_size(seq, d)?.times(heads - 1)?)?;
+        // One slot per head, so that every head (or kv head) can run at once.
+        let work = h2o::prefill_work_size(heads, heads, seq, d)?.times(heads)?;
         Ok(Prompt {
             heads,
             seq,

@@ -240,59 +240,6 @@ impl<'a, S: KvElement, F: Fn(usize) -> usize> Group<'a, S, F> {
         self.slots.div_ceil(ccap.max(1)).max(1)
     }
 
-    /// Softmax attention of every head of the group over its slots, into its output
-    /// rows, leaving in `s` (group 0 of it) what [`add_scores`] needs. The key chunks
-    /// run in order here; `decode` runs them at once and then calls [`combine`], the
-    /// same arithmetic.
-    ///
-    /// [`Error::Numerical`] when a logit overflows or no logit is finite; the output
-    /// rows then hold unspecified values.
-    ///
-    /// [`add_scores`]: Group::add_scores
-    /// [`combine`]: Group::combine
-    pub(crate) fn attend<P: H2oKernels<f32>>(
-        &self,
-        out: &mut [f32],
-        s: &mut KeyScratch<'_>,
-    ) -> Result<()> {
-        let (ccap, group, d) = (s.ccap, s.group, self.d);
-        if self.heads != group || self.slots > ccap * s.chunks {
-            return Err(Error::Internal);
-        }
-        let used = self.used_chunks(ccap);
-        let mut parts = s.part.chunks_mut(group * d);
-        for (c, mut rows) in s.rows.groups(group).take(used).enumerate() {
-            if c == 0 {
-                self.key_chunk(0, ccap, self.out_base, self.stride)
-                    .accumulate::<P>(out, &mut rows)?;
-            } else {
-                let part = parts.next().ok_or(Error::Internal)?;
-                self.key_chunk(c, ccap, 0, d)
-                    .accumulate::<P>(part, &mut rows)?;
-            }
-        }
-        self.combine::<P>(out, s, 0, used)
-    }
-
-    /// Adds each slot's softmax probability, summed over the group's heads, to
-    /// `score[slot]` (after [`attend`] with the same `s`).
-    ///
-    /// [`attend`]: Group::attend
-    pub(crate) fn add_scores<P: H2oKernels<f32>>(
-        &self,
-        score: &mut [f32],
-        s: &mut KeyScratch<'_>,
-    ) -> Result<()> {
-        let ccap = s.ccap;
-        let used = self.used_chunks(ccap);
-        let chunks = score.chunks_mut(ccap).zip(s.rows.groups(s.group));
-        for (c, (score, rows)) in chunks.take(used).enumerate() {
-            self.key_chunk(c, ccap, 0, 0)
-                .add_chunk_scores::<P>(score, &rows)?;
-        }
-        Ok(())
-    }
-
     /// Completes group `g` of `s` after its first `used` key chunks were accumulated
     /// (the first into the output rows, the others into `s`'s partial rows): with the
     /// row's maximum `M` over the chunks, each head's output is the chunks' weighted

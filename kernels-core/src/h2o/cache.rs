@@ -4,7 +4,7 @@ use super::attend::{Group, KeyScratch};
 use super::evict::victim;
 use super::kernels::KvElement;
 use super::opts::{budget, resolve_scale};
-use super::{group_size, row_mut};
+use super::{f32_rows_mut, f32_view, group_size, row_mut};
 use crate::h2o::H2oKernels;
 use crate::storage::check_finite_stored;
 use crate::{Error, Exec, Result, Workspace, WorkspaceSize, checked_product};
@@ -293,17 +293,8 @@ pub fn decode_stored<P: H2oKernels<f32>, S: KvElement>(
 
     let len = cache.len;
     // The queries and outputs as f32: the caller's own for f32, else converted.
-    let q = match S::as_f32(q) {
-        Some(q) => q,
-        None => {
-            S::load(q, q_f32);
-            &*q_f32
-        }
-    };
-    let (out, store) = match S::as_f32_mut(out) {
-        Some(out) => (out, None),
-        None => (out_f32, Some(out)),
-    };
+    let q = f32_view(q, q_f32)?;
+    let (out, store) = f32_rows_mut(out, out_f32)?;
     // The rows of kv head `g`, writing into its group's part of `out`.
     let rows = |g: usize| Group {
         q,

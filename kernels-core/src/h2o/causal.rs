@@ -23,7 +23,7 @@
 
 use super::TILE;
 use super::attend::{finish_row, online_tile};
-use super::{f32_view, row_mut};
+use super::{f32_rows_mut, f32_view, row_mut};
 use crate::h2o::H2oKernels;
 use crate::{
     Error, Exec, Result, Storage, Strided, StridedMut, Workspace, WorkspaceSize, tiles_per_slot,
@@ -177,15 +177,7 @@ fn block<P: H2oKernels<f32>, S: Storage>(
     let out_rows = out
         .get_mut(t0 * d..(t0 + rows) * d)
         .ok_or(Error::Internal)?;
-    // The block's output rows as f32: the caller's for f32, else scratch rounded at
-    // the end.
-    let (out_block, store) = match S::as_f32_mut(out_rows) {
-        Some(o) => (o, None),
-        None => (
-            s.out.get_mut(..rows * d).ok_or(Error::Internal)?,
-            Some(out_rows),
-        ),
-    };
+    let (out_block, store) = f32_rows_mut(out_rows, s.out)?;
     out_block.fill(0.0);
     s.max.fill(f32::NEG_INFINITY);
     s.sum.fill(0.0);

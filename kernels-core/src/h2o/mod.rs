@@ -16,15 +16,17 @@
 //!    (softmax over `scale * q . k`), and each cached token's score grows by its
 //!    softmax probability summed over the group's query heads.
 //!
-//! Prefill applies the same rule row by row over the prompt, so prefill and decode
-//! steps over the same tokens give the same outputs, scores and kept set (bit for bit:
-//! both run the same code in the same slot order), and with `B >= seq` no token is
-//! ever evicted and both equal full causal softmax attention.
+//! Prefill applies the same rule over the prompt, and with `B >= seq` no token is ever
+//! evicted and both equal full causal softmax attention. Prefill computes blocks of
+//! rows through matrix products and decode one row with dot products, so they agree
+//! to rounding, not bit for bit: outputs and scores to a few `f32` ulps per term, and
+//! the kept set exactly wherever no eviction is decided between scores closer than
+//! that rounding (a near tie). Each path gives the same bits on any executor.
 //!
 //! The rule needs `B >= 1` and `heavy + recent >= 1` (else the newest token could find
 //! no evictable slot once the sinks fill the cache).
 //!
-//! # How a row is computed
+//! # How a decode row is computed
 //!
 //! No `seq x seq` matrix exists: a row streams its cached keys in tiles of
 //! [`TILE`] with a running maximum and sum per query head (online softmax), the
@@ -36,16 +38,19 @@
 //!
 //! A row over more than [`KEY_CHUNK`] slots runs chunk by chunk: each key chunk has
 //! its own running maximum and sum and its own weighted sum of V, and the chunks are
-//! combined in order (scaled by `exp(m_c - m)`) before the division. Decode runs one
-//! kv head's chunks at once on the threads, prefill in order; both do the same
-//! arithmetic, so they still agree bit for bit. Up to `KEY_CHUNK` slots there is one
-//! chunk and nothing to combine.
+//! combined in order (scaled by `exp(m_c - m)`) before the division, one kv head's
+//! chunks at once on the threads. Up to `KEY_CHUNK` slots there is one chunk and
+//! nothing to combine.
+//!
+//! # How prefill is computed
 //!
 //! When no eviction can happen and the caller did not ask for scores, prefill needs no
-//! probability after its row and runs as blocked causal flash attention instead:
-//! blocks of rows against tiles of keys through `Primitives::gemm`, with the same
-//! per-row online softmax (see `causal.rs`). Its outputs equal the row-by-row path's
-//! to rounding, not bit for bit.
+//! probability after its row and runs as blocked causal flash attention: blocks of
+//! rows against tiles of keys through `Primitives::gemm`, with the same per-row online
+//! softmax (see `causal.rs`). Otherwise it runs blocks of [`TILE`] rows of one kv
+//! head: the logits of the block against the cache at its first row and its own
+//! tokens by `gemm`, then row by row the eviction, softmax and scores, then the
+//! weighted values by `gemm` (see `evicting.rs`).
 //!
 //! # Half-precision storage
 //!
@@ -64,6 +69,7 @@ mod attend;
 mod cache;
 mod causal;
 mod evict;
+mod evicting;
 mod kernels;
 mod opts;
 mod prefill;
@@ -117,5 +123,21 @@ pub(crate) fn f32_view<'a, S: Storage>(src: &'a [S], scratch: &'a mut [f32]) -> 
             S::load(src, dst);
             Ok(dst)
         }
+    }
+}
+
+/// Where rows of an output stored as `S` are computed in `f32`: `dst` itself for `f32`
+/// (nothing to store), else the front of `scratch`, to be rounded into the returned
+/// `dst` with `S::store` when done ([`Error::Internal`] when `scratch` is too short:
+/// sizes are validated).
+pub(crate) fn f32_rows_mut<'a, S: Storage>(
+    dst: &'a mut [S],
+    scratch: &'a mut [f32],
+) -> Result<(&'a mut [f32], Option<&'a mut [S]>)> {
+    if S::NATIVE {
+        Ok((S::as_f32_mut(dst).ok_or(Error::Internal)?, None))
+    } else {
+        let rows = scratch.get_mut(..dst.len()).ok_or(Error::Internal)?;
+        Ok((rows, Some(dst)))
     }
 }

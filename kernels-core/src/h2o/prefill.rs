@@ -1,21 +1,21 @@
-//! Prefill: the H2O rule applied row by row over a prompt.
+//! Prefill: the H2O rule applied over a prompt, by the blocked causal path when nothing
+//! is evicted and no score is asked for, else by the blocked evicting path.
 
-use super::attend::{Group, KeyScratch};
 use super::causal::{CausalScratch, Prompt, causal};
-use super::evict::victim;
+use super::evicting::{EvictScratch, Evicting};
 use super::kernels::KvElement;
-use super::{H2oOpts, group_size};
+use super::{H2oOpts, TILE, group_size};
 use crate::h2o::H2oKernels;
 use crate::storage::check_finite_stored;
 use crate::{Error, Exec, Result, Workspace, WorkspaceSize, checked_product, tiles_per_slot};
 
-/// Workspace of [`prefill`], for any budget: the slot table of one kv head and one
-/// row's scratch (budgets beyond `seq` never need more than `seq` slots), then the
-/// blocked path's scratch for one head at a time ([`prefill_head_work_size`]: the
-/// transposed keys of one kv head and one block of logits). Each further
-/// [`prefill_head_work_size`] lets the blocked path run one more head at once under a
-/// threaded executor, and the evicting path at least one more kv head (its scratch
-/// for one kv head is smaller than the blocked path's for one head).
+/// Workspace of [`prefill`], for any budget: the evicting path's scratch for one kv
+/// head (its slot table, its cache and one block's new tokens as `f32`, and one block
+/// of logits per query head of the group, for a cache of `seq` slots: budgets beyond
+/// `seq` never need more), then the causal path's scratch for one head
+/// ([`prefill_head_work_size`]: the transposed keys of one kv head and one block of
+/// logits). Under a threaded executor `t` times this lets `t` heads of the causal
+/// path, or `t` kv heads of the evicting path, run at once.
 ///
 /// [`Error::Dimension`] as for [`prefill`]'s sizes, or when the total overflows.
 pub fn prefill_work_size(
@@ -27,15 +27,15 @@ pub fn prefill_work_size(
     prefill_stored_work_size::<f32>(n_heads, n_kv_heads, seq, d)
 }
 
-/// The blocked path's scratch for one head (see [`prefill_work_size`]).
+/// The causal path's scratch for one head (see [`prefill_work_size`]).
 pub fn prefill_head_work_size(seq: usize, d: usize) -> Result<WorkspaceSize> {
     prefill_stored_head_work_size::<f32>(seq, d)
 }
 
 /// Workspace of [`prefill_stored`] with elements `S`: as [`prefill_work_size`], the
-/// slots holding, for a half type, the rows being computed as `f32` (a group's query
-/// and output rows in the evicting path; a block of query, value and output rows in
-/// the blocked path). Errors as [`prefill_work_size`].
+/// slots holding, for a half type, the rows being computed as `f32` (a block of query
+/// and output rows in the evicting path; of query, value and output rows in the causal
+/// path). Errors as [`prefill_work_size`].
 pub fn prefill_stored_work_size<S: KvElement>(
     n_heads: usize,
     n_kv_heads: usize,
@@ -46,10 +46,11 @@ pub fn prefill_stored_work_size<S: KvElement>(
     if seq == 0 {
         return Err(Error::Dimension);
     }
-    evict_slot_size::<S>(group, seq, d)?.then(prefill_stored_head_work_size::<S>(seq, d)?)
+    EvictScratch::size::<S>(WorkspaceSize::new(), group, seq, TILE.min(seq), d)?
+        .then(prefill_stored_head_work_size::<S>(seq, d)?)
 }
 
-/// The blocked path's scratch for one head with elements `S` (see
+/// The causal path's scratch for one head with elements `S` (see
 /// [`prefill_stored_work_size`]).
 pub fn prefill_stored_head_work_size<S: KvElement>(seq: usize, d: usize) -> Result<WorkspaceSize> {
     CausalScratch::size::<S>(WorkspaceSize::new(), seq, d)
@@ -99,9 +100,8 @@ pub fn prefill<P: H2oKernels<f32>>(
 /// [`prefill`] with `q`, `k`, `v` and `out` stored as `S` (`f32`, `f16`, `bf16`);
 /// the workspace is [`prefill_stored_work_size`]'s.
 ///
-/// Inputs are read as `f32` (exactly): the keys and values of the row-by-row path
-/// through the converting loops of `H2oKernels`, the query rows and the blocked
-/// path's tiles through `f32` scratch. Logits, softmax, scores and weighted sums are
+/// Inputs are read as `f32` (exactly), converted into `f32` scratch a block of rows
+/// at a time (and the evicting path's cache kept as `f32`). Logits, softmax, scores and weighted sums are
 /// `f32`, and `out` is rounded once to `S` (to nearest, ties to even): the result is
 /// [`prefill`]'s on the upcast data up to the order of the `f32` additions, then
 /// rounded. `f32` is [`prefill`] itself. Errors as [`prefill`]'s,
@@ -164,15 +164,18 @@ pub fn prefill_stored<P: H2oKernels<f32>, S: KvElement>(
         if let Some(keep) = keep {
             keep.fill(1);
         }
-        // The blocked path's slots follow the evicting path's first one.
-        let (_, blocked) = work.split_at_mut(evict_slot_size::<S>(group, seq, d)?.bytes());
+        // The causal path's slots follow the evicting path's first one.
+        let first = EvictScratch::size::<S>(WorkspaceSize::new(), group, seq, TILE.min(seq), d)?;
+        let first = first.bytes();
+        let (_, blocked) = work.split_at_mut(first);
         return causal::<P, S>(exec, &prompt, out, blocked);
     }
     // Each kv head's rows run in order (the cache at row t depends on every earlier
     // row), but the kv heads are independent: tiles of consecutive kv heads, one per
-    // slot of scratch (a slot table and a row's scratch) that `work` holds, at most
-    // `exec.width()`.
-    let slot = evict_slot_size::<S>(group, seq, d)?.bytes();
+    // slot of scratch (`EvictScratch` for a cache of up to `seq` slots) that `work`
+    // holds, at most `exec.width()`.
+    let block = TILE.min(seq);
+    let slot = EvictScratch::size::<S>(WorkspaceSize::new(), group, seq, block, d)?.bytes();
     let slots = (work.len() / slot).min(exec.width());
     let kv_heads = tiles_per_slot(n_kv_heads, slots);
     let (per_out, per_token) = (kv_heads * group * seq * d, kv_heads * seq);
@@ -190,133 +193,21 @@ pub fn prefill_stored<P: H2oKernels<f32>, S: KvElement>(
         .saturating_mul(seq)
         .saturating_mul(budget)
         .saturating_mul(2 * d);
-    let rows = Rows {
+    let rows = Evicting {
         prompt,
         budget,
         opts,
     };
     exec.for_each(ops, tiles, |tile, (out, work, mut scores, mut keep)| {
-        let mut ws = Workspace::new(work);
-        let pos = ws.take::<u64>(seq)?;
-        let score = ws.take::<f32>(seq)?;
-        let mut scratch = KeyScratch::take(&mut ws, 1, group, seq, d)?;
-        let rows_f32 = ws.take::<f32>(S::scratch(2 * group * d))?;
+        let mut s = EvictScratch::take::<S>(&mut Workspace::new(work), group, budget, block, d)?;
         let per_head = group * seq * d;
         for (i, out) in out.chunks_mut(per_head).enumerate() {
             let tokens = i * seq..(i + 1) * seq;
             let scores = scores.as_deref_mut().map(|s| &mut s[tokens.clone()]);
             let keep = keep.as_deref_mut().map(|s| &mut s[tokens]);
             let g = tile * kv_heads + i;
-            rows.evicting::<P>(g, out, scores, keep, pos, score, &mut scratch, rows_f32)?;
+            rows.kv_head::<P>(g, out, scores, keep, &mut s)?;
         }
         Ok(())
     })
-}
-
-/// One slot of the evicting path's scratch: a kv head's slot table (positions and
-/// scores) and one row's scratch for its group of query heads; for half storage, the
-/// group's query and output rows as `f32`.
-fn evict_slot_size<S: KvElement>(group: usize, seq: usize, d: usize) -> Result<WorkspaceSize> {
-    let ws = WorkspaceSize::new().array::<u64>(seq)?.array::<f32>(seq)?;
-    let rows = S::scratch(checked_product(&[2, group, d])?);
-    KeyScratch::size(ws, 1, group, seq, d)?.array::<f32>(rows)
-}
-
-/// What every kv head of the evicting path shares: the prompt and the rule.
-struct Rows<'a, S> {
-    prompt: Prompt<'a, S>,
-    budget: usize,
-    opts: &'a H2oOpts,
-}
-
-impl<S: KvElement> Rows<'_, S> {
-    /// The rows of kv head `g` in order, its query heads' rows into `out`
-    /// (`[group][seq][d]`), its tokens' scores and keep flags into `scores` and `keep`
-    /// (`[seq]` each), with `pos` and `score` (`seq` each) as its slot table. For half
-    /// storage each row's queries are converted into the front of `rows_f32` and its
-    /// outputs computed in the back (`group * d` each) and rounded into `out`; for
-    /// `f32` (`rows_f32` empty) the rows are read and written in place.
-    #[allow(clippy::too_many_arguments)]
-    fn evicting<P: H2oKernels<f32>>(
-        &self,
-        g: usize,
-        out: &mut [S],
-        mut scores: Option<&mut [f32]>,
-        keep: Option<&mut [u8]>,
-        pos: &mut [u64],
-        score: &mut [f32],
-        scratch: &mut KeyScratch<'_>,
-        rows_f32: &mut [f32],
-    ) -> Result<()> {
-        let p = &self.prompt;
-        let (seq, d, group) = (p.seq, p.d, p.group);
-        let (pos, score) = (&mut pos[..self.budget], &mut score[..self.budget]);
-        let token_base = g * seq;
-        let mut len = 0usize;
-        for t in 0..seq {
-            let slot = if len < self.budget {
-                len += 1;
-                len - 1
-            } else {
-                let slot = victim(pos, score, t as u64, self.opts.sink, self.opts.recent)
-                    .ok_or(Error::Internal)?;
-                if let Some(out_scores) = scores.as_deref_mut() {
-                    *out_scores
-                        .get_mut(pos[slot] as usize)
-                        .ok_or(Error::Internal)? = score[slot];
-                }
-                slot
-            };
-            pos[slot] = t as u64;
-            score[slot] = 0.0;
-            let table = &pos[..len];
-            let (q_rows, out_rows) = rows_f32.split_at_mut(rows_f32.len() / 2);
-            let q_first = ((g * group) * seq + t) * d;
-            // Where the group's query rows are read and its output rows written: in
-            // place for f32, else in f32 scratch of `group` rows of `d`.
-            let (q, q_base, q_stride, out_f32, out_base, stride) =
-                match (S::as_f32(p.q), S::as_f32_mut(&mut *out)) {
-                    (Some(q), Some(o)) => (q, q_first, seq * d, o, t * d, seq * d),
-                    _ => {
-                        for (i, qr) in q_rows.chunks_exact_mut(d).enumerate() {
-                            S::load(super::row(p.q, q_first + i * seq * d, d)?, qr);
-                        }
-                        (&*q_rows, 0, d, &mut *out_rows, 0, d)
-                    }
-                };
-            let rows = Group {
-                q,
-                q_base,
-                out_base,
-                q_stride,
-                stride,
-                heads: group,
-                d,
-                scale: p.scale,
-                k: p.k,
-                v: p.v,
-                slots: len,
-                kv_row: |s: usize| (token_base + table[s] as usize) * d,
-            };
-            rows.attend::<P>(out_f32, scratch)?;
-            rows.add_scores::<P>(&mut score[..len], scratch)?;
-            if !S::NATIVE {
-                for (i, o) in out_rows.chunks_exact(d).enumerate() {
-                    S::store(o, super::row_mut(out, t * d + i * seq * d, d)?);
-                }
-            }
-        }
-        if let Some(keep) = keep {
-            keep.fill(0);
-            for &p in &pos[..len] {
-                *keep.get_mut(p as usize).ok_or(Error::Internal)? = 1;
-            }
-        }
-        if let Some(out_scores) = scores {
-            for (&p, &s) in pos[..len].iter().zip(&score[..len]) {
-                *out_scores.get_mut(p as usize).ok_or(Error::Internal)? = s;
-            }
-        }
-        Ok(())
-    }
 }
