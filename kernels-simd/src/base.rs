@@ -120,6 +120,38 @@ pub(crate) fn axpy<T: Element + Float, L: Lanes<T>, X: Load<T, L>>(
     }
 }
 
+/// `y += a_0 x_0 + ... + a_{R-1} x_{R-1}`, element by element in that order: exactly
+/// `R` calls of [`axpy`] one after the other (the same operations in the same order),
+/// with `y` loaded and stored once per vector instead of `R` times.
+#[inline(always)]
+pub(crate) fn axpys<T: Element + Float, L: Lanes<T>, X: Load<T, L>, const R: usize>(
+    l: L,
+    a: [T; R],
+    x: [&[X]; R],
+    y: &mut [T],
+) {
+    debug_assert!(
+        x.iter().all(|x| x.len() == y.len()),
+        "operand lengths differ"
+    );
+    let n = x.iter().fold(y.len(), |n, x| n.min(x.len()));
+    let (n, body) = split::<T, L>(&[n]);
+    let av = a.map(|a| l.splat(a));
+    let (yb, yr) = y[..n].split_at_mut(body);
+    for (i, ys) in (0..body).step_by(L::N).zip(yb.chunks_exact_mut(L::N)) {
+        let mut acc = l.load(ys);
+        for (ar, xr) in av.iter().zip(&x) {
+            acc = l.mul_add(*ar, X::load(l, &xr[i..i + L::N]), acc);
+        }
+        l.store(acc, ys);
+    }
+    for (i, yi) in (body..n).zip(yr) {
+        for (&ar, xr) in a.iter().zip(&x) {
+            *yi = *yi + ar * xr[i].get();
+        }
+    }
+}
+
 /// `x *= a`.
 #[inline(always)]
 pub(crate) fn scale<T: Element + Float, L: Lanes<T>>(l: L, a: T, x: &mut [T]) {

@@ -4,7 +4,7 @@
 //! (online softmax); each K and V row is read once per tile for all heads of the group,
 //! which is what makes grouped-query attention cheaper than one pass per head.
 
-use super::kernels::KvElement;
+use super::kernels::{KV_ROWS, KvElement};
 use super::{row, row_mut};
 use crate::h2o::H2oKernels;
 use crate::{Error, Result, Workspace, WorkspaceSize};
@@ -296,15 +296,39 @@ impl<'a, S: KvElement, F: Fn(usize) -> usize> Group<'a, S, F> {
         }
     }
 
+    /// The K or V rows (`kv`) of the [`KV_ROWS`] slots from `j`, prefetching those
+    /// [`PREFETCH_ROWS`] further on.
+    fn rows<P: H2oKernels<f32>>(&self, kv: &'a [S], j: usize) -> Result<[&'a [S]; KV_ROWS]> {
+        let mut rows = [&kv[..0]; KV_ROWS];
+        for (r, x) in rows.iter_mut().enumerate() {
+            self.prefetch_row::<P>(kv, j + r + PREFETCH_ROWS);
+            *x = row(kv, (self.kv_row)(j + r), self.d)?;
+        }
+        Ok(rows)
+    }
+
     /// `scale * q_i . k_s` for the heads of the group and the slots `start..start + n`,
-    /// into `exps[i * cap + s]`. Each K row is read once for all heads.
+    /// into `exps[i * cap + s]`. Each K row is read once for all heads, [`KV_ROWS`]
+    /// rows at a time (each dot as a lone one computes it).
     fn logits<P: H2oKernels<f32>>(
         &self,
         start: usize,
         n: usize,
         s: &mut RowScratch<'_>,
     ) -> Result<()> {
-        for j in start..start + n {
+        let whole = start + n - n % KV_ROWS;
+        for j in (start..whole).step_by(KV_ROWS) {
+            let k = self.rows::<P>(self.k, j)?;
+            for i in 0..self.heads {
+                let dots = S::dots::<P>(self.q_row(i)?, k);
+                let at = i * s.cap + j;
+                let l = s.exps.get_mut(at..at + KV_ROWS).ok_or(Error::Internal)?;
+                for (l, dot) in l.iter_mut().zip(dots) {
+                    *l = self.scale * dot;
+                }
+            }
+        }
+        for j in whole..start + n {
             self.prefetch_row::<P>(self.k, j + PREFETCH_ROWS);
             let k = row(self.k, (self.kv_row)(j), self.d)?;
             for i in 0..self.heads {
@@ -353,7 +377,20 @@ impl<'a, S: KvElement, F: Fn(usize) -> usize> Group<'a, S, F> {
                     );
                 }
             }
-            for j in start..start + n {
+            // The weighted values, KV_ROWS rows at a time (the output row read and
+            // written once for them, the same additions in the same order).
+            let whole = start + n - n % KV_ROWS;
+            for j in (start..whole).step_by(KV_ROWS) {
+                let v = self.rows::<P>(self.v, j)?;
+                for i in 0..heads {
+                    let at = i * cap + j;
+                    let p = s.exps.get(at..at + KV_ROWS).ok_or(Error::Internal)?;
+                    let p: [f32; KV_ROWS] = p.try_into().map_err(|_| Error::Internal)?;
+                    let y = row_mut(out, self.out_base + i * self.stride, self.d)?;
+                    S::axpys::<P>(p, v, y);
+                }
+            }
+            for j in whole..start + n {
                 self.prefetch_row::<P>(self.v, j + PREFETCH_ROWS);
                 let v = row(self.v, (self.kv_row)(j), self.d)?;
                 for i in 0..heads {

@@ -6,6 +6,11 @@ use crate::storage::{axpy_stored, dot_stored};
 use crate::{Primitives, Real, Scalar, Storage, bf16, f16};
 use half::slice::HalfFloatSliceExt;
 
+/// Rows per call of the multi-row loops ([`H2oKernels::dots`],
+/// [`H2oKernels::axpys`], ...): decode reads its keys and values this many at a
+/// time, so that the query or the output row is loaded once for all of them.
+pub const KV_ROWS: usize = 4;
+
 /// The H2O family's loops, with the scalar reference as the default bodies. H2O runs
 /// in `f32` (`P: H2oKernels<f32>`); the trait is generic like the others.
 ///
@@ -46,6 +51,49 @@ pub trait H2oKernels<T: Real>: Primitives<T> {
         axpy_stored(a, v, y);
     }
 
+    /// `[q . k_r]` for [`KV_ROWS`] key rows at once, each exactly as [`Primitives::dot`]
+    /// computes it alone (an implementation loads `q` once for all of them).
+    ///
+    /// [`Primitives::dot`]: crate::Primitives::dot
+    fn dots(q: &[T], k: [&[T]; KV_ROWS]) -> [T; KV_ROWS] {
+        k.map(|k| Self::dot(q, k))
+    }
+
+    /// [`H2oKernels::dots`] with the keys stored as `f16`, each as `dot_f16`.
+    fn dots_f16(q: &[f32], k: [&[f16]; KV_ROWS]) -> [f32; KV_ROWS] {
+        k.map(|k| Self::dot_f16(q, k))
+    }
+
+    /// [`H2oKernels::dots`] with the keys stored as `bf16`, each as `dot_bf16`.
+    fn dots_bf16(q: &[f32], k: [&[bf16]; KV_ROWS]) -> [f32; KV_ROWS] {
+        k.map(|k| Self::dot_bf16(q, k))
+    }
+
+    /// `y <- y + a_0 v_0 + ... + a_{KV_ROWS-1} v_{KV_ROWS-1}`, added in that order: exactly
+    /// [`KV_ROWS`] calls of [`Primitives::axpy`] one after the other (an implementation
+    /// reads and writes `y` once).
+    ///
+    /// [`Primitives::axpy`]: crate::Primitives::axpy
+    fn axpys(a: [T; KV_ROWS], v: [&[T]; KV_ROWS], y: &mut [T]) {
+        for (a, v) in a.into_iter().zip(v) {
+            Self::axpy(a, v, y);
+        }
+    }
+
+    /// [`H2oKernels::axpys`] with the values stored as `f16`, as `axpy_f16` calls.
+    fn axpys_f16(a: [f32; KV_ROWS], v: [&[f16]; KV_ROWS], y: &mut [f32]) {
+        for (a, v) in a.into_iter().zip(v) {
+            Self::axpy_f16(a, v, y);
+        }
+    }
+
+    /// [`H2oKernels::axpys`] with the values stored as `bf16`, as `axpy_bf16` calls.
+    fn axpys_bf16(a: [f32; KV_ROWS], v: [&[bf16]; KV_ROWS], y: &mut [f32]) {
+        for (a, v) in a.into_iter().zip(v) {
+            Self::axpy_bf16(a, v, y);
+        }
+    }
+
     /// A hint that the half-precision row `x` (its bits) is about to be read, as
     /// `Primitives::prefetch` for `f32`; the default does nothing.
     fn prefetch_half(x: &[u16]) {
@@ -65,6 +113,14 @@ pub trait KvElement: Storage {
     /// `y <- y + a v` (`P::axpy` for `f32`, else `P::axpy_f16` or `P::axpy_bf16`).
     fn axpy<P: H2oKernels<f32>>(a: f32, v: &[Self], y: &mut [f32]);
 
+    /// [`KV_ROWS`] dots at once (`P::dots`, `P::dots_f16` or `P::dots_bf16`), each
+    /// equal to [`KvElement::dot`].
+    fn dots<P: H2oKernels<f32>>(q: &[f32], k: [&[Self]; KV_ROWS]) -> [f32; KV_ROWS];
+
+    /// [`KV_ROWS`] axpys at once, in order (`P::axpys`, ...), equal to as many
+    /// [`KvElement::axpy`] calls.
+    fn axpys<P: H2oKernels<f32>>(a: [f32; KV_ROWS], v: [&[Self]; KV_ROWS], y: &mut [f32]);
+
     /// A hint that `x` is about to be read (`P::prefetch` or `P::prefetch_half`).
     fn prefetch<P: H2oKernels<f32>>(x: &[Self]);
 }
@@ -78,6 +134,16 @@ impl KvElement for f32 {
     #[inline]
     fn axpy<P: H2oKernels<f32>>(a: f32, v: &[f32], y: &mut [f32]) {
         P::axpy(a, v, y);
+    }
+
+    #[inline]
+    fn dots<P: H2oKernels<f32>>(q: &[f32], k: [&[f32]; KV_ROWS]) -> [f32; KV_ROWS] {
+        P::dots(q, k)
+    }
+
+    #[inline]
+    fn axpys<P: H2oKernels<f32>>(a: [f32; KV_ROWS], v: [&[f32]; KV_ROWS], y: &mut [f32]) {
+        P::axpys(a, v, y);
     }
 
     #[inline]
@@ -98,6 +164,16 @@ impl KvElement for f16 {
     }
 
     #[inline]
+    fn dots<P: H2oKernels<f32>>(q: &[f32], k: [&[f16]; KV_ROWS]) -> [f32; KV_ROWS] {
+        P::dots_f16(q, k)
+    }
+
+    #[inline]
+    fn axpys<P: H2oKernels<f32>>(a: [f32; KV_ROWS], v: [&[f16]; KV_ROWS], y: &mut [f32]) {
+        P::axpys_f16(a, v, y);
+    }
+
+    #[inline]
     fn prefetch<P: H2oKernels<f32>>(x: &[f16]) {
         P::prefetch_half(x.reinterpret_cast());
     }
@@ -112,6 +188,16 @@ impl KvElement for bf16 {
     #[inline]
     fn axpy<P: H2oKernels<f32>>(a: f32, v: &[bf16], y: &mut [f32]) {
         P::axpy_bf16(a, v, y);
+    }
+
+    #[inline]
+    fn dots<P: H2oKernels<f32>>(q: &[f32], k: [&[bf16]; KV_ROWS]) -> [f32; KV_ROWS] {
+        P::dots_bf16(q, k)
+    }
+
+    #[inline]
+    fn axpys<P: H2oKernels<f32>>(a: [f32; KV_ROWS], v: [&[bf16]; KV_ROWS], y: &mut [f32]) {
+        P::axpys_bf16(a, v, y);
     }
 
     #[inline]

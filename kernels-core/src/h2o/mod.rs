@@ -76,7 +76,7 @@ mod prefill;
 
 pub use attend::{KEY_CHUNK, TILE};
 pub use cache::{H2oCache, decode, decode_stored, decode_stored_work_size, decode_work_size};
-pub use kernels::{H2oKernels, KvElement};
+pub use kernels::{H2oKernels, KV_ROWS, KvElement};
 pub use opts::H2oOpts;
 pub use prefill::{
     prefill, prefill_head_work_size, prefill_stored, prefill_stored_head_work_size,
