@@ -4,7 +4,6 @@
 
 use crate::storage::{axpy_stored, dot_stored};
 use crate::{Primitives, Real, Scalar, Storage, bf16, f16};
-use half::slice::HalfFloatSliceExt;
 
 /// Rows per call of the multi-row loops ([`H2oKernels::dots`],
 /// [`H2oKernels::axpys`], ...): decode reads its keys and values this many at a
@@ -93,12 +92,6 @@ pub trait H2oKernels<T: Real>: Primitives<T> {
             Self::axpy_bf16(a, v, y);
         }
     }
-
-    /// A hint that the half-precision row `x` (its bits) is about to be read, as
-    /// `Primitives::prefetch` for `f32`; the default does nothing.
-    fn prefetch_half(x: &[u16]) {
-        let _ = x;
-    }
 }
 
 impl<T: Real> H2oKernels<T> for Scalar {}
@@ -120,9 +113,6 @@ pub trait KvElement: Storage {
     /// [`KV_ROWS`] axpys at once, in order (`P::axpys`, ...), equal to as many
     /// [`KvElement::axpy`] calls.
     fn axpys<P: H2oKernels<f32>>(a: [f32; KV_ROWS], v: [&[Self]; KV_ROWS], y: &mut [f32]);
-
-    /// A hint that `x` is about to be read (`P::prefetch` or `P::prefetch_half`).
-    fn prefetch<P: H2oKernels<f32>>(x: &[Self]);
 }
 
 impl KvElement for f32 {
@@ -144,11 +134,6 @@ impl KvElement for f32 {
     #[inline]
     fn axpys<P: H2oKernels<f32>>(a: [f32; KV_ROWS], v: [&[f32]; KV_ROWS], y: &mut [f32]) {
         P::axpys(a, v, y);
-    }
-
-    #[inline]
-    fn prefetch<P: H2oKernels<f32>>(x: &[f32]) {
-        P::prefetch(x);
     }
 }
 
@@ -172,11 +157,6 @@ impl KvElement for f16 {
     fn axpys<P: H2oKernels<f32>>(a: [f32; KV_ROWS], v: [&[f16]; KV_ROWS], y: &mut [f32]) {
         P::axpys_f16(a, v, y);
     }
-
-    #[inline]
-    fn prefetch<P: H2oKernels<f32>>(x: &[f16]) {
-        P::prefetch_half(x.reinterpret_cast());
-    }
 }
 
 impl KvElement for bf16 {
@@ -198,10 +178,5 @@ impl KvElement for bf16 {
     #[inline]
     fn axpys<P: H2oKernels<f32>>(a: [f32; KV_ROWS], v: [&[bf16]; KV_ROWS], y: &mut [f32]) {
         P::axpys_bf16(a, v, y);
-    }
-
-    #[inline]
-    fn prefetch<P: H2oKernels<f32>>(x: &[bf16]) {
-        P::prefetch_half(x.reinterpret_cast());
     }
 }

@@ -7,7 +7,6 @@ use kernels_core::h2o::{H2oKernels, KV_ROWS};
 use kernels_core::{bf16, f16};
 
 use crate::Simd;
-use crate::lanes::prefetch_at;
 
 macro_rules! h2o_kernels {
     ($t:ty, $hot:ident, $($half:item)*) => {
@@ -133,12 +132,6 @@ h2o_kernels! { f32, f32s,
     }
     fn axpys_bf16(a: [f32; KV_ROWS], v: [&[bf16]; KV_ROWS], y: &mut [f32]) {
         halves::axpys_bf16(a, v, y);
-    }
-    fn prefetch_half(x: &[u16]) {
-        // One hint per 64-byte cache line.
-        for i in (0..x.len()).step_by(32) {
-            prefetch_at(x.as_ptr(), i);
-        }
     }
 }
 h2o_kernels! { f64, f64s, }
