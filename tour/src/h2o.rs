@@ -120,6 +120,9 @@ impl Prompt {
     }
 }
 
+/// Rounds of the benchmark's interleaved timings (each keeps its fastest).
+const ROUNDS: usize = 3;
+
 /// Budget split of the tour and benchmark: 4 sinks, the rest half heavy, half recent.
 fn split(budget: usize) -> H2oOpts {
     let sink = 4.min(budget / 4);
@@ -445,21 +448,16 @@ pub fn bench(machine: &Machine) -> Section {
          one thread) on the same data, numpy's time the median of 3 runs. Decode: one \
          step, 8 heads, d 128, a cache holding 20% of a 16k-token context against one \
          holding all of it, and the 20% cache stored as bf16 against f32; bandwidth \
-         counts the K and V bytes each step reads.",
+         counts the K and V bytes each step reads. Each of our timings is the fastest \
+         of 3 rounds in which the timings a ratio compares alternate.",
         &["what", "result", "target", "met"],
     );
     let (heads, seq, d) = (8, 2048, 128);
     let p = Prompt::planted(heads, seq, d, 5);
     let mut work = p.work();
     let full = H2oOpts::default().sink(0).heavy(0).recent(seq).scale(0.0);
-    let time = Duration::from_secs(3);
+    let time = Duration::from_secs(1);
     let ours_full = p.prefill::<Simd>(&full, &mut work);
-    let t_full = seconds_per_call(time, || {
-        std::hint::black_box(p.prefill::<Simd>(&full, &mut work));
-    });
-    let t_fifth = seconds_per_call(time, || {
-        std::hint::black_box(p.prefill::<Simd>(&split(seq / 5), &mut work));
-    });
     // Issue 19: bf16 prompts at full budget, no slower than f32 ones.
     let tokens = p.stored::<bf16>();
     let mut out_bf16 = vec![bf16::ZERO; p.q.len()];
@@ -469,10 +467,22 @@ pub fn bench(machine: &Machine) -> Section {
             .expect("valid")
             .bytes()
     ];
-    let t_full_bf16 = seconds_per_call(time, || {
-        p.prefill_stored(&tokens, &full, &mut out_bf16, &mut work_bf16);
-        std::hint::black_box(&out_bf16);
-    });
+    // The timings compared in the ratios below are taken in interleaved rounds, each
+    // keeping its fastest: on a shared machine a disturbance then costs one round of
+    // one side, not the ratio.
+    let (mut t_full, mut t_fifth, mut t_full_bf16) = (f64::INFINITY, f64::INFINITY, f64::INFINITY);
+    for _ in 0..ROUNDS {
+        t_full = t_full.min(seconds_per_call(time, || {
+            std::hint::black_box(p.prefill::<Simd>(&full, &mut work));
+        }));
+        t_fifth = t_fifth.min(seconds_per_call(time, || {
+            std::hint::black_box(p.prefill::<Simd>(&split(seq / 5), &mut work));
+        }));
+        t_full_bf16 = t_full_bf16.min(seconds_per_call(time, || {
+            p.prefill_stored(&tokens, &full, &mut out_bf16, &mut work_bf16);
+            std::hint::black_box(&out_bf16);
+        }));
+    }
     // Issue 19: eviction through the blocked path costs at most 1.2x no eviction.
     let ratio = t_fifth / t_full;
     section.row(vec![
@@ -558,10 +568,17 @@ pub fn bench(machine: &Machine) -> Section {
         }
     }
     let ctx = 16 * 1024;
-    let step = Duration::from_secs(2);
-    let (t20, gbs20) = time_decode::<f32>(heads, d, ctx, ctx / 5, step);
-    let (t100, gbs100) = time_decode::<f32>(heads, d, ctx, ctx, step);
-    let (t20_bf16, gbs20_bf16) = time_decode::<bf16>(heads, d, ctx, ctx / 5, step);
+    let step = Duration::from_millis(700);
+    let fastest = |a: (f64, f64), b: (f64, f64)| if b.0 < a.0 { b } else { a };
+    let none = (f64::INFINITY, 0.0);
+    let ((t20, gbs20), (t100, gbs100), (t20_bf16, gbs20_bf16)) =
+        (0..ROUNDS).fold((none, none, none), |(a, b, c), _| {
+            (
+                fastest(a, time_decode::<f32>(heads, d, ctx, ctx / 5, step)),
+                fastest(b, time_decode::<f32>(heads, d, ctx, ctx, step)),
+                fastest(c, time_decode::<bf16>(heads, d, ctx, ctx / 5, step)),
+            )
+        });
     let speedup = t100 / t20;
     section.row(vec![
         "decode step, 20% cache vs full 16k cache".into(),

@@ -15,11 +15,11 @@
 //! (zero-padded past the prompt), shared by every query block and head of its group.
 //!
 //! With half-precision storage the transpose converts the keys to `f32` on the way,
-//! and each block converts its query rows and each tile its value rows into `f32`
-//! scratch of `TILE x d` (a conversion per element read, against `2 TILE`
-//! multiply-adds each); the block's output rows are computed in `f32` scratch and
-//! rounded once. With `f32` storage the same code reads and writes the caller's
-//! arrays in place.
+//! the values of the kv head are converted once into `f32` scratch beside them (not
+//! tile by tile: each value tile is read by every later block of rows), and each
+//! block converts its query rows; the block's output rows are computed in `f32`
+//! scratch and rounded once. With `f32` storage the same code reads and writes the
+//! caller's arrays in place.
 
 use super::TILE;
 use super::attend::{finish_row, online_tile};
@@ -30,8 +30,8 @@ use crate::{
 };
 
 /// Scratch of one slot: one kv head's transposed key tiles, one block of logits and
-/// the block rows' running maxima and sums; with half storage, one block of query
-/// rows, value rows and output rows as `f32` (empty for `f32`).
+/// the block rows' running maxima and sums; with half storage, the kv head's values
+/// and one block of query rows and output rows as `f32` (empty for `f32`).
 pub(crate) struct CausalScratch<'w> {
     kt: &'w mut [f32],
     logits: &'w mut [f32],
@@ -56,24 +56,26 @@ impl<'w> CausalScratch<'w> {
         d: usize,
     ) -> Result<WorkspaceSize> {
         let rows = S::scratch(crate::checked_product(&[TILE, d])?);
+        let values = S::scratch(crate::checked_product(&[seq, d])?);
         ws.array::<f32>(kt_len(seq, d)?)?
             .array::<f32>(TILE * TILE)?
             .array::<f32>(TILE)?
             .array::<f32>(TILE)?
             .array::<f32>(rows)?
-            .array::<f32>(rows)?
+            .array::<f32>(values)?
             .array::<f32>(rows)
     }
 
     pub(crate) fn take<S: Storage>(ws: &mut Workspace<'w>, seq: usize, d: usize) -> Result<Self> {
         let rows = S::scratch(crate::checked_product(&[TILE, d])?);
+        let values = S::scratch(crate::checked_product(&[seq, d])?);
         Ok(CausalScratch {
             kt: ws.take(kt_len(seq, d)?)?,
             logits: ws.take(TILE * TILE)?,
             max: ws.take(TILE)?,
             sum: ws.take(TILE)?,
             q: ws.take(rows)?,
-            v: ws.take(rows)?,
+            v: ws.take(values)?,
             out: ws.take(rows)?,
         })
     }
@@ -132,6 +134,9 @@ pub(crate) fn causal<P: H2oKernels<f32>, S: Storage>(
             let g = h / p.group;
             if keys_of != Some(g) {
                 transpose_keys(p, g, s.kt)?;
+                if !S::NATIVE {
+                    S::load(kv_head(p.v, g, seq * d)?, s.v);
+                }
                 keys_of = Some(g);
             }
             for t0 in (0..seq).step_by(TILE) {
@@ -142,12 +147,15 @@ pub(crate) fn causal<P: H2oKernels<f32>, S: Storage>(
     })
 }
 
+/// Kv head `g`'s `len` elements of `x` (`[n_kv][seq][d]`, `len = seq * d`).
+fn kv_head<T>(x: &[T], g: usize, len: usize) -> Result<&[T]> {
+    x.get(g * len..(g + 1) * len).ok_or(Error::Internal)
+}
+
 /// `kt[b][x][j] = k[g][b * TILE + j][x]` as `f32`, zero past the prompt.
 fn transpose_keys<S: Storage>(p: &Prompt<'_, S>, g: usize, kt: &mut [f32]) -> Result<()> {
     let (seq, d) = (p.seq, p.d);
-    let keys =
-        p.k.get(g * seq * d..(g + 1) * seq * d)
-            .ok_or(Error::Internal)?;
+    let keys = kv_head(p.k, g, seq * d)?;
     for (b, tile) in kt.chunks_exact_mut(TILE * d).enumerate() {
         tile.fill(0.0);
         for (j, key) in keys.chunks_exact(d).skip(b * TILE).take(TILE).enumerate() {
@@ -205,9 +213,12 @@ fn block<P: H2oKernels<f32>, S: Storage>(
                 P::scale(rescale, row_mut(out_block, r * d, d)?);
             }
         }
-        let v_first = (g * seq + s0) * d;
-        let v = p.v.get(v_first..v_first + n * d).ok_or(Error::Internal)?;
-        let v = f32_view(v, s.v)?;
+        // The kv head's values as f32: the caller's, or converted once per kv head.
+        let values = match S::as_f32(p.v) {
+            Some(v) => kv_head(v, g, seq * d)?,
+            None => &*s.v,
+        };
+        let v = values.get(s0 * d..(s0 + n) * d).ok_or(Error::Internal)?;
         P::gemm(
             1.0,
             Strided::rows(logits, rows, n, TILE)?,

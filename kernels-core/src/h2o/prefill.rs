@@ -34,8 +34,8 @@ pub fn prefill_head_work_size(seq: usize, d: usize) -> Result<WorkspaceSize> {
 
 /// Workspace of [`prefill_stored`] with elements `S`: as [`prefill_work_size`], the
 /// slots holding, for a half type, the rows being computed as `f32` (a block of query
-/// and output rows in the evicting path; of query, value and output rows in the causal
-/// path). Errors as [`prefill_work_size`].
+/// and output rows in both paths, and in the causal path the values of one kv head).
+/// Errors as [`prefill_work_size`].
 pub fn prefill_stored_work_size<S: KvElement>(
     n_heads: usize,
     n_kv_heads: usize,
