@@ -70,7 +70,7 @@
 //! | `csr_row_split` (sor) | 0 today (the scalar loop: short rows gain nothing from lanes); documented as `2(n + 2) u sum_k |a_k x_k|` so a vector form may come |
 //! | `rb_row` (sor) | 0 at every level (identical: same operations in the same order, no FMA) |
 //! | `exp_affine_sum` (sinkhorn) | the `exp_affine` bound per written element; the result: the `sum_exp_affine` bound |
-//! | `dot_axpy` (sinkhorn) | the result: the `dot` bound; `y`: the `axpy` bound per element |
+//! | `dots_axpys` (sinkhorn) | each result: the `dot` bound; `y`: the `axpy` bound per call (the same bits as `dot` and `axpy` at the same level) |
 //! | `csr_dot` (cg) | 0 today (the scalar loop: five-entry rows gain nothing from lanes); documented as the `dot` bound over the row |
 //! | `cg_update` (cg) | `x`, `r`: the `axpy` bound per element; the sum of squares: the `dot` bound `+ sum_i e_i (2 |r_i| + e_i)`, `e_i` the bound on `r_i` |
 //! | `mul_dot` (cg) | `z`: 0 (one rounded product in both); the result: the `dot` bound on `sum |r_i z_i|` |

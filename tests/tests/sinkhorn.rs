@@ -4,12 +4,12 @@
 //! underflows, and every class of bad input (status and untouched outputs).
 
 use kernels_core::Sequential;
-use kernels_core::sinkhorn::SinkhornKernels;
+use kernels_core::sinkhorn::{PASS_ROWS, SinkhornKernels};
 use kernels_core::sinkhorn::{
     SinkhornOpts, log_steps, scale, scale_observed, scale_work_size, sinkhorn_log,
     sinkhorn_log_observed, sinkhorn_work_size,
 };
-use kernels_core::{Dense, Error, History, Real, Report, Result, Scalar};
+use kernels_core::{Dense, Error, History, Primitives, Real, Report, Result, Scalar};
 use kernels_simd::Simd;
 use kernels_testing::{oracle, transport};
 use kernels_tests::uniform;
@@ -436,43 +436,48 @@ where
     Ok(())
 }
 
-/// `dot_axpy` against the scalar reference, which is `axpy` then `dot`: the `dot`
-/// (reduction) bound on the result and the `axpy` bound per element.
-fn dot_axpy_agrees<T: Real>(
-    xv: &[(f64, f64)],
-    wy: &[(f64, f64)],
-    a: f64,
+/// `dots_axpys` against its definition on the same kernels: each result bit for bit
+/// the lone `dot` of its row, and `y` bit for bit the `axpy` calls one after the
+/// other (kernel mode's results then do not depend on how its rows are grouped).
+fn dots_axpys_is_dots_then_axpys<T: Real>(
+    rows: &[f64],
+    vy: &[(f64, f64)],
+    a: [f64; PASS_ROWS],
 ) -> std::result::Result<(), TestCaseError>
 where
     Simd: SinkhornKernels<T>,
 {
-    let n = xv.len().min(wy.len());
-    let x: Vec<T> = xv[..n].iter().map(|p| T::of(p.0)).collect();
-    let v: Vec<T> = xv[..n].iter().map(|p| T::of(p.1)).collect();
-    let w: Vec<T> = wy[..n].iter().map(|p| T::of(p.0)).collect();
-    let y: Vec<T> = wy[..n].iter().map(|p| T::of(p.1)).collect();
-    let a = T::of(a);
-    let (mut ys, mut yv) = (y.clone(), y.clone());
-    let ds = <Scalar as SinkhornKernels<T>>::dot_axpy(&x, &v, a, &w, &mut ys);
-    let dv = <Simd as SinkhornKernels<T>>::dot_axpy(&x, &v, a, &w, &mut yv);
-    let sum_abs = x
-        .iter()
-        .zip(&v)
-        .fold(T::zero(), |s, (p, q)| s + (*p * *q).abs());
-    let bound = kernels_simd::bounds::reduction(n, sum_abs);
-    prop_assert!(
-        (ds - dv).abs() <= bound,
-        "{} dot_axpy {ds} vs {dv}",
-        T::NAME
+    let n = vy.len();
+    let row = |r: usize| -> Vec<T> { rows[r * n..][..n].iter().map(|&e| T::of(e)).collect() };
+    let x: Vec<Vec<T>> = (0..PASS_ROWS).map(row).collect();
+    let w: Vec<Vec<T>> = (PASS_ROWS..2 * PASS_ROWS).map(row).collect();
+    let v: Vec<T> = vy.iter().map(|p| T::of(p.0)).collect();
+    let y: Vec<T> = vy.iter().map(|p| T::of(p.1)).collect();
+    let a = a.map(T::of);
+    let (mut fused, mut apart) = (y.clone(), y);
+    let dots = <Simd as SinkhornKernels<T>>::dots_axpys(
+        core::array::from_fn(|r| &x[r][..]),
+        &v,
+        a,
+        core::array::from_fn(|r| &w[r][..]),
+        &mut fused,
     );
-    for j in 0..n {
-        let bound = kernels_simd::bounds::axpy(a * w[j], y[j]);
+    for (r, d) in dots.iter().enumerate() {
+        let lone = <Simd as Primitives<T>>::dot(&x[r], &v);
         prop_assert!(
-            (ys[j] - yv[j]).abs() <= bound,
-            "{} dot_axpy y at {j}: {} vs {}",
-            T::NAME,
-            ys[j],
-            yv[j]
+            d.to_f64_lossless().to_bits() == lone.to_f64_lossless().to_bits(),
+            "{} row {r}: {d} vs {lone}",
+            T::NAME
+        );
+    }
+    for (&ar, wr) in a.iter().zip(&w) {
+        <Simd as Primitives<T>>::axpy(ar, wr, &mut apart);
+    }
+    for (j, (f, p)) in fused.iter().zip(&apart).enumerate() {
+        prop_assert!(
+            f.to_f64_lossless().to_bits() == p.to_f64_lossless().to_bits(),
+            "{} y at {j}: {f} vs {p}",
+            T::NAME
         );
     }
     Ok(())
@@ -498,18 +503,18 @@ proptest! {
     }
 
     #[test]
-    fn dot_axpy_agrees_with_scalar(
+    fn dots_axpys_is_dots_then_axpys_bit_for_bit(
         vecs in prop_oneof![
-            prop::sample::select(vec![0usize, 1, 3, 4, 7, 8, 15, 16, 17, 31, 32, 33]),
+            prop::sample::select(vec![0usize, 1, 3, 4, 7, 8, 15, 16, 17, 31, 32, 33, 64, 65]),
             0usize..300,
         ].prop_flat_map(|n| (
-            prop::collection::vec((-10.0f64..10.0, -10.0f64..10.0), n),
+            prop::collection::vec(-10.0f64..10.0, 2 * PASS_ROWS * n),
             prop::collection::vec((-10.0f64..10.0, -10.0f64..10.0), n),
         )),
-        a in -5.0f64..5.0,
+        a in prop::array::uniform4(-5.0f64..5.0),
     ) {
-        dot_axpy_agrees::<f32>(&vecs.0, &vecs.1, a)?;
-        dot_axpy_agrees::<f64>(&vecs.0, &vecs.1, a)?;
+        dots_axpys_is_dots_then_axpys::<f32>(&vecs.0, &vecs.1, a)?;
+        dots_axpys_is_dots_then_axpys::<f64>(&vecs.0, &vecs.1, a)?;
     }
 }
 

@@ -658,8 +658,8 @@ pub fn bench(machine: &Machine) -> Section {
              update), single thread, on the point-cloud problem of the tour with eps = \
              {reg}: the difference of two solves with different iteration caps (and a \
              tolerance never met), so validation, the last check and the plan do not \
-             count. Kernel mode streams K once per iteration (row i's K v is fused \
-             with row i-1's K^T u) and is judged against the one-pass time: the bytes \
+             count. Kernel mode streams K once per iteration (four rows' K v taken with \
+             the previous four rows' K^T u) and is judged against the one-pass time: the bytes \
              of K over the measured bandwidth ({:.1} GB/s, the better of copy and \
              triad, measured in this run); the two-pass time is shown too. Log mode takes one exponential per entry per \
              iteration (n m) and is compared with the exp-only rate: the same per-entry \

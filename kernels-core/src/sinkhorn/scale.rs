@@ -2,7 +2,7 @@
 
 use super::driver::{HostSteps, Measured, iterate};
 use super::{SinkhornOpts, check};
-use crate::sinkhorn::{SinkhornKernels, tiles};
+use crate::sinkhorn::{PASS_ROWS, SinkhornKernels, tiles};
 use crate::{Dense, Error, Exec, Real, Report, Result, Workspace, WorkspaceSize};
 use core::marker::PhantomData;
 
@@ -157,14 +157,17 @@ fn divide_into<T: Real>(w: &[T], s: Option<&[T]>, x: &mut [T]) -> Result<T> {
 }
 
 /// `x_i <- w_i / (K v)_i` for every row, and `y <- K^T x` with the new `x`, in one
-/// pass over `K`: row `i`'s product with `v` runs in the same loop as row `i - 1`'s
-/// update of `y` (that row is still in cache), so `K` streams from memory once
-/// instead of twice. The rows run in [`tiles`] through `exec` (`partial`: their
-/// scratch). Returns the L1 error of `old * (K v)` against `w` when `old` (the
-/// scaling before the update: the error at the current pair) is given, else of
-/// `x * (K v)` (rounding level). [`Error::Numerical`] if a quotient is not finite
-/// and positive or a `(K v)_i` is below `floor` (then `x` and `y` are
-/// unspecified).
+/// pass over `K`: rows `i .. i + PASS_ROWS` take their products with `v` in the same
+/// loop as the rows before them add their part of `y` (those rows are still in
+/// cache), so `K` streams from memory once instead of twice. The rows run in
+/// [`tiles`] through `exec` (`partial`: their scratch). Returns the L1 error of
+/// `old * (K v)` against `w` when `old` (the scaling before the update: the error at
+/// the current pair) is given, else of `x * (K v)` (rounding level).
+/// [`Error::Numerical`] if a quotient is not finite and positive or a `(K v)_i` is
+/// below `floor` (then `x` and `y` are unspecified).
+///
+/// Every `(K v)_i` is [`Primitives::dot`](crate::Primitives::dot) of its row and each
+/// `y_j` adds the rows' terms in row order, as a row-by-row loop would.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn divide_rows_then_transpose<T: Real, P: SinkhornKernels<T>>(
     exec: &impl Exec,
@@ -181,21 +184,37 @@ pub(crate) fn divide_rows_then_transpose<T: Real, P: SinkhornKernels<T>>(
     let ops = k.rows().saturating_mul(k.cols()).saturating_mul(8);
     let (error, ok) = tiles::run(exec, ops, x, y, &mut [], partial, |rows, x, y, _| {
         let (mut error, mut ok) = (T::zero(), true);
-        let mut prev: Option<(&[T], T)> = None;
-        for ((xi, &wi), i) in x.iter_mut().zip(&w[rows.clone()]).zip(rows) {
-            let row = k.row(i);
-            let t = match prev {
-                Some((p, q)) => P::dot_axpy(row, v, q, p, y),
-                None => P::dot(row, v),
-            };
-            *xi = wi / t;
+        let mut divide = |i: usize, t: T, xi: &mut T| {
+            *xi = w[i] / t;
             let s = old.map_or(*xi, |o| o[i]);
-            error = error + (s * t - wi).abs();
+            error = error + (s * t - w[i]).abs();
             ok &= xi.is_finite() && *xi > T::zero() && t >= floor;
-            prev = Some((row, *xi));
+            *xi
+        };
+        let first = rows.start;
+        let whole = x.len() - x.len() % PASS_ROWS;
+        let (grouped, rest) = x.split_at_mut(whole);
+        // The previous group's rows and their new `x`, added into `y` by the next call.
+        let mut pending: Option<([&[T]; PASS_ROWS], [T; PASS_ROWS])> = None;
+        for (g, xs) in grouped.chunks_exact_mut(PASS_ROWS).enumerate() {
+            let at = first + g * PASS_ROWS;
+            let group: [&[T]; PASS_ROWS] = core::array::from_fn(|r| k.row(at + r));
+            let t = match pending {
+                Some((p, q)) => P::dots_axpys(group, v, q, p, y),
+                None => group.map(|row| P::dot(row, v)),
+            };
+            let new = core::array::from_fn(|r| divide(at + r, t[r], &mut xs[r]));
+            pending = Some((group, new));
         }
-        if let Some((p, q)) = prev {
-            P::axpy(q, p, y);
+        if let Some((p, q)) = pending {
+            for (q, p) in q.into_iter().zip(p) {
+                P::axpy(q, p, y);
+            }
+        }
+        for (r, xi) in rest.iter_mut().enumerate() {
+            let row = k.row(first + whole + r);
+            let q = divide(first + whole + r, P::dot(row, v), xi);
+            P::axpy(q, row, y);
         }
         (error, ok)
     });

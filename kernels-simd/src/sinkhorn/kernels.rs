@@ -2,7 +2,7 @@
 //! time (the exponential loops from `exp_loops`, the other row passes from `passes`),
 //! and the trait implementation on it.
 
-use kernels_core::sinkhorn::SinkhornKernels;
+use kernels_core::sinkhorn::{PASS_ROWS, SinkhornKernels};
 
 use crate::Simd;
 
@@ -12,6 +12,7 @@ macro_rules! sinkhorn_kernels {
             use super::super::lanes;
             use super::super::passes as sinkhorn;
             use crate::exp_loops;
+            use kernels_core::sinkhorn::PASS_ROWS;
 
             dispatched! {
                 pub(crate) fn lse_affine / lse_affine_at(alpha: $t, x: &[$t], y: &[$t]) -> $t =
@@ -28,9 +29,10 @@ macro_rules! sinkhorn_kernels {
                 pub(crate) fn lse_accumulate / lse_accumulate_at(
                     alpha: $t, x: &[$t], beta: $t, max: &mut [$t], sum: &mut [$t],
                 ) -> () = sinkhorn::lse_accumulate;
-                pub(crate) fn dot_axpy / dot_axpy_at(
-                    x: &[$t], v: &[$t], a: $t, w: &[$t], y: &mut [$t],
-                ) -> $t = sinkhorn::dot_axpy;
+                pub(crate) fn dots_axpys / dots_axpys_at(
+                    x: [&[$t]; PASS_ROWS], v: &[$t], a: [$t; PASS_ROWS], w: [&[$t]; PASS_ROWS],
+                    y: &mut [$t],
+                ) -> [$t; PASS_ROWS] = sinkhorn::dots_axpys;
                 pub(crate) fn sq_dist_row / sq_dist_row_at(
                     x: &[$t], yt: &[$t], out: &mut [$t],
                 ) -> () = sinkhorn::sq_dist_row;
@@ -71,8 +73,14 @@ macro_rules! sinkhorn_kernels {
                 $k::exp_affine_sum(alpha, x, beta, y, out)
             }
 
-            fn dot_axpy(x: &[$t], v: &[$t], a: $t, w: &[$t], y: &mut [$t]) -> $t {
-                $k::dot_axpy(x, v, a, w, y)
+            fn dots_axpys(
+                x: [&[$t]; PASS_ROWS],
+                v: &[$t],
+                a: [$t; PASS_ROWS],
+                w: [&[$t]; PASS_ROWS],
+                y: &mut [$t],
+            ) -> [$t; PASS_ROWS] {
+                $k::dots_axpys(x, v, a, w, y)
             }
 
             fn sq_dist_row(x: &[$t], yt: &[$t], out: &mut [$t]) {

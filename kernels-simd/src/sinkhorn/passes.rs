@@ -1,11 +1,11 @@
 //! The Sinkhorn row passes that are not exponential loops (those are in
-//! `exp_loops`): the online column log-sum-exp, kernel mode's fused `dot_axpy` and
+//! `exp_loops`): the online column log-sum-exp, kernel mode's `dots_axpys` and
 //! the point-cloud cost row, written once against [`Lanes`].
 
-use kernels_core::sinkhorn::SinkhornKernels;
+use kernels_core::sinkhorn::{PASS_ROWS, SinkhornKernels};
 use kernels_core::{Real, Scalar};
 
-use crate::base::{ACC, axpy, block_ends, combine, dot};
+use crate::base;
 use crate::lanes::{Lanes, split};
 use crate::math::{ExpConsts, exp};
 
@@ -50,38 +50,20 @@ pub(crate) fn lse_accumulate<T: ExpConsts + Real, L: Lanes<T>>(
     );
 }
 
-/// `sum_j x_j v_j` and `y += a w` in one pass (`SinkhornKernels::dot_axpy`).
+/// Rows of `K v` with earlier rows' `K^T u` (`SinkhornKernels::dots_axpys`): the
+/// multi-row loops, `y` and then `v` loaded once for all the rows. (One loop over
+/// both timed the same: the pass is bound by the stream of `K` from memory.)
 #[inline(always)]
-pub(crate) fn dot_axpy<T: ExpConsts, L: Lanes<T>>(
+pub(crate) fn dots_axpys<T: ExpConsts, L: Lanes<T>>(
     l: L,
-    x: &[T],
+    x: [&[T]; PASS_ROWS],
     v: &[T],
-    a: T,
-    w: &[T],
+    a: [T; PASS_ROWS],
+    w: [&[T]; PASS_ROWS],
     y: &mut [T],
-) -> T {
-    let (n, _) = split::<T, L>(&[x.len(), v.len(), w.len(), y.len()]);
-    let (blocks, _) = block_ends::<T, L>(n);
-    let av = l.splat(a);
-    let mut acc = [l.zero(); ACC];
-    let rows = x[..blocks]
-        .chunks_exact(ACC * L::N)
-        .zip(v[..blocks].chunks_exact(ACC * L::N))
-        .zip(w[..blocks].chunks_exact(ACC * L::N))
-        .zip(y[..blocks].chunks_exact_mut(ACC * L::N));
-    for (((xs, vs), ws), ys) in rows {
-        let vectors = xs
-            .chunks_exact(L::N)
-            .zip(vs.chunks_exact(L::N))
-            .zip(ws.chunks_exact(L::N))
-            .zip(ys.chunks_exact_mut(L::N));
-        for (acc_k, (((xk, vk), wk), yk)) in acc.iter_mut().zip(vectors) {
-            *acc_k = l.mul_add(l.load(xk), l.load(vk), *acc_k);
-            l.store(l.mul_add(av, l.load(wk), l.load(yk)), yk);
-        }
-    }
-    axpy(l, a, &w[blocks..n], &mut y[blocks..n]);
-    l.reduce_add(combine(l, acc)) + dot(l, &x[blocks..n], &v[blocks..n])
+) -> [T; PASS_ROWS] {
+    base::axpys(l, a, w, y);
+    base::dots(l, x, v)
 }
 
 /// One row of squared distances (`SinkhornKernels::sq_dist_row`): `L::N` columns at a
