@@ -157,17 +157,27 @@ pub fn run(mode: Mode, machine: &Machine) -> Section {
     };
     let prompt = Prompt::new(heads, seq, d).expect("the tour's sizes are valid");
     let label = format!("h2o prefill, full budget, {heads} heads, seq {seq}, d {d}");
-    let (ok, points, prefill) = scaling(&mut section, &label, &counts(cores), budget, |exec| {
-        exec.prefill(&prompt, seq)
-    });
+    let (ok, points, prefill) = scaling(
+        &mut section,
+        &label,
+        &counts(cores),
+        budget,
+        |exec| exec.prefill(&prompt, seq),
+        || prompt.output(),
+    );
     section.ok &= ok;
     series.push(("h2o prefill".to_string(), points));
     // With eviction at a 20% budget: the kv heads run at once, each one's blocks of
     // rows in order.
     let label = format!("h2o prefill, 20% budget, {heads} heads, seq {seq}, d {d}");
-    let (ok, points, _) = scaling(&mut section, &label, &counts(cores), budget, |exec| {
-        exec.prefill(&prompt, seq / 5)
-    });
+    let (ok, points, _) = scaling(
+        &mut section,
+        &label,
+        &counts(cores),
+        budget,
+        |exec| exec.prefill(&prompt, seq / 5),
+        || prompt.output(),
+    );
     section.ok &= ok;
     series.push(("h2o prefill (evicting)".to_string(), points));
 
@@ -191,9 +201,14 @@ pub fn run(mode: Mode, machine: &Machine) -> Section {
         shape.n_heads, shape.len, shape.dk
     );
     let forward = Forward::new(shape, cores).expect("the tour's shapes are valid");
-    let (ok, points, _) = scaling(&mut section, &label, &counts(cores), budget, |exec| {
-        forward.run(exec)
-    });
+    let (ok, points, _) = scaling(
+        &mut section,
+        &label,
+        &counts(cores),
+        budget,
+        |exec| forward.run(exec),
+        || forward.output(),
+    );
     section.ok &= ok;
     series.push(("linattn forward".to_string(), points));
     // One head, a long sequence: the chunks run at once (LASP-2 inside the call).
@@ -207,9 +222,14 @@ pub fn run(mode: Mode, machine: &Machine) -> Section {
         shape.len, shape.dk
     );
     let forward = Forward::new(shape, cores).expect("the tour's shapes are valid");
-    let (ok, points, _) = scaling(&mut section, &label, &counts(cores), budget, |exec| {
-        forward.run(exec)
-    });
+    let (ok, points, _) = scaling(
+        &mut section,
+        &label,
+        &counts(cores),
+        budget,
+        |exec| forward.run(exec),
+        || forward.output(),
+    );
     section.ok &= ok;
     series.push(("linattn forward (1 head)".to_string(), points));
 
@@ -219,9 +239,15 @@ pub fn run(mode: Mode, machine: &Machine) -> Section {
         "h2o decode, 8 heads / 2 kv heads, d 128: {} steps into a cache of {cached}",
         cached + 16
     );
-    let (ok, points, _) = scaling(&mut section, &label, &counts(cores), budget, |exec| {
-        decode_steps(exec, cached)
-    });
+    let small = SmallDecode::new(cached);
+    let (ok, points, _) = scaling(
+        &mut section,
+        &label,
+        &counts(cores),
+        budget,
+        |exec| small.steps(exec),
+        || small.output(),
+    );
     section.ok &= ok;
     series.push(("h2o decode (small)".to_string(), points));
 
@@ -230,14 +256,19 @@ pub fn run(mode: Mode, machine: &Machine) -> Section {
         Mode::Full => 16384,
         Mode::Quick => 4096,
     };
-    let cache = LongCache::new(long);
+    let cache = LongCache::new(long).expect("the tour's sizes are valid");
     let label = format!(
         "h2o decode, 8 heads / 1 kv head, d 128: {} steps on a full cache of {long}",
         LongCache::STEPS
     );
-    let (ok, points, _) = scaling(&mut section, &label, &counts(cores), budget, |exec| {
-        cache.steps(exec)
-    });
+    let (ok, points, _) = scaling(
+        &mut section,
+        &label,
+        &counts(cores),
+        budget,
+        |exec| cache.steps(exec),
+        || cache.output(),
+    );
     section.ok &= ok;
     series.push(("h2o decode (1 kv head, long cache)".to_string(), points));
 
@@ -414,21 +445,25 @@ fn interleaved(counts: &[usize], time: impl Fn(&dyn ExecDyn) -> f64) -> (f64, Ve
     (t1, times)
 }
 
-/// Times `f` on the calling thread and on the pool at each count; checks the bits.
+/// Times `run` on the calling thread and on the pool at each count; checks the bits
+/// of what `output` reads after it. Only `run` is timed: it works in buffers made
+/// beforehand, so the timings hold the kernel, not copies or fresh allocations.
 /// Returns whether every count gave the sequential bits, and (threads, speedup).
 fn scaling(
     section: &mut Section,
     label: &str,
     counts: &[usize],
     budget: Duration,
-    f: impl Fn(&dyn ExecDyn) -> Result<Vec<f32>>,
+    run: impl Fn(&dyn ExecDyn) -> Result<()>,
+    output: impl Fn() -> Vec<f32>,
 ) -> Scaled {
     let time = |exec: &dyn ExecDyn| {
         seconds_per_call(budget, || {
-            std::hint::black_box(f(exec).is_ok());
+            std::hint::black_box(run(exec).is_ok());
         })
     };
-    scaling_timed(section, label, counts, &f, time)
+    let f = |exec: &dyn ExecDyn| run(exec).map(|()| output());
+    scaling_timed(section, label, counts, f, time)
 }
 
 /// [`scaling`] with the timing given: `time(exec)` in seconds.
@@ -512,7 +547,7 @@ trait ExecDyn {
     fn linattn(&self, inp: &Inputs<'_, f32>, out: &mut [f32], work: &mut [u8]) -> Result<()>;
     fn sinkhorn(&self, p: &Transport, iters: u32) -> Result<Vec<f32>>;
     fn scale(&self, p: &Transport, iters: u32) -> Result<Vec<f32>>;
-    fn prefill(&self, p: &Prompt, budget: usize) -> Result<Vec<f32>>;
+    fn prefill(&self, p: &Prompt, budget: usize) -> Result<()>;
     fn cg(&self, p: &CgProblem, iters: u32) -> Result<Vec<f32>>;
     fn grid(&self, p: &Grid, sweeps: u32) -> Result<Vec<f32>>;
     fn decode(
@@ -558,7 +593,7 @@ impl<E: Exec> ExecDyn for E {
         Ok(words(x.clone()))
     }
 
-    fn prefill(&self, p: &Prompt, budget: usize) -> Result<Vec<f32>> {
+    fn prefill(&self, p: &Prompt, budget: usize) -> Result<()> {
         let (n, seq, d) = (p.heads, p.seq, p.d);
         let opts = H2oOpts::default()
             .sink(0)
@@ -566,9 +601,10 @@ impl<E: Exec> ExecDyn for E {
             .recent(budget - budget / 2);
         let mut out = p.out.borrow_mut();
         let mut work = p.work.borrow_mut();
-        #[rustfmt::skip]
-        h2o::prefill::<Simd>(self, n, n, seq, d, &p.q, &p.k, &p.v, &opts, &mut out, None, None, &mut work)?;
-        Ok(out.clone())
+        let (q, k, v) = (&p.q[..], &p.k[..], &p.v[..]);
+        h2o::prefill::<Simd>(
+            self, n, n, seq, d, q, k, v, &opts, &mut out, None, None, &mut work,
+        )
     }
 
     fn scale(&self, p: &Transport, iters: u32) -> Result<Vec<f32>> {
@@ -705,6 +741,11 @@ impl Prompt {
             work: RefCell::new(vec![0u8; work.bytes()]),
         })
     }
+
+    /// The output of the last prefill.
+    fn output(&self) -> Vec<f32> {
+        self.out.borrow().clone()
+    }
 }
 
 /// A forward problem with its inputs, outputs and a workspace for `threads` threads
@@ -735,8 +776,8 @@ impl Forward {
         })
     }
 
-    /// One forward pass; its output.
-    fn run(&self, exec: &dyn ExecDyn) -> Result<Vec<f32>> {
+    /// One forward pass, into `out`.
+    fn run(&self, exec: &dyn ExecDyn) -> Result<()> {
         let inp = Inputs {
             shape: self.shape,
             q: &self.q,
@@ -747,36 +788,97 @@ impl Forward {
             state_in: None,
         };
         let mut out = self.out.borrow_mut();
-        exec.linattn(&inp, &mut out, &mut self.work.borrow_mut())?;
-        Ok(out.clone())
+        exec.linattn(&inp, &mut out, &mut self.work.borrow_mut())
     }
+
+    /// The output of the last pass.
+    fn output(&self) -> Vec<f32> {
+        self.out.borrow().clone()
+    }
+}
+
+/// The queries and new keys/values of `steps` decode steps (`n_heads` query heads,
+/// `n_kv` kv heads, `d`), drawn once so that the timed steps only decode.
+fn step_inputs(
+    steps: u64,
+    n_heads: usize,
+    n_kv: usize,
+    d: usize,
+    seed: u64,
+) -> Vec<(Vec<f32>, Vec<f32>)> {
+    (0..steps)
+        .map(|t| {
+            (
+                uniform::<f32>(n_heads * d, seed + 100_000 + t, 1.0),
+                uniform::<f32>(n_kv * d, seed + t, 1.0),
+            )
+        })
+        .collect()
 }
 
 /// `cached + 16` decode steps (8 query heads on 2 kv heads, d = 128) into a cache of
-/// `cached` tokens that fills and then evicts the oldest; every output.
-fn decode_steps(exec: &dyn ExecDyn, cached: usize) -> Result<Vec<f32>> {
-    let (n_heads, n_kv, d) = (8, 2, 128);
-    let (mut k, mut v) = (vec![0f32; n_kv * cached * d], vec![0f32; n_kv * cached * d]);
-    let (mut score, mut pos) = (vec![0f32; n_kv * cached], vec![0u64; n_kv * cached]);
-    let mut cache = H2oCache::new(n_kv, d, 0, 0, cached, &mut k, &mut v, &mut score, &mut pos)?;
-    let mut work = vec![0u8; decode_work_size(n_kv, d, cached, n_heads)?.bytes()];
-    let mut seen = Vec::with_capacity((cached + 16) * n_heads * d);
-    let mut out = vec![0f32; n_heads * d];
-    for t in 0..cached as u64 + 16 {
-        let kv = uniform::<f32>(n_kv * d, 7 + t, 1.0);
-        let q = uniform::<f32>(n_heads * d, 100_000 + t, 1.0);
-        exec.decode(&mut cache, &q, &kv, &mut out, &mut work)?;
-        seen.extend_from_slice(&out);
-    }
-    Ok(seen)
+/// `cached` tokens that fills and then evicts the oldest; every output is kept.
+struct SmallDecode {
+    cached: usize,
+    inputs: Vec<(Vec<f32>, Vec<f32>)>,
+    seen: RefCell<Vec<f32>>,
 }
 
-/// A full cache of one kv head (8 query heads, d = 128) with `len` tokens, copied
-/// afresh for every run of [`LongCache::STEPS`] decode steps so each run starts alike.
+impl SmallDecode {
+    const HEADS: usize = 8;
+    const KV: usize = 2;
+    const D: usize = 128;
+
+    fn new(cached: usize) -> SmallDecode {
+        let steps = cached as u64 + 16;
+        SmallDecode {
+            cached,
+            inputs: step_inputs(steps, Self::HEADS, Self::KV, Self::D, 7),
+            seen: RefCell::new(Vec::new()),
+        }
+    }
+
+    /// The steps, from an empty cache (a small one: made afresh each run).
+    fn steps(&self, exec: &dyn ExecDyn) -> Result<()> {
+        let (n_heads, n_kv, d, cached) = (Self::HEADS, Self::KV, Self::D, self.cached);
+        let (mut k, mut v) = (vec![0f32; n_kv * cached * d], vec![0f32; n_kv * cached * d]);
+        let (mut score, mut pos) = (vec![0f32; n_kv * cached], vec![0u64; n_kv * cached]);
+        let mut cache = H2oCache::new(n_kv, d, 0, 0, cached, &mut k, &mut v, &mut score, &mut pos)?;
+        let mut work = vec![0u8; decode_work_size(n_kv, d, cached, n_heads)?.bytes()];
+        let mut seen = self.seen.borrow_mut();
+        seen.clear();
+        let mut out = vec![0f32; n_heads * d];
+        for (q, kv) in &self.inputs {
+            exec.decode(&mut cache, q, kv, &mut out, &mut work)?;
+            seen.extend_from_slice(&out);
+        }
+        Ok(())
+    }
+
+    /// Every output of the last run.
+    fn output(&self) -> Vec<f32> {
+        self.seen.borrow().clone()
+    }
+}
+
+/// A full cache of one kv head (8 query heads, d = 128) with `len` tokens, restored
+/// for every run of [`LongCache::STEPS`] decode steps so each run starts alike.
 struct LongCache {
     len: usize,
     k: Vec<f32>,
     v: Vec<f32>,
+    inputs: Vec<(Vec<f32>, Vec<f32>)>,
+    /// The cache's arrays, the workspace and the outputs, made once.
+    state: RefCell<LongState>,
+}
+
+struct LongState {
+    k: Vec<f32>,
+    v: Vec<f32>,
+    score: Vec<f32>,
+    pos: Vec<u64>,
+    work: Vec<u8>,
+    seen: Vec<f32>,
 }
 
 impl LongCache {
@@ -784,20 +886,38 @@ impl LongCache {
     const D: usize = 128;
     const HEADS: usize = 8;
 
-    fn new(len: usize) -> LongCache {
-        LongCache {
+    fn new(len: usize) -> Result<LongCache> {
+        let (k, v) = (
+            uniform(len * Self::D, 41, 1.0),
+            uniform(len * Self::D, 42, 1.0),
+        );
+        let work = decode_work_size(1, Self::D, len, Self::HEADS)?.bytes();
+        Ok(LongCache {
             len,
-            k: uniform(len * Self::D, 41, 1.0),
-            v: uniform(len * Self::D, 42, 1.0),
-        }
+            state: RefCell::new(LongState {
+                k: k.clone(),
+                v: v.clone(),
+                score: vec![0f32; len],
+                pos: vec![0; len],
+                work: vec![0u8; work],
+                seen: Vec::new(),
+            }),
+            k,
+            v,
+            inputs: step_inputs(Self::STEPS, Self::HEADS, 1, Self::D, 500),
+        })
     }
 
-    /// The steps' outputs and the final scores.
-    fn steps(&self, exec: &dyn ExecDyn) -> Result<Vec<f32>> {
+    /// The steps from the full cache; their outputs and the final scores are kept.
+    fn steps(&self, exec: &dyn ExecDyn) -> Result<()> {
         let (len, d) = (self.len, Self::D);
-        let (mut k, mut v) = (self.k.clone(), self.v.clone());
-        let mut score = vec![0f32; len];
-        let mut pos: Vec<u64> = (0..len as u64).collect();
+        let state = &mut *self.state.borrow_mut();
+        state.k.copy_from_slice(&self.k);
+        state.v.copy_from_slice(&self.v);
+        state.score.fill(0.0);
+        for (i, p) in state.pos.iter_mut().enumerate() {
+            *p = i as u64;
+        }
         let (sink, recent) = (4, 256);
         let mut cache = H2oCache::from_parts(
             1,
@@ -807,21 +927,23 @@ impl LongCache {
             recent,
             len,
             len as u64,
-            &mut k,
-            &mut v,
-            &mut score,
-            &mut pos,
+            &mut state.k,
+            &mut state.v,
+            &mut state.score,
+            &mut state.pos,
         )?;
-        let mut work = vec![0u8; decode_work_size(1, d, len, Self::HEADS)?.bytes()];
         let mut out = vec![0f32; Self::HEADS * d];
-        let mut seen = Vec::new();
-        for t in 0..Self::STEPS {
-            let kv = uniform::<f32>(d, 500 + t, 1.0);
-            let q = uniform::<f32>(Self::HEADS * d, 600 + t, 1.0);
-            exec.decode(&mut cache, &q, &kv, &mut out, &mut work)?;
-            seen.extend_from_slice(&out);
+        state.seen.clear();
+        for (q, kv) in &self.inputs {
+            exec.decode(&mut cache, q, kv, &mut out, &mut state.work)?;
+            state.seen.extend_from_slice(&out);
         }
-        seen.extend(cache.scores(0));
-        Ok(seen)
+        state.seen.extend(cache.scores(0));
+        Ok(())
+    }
+
+    /// The outputs and the final scores of the last run.
+    fn output(&self) -> Vec<f32> {
+        self.state.borrow().seen.clone()
     }
 }
