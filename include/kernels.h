@@ -2578,7 +2578,10 @@ kn_status kn_sns_work_bytes(size_t n, size_t m, double density, size_t *bytes);
 // sparsified Hessian (the largest plan entries, at most density * n * m, plus the exact
 // diagonal blocks), each solved by Jacobi-preconditioned CG and accepted by a
 // backtracking line search. A step the line search rejects is replaced by a
-// Sinkhorn iteration; the pair returned is the one with the smallest marginal
+// Sinkhorn iteration, and once the Newton steps gain less per pass over the plan
+// than Sinkhorn iterations do (its rate measured in stage 1, and again where the
+// Newton stage stands), Sinkhorn iterations finish the solve, each counted as a
+// Newton-stage step; the pair returned is the one with the smallest marginal
 // error among the given pair and every iterate, never worse than the given one.
 //
 // - `C`: n*m row-major cost, finite.
@@ -2625,7 +2628,10 @@ kn_status kn_sns_f32(size_t n,
 // sparsified Hessian (the largest plan entries, at most density * n * m, plus the exact
 // diagonal blocks), each solved by Jacobi-preconditioned CG and accepted by a
 // backtracking line search. A step the line search rejects is replaced by a
-// Sinkhorn iteration; the pair returned is the one with the smallest marginal
+// Sinkhorn iteration, and once the Newton steps gain less per pass over the plan
+// than Sinkhorn iterations do (its rate measured in stage 1, and again where the
+// Newton stage stands), Sinkhorn iterations finish the solve, each counted as a
+// Newton-stage step; the pair returned is the one with the smallest marginal
 // error among the given pair and every iterate, never worse than the given one.
 //
 // - `C`: n*m row-major cost, finite.

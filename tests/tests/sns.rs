@@ -268,16 +268,26 @@ fn work_stays_within_the_documented_caps() {
     )
     .unwrap();
     assert_eq!(out.report.iterations, 5 + 4, "{out:?}");
-    assert_eq!(out.newton_steps + out.fallbacks, 4, "{out:?}");
+    // The Newton-stage steps: Newton steps, fallbacks, and the Sinkhorn iterations
+    // run once the Newton steps fell behind.
+    assert_eq!(out.newton_steps + out.fallbacks + out.finish, 4, "{out:?}");
     assert!(out.report.inner_iterations <= 4 * 3, "{out:?}");
-    // Stage 1, then one observation per Newton-stage step, each within cg_max_iter.
-    assert_eq!(seen.len(), 1 + 4);
+    // Stage 1, then one observation per Newton step or fallback and per run of
+    // Sinkhorn iterations, each within cg_max_iter.
+    let runs = seen.len() - 1 - (out.newton_steps + out.fallbacks) as usize;
+    assert!(
+        runs <= out.finish as usize && (runs > 0) == (out.finish > 0),
+        "{seen:?}"
+    );
     assert_eq!(seen[0].report.inner_iterations, 0);
     for pair in seen.windows(2) {
         let step = pair[1].report.inner_iterations - pair[0].report.inner_iterations;
         assert!(step <= 3, "{seen:?}");
     }
-    assert_eq!(seen[4].report.inner_iterations, out.report.inner_iterations);
+    assert_eq!(
+        seen.last().unwrap().report.inner_iterations,
+        out.report.inner_iterations
+    );
     // A per-step cap of u32::MAX is a cap, not a count: CG stops at its tolerance,
     // here before the default cap (n + m) too, so the two solves are the same.
     let solve = |cg_max_iter| {
@@ -581,6 +591,7 @@ fn panel_experiment() {
                 o.report.iterations,
                 o.newton_steps,
                 o.fallbacks,
+                o.finish,
                 o.report.inner_iterations,
                 o.report.converged,
                 o.report.error

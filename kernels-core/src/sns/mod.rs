@@ -17,13 +17,19 @@
 //!   step is judged by the marginal error instead;
 //! - a step that the line search rejects is replaced by a Sinkhorn iteration, and
 //!   the iterate with the smallest marginal error seen is what is returned, so the
-//!   result is never worse than the starting point.
+//!   result is never worse than the starting point;
+//! - the Newton stage is raced against Sinkhorn's rate measured in stage 1
+//!   (`race`): once its steps have gained, per pass over the plan, less than half
+//!   of what Sinkhorn iterations would have, the solve finishes with Sinkhorn
+//!   iterations, so that it is not much slower than Sinkhorn alone where Newton
+//!   does not pay.
 
 mod hessian;
 mod kernels;
 mod newton;
 mod objective;
 mod opts;
+mod race;
 mod select;
 mod solve;
 

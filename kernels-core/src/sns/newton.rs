@@ -32,7 +32,8 @@ impl<T: Real> NewtonSystem<'_, T> {
     /// The Newton direction at the point whose plan and marginals `buf` holds, into
     /// `self.dir`: keeps the largest `kept` plan entries, assembles the matrix and
     /// solves `H d = eps grad` by Jacobi-PCG. Returns the predicted slope
-    /// `grad . d` and the CG iterations, or `None` when the system cannot be solved
+    /// `grad . d`, the CG iterations and the entries of the system's matrix, or
+    /// `None` when the system cannot be solved
     /// (a marginal underflowed to zero, CG broke down) or the direction does not
     /// ascend.
     pub(crate) fn direction<P: SnsKernels<T>>(
@@ -40,7 +41,7 @@ impl<T: Real> NewtonSystem<'_, T> {
         exec: &impl Exec,
         problem: &Problem<'_, T>,
         buf: &PlanBuffers<'_, T>,
-    ) -> Option<(f64, u32)> {
+    ) -> Option<(f64, u32, usize)> {
         // Entries holding together less than NEGLIGIBLE of the plan's mass change
         // the Hessian by less than the rounding of its diagonal: leave them out
         // even under the cap, which keeps CG cheap where the plan is sparse.
@@ -67,6 +68,6 @@ impl<T: Real> NewtonSystem<'_, T> {
         let report = cg::<T, P>(exec, &h, self.rhs, self.dir, &self.cg_opts, self.cg_work).ok()?;
         // rhs = eps grad, so grad . d = rhs . d / eps.
         let slope = P::dot(self.rhs, self.dir).to_f64_lossless() / eps.to_f64_lossless();
-        (slope > 0.0 && slope.is_finite()).then_some((slope, report.iterations))
+        (slope > 0.0 && slope.is_finite()).then_some((slope, report.iterations, nnz))
     }
 }

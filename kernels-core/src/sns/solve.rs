@@ -6,9 +6,10 @@ use super::hessian::{NewtonCsr, capacity, order};
 use super::newton::NewtonSystem;
 use super::objective::{PlanBuffers, Problem, Value};
 use super::opts::kept_entries;
+use super::race::{Race, Rate, SINKHORN_PASSES};
 use super::select::BUCKETS;
 use crate::cg::{CgOpts, Precond, cg_work_size};
-use crate::sinkhorn::{SinkhornOpts, check, sinkhorn_log, sinkhorn_work_size};
+use crate::sinkhorn::{SinkhornOpts, check, sinkhorn_log_observed, sinkhorn_work_size};
 use crate::sns::SnsKernels;
 use crate::{Dense, Error, Exec, Real, Report, Result, Workspace, WorkspaceSize};
 
@@ -32,6 +33,10 @@ pub struct SnsOutcome {
     pub newton_steps: u32,
     /// Newton-stage steps that fell back to a Sinkhorn iteration.
     pub fallbacks: u32,
+    /// Sinkhorn iterations run in the Newton stage because its Newton steps fell
+    /// behind Sinkhorn's rate (each counts as a Newton-stage step in
+    /// `report.iterations`).
+    pub finish: u32,
 }
 
 /// The arrays [`sns`] carves, listed once for the size query and the carving.
@@ -71,7 +76,7 @@ pub fn sns_work_size<T: Real>(n: usize, m: usize, density: f64) -> Result<Worksp
 }
 
 /// Solves `min <P, C> + eps sum P (log P - 1)` subject to `P 1 = a`, `P^T 1 = b`
-/// (as [`sinkhorn_log`]) by Sinkhorn-Newton-Sparse: `opts.sinkhorn_iters`
+/// (as [`sinkhorn_log`](crate::sinkhorn::sinkhorn_log)) by Sinkhorn-Newton-Sparse: `opts.sinkhorn_iters`
 /// Sinkhorn iterations, then up to `opts.max_newton` Newton steps on the dual with a
 /// sparsified Hessian, stopping once the L1 marginal error is at most `opts.tol`.
 /// The work is bounded by the caps of [`SnsOpts`] (see its "Work cap"): at most
@@ -85,7 +90,7 @@ pub fn sns_work_size<T: Real>(n: usize, m: usize, density: f64) -> Result<Worksp
 ///
 /// Errors, all before anything is written: [`Error::Dimension`],
 /// [`Error::Workspace`], [`Error::Argument`], [`Error::NonFinite`] and
-/// [`Error::Numerical`] exactly as [`sinkhorn_log`] (with the options checked by
+/// [`Error::Numerical`] exactly as [`sinkhorn_log`](crate::sinkhorn::sinkhorn_log) (with the options checked by
 /// [`SnsOpts`]). [`Error::Numerical`] from the Sinkhorn iterations (a potential
 /// overflowed) leaves in `f`, `g` the best iterate so far; `plan` is then
 /// unspecified.
@@ -181,7 +186,9 @@ pub fn sns_observed<T: Real, P: SnsKernels<T>>(
 
     let mut out = SnsOutcome::default();
     best.offer(f, g, problem.evaluate::<P>(f, g, &mut buf).error);
-    let sinkhorn = |iters: u32, f: &mut [T], g: &mut [T], work: &mut [u8]| {
+    // Every check of the Sinkhorn iterations is every iteration: stage 1's give its
+    // rate.
+    let sinkhorn = |iters: u32, f: &mut [T], g: &mut [T], work: &mut [u8], rate: &mut Rate| {
         let opts = SinkhornOpts {
             reg: opts.reg,
             tol: opts.tol,
@@ -189,12 +196,14 @@ pub fn sns_observed<T: Real, P: SnsKernels<T>>(
             check_every: 1,
             ..SinkhornOpts::default()
         };
-        sinkhorn_log::<T, P>(exec, c, a, b, &opts, f, g, None, work)
+        let observe = &mut |r: &Report| rate.observe(r);
+        sinkhorn_log_observed::<T, P>(exec, c, a, b, &opts, f, g, None, work, observe)
     };
 
     // Stage 1.
+    let mut rate = Rate::default();
     if opts.sinkhorn_iters > 0 {
-        let run = sinkhorn(opts.sinkhorn_iters, f, g, sinkhorn_work);
+        let run = sinkhorn(opts.sinkhorn_iters, f, g, sinkhorn_work, &mut rate);
         let report = run.inspect_err(|_| best.restore(f, g))?;
         out.report.add_iterations(report.iterations);
     }
@@ -204,20 +213,47 @@ pub fn sns_observed<T: Real, P: SnsKernels<T>>(
     observe(&out);
 
     // Stage 2.
+    let mut race = Race::new(&rate, here.error);
+    // One pass over the plan per CG iteration costs the entries it reads.
+    let cg_passes = |entries: usize| (2 * entries + 5 * order) as f64 / (n * m) as f64;
+    // Before the first step: its least cost (assembly, one point, a few CG iterations).
+    let mut step_passes = 2.0 + 10.0 * cg_passes(kept);
     let mut steps = 0;
     while here.error > opts.tol && steps < opts.max_newton {
+        if race.sinkhorn_finishes(here.error, opts.tol, step_passes) {
+            let iters = race.sinkhorn_iterations(opts.max_newton - steps);
+            let mut rate = Rate::default();
+            let run = sinkhorn(iters, f, g, sinkhorn_work, &mut rate);
+            let report = run.inspect_err(|_| best.restore(f, g))?;
+            steps += report.iterations;
+            out.report.add_iterations(report.iterations);
+            out.finish = out.finish.saturating_add(report.iterations);
+            here = problem.evaluate::<P>(f, g, &mut buf);
+            best.offer(f, g, here.error);
+            out.report.error = here.error;
+            observe(&out);
+            race.probe(&rate, here.error);
+            continue;
+        }
         steps += 1;
         out.report.add_iterations(1);
-        let accepted = newton
-            .direction::<P>(exec, &problem, &buf)
-            .and_then(|(slope, cg_iters)| {
-                out.report.add_inner_iterations(cg_iters);
-                let trial = Trial {
-                    f: &mut *trial_f,
-                    g: &mut *trial_g,
-                };
-                trial.search::<P>(&problem, here, slope, f, g, newton.dir, &mut buf)
-            });
+        // Selecting and assembling the kept entries: about one pass.
+        let mut passes = 1.0;
+        let accepted =
+            newton
+                .direction::<P>(exec, &problem, &buf)
+                .and_then(|(slope, cg_iters, entries)| {
+                    out.report.add_inner_iterations(cg_iters);
+                    passes += f64::from(cg_iters) * cg_passes(entries);
+                    let trial = Trial {
+                        f: &mut *trial_f,
+                        g: &mut *trial_g,
+                    };
+                    let (value, evaluations) =
+                        trial.search::<P>(&problem, here, slope, f, g, newton.dir, &mut buf);
+                    passes += f64::from(evaluations);
+                    value
+                });
         match accepted {
             Some(value) => {
                 f.copy_from_slice(trial_f);
@@ -227,13 +263,17 @@ pub fn sns_observed<T: Real, P: SnsKernels<T>>(
             }
             None => {
                 out.fallbacks = out.fallbacks.saturating_add(1);
-                sinkhorn(1, f, g, sinkhorn_work).inspect_err(|_| best.restore(f, g))?;
+                let run = sinkhorn(1, f, g, sinkhorn_work, &mut Rate::default());
+                run.inspect_err(|_| best.restore(f, g))?;
+                passes += SINKHORN_PASSES + 1.0;
                 here = problem.evaluate::<P>(f, g, &mut buf);
             }
         }
         best.offer(f, g, here.error);
         out.report.error = here.error;
         observe(&out);
+        race.step(passes, here.error);
+        step_passes = passes;
     }
 
     if here.error > best.error {
@@ -280,8 +320,8 @@ impl<T: Real> Trial<'_, T> {
     /// Backtracking from the full step `dir` at `(f, g)`: the first
     /// `alpha = 2^-k` whose point raises `D` by at least [`ARMIJO`]` * alpha *
     /// slope` (or, where `D` cannot resolve that, lowers the marginal error) is
-    /// left in `self` (its plan in `buf`) and its value returned. `None` after
-    /// [`MAX_HALVINGS`].
+    /// left in `self` (its plan in `buf`) and its value returned; `None` after
+    /// [`MAX_HALVINGS`]. Also returns the number of points evaluated.
     #[allow(clippy::too_many_arguments)]
     fn search<P: SnsKernels<T>>(
         self,
@@ -292,10 +332,10 @@ impl<T: Real> Trial<'_, T> {
         g: &[T],
         dir: &[T],
         buf: &mut PlanBuffers<'_, T>,
-    ) -> Option<Value> {
+    ) -> (Option<Value>, u32) {
         let (df, dg) = dir.split_at(f.len());
         let mut alpha = 1.0f64;
-        for _ in 0..=MAX_HALVINGS {
+        for halvings in 0..=MAX_HALVINGS {
             let t = T::of(alpha);
             for ((o, &x), &d) in self.f.iter_mut().zip(f).zip(df) {
                 *o = x + t * d;
@@ -313,11 +353,11 @@ impl<T: Real> Trial<'_, T> {
                 trial.objective >= here.objective + ARMIJO * gain
             };
             if trial.objective.is_finite() && accepted {
-                return Some(trial);
+                return (Some(trial), halvings + 1);
             }
             alpha *= 0.5;
         }
-        None
+        (None, MAX_HALVINGS + 1)
     }
 }
 

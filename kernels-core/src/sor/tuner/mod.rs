@@ -205,7 +205,7 @@ pub const MAX_COST_SUM: f64 = 1.3407807929942597e154;
 /// the system solved with the omega of the last [`tuner_next`].
 ///
 /// Errors, before anything is written: an invalid state, no pending round, a
-/// negative cost, or one that takes the sum of all costs above [`MAX_COST_SUM`],
+/// negative cost, or one that takes the sum of all costs above 2^512 (about 1.3e154),
 /// [`Error::Argument`]; NaN or infinity, [`Error::NonFinite`].
 pub fn tuner_feedback(w: &mut TunerWords, cost: f64) -> Result<()> {
     let h = check(w)?;
