@@ -2580,8 +2580,9 @@ kn_status kn_sns_work_bytes(size_t n, size_t m, double density, size_t *bytes);
 // backtracking line search. A step the line search rejects is replaced by a
 // Sinkhorn iteration, and once the Newton steps gain less per pass over the plan
 // than Sinkhorn iterations do (its rate measured in stage 1, and again where the
-// Newton stage stands), Sinkhorn iterations finish the solve, each counted as a
-// Newton-stage step; the pair returned is the one with the smallest marginal
+// Newton stage stands) and reach `tol` within half of the steps left, Sinkhorn
+// iterations finish the solve, each counted as a Newton-stage step; the pair
+// returned is the one with the smallest marginal
 // error among the given pair and every iterate, never worse than the given one.
 //
 // - `C`: n*m row-major cost, finite.
@@ -2630,8 +2631,9 @@ kn_status kn_sns_f32(size_t n,
 // backtracking line search. A step the line search rejects is replaced by a
 // Sinkhorn iteration, and once the Newton steps gain less per pass over the plan
 // than Sinkhorn iterations do (its rate measured in stage 1, and again where the
-// Newton stage stands), Sinkhorn iterations finish the solve, each counted as a
-// Newton-stage step; the pair returned is the one with the smallest marginal
+// Newton stage stands) and reach `tol` within half of the steps left, Sinkhorn
+// iterations finish the solve, each counted as a Newton-stage step; the pair
+// returned is the one with the smallest marginal
 // error among the given pair and every iterate, never worse than the given one.
 //
 // - `C`: n*m row-major cost, finite.

@@ -130,15 +130,20 @@ impl Race {
     }
 
     /// Whether Sinkhorn should finish the solve from marginal error `error` (target
-    /// `tol`): the Newton steps have fallen behind, or Sinkhorn's rate reaches `tol` in
-    /// fewer passes than a Newton step costs (`step`: the latest step's passes, or an
-    /// estimate before the first).
-    pub(super) fn sinkhorn_finishes(&self, error: f64, tol: f64, step: f64) -> bool {
+    /// `tol`) with at most `left` more iterations: the Newton steps have fallen behind,
+    /// or Sinkhorn's rate reaches `tol` in fewer passes than a Newton step costs
+    /// (`step`: the latest step's passes, or an estimate before the first); and its
+    /// rate reaches `tol` within half of `left` (a Newton step gains more per step
+    /// than a Sinkhorn iteration, and Sinkhorn's rate often slows down later: a
+    /// solve the cap lets converge with Newton steps is not handed to iterations the
+    /// cap would stop).
+    pub(super) fn sinkhorn_finishes(&self, error: f64, tol: f64, step: f64, left: u32) -> bool {
         if self.per_pass >= 0.0 {
             return false;
         }
         let remaining = libm::log(tol / error) / self.per_pass;
-        self.behind >= BEHIND_STEPS || remaining < step
+        let fits = remaining <= SINKHORN_PASSES * f64::from(left) / 2.0;
+        fits && (self.behind >= BEHIND_STEPS || remaining < step)
     }
 }
 
@@ -181,7 +186,7 @@ mod tests {
         let finish: [bool; 3] = core::array::from_fn(|k| {
             let error = 0.9f64.powi(k as i32 + 1);
             slow.step(4.0, error);
-            slow.sinkhorn_finishes(error, 1e-30, 4.0)
+            slow.sinkhorn_finishes(error, 1e-30, 4.0, 1000)
         });
         assert_eq!(finish, [false, true, true]);
         // A step that raised the error is not judged.
@@ -189,24 +194,27 @@ mod tests {
         damped.step(4.0, 0.95);
         damped.step(4.0, 3.0);
         damped.step(4.0, 1e-3);
-        assert!(!damped.sinkhorn_finishes(1e-3, 1e-30, 4.0));
+        assert!(!damped.sinkhorn_finishes(1e-3, 1e-30, 4.0, 1000));
         // Newton squaring a small error: never behind.
         let mut fast = Race::new(&sinkhorn, 1e-2);
         let mut error = 1e-2;
         for _ in 0..4 {
             error = error * error * 10.0;
             fast.step(4.0, error);
-            assert!(!fast.sinkhorn_finishes(error, 1e-300, 4.0));
+            assert!(!fast.sinkhorn_finishes(error, 1e-300, 4.0, 1000));
         }
-        // Sinkhorn needs 10 passes from 1e-3 to 1e-6 (0.5^10 ~ 1e-3): cheaper than a
-        // step of 20 passes, dearer than one of 5.
+        // Sinkhorn needs about 10 iterations (0.5^10 ~ 1e-3), 19.9 passes, from 1e-3
+        // to 1e-6: cheaper than a step of 21 passes, dearer than one of 5 ...
         let fresh = Race::new(&sinkhorn, 1e-3);
-        assert!(fresh.sinkhorn_finishes(1e-3, 1e-6, 20.0));
-        assert!(!fresh.sinkhorn_finishes(1e-3, 1e-6, 5.0));
+        assert!(fresh.sinkhorn_finishes(1e-3, 1e-6, 21.0, 1000));
+        assert!(!fresh.sinkhorn_finishes(1e-3, 1e-6, 5.0, 1000));
+        // ... but not handed over with fewer than twice its iterations left.
+        assert!(fresh.sinkhorn_finishes(1e-3, 1e-6, 21.0, 20));
+        assert!(!fresh.sinkhorn_finishes(1e-3, 1e-6, 21.0, 19));
         // No Sinkhorn progress in stage 1: Newton is never stopped.
         let mut free = Race::new(&rate(&[1.0, 1.0]), 1.0);
         free.step(10.0, 0.99);
         free.step(10.0, 0.98);
-        assert!(!free.sinkhorn_finishes(0.98, 1e-30, 1e9));
+        assert!(!free.sinkhorn_finishes(0.98, 1e-30, 1e9, 1000));
     }
 }

@@ -220,8 +220,9 @@ pub fn sns_observed<T: Real, P: SnsKernels<T>>(
     let mut step_passes = 2.0 + 10.0 * cg_passes(kept);
     let mut steps = 0;
     while here.error > opts.tol && steps < opts.max_newton {
-        if race.sinkhorn_finishes(here.error, opts.tol, step_passes) {
-            let iters = race.sinkhorn_iterations(opts.max_newton - steps);
+        let left = opts.max_newton - steps;
+        if race.sinkhorn_finishes(here.error, opts.tol, step_passes, left) {
+            let iters = race.sinkhorn_iterations(left);
             let mut rate = Rate::default();
             let run = sinkhorn(iters, f, g, sinkhorn_work, &mut rate);
             let report = run.inspect_err(|_| best.restore(f, g))?;
