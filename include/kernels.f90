@@ -70,6 +70,8 @@ module kernels
   integer(c_int32_t), parameter :: KN_PAGER_WORDS = 16
   ! The largest capacity a pager accepts (2^30 pages).
   integer(c_int32_t), parameter :: KN_PAGER_MAX_CAPACITY = 1073741824
+  ! `kn_sinkhorn_opts.overrelax`: pick omega from the observed convergence rate.
+  real(c_double), parameter :: KN_SINKHORN_OVERRELAX_AUTO = -1.0d0
   ! `kn_sinkhorn_opts.method`: absorption when a plan buffer is given, else the log
   ! domain.
   integer(c_int32_t), parameter :: KN_SINKHORN_AUTO = 0
@@ -239,6 +241,20 @@ module kernels
     ! (Since 0.3.) The first regularisation of epsilon scaling; 0 (the default)
     ! means max|C|. Negative, NaN or infinite is `KN_ERR_ARGUMENT`.
     real(c_double) :: reg_start
+    ! (Since 0.3; `kn_sinkhorn_*` and `kn_sinkhorn_points_*`, host only.)
+    ! Over-relaxation: 0 (the default) is the plain iteration; omega in (0, 2)
+    ! blends each update as `f <- f + omega (f_sinkhorn - f)` (likewise g);
+    ! `KN_SINKHORN_OVERRELAX_AUTO` runs the plain iteration for at least 20
+    ! iterations, measures its convergence rate theta between two checks and then
+    ! uses omega = 2 / (1 + sqrt(1 - theta)) (Lehmann et al. 2022), which near the
+    ! solution converges at about omega - 1 per iteration instead of theta: often
+    ! 5x fewer iterations at small `reg`. Either returns to the plain iteration
+    ! for the rest of the solve when the error at a check is not below the error
+    ! 20 or more iterations before. Each stage of epsilon scaling relaxes on its
+    ! own. Another value (NaN, <= 0 other than the two above, >= 2) is
+    ! `KN_ERR_ARGUMENT`; nonzero with `kn_sinkhorn_batch_*` is `KN_ERR_ARGUMENT`,
+    ! with CUDA `KN_ERR_UNSUPPORTED`; ignored by `kn_scale_*`.
+    real(c_double) :: overrelax
   end type kn_sinkhorn_opts
 
   ! The H2O budget per kv head and the logit scale.

@@ -77,10 +77,10 @@ mod tests {
     /// The first version of each struct is what this library knows today.
     #[test]
     fn v1_sizes_are_todays_sizes() {
-        // kn_sinkhorn_opts grew in 0.3 (method, eps_scaling, reg_start), after the
-        // 0.2 struct's 32 bytes.
+        // kn_sinkhorn_opts grew in 0.3 (method, eps_scaling, reg_start, overrelax),
+        // after the 0.2 struct's 32 bytes.
         assert_eq!(kn_sinkhorn_opts::V1_SIZE, 32);
-        assert_eq!(size_of::<kn_sinkhorn_opts>(), 56);
+        assert_eq!(size_of::<kn_sinkhorn_opts>(), 64);
         assert!(offset_of!(kn_sinkhorn_opts, method) >= kn_sinkhorn_opts::V1_SIZE);
         assert_eq!(kn_sns_opts::V1_SIZE, size_of::<kn_sns_opts>());
         assert_eq!(kn_cg_opts::V1_SIZE, size_of::<kn_cg_opts>());
@@ -161,8 +161,8 @@ mod tests {
             (0.05, 1e-9, 1000, 10)
         );
         assert_eq!(
-            (s.method, s.eps_scaling, s.reg_start),
-            (crate::KN_SINKHORN_AUTO, 0.0, 0.0)
+            (s.method, s.eps_scaling, s.reg_start, s.overrelax),
+            (crate::KN_SINKHORN_AUTO, 0.0, 0.0, 0.0)
         );
         let n = kn_sns_opts_default();
         assert_eq!(n.size as usize, size_of::<kn_sns_opts>());

@@ -54,7 +54,27 @@ pub struct kn_sinkhorn_opts {
     /// (Since 0.3.) The first regularisation of epsilon scaling; 0 (the default)
     /// means max|C|. Negative, NaN or infinite is `KN_ERR_ARGUMENT`.
     pub reg_start: f64,
+    /// (Since 0.3; `kn_sinkhorn_*` and `kn_sinkhorn_points_*`, host only.)
+    /// Over-relaxation: 0 (the default) is the plain iteration; omega in (0, 2)
+    /// blends each update as `f <- f + omega (f_sinkhorn - f)` (likewise g);
+    /// `KN_SINKHORN_OVERRELAX_AUTO` runs the plain iteration for at least 20
+    /// iterations, measures its convergence rate theta between two checks and then
+    /// uses omega = 2 / (1 + sqrt(1 - theta)) (Lehmann et al. 2022), which near the
+    /// solution converges at about omega - 1 per iteration instead of theta: often
+    /// 5x fewer iterations at small `reg`. Either returns to the plain iteration
+    /// for the rest of the solve when the error at a check is not below the error
+    /// 20 or more iterations before. Each stage of epsilon scaling relaxes on its
+    /// own. Another value (NaN, <= 0 other than the two above, >= 2) is
+    /// `KN_ERR_ARGUMENT`; nonzero with `kn_sinkhorn_batch_*` is `KN_ERR_ARGUMENT`,
+    /// with CUDA `KN_ERR_UNSUPPORTED`; ignored by `kn_scale_*`.
+    pub overrelax: f64,
 }
+
+/// `kn_sinkhorn_opts.overrelax`: pick omega from the observed convergence rate.
+pub const KN_SINKHORN_OVERRELAX_AUTO: f64 = -1.0;
+
+// A literal above, for the header generator; the solver's value is the same.
+const _: () = assert!(KN_SINKHORN_OVERRELAX_AUTO == sinkhorn::OVERRELAX_AUTO);
 
 /// `kn_sinkhorn_opts.method`: absorption when a plan buffer is given, else the log
 /// domain.
@@ -84,6 +104,7 @@ impl Default for kn_sinkhorn_opts {
             reserved: 0,
             eps_scaling: o.eps_scaling,
             reg_start: o.reg_start,
+            overrelax: o.overrelax,
         }
     }
 }
@@ -115,7 +136,8 @@ impl TryFrom<kn_sinkhorn_opts> for SinkhornOpts {
             .check_every(o.check_every)
             .method(method)
             .eps_scaling(o.eps_scaling)
-            .reg_start(o.reg_start))
+            .reg_start(o.reg_start)
+            .overrelax(o.overrelax))
     }
 }
 

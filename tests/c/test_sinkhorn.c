@@ -129,6 +129,7 @@ static void test_methods(void) {
     kn_sinkhorn_opts o = opts(0.02, 1e-10, 100000, 10);
     o.method = method[r];
     o.eps_scaling = r == 2 ? 0.5 : 0.0;
+    o.overrelax = r == 2 ? KN_SINKHORN_OVERRELAX_AUTO : 0.0;
     memset(f[r], 0, sizeof f[r]);
     memset(g[r], 0, sizeof g[r]);
     CHECK(kn_sinkhorn_f64(N, M, C, a, b, &o, f[r], g[r], plan[r], w, bytes, &rep[r]) == KN_OK);
@@ -238,6 +239,12 @@ static void test_bad_input(void) {
     bad = o;
     bad.eps_scaling = 0.5;
     bad.reg_start = bad_start[k];
+    EXPECT_LOG(KN_ERR_ARGUMENT, 2, 3, C, a, b, &bad, w, bytes);
+  }
+  const double bad_relax[] = {-0.5, -2.0, NAN, 2.0, INFINITY};
+  for (int k = 0; k < 5; ++k) {
+    bad = o;
+    bad.overrelax = bad_relax[k];
     EXPECT_LOG(KN_ERR_ARGUMENT, 2, 3, C, a, b, &bad, w, bytes);
   }
   bad = o;

@@ -94,6 +94,45 @@ pub fn digits(per_side: usize) -> OtProblem {
     )
 }
 
+/// Two densities on a `k x k` grid of the unit square (a bump and a ring-shaped
+/// bump, each with a floor of 1e-3 before normalising), squared Euclidean cost
+/// scaled to max 1: a W2 problem whose plain Sinkhorn converges slowly at small `reg`
+/// (the tour's epsilon-scaling and over-relaxation rows use `k = 64`).
+pub fn grid_densities(k: usize) -> OtProblem {
+    let pts: Vec<(f64, f64)> = (0..k * k)
+        .map(|i| {
+            let side = (k.max(2) - 1) as f64;
+            ((i / k) as f64 / side, (i % k) as f64 / side)
+        })
+        .collect();
+    let bump = |(x, y): (f64, f64)| (-((x - 0.3).powi(2) + (y - 0.35).powi(2)) / 0.02).exp() + 1e-3;
+    let ring = |(x, y): (f64, f64)| {
+        let r = ((x - 0.6).powi(2) + (y - 0.6).powi(2)).sqrt();
+        (-(r - 0.25).powi(2) / 0.005).exp() + 1e-3
+    };
+    let norm = |v: Vec<f64>| {
+        let s: f64 = v.iter().sum();
+        v.into_iter().map(|x| x / s).collect::<Vec<_>>()
+    };
+    let mut c: Vec<f64> = pts
+        .iter()
+        .flat_map(|p| {
+            pts.iter()
+                .map(move |q| (p.0 - q.0).powi(2) + (p.1 - q.1).powi(2))
+        })
+        .collect();
+    let c_max = c.iter().copied().fold(0.0, f64::max);
+    c.iter_mut().for_each(|x| *x /= c_max);
+    OtProblem {
+        name: format!("bump to ring on a {k} x {k} grid"),
+        n: k * k,
+        m: k * k,
+        c,
+        a: norm(pts.iter().map(|&p| bump(p)).collect()),
+        b: norm(pts.iter().map(|&p| ring(p)).collect()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -176,6 +176,7 @@ impl<T: Real, P: SinkhornKernels<T>, E: Exec> HostSteps<T> for AbsorbSteps<'_, T
                 self.v,
                 l.a,
                 Some(self.u),
+                l.relax,
                 floor(),
                 l.f_next,
                 l.col_sum,
@@ -203,9 +204,14 @@ impl<T: Real, P: SinkhornKernels<T>, E: Exec> HostSteps<T> for AbsorbSteps<'_, T
     fn second(&mut self, measure: bool) -> Result<T> {
         let sums = &*self.log.col_sum;
         if self.kernel_step && sums.iter().all(|&s| s.is_finite() && s >= floor()) {
-            let mut error = T::zero();
+            let (mut error, relax) = (T::zero(), self.log.relax);
             for ((vj, &s), &bj) in self.v.iter_mut().zip(sums).zip(self.log.b) {
-                *vj = bj / s;
+                let update = bj / s;
+                *vj = if relax == T::one() {
+                    update
+                } else {
+                    *vj * ((update / *vj).ln() * relax).exp()
+                };
                 error = error + (*vj * s - bj).abs();
             }
             if !bounded(self.u) || !bounded(self.v) {
@@ -226,5 +232,9 @@ impl<T: Real, P: SinkhornKernels<T>, E: Exec> HostSteps<T> for AbsorbSteps<'_, T
         self.u.fill(T::one());
         self.v.fill(T::one());
         Ok(error)
+    }
+
+    fn relax(&mut self, omega: T) -> Result<()> {
+        self.log.relax(omega)
     }
 }

@@ -98,8 +98,9 @@ pub fn sinkhorn_batch<T: Real, P: SinkhornKernels<T>, R: From<Report> + Send>(
         return Err(Error::Workspace);
     }
     opts.check(true)?;
-    // Epsilon scaling is a sequence of solves per problem: not batched.
-    if opts.eps_scaling != 0.0 {
+    // Epsilon scaling is a sequence of solves per problem, and over-relaxation is
+    // not in the side-by-side kernels: neither is batched.
+    if opts.eps_scaling != 0.0 || opts.overrelax != 0.0 {
         return Err(Error::Argument);
     }
     let absorb = absorbs(opts, plan.is_some())?;

@@ -13,6 +13,7 @@
 //! new loop.
 
 use super::SinkhornOpts;
+use super::overrelax::Overrelax;
 use crate::{Real, Report, Result};
 
 /// One Sinkhorn scheme as two half-steps over the caller's iterate, on any backend.
@@ -43,6 +44,14 @@ pub trait HalfSteps {
         let _ = measure;
         self.second()
     }
+
+    /// Blends every later update as `x <- x + omega (x_update - x)` (1: the plain
+    /// iteration). The default, for backends without over-relaxation (their option
+    /// checks refuse it first), is [`Error::Unsupported`](crate::Error).
+    fn relax(&mut self, omega: f64) -> Result<()> {
+        let _ = omega;
+        Err(crate::Error::Unsupported)
+    }
 }
 
 /// Runs the half-steps until the L1 error is at most `tol` at a check, or until
@@ -51,12 +60,25 @@ pub trait HalfSteps {
 /// comes after `check_every` iterations and one is forced at `max_iter`; a converged
 /// warm start therefore costs one check period. The pair the last check measured is
 /// the one left in place.
+///
+/// With `opts.overrelax` nonzero the half-steps are told the `omega` to blend their
+/// updates with: the fixed one, or under
+/// [`OVERRELAX_AUTO`](super::OVERRELAX_AUTO) `2 / (1 + sqrt(1 - theta))` with
+/// `theta` the rate per iteration between the first check at iteration 10 or later
+/// and the next one 10 or more iterations on (Lehmann et al. 2022). Either returns
+/// to 1 for the rest of the solve when a check's error is not below the error of
+/// the reference check 20 or more iterations before (the reference moves to each
+/// check that passes).
 pub fn iterate(
     steps: &mut impl HalfSteps,
     opts: &SinkhornOpts,
     observe: &mut dyn FnMut(&Report),
 ) -> Result<Report> {
     let period = opts.period();
+    let mut relax = Overrelax::new(opts.overrelax);
+    if relax.omega() != 1.0 {
+        steps.relax(relax.omega())?;
+    }
     let mut it = 0u32;
     loop {
         let check = it > 0 && (it >= opts.max_iter || it.is_multiple_of(period));
@@ -74,6 +96,9 @@ pub fn iterate(
             observe(&report);
             if converged || it >= opts.max_iter {
                 return Ok(report);
+            }
+            if let Some(omega) = relax.observe(it, error) {
+                steps.relax(omega)?;
             }
         }
         steps.apply_first()?;
@@ -97,6 +122,12 @@ pub(crate) trait HostSteps<T: Real> {
     /// As [`HalfSteps::second`]; returns the error of the marginal it matched when
     /// `measure` (the next iteration checks it; else it may return zero).
     fn second(&mut self, measure: bool) -> Result<T>;
+
+    /// As [`HalfSteps::relax`].
+    fn relax(&mut self, omega: T) -> Result<()> {
+        let _ = omega;
+        Err(crate::Error::Unsupported)
+    }
 }
 
 /// [`HostSteps`] with the two errors of the latest half-steps kept for
@@ -140,5 +171,9 @@ impl<S: HostSteps<T>, T: Real> HalfSteps for Measured<S, T> {
     fn second_measured(&mut self, measure: bool) -> Result<()> {
         self.second_error = self.steps.second(measure)?;
         Ok(())
+    }
+
+    fn relax(&mut self, omega: f64) -> Result<()> {
+        self.steps.relax(T::of(omega))
     }
 }

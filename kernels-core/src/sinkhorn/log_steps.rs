@@ -159,6 +159,9 @@ pub fn fused_scratch_len_of(tiles: usize, m: usize, row_scratch: usize) -> Resul
 /// at `f_new` is `exp((f_new_i - f_i) / eps) E_i`). With 1 the arithmetic is exactly
 /// the balanced update's.
 ///
+/// `relax` over-relaxes the update: `f_new_i = f_i + relax (u_i - f_i)` with `u_i`
+/// the update above (1: `u_i` itself, with exactly the plain arithmetic).
+///
 /// The rescaling is used only while it keeps the terms' accuracy: `r_i` usable (see
 /// [`row_lse_shifted`]) and `a_i / r_i <= 1 / epsilon`, so that a term that lost
 /// bits to underflow in `E` stays within a rounding of the column sums that
@@ -186,7 +189,7 @@ pub fn f_update_fused<T: Real, P: SinkhornKernels<T>>(
     a: &[T],
     log_a: &[T],
     eps: T,
-    exponent: T,
+    (exponent, relax): (T, T),
     measure: bool,
     g_scaled: &mut [T],
     f_new: &mut [T],
@@ -207,7 +210,18 @@ pub fn f_update_fused<T: Real, P: SinkhornKernels<T>>(
         tiles,
         |rows, f_new, sums, row| {
             fused_rows::<T, P>(
-                c, rows, f, a, log_a, eps, exponent, measure, g_scaled, f_new, sums, row,
+                c,
+                rows,
+                f,
+                a,
+                log_a,
+                eps,
+                (exponent, relax),
+                measure,
+                g_scaled,
+                f_new,
+                sums,
+                row,
             )
         },
     )
@@ -223,7 +237,7 @@ fn fused_rows<T: Real, P: SinkhornKernels<T>>(
     a: &[T],
     log_a: &[T],
     eps: T,
-    exponent: T,
+    (exponent, relax): (T, T),
     measure: bool,
     g_scaled: &[T],
     f_new: &mut [T],
@@ -260,7 +274,8 @@ fn fused_rows<T: Real, P: SinkhornKernels<T>>(
                 };
                 error = error + (marginal - ai).abs();
             }
-            if exponent == T::one() && exact && ratio <= max_ratio {
+            let plain = exponent == T::one() && relax == T::one();
+            if plain && exact && ratio <= max_ratio {
                 P::axpy(ratio, row, col_sums);
                 sums[i - start] = r;
                 deferred |= 1 << (i - start);
@@ -271,8 +286,13 @@ fn fused_rows<T: Real, P: SinkhornKernels<T>>(
             } else {
                 P::lse_affine(-inv, c_row, g_scaled)
             };
-            *fn_i = eps * (la - exponent * l);
-            let ratio = if exponent == T::one() {
+            let update = eps * (la - exponent * l);
+            *fn_i = if relax == T::one() {
+                update
+            } else {
+                fi + relax * (update - fi)
+            };
+            let ratio = if plain {
                 ratio
             } else {
                 ((*fn_i - fi) * inv).exp()

@@ -46,11 +46,23 @@ pub struct SinkhornOpts {
     /// The first regularisation of epsilon scaling; 0 (the default) means `max|C|`.
     /// At least 0 and finite.
     pub reg_start: f64,
+    /// Over-relaxation of the log-domain solver: 0 (the default) is the plain
+    /// iteration; `omega` in `(0, 2)` blends each half-step's update as `f <- f +
+    /// omega (f_sinkhorn - f)`; [`OVERRELAX_AUTO`] estimates `omega` from the
+    /// convergence rate (see [`iterate`](super::driver::iterate)). Either falls back to
+    /// the plain iteration if the error stops shrinking. Ignored by
+    /// [`scale`](super::scale).
+    pub overrelax: f64,
 }
+
+/// `SinkhornOpts::overrelax` value that picks `omega` from the observed rate of the
+/// plain iteration (Lehmann, von Renesse, Sambale and Uschmajew, "A note on
+/// overrelaxation in the Sinkhorn algorithm", Optim. Lett. 2022; OTT's `Momentum`).
+pub const OVERRELAX_AUTO: f64 = -1.0;
 
 impl Default for SinkhornOpts {
     /// `reg = 0.05`, `tol = 1e-9`, `max_iter = 1000`, `check_every = 10`,
-    /// `method = Auto`, no epsilon scaling.
+    /// `method = Auto`, no epsilon scaling, no over-relaxation.
     fn default() -> Self {
         SinkhornOpts {
             reg: 0.05,
@@ -60,6 +72,7 @@ impl Default for SinkhornOpts {
             method: Method::Auto,
             eps_scaling: 0.0,
             reg_start: 0.0,
+            overrelax: 0.0,
         }
     }
 }
@@ -114,9 +127,17 @@ impl SinkhornOpts {
         self
     }
 
+    /// Sets `overrelax`: 0 (none), `omega` in `(0, 2)`, or [`OVERRELAX_AUTO`].
+    #[must_use]
+    pub fn overrelax(mut self, omega: f64) -> Self {
+        self.overrelax = omega;
+        self
+    }
+
     /// [`Error::Argument`] unless `tol > 0` and `max_iter > 0` (and, when `use_reg`,
-    /// `reg` is positive and finite, `eps_scaling` is 0 or in `(0, 1)` and
-    /// `reg_start` is at least 0 and finite).
+    /// `reg` is positive and finite, `eps_scaling` is 0 or in `(0, 1)`,
+    /// `reg_start` is at least 0 and finite and `overrelax` is 0,
+    /// [`OVERRELAX_AUTO`] or in `(0, 2)`).
     /// Public so that other backends (CUDA) validate exactly as the host solvers do.
     pub fn check(&self, use_reg: bool) -> Result<()> {
         // Written so that NaN fails every comparison.
@@ -124,7 +145,10 @@ impl SinkhornOpts {
         let scaling_ok =
             self.eps_scaling == 0.0 || (self.eps_scaling > 0.0 && self.eps_scaling < 1.0);
         let start_ok = self.reg_start >= 0.0 && self.reg_start.is_finite();
-        let reg_ok = !use_reg || (self.reg > 0.0 && self.reg.is_finite() && scaling_ok && start_ok);
+        let w = self.overrelax;
+        let relax_ok = w == 0.0 || w == OVERRELAX_AUTO || (w > 0.0 && w < 2.0);
+        let reg_ok = !use_reg
+            || (self.reg > 0.0 && self.reg.is_finite() && scaling_ok && start_ok && relax_ok);
         if tol_ok && reg_ok && self.max_iter > 0 {
             Ok(())
         } else {

@@ -112,7 +112,12 @@ pub fn scale_observed<T: Real, P: SinkhornKernels<T>>(
         ktu_current: false,
         primitives: PhantomData,
     });
-    iterate(&mut steps, opts, observe)
+    // Over-relaxation is the log-domain solver's (documented as ignored here).
+    let plain = SinkhornOpts {
+        overrelax: 0.0,
+        ..*opts
+    };
+    iterate(&mut steps, &plain, observe)
 }
 
 /// Kernel-mode half-steps: `v` from `u` (columns), then `u` from `v` (rows).
@@ -156,7 +161,8 @@ fn divide_into<T: Real>(w: &[T], s: Option<&[T]>, x: &mut [T]) -> Result<T> {
     }
 }
 
-/// `x_i <- w_i / (K v)_i` for every row, and `y <- K^T x` with the new `x`, in one
+/// `x_i <- w_i / (K v)_i` for every row (over-relaxed with `old` and `relax` != 1:
+/// `x_i <- old_i (w_i / (old_i (K v)_i))^relax`), and `y <- K^T x` with the new `x`, in one
 /// pass over `K`: rows `i .. i + PASS_ROWS` take their products with `v` in the same
 /// loop as the rows before them add their part of `y` (those rows are still in
 /// cache), so `K` streams from memory once instead of twice. The rows run in
@@ -175,6 +181,7 @@ pub(crate) fn divide_rows_then_transpose<T: Real, P: SinkhornKernels<T>>(
     v: &[T],
     w: &[T],
     old: Option<&[T]>,
+    relax: T,
     floor: T,
     x: &mut [T],
     y: &mut [T],
@@ -185,7 +192,11 @@ pub(crate) fn divide_rows_then_transpose<T: Real, P: SinkhornKernels<T>>(
     let (error, ok) = tiles::run(exec, ops, x, y, &mut [], partial, |rows, x, y, _| {
         let (mut error, mut ok) = (T::zero(), true);
         let mut divide = |i: usize, t: T, xi: &mut T| {
-            *xi = w[i] / t;
+            let update = w[i] / t;
+            *xi = match old {
+                Some(o) if relax != T::one() => o[i] * ((update / o[i]).ln() * relax).exp(),
+                _ => update,
+            };
             let s = old.map_or(*xi, |o| o[i]);
             error = error + (s * t - w[i]).abs();
             ok &= xi.is_finite() && *xi > T::zero() && t >= floor;
@@ -243,6 +254,7 @@ impl<T: Real, P: SinkhornKernels<T>, E: Exec> HostSteps<T> for ScaleSteps<'_, T,
             self.v,
             self.a,
             None,
+            T::one(),
             T::zero(),
             self.kv,
             self.ktu,

@@ -81,6 +81,13 @@ pub(crate) fn log_work_size<T: Real>(
 /// counts every stage, and all stages together stay within `max_iter`; the error
 /// and `converged` are the last stage's.
 ///
+/// Over-relaxation (`opts.overrelax`): a fixed `omega` in `(0, 2)` or
+/// [`OVERRELAX_AUTO`](super::OVERRELAX_AUTO) (`omega` from the rate the plain
+/// iteration shows over its first checks) blends each update, `f <- f + omega
+/// (f_sinkhorn - f)` and likewise `g`; the iteration returns to plain Sinkhorn if
+/// the error stops shrinking over 20 iterations. The fixed point
+/// is the same; at small `reg` it is reached in several times fewer iterations.
+///
 /// Each pass over `C` runs in row tiles fixed by `n` through `exec`: the result does
 /// not depend on the executor.
 #[allow(clippy::too_many_arguments)]
@@ -353,6 +360,7 @@ fn log_steps<'a, T: Real, P: SinkhornKernels<T>, E: Exec, C: CostRows<T>>(
         c,
         eps,
         scheme,
+        relax: T::one(),
         change: [T::zero(); 2],
         a,
         b,
@@ -375,6 +383,8 @@ pub(super) struct LogSteps<'a, T, P, E, C> {
     pub(super) c: C,
     pub(super) eps: T,
     pub(super) scheme: Scheme<T>,
+    /// The over-relaxation `omega` of both updates (1: none).
+    pub(super) relax: T,
     /// Under [`Stop::Change`], half the largest change of `f` and of `g` in the last
     /// iteration, in units of `eps`.
     pub(super) change: [T; 2],
@@ -411,7 +421,7 @@ impl<T: Real, P: SinkhornKernels<T>, E: Exec, C: CostRows<T>> HostSteps<T>
             self.a,
             self.log_a,
             self.eps,
-            self.scheme.exponents[0],
+            (self.scheme.exponents[0], self.relax),
             measure && marginals,
             self.g_scaled,
             self.f_next,
@@ -451,6 +461,11 @@ impl<T: Real, P: SinkhornKernels<T>, E: Exec, C: CostRows<T>> HostSteps<T>
             col_max,
             self.col_sum,
         )?;
+        if self.relax != T::one() {
+            for (new, &old) in self.col_sum.iter_mut().zip(self.g.iter()) {
+                *new = old + self.relax * (*new - old);
+            }
+        }
         if self.scheme.stop == Stop::Change {
             self.change[1] = half_change(self.eps, self.g, self.col_sum);
         }
@@ -461,6 +476,11 @@ impl<T: Real, P: SinkhornKernels<T>, E: Exec, C: CostRows<T>> HostSteps<T>
             Stop::Marginals => T::zero(),
             Stop::Change => self.change[1],
         })
+    }
+
+    fn relax(&mut self, omega: T) -> Result<()> {
+        self.relax = omega;
+        Ok(())
     }
 }
 

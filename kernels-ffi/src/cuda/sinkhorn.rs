@@ -228,10 +228,10 @@ unsafe fn sinkhorn_device<T: CudaReal>(
         &[c.span(), a.span(), b.span()],
     )?;
     let opts = SinkhornOpts::try_from(opts)?;
-    // Absorption and epsilon scaling are host only; bad values are still
-    // KN_ERR_ARGUMENT first, as on the host.
+    // Absorption, epsilon scaling and over-relaxation are host only; bad values are
+    // still KN_ERR_ARGUMENT first, as on the host.
     opts.check(true)?;
-    if opts.method == Method::Absorb || opts.eps_scaling != 0.0 {
+    if opts.method == Method::Absorb || opts.eps_scaling != 0.0 || opts.overrelax != 0.0 {
         return Err(Error::Unsupported);
     }
     let report = dev::sinkhorn(

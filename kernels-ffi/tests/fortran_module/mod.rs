@@ -155,6 +155,12 @@ fn constant_value(value: &str, line: &str) -> i64 {
         .unwrap_or_else(|_| panic!("kernels.h: cannot evaluate: {line}"))
 }
 
+/// A floating-point constant (cbindgen writes it with a decimal point).
+fn real_constant(value: &str) -> Option<f64> {
+    let value = value.trim();
+    value.contains('.').then(|| value.parse().ok()).flatten()
+}
+
 fn comment(out: &mut String, indent: &str, doc: &[String]) {
     for d in doc {
         if d.is_empty() {
@@ -309,11 +315,14 @@ pub fn generate(header: &str) -> String {
             let (name, value) = def.split_once(' ').unwrap_or((def, ""));
             if name != "KERNELS_H" {
                 comment(&mut module.constants, "  ", &doc);
-                let value = constant_value(value, line);
-                writeln!(
-                    module.constants,
-                    "  integer(c_int32_t), parameter :: {name} = {value}"
-                )
+                let out = &mut module.constants;
+                match real_constant(value) {
+                    Some(x) => writeln!(out, "  real(c_double), parameter :: {name} = {x:?}d0"),
+                    None => {
+                        let value = constant_value(value, line);
+                        writeln!(out, "  integer(c_int32_t), parameter :: {name} = {value}")
+                    }
+                }
                 .unwrap();
             }
         } else if let Some(rest) = t.strip_prefix("typedef struct ") {

@@ -9,8 +9,8 @@ use super::hostile::{
 use core::ffi::c_void;
 use kernels::{
     KN_ERR_ARGUMENT, KN_ERR_DIMENSION, KN_ERR_NUMERICAL, KN_ERR_WORKSPACE, KN_NOT_CONVERGED, KN_OK,
-    KN_SINKHORN_ABSORB, KN_SINKHORN_AUTO, KN_SINKHORN_LOG, kn_report, kn_sinkhorn_opts, kn_status,
-    kn_unbalanced_opts,
+    KN_SINKHORN_ABSORB, KN_SINKHORN_AUTO, KN_SINKHORN_LOG, KN_SINKHORN_OVERRELAX_AUTO, kn_report,
+    kn_sinkhorn_opts, kn_status, kn_unbalanced_opts,
 };
 use kernels_core::Real;
 
@@ -212,6 +212,13 @@ fn solve<T: Elem>(b: &mut Bytes<'_>, mode: Mode) {
             0 => b.option(),
             _ => 0.0,
         },
+        // Out of range now and then, automatic, a fixed omega, or none.
+        overrelax: match b.byte() % 8 {
+            0 => b.option(),
+            1 => KN_SINKHORN_OVERRELAX_AUTO,
+            2 => 1.5,
+            _ => 0.0,
+        },
         ..Default::default()
     };
     // Penalties: out of range, infinite (a hard marginal), or ordinary.
@@ -371,6 +378,9 @@ fn solve<T: Elem>(b: &mut Bytes<'_>, mode: Mode) {
             KN_ERR_ARGUMENT,
             "epsilon scaling options",
         );
+        let w = opts.overrelax;
+        let relax_ok = w == 0.0 || w == KN_SINKHORN_OVERRELAX_AUTO || (w > 0.0 && w < 2.0);
+        e.fault(log && !relax_ok, KN_ERR_ARGUMENT, "over-relaxation");
         e.fault(
             log && opts.method == KN_SINKHORN_ABSORB && !with_plan,
             KN_ERR_ARGUMENT,
