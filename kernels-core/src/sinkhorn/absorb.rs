@@ -6,7 +6,7 @@
 //! kernel `Kt_ij = exp((f_i + g_j - C_ij) / eps)`, kept in the caller's plan buffer:
 //! the plan is `diag(u) Kt diag(v)`, the log-domain potentials are `f + eps ln u`,
 //! `g + eps ln v`, and an iteration updates `u`, `v` as kernel mode does (one fused
-//! pass over `Kt`, no exponential). When a scaling leaves `[1 / BOUND, BOUND]` it is
+//! pass over `Kt`, no exponential). When a scaling leaves `[1 / B, B]` ([`bound`]) it is
 //! absorbed into the potentials and `Kt` is rebuilt (one exponential per entry);
 //! near convergence that is rare. In exact arithmetic the iterates are those of the
 //! log-domain half-steps, which run instead whenever the kernel is not valid: the
@@ -21,9 +21,17 @@ use super::solve_log::LogSteps;
 use super::{SinkhornKernels, tiles};
 use crate::{Dense, Error, Exec, Real, Result};
 
-/// A scaling outside `[1 / BOUND, BOUND]` is absorbed (POT's `sinkhorn_stabilized`
-/// uses the same bound): the kernel entries that matter stay far from underflow.
-const BOUND: f64 = 1e3;
+/// A scaling outside `[1 / B, B]` is absorbed, with `B = 1 / epsilon` of `T` (2^52 in
+/// f64, 2^23 in f32). The entries of `Kt` that matter to the plan at rounding level
+/// (`P_ij >= epsilon max P`, and `max P >= 1 / (n m)`) are then at least `epsilon /
+/// (n m B^2)`: 2^-196 in f64 and 2^-109 in f32 for any `n m <= 2^40`, normal numbers
+/// in both types, so the bound costs no accuracy. POT's `sinkhorn_stabilized` absorbs
+/// at 1e3, which at small `reg` rebuilds the kernel (one exponential per entry) every
+/// few iterations while the potentials travel from a cold start: on a 64 x 64 grid
+/// at `reg = 1e-3` (f64) 28 rebuilds in 450 iterations, against 7 at `1 / epsilon`.
+fn bound<T: Real>() -> T {
+    T::epsilon().recip()
+}
 
 /// The absorption half-steps over the log-domain ones: `u` from `v` (rows, fused
 /// with `Kt^T u`), then `v` from `Kt^T u` (columns).
@@ -153,9 +161,9 @@ fn floor<T: Real>() -> T {
     T::min_positive_value() / T::epsilon()
 }
 
-/// Whether every scaling is within `[1 / BOUND, BOUND]`.
+/// Whether every scaling is within `[1 / B, B]` (see [`bound`]).
 fn bounded<T: Real>(s: &[T]) -> bool {
-    let (hi, lo) = (T::of(BOUND), T::of(BOUND.recip()));
+    let (hi, lo) = (bound::<T>(), T::epsilon());
     s.iter().all(|&x| x <= hi && x >= lo)
 }
 
