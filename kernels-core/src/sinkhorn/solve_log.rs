@@ -462,8 +462,15 @@ impl<T: Real, P: SinkhornKernels<T>, E: Exec, C: CostRows<T>> HostSteps<T>
             self.col_sum,
         )?;
         if self.relax != T::one() {
+            let mut finite = true;
             for (new, &old) in self.col_sum.iter_mut().zip(self.g.iter()) {
                 *new = old + self.relax * (*new - old);
+                finite &= new.is_finite();
+            }
+            // The blend of two finite potentials may still overflow: `g` keeps the
+            // last finite iterate, as `potential_from_lse` leaves it.
+            if !finite {
+                return Err(Error::Numerical);
             }
         }
         if self.scheme.stop == Stop::Change {

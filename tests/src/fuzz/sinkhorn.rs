@@ -893,6 +893,12 @@ where
         tol: b.option(),
         max_iter: u32::from(b.byte() % 40),
         check_every: u32::from(b.byte() % 5),
+        // Valid over-relaxations only (the bad values are the dense model's).
+        overrelax: match b.byte() % 4 {
+            0 => KN_SINKHORN_OVERRELAX_AUTO,
+            1 => 1.5,
+            _ => 0.0,
+        },
         ..Default::default()
     };
     let mix = b.mix();
