@@ -425,66 +425,81 @@ pub fn run(mode: Mode, _machine: &Machine) -> Section {
 }
 
 /// Iterations to tol 1e-9 against reg on a 200 x 200 point-cloud problem, cold
-/// starts, with and without epsilon scaling (factor 0.5 from max|C| = 1), absorption
-/// (the default with a plan). Adds a row per reg checking that both converge to the
-/// same plan.
+/// starts, plain, with epsilon scaling (factor 0.5 from max|C| = 1) and with
+/// over-relaxation (AUTO), absorption (the default with a plan). Adds a row per reg
+/// checking that all three converge to the same plan (to 1e-7 relative: each stops
+/// at tol on its own path).
 fn iterations_against_reg(section: &mut Section) -> (String, String, String) {
     let p = Clouds::new(200, 200);
     let regs = [0.1, 0.05, 0.02, 0.01, 0.005, 0.002, 0.001];
     let mut s = State::<f64>::new(&p, None);
-    let (mut plain, mut scaled) = (Vec::new(), Vec::new());
+    let variants = [
+        ("no epsilon scaling", 0.0, 0.0),
+        ("epsilon scaling, factor 0.5 from max|C|", 0.5, 0.0),
+        ("over-relaxation AUTO", 0.0, OVERRELAX_AUTO),
+    ];
+    let mut series: Vec<(String, Vec<(f64, f64)>)> = variants
+        .iter()
+        .map(|(name, _, _)| (name.to_string(), Vec::new()))
+        .collect();
     for &reg in &regs {
         let o = SinkhornOpts::default()
             .reg(reg)
             .tol(1e-9)
             .max_iter(1_000_000);
-        s.reset();
-        let r0 = s.log::<Simd>(&o, true);
-        let p0 = s.plan.clone();
-        s.reset();
-        let r1 = s.log::<Simd>(&o.eps_scaling(0.5), true);
-        let (Ok(r0), Ok(r1)) = (r0, r1) else {
+        let mut runs = Vec::new();
+        for &(_, q, w) in &variants {
+            s.reset();
+            let r = s.log::<Simd>(&o.eps_scaling(q).overrelax(w), true);
+            runs.push(r.map(|r| (r, s.plan.clone())));
+        }
+        let [Ok((r0, p0)), Ok((r1, p1)), Ok((r2, p2))] = &runs[..] else {
             section.ok = false;
             section.row(vec![format!("reg {reg}: a solve failed")]);
             continue;
         };
-        let gap = max_diff(&s.plan, &p0) / p0.iter().copied().fold(0.0, f64::max);
-        let ok = r0.converged && r1.converged && gap <= 1e-8;
+        let scale = p0.iter().copied().fold(0.0, f64::max);
+        let gap = max_diff(p1, p0).max(max_diff(p2, p0)) / scale;
+        // Each run stops at an L1 marginal error of 1e-9 somewhere on its own path:
+        // at small reg (a slow linear rate) the plans then differ by tens of tol.
+        let ok = r0.converged && r1.converged && r2.converged && gap <= 1e-7;
         section.ok &= ok;
         section.row(vec![
-            format!("epsilon scaling 0.5 vs none, reg {reg}"),
+            format!("plain vs epsilon scaling 0.5 vs over-relaxation AUTO, reg {reg}"),
             "f64".into(),
             "200 x 200".into(),
-            format!("{} vs {}", r1.iterations, r0.iterations),
-            format!("plans agree to {gap:.1e} (relative)"),
+            format!(
+                "{} vs {} vs {}",
+                r0.iterations, r1.iterations, r2.iterations
+            ),
+            format!("plans agree to {gap:.1e} (relative; check <= 1e-7)"),
             String::new(),
             String::new(),
             String::new(),
             if ok { "ok".into() } else { "FAILED".into() },
         ]);
-        plain.push((reg, f64::from(r0.iterations)));
-        scaled.push((reg, f64::from(r1.iterations)));
+        for ((_, points), r) in series.iter_mut().zip([r0, r1, r2]) {
+            points.push((reg, f64::from(r.iterations)));
+        }
     }
-    plain.reverse();
-    scaled.reverse();
+    for (_, points) in &mut series {
+        points.reverse();
+    }
     let chart = LineChart {
         title: "Iterations to tol 1e-9 against eps (200 x 200 point clouds, absorption)",
         x_label: "eps (max|C| = 1)",
         y_label: "iterations (all stages)",
         log_x: true,
         log_y: true,
-        series: vec![
-            ("no epsilon scaling".into(), plain),
-            ("epsilon scaling, factor 0.5 from max|C|".into(), scaled),
-        ],
+        series,
         bands: Vec::new(),
         reference: None,
     };
     (
         "sinkhorn-eps-scaling.svg".into(),
         chart.render(),
-        "Iterations to an L1 marginal error of 1e-9 from a cold start, with and without \
-         epsilon scaling (every stage's iterations counted)"
+        "Iterations to an L1 marginal error of 1e-9 from a cold start: plain, with \
+         epsilon scaling (every stage's iterations counted) and with over-relaxation"
             .into(),
     )
 }
