@@ -75,7 +75,7 @@ static void test_sinkhorn_and_sns(void) {
   }
 
   /* A caller's own sizeof (the first version's size), set by hand: accepted. */
-  kn_sinkhorn_opts s = {sizeof(kn_sinkhorn_opts), 1.0, 1e-12, 1000, 1, KN_SINKHORN_AUTO, 0, 0.0, 0.0};
+  kn_sinkhorn_opts s = {sizeof(kn_sinkhorn_opts), 1.0, 1e-12, 1000, 1, KN_SINKHORN_AUTO, 0, 0.0, 0.0, 0.0};
   memset(f, 0, sizeof f);
   memset(g, 0, sizeof g);
   CHECK(kn_sinkhorn_f64(2, 2, C, half, half, &s, f, g, plan, work, bytes, &rep) == KN_OK);
@@ -85,6 +85,7 @@ static void test_sinkhorn_and_sns(void) {
   s.size = 32;
   s.method = 99;
   s.eps_scaling = -1.0;
+  s.overrelax = 5.0;
   memset(f, 0, sizeof f);
   memset(g, 0, sizeof g);
   CHECK(kn_sinkhorn_f64(2, 2, C, half, half, &s, f, g, plan, work, bytes, &rep) == KN_OK);
