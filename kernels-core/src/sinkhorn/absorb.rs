@@ -16,6 +16,7 @@
 
 use super::driver::HostSteps;
 use super::log_steps::{plan_row, scaled, transport_cost};
+use super::overrelax::blend_scaling;
 use super::scale::divide_rows_then_transpose;
 use super::solve_log::LogSteps;
 use super::{SinkhornKernels, tiles};
@@ -214,12 +215,7 @@ impl<T: Real, P: SinkhornKernels<T>, E: Exec> HostSteps<T> for AbsorbSteps<'_, T
         if self.kernel_step && sums.iter().all(|&s| s.is_finite() && s >= floor()) {
             let (mut error, relax) = (T::zero(), self.log.relax);
             for ((vj, &s), &bj) in self.v.iter_mut().zip(sums).zip(self.log.b) {
-                let update = bj / s;
-                *vj = if relax == T::one() {
-                    update
-                } else {
-                    *vj * ((update / *vj).ln() * relax).exp()
-                };
+                *vj = blend_scaling(*vj, bj / s, relax);
                 error = error + (*vj * s - bj).abs();
             }
             if !bounded(self.u) || !bounded(self.v) {

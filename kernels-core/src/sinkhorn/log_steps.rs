@@ -11,6 +11,7 @@
 //!
 //! Each pass over `C` costs `n m` exponentials; everything else is `O(n + m)`.
 
+use crate::sinkhorn::overrelax::blend_potential;
 use crate::sinkhorn::{CostRows, SinkhornKernels, tiles};
 use crate::{Dense, Error, Exec, Real, Result};
 
@@ -287,11 +288,7 @@ fn fused_rows<T: Real, P: SinkhornKernels<T>>(
                 P::lse_affine(-inv, c_row, g_scaled)
             };
             let update = eps * (la - exponent * l);
-            *fn_i = if relax == T::one() {
-                update
-            } else {
-                fi + relax * (update - fi)
-            };
+            *fn_i = blend_potential(fi, update, relax);
             let ratio = if plain {
                 ratio
             } else {

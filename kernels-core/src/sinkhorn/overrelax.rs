@@ -19,6 +19,29 @@
 //! iterate) for the rest of the solve.
 
 use super::opts::OVERRELAX_AUTO;
+use crate::Real;
+
+/// A potential's update over-relaxed by `omega`: `old + omega (update - old)`, and
+/// exactly `update` when `omega` is 1.
+#[inline(always)]
+pub(crate) fn blend_potential<T: Real>(old: T, update: T, omega: T) -> T {
+    if omega == T::one() {
+        update
+    } else {
+        old + omega * (update - old)
+    }
+}
+
+/// A scaling's update over-relaxed by `omega`, the same blend of its logarithm:
+/// `old (update / old)^omega`, and exactly `update` when `omega` is 1.
+#[inline(always)]
+pub(crate) fn blend_scaling<T: Real>(old: T, update: T, omega: T) -> T {
+    if omega == T::one() {
+        update
+    } else {
+        old * ((update / old).ln() * omega).exp()
+    }
+}
 
 /// Iterations of plain Sinkhorn before the first rate measurement, and the least
 /// span between the two checks that measure it.

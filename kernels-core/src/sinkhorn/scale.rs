@@ -1,6 +1,7 @@
 //! Sinkhorn-Knopp matrix scaling (kernel mode).
 
 use super::driver::{HostSteps, Measured, iterate};
+use super::overrelax::blend_scaling;
 use super::{SinkhornOpts, check};
 use crate::sinkhorn::{PASS_ROWS, SinkhornKernels, tiles};
 use crate::{Dense, Error, Exec, Real, Report, Result, Workspace, WorkspaceSize};
@@ -194,8 +195,8 @@ pub(crate) fn divide_rows_then_transpose<T: Real, P: SinkhornKernels<T>>(
         let mut divide = |i: usize, t: T, xi: &mut T| {
             let update = w[i] / t;
             *xi = match old {
-                Some(o) if relax != T::one() => o[i] * ((update / o[i]).ln() * relax).exp(),
-                _ => update,
+                Some(o) => blend_scaling(o[i], update, relax),
+                None => update,
             };
             let s = old.map_or(*xi, |o| o[i]);
             error = error + (s * t - w[i]).abs();

@@ -6,6 +6,7 @@ use super::log_steps::{
     col_lse_from_sums, f_update_fused, fused_scratch_len_of, marginal_error, potential_from_lse,
     transport_cost,
 };
+use super::overrelax::blend_potential;
 use super::{CostRows, Method, SinkhornOpts, check, tiles};
 use crate::sinkhorn::SinkhornKernels;
 use crate::{Dense, Error, Exec, Real, Report, Result, Workspace, WorkspaceSize};
@@ -464,7 +465,7 @@ impl<T: Real, P: SinkhornKernels<T>, E: Exec, C: CostRows<T>> HostSteps<T>
         if self.relax != T::one() {
             let mut finite = true;
             for (new, &old) in self.col_sum.iter_mut().zip(self.g.iter()) {
-                *new = old + self.relax * (*new - old);
+                *new = blend_potential(old, *new, self.relax);
                 finite &= new.is_finite();
             }
             // The blend of two finite potentials may still overflow: `g` keeps the
