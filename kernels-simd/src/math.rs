@@ -55,7 +55,7 @@
 
 use crate::lanes::{Element, Lanes, Portable};
 use num_traits::Float;
-use wide::{f32x8, f64x4, u32x8, u64x4};
+use wide::{f32x8, f64x4, u64x4};
 
 // ---------------------------------------------------------------- f32 ----
 
@@ -236,39 +236,65 @@ pub fn exp_f32x8(x: f32x8) -> f32x8 {
 #[inline]
 #[must_use]
 pub fn ln_f32x8(x: f32x8) -> f32x8 {
+    ln_f32(Portable, x)
+}
+
+/// [`ln_f32x8`] on any [`Lanes`]: at the portable level it is that function, at a
+/// level with FMA it rounds as `ln_f32x8` does in a build with hardware FMA (which
+/// the sweeps measure too). The bit manipulations are spelled with subtractions and
+/// shifts, which give the same bits as the masks and ors of the derivation.
+#[inline(always)]
+pub(crate) fn ln_f32<L: Lanes<f32>>(l: L, x: L::V) -> L::V {
     // Also true for zeros and negatives; harmless, those are patched below.
-    let tiny = x.simd_lt(f32x8::splat(f32::MIN_POSITIVE));
-    let xs = tiny.select(x * f32x8::splat(TWO_POW_24_F32), x);
+    let tiny = l.lt(x, l.splat(f32::MIN_POSITIVE));
+    let xs = l.select(tiny, l.mul(x, l.splat(TWO_POW_24_F32)), x);
 
     // Subtracting only the mantissa part of the offset leaves the biased
     // exponent non-negative for every positive input, so a logical shift
     // suffices: k = e + 126 with m in [sqrt(1/2), sqrt(2)).
-    let t = xs.to_bits() - u32x8::splat(SQRT_HALF_F32_BITS & MANT_MASK_F32);
-    let k = t >> 23;
-    let m = f32x8::from_bits((t & u32x8::splat(MANT_MASK_F32)) + u32x8::splat(SQRT_HALF_F32_BITS));
-    let bias = tiny.select(
-        f32x8::splat(LN_F32_EXP_BIAS + 24.0),
-        f32x8::splat(LN_F32_EXP_BIAS),
+    let t = l.sub_bits(
+        l.to_bits(xs),
+        l.splat_bits(SQRT_HALF_F32_BITS & MANT_MASK_F32),
     );
-    let e = f32x8::from_bits(k | u32x8::splat(TWO_POW_23_F32_BITS)) - bias;
+    let k = l.shr_mantissa(t);
+    // `t & MANT_MASK` is `t - (k << 23)`; adding a constant is subtracting its
+    // negation modulo 2^32.
+    let m = l.float_of_bits(l.sub_bits(
+        l.sub_bits(t, l.shl_mantissa(k)),
+        l.splat_bits(SQRT_HALF_F32_BITS.wrapping_neg()),
+    ));
+    let bias = l.select(
+        tiny,
+        l.splat(LN_F32_EXP_BIAS + 24.0),
+        l.splat(LN_F32_EXP_BIAS),
+    );
+    // `k | 2^23` is `k + 2^23` (k < 2^9): `e` is `k - 126` (or `- 150`), exactly.
+    let e = l.sub(
+        l.float_of_bits(l.sub_bits(k, l.splat_bits(TWO_POW_23_F32_BITS.wrapping_neg()))),
+        bias,
+    );
 
-    let f = m - f32x8::ONE;
-    let f2 = f * f;
-    let mut p = f32x8::splat(LN_F32_P[6]);
+    let f = l.sub(m, l.splat(1.0));
+    let f2 = l.mul(f, f);
+    let mut p = l.splat(LN_F32_P[6]);
     for &c in LN_F32_P[..6].iter().rev() {
-        p = p.mul_add(f, f32x8::splat(c));
+        p = l.mul_add(p, f, l.splat(c));
     }
-    let y = (f2 * f) * p;
-    let y = e.mul_add(f32x8::splat(LN2_LO_F32), y);
-    let y = f2.mul_neg_add(f32x8::splat(0.5), y);
-    let r = e.mul_add(f32x8::splat(LN2_HI_F32), f + y);
+    let y = l.mul(l.mul(f2, f), p);
+    let y = l.mul_add(e, l.splat(LN2_LO_F32), y);
+    let y = l.mul_neg_add(f2, l.splat(0.5), y);
+    let r = l.mul_add(e, l.splat(LN2_HI_F32), l.add(f, y));
 
-    let r = x.simd_eq(f32x8::splat(f32::INFINITY)).select(x, r);
-    let r = x
-        .simd_eq(f32x8::splat(0.0))
-        .select(f32x8::splat(f32::NEG_INFINITY), r);
-    // `!(x >= 0)` catches negative numbers and NaN in one comparison.
-    (!x.simd_ge(f32x8::splat(0.0))).select(f32x8::splat(f32::NAN), r)
+    // +inf is the one value above MAX; the zeros are the values below the smallest
+    // subnormal once the negatives (also below it) become NaN in the next select.
+    let r = l.select(l.gt(x, l.splat(f32::MAX)), x, r);
+    let r = l.select(
+        l.lt(x, l.splat(f32::from_bits(1))),
+        l.splat(f32::NEG_INFINITY),
+        r,
+    );
+    let r = l.select(l.lt(x, l.zero()), l.splat(f32::NAN), r);
+    l.select(l.is_nan(x), l.splat(f32::NAN), r)
 }
 
 /// Lane-wise natural exponential `e^x` of four `f64`s.
@@ -425,29 +451,45 @@ pub(crate) fn exp<T: ExpConsts, L: Lanes<T>>(l: L, x: L::V) -> L::V {
 /// which the result is unspecified (a caller that drops those lanes anyway).
 #[inline(always)]
 pub(crate) fn exp_not_nan<T: ExpConsts, L: Lanes<T>>(l: L, x: L::V) -> L::V {
+    let [y] = exp_not_nan_k(l, [x]);
+    y
+}
+
+/// [`exp_not_nan`] of `K` vectors, each step issued for all of them before the next.
+/// One exponential is a chain of about 15 dependent operations, and a loop of lone
+/// exponentials leaves the out-of-order window too few independent ones to fill the
+/// units: the side-by-side Sinkhorn rows took half the time with `K = 2`. Each
+/// vector's arithmetic is [`exp_not_nan`]'s, bit for bit.
+#[inline(always)]
+pub(crate) fn exp_not_nan_k<T: ExpConsts, L: Lanes<T>, const K: usize>(
+    l: L,
+    x: [L::V; K],
+) -> [L::V; K] {
     // NaN lanes are repaired by the final select, so the NaN behaviour of
     // `max`/`min` (platform dependent) does not matter.
-    let xc = l.min(l.max(x, l.splat(T::MIN_X)), l.splat(T::MAX_X));
+    let xc = x.map(|x| l.min(l.max(x, l.splat(T::MIN_X)), l.splat(T::MAX_X)));
 
     // z = n + 1.5 * 2^23 (2^52) with n = round(x / ln 2) sitting in the low bits.
-    let z = l.mul_add(xc, l.splat(T::LOG2_E), l.splat(T::SHIFT));
-    let n = l.sub(z, l.splat(T::SHIFT));
+    let z = xc.map(|xc| l.mul_add(xc, l.splat(T::LOG2_E), l.splat(T::SHIFT)));
+    let n = z.map(|z| l.sub(z, l.splat(T::SHIFT)));
     // r = x - n ln2: the hi step is exact (exact product, Sterbenz), only the
     // tiny lo step rounds.
-    let r = l.mul_neg_add(n, l.splat(T::LN2_HI), xc);
-    let r = l.mul_neg_add(n, l.splat(T::LN2_LO), r);
+    let r = each(n, xc, |n, xc| l.mul_neg_add(n, l.splat(T::LN2_HI), xc));
+    let r = each(n, r, |n, r| l.mul_neg_add(n, l.splat(T::LN2_LO), r));
 
     // Horner has the fewest operations; in the Sinkhorn loops many
     // independent vectors are in flight, so throughput rather than the
     // dependency chain is what limits.
     let Some((&top, rest)) = T::Q.split_last() else {
-        return l.splat(T::nan()); // no polynomial: not a case of the two impls
+        return x.map(|_| l.splat(T::nan())); // no polynomial: not a case of the two impls
     };
-    let mut q = l.splat(top);
+    let mut q = x.map(|_| l.splat(top));
     for &c in rest.iter().rev() {
-        q = l.mul_add(q, r, l.splat(c));
+        q = each(q, r, |q, r| l.mul_add(q, r, l.splat(c)));
     }
-    let p = l.add(l.mul_add(l.mul(r, r), q, r), l.splat(T::one()));
+    let p = each(q, r, |q, r| {
+        l.add(l.mul_add(l.mul(r, r), q, r), l.splat(T::one()))
+    });
 
     // f32: u = n + 254 >= 104 (n >= -150), so a logical shift gives floor(u / 2)
     // and no signed shift is needed: a = floor(n/2) + 127, b = n - floor(n/2)
@@ -458,17 +500,27 @@ pub(crate) fn exp_not_nan<T: ExpConsts, L: Lanes<T>>(l: L, x: L::V) -> L::V {
     // zeroed at the end: a multiply that underflows costs a microcode assist of about
     // a hundred cycles on x86 unless the flush-to-zero mode is set, and inputs that
     // far below are the common case in Sinkhorn at small eps (measured 6x slower).
-    let zero = l.lt(x, l.splat(T::MIN_X));
-    let u = l.sub_bits(l.to_bits(z), l.splat_bits(T::U_OFFSET));
-    let u = l.select_bits(zero, l.splat_bits(T::SCALE_BIAS), u);
-    let a = l.shr1(u);
-    let b = l.sub_bits(u, a);
-    let y = l.mul(
-        l.mul(p, l.float_of_bits(l.shl_mantissa(a))),
-        l.float_of_bits(l.shl_mantissa(b)),
-    );
+    let zero = x.map(|x| l.lt(x, l.splat(T::MIN_X)));
+    let u = z.map(|z| l.sub_bits(l.to_bits(z), l.splat_bits(T::U_OFFSET)));
+    let u = each(zero, u, |zero, u| {
+        l.select_bits(zero, l.splat_bits(T::SCALE_BIAS), u)
+    });
+    let a = u.map(|u| l.shr1(u));
+    let b = each(u, a, |u, a| l.sub_bits(u, a));
+    let y = each(p, a, |p, a| l.mul(p, l.float_of_bits(l.shl_mantissa(a))));
+    let y = each(y, b, |y, b| l.mul(y, l.float_of_bits(l.shl_mantissa(b))));
 
-    l.select(zero, l.zero(), y)
+    each(zero, y, |zero, y| l.select(zero, l.zero(), y))
+}
+
+/// `[op(a_0, b_0), op(a_1, b_1), ...]`.
+#[inline(always)]
+fn each<A: Copy, B: Copy, R, const K: usize>(
+    a: [A; K],
+    b: [B; K],
+    op: impl Fn(A, B) -> R,
+) -> [R; K] {
+    core::array::from_fn(|k| op(a[k], b[k]))
 }
 
 #[cfg(test)]

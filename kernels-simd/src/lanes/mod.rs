@@ -89,6 +89,8 @@ pub(crate) trait Lanes<T: Element>: Copy {
     fn shr1(self, a: Self::U) -> Self::U;
     /// Shift left by the mantissa width (23 or 52): an exponent into place.
     fn shl_mantissa(self, a: Self::U) -> Self::U;
+    /// Logical shift right by the mantissa width: the sign and exponent bits.
+    fn shr_mantissa(self, a: Self::U) -> Self::U;
 }
 
 /// Elements a vector of `T` lanes loads: `T` itself, and for `f32` lanes the half

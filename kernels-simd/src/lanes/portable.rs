@@ -134,6 +134,10 @@ macro_rules! wide_lanes {
             fn shl_mantissa(self, a: $u) -> $u {
                 a << $mant
             }
+            #[inline(always)]
+            fn shr_mantissa(self, a: $u) -> $u {
+                a >> $mant
+            }
         }
     };
 }

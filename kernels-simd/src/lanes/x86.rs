@@ -110,6 +110,7 @@ impl Lanes<f64> for Avx2 {
         _mm256_blendv_epi8(b, a, _mm256_castpd_si256(m)));
     op!(shr1(a: __m256i) -> __m256i = _mm256_srli_epi64::<1>(a));
     op!(shl_mantissa(a: __m256i) -> __m256i = _mm256_slli_epi64::<52>(a));
+    op!(shr_mantissa(a: __m256i) -> __m256i = _mm256_srli_epi64::<52>(a));
 }
 
 impl Lanes<f32> for Avx2 {
@@ -147,6 +148,7 @@ impl Lanes<f32> for Avx2 {
         _mm256_blendv_epi8(b, a, _mm256_castps_si256(m)));
     op!(shr1(a: __m256i) -> __m256i = _mm256_srli_epi32::<1>(a));
     op!(shl_mantissa(a: __m256i) -> __m256i = _mm256_slli_epi32::<23>(a));
+    op!(shr_mantissa(a: __m256i) -> __m256i = _mm256_srli_epi32::<23>(a));
 }
 
 impl Lanes<f64> for Avx512 {
@@ -189,6 +191,7 @@ impl Lanes<f64> for Avx512 {
         _mm512_mask_blend_epi64(m, b, a));
     op!(shr1(a: __m512i) -> __m512i = _mm512_srli_epi64::<1>(a));
     op!(shl_mantissa(a: __m512i) -> __m512i = _mm512_slli_epi64::<52>(a));
+    op!(shr_mantissa(a: __m512i) -> __m512i = _mm512_srli_epi64::<52>(a));
 }
 
 impl Lanes<f32> for Avx512 {
@@ -232,6 +235,7 @@ impl Lanes<f32> for Avx512 {
         _mm512_mask_blend_epi32(m, b, a));
     op!(shr1(a: __m512i) -> __m512i = _mm512_srli_epi32::<1>(a));
     op!(shl_mantissa(a: __m512i) -> __m512i = _mm512_slli_epi32::<23>(a));
+    op!(shr_mantissa(a: __m512i) -> __m512i = _mm512_srli_epi32::<23>(a));
 }
 
 /// `N` half values as their bits (a plain copy of the loaded bytes).
