@@ -13,7 +13,7 @@
 //! with them (`./scripts/bench.sh sinkhorn`, portable build, AVX-512 machine).
 
 use crate::lanes::{Lanes, prefetch_ahead, split};
-use crate::math::{ExpConsts, exp};
+use crate::math::{ExpConsts, exp, exp_k};
 
 /// `exp(alpha x + y + beta)` for one vector: the product and the `y` fused, as in
 /// the scalar rule's `alpha * x + y + beta` order.
@@ -22,17 +22,44 @@ fn term<T: ExpConsts, L: Lanes<T>>(l: L, av: L::V, bv: L::V, x: &[T], y: &[T]) -
     exp(l, l.add(l.mul_add(av, l.load(x), l.load(y)), bv))
 }
 
+/// [`term`] for the two vectors of `x` and `y` (each `2 N` long), their
+/// exponentials interleaved ([`exp_k`]).
+#[inline(always)]
+fn terms<T: ExpConsts, L: Lanes<T>>(l: L, av: L::V, bv: L::V, x: &[T], y: &[T]) -> [L::V; 2] {
+    let (x0, x1) = x.split_at(L::N);
+    let (y0, y1) = y.split_at(L::N);
+    let arg = |x: &[T], y: &[T]| l.add(l.mul_add(av, l.load(x), l.load(y)), bv);
+    exp_k(l, [arg(x0, y0), arg(x1, y1)])
+}
+
+/// The prefetches of pair `p` (vectors `2p` and `2p + 1`) of a loop streaming `x`.
+#[inline(always)]
+fn prefetch_pair<T: ExpConsts, L: Lanes<T>>(_: L, x: &[T], p: usize) {
+    prefetch_ahead(&[x.as_ptr()], 2 * p * L::N);
+    prefetch_ahead(&[x.as_ptr()], (2 * p + 1) * L::N);
+}
+
 /// `x_j <- exp(x_j - shift)`; returns the sum.
 #[inline(always)]
 pub(crate) fn exp_shift<T: ExpConsts, L: Lanes<T>>(l: L, shift: T, x: &mut [T]) -> T {
     let (_, body) = split::<T, L>(&[x.len()]);
     let sv = l.splat(shift);
     let (xb, xr) = x.split_at_mut(body);
+    // Vectors `2p` and `2p + 1` go to accumulators 0 and 1, as one at a time would.
     let mut acc = [l.zero(); 2];
-    for (k, xs) in xb.chunks_exact_mut(L::N).enumerate() {
-        let e = exp(l, l.sub(l.load(xs), sv));
-        l.store(e, xs);
-        acc[k & 1] = l.add(acc[k & 1], e);
+    let mut pairs = xb.chunks_exact_mut(2 * L::N);
+    for xs in &mut pairs {
+        let (x0, x1) = xs.split_at_mut(L::N);
+        let e = exp_k(l, [l.sub(l.load(x0), sv), l.sub(l.load(x1), sv)]);
+        l.store(e[0], x0);
+        l.store(e[1], x1);
+        acc = [l.add(acc[0], e[0]), l.add(acc[1], e[1])];
+    }
+    let last = pairs.into_remainder();
+    if !last.is_empty() {
+        let e = exp(l, l.sub(l.load(last), sv));
+        l.store(e, last);
+        acc[0] = l.add(acc[0], e);
     }
     xr.iter_mut()
         .fold(l.reduce_add(l.add(acc[0], acc[1])), |s, xi| {
@@ -110,12 +137,17 @@ pub(crate) fn sum_exp_affine<T: ExpConsts, L: Lanes<T>>(
     let (n, body) = split::<T, L>(&[x.len(), y.len()]);
     let (av, bv) = (l.splat(alpha), l.splat(beta));
     let mut acc = [l.zero(); 2];
-    let vectors = x[..body]
-        .chunks_exact(L::N)
-        .zip(y[..body].chunks_exact(L::N));
-    for (k, (xs, ys)) in vectors.enumerate() {
-        prefetch_ahead(&[x.as_ptr()], k * L::N);
-        acc[k & 1] = l.add(acc[k & 1], term(l, av, bv, xs, ys));
+    let mut pairs = x[..body]
+        .chunks_exact(2 * L::N)
+        .zip(y[..body].chunks_exact(2 * L::N));
+    for (p, (xs, ys)) in (&mut pairs).enumerate() {
+        prefetch_pair(l, x, p);
+        let e = terms(l, av, bv, xs, ys);
+        acc = [l.add(acc[0], e[0]), l.add(acc[1], e[1])];
+    }
+    let done = body / (2 * L::N) * (2 * L::N);
+    if done < body {
+        acc[0] = l.add(acc[0], term(l, av, bv, &x[done..body], &y[done..body]));
     }
     x[body..n]
         .iter()
@@ -141,15 +173,28 @@ pub(crate) fn write_exp_affine<T: ExpConsts, L: Lanes<T>, const ACCUMULATE: bool
     let (n, body) = split::<T, L>(&[x.len(), y.len(), out.len()]);
     let (av, bv) = (l.splat(alpha), l.splat(beta));
     let (ob, or) = out[..n].split_at_mut(body);
-    let mut acc = [l.zero(); 2];
-    let vectors = x[..body]
-        .chunks_exact(L::N)
-        .zip(y[..body].chunks_exact(L::N));
-    for (k, (os, (xs, ys))) in ob.chunks_exact_mut(L::N).zip(vectors).enumerate() {
-        prefetch_ahead(&[x.as_ptr()], k * L::N);
-        let e = term(l, av, bv, xs, ys);
+    let put = |e: L::V, os: &mut [T]| {
         l.store(if ACCUMULATE { l.add(l.load(os), e) } else { e }, os);
-        acc[k & 1] = l.add(acc[k & 1], e);
+    };
+    let mut acc = [l.zero(); 2];
+    let mut pairs = ob.chunks_exact_mut(2 * L::N);
+    let vectors = x[..body]
+        .chunks_exact(2 * L::N)
+        .zip(y[..body].chunks_exact(2 * L::N));
+    for (p, (os, (xs, ys))) in (&mut pairs).zip(vectors).enumerate() {
+        prefetch_pair(l, x, p);
+        let e = terms(l, av, bv, xs, ys);
+        let (o0, o1) = os.split_at_mut(L::N);
+        put(e[0], o0);
+        put(e[1], o1);
+        acc = [l.add(acc[0], e[0]), l.add(acc[1], e[1])];
+    }
+    let last = pairs.into_remainder();
+    if !last.is_empty() {
+        let done = body - last.len();
+        let e = term(l, av, bv, &x[done..body], &y[done..body]);
+        put(e, last);
+        acc[0] = l.add(acc[0], e);
     }
     or.iter_mut().zip(&x[body..n]).zip(&y[body..n]).fold(
         l.reduce_add(l.add(acc[0], acc[1])),

@@ -443,23 +443,24 @@ impl ExpConsts for f64 {
 /// docs).
 #[inline(always)]
 pub(crate) fn exp<T: ExpConsts, L: Lanes<T>>(l: L, x: L::V) -> L::V {
-    let y = exp_not_nan(l, x);
-    l.select(l.is_nan(x), x, y)
-}
-
-/// [`exp`] without the final NaN repair: the same bits for every input but NaN, for
-/// which the result is unspecified (a caller that drops those lanes anyway).
-#[inline(always)]
-pub(crate) fn exp_not_nan<T: ExpConsts, L: Lanes<T>>(l: L, x: L::V) -> L::V {
-    let [y] = exp_not_nan_k(l, [x]);
+    let [y] = exp_k(l, [x]);
     y
 }
 
-/// [`exp_not_nan`] of `K` vectors, each step issued for all of them before the next.
+/// [`exp`] of `K` vectors, their steps interleaved as in [`exp_not_nan_k`].
+#[inline(always)]
+pub(crate) fn exp_k<T: ExpConsts, L: Lanes<T>, const K: usize>(l: L, x: [L::V; K]) -> [L::V; K] {
+    let y = exp_not_nan_k(l, x);
+    each(x, y, |x, y| l.select(l.is_nan(x), x, y))
+}
+
+/// [`exp`] of `K` vectors without the final NaN repair (the same bits for every
+/// input but NaN, for which the result is unspecified: for a caller that drops those
+/// lanes anyway), each step issued for all of them before the next.
 /// One exponential is a chain of about 15 dependent operations, and a loop of lone
 /// exponentials leaves the out-of-order window too few independent ones to fill the
 /// units: the side-by-side Sinkhorn rows took half the time with `K = 2`. Each
-/// vector's arithmetic is [`exp_not_nan`]'s, bit for bit.
+/// vector's arithmetic is the same, bit for bit, whatever `K`.
 #[inline(always)]
 pub(crate) fn exp_not_nan_k<T: ExpConsts, L: Lanes<T>, const K: usize>(
     l: L,
