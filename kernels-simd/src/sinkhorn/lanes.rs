@@ -64,6 +64,31 @@ pub(crate) fn lanes_exp_row<T: ExpConsts, L: Lanes<T>>(
     if !fits {
         return false;
     }
+    let (av, bv) = (l.splat(alpha), l.load(beta));
+    // The lane count as a constant sizes the accumulators exactly.
+    let total = match w {
+        4 => exp_row_sum::<T, L, 4>(l, av, bv, x, y, out),
+        8 => exp_row_sum::<T, L, 8>(l, av, bv, x, y, out),
+        16 => exp_row_sum::<T, L, 16>(l, av, bv, x, y, out),
+        _ => return false,
+    };
+    l.store(total, sums);
+    l.store(l.div(l.load(weights), total), ratios);
+    true
+}
+
+/// The row of [`lanes_exp_row`] for `W = L::N` lanes: writes `out` and returns the
+/// vector of the lanes' sums.
+#[inline(always)]
+fn exp_row_sum<T: ExpConsts, L: Lanes<T>, const W: usize>(
+    l: L,
+    av: L::V,
+    bv: L::V,
+    x: &[T],
+    y: &[T],
+    out: &mut [T],
+) -> L::V {
+    let w = W;
     // The separate call's row has `x.len() / (w w)` whole vectors (no scalar tail);
     // lane `q` of its vector `k` is column `k N + q`, here vector `q` of block `k`.
     // Its two accumulators (even and odd vectors) become one array per parity,
@@ -71,8 +96,7 @@ pub(crate) fn lanes_exp_row<T: ExpConsts, L: Lanes<T>>(
     // exponentials at a time. A NaN argument (only in a lane whose potentials are
     // no longer finite, which the caller drops) gives an unspecified value instead
     // of NaN.
-    let (av, bv) = (l.splat(alpha), l.load(beta));
-    let mut acc = [[l.zero(); MAX_WIDTH]; 2];
+    let mut acc = [[l.zero(); W]; 2];
     let blocks = out
         .chunks_exact_mut(w * w)
         .zip(x.chunks_exact(w * w).zip(y.chunks_exact(w * w)));
@@ -94,9 +118,10 @@ pub(crate) fn lanes_exp_row<T: ExpConsts, L: Lanes<T>>(
             }
         }
     }
-    let mut lane_sums = [l.zero(); MAX_WIDTH];
-    for (sum, (&even, &odd)) in lane_sums.iter_mut().zip(acc[0].iter().zip(&acc[1])).take(w) {
-        *sum = l.add(even, odd);
+    // Even plus odd, then `reduce_add`'s halving order.
+    let [mut lane_sums, odd] = acc;
+    for (sum, odd) in lane_sums.iter_mut().zip(odd) {
+        *sum = l.add(*sum, odd);
     }
     let mut half = w / 2;
     while half > 0 {
@@ -105,9 +130,7 @@ pub(crate) fn lanes_exp_row<T: ExpConsts, L: Lanes<T>>(
         }
         half /= 2;
     }
-    l.store(lane_sums[0], sums);
-    l.store(l.div(l.load(weights), lane_sums[0]), ratios);
-    true
+    lane_sums[0]
 }
 
 /// `SinkhornKernels::lanes_axpy`: `base::axpy` on `L::N` problems, `a` holding each
