@@ -6,7 +6,7 @@
 
 use kernels::{
     KN_ERR_ARGUMENT, KN_ERR_DIMENSION, KN_ERR_NON_FINITE, KN_ERR_NULL, KN_ERR_WORKSPACE,
-    KN_NOT_CONVERGED, KN_OK, kn_report, kn_sinkhorn_opts, kn_status,
+    KN_NOT_CONVERGED, KN_OK, KN_SINKHORN_LOG, kn_report, kn_sinkhorn_opts, kn_status,
 };
 use kernels_core::Real;
 use kernels_tests::uniform;
@@ -160,9 +160,22 @@ fn opts(reg: f64, tol: f64, max_iter: u32) -> kn_sinkhorn_opts {
     }
 }
 
-/// The batch call against one `kn_sinkhorn_*` call per problem: the same status
-/// rule and the same bits everywhere.
+/// The batch call against one `kn_sinkhorn_*` call per problem, with `o`'s method
+/// and with the log-domain method: the same status rule and the same bits
+/// everywhere. (With a plan buffer the default method is absorption, which runs
+/// problem by problem; the log-domain method runs small problems side by side.)
 fn same_as_separate_calls<T: Elem>(p: &Batch<T>, o: &kn_sinkhorn_opts) -> kn_status {
+    let status = same_as_separate_calls_with(p, o);
+    let log = kn_sinkhorn_opts {
+        method: KN_SINKHORN_LOG,
+        ..*o
+    };
+    assert_eq!(same_as_separate_calls_with(p, &log), status);
+    status
+}
+
+/// [`same_as_separate_calls`] with `o` alone.
+fn same_as_separate_calls_with<T: Elem>(p: &Batch<T>, o: &kn_sinkhorn_opts) -> kn_status {
     let (batch, n, m) = (p.batch, p.n, p.m);
     let nm = n * m;
     let mut bytes = 0usize;
@@ -232,12 +245,15 @@ fn same_as_separate_calls<T: Elem>(p: &Batch<T>, o: &kn_sinkhorn_opts) -> kn_sta
 #[test]
 fn every_problem_is_its_separate_call_bit_for_bit() {
     // One problem (its row tiles on the executor), one row tile, several runs of
-    // problems, tails, and problems of several row tiles.
+    // problems, tails, and problems of several row tiles. Side by side, row
+    // counts that leave 3 and 1 rows after the last group of four column-sum rows.
     for (batch, n, m) in [
         (1, 32, 32),
         (1, 150, 70),
         (5, 7, 5),
         (70, 32, 32),
+        (40, 7, 16),
+        (40, 5, 8),
         (130, 3, 9),
         (3, 150, 70),
     ] {

@@ -10,6 +10,10 @@ use crate::{Primitives, Real, Scalar};
 /// time, about 1.2x).
 pub const PASS_ROWS: usize = 4;
 
+/// The most rows one [`SinkhornKernels::lanes_axpy`] call takes: a batch's column
+/// sums are loaded and stored once per four plan rows.
+pub const LANES_AXPY_ROWS: usize = 4;
+
 /// The Sinkhorn family's loops, with the scalar reference as the default bodies.
 pub trait SinkhornKernels<T: Real>: Primitives<T> {
     /// One row of an online column log-sum-exp.
@@ -160,10 +164,11 @@ pub trait SinkhornKernels<T: Real>: Primitives<T> {
         false
     }
 
-    /// [`axpy`](crate::Primitives::axpy) on `a.len()` problems side by side (layout
-    /// as in [`lanes_exp_row`](SinkhornKernels::lanes_exp_row)): `y[j lanes + p] +=
-    /// a[p] x[j lanes + p]`, each with its own call's arithmetic. Returns false as
-    /// `lanes_exp_row` does.
+    /// [`axpy`](crate::Primitives::axpy) on `lanes` problems side by side (layout as
+    /// in [`lanes_exp_row`](SinkhornKernels::lanes_exp_row)), for rows `r = 0, 1, ...`
+    /// of `x` (each as long as `y`, at most [`LANES_AXPY_ROWS`]) in turn: `y[j lanes
+    /// + p] += a[r lanes + p] x[r len + j lanes + p]`, each with its own calls'
+    /// arithmetic. Returns false as `lanes_exp_row` does.
     fn lanes_axpy(a: &[T], x: &[T], y: &mut [T]) -> bool {
         let _ = (a, x, y);
         false

@@ -21,10 +21,10 @@
 //! separate call's code, which takes its slow paths and its errors exactly as a
 //! separate call would.
 
-use super::SinkhornKernels;
 use super::log_steps::{marginal_error, transport_cost, usable};
 use super::opts::SinkhornOpts;
 use super::tiles::MIN_TILE_ROWS;
+use super::{LANES_AXPY_ROWS, SinkhornKernels};
 use crate::{Dense, Real, Report};
 
 /// The most problems side by side (16 `f32` lanes of a 512-bit vector).
@@ -40,10 +40,11 @@ pub(crate) fn eligible(n: usize, m: usize) -> bool {
 }
 
 /// Workspace values for `lanes` problems of `n x m` side by side: the interleaved
-/// costs (`n m` per lane), seven `m`-vectors and six `n`-vectors per lane.
+/// costs (`n m` per lane), `6 + LANES_AXPY_ROWS` `m`-vectors and six `n`-vectors
+/// per lane.
 pub(crate) fn work_len(n: usize, m: usize, lanes: usize) -> Option<usize> {
     n.checked_mul(m)?
-        .checked_add(m.checked_mul(7)?)?
+        .checked_add(m.checked_mul(6 + LANES_AXPY_ROWS)?)?
         .checked_add(n.checked_mul(6)?)?
         .checked_mul(lanes)
 }
@@ -63,7 +64,7 @@ pub(crate) struct Group<'a, T> {
 struct State<'a, T> {
     /// `C_p[i][j]` at `(i m + j) lanes + p`.
     c: &'a mut [T],
-    /// A plan row per lane, then the column sums' logarithms.
+    /// [`LANES_AXPY_ROWS`] plan rows per lane; later the column sums' logarithms.
     row: &'a mut [T],
     col_sums: &'a mut [T],
     g: &'a mut [T],
@@ -145,7 +146,7 @@ pub(crate) fn solve<T: Real, P: SinkhornKernels<T>>(
 ) -> u64 {
     let (nl, ml) = (n * lanes, m * lanes);
     let (c, rest) = work.split_at_mut(n * ml);
-    let (row, rest) = rest.split_at_mut(ml);
+    let (row, rest) = rest.split_at_mut(LANES_AXPY_ROWS * ml);
     let (col_sums, rest) = rest.split_at_mut(ml);
     let (g, rest) = rest.split_at_mut(ml);
     let (g_scaled, rest) = rest.split_at_mut(ml);
@@ -255,7 +256,9 @@ fn first<T: Real, P: SinkhornKernels<T>>(
         for (sh, &fv) in shift.iter_mut().zip(&s.f[rows.clone()]) {
             *sh = fv * inv;
         }
-        // The row sums go to `f_next`, `a_i / r_i` to `ratio`.
+        // The row sums go to `f_next`, `a_i / r_i` to `ratio`; the plan rows
+        // gather in `row` and go into the column sums together.
+        let slot = i % LANES_AXPY_ROWS;
         let ran = P::lanes_exp_row(
             lanes,
             -inv,
@@ -263,12 +266,18 @@ fn first<T: Real, P: SinkhornKernels<T>>(
             &shift[..lanes],
             s.g_scaled,
             &s.a[rows.clone()],
-            s.row,
+            &mut s.row[slot * ml..][..ml],
             &mut s.f_next[rows.clone()],
-            &mut s.ratio[rows.clone()],
+            &mut s.ratio[rows],
         );
-        if !ran || !P::lanes_axpy(&s.ratio[rows], s.row, s.col_sums) {
+        if !ran {
             return u64::MAX;
+        }
+        if slot + 1 == LANES_AXPY_ROWS || i + 1 == n {
+            let ratios = &s.ratio[(i - slot) * lanes..(i + 1) * lanes];
+            if !P::lanes_axpy(ratios, &s.row[..(slot + 1) * ml], s.col_sums) {
+                return u64::MAX;
+            }
         }
     }
     let dropped = lanes_where2(lanes, s.f_next, s.ratio, |r, ratio| {
@@ -309,9 +318,10 @@ fn second<T: Real, P: SinkhornKernels<T>>(
 ) -> u64 {
     let mut dropped = lanes_where(lanes, s.col_sums, |v| !usable(v));
     // `row` holds the column log-sum-exps `M` from here.
-    s.row.copy_from_slice(s.col_sums);
-    P::ln_in_place(s.row);
-    for (mx, &gs) in s.row.iter_mut().zip(s.g_scaled.iter()) {
+    let mlog = &mut s.row[..s.col_sums.len()];
+    mlog.copy_from_slice(s.col_sums);
+    P::ln_in_place(mlog);
+    for (mx, &gs) in mlog.iter_mut().zip(s.g_scaled.iter()) {
         *mx = *mx - gs;
     }
     for ((gv, &lb), &mx) in s.g.iter_mut().zip(s.log_b.iter()).zip(s.row.iter()) {

@@ -54,7 +54,7 @@ mod unbalanced;
 
 pub use batch::{BATCH_SLOTS, batch_work_size, sinkhorn_batch};
 pub use cost::{CostRows, Points};
-pub use kernels::{PASS_ROWS, SinkhornKernels};
+pub use kernels::{LANES_AXPY_ROWS, PASS_ROWS, SinkhornKernels};
 pub use opts::{Method, OVERRELAX_AUTO, SinkhornOpts};
 pub use points::{points_work_size, sinkhorn_points};
 pub use scale::{scale, scale_observed, scale_work_size};

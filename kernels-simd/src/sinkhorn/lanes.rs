@@ -133,23 +133,48 @@ fn exp_row_sum<T: ExpConsts, L: Lanes<T>, const W: usize>(
     lane_sums[0]
 }
 
-/// `SinkhornKernels::lanes_axpy`: `base::axpy` on `L::N` problems, `a` holding each
-/// one's multiplier. False where the width or the lengths do not fit.
+/// `SinkhornKernels::lanes_axpy`: `base::axpy` on `L::N` problems, for the rows of
+/// `x` in turn (`a` holding each row's multipliers, one per problem). Each element
+/// chains its rows' multiply-adds in registers, which is the rows' separate calls
+/// bit for bit, with one load and store of `y` per element. False where the width
+/// or the lengths do not fit.
 #[inline(always)]
 pub(crate) fn lanes_axpy<T: ExpConsts, L: Lanes<T>>(l: L, a: &[T], x: &[T], y: &mut [T]) -> bool {
     let w = L::N;
-    if batch_width::<T, L>(l) != a.len()
-        || a.len() < 2
-        || x.len() != y.len()
-        || !x.len().is_multiple_of(w)
+    let rows = a.len() / w;
+    if batch_width::<T, L>(l) != w
+        || w < 2
+        || a.len() != rows * w
+        || x.len() != rows * y.len()
+        || !y.len().is_multiple_of(w)
     {
         return false;
     }
-    let av = l.load(a);
-    for (ys, xs) in y.chunks_exact_mut(w).zip(x.chunks_exact(w)) {
-        l.store(l.mul_add(av, l.load(xs), l.load(ys)), ys);
+    match rows {
+        1 => axpy_rows::<T, L, 1>(l, a, x, y),
+        2 => axpy_rows::<T, L, 2>(l, a, x, y),
+        3 => axpy_rows::<T, L, 3>(l, a, x, y),
+        4 => axpy_rows::<T, L, 4>(l, a, x, y),
+        _ => return false,
     }
     true
+}
+
+/// [`lanes_axpy`] for `R` rows.
+#[inline(always)]
+fn axpy_rows<T: ExpConsts, L: Lanes<T>, const R: usize>(l: L, a: &[T], x: &[T], y: &mut [T]) {
+    let (w, len) = (L::N, y.len());
+    let mut av = [l.zero(); R];
+    for (r, v) in av.iter_mut().enumerate() {
+        *v = l.load(&a[r * w..]);
+    }
+    for (j, ys) in y.chunks_exact_mut(w).enumerate() {
+        let mut acc = l.load(ys);
+        for (r, &v) in av.iter().enumerate() {
+            acc = l.mul_add(v, l.load(&x[r * len + j * w..]), acc);
+        }
+        l.store(acc, ys);
+    }
 }
 
 /// The logarithm of the log-domain half-steps, element by element: the vector
@@ -267,6 +292,12 @@ mod tests {
                         ));
                         let mut acc = out0.clone();
                         assert!(k::lanes_axpy_at(level, &ratios, &out, &mut acc));
+                        // Three rows in one call: `out`, `x`, `out` again.
+                        let (r2, r3) = (get(6, 0.0, 2.0), get(7, 0.0, 2.0));
+                        let a3: Vec<$t> = ratios.iter().chain(&r2[..w]).chain(&r3[..w]).copied().collect();
+                        let x3: Vec<$t> = out.iter().chain(&x).chain(&out).copied().collect();
+                        let mut acc3 = out0.clone();
+                        assert!(k::lanes_axpy_at(level, &a3, &x3, &mut acc3));
                         for p in 0..w {
                             let lane = |v: &[$t]| -> Vec<$t> { v.iter().skip(p).step_by(w).copied().collect() };
                             let mut row = std::vec![0.0; m];
@@ -280,6 +311,9 @@ mod tests {
                             let mut want = lane(&out0);
                             base::axpy_at(level, ratios[p], &row, &mut want);
                             assert_eq!(bits(&want), bits(&lane(&acc)), "{level:?} axpy lane {p}");
+                            base::axpy_at(level, r2[p], &lane(&x), &mut want);
+                            base::axpy_at(level, r3[p], &row, &mut want);
+                            assert_eq!(bits(&want), bits(&lane(&acc3)), "{level:?} axpy rows lane {p}");
                         }
                     }
                 }
