@@ -132,7 +132,7 @@ pub trait SinkhornKernels<T: Real>: Primitives<T> {
         }
     }
 
-    /// How many problems [`lanes_exp_row`](SinkhornKernels::lanes_exp_row) and
+    /// How many problems [`lanes_exp_rows`](SinkhornKernels::lanes_exp_rows) and
     /// [`lanes_axpy`](SinkhornKernels::lanes_axpy) take side by side (one per vector
     /// lane) for rows of length `m`, or 1 where they do not apply (the default):
     /// a batch of small problems then runs them one at a time.
@@ -143,13 +143,15 @@ pub trait SinkhornKernels<T: Real>: Primitives<T> {
 
     /// [`exp_affine_sum`](SinkhornKernels::exp_affine_sum) on `lanes` problems side by
     /// side, each with the arithmetic (operations and summation order) of its own
-    /// call: problem `p`'s `x_j` is `x[j lanes + p]` (likewise `y`, `out`), its `beta`
-    /// is `beta[p]`, its sum goes to `sums[p]`, and `ratios[p] = weights[p] /
-    /// sums[p]`. `lanes` is what [`batch_lanes`](SinkhornKernels::batch_lanes)
+    /// call, for rows `r = 0, 1, ...` of `x` (each as long as `y`) in turn: problem
+    /// `p`'s `x_j` in row `r` is `x[r len + j lanes + p]` (likewise `out`; its `y_j`
+    /// is `y[j lanes + p]`), its `beta` is `beta[r lanes + p]`, its sum goes to
+    /// `sums[r lanes + p]`, and `ratios[r lanes + p] = weights[r lanes + p] / sums[r
+    /// lanes + p]`. `lanes` is what [`batch_lanes`](SinkhornKernels::batch_lanes)
     /// returned; returns false, with nothing meaningful written, if that is no longer
     /// what the kernels do (the instruction set was capped in between).
     #[allow(clippy::too_many_arguments)]
-    fn lanes_exp_row(
+    fn lanes_exp_rows(
         lanes: usize,
         alpha: T,
         x: &[T],
@@ -165,10 +167,10 @@ pub trait SinkhornKernels<T: Real>: Primitives<T> {
     }
 
     /// [`axpy`](crate::Primitives::axpy) on `lanes` problems side by side (layout as
-    /// in [`lanes_exp_row`](SinkhornKernels::lanes_exp_row)), for rows `r = 0, 1, ...`
+    /// in [`lanes_exp_rows`](SinkhornKernels::lanes_exp_rows)), for rows `r = 0, 1, ...`
     /// of `x` (each as long as `y`, at most [`LANES_AXPY_ROWS`]) in turn: `y[j lanes
     /// + p] += a[r lanes + p] x[r len + j lanes + p]`, each with its own calls'
-    /// arithmetic. Returns false as `lanes_exp_row` does.
+    /// arithmetic. Returns false as `lanes_exp_rows` does.
     fn lanes_axpy(a: &[T], x: &[T], y: &mut [T]) -> bool {
         let _ = (a, x, y);
         false

@@ -9,7 +9,7 @@
 //! `k lanes + p`), so that every vector operation serves `lanes` problems.
 //!
 //! Each problem stays bit-identical to its own call. The kernels
-//! ([`lanes_exp_row`](SinkhornKernels::lanes_exp_row),
+//! ([`lanes_exp_rows`](SinkhornKernels::lanes_exp_rows),
 //! [`lanes_axpy`](SinkhornKernels::lanes_axpy)) repeat a separate call's row
 //! arithmetic per lane, logarithms go through the same
 //! [`ln_in_place`](SinkhornKernels::ln_in_place), and everything else below is the
@@ -250,34 +250,30 @@ fn first<T: Real, P: SinkhornKernels<T>>(
         *gs = gv * inv;
     }
     s.col_sums.fill(T::zero());
-    let mut shift = [T::zero(); MAX_LANES];
-    for i in 0..n {
-        let rows = i * lanes..(i + 1) * lanes;
-        for (sh, &fv) in shift.iter_mut().zip(&s.f[rows.clone()]) {
+    // [`LANES_AXPY_ROWS`] rows at a time: their plan rows gather in `row` and go
+    // into the column sums together; the row sums go to `f_next`, `a_i / r_i` to
+    // `ratio`.
+    let mut shift = [T::zero(); LANES_AXPY_ROWS * MAX_LANES];
+    for first_row in (0..n).step_by(LANES_AXPY_ROWS) {
+        let rows = first_row..n.min(first_row + LANES_AXPY_ROWS);
+        let lanes_of_rows = rows.start * lanes..rows.end * lanes;
+        for (sh, &fv) in shift.iter_mut().zip(&s.f[lanes_of_rows.clone()]) {
             *sh = fv * inv;
         }
-        // The row sums go to `f_next`, `a_i / r_i` to `ratio`; the plan rows
-        // gather in `row` and go into the column sums together.
-        let slot = i % LANES_AXPY_ROWS;
-        let ran = P::lanes_exp_row(
+        let plan_rows = &mut s.row[..rows.len() * ml];
+        let ran = P::lanes_exp_rows(
             lanes,
             -inv,
-            &s.c[i * ml..][..ml],
-            &shift[..lanes],
+            &s.c[rows.start * ml..rows.end * ml],
+            &shift[..lanes_of_rows.len()],
             s.g_scaled,
-            &s.a[rows.clone()],
-            &mut s.row[slot * ml..][..ml],
-            &mut s.f_next[rows.clone()],
-            &mut s.ratio[rows],
+            &s.a[lanes_of_rows.clone()],
+            plan_rows,
+            &mut s.f_next[lanes_of_rows.clone()],
+            &mut s.ratio[lanes_of_rows.clone()],
         );
-        if !ran {
+        if !ran || !P::lanes_axpy(&s.ratio[lanes_of_rows], plan_rows, s.col_sums) {
             return u64::MAX;
-        }
-        if slot + 1 == LANES_AXPY_ROWS || i + 1 == n {
-            let ratios = &s.ratio[(i - slot) * lanes..(i + 1) * lanes];
-            if !P::lanes_axpy(ratios, &s.row[..(slot + 1) * ml], s.col_sums) {
-                return u64::MAX;
-            }
         }
     }
     let dropped = lanes_where2(lanes, s.f_next, s.ratio, |r, ratio| {

@@ -38,10 +38,10 @@ macro_rules! sinkhorn_kernels {
                 ) -> () = sinkhorn::sq_dist_row;
                 pub(crate) fn batch_width / batch_width_at() -> usize =
                     lanes::batch_width::<$t, _>;
-                pub(crate) fn lanes_exp_row / lanes_exp_row_at(
+                pub(crate) fn lanes_exp_rows / lanes_exp_rows_at(
                     lanes: usize, alpha: $t, x: &[$t], beta: &[$t], y: &[$t], weights: &[$t],
                     out: &mut [$t], sums: &mut [$t], ratios: &mut [$t],
-                ) -> bool = lanes::lanes_exp_row;
+                ) -> bool = lanes::lanes_exp_rows;
                 pub(crate) fn lanes_axpy / lanes_axpy_at(
                     a: &[$t], x: &[$t], y: &mut [$t],
                 ) -> bool = lanes::lanes_axpy;
@@ -96,7 +96,7 @@ macro_rules! sinkhorn_kernels {
                 if m.is_multiple_of(w) { w } else { 1 }
             }
 
-            fn lanes_exp_row(
+            fn lanes_exp_rows(
                 lanes: usize,
                 alpha: $t,
                 x: &[$t],
@@ -107,7 +107,7 @@ macro_rules! sinkhorn_kernels {
                 sums: &mut [$t],
                 ratios: &mut [$t],
             ) -> bool {
-                $k::lanes_exp_row(lanes, alpha, x, beta, y, weights, out, sums, ratios)
+                $k::lanes_exp_rows(lanes, alpha, x, beta, y, weights, out, sums, ratios)
             }
 
             fn lanes_axpy(a: &[$t], x: &[$t], y: &mut [$t]) -> bool {

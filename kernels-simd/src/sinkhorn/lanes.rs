@@ -3,7 +3,7 @@
 //! log-domain half-steps.
 //!
 //! Each lane must come out bit-identical to its problem's own call, so these repeat
-//! that call's arithmetic: [`lanes_exp_row`] is `write_exp_affine` (two accumulators
+//! that call's arithmetic: [`lanes_exp_rows`] is `write_exp_affine` (two accumulators
 //! over a row's vectors, then `reduce_add`) with the lanes of the separate call's
 //! vectors turned into separate vectors, summed by the halving order of
 //! `reduce_add` ([`Lanes::HALVING_SUM`]); the logarithm is the same pass for both
@@ -34,12 +34,13 @@ pub(crate) fn batch_width<T: ExpConsts, L: Lanes<T>>(_: L) -> usize {
     }
 }
 
-/// `SinkhornKernels::lanes_exp_row`: `write_exp_affine::<false>` on `L::N` problems
-/// with `x`, `y`, `out` interleaved (column `j` of problem `p` at `j N + p`), and the
+/// `SinkhornKernels::lanes_exp_rows`: `write_exp_affine::<false>` on `L::N` problems
+/// with `x`, `y`, `out` interleaved (column `j` of problem `p` at `j N + p`), for
+/// each row of `x` (and `out`) with its vector of `beta` and `weights`, and the
 /// ratios `weights / sums`. False where the width or the lengths do not fit.
 #[inline(always)]
 #[allow(clippy::too_many_arguments, reason = "the kernel's arguments")]
-pub(crate) fn lanes_exp_row<T: ExpConsts, L: Lanes<T>>(
+pub(crate) fn lanes_exp_rows<T: ExpConsts, L: Lanes<T>>(
     l: L,
     lanes: usize,
     alpha: T,
@@ -52,32 +53,58 @@ pub(crate) fn lanes_exp_row<T: ExpConsts, L: Lanes<T>>(
     ratios: &mut [T],
 ) -> bool {
     let w = L::N;
+    let rows = beta.len() / w;
     let fits = batch_width::<T, L>(l) == lanes
         && lanes > 1
-        && beta.len() == w
-        && weights.len() == w
-        && sums.len() == w
-        && ratios.len() == w
-        && y.len() == x.len()
+        && beta.len() == rows * w
+        && weights.len() == beta.len()
+        && sums.len() == beta.len()
+        && ratios.len() == beta.len()
+        && x.len() == rows * y.len()
         && out.len() == x.len()
-        && x.len().is_multiple_of(w * w);
+        && y.len().is_multiple_of(w * w);
     if !fits {
         return false;
     }
-    let (av, bv) = (l.splat(alpha), l.load(beta));
     // The lane count as a constant sizes the accumulators exactly.
-    let total = match w {
-        4 => exp_row_sum::<T, L, 4>(l, av, bv, x, y, out),
-        8 => exp_row_sum::<T, L, 8>(l, av, bv, x, y, out),
-        16 => exp_row_sum::<T, L, 16>(l, av, bv, x, y, out),
+    match w {
+        4 => exp_rows::<T, L, 4>(l, alpha, x, beta, y, weights, out, sums, ratios),
+        8 => exp_rows::<T, L, 8>(l, alpha, x, beta, y, weights, out, sums, ratios),
+        16 => exp_rows::<T, L, 16>(l, alpha, x, beta, y, weights, out, sums, ratios),
         _ => return false,
-    };
-    l.store(total, sums);
-    l.store(l.div(l.load(weights), total), ratios);
+    }
     true
 }
 
-/// The row of [`lanes_exp_row`] for `W = L::N` lanes: writes `out` and returns the
+/// [`lanes_exp_rows`] for `W = L::N` lanes, the lengths checked.
+#[inline(always)]
+#[allow(clippy::too_many_arguments, reason = "the kernel's arguments")]
+fn exp_rows<T: ExpConsts, L: Lanes<T>, const W: usize>(
+    l: L,
+    alpha: T,
+    x: &[T],
+    beta: &[T],
+    y: &[T],
+    weights: &[T],
+    out: &mut [T],
+    sums: &mut [T],
+    ratios: &mut [T],
+) {
+    let av = l.splat(alpha);
+    let len = y.len();
+    let per_row = beta
+        .chunks_exact(W)
+        .zip(weights.chunks_exact(W))
+        .zip(sums.chunks_exact_mut(W).zip(ratios.chunks_exact_mut(W)))
+        .zip(x.chunks_exact(len).zip(out.chunks_exact_mut(len)));
+    for (((b, wt), (sum, ratio)), (xs, os)) in per_row {
+        let total = exp_row_sum::<T, L, W>(l, av, l.load(b), xs, y, os);
+        l.store(total, sum);
+        l.store(l.div(l.load(wt), total), ratio);
+    }
+}
+
+/// One row of [`lanes_exp_rows`] for `W = L::N` lanes: writes `out` and returns the
 /// vector of the lanes' sums.
 #[inline(always)]
 fn exp_row_sum<T: ExpConsts, L: Lanes<T>, const W: usize>(
@@ -164,14 +191,14 @@ pub(crate) fn lanes_axpy<T: ExpConsts, L: Lanes<T>>(l: L, a: &[T], x: &[T], y: &
 #[inline(always)]
 fn axpy_rows<T: ExpConsts, L: Lanes<T>, const R: usize>(l: L, a: &[T], x: &[T], y: &mut [T]) {
     let (w, len) = (L::N, y.len());
-    let mut av = [l.zero(); R];
-    for (r, v) in av.iter_mut().enumerate() {
-        *v = l.load(&a[r * w..]);
-    }
-    for (j, ys) in y.chunks_exact_mut(w).enumerate() {
+    let av: [L::V; R] = core::array::from_fn(|r| l.load(&a[r * w..]));
+    let mut rows: [_; R] = core::array::from_fn(|r| x[r * len..][..len].chunks_exact(w));
+    for ys in y.chunks_exact_mut(w) {
         let mut acc = l.load(ys);
-        for (r, &v) in av.iter().enumerate() {
-            acc = l.mul_add(v, l.load(&x[r * len + j * w..]), acc);
+        for (&v, xs) in av.iter().zip(&mut rows) {
+            if let Some(xs) = xs.next() {
+                acc = l.mul_add(v, l.load(xs), acc);
+            }
         }
         l.store(acc, ys);
     }
@@ -286,9 +313,20 @@ mod tests {
                         let alpha: $t = -20.0;
                         let (mut out, mut sums, mut ratios) =
                             (std::vec![0.0; m * w], std::vec![0.0; w], std::vec![0.0; w]);
-                        assert!(k::lanes_exp_row_at(
+                        assert!(k::lanes_exp_rows_at(
                             level, w, alpha, &x, &beta, &y, &weights, &mut out, &mut sums,
                             &mut ratios,
+                        ));
+                        // Two rows in one call: `x`, then `out0` with their own
+                        // `beta` and `weights`; the first row as above.
+                        let x2: Vec<$t> = x.iter().chain(&out0).copied().collect();
+                        let beta2: Vec<$t> = beta.iter().chain(&get(8, -2.0, 2.0)[..w]).copied().collect();
+                        let weights2: Vec<$t> = weights.iter().chain(&get(9, 0.01, 0.1)[..w]).copied().collect();
+                        let (mut out2, mut sums2, mut ratios2) =
+                            (std::vec![0.0; 2 * m * w], std::vec![0.0; 2 * w], std::vec![0.0; 2 * w]);
+                        assert!(k::lanes_exp_rows_at(
+                            level, w, alpha, &x2, &beta2, &y, &weights2, &mut out2, &mut sums2,
+                            &mut ratios2,
                         ));
                         let mut acc = out0.clone();
                         assert!(k::lanes_axpy_at(level, &ratios, &out, &mut acc));
@@ -308,6 +346,17 @@ mod tests {
                             assert_eq!((weights[p] / sum).to_bits(), ratios[p].to_bits());
                             let bits = |v: &[$t]| v.iter().map(|e| e.to_bits()).collect::<Vec<_>>();
                             assert_eq!(bits(&row), bits(&lane(&out)), "{level:?} {m} lane {p}");
+                            let (first, second) = out2.split_at(m * w);
+                            assert_eq!(bits(&row), bits(&lane(first)), "{level:?} {m} lane {p}");
+                            assert_eq!(bits(&sums[..]), bits(&sums2[..w]), "{level:?} {m}");
+                            assert_eq!(bits(&ratios[..]), bits(&ratios2[..w]), "{level:?} {m}");
+                            let mut row2 = std::vec![0.0; m];
+                            let sum2 = k::exp_affine_sum_at(
+                                level, alpha, &lane(&out0), beta2[w + p], &lane(&y), &mut row2,
+                            );
+                            assert_eq!(bits(&row2), bits(&lane(second)), "{level:?} {m} row 2 lane {p}");
+                            assert_eq!(sum2.to_bits(), sums2[w + p].to_bits(), "{level:?} {m} row 2");
+                            assert_eq!((weights2[w + p] / sum2).to_bits(), ratios2[w + p].to_bits());
                             let mut want = lane(&out0);
                             base::axpy_at(level, ratios[p], &row, &mut want);
                             assert_eq!(bits(&want), bits(&lane(&acc)), "{level:?} axpy lane {p}");
