@@ -47,12 +47,6 @@ fn row(s: &mut Section, what: &str, measured: String, reference: &str, ok: Optio
     }
 }
 
-/// A target: reported as met or missed; never fails the section.
-fn target(s: &mut Section, what: &str, measured: String, goal: &str, met: bool) {
-    let status = if met { "target met" } else { "target MISSED" };
-    s.row(vec![what.into(), measured, goal.into(), status.into()]);
-}
-
 /// The 2D Poisson matrix on an n x n grid, lexicographic CSR.
 pub(crate) struct Poisson {
     n: usize,
@@ -496,8 +490,7 @@ fn scipy(s: &mut Section, m: &Poisson, b: &[f64], ks: (u32, u32), repeats: usize
         } else {
             String::new()
         };
-        target(
-            s,
+        s.target(
             &format!(
                 "CG {what} vs scipy.sparse.linalg.cg, Poisson n = {}, f64, per iteration ({} clock, {ROUNDS} alternating rounds)",
                 m.n,

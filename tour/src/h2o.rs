@@ -4,7 +4,7 @@
 use crate::Mode;
 use crate::bench::seconds_per_call;
 use crate::machine::Machine;
-use crate::report::Section;
+use crate::report::{Section, target_status};
 use crate::svg::LineChart;
 use kernels_core::Scalar;
 use kernels_core::Sequential;
@@ -493,11 +493,7 @@ pub fn bench(machine: &Machine) -> Section {
             t_full * 1e3
         ),
         "<= 1.2x".into(),
-        if ratio <= 1.2 {
-            "met".into()
-        } else {
-            "MISSED".into()
-        },
+        target_status(ratio <= 1.2),
     ]);
     let ratio = t_full_bf16 / t_full;
     section.row(vec![
@@ -508,11 +504,7 @@ pub fn bench(machine: &Machine) -> Section {
             t_full * 1e3
         ),
         "<= 1x (no slower)".into(),
-        if ratio <= 1.0 {
-            "met".into()
-        } else {
-            "MISSED".into()
-        },
+        target_status(ratio <= 1.0),
     ]);
     let peer = numpy_attention(&p);
     match &peer {
@@ -535,11 +527,7 @@ pub fn bench(machine: &Machine) -> Section {
                     t_np * 1e3
                 ),
                 ">= 2x faster".into(),
-                if speedup >= 2.0 {
-                    "met".into()
-                } else {
-                    "MISSED".into()
-                },
+                target_status(speedup >= 2.0),
             ]);
             section.row(vec![
                 "prefill, 20% budget: ours / numpy (full)".into(),
@@ -588,11 +576,7 @@ pub fn bench(machine: &Machine) -> Section {
             t100 * 1e6
         ),
         ">= 4x faster".into(),
-        if speedup >= 4.0 {
-            "met".into()
-        } else {
-            "MISSED".into()
-        },
+        target_status(speedup >= 4.0),
     ]);
     // Issue 19: a bf16 cache reads half the bytes of an f32 one.
     let half_speedup = t20 / t20_bf16;
@@ -604,11 +588,7 @@ pub fn bench(machine: &Machine) -> Section {
             t20 * 1e6
         ),
         ">= 1.7x faster".into(),
-        if half_speedup >= 1.7 {
-            "met".into()
-        } else {
-            "MISSED".into()
-        },
+        target_status(half_speedup >= 1.7),
     ]);
     let stream = machine.stream_gbs();
     // A 20% cache (27 MB) may sit in a large last-level cache: then its figure exceeds
@@ -631,11 +611,7 @@ pub fn bench(machine: &Machine) -> Section {
                 share * 100.0
             ),
             format!(">= {:.0}% of stream", target * 100.0),
-            if share >= target {
-                "met".into()
-            } else {
-                "MISSED".into()
-            },
+            target_status(share >= target),
         ]);
     }
     section

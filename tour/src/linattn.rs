@@ -3,7 +3,7 @@
 use crate::Mode;
 use crate::bench::seconds_per_call;
 use crate::machine::Machine;
-use crate::report::Section;
+use crate::report::{Section, target_status};
 use crate::svg::LineChart;
 use kernels_core::Sequential;
 use kernels_core::linattn::LinattnKernels;
@@ -676,7 +676,6 @@ pub fn bench(_machine: &Machine) -> Section {
             ]);
         }
     }
-    let met = |yes: bool| if yes { "met" } else { "MISSED" };
     match &peer {
         Ok(p) => {
             let frac = gf(t_ours) * 1e9 / p.sgemm;
@@ -686,7 +685,7 @@ pub fn bench(_machine: &Machine) -> Section {
                 "-".into(),
                 format!(
                     "{} ({:.0}% of {:.1} GFLOP/s)",
-                    met(frac >= 0.4),
+                    target_status(frac >= 0.4),
                     frac * 100.0,
                     p.sgemm / 1e9
                 ),
@@ -698,7 +697,7 @@ pub fn bench(_machine: &Machine) -> Section {
                 "-".into(),
                 format!(
                     "{} ({:.0}% of {:.1} GFLOP/s)",
-                    met(gfrac >= 0.4),
+                    target_status(gfrac >= 0.4),
                     gfrac * 100.0,
                     p.sgemm / 1e9
                 ),
@@ -707,7 +706,11 @@ pub fn bench(_machine: &Machine) -> Section {
                 "target: faster than numpy's chunked computation".into(),
                 "-".into(),
                 "-".into(),
-                format!("{} ({:.2}x)", met(t_ours < p.chunked), p.chunked / t_ours),
+                format!(
+                    "{} ({:.2}x)",
+                    target_status(t_ours < p.chunked),
+                    p.chunked / t_ours
+                ),
             ]);
         }
         Err(_) => section.row(vec![
@@ -721,7 +724,7 @@ pub fn bench(_machine: &Machine) -> Section {
         "target: faster than the plain recurrence".into(),
         "-".into(),
         "-".into(),
-        format!("{} ({:.1}x)", met(t_ours < t_rec), t_rec / t_ours),
+        format!("{} ({:.1}x)", target_status(t_ours < t_rec), t_rec / t_ours),
     ]);
     section
 }

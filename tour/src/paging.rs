@@ -8,7 +8,7 @@
 
 use crate::Mode;
 use crate::machine::Machine;
-use crate::report::Section;
+use crate::report::{Section, target_status};
 use crate::svg::LineChart;
 use kernels_core::paging::{
     Policy, offline, offline_work_size, pager_work_size, simulate, simulate_ctx,
@@ -337,8 +337,7 @@ fn speed_rows(section: &mut Section, k: usize, pages: &[u64], rounds: usize) -> 
         };
         let verdict = match (target.as_str(), met) {
             ("-", _) => "-".to_string(),
-            (_, true) => "met".into(),
-            (_, false) => "MISSED".into(),
+            (_, met) => target_status(met),
         };
         section.row(vec![
             format!("speed: Zipf(0.9), {} pages", 1 << 20),
@@ -492,8 +491,8 @@ pub fn bench(_machine: &Machine) -> Section {
     }
     println!(
         "paging targets: LRU >= lru crate at every k: {}; DISCARD, PHASE and DISCARD_ROBUST >= 20 M/s, LEARNED >= 15 M/s at k = 1024: {}",
-        if lru_all { "met" } else { "MISSED" },
-        if fast { "met" } else { "MISSED" }
+        target_status(lru_all),
+        target_status(fast)
     );
     section
 }

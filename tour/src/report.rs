@@ -43,6 +43,19 @@ impl Section {
         println!("{}", cells.join(" | "));
         self.rows.push(cells);
     }
+
+    /// Adds a target's row to a section of `what | measured | goal | status`
+    /// columns: reported as met or missed, never failing the section.
+    pub fn target(&mut self, what: &str, measured: String, goal: &str, met: bool) {
+        let status = format!("target {}", target_status(met));
+        self.row(vec![what.into(), measured, goal.into(), status]);
+    }
+}
+
+/// How a speed or size target came out: "met", or "MISSED" (a missed target is
+/// reported, not a failed check: the machine decides it as much as the code).
+pub fn target_status(met: bool) -> String {
+    if met { "met" } else { "MISSED" }.into()
 }
 
 /// The whole report.

@@ -2,7 +2,7 @@
 
 use crate::Mode;
 use crate::machine::Machine;
-use crate::report::Section;
+use crate::report::{Section, target_status};
 use crate::svg::LineChart;
 use kernels_core::Sequential;
 use kernels_core::sinkhorn::SinkhornKernels;
@@ -766,11 +766,7 @@ pub fn bench(machine: &Machine) -> Section {
                     ms(bound / 2.0)
                 ),
                 "<= 1.25x one-pass time".into(),
-                if 2.0 * ratio <= 1.25 {
-                    "met".into()
-                } else {
-                    "MISSED".into()
-                },
+                target_status(2.0 * ratio <= 1.25),
             ]);
         }
     }
@@ -813,10 +809,8 @@ pub fn bench(machine: &Machine) -> Section {
             target.into(),
             if target.is_empty() {
                 String::new()
-            } else if met {
-                "met".into()
             } else {
-                "MISSED".into()
+                target_status(met)
             },
         ]);
     }
@@ -844,16 +838,11 @@ pub fn bench(machine: &Machine) -> Section {
                     rep.map_or(f64::NAN, |r| r.error)
                 ),
                 "<= 1e-8".into(),
-                if ok { "met".into() } else { "MISSED".into() },
+                target_status(ok),
             ]);
         }
     }
     section
-}
-
-/// `met` or `MISSED`.
-fn status(met: bool) -> String {
-    if met { "met" } else { "MISSED" }.into()
 }
 
 /// Seconds of one cold solve of `call`, and its report.
@@ -907,7 +896,7 @@ fn absorption_rows(section: &mut Section, pot: &Pot) {
             log / absorb
         ),
         "<= 1.5x kernel mode".into(),
-        status(absorb <= 1.5 * kernel),
+        target_status(absorb <= 1.5 * kernel),
     ]);
     if let Some((_, _, pot_log)) = pot
         .times
@@ -926,7 +915,7 @@ fn absorption_rows(section: &mut Section, pot: &Pot) {
                 pot_log / absorb
             ),
             ">= 40x".into(),
-            status(pot_log / absorb >= 40.0),
+            target_status(pot_log / absorb >= 40.0),
         ]);
     }
     // To tolerance, cold start, plan and validation included.
@@ -956,7 +945,7 @@ fn absorption_rows(section: &mut Section, pot: &Pot) {
             gap
         ),
         ">= 5x less time".into(),
-        status(t_log / t_abs >= 5.0 && r_abs.is_some_and(|r| r.converged)),
+        target_status(t_log / t_abs >= 5.0 && r_abs.is_some_and(|r| r.converged)),
     ]);
     // The same with over-relaxation on top (not the target's comparison: the log
     // mode runs plain).
@@ -978,7 +967,7 @@ fn absorption_rows(section: &mut Section, pot: &Pot) {
             gap
         ),
         "(no target of its own) plan to 1e-8".into(),
-        status(r_rel.is_some_and(|r| r.converged) && gap <= 1e-8),
+        target_status(r_rel.is_some_and(|r| r.converged) && gap <= 1e-8),
     ]);
 }
 
@@ -1050,7 +1039,7 @@ fn eps_scaling_rows(section: &mut Section) {
                 gap
             ),
             target.into(),
-            status(ok && t_plain / t >= bar && gap <= 1e-8),
+            target_status(ok && t_plain / t >= bar && gap <= 1e-8),
         ]);
     }
 }

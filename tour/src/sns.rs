@@ -3,7 +3,7 @@
 
 use crate::Mode;
 use crate::machine::Machine;
-use crate::report::Section;
+use crate::report::{Section, target_status};
 use crate::svg::LineChart;
 use kernels_core::Dense;
 use kernels_core::Sequential;
@@ -375,7 +375,7 @@ pub fn bench(_machine: &Machine) -> Section {
                     let at_least = if lower { "at least " } else { "" };
                     format!("{at_least}{g:.1}x (target {want}x)")
                 }),
-                if met { "met".into() } else { "MISSED".into() },
+                target_status(met),
             ]);
         };
         verdict(

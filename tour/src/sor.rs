@@ -73,12 +73,6 @@ fn row(s: &mut Section, what: &str, measured: String, reference: &str, ok: Optio
     s.row(vec![what.into(), measured, reference.into(), status]);
 }
 
-/// A target: reported as met or missed; never fails the section.
-fn target(s: &mut Section, what: &str, measured: String, goal: &str, met: bool) {
-    let status = if met { "target met" } else { "target MISSED" };
-    s.row(vec![what.into(), measured, goal.into(), status.into()]);
-}
-
 /// `(4 + shift) I - neighbours` on an n x n grid, lexicographic CSR.
 fn grid_csr(n: usize, shift: f64) -> (Vec<usize>, Vec<u32>, Vec<f64>) {
     let (mut indptr, mut indices, mut values) = (vec![0], vec![], vec![]);
@@ -236,7 +230,7 @@ fn speed(s: &mut Section, machine: &Machine, n: usize, budget: Duration, peers: 
             100.0 * gbs / copy
         );
         if ty == "f64" && n == 1024 {
-            target(s, &what, measured, ">= 60% of stream", gbs >= 0.6 * stream);
+            s.target(&what, measured, ">= 60% of stream", gbs >= 0.6 * stream);
         } else {
             row(s, &what, measured, "-", None);
         }
@@ -368,8 +362,7 @@ fn pyamg(s: &mut Section, ip: &[usize], ix: &[u32], v: &[f64], b: &[f64], omega:
     s.ok &= agree;
     // The bytes one sweep must move, as for our sweep above.
     let bytes = 12.0 * v.len() as f64 + 32.0 * b.len() as f64;
-    target(
-        s,
+    s.target(
         what,
         format!(
             "ours {:.0} µs ({:.1} GB/s), pyamg {:.0} µs ({:.1} GB/s): {:.2}x",
@@ -477,15 +470,13 @@ fn paper(s: &mut Section, instances: usize, judge: bool) {
                     None,
                 );
             }
-            target(
-                s,
+            s.target(
                 &what,
                 measured,
                 "within 10%",
                 tuner_last[0] <= 1.1 * best_last,
             );
-            target(
-                s,
+            s.target(
                 &what_c,
                 measured_c,
                 "below best fixed",
