@@ -66,42 +66,27 @@ pub(crate) fn lanes_exp_rows<T: ExpConsts, L: Lanes<T>>(
     if !fits {
         return false;
     }
-    // The lane count as a constant sizes the accumulators exactly.
-    match w {
-        4 => exp_rows::<T, L, 4>(l, alpha, x, beta, y, weights, out, sums, ratios),
-        8 => exp_rows::<T, L, 8>(l, alpha, x, beta, y, weights, out, sums, ratios),
-        16 => exp_rows::<T, L, 16>(l, alpha, x, beta, y, weights, out, sums, ratios),
-        _ => return false,
-    }
-    true
-}
-
-/// [`lanes_exp_rows`] for `W = L::N` lanes, the lengths checked.
-#[inline(always)]
-#[allow(clippy::too_many_arguments, reason = "the kernel's arguments")]
-fn exp_rows<T: ExpConsts, L: Lanes<T>, const W: usize>(
-    l: L,
-    alpha: T,
-    x: &[T],
-    beta: &[T],
-    y: &[T],
-    weights: &[T],
-    out: &mut [T],
-    sums: &mut [T],
-    ratios: &mut [T],
-) {
     let av = l.splat(alpha);
     let len = y.len();
     let per_row = beta
-        .chunks_exact(W)
-        .zip(weights.chunks_exact(W))
-        .zip(sums.chunks_exact_mut(W).zip(ratios.chunks_exact_mut(W)))
+        .chunks_exact(w)
+        .zip(weights.chunks_exact(w))
+        .zip(sums.chunks_exact_mut(w).zip(ratios.chunks_exact_mut(w)))
         .zip(x.chunks_exact(len).zip(out.chunks_exact_mut(len)));
     for (((b, wt), (sum, ratio)), (xs, os)) in per_row {
-        let total = exp_row_sum::<T, L, W>(l, av, l.load(b), xs, y, os);
+        let bv = l.load(b);
+        // The lane count as a constant (the match folds away) sizes the
+        // accumulators exactly.
+        let total = match w {
+            4 => exp_row_sum::<T, L, 4>(l, av, bv, xs, y, os),
+            8 => exp_row_sum::<T, L, 8>(l, av, bv, xs, y, os),
+            16 => exp_row_sum::<T, L, 16>(l, av, bv, xs, y, os),
+            _ => return false,
+        };
         l.store(total, sum);
         l.store(l.div(l.load(wt), total), ratio);
     }
+    true
 }
 
 /// One row of [`lanes_exp_rows`] for `W = L::N` lanes: writes `out` and returns the
