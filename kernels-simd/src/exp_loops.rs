@@ -1,9 +1,9 @@
 //! The exponential loops of Sinkhorn (`exp(alpha x + y + beta)` in its forms) and of
 //! attention (`exp(x - shift)`), written once against [`Lanes`].
 //!
-//! Each walks whole vectors with two accumulators in flight (the exponential is long
-//! enough that two independent chains keep the units busy) and hands the tail,
-//! shorter than a vector, to the scalar `exp`.
+//! Each walks whole vectors with two accumulators (even and odd vectors), computes
+//! [`IN_FLIGHT`] vectors' exponentials per step, and hands the tail, shorter than a
+//! vector, to the scalar `exp`.
 //!
 //! The loops that stream `x` (a row of the cost matrix) ask for it
 //! [`AHEAD_BYTES`](crate::lanes::AHEAD_BYTES) ahead. The exponential keeps the core
@@ -27,11 +27,12 @@ const IN_FLIGHT: usize = 2;
 #[cfg(not(target_arch = "x86_64"))]
 const IN_FLIGHT: usize = 1;
 
-/// `exp(alpha x + y + beta)` for the `K` vectors of `x` and `y` (each `K N` long):
-/// the product and the `y` fused, as in the scalar rule's `alpha * x + y + beta`
-/// order.
+/// `alpha x + y + beta` for the `K` vectors of `x` and `y` (each `K N` long): the
+/// product and the `y` fused, as in the scalar rule's `alpha * x + y + beta` order.
+/// The batches' side-by-side rows take their arguments from here too, so that each
+/// lane rounds as its own call's loop does.
 #[inline(always)]
-fn terms<T: ExpConsts, L: Lanes<T>, const K: usize>(
+pub(crate) fn affine_args<T: ExpConsts, L: Lanes<T>, const K: usize>(
     l: L,
     av: L::V,
     bv: L::V,
@@ -43,7 +44,19 @@ fn terms<T: ExpConsts, L: Lanes<T>, const K: usize>(
         let j = h * L::N..(h + 1) * L::N;
         *v = l.add(l.mul_add(av, l.load(&x[j.clone()]), l.load(&y[j])), bv);
     }
-    exp_k(l, arg)
+    arg
+}
+
+/// `exp(alpha x + y + beta)` for the `K` vectors of `x` and `y` ([`affine_args`]).
+#[inline(always)]
+fn terms<T: ExpConsts, L: Lanes<T>, const K: usize>(
+    l: L,
+    av: L::V,
+    bv: L::V,
+    x: &[T],
+    y: &[T],
+) -> [L::V; K] {
+    exp_k(l, affine_args(l, av, bv, x, y))
 }
 
 /// [`terms`] of one vector.

@@ -12,6 +12,7 @@
 
 use kernels_core::Real;
 
+use crate::exp_loops::affine_args;
 use crate::isa::{self, Level};
 use crate::lanes::Lanes;
 use crate::math::{ExpConsts, exp_not_nan_k, ln_f32, ln_f64x4};
@@ -118,12 +119,7 @@ fn exp_row_sum<T: ExpConsts, L: Lanes<T>, const W: usize>(
                 .zip(yb.chunks_exact(IN_FLIGHT * w)),
         );
         for (sums, (os, (xs, ys))) in acc[k & 1].chunks_exact_mut(IN_FLIGHT).zip(vectors) {
-            let mut arg = [l.zero(); IN_FLIGHT];
-            for (h, v) in arg.iter_mut().enumerate() {
-                let j = h * w..(h + 1) * w;
-                *v = l.add(l.mul_add(av, l.load(&xs[j.clone()]), l.load(&ys[j])), bv);
-            }
-            let e = exp_not_nan_k(l, arg);
+            let e = exp_not_nan_k(l, affine_args::<T, L, IN_FLIGHT>(l, av, bv, xs, ys));
             for (h, (sum, e)) in sums.iter_mut().zip(e).enumerate() {
                 l.store(e, &mut os[h * w..(h + 1) * w]);
                 *sum = l.add(*sum, e);
