@@ -173,13 +173,13 @@ pub(crate) fn lanes_axpy<T: ExpConsts, L: Lanes<T>>(l: L, a: &[T], x: &[T], y: &
 fn axpy_rows<T: ExpConsts, L: Lanes<T>, const R: usize>(l: L, a: &[T], x: &[T], y: &mut [T]) {
     let (w, len) = (L::N, y.len());
     let av: [L::V; R] = core::array::from_fn(|r| l.load(&a[r * w..]));
-    let mut rows: [_; R] = core::array::from_fn(|r| x[r * len..][..len].chunks_exact(w));
-    for ys in y.chunks_exact_mut(w) {
+    let rows: [&[T]; R] = core::array::from_fn(|r| &x[r * len..][..len]);
+    // Indexed by the vector's offset (every row as long as `y`, a multiple of `w`),
+    // which compiles to plain loads; iterators over the rows cost a branch each.
+    for (at, ys) in (0..len).step_by(w).zip(y.chunks_exact_mut(w)) {
         let mut acc = l.load(ys);
-        for (&v, xs) in av.iter().zip(&mut rows) {
-            if let Some(xs) = xs.next() {
-                acc = l.mul_add(v, l.load(xs), acc);
-            }
+        for (&v, row) in av.iter().zip(rows) {
+            acc = l.mul_add(v, l.load(&row[at..at + w]), acc);
         }
         l.store(acc, ys);
     }
