@@ -43,13 +43,17 @@ mkdir -p "$logs"
 # tests/c/test_cuda.c) or an instruction set of the CPU (AVX-512 on an AVX2 machine:
 # lower_simd_levels below names it).
 hardware_skips='SKIPPED: GPU check |SKIPPED: [a-z_:]+: (no CUDA device|a CUDA device is present)|SKIPPED: CUDA part of the C tests: no device|SKIPPED: the [A-Z0-9+ -]+ kernels \(this CPU lacks'
+# Each step's wall time, listed at the end: where the test command's time goes.
+: >"$logs/times.txt"
 step() {
   local name=$1
   shift
   echo
   echo "==> $name"
+  local started=$SECONDS
   "$@" 2>&1 | tee "$logs/step.log"
   local ok=${PIPESTATUS[0]}
+  printf '%6d s  %s\n' "$((SECONDS - started))" "$name" >>"$logs/times.txt"
   # Each SKIPPED line once (the Rust tests write theirs to both streams, possibly
   # after the harness's "test name ... ").
   local skipped
@@ -254,6 +258,8 @@ step "fuzz targets build" cargo check --manifest-path fuzz/Cargo.toml --bins
 step "tour (quick)" cargo run --locked --release -p kernels-tour -- --quick --out target/tour-quick
 
 echo
+echo "time per step:"
+cat "$logs/times.txt"
 if [ -s "$logs/skipped.txt" ]; then
   echo "skipped in this run (the GPU checks run in scripts/gpu-check.sh):"
   cat "$logs/skipped.txt"
